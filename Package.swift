@@ -1,0 +1,41 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, each knowing only the ones below it:
+//   CLZ4/CZstd (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → quiver (CLI)
+let package = Package(
+    name: "Quiver",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Quiver", targets: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
+        .executable(name: "quiver", targets: ["quiver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .target(name: "QuiverBytes"),
+        .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
+        .target(
+            name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd"],),
+        .executableTarget(
+            name: "quiver",
+            dependencies: [
+                "QuiverBytes", "QuiverArrow", "QuiverIPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],),
+        .target(
+            name: "QuiverTestSupport", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"],
+            path: "Tests/QuiverTestSupport"),
+        .testTarget(name: "QuiverBytesTests", dependencies: ["QuiverBytes", "QuiverTestSupport"]),
+        .testTarget(name: "QuiverArrowTests", dependencies: ["QuiverArrow", "QuiverTestSupport"]),
+        .testTarget(
+            name: "QuiverIPCTests", dependencies: ["QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
+    ]
+)

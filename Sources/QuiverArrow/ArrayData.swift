@@ -1,0 +1,127 @@
+import QuiverBytes
+
+/// The physical data of one Arrow array: its type, length, null count, buffers and children.
+///
+/// Every typed array and every IPC decode/encode goes through this one representation.
+/// Buffers follow `type.layout` (for view types, followed by the variadic data buffers):
+/// - a validity buffer of `count == 0` means "no validity bitmap: every slot is valid"
+///   (allowed only when `nullCount == 0`);
+/// - `offset` is the logical start inside the buffers (slicing changes it, never the bytes);
+///   children of struct/union/fixed-size-list are sliced through the parent's offset as the
+///   spec says, list children are addressed through the offsets.
+/// Value semantics; buffers are shared views, so copying an `ArrayData` copies no bytes.
+public struct ArrayData: Sendable {
+    public var type: DataType
+    public var length: Int
+    public var nullCount: Int
+    public var offset: Int
+    public var buffers: [Buffer]
+    public var children: [ArrayData]
+    private var dictionaryStorage: [ArrayData]
+
+    /// The dictionary values of a `.dictionary` array (nil for other types).
+    public var dictionary: ArrayData? {
+        get { dictionaryStorage.first }
+        set { dictionaryStorage = newValue.map { [$0] } ?? [] }
+    }
+
+    /// Assembles array data without validating it (see `validate(full:)`).
+    public init(
+        type: DataType, length: Int, nullCount: Int = 0, offset: Int = 0, buffers: [Buffer],
+        children: [ArrayData] = [], dictionary: ArrayData? = nil
+    ) {
+        self.type = type
+        self.length = length
+        self.nullCount = nullCount
+        self.offset = offset
+        self.buffers = buffers
+        self.children = children
+        self.dictionaryStorage = dictionary.map { [$0] } ?? []
+    }
+
+    /// The validity bitmap, or nil when the layout has none or every slot is valid.
+    @inlinable
+    public var validity: Buffer? {
+        guard let first = buffers.first, type.layout.first == .validity, first.count > 0 else { return nil }
+        return first
+    }
+
+    /// Whether slot `index` (0-based, relative to `offset`) is null. Unions and run-end
+    /// encoded arrays have no validity of their own (nulls live in their children) and
+    /// null arrays are all null.
+    @inlinable
+    public func isNull(_ index: Int) -> Bool {
+        if case .null = type.storageType { return true }
+        guard nullCount > 0, let validity else { return false }
+        return !BitUtil.get(validity.baseAddress, offset + index)
+    }
+
+    /// Whether slot `index` holds a value.
+    @inlinable
+    public func isValid(_ index: Int) -> Bool { !isNull(index) }
+
+    /// A zero-copy view of `length` slots starting at `start`. The null count is recomputed
+    /// from the bitmap (O(length / 64)).
+    public func slice(from start: Int, length sliceLength: Int) -> ArrayData {
+        precondition(start >= 0 && sliceLength >= 0 && start + sliceLength <= length, "slice out of range")
+        var result = self
+        result.offset = offset + start
+        result.length = sliceLength
+        if case .null = type.storageType {
+            result.nullCount = sliceLength
+        } else if nullCount == 0 {
+            result.nullCount = 0
+        } else if let validity {
+            result.nullCount = sliceLength - BitUtil.countSetBits(validity.baseAddress, from: offset + start, count: sliceLength)
+        }
+        return result
+    }
+}
+
+/// Bit-level helpers for validity bitmaps and boolean values (LSB-first, as Arrow packs them).
+public enum BitUtil {
+    /// Reads bit `index` of the bitmap at `bits`.
+    @inlinable
+    public static func get(_ bits: UnsafeRawPointer, _ index: Int) -> Bool {
+        bits.load(fromByteOffset: index >> 3, as: UInt8.self) & (1 << UInt8(index & 7)) != 0
+    }
+
+    /// Sets bit `index` to `value`.
+    @inlinable
+    public static func set(_ bits: UnsafeMutableRawPointer, _ index: Int, _ value: Bool) {
+        let byte = bits.load(fromByteOffset: index >> 3, as: UInt8.self)
+        let mask = UInt8(1) << UInt8(index & 7)
+        bits.storeBytes(of: value ? byte | mask : byte & ~mask, toByteOffset: index >> 3, as: UInt8.self)
+    }
+
+    /// Bytes needed for `bitCount` bits.
+    @inlinable
+    public static func byteCount(forBits bitCount: Int) -> Int { (bitCount + 7) / 8 }
+
+    /// Counts the set bits in `[from, from + count)`.
+    public static func countSetBits(_ bits: UnsafeRawPointer, from start: Int, count: Int) -> Int {
+        guard count > 0 else { return 0 }
+        var total = 0
+        var index = start
+        let end = start + count
+        // Leading bits up to a byte boundary.
+        while index < end && index & 7 != 0 {
+            if get(bits, index) { total += 1 }
+            index += 1
+        }
+        // Whole 64-bit words, then whole bytes.
+        while end - index >= 64 {
+            total += bits.loadUnaligned(fromByteOffset: index >> 3, as: UInt64.self).nonzeroBitCount
+            index += 64
+        }
+        while end - index >= 8 {
+            total += bits.load(fromByteOffset: index >> 3, as: UInt8.self).nonzeroBitCount
+            index += 8
+        }
+        while index < end {
+            if get(bits, index) { total += 1 }
+            index += 1
+        }
+        return total
+    }
+}

@@ -1,0 +1,2 @@
+import QuiverIPC
+import Testing

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks for building and testing Quiver:
+# the system compression libraries (liblz4-dev, libzstd-dev, pkg-config) and the Python peers
+# the interoperability tests compare against (pyarrow). Idempotent: installs only what is missing.
+set -euo pipefail
+
+need_apt=()
+for pkg in liblz4-dev libzstd-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+need_pip=()
+for mod in pyarrow; do
+  "$PYTHON" -c "import $mod" >/dev/null 2>&1 || need_pip+=("$mod")
+done
+if [ ${#need_pip[@]} -gt 0 ]; then
+  echo "setup: pip installing ${need_pip[*]}"
+  "$PYTHON" -m pip install -q "${need_pip[@]}"
+fi
