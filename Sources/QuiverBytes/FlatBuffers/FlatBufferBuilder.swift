@@ -1,0 +1,149 @@
+/// Builds a FlatBuffer back to front, as FlatBuffers builders do: children are written before
+/// the tables that point to them, so every uoffset points forward in the finished buffer.
+///
+/// Internally bytes are appended in reverse order to `reversed`; an object's handle
+/// (`FlatBufferBuilder.Offset`) is its distance from the end of the finished buffer.
+/// Scalars equal to their schema default are omitted, as flatc-generated builders do.
+public final class FlatBufferBuilder {
+    /// A written object, identified by its distance from the buffer's end.
+    public struct Offset: Hashable, Sendable { public let value: Int }
+
+    private var reversed: [UInt8] = []
+    private var maxAlignment = 4
+    private var fieldLocations: [(id: Int, at: Int)] = []
+    private var tableStart: Int?
+
+    public init(capacity: Int = 1024) { reversed.reserveCapacity(capacity) }
+
+    private var size: Int { reversed.count }
+
+    private func pad(_ count: Int) {
+        for _ in 0..<count { reversed.append(0) }
+    }
+
+    /// Pads so that, after `additional` more bytes, the size is a multiple of `alignment`.
+    private func align(_ alignment: Int, additional: Int = 0) {
+        maxAlignment = max(maxAlignment, alignment)
+        pad((alignment - (size + additional) % alignment) % alignment)
+    }
+
+    /// Appends a little-endian scalar (appending its bytes most significant first, because the
+    /// storage is reversed), unaligned.
+    private func appendRaw<T: FixedWidthInteger>(_ value: T) {
+        var big = value.bigEndian
+        withUnsafeBytes(of: &big) { reversed.append(contentsOf: $0) }
+    }
+
+    private func prepend<T: FixedWidthInteger>(_ value: T) {
+        align(MemoryLayout<T>.size)
+        appendRaw(value)
+    }
+
+    private func prependOffset(_ target: Offset) {
+        align(4)
+        appendRaw(UInt32(size + 4 - target.value))
+    }
+
+    /// Writes a string (UTF-8, NUL-terminated).
+    public func createString(_ string: String) -> Offset {
+        let utf8 = Array(string.utf8)
+        align(4, additional: utf8.count + 1)
+        reversed.append(0)
+        reversed.append(contentsOf: utf8.reversed())
+        appendRaw(UInt32(utf8.count))
+        return Offset(value: size)
+    }
+
+    /// Writes a vector of scalars.
+    public func createVector<T: FixedWidthInteger>(_ values: [T]) -> Offset {
+        let width = MemoryLayout<T>.size
+        align(4, additional: values.count * width)
+        align(width, additional: values.count * width)
+        for value in values.reversed() { appendRaw(value) }
+        appendRaw(UInt32(values.count))
+        return Offset(value: size)
+    }
+
+    /// Writes a vector of structs; `write` emits one struct's fields as little-endian scalars
+    /// via the callback it is given, in declaration order (padding included).
+    public func createStructVector<S>(
+        _ elements: [S], structSize: Int, alignment: Int, _ write: (S, (any FixedWidthInteger) -> Void) -> Void
+    ) -> Offset {
+        align(4, additional: elements.count * structSize)
+        align(alignment, additional: elements.count * structSize)
+        for element in elements.reversed() {
+            // Collect the struct's fields front to back, then append them reversed.
+            var fields: [any FixedWidthInteger] = []
+            write(element) { fields.append($0) }
+            for field in fields.reversed() { appendAny(field) }
+        }
+        appendRaw(UInt32(elements.count))
+        return Offset(value: size)
+    }
+
+    private func appendAny(_ value: any FixedWidthInteger) {
+        func open<T: FixedWidthInteger>(_ v: T) { appendRaw(v) }
+        open(value)
+    }
+
+    /// Writes a vector of offsets (to tables or strings).
+    public func createOffsetVector(_ offsets: [Offset]) -> Offset {
+        align(4, additional: offsets.count * 4)
+        for offset in offsets.reversed() { prependOffset(offset) }
+        appendRaw(UInt32(offsets.count))
+        return Offset(value: size)
+    }
+
+    /// Begins a table; add its fields, then call `endTable()`.
+    public func startTable() {
+        precondition(tableStart == nil, "tables cannot nest while being built")
+        fieldLocations.removeAll(keepingCapacity: true)
+        tableStart = size
+    }
+
+    /// Adds a scalar field unless it equals the schema default.
+    public func add<T: FixedWidthInteger>(_ id: Int, _ value: T, default defaultValue: T) {
+        guard value != defaultValue else { return }
+        prepend(value)
+        fieldLocations.append((id, size))
+    }
+
+    /// Adds a boolean field unless it equals the schema default.
+    public func add(_ id: Int, _ value: Bool, default defaultValue: Bool = false) {
+        add(id, UInt8(value ? 1 : 0), default: UInt8(defaultValue ? 1 : 0))
+    }
+
+    /// Adds a field pointing to an object written earlier.
+    public func add(_ id: Int, _ offset: Offset) {
+        prependOffset(offset)
+        fieldLocations.append((id, size))
+    }
+
+    /// Ends the current table: writes its vtable and returns the table's handle.
+    public func endTable() -> Offset {
+        guard let start = tableStart else { preconditionFailure("endTable without startTable") }
+        prepend(Int32(0))  // soffset to the vtable, patched below
+        let table = size
+        let slotCount = (fieldLocations.map(\.id).max() ?? -1) + 1
+        var slots = [UInt16](repeating: 0, count: slotCount)
+        for (id, at) in fieldLocations { slots[id] = UInt16(table - at) }
+        for slot in slots.reversed() { appendRaw(slot) }
+        appendRaw(UInt16(table - start))
+        appendRaw(UInt16(4 + 2 * slotCount))
+        let vtable = size
+        // The table's soffset (table − vtable, in forward positions) is vtable − table here.
+        let soffset = UInt32(bitPattern: Int32(vtable - table))
+        for byte in 0..<4 {
+            reversed[table - 1 - byte] = UInt8(truncatingIfNeeded: soffset >> (8 * UInt32(byte)))
+        }
+        tableStart = nil
+        return Offset(value: table)
+    }
+
+    /// Finishes the buffer with `root` as its root table and returns the bytes.
+    public func finish(root: Offset) -> [UInt8] {
+        align(maxAlignment, additional: 4)
+        prependOffset(root)
+        return reversed.reversed()
+    }
+}

@@ -1,0 +1,187 @@
+/// A verifying FlatBuffers reader: the small subset Arrow's metadata needs.
+///
+/// ```
+/// buffer:  | uoffset32 → root table | ... |
+/// table:   | soffset32 (table − vtable) | inline fields ... |
+/// vtable:  | u16 vtable bytes | u16 table inline bytes | u16 field offset × N (0 = absent) |
+/// string:  | u32 length | bytes | 0 |          vector: | u32 count | elements |
+/// ```
+/// Every position is checked before it is read: the root and every table, vtable, string and
+/// vector must lie inside the buffer, each field inside its table's inline area, and a vector's
+/// element count is bounded by the bytes that follow it — so a hostile count cannot size an
+/// allocation. Traversal depth and the number of tables visited are budgeted by the caller
+/// through `FlatBufferBudget`, which defeats cyclic or exponentially shared structures.
+/// Fields beyond a vtable's end read as absent, which is how unknown (newer) fields and old
+/// writers stay compatible.
+public struct FlatBufferTable {
+    /// The whole flatbuffer.
+    public let buffer: Buffer
+    /// Position of the table's soffset.
+    public let position: Int
+    private let vtable: Int
+    private let vtableSize: Int
+    private let inlineSize: Int
+
+    /// Reads the root table of a flatbuffer.
+    public static func root(of buffer: Buffer) throws -> FlatBufferTable {
+        let offset = Int(try buffer.readLittleEndian(UInt32.self, at: 0))
+        return try FlatBufferTable(buffer: buffer, position: offset)
+    }
+
+    /// Verifies the table header and vtable at `position`.
+    public init(buffer: Buffer, position: Int) throws {
+        try checkRange(offset: position, count: 4, within: buffer.count)
+        let soffset = Int(Int32(bitPattern: buffer.uncheckedReadLittleEndian(UInt32.self, at: position)))
+        let vtable = position - soffset
+        guard vtable >= 0, vtable <= buffer.count - 4 else {
+            throw QuiverError(.invalidFlatBuffer, "vtable at \(vtable) outside buffer of \(buffer.count)")
+        }
+        let vtableSize = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable))
+        let inlineSize = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + 2))
+        guard vtableSize >= 4, vtableSize & 1 == 0, vtableSize <= buffer.count - vtable else {
+            throw QuiverError(.invalidFlatBuffer, "vtable size \(vtableSize) invalid")
+        }
+        guard inlineSize >= 4, inlineSize <= buffer.count - position else {
+            throw QuiverError(.invalidFlatBuffer, "table size \(inlineSize) exceeds buffer")
+        }
+        self.buffer = buffer
+        self.position = position
+        self.vtable = vtable
+        self.vtableSize = vtableSize
+        self.inlineSize = inlineSize
+    }
+
+    /// The absolute position of field `id`, or nil if absent; checks `size` bytes fit inside
+    /// the table's inline area.
+    private func fieldPosition(_ id: Int, size: Int) throws -> Int? {
+        let slot = 4 + 2 * id
+        guard slot + 2 <= vtableSize else { return nil }
+        let offset = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + slot))
+        guard offset != 0 else { return nil }
+        guard offset >= 4, offset + size <= inlineSize else {
+            throw QuiverError(.invalidFlatBuffer, "field \(id) at \(offset) outside table of \(inlineSize) bytes")
+        }
+        return position + offset
+    }
+
+    /// Whether field `id` is present.
+    public func has(_ id: Int) -> Bool { (try? fieldPosition(id, size: 0)) != nil }
+
+    /// A scalar field, or `defaultValue` when absent.
+    public func scalar<T: FixedWidthInteger>(_ id: Int, default defaultValue: T) throws -> T {
+        guard let at = try fieldPosition(id, size: MemoryLayout<T>.size) else { return defaultValue }
+        return buffer.uncheckedReadLittleEndian(T.self, at: at)
+    }
+
+    /// A boolean field, or `defaultValue` when absent.
+    public func bool(_ id: Int, default defaultValue: Bool = false) throws -> Bool {
+        try scalar(id, default: UInt8(defaultValue ? 1 : 0)) != 0
+    }
+
+    /// Follows the uoffset stored in field `id`.
+    private func indirect(_ id: Int) throws -> Int? {
+        guard let at = try fieldPosition(id, size: 4) else { return nil }
+        let target = at + Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: at))
+        guard target < buffer.count else {
+            throw QuiverError(.invalidFlatBuffer, "field \(id) points to \(target), outside buffer")
+        }
+        return target
+    }
+
+    /// A sub-table field, counted against `budget`.
+    public func table(_ id: Int, budget: FlatBufferBudget) throws -> FlatBufferTable? {
+        guard let target = try indirect(id) else { return nil }
+        try budget.visit()
+        return try FlatBufferTable(buffer: buffer, position: target)
+    }
+
+    /// A string field, verified as UTF-8 and NUL-terminated.
+    public func string(_ id: Int) throws -> String? {
+        guard let target = try indirect(id) else { return nil }
+        try checkRange(offset: target, count: 4, within: buffer.count)
+        let length = Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: target))
+        try checkRange(offset: target + 4, count: length + 1, within: buffer.count)
+        let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress + target + 4, count: length)
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            throw QuiverError(.invalidFlatBuffer, "string field \(id) is not valid UTF-8")
+        }
+        return string
+    }
+
+    /// A vector field whose elements are `elementSize` bytes each (4 for tables and strings).
+    public func vector(_ id: Int, elementSize: Int) throws -> FlatBufferVector? {
+        guard let target = try indirect(id) else { return nil }
+        try checkRange(offset: target, count: 4, within: buffer.count)
+        let count = Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: target))
+        let bytes = try checkedProduct(count, elementSize)
+        try checkRange(offset: target + 4, count: bytes, within: buffer.count)
+        return FlatBufferVector(buffer: buffer, start: target + 4, count: count, elementSize: elementSize)
+    }
+}
+
+/// A verified vector: its elements lie inside the buffer.
+public struct FlatBufferVector {
+    public let buffer: Buffer
+    /// Position of the first element.
+    public let start: Int
+    public let count: Int
+    public let elementSize: Int
+
+    /// Element `index` as a scalar.
+    public func scalar<T: FixedWidthInteger>(at index: Int, as type: T.Type) -> T {
+        precondition(index >= 0 && index < count && MemoryLayout<T>.size <= elementSize)
+        return buffer.uncheckedReadLittleEndian(T.self, at: start + index * elementSize)
+    }
+
+    /// A scalar member at `byteOffset` inside struct element `index`.
+    public func structField<T: FixedWidthInteger>(at index: Int, byteOffset: Int, as type: T.Type) -> T {
+        precondition(index >= 0 && index < count && byteOffset + MemoryLayout<T>.size <= elementSize)
+        return buffer.uncheckedReadLittleEndian(T.self, at: start + index * elementSize + byteOffset)
+    }
+
+    /// Element `index` of a vector of tables, counted against `budget`.
+    public func table(at index: Int, budget: FlatBufferBudget) throws -> FlatBufferTable {
+        precondition(index >= 0 && index < count && elementSize == 4)
+        try budget.visit()
+        let at = start + index * 4
+        let target = at + Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: at))
+        guard target < buffer.count else {
+            throw QuiverError(.invalidFlatBuffer, "vector element \(index) points outside buffer")
+        }
+        return try FlatBufferTable(buffer: buffer, position: target)
+    }
+}
+
+/// Bounds the work of one traversal: the number of tables visited and the nesting depth, so
+/// that shared or cyclic references in hostile input cannot make parsing explode or recurse
+/// without end.
+public final class FlatBufferBudget {
+    private var remainingTables: Int
+    /// Current nesting depth (maintained by `descend`).
+    public private(set) var depth = 0
+    /// The deepest nesting allowed.
+    public let maxDepth: Int
+
+    public init(maxTables: Int = 1_000_000, maxDepth: Int = 64) {
+        self.remainingTables = maxTables
+        self.maxDepth = maxDepth
+    }
+
+    /// Counts one table visit.
+    public func visit() throws {
+        remainingTables -= 1
+        guard remainingTables >= 0 else {
+            throw QuiverError(.invalidFlatBuffer, "too many tables (shared or cyclic references?)")
+        }
+    }
+
+    /// Runs `body` one nesting level deeper, failing past `maxDepth`.
+    public func descend<R>(_ body: () throws -> R) throws -> R {
+        guard depth < maxDepth else {
+            throw QuiverError(.invalidFlatBuffer, "nesting deeper than \(maxDepth) levels")
+        }
+        depth += 1
+        defer { depth -= 1 }
+        return try body()
+    }
+}

@@ -1,2 +1,0 @@
-import QuiverIPC
-import Testing
