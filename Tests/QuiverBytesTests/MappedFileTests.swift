@@ -71,7 +71,7 @@ func temporaryFile(_ bytes: [UInt8], name: String = "data") throws -> String {
         let bytes = patternBytes(256 * pageSize + 17)
         let path = try temporaryFile(bytes)
         let file = try MappedFile(path: path, sharing: .private)
-        try file.advise(.sequential)
+        try file.advise(.random)
         var sum = 0
         for offset in stride(from: 0, to: file.size, by: pageSize) { sum &+= Int(file.buffer.bytes[offset]) }
         #expect(sum > 0)

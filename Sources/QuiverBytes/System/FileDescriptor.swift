@@ -48,6 +48,7 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// How `open` treats the file: create it, empty it, append to it.
     public struct OpenOptions: OptionSet, Sendable {
         public let rawValue: Int
+        /// Options from their bits (use the static members instead).
         public init(rawValue: Int) { self.rawValue = rawValue }
         /// Create the file if it does not exist (`O_CREAT`).
         public static let create = OpenOptions(rawValue: 1 << 0)
