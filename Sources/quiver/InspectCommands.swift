@@ -1,0 +1,86 @@
+import ArgumentParser
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema", abstract: "Print the schema of an Arrow file or stream.")
+
+    @Argument(help: "An Arrow file or stream, or - for standard input.") var path: String
+
+    func run() throws {
+        let input = try ArrowInput.open(path)
+        print(input.schema)
+    }
+}
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Summarise an Arrow file or stream: format, batches, rows, sizes, metadata.")
+
+    @Argument(help: "An Arrow file or stream, or - for standard input.") var path: String
+
+    func run() throws {
+        let input = try ArrowInput.open(path)
+        var batches = 0, rows = 0, bodyBytes = 0
+        try input.forEachBatch { batch in
+            batches += 1
+            rows += batch.length
+            bodyBytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
+            return true
+        }
+        print("format:       arrow \(input.formatName)")
+        if case .file(let reader, let bytes) = input {
+            print("bytes:        \(bytes)")
+            print("version:      \(reader.metadataVersion)")
+            print("dictionaries: \(reader.numDictionaries)")
+        }
+        print("batches:      \(batches)")
+        print("rows:         \(rows)")
+        print("columns:      \(input.schema.fields.count)")
+        print("buffer bytes: \(bodyBytes) (decoded, in memory)")
+        if case .file(let reader, _) = input, !reader.footerMetadata.isEmpty {
+            print("footer metadata:")
+            for (key, value) in reader.footerMetadata { print("  \(key): \(value.prefix(120))") }
+        }
+        print("schema:")
+        for line in input.schema.description.split(separator: "\n") { print("  \(line)") }
+    }
+}
+
+struct CatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cat", abstract: "Print the rows of an Arrow file or stream as a table.")
+
+    @Argument(help: "An Arrow file or stream, or - for standard input.") var path: String
+    @Option(name: .shortAndLong, help: "Print at most this many rows.") var limit: Int = 20
+
+    func run() throws {
+        let input = try ArrowInput.open(path)
+        var remaining = limit
+        var printedAny = false
+        try input.forEachBatch { batch in
+            guard remaining > 0 else { return false }
+            let shown = min(remaining, batch.length)
+            if shown > 0 || !printedAny {
+                print(TablePrinter.render(batch: batch.slice(from: 0, length: shown), limit: nil))
+                printedAny = true
+            }
+            remaining -= shown
+            return true
+        }
+        if !printedAny { print(TablePrinter.render(batch: try RecordBatch(schema: input.schema, columns: emptyColumns(input.schema)), limit: nil)) }
+    }
+
+    private func emptyColumns(_ schema: Schema) throws -> [ArrayData] {
+        try schema.fields.map { try ArrayData.empty(of: $0.type) }
+    }
+}
+
+extension ArrayData {
+    /// Bytes of all buffers (children and dictionary included) — what decoding keeps alive.
+    var bufferBytes: Int {
+        buffers.reduce(0) { $0 + $1.count } + children.reduce(0) { $0 + $1.bufferBytes } + (dictionary?.bufferBytes ?? 0)
+    }
+}
