@@ -1,0 +1,179 @@
+import QuiverBytes
+
+/// A fixed-width element type that a `PrimitiveArray` can view in place.
+///
+/// Several Arrow types share one storage type (date32, time32 and month intervals are
+/// `Int32`; timestamps, durations, date64 and time64 are `Int64`), so each element type
+/// says which Arrow types it can view.
+public protocol ArrowPrimitive: BitwiseCopyable, Sendable {
+    /// The Arrow type builders produce for this element type.
+    static var arrowType: DataType { get }
+    /// Whether arrays of `type` (a storage type) store exactly this element type.
+    static func canView(_ type: DataType) -> Bool
+}
+
+extension ArrowPrimitive {
+    /// Default: only the type's own Arrow type.
+    public static func canView(_ type: DataType) -> Bool { type == arrowType }
+}
+
+extension Int8: ArrowPrimitive { public static var arrowType: DataType { .int8 } }
+extension Int16: ArrowPrimitive { public static var arrowType: DataType { .int16 } }
+extension UInt8: ArrowPrimitive { public static var arrowType: DataType { .uint8 } }
+extension UInt32: ArrowPrimitive { public static var arrowType: DataType { .uint32 } }
+extension UInt64: ArrowPrimitive { public static var arrowType: DataType { .uint64 } }
+extension Float: ArrowPrimitive { public static var arrowType: DataType { .float32 } }
+extension Double: ArrowPrimitive { public static var arrowType: DataType { .float64 } }
+
+extension UInt16: ArrowPrimitive {
+    public static var arrowType: DataType { .uint16 }
+    /// uint16, and float16 read as raw IEEE half-precision bits.
+    public static func canView(_ type: DataType) -> Bool { type == .uint16 || type == .float16 }
+}
+
+extension Int32: ArrowPrimitive {
+    public static var arrowType: DataType { .int32 }
+    /// int32, date32 (days), time32 and year-month intervals (months).
+    public static func canView(_ type: DataType) -> Bool {
+        switch type {
+        case .int32, .date32, .time32, .interval(.yearMonth): return true
+        default: return false
+        }
+    }
+}
+
+extension Int64: ArrowPrimitive {
+    public static var arrowType: DataType { .int64 }
+    /// int64, date64 (ms), time64, timestamps and durations.
+    public static func canView(_ type: DataType) -> Bool {
+        switch type {
+        case .int64, .date64, .time64, .timestamp, .duration: return true
+        default: return false
+        }
+    }
+}
+
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+extension Float16: ArrowPrimitive { public static var arrowType: DataType { .float16 } }
+#endif
+
+/// One `interval(.dayTime)` value: days and milliseconds (8 bytes, as Arrow stores it).
+public struct DayTimeInterval: ArrowPrimitive, Hashable {
+    public var days: Int32
+    public var milliseconds: Int32
+    public init(days: Int32, milliseconds: Int32) {
+        self.days = days
+        self.milliseconds = milliseconds
+    }
+    public static var arrowType: DataType { .interval(.dayTime) }
+}
+
+/// One `interval(.monthDayNano)` value (16 bytes, as Arrow stores it).
+public struct MonthDayNanoInterval: ArrowPrimitive, Hashable {
+    public var months: Int32
+    public var days: Int32
+    public var nanoseconds: Int64
+    public init(months: Int32, days: Int32, nanoseconds: Int64) {
+        self.months = months
+        self.days = days
+        self.nanoseconds = nanoseconds
+    }
+    public static var arrowType: DataType { .interval(.monthDayNano) }
+}
+
+/// A fixed-width numeric (or temporal) array viewed in place as `T` values.
+///
+/// `values` points straight into the data buffer, offset applied: no copy. The pointer is
+/// valid as long as this array (or its `data`) is alive.
+public struct PrimitiveArray<T: ArrowPrimitive>: ArrowScalarArray, @unchecked Sendable {
+    public let data: ArrayData
+    /// The `length` values, null slots included (their contents are unspecified).
+    public let values: UnsafeBufferPointer<T>
+    @usableFromInline let nulls: NullMask
+
+    public init(_ data: ArrayData) throws {
+        try checkArrayType(data, "PrimitiveArray<\(T.self)>", T.canView)
+        self.init(unchecked: data)
+    }
+
+    /// Wraps data already known to be valid and of a viewable type.
+    init(unchecked data: ArrayData) {
+        self.data = data
+        let start = data.buffers.count > 1 ? data.buffers[1].baseAddress : Buffer.empty.baseAddress
+        values = UnsafeBufferPointer(
+            start: start.assumingMemoryBound(to: T.self) + data.offset, count: data.length)
+        nulls = NullMask(data)
+    }
+
+    @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
+    @inlinable public func value(at index: Int) -> T { values[index] }
+}
+
+public typealias Int8Array = PrimitiveArray<Int8>
+public typealias Int16Array = PrimitiveArray<Int16>
+public typealias Int32Array = PrimitiveArray<Int32>
+public typealias Int64Array = PrimitiveArray<Int64>
+public typealias UInt8Array = PrimitiveArray<UInt8>
+public typealias UInt16Array = PrimitiveArray<UInt16>
+public typealias UInt32Array = PrimitiveArray<UInt32>
+public typealias UInt64Array = PrimitiveArray<UInt64>
+public typealias Float32Array = PrimitiveArray<Float>
+public typealias Float64Array = PrimitiveArray<Double>
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+/// Half floats as Swift `Float16` (on Intel Macs, where it is missing, read `UInt16Array`).
+public typealias Float16Array = PrimitiveArray<Float16>
+#else
+public typealias Float16Array = PrimitiveArray<UInt16>
+#endif
+/// Days since the epoch.
+public typealias Date32Array = PrimitiveArray<Int32>
+/// Milliseconds since the epoch.
+public typealias Date64Array = PrimitiveArray<Int64>
+/// Seconds or milliseconds since midnight.
+public typealias Time32Array = PrimitiveArray<Int32>
+/// Microseconds or nanoseconds since midnight.
+public typealias Time64Array = PrimitiveArray<Int64>
+/// Instants in the type's unit since the epoch.
+public typealias TimestampArray = PrimitiveArray<Int64>
+/// Durations in the type's unit.
+public typealias DurationArray = PrimitiveArray<Int64>
+/// Year-month intervals (months).
+public typealias YearMonthIntervalArray = PrimitiveArray<Int32>
+public typealias DayTimeIntervalArray = PrimitiveArray<DayTimeInterval>
+public typealias MonthDayNanoIntervalArray = PrimitiveArray<MonthDayNanoInterval>
+
+/// Booleans, bit-packed: each value is one bit of the values bitmap.
+public struct BooleanArray: ArrowScalarArray, @unchecked Sendable {
+    public let data: ArrayData
+    @usableFromInline let bits: UnsafeRawPointer
+    @usableFromInline let nulls: NullMask
+
+    public init(_ data: ArrayData) throws {
+        try checkArrayType(data, "BooleanArray") { $0 == .boolean }
+        self.init(unchecked: data)
+    }
+
+    init(unchecked data: ArrayData) {
+        self.data = data
+        bits = data.buffers.count > 1 ? data.buffers[1].baseAddress : Buffer.empty.baseAddress
+        nulls = NullMask(data)
+    }
+
+    @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
+    @inlinable public func value(at index: Int) -> Bool { BitUtil.get(bits, data.offset + index) }
+}
+
+/// The null type: every slot is null and there are no buffers.
+public struct NullArray: ArrowArray {
+    public let data: ArrayData
+
+    public init(_ data: ArrayData) throws {
+        try checkArrayType(data, "NullArray") { $0 == .null }
+        self.init(unchecked: data)
+    }
+
+    init(unchecked data: ArrayData) { self.data = data }
+
+    /// Always true.
+    public func isNull(_ index: Int) -> Bool { true }
+}
