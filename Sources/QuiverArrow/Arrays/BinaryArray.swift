@@ -41,8 +41,9 @@ public enum BytesEncoding: BinaryEncoding {
 }
 
 extension DataType {
-    /// The offset-based binary type for an offset width and encoding.
-    static func binaryType<O: ArrowOffset, E: BinaryEncoding>(_: O.Type, _: E.Type) -> DataType {
+    /// The offset-based binary type for an offset width and encoding (`utf8` for
+    /// `Int32` + `UTF8Encoding`, …).
+    public static func binaryType<O: ArrowOffset, E: BinaryEncoding>(_: O.Type, _: E.Type) -> DataType {
         switch (O.self == Int64.self, E.isUTF8) {
         case (false, false): return .binary
         case (false, true): return .utf8

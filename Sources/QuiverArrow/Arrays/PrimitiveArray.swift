@@ -10,6 +10,34 @@ public protocol ArrowPrimitive: BitwiseCopyable, Sendable {
     static var arrowType: DataType { get }
     /// Whether arrays of `type` (a storage type) store exactly this element type.
     static func canView(_ type: DataType) -> Bool
+    /// Converts a dynamic value (nil when it is of another kind or out of range), for
+    /// `ArrayBuilder.append(value:)`.
+    init?(arrowValue: ArrowValue)
+}
+
+extension ArrowPrimitive where Self: FixedWidthInteger {
+    /// Integers, and the integer payload of temporal values, when they fit exactly.
+    public init?(arrowValue value: ArrowValue) {
+        switch value {
+        case .int(let v), .date64(let v), .time(let v, _), .timestamp(let v, _, _), .duration(let v, _):
+            self.init(exactly: v)
+        case .date32(let v), .yearMonthInterval(let v): self.init(exactly: v)
+        case .uint(let v): self.init(exactly: v)
+        default: return nil
+        }
+    }
+}
+
+extension ArrowPrimitive where Self: BinaryFloatingPoint {
+    /// Floating-point values (rounded to this precision) and integers.
+    public init?(arrowValue value: ArrowValue) {
+        switch value {
+        case .float(let v): self.init(v)
+        case .int(let v): self.init(v)
+        case .uint(let v): self.init(v)
+        default: return nil
+        }
+    }
 }
 
 extension ArrowPrimitive {
@@ -66,6 +94,10 @@ public struct DayTimeInterval: ArrowPrimitive, Hashable {
         self.milliseconds = milliseconds
     }
     public static var arrowType: DataType { .interval(.dayTime) }
+    public init?(arrowValue value: ArrowValue) {
+        guard case .dayTimeInterval(let v) = value else { return nil }
+        self = v
+    }
 }
 
 /// One `interval(.monthDayNano)` value (16 bytes, as Arrow stores it).
@@ -79,6 +111,10 @@ public struct MonthDayNanoInterval: ArrowPrimitive, Hashable {
         self.nanoseconds = nanoseconds
     }
     public static var arrowType: DataType { .interval(.monthDayNano) }
+    public init?(arrowValue value: ArrowValue) {
+        guard case .monthDayNanoInterval(let v) = value else { return nil }
+        self = v
+    }
 }
 
 /// A fixed-width numeric (or temporal) array viewed in place as `T` values.
@@ -120,11 +156,13 @@ public typealias UInt64Array = PrimitiveArray<UInt64>
 public typealias Float32Array = PrimitiveArray<Float>
 public typealias Float64Array = PrimitiveArray<Double>
 #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
-/// Half floats as Swift `Float16` (on Intel Macs, where it is missing, read `UInt16Array`).
-public typealias Float16Array = PrimitiveArray<Float16>
+/// The element type of float16 arrays: Swift's `Float16` where it exists, raw bits
+/// (`UInt16`) on Intel Macs.
+public typealias HalfFloat = Float16
 #else
-public typealias Float16Array = PrimitiveArray<UInt16>
+public typealias HalfFloat = UInt16
 #endif
+public typealias Float16Array = PrimitiveArray<HalfFloat>
 /// Days since the epoch.
 public typealias Date32Array = PrimitiveArray<Int32>
 /// Milliseconds since the epoch.
