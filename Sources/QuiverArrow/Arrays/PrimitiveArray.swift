@@ -18,13 +18,20 @@ public protocol ArrowPrimitive: BitwiseCopyable, Sendable {
 extension ArrowPrimitive where Self: FixedWidthInteger {
     /// Integers, and the integer payload of temporal values, when they fit exactly.
     public init?(arrowValue value: ArrowValue) {
-        switch value {
-        case .int(let v), .date64(let v), .time(let v, _), .timestamp(let v, _, _), .duration(let v, _):
-            self.init(exactly: v)
-        case .date32(let v), .yearMonthInterval(let v): self.init(exactly: v)
-        case .uint(let v): self.init(exactly: v)
-        default: return nil
-        }
+        guard let exact: Self = exactInteger(value) else { return nil }
+        self = exact
+    }
+}
+
+/// An integer value, or the integer payload of a temporal value, as `I` when it fits exactly
+/// (nil for other kinds and out-of-range values).
+func exactInteger<I: FixedWidthInteger>(_ value: ArrowValue) -> I? {
+    switch value {
+    case .int(let v), .date64(let v), .time(let v, _), .timestamp(let v, _, _), .duration(let v, _):
+        return I(exactly: v)
+    case .date32(let v), .yearMonthInterval(let v): return I(exactly: v)
+    case .uint(let v): return I(exactly: v)
+    default: return nil
     }
 }
 
