@@ -85,8 +85,13 @@ private struct ArrayValidator {
                 (needed, alignment) = (try product(width, end, "value bytes"), valueAlignment(type, width: width))
             case .offsets32, .offsets64:
                 let width = kind == .offsets32 ? 4 : 8
-                // An empty array may omit its offsets entirely (Arrow C++ accepts this too).
-                let entries = data.length == 0 && buffer.count == 0 ? 0 : try sum(end, 1, "offset count")
+                let entries: Int
+                switch type {
+                case .union, .listView, .largeListView: entries = end  // one offset per slot
+                default:
+                    // Start/end pairs; an empty array may omit them (Arrow C++ accepts this too).
+                    entries = data.length == 0 && buffer.count == 0 ? 0 : try sum(end, 1, "offset count")
+                }
                 (needed, alignment) = (try product(width, entries, "offset bytes"), width)
             case .sizes32: (needed, alignment) = (try product(4, end, "size bytes"), 4)
             case .sizes64: (needed, alignment) = (try product(8, end, "size bytes"), 8)
