@@ -323,11 +323,9 @@ private struct ArrayValidator {
 
     private func checkDictionaryIndices(_ data: ArrayData, _ indexType: DataType) throws {
         let limit = data.dictionary?.length ?? 0
-        var indices = data
-        indices.type = indexType
         let nulls = NullMask(data)
         for index in 0..<data.length where !nulls.isNull(index) {
-            let key = signedInteger(indices, at: index)
+            let key = signedInteger(data, at: index, as: indexType)
             guard key >= 0, key < limit else {
                 throw invalid("dictionary index \(key) at slot \(index) is outside the \(limit) dictionary values")
             }
@@ -372,12 +370,12 @@ private struct ArrayValidator {
 
     /// Slot `index` of a validated integer array, exactly (uint64 above `Int64.max` saturates,
     /// which is out of range for every check that uses it).
-    private func signedInteger(_ data: ArrayData, at index: Int) -> Int64 {
-        if data.type.storageType == .uint64 {
+    private func signedInteger(_ data: ArrayData, at index: Int, as type: DataType? = nil) -> Int64 {
+        if (type ?? data.type).storageType == .uint64 {
             let value = data.buffers[1].baseAddress.load(fromByteOffset: (data.offset + index) * 8, as: UInt64.self)
             return Int64(clamping: value)
         }
-        return Int64(integerValue(data, at: index))
+        return Int64(integerValue(data, at: index, as: type))
     }
 
     // MARK: Null count

@@ -257,14 +257,18 @@ public struct DictionaryArray: ArrowArray, @unchecked Sendable {
     init(unchecked data: ArrayData) {
         self.data = data
         nulls = NullMask(data)
+        if case .dictionary(let index, _, _) = data.type.storageType { indexType = index } else { indexType = .int32 }
     }
+
+    /// The integer type of the indices.
+    public let indexType: DataType
 
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The index array, typed with the index type (zero-copy).
     public var indices: ArrayData {
         var indices = data
-        if case .dictionary(let index, _, _) = data.type.storageType { indices.type = index }
+        indices.type = indexType
         indices.dictionary = nil
         return indices
     }
@@ -274,16 +278,17 @@ public struct DictionaryArray: ArrowArray, @unchecked Sendable {
 
     /// The dictionary index of slot `index`, or nil when the slot is null.
     public func key(at index: Int) -> Int? {
-        isNull(index) ? nil : integerValue(data, at: index)
+        isNull(index) ? nil : integerValue(data, at: index, as: indexType)
     }
 }
 
-/// Reads slot `index` of an integer array of any integer storage type as `Int`.
-/// (uint64 values above `Int.max` wrap; validated dictionary indices and run ends never are.)
-func integerValue(_ data: ArrayData, at index: Int) -> Int {
+/// Reads slot `index` of an integer array of any integer storage type as `Int` (`type`
+/// overrides the data's own type, for dictionary indices). uint64 values above `Int.max`
+/// wrap; validated dictionary indices and run ends never are.
+func integerValue(_ data: ArrayData, at index: Int, as type: DataType? = nil) -> Int {
     let base = data.buffers[1].baseAddress
     let position = data.offset + index
-    switch data.type.storageType {
+    switch (type ?? data.type).storageType {
     case .int8: return Int(base.load(fromByteOffset: position, as: Int8.self))
     case .uint8: return Int(base.load(fromByteOffset: position, as: UInt8.self))
     case .int16: return Int(base.load(fromByteOffset: position * 2, as: Int16.self))
