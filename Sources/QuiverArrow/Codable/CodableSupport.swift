@@ -68,7 +68,8 @@ enum SpecialValue {
         case let date as Date:
             return (.timestamp(Int64((date.timeIntervalSince1970 * 1e6).rounded()), .microsecond, timezone: "UTC"), dateType)
         case let data as Data: return (.binary(Array(data)), .binary)
-        case let bytes as [UInt8]: return (.binary(bytes), .binary)
+        // Checked by type: an empty array of any element type casts to [UInt8].
+        case let bytes as [UInt8] where type(of: value) == [UInt8].self: return (.binary(bytes), .binary)
         case let decimal as Decimal:
             let text = decimal.description
             let scale = text.firstIndex(of: ".").map { text.distance(from: $0, to: text.endIndex) - 1 } ?? 0

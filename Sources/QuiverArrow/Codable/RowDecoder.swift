@@ -104,7 +104,11 @@ struct ValueDecoder: Decoder {
 
     /// Decodes a value of `T` found at `path`: the single path every container ends in.
     func decodeValue<T: Decodable>(_: T.Type, _ value: ArrowValue, _ type: DataType, at path: [any CodingKey]) throws -> T {
-        if value.isNull { throw context.null(path, swiftType: T.self) }
+        if value.isNull {
+            // An Optional decodes null itself (through `decodeNil`); anything else cannot.
+            guard T.self is any OptionalMarker.Type else { throw context.null(path, swiftType: T.self) }
+            return try T(from: ValueDecoder(node: .value(value, type), codingPath: path, context: context))
+        }
         if let scalar = try scalarValue(T.self, value, type, at: path) { return scalar }
         let mismatch = { context.mismatch(path, arrowType: type, swiftType: T.self) }
         if let special = try SpecialValue.decode(T.self, from: value, mismatch: mismatch) { return special }
@@ -302,3 +306,7 @@ struct ListContainer: UnkeyedDecodingContainer {
         return ValueDecoder(node: .value(try next(), elementType), codingPath: path, context: decoder.context)
     }
 }
+
+/// Lets the decoder recognise `Optional` types, whatever they wrap.
+protocol OptionalMarker {}
+extension Optional: OptionalMarker {}
