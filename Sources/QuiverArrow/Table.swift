@@ -68,6 +68,7 @@ public struct ChunkedArray: Sendable {
 /// Record batches under one schema, seen as one table of columns: what pyarrow's
 /// `read_all()` returns. Zero-copy: the batches are kept as they are.
 public struct Table: Sendable {
+    /// The fields of every batch.
     public let schema: Schema
     /// The batches, in order.
     public let batches: [RecordBatch]

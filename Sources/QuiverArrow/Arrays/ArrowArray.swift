@@ -58,7 +58,8 @@ struct NullMask: @unchecked Sendable {
 
     @usableFromInline
     init(_ data: ArrayData) {
-        bits = data.nullCount > 0 ? data.validity?.baseAddress : nil
+        let hasBitmap = data.nullCount > 0 && data.type.hasValidityBitmap && (data.buffers.first?.count ?? 0) > 0
+        bits = hasBitmap ? data.buffers[0].baseAddress : nil
         offset = data.offset
     }
 
@@ -66,6 +67,17 @@ struct NullMask: @unchecked Sendable {
     func isNull(_ index: Int) -> Bool {
         guard let bits else { return false }
         return !BitUtil.get(bits, offset + index)
+    }
+}
+
+extension DataType {
+    /// Whether the layout starts with a validity bitmap (`layout.first == .validity`), without
+    /// building the layout array: per-slot lookups must not allocate.
+    var hasValidityBitmap: Bool {
+        switch storageType {
+        case .null, .union, .runEndEncoded: return false
+        default: return true
+        }
     }
 }
 

@@ -81,7 +81,7 @@ extension ArrayData {
     /// The data must be valid (see `validate(full:)`).
     public func value(at index: Int) -> ArrowValue {
         precondition(index >= 0 && index < length, "index \(index) outside 0..<\(length)")
-        if isNull(index) { return .null }
+        if NullMask(self).isNull(index) { return .null }
         switch type.storageType {
         case .null: return .null
         case .boolean: return .bool(BooleanArray(unchecked: self).value(at: index))

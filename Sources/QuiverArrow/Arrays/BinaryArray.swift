@@ -96,9 +96,13 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
     public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
 }
 
+/// utf8 strings with 32-bit offsets (`string`).
 public typealias StringArray = VariableBinaryArray<Int32, UTF8Encoding>
+/// utf8 strings with 64-bit offsets (`large_string`).
 public typealias LargeStringArray = VariableBinaryArray<Int64, UTF8Encoding>
+/// Bytes with 32-bit offsets (`binary`).
 public typealias BinaryArray = VariableBinaryArray<Int32, BytesEncoding>
+/// Bytes with 64-bit offsets (`large_binary`).
 public typealias LargeBinaryArray = VariableBinaryArray<Int64, BytesEncoding>
 
 /// One 16-byte view of a `binary_view`/`utf8_view` slot, as the spec lays it out: the length,
@@ -159,7 +163,9 @@ public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArra
     public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
 }
 
+/// utf8 strings as views (`string_view`).
 public typealias StringViewArray = VariableBinaryViewArray<UTF8Encoding>
+/// Bytes as views (`binary_view`).
 public typealias BinaryViewArray = VariableBinaryViewArray<BytesEncoding>
 
 /// Binary values of one fixed width, packed back to back.

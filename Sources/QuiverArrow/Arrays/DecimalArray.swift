@@ -9,7 +9,9 @@ public struct DecimalArray: ArrowScalarArray, @unchecked Sendable {
     public let data: ArrayData
     /// 32, 64, 128 or 256.
     public let bitWidth: Int
+    /// Significant decimal digits the type allows.
     public let precision: Int
+    /// Digits after the decimal point (negative: zeros before it).
     public let scale: Int
     @usableFromInline let values: UnsafeRawPointer
     @usableFromInline let nulls: NullMask

@@ -38,7 +38,9 @@ public struct VariableListArray<Offset: ArrowOffset>: ArrowArray, @unchecked Sen
     }
 }
 
+/// Lists with 32-bit offsets.
 public typealias ListArray = VariableListArray<Int32>
+/// Lists with 64-bit offsets.
 public typealias LargeListArray = VariableListArray<Int64>
 
 /// The `length + 1` offsets of a binary or list slice, viewed in place.
@@ -91,7 +93,9 @@ public struct VariableListViewArray<Offset: ArrowOffset>: ArrowArray, @unchecked
     }
 }
 
+/// List views with 32-bit offsets and sizes.
 public typealias ListViewArray = VariableListViewArray<Int32>
+/// List views with 64-bit offsets and sizes.
 public typealias LargeListViewArray = VariableListViewArray<Int64>
 
 /// Lists of exactly `listSize` elements each: slot `i` is child rows
@@ -185,6 +189,7 @@ public struct MapArray: ArrowArray, @unchecked Sendable {
 /// index every child at the slot's position; dense ones through a per-slot offset.
 public struct UnionArray: ArrowArray, @unchecked Sendable {
     public let data: ArrayData
+    /// Sparse or dense.
     public let mode: UnionMode
     /// The declared type id of each child.
     public let typeIds: [Int8]

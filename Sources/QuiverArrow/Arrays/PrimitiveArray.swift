@@ -96,6 +96,7 @@ extension Float16: ArrowPrimitive { public static var arrowType: DataType { .flo
 public struct DayTimeInterval: ArrowPrimitive, Hashable {
     public var days: Int32
     public var milliseconds: Int32
+    /// An interval of `days` days and `milliseconds` ms.
     public init(days: Int32, milliseconds: Int32) {
         self.days = days
         self.milliseconds = milliseconds
@@ -112,6 +113,7 @@ public struct MonthDayNanoInterval: ArrowPrimitive, Hashable {
     public var months: Int32
     public var days: Int32
     public var nanoseconds: Int64
+    /// An interval of months, days and nanoseconds.
     public init(months: Int32, days: Int32, nanoseconds: Int64) {
         self.months = months
         self.days = days
@@ -152,6 +154,7 @@ public struct PrimitiveArray<T: ArrowPrimitive>: ArrowScalarArray, @unchecked Se
     @inlinable public func value(at index: Int) -> T { values[index] }
 }
 
+// The numeric arrays, by element type.
 public typealias Int8Array = PrimitiveArray<Int8>
 public typealias Int16Array = PrimitiveArray<Int16>
 public typealias Int32Array = PrimitiveArray<Int32>
@@ -169,6 +172,7 @@ public typealias HalfFloat = Float16
 #else
 public typealias HalfFloat = UInt16
 #endif
+/// Half-precision floats.
 public typealias Float16Array = PrimitiveArray<HalfFloat>
 /// Days since the epoch.
 public typealias Date32Array = PrimitiveArray<Int32>
@@ -184,7 +188,9 @@ public typealias TimestampArray = PrimitiveArray<Int64>
 public typealias DurationArray = PrimitiveArray<Int64>
 /// Year-month intervals (months).
 public typealias YearMonthIntervalArray = PrimitiveArray<Int32>
+/// Day-time intervals.
 public typealias DayTimeIntervalArray = PrimitiveArray<DayTimeInterval>
+/// Month-day-nanosecond intervals.
 public typealias MonthDayNanoIntervalArray = PrimitiveArray<MonthDayNanoInterval>
 
 /// Booleans, bit-packed: each value is one bit of the values bitmap.

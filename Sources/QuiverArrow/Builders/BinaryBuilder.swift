@@ -62,7 +62,11 @@ public final class VariableBinaryBuilder<Offset: ArrowOffset, Encoding: BinaryEn
     }
 }
 
+/// Builds `string` arrays.
 public typealias StringBuilder = VariableBinaryBuilder<Int32, UTF8Encoding>
+/// Builds `large_string` arrays.
 public typealias LargeStringBuilder = VariableBinaryBuilder<Int64, UTF8Encoding>
+/// Builds `binary` arrays.
 public typealias BinaryBuilder = VariableBinaryBuilder<Int32, BytesEncoding>
+/// Builds `large_binary` arrays.
 public typealias LargeBinaryBuilder = VariableBinaryBuilder<Int64, BytesEncoding>

@@ -5,6 +5,7 @@ import QuiverBytes
 public final class AnyArrayBuilder: ArrayBuilder {
     /// The wrapped builder.
     public let base: any ArrayBuilder
+    /// Wraps `base`.
     public init(_ base: any ArrayBuilder) { self.base = base }
     public var type: DataType { base.type }
     public var length: Int { base.length }
@@ -103,14 +104,18 @@ extension VariableListBuilder: TypedArrayBuilder where Child: TypedArrayBuilder 
     }
 }
 
+/// Builds `list` arrays.
 public typealias ListBuilder<Child: ArrayBuilder> = VariableListBuilder<Int32, Child>
+/// Builds `large_list` arrays.
 public typealias LargeListBuilder<Child: ArrayBuilder> = VariableListBuilder<Int64, Child>
 
 /// Builds `fixed_size_list` arrays: each valid slot takes exactly `listSize` elements from
 /// `child`; a null slot appends `listSize` null elements.
 public final class FixedSizeListBuilder<Child: ArrayBuilder>: ArrayBuilder {
+    /// Receives the elements, `listSize` per slot.
     public let child: Child
     public let type: DataType
+    /// Elements per list.
     public let listSize: Int
     private var validity: ValidityBitmap
 

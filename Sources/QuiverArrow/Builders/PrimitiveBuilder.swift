@@ -61,6 +61,7 @@ public final class BooleanBuilder: TypedArrayBuilder {
     private let bits: MutableBuffer
     private var validity: ValidityBitmap
 
+    /// A builder for `type` (whose storage type must be boolean).
     public init(type: DataType = .boolean, capacity: Int = 0, pool: MemoryPool = .default) {
         precondition(type.storageType == .boolean, "BooleanBuilder for \(type)")
         self.type = type
@@ -71,6 +72,7 @@ public final class BooleanBuilder: TypedArrayBuilder {
     public var length: Int { validity.length }
     public var nullCount: Int { validity.nullCount }
 
+    /// Appends a valid value.
     public func append(_ value: Bool) {
         setNext(value)
         validity.appendValid()
