@@ -63,10 +63,14 @@ enum SpecialValue {
     static let dateType = DataType.timestamp(.microsecond, timezone: "UTC")
 
     /// The Arrow type and value of a special Swift value, or nil for an ordinary one.
-    static func encode(_ value: Any) -> (ArrowValue, DataType)? {
+    /// Throws `typeMismatch` for a date outside the timestamp range (or not finite).
+    static func encode(_ value: Any) throws -> (ArrowValue, DataType)? {
         switch value {
         case let date as Date:
-            return (.timestamp(Int64((date.timeIntervalSince1970 * 1e6).rounded()), .microsecond, timezone: "UTC"), dateType)
+            guard let micros = Int64(exactly: (date.timeIntervalSince1970 * 1e6).rounded()) else {
+                throw QuiverError(.typeMismatch, "date \(date.timeIntervalSince1970) s is outside the timestamp[us] range")
+            }
+            return (.timestamp(micros, .microsecond, timezone: "UTC"), dateType)
         case let data as Data: return (.binary(Array(data)), .binary)
         // Checked by type: an empty array of any element type casts to [UInt8].
         case let bytes as [UInt8] where type(of: value) == [UInt8].self: return (.binary(bytes), .binary)
@@ -121,7 +125,9 @@ enum SpecialValue {
             return bytes as? T
         case is Decimal.Type:
             switch value {
-            case .decimal(let text): return Decimal(string: text) as? T
+            case .decimal(let text):
+                guard let decimal = Decimal(string: text) else { throw mismatch() }
+                return decimal as? T
             case .int(let integer): return Decimal(integer) as? T
             case .uint(let integer): return Decimal(integer) as? T
             default: throw mismatch()

@@ -143,7 +143,7 @@ final class EncodedKeyed {
 /// Stores a value in a slot: standard scalars and the special Foundation types as leaves,
 /// everything else through its own `encode(to:)`.
 private func encodeValue<T: Encodable>(_ value: T, into slot: EncodedSlot, at path: [any CodingKey]) throws {
-    if let leaf = scalarLeaf(value) ?? SpecialValue.encode(value) {
+    if let leaf = try scalarLeaf(value) ?? SpecialValue.encode(value) {
         slot.content = .leaf(leaf.0, leaf.1)
     } else {
         try value.encode(to: SlotEncoder(slot: slot, codingPath: path))
@@ -255,7 +255,9 @@ private struct KeyedSlotContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
         SlotEncoder(slot: storage.slot(key.stringValue), codingPath: codingPath + [key]).unkeyedContainer()
     }
 
-    func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
+    func superEncoder() -> any Encoder {
+        SlotEncoder(slot: storage.slot("super"), codingPath: codingPath + [AnyCodingKey(stringValue: "super")])
+    }
 
     func superEncoder(forKey key: Key) -> any Encoder {
         SlotEncoder(slot: storage.slot(key.stringValue), codingPath: codingPath + [key])
