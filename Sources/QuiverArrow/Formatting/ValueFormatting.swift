@@ -1,0 +1,166 @@
+import QuiverBytes
+
+extension ArrayData {
+    /// Slot `index` as display text: `null`, numbers, ISO dates and times, strings as they
+    /// are at the top level and quoted inside lists/structs/maps (`[1, null]`,
+    /// `{a: "x"}`), binary as hex (`0x01ff`). Allocates; for printers, not hot paths.
+    public func formatValue(at index: Int) -> String {
+        ValueFormatter.format(value(at: index), type: type, nested: false)
+    }
+}
+
+extension ArrowValue: CustomStringConvertible {
+    /// The display text, as `formatValue(at:)` would show it without type information.
+    public var description: String { ValueFormatter.format(self, type: nil, nested: false) }
+}
+
+/// Turns values into display text. The type (when known) refines numbers that `ArrowValue`
+/// widened: a float32 prints as `0.1`, not `0.10000000149011612`.
+enum ValueFormatter {
+    static func format(_ value: ArrowValue, type: DataType?, nested: Bool) -> String {
+        let type = type.flatMap(displayType)
+        switch value {
+        case .null: return "null"
+        case .bool(let flag): return flag ? "true" : "false"
+        case .int(let integer): return String(integer)
+        case .uint(let integer): return String(integer)
+        case .float(let number): return formatFloat(number, type: type)
+        case .decimal(let text): return text
+        case .string(let text): return nested ? quoted(text) : text
+        case .binary(let bytes): return "0x" + bytes.map(hexByte).joined()
+        case .date32(let days): return formatDate(days: Int64(days))
+        case .date64(let milliseconds): return formatDate(days: floorDivide(milliseconds, 86_400_000))
+        case .time(let value, let unit):
+            let (seconds, fraction) = split(value, unit)
+            return formatTimeOfDay(seconds: seconds) + formatFraction(fraction, unit)
+        case .timestamp(let value, let unit, let zone):
+            let (seconds, fraction) = split(value, unit)
+            let days = floorDivide(seconds, 86_400)
+            return formatDate(days: days) + " " + formatTimeOfDay(seconds: seconds - days * 86_400)
+                + formatFraction(fraction, unit) + (zone == nil ? "" : "Z")
+        case .duration(let value, let unit): return "\(value)\(unit.abbreviation)"
+        case .yearMonthInterval(let months): return "\(months)M"
+        case .dayTimeInterval(let interval): return "\(interval.days)d\(interval.milliseconds)ms"
+        case .monthDayNanoInterval(let interval): return "\(interval.months)M\(interval.days)d\(interval.nanoseconds)ns"
+        case .list(let elements):
+            let element = type?.children.first?.type
+            return "[" + elements.map { format($0, type: element, nested: true) }.joined(separator: ", ") + "]"
+        case .struct(let members):
+            let fields = type?.children ?? []
+            let parts = members.enumerated().map { index, member in
+                let fieldType = index < fields.count ? fields[index].type : nil
+                return "\(member.0): " + format(member.1, type: fieldType, nested: true)
+            }
+            return "{" + parts.joined(separator: ", ") + "}"
+        case .map(let pairs):
+            let kv = type?.children.first?.type.children ?? []
+            let (keyType, valueType) = kv.count == 2 ? (kv[0].type, kv[1].type) : (nil, nil)
+            let parts = pairs.map {
+                format($0.0, type: keyType, nested: true) + ": " + format($0.1, type: valueType, nested: true)
+            }
+            return "{" + parts.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// The type whose values an `ArrowValue` of `type` carries: dictionaries show their
+    /// values, run-end encoded arrays their run values, unions have no single type.
+    private static func displayType(_ type: DataType) -> DataType? {
+        switch type.storageType {
+        case .dictionary(_, let value, _): return displayType(value)
+        case .runEndEncoded(_, let values): return displayType(values.type)
+        case .union: return nil
+        case let storage: return storage
+        }
+    }
+
+    private static func formatFloat(_ number: Double, type: DataType?) -> String {
+        switch type {
+        case .float32?: return String(Float(number))
+        #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+        case .float16?: return String(Float16(number))
+        #endif
+        default: return String(number)
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    private static func hexByte(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+
+    /// Units per second and fraction digits of a time unit.
+    private static func scale(_ unit: TimeUnit) -> (perSecond: Int64, digits: Int) {
+        switch unit {
+        case .second: return (1, 0)
+        case .millisecond: return (1_000, 3)
+        case .microsecond: return (1_000_000, 6)
+        case .nanosecond: return (1_000_000_000, 9)
+        }
+    }
+
+    /// Whole seconds (floored) and the non-negative sub-second remainder in `unit`.
+    private static func split(_ value: Int64, _ unit: TimeUnit) -> (seconds: Int64, fraction: Int64) {
+        let perSecond = scale(unit).perSecond
+        let seconds = floorDivide(value, perSecond)
+        return (seconds, value - seconds * perSecond)
+    }
+
+    private static func formatFraction(_ fraction: Int64, _ unit: TimeUnit) -> String {
+        let digits = scale(unit).digits
+        guard digits > 0 else { return "" }
+        let text = String(fraction)
+        return "." + String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+
+    private static func formatTimeOfDay(seconds: Int64) -> String {
+        let (hours, rest) = seconds.quotientAndRemainder(dividingBy: 3_600)
+        let (minutes, secs) = rest.quotientAndRemainder(dividingBy: 60)
+        return pad(hours, 2) + ":" + pad(minutes, 2) + ":" + pad(secs, 2)
+    }
+
+    /// `YYYY-MM-DD` of a day count since 1970-01-01 in the proleptic Gregorian calendar
+    /// (Howard Hinnant's civil-from-days; exact for any day count a timestamp can hold).
+    static func formatDate(days: Int64) -> String {
+        let (year, month, day) = civilDate(days: days)
+        let yearText = year < 0 ? "-" + pad(-year, 4) : pad(year, 4)
+        return yearText + "-" + pad(month, 2) + "-" + pad(day, 2)
+    }
+
+    static func civilDate(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = floorDivide(z, 146_097)
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+}
+
+/// Division rounding toward negative infinity (times before the epoch).
+func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+    let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+    return remainder < 0 ? quotient - 1 : quotient
+}
