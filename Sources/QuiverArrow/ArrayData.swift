@@ -42,7 +42,7 @@ public struct ArrayData: Sendable {
     /// The validity bitmap, or nil when the layout has none or every slot is valid.
     @inlinable
     public var validity: Buffer? {
-        guard let first = buffers.first, type.layout.first == .validity, first.count > 0 else { return nil }
+        guard let first = buffers.first, type.hasValidityBitmap, first.count > 0 else { return nil }
         return first
     }
 

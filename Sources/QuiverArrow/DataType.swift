@@ -109,6 +109,16 @@ public indirect enum DataType: Sendable, Hashable {
         }
     }
 
+    /// Whether the layout starts with a validity bitmap (`layout.first == .validity`), without
+    /// building the layout array: per-slot lookups must not allocate.
+    @inlinable
+    public var hasValidityBitmap: Bool {
+        switch storageType {
+        case .null, .union, .runEndEncoded: return false
+        default: return true
+        }
+    }
+
     /// The buffers an array of this type has in the Arrow IPC format, in order, not counting
     /// the variadic data buffers of view types.
     public var layout: [BufferKind] {

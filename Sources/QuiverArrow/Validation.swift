@@ -382,7 +382,7 @@ private struct ArrayValidator {
 
     /// The declared null count must equal the bitmap's count of zeros, as Arrow C++ checks.
     private func checkNullCount(_ data: ArrayData, _ type: DataType) throws {
-        guard type.layout.first == .validity, let validity = data.validity else { return }
+        guard type.hasValidityBitmap, let validity = data.validity else { return }
         let nulls = data.length - BitUtil.countSetBits(validity.baseAddress, from: data.offset, count: data.length)
         guard nulls == data.nullCount else {
             throw invalid("null count \(data.nullCount) but the validity bitmap has \(nulls) nulls")

@@ -70,17 +70,6 @@ struct NullMask: @unchecked Sendable {
     }
 }
 
-extension DataType {
-    /// Whether the layout starts with a validity bitmap (`layout.first == .validity`), without
-    /// building the layout array: per-slot lookups must not allocate.
-    var hasValidityBitmap: Bool {
-        switch storageType {
-        case .null, .union, .runEndEncoded: return false
-        default: return true
-        }
-    }
-}
-
 /// Throws `typeMismatch` unless `accepted` holds for the data's storage type, then runs the
 /// cheap validation: the shared entry check of every typed initialiser.
 func checkArrayType(
