@@ -14,13 +14,8 @@ extension ArrayData {
     func hasSameContents(as other: ArrayData, includingDictionaries: Bool = false, pool: MemoryPool = .default) throws -> Bool {
         guard type == other.type, length == other.length else { return false }
         if sharesStorage(with: other, includingDictionaries: includingDictionaries) { return true }
-        guard try ArrayData.rebasedEqual(try rebased(pool: pool), try other.rebased(pool: pool)) else { return false }
-        guard includingDictionaries else { return true }
-        switch (dictionary, other.dictionary) {
-        case (nil, nil): return true
-        case (let a?, let b?): return try a.hasSameContents(as: b, includingDictionaries: true, pool: pool)
-        default: return false
-        }
+        return try ArrayData.rebasedEqual(
+            try rebased(pool: pool), try other.rebased(pool: pool), includingDictionaries: includingDictionaries, pool: pool)
     }
 
     /// Same slice of the very same buffers (identity, not contents).
@@ -38,7 +33,9 @@ extension ArrayData {
         }
     }
 
-    private static func rebasedEqual(_ a: ArrayData, _ b: ArrayData) throws -> Bool {
+    private static func rebasedEqual(
+        _ a: ArrayData, _ b: ArrayData, includingDictionaries: Bool, pool: MemoryPool
+    ) throws -> Bool {
         guard a.type == b.type, a.length == b.length, a.nullCount == b.nullCount,
             a.buffers.count == b.buffers.count, a.children.count == b.children.count
         else { return false }
@@ -50,8 +47,16 @@ extension ArrayData {
                 : a.buffers[index].contentEquals(b.buffers[index])
             if !equal { return false }
         }
-        for (x, y) in zip(a.children, b.children) where try !rebasedEqual(x, y) { return false }
-        return true
+        for (x, y) in zip(a.children, b.children)
+        where try !rebasedEqual(x, y, includingDictionaries: includingDictionaries, pool: pool) {
+            return false
+        }
+        guard includingDictionaries else { return true }
+        switch (a.dictionary, b.dictionary) {
+        case (nil, nil): return true
+        case (let x?, let y?): return try x.hasSameContents(as: y, includingDictionaries: true, pool: pool)
+        default: return false
+        }
     }
 
     /// Compares the first `count` bits of two bitmaps (both empty counts as equal).
