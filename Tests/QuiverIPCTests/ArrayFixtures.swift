@@ -27,6 +27,19 @@ enum Fixtures {
 
     static func int32(_ values: [Int32?]) -> ArrayData { fixed(.int32, values, zero: 0) }
 
+    /// Small decimals (so they fit any precision), sign-extended to `width` bytes.
+    static func decimal(_ type: DataType, width: Int, count: Int, nullEvery: Int) -> ArrayData {
+        let valid = (0..<count).map { $0 % nullEvery != 1 }
+        let (bits, nulls) = validity(valid)
+        var bytes: [UInt8] = []
+        for slot in 0..<count {
+            let value = Int64(slot * 37 - 100)
+            withUnsafeBytes(of: value.littleEndian) { bytes += $0.prefix(min(width, 8)) }
+            if width > 8 { bytes += [UInt8](repeating: value < 0 ? 0xFF : 0, count: width - 8) }
+        }
+        return ArrayData(type: type, length: count, nullCount: nulls, buffers: [bits, Buffer(copying: bytes)])
+    }
+
     static func bool(_ values: [Bool?]) -> ArrayData {
         let (bits, nulls) = validity(values.map { $0 != nil })
         return ArrayData(
@@ -132,14 +145,14 @@ enum Fixtures {
         add("float64", fixed(.float64, (0..<n).map { $0 % 3 == 2 ? nil : Double($0) * 1.5 }, zero: 0))
         add("date32", fixed(.date32, (0..<n).map { Int32($0 * 365) }, zero: 0))
         add("date64", fixed(.date64, (0..<n).map { Int64($0) * 86_400_000 }, zero: 0))
-        add("time32", fixed(.time32(.millisecond), ints(n), zero: 0))
+        add("time32", fixed(.time32(.millisecond), (0..<n).map { $0 % 3 == 1 ? nil : Int32($0 * 1000) }, zero: 0))
         add("time64", fixed(.time64(.nanosecond), (0..<n).map { Int64($0) * 1_000_000 }, zero: 0))
         add("timestamp", fixed(.timestamp(.microsecond, timezone: "UTC"), (0..<n).map { $0 == 0 ? nil : Int64($0) }, zero: 0))
         add("duration", fixed(.duration(.second), (0..<n).map { Int64(-$0) }, zero: 0))
-        add("decimal32", bytesPerSlot(.decimal(bitWidth: 32, precision: 9, scale: 2), width: 4, count: n, nullEvery: 4))
-        add("decimal64", bytesPerSlot(.decimal(bitWidth: 64, precision: 18, scale: 2), width: 8, count: n, nullEvery: 4))
-        add("decimal128", bytesPerSlot(.decimal(bitWidth: 128, precision: 38, scale: 5), width: 16, count: n, nullEvery: 3))
-        add("decimal256", bytesPerSlot(.decimal(bitWidth: 256, precision: 76, scale: 5), width: 32, count: n, nullEvery: 5))
+        add("decimal32", decimal(.decimal(bitWidth: 32, precision: 9, scale: 2), width: 4, count: n, nullEvery: 4))
+        add("decimal64", decimal(.decimal(bitWidth: 64, precision: 18, scale: 2), width: 8, count: n, nullEvery: 4))
+        add("decimal128", decimal(.decimal(bitWidth: 128, precision: 38, scale: 5), width: 16, count: n, nullEvery: 3))
+        add("decimal256", decimal(.decimal(bitWidth: 256, precision: 76, scale: 5), width: 32, count: n, nullEvery: 5))
         add("interval_ym", bytesPerSlot(.interval(.yearMonth), width: 4, count: n, nullEvery: 4))
         add("interval_dt", bytesPerSlot(.interval(.dayTime), width: 8, count: n, nullEvery: 4))
         add("interval_mdn", bytesPerSlot(.interval(.monthDayNano), width: 16, count: n, nullEvery: 4))

@@ -88,18 +88,6 @@ private struct BodyReader {
     var bufferIndex = 0
     var variadicIndex = 0
 
-    init(
-        header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo, version: MetadataVersion,
-        options: IPCReadOptions, missingDictionaries: ArrayDecoder.MissingDictionaries
-    ) {
-        self.header = header
-        self.body = body
-        self.dictionaries = dictionaries
-        self.version = version
-        self.options = options
-        self.missingDictionaries = missingDictionaries
-    }
-
     mutating func array(_ field: Field, depth: Int) throws -> ArrayData {
         guard depth <= options.maxNestingDepth else {
             throw QuiverError(.invalidMessage, "fields nest deeper than \(options.maxNestingDepth) levels")

@@ -1,31 +1,6 @@
 import QuiverArrow
 import QuiverBytes
 
-/// Counters of what a reader or writer has handled (pyarrow's `ReadStats`/`WriteStats`).
-public struct IPCStats: Sendable, Hashable {
-    /// Messages read or written, of any kind (the schema included).
-    public var numMessages = 0
-    /// Record batches.
-    public var numRecordBatches = 0
-    /// Dictionary batches (new, delta or replacement).
-    public var numDictionaryBatches = 0
-    /// Dictionary batches that were deltas.
-    public var numDictionaryDeltas = 0
-    /// Dictionary batches that replaced an existing dictionary.
-    public var numReplacedDictionaries = 0
-
-    public init() {}
-
-    mutating func record(_ update: DictionaryMemo.Update) {
-        numDictionaryBatches += 1
-        switch update {
-        case .new: break
-        case .delta: numDictionaryDeltas += 1
-        case .replacement: numReplacedDictionaries += 1
-        }
-    }
-}
-
 /// The part of `StreamWriter` and `FileWriter` that they share: message framing, dictionary
 /// id assignment, and deciding per batch which dictionaries to (re)send.
 final class MessageWriter {
