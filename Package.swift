@@ -7,11 +7,12 @@ let package = Package(
     name: "Quiver",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "Quiver", targets: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
+        .library(name: "Quiver", targets: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery"]),
         .executable(name: "quiver", targets: ["quiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,10 +25,11 @@ let package = Package(
         .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
         .target(
             name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd"],),
+        .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "QuiverBytes", "QuiverArrow", "QuiverIPC",
+                "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],),
         .target(
@@ -37,5 +39,11 @@ let package = Package(
         .testTarget(name: "QuiverArrowTests", dependencies: ["QuiverArrow", "QuiverTestSupport"]),
         .testTarget(
             name: "QuiverIPCTests", dependencies: ["QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
+        .testTarget(
+            name: "QuiverQueryTests",
+            dependencies: [
+                "QuiverQuery", "QuiverTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
     ]
 )

@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only memory map of a whole file: random-access input whose reads are zero-copy
+/// views into the mapping.
+///
+/// Buffers read from it own the mapping (a `MemoryMapping`), not the `MappedFile`: the
+/// region is unmapped when the last of them is released, so buffers may outlive this object
+/// and any reader built on it. The descriptor is closed right after mapping. Mapped bytes
+/// are never counted by a `MemoryPool`; ask `residentBytes(in:)` how much of the mapping is
+/// in RAM.
+///
+/// **Files that shrink.** The size is taken once, at open, and every read is checked against
+/// it. If another process truncates the file below that size afterwards, touching a mapped
+/// page that now lies past the end of the file raises `SIGBUS` and kills the process; no
+/// check in Quiver can catch that. So callers must not truncate files that may be mapped —
+/// the store only ever appends, and replaces a file by writing a new one and renaming it.
+/// Bytes appended after open are simply not visible through this mapping.
+public final class MappedFile: RandomAccessInput, @unchecked Sendable {
+    /// How writes by others show through the mapping.
+    public enum Sharing: Sendable {
+        /// `MAP_PRIVATE`: a copy-on-write view (we never write, so in practice the file's
+        /// pages); `MADV_DONTNEED` drops its pages and they are read back on next touch.
+        case `private`
+        /// `MAP_SHARED`: the page cache itself; writes to the file by others are visible.
+        case shared
+    }
+
+    /// The path mapped.
+    public let path: String
+    /// The file's size when it was opened: every read is checked against it.
+    public let size: Int
+    /// The whole mapped file as one zero-copy buffer (`Buffer.empty` for an empty file,
+    /// which is not mapped at all: `mmap` rejects length 0).
+    public let buffer: Buffer
+
+    /// Maps the file at `path` read-only. Throws `.io` if it cannot be opened, is not a
+    /// regular file, or cannot be mapped. Costs a few system calls; reads no data.
+    public convenience init(path: String, sharing: Sharing = .private) throws {
+        let descriptor = try FileDescriptor.open(path, .readOnly)
+        defer { try? descriptor.close() }
+        try self.init(descriptor: descriptor, sharing: sharing)
+    }
+
+    /// Maps the file open at `descriptor` (which must be readable) from offset 0 to its
+    /// current size. The mapping does not need the descriptor afterwards; the caller still
+    /// owns and closes it.
+    public init(descriptor: FileDescriptor, sharing: Sharing = .private) throws {
+        let status = try descriptor.status()
+        guard status.isRegularFile else {
+            throw QuiverError(.io, "mmap(\(descriptor)): not a regular file")
+        }
+        let size = status.size
+        path = descriptor.description
+        self.size = size
+        guard size > 0 else {
+            buffer = .empty
+            return
+        }
+        let flags = sharing == .private ? MAP_PRIVATE : MAP_SHARED
+        let address = try valueOrErrno { system_mmap(size, PROT_READ, flags, descriptor.rawValue) }
+            .get("mmap", descriptor.description)
+        guard let start = UnsafeMutableRawPointer(bitPattern: address) else {
+            throw QuiverError(.io, "mmap(\(descriptor)): returned a null address")
+        }
+        let mapping = MemoryMapping(address: start, length: size)
+        buffer = Buffer(owner: mapping, baseAddress: UnsafeRawPointer(start), count: size)
+    }
+
+    /// The bytes `[offset, offset + count)` as a view into the mapping (no copy, no system
+    /// call; pages are read from disk when first touched). Throws `outOfBounds` outside `size`.
+    public func read(at offset: Int, count: Int) throws -> Buffer {
+        try buffer.slice(offset: offset, count: count)
+    }
+
+    /// Tells the kernel how `range` (byte offsets, default the whole file) will be used
+    /// (`madvise(2)`). The range is widened to whole pages, as `madvise` requires.
+    /// `.dontNeed` unmaps the pages from this process only; the page cache may keep them
+    /// (see `FileDescriptor.advise` to evict it).
+    public func advise(_ advice: AccessAdvice, _ range: Range<Int>? = nil) throws {
+        guard let pages = try pageSpan(range) else { return }
+        _ = try valueOrErrno { system_madvise(pages.start, pages.count, advice.madviseValue) }
+            .get("madvise", path)
+    }
+
+    /// How many bytes of `range` (default the whole file) are in RAM now (`mincore(2)`):
+    /// the part of `range` covered by resident pages. Costs one byte of scratch per page,
+    /// in bounded chunks.
+    public func residentBytes(in range: Range<Int>? = nil) throws -> Int {
+        let range = range ?? 0..<size
+        try checkRange(offset: range.lowerBound, count: range.count, within: size)
+        return try MemoryUsage.residentBytes(address: buffer.baseAddress + range.lowerBound, count: range.count)
+    }
+
+    /// `range` checked against `size` and widened to the pages that hold it; `nil` if empty.
+    private func pageSpan(_ range: Range<Int>?) throws -> (start: UnsafeMutableRawPointer, count: Int)? {
+        let range = range ?? 0..<size
+        try checkRange(offset: range.lowerBound, count: range.count, within: size)
+        guard !range.isEmpty else { return nil }
+        let pageSize = MemoryUsage.pageSize
+        let first = range.lowerBound & ~(pageSize - 1)
+        let end = min(alignUp(range.upperBound, to: pageSize), alignUp(size, to: pageSize))
+        return (UnsafeMutableRawPointer(mutating: buffer.baseAddress + first), end - first)
+    }
+}
+
+/// A memory-mapped region: the owner of buffers read from a `MappedFile`. Unmaps the region
+/// when the last buffer viewing it is released. Never counted by a `MemoryPool`.
+public final class MemoryMapping: BufferOwner, @unchecked Sendable {
+    /// The first mapped byte (page-aligned).
+    public let address: UnsafeRawPointer
+    /// The mapped length in bytes.
+    public let length: Int
+
+    init(address: UnsafeMutableRawPointer, length: Int) {
+        self.address = UnsafeRawPointer(address)
+        self.length = length
+    }
+
+    deinit {
+        // munmap fails only for invalid arguments, which would be a bug here; nothing to do.
+        _ = system_munmap(UnsafeMutableRawPointer(mutating: address), length)
+    }
+}

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How much memory is resident in RAM: for the whole process, or for one buffer's pages.
+///
+/// A different question from `MemoryPool.totalAllocatedBytes` (bytes Quiver allocated):
+/// mapped files are resident only where touched, and allocations only where written.
+/// Process figures come from Linux's `/proc/self`; elsewhere they throw `.unsupported`.
+public enum MemoryUsage {
+    /// The virtual-memory page size (`sysconf(_SC_PAGESIZE)`), read once.
+    public static let pageSize: Int = system_pageSize()
+
+    /// The process's resident set size in bytes now (`/proc/self/statm`: resident pages ×
+    /// page size). One small file read.
+    public static func residentSetBytes() throws -> Int {
+        let fields = try procFile("/proc/self/statm").split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else {
+            throw QuiverError(.io, "read(/proc/self/statm): unexpected contents")
+        }
+        return pages * pageSize
+    }
+
+    /// The highest resident set size the process has reached, in bytes (`VmHWM` in
+    /// `/proc/self/status`). One small file read.
+    public static func peakResidentSetBytes() throws -> Int {
+        let text = try procFile("/proc/self/status")
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            // "VmHWM:\t    12345 kB"
+            let parts = line.dropFirst("VmHWM:".count).split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if parts.count == 2, parts[1] == "kB", let kilobytes = Int(parts[0]) {
+                return kilobytes * 1024
+            }
+        }
+        throw QuiverError(.io, "read(/proc/self/status): no VmHWM line")
+    }
+
+    /// How many of `buffer`'s bytes lie on pages resident in RAM now (`mincore(2)` over
+    /// the pages the buffer spans). Works for mapped and heap buffers alike.
+    public static func residentBytes(of buffer: Buffer) throws -> Int {
+        try residentBytes(address: buffer.baseAddress, count: buffer.count)
+    }
+
+    /// The bytes of `[address, address + count)` on resident pages. The range must lie in
+    /// mapped memory (`mincore` fails with `ENOMEM` otherwise). Asks the kernel about at most
+    /// `chunkPages` pages at a time, so the scratch vector stays small.
+    static func residentBytes(address: UnsafeRawPointer, count: Int) throws -> Int {
+        guard count > 0 else { return 0 }
+        let start = Int(bitPattern: address)
+        let end = start + count
+        let chunkPages = 4096
+        var vector = [UInt8](repeating: 0, count: chunkPages)
+        var resident = 0
+        var page = start & ~(pageSize - 1)
+        while page < end {
+            let pages = min(chunkPages, (end - page + pageSize - 1) / pageSize)
+            let pageAddress = UnsafeMutableRawPointer(bitPattern: page)
+            guard let pageAddress else { throw QuiverError(.invalidArgument, "mincore: null address") }
+            try vector.withUnsafeMutableBufferPointer { flags in
+                guard let flagsStart = flags.baseAddress else { return }
+                _ = try valueOrErrno { system_mincore(pageAddress, pages * pageSize, flagsStart) }
+                    .get("mincore", "\(pages) pages at 0x\(String(page, radix: 16))")
+            }
+            for index in 0..<pages where vector[index] & 1 != 0 {
+                // Count only the part of this page inside [start, end).
+                let pageStart = page + index * pageSize
+                resident += min(end, pageStart + pageSize) - max(start, pageStart)
+            }
+            page += pages * pageSize
+        }
+        return resident
+    }
+
+    /// The text of a small `/proc` file (read whole; they are a few hundred bytes).
+    private static func procFile(_ path: String) throws -> Substring {
+        #if os(Linux)
+        let descriptor = try FileDescriptor.open(path, .readOnly)
+        defer { try? descriptor.close() }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        let count = try bytes.withUnsafeMutableBytes { try descriptor.read(fillingUpTo: $0) }
+        return String(decoding: bytes[..<count], as: UTF8.self)[...]
+        #else
+        throw QuiverError(.unsupported, "\(path) exists only on Linux")
+        #endif
+    }
+}

@@ -1,0 +1,145 @@
+// The system layer, bottom half: the only file in Quiver that calls the C library for files,
+// mappings and process memory. Modelled on swift-system's three layers:
+//
+//   1. `system_*` — a thin shim, one line per call, returning what the C call returns;
+//   2. `valueOrErrno` — turns the `-1`/`errno` convention into a `Result`, retrying `EINTR`;
+//   3. the public throwing API (`FileDescriptor`, `MappedFile`, the file inputs/outputs,
+//      `MemoryUsage`) built on the two, in the other files of this folder.
+//
+// Keeping the shim separate keeps every `errno` read right next to the call that set it.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Shim
+
+@inline(__always)
+func system_open(_ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t) -> CInt {
+    open(path, flags, mode)
+}
+
+@inline(__always)
+func system_close(_ fd: CInt) -> CInt { close(fd) }
+
+@inline(__always)
+func system_read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}
+
+@inline(__always)
+func system_pread(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ offset: Int) -> Int {
+    pread(fd, buffer, count, off_t(offset))
+}
+
+@inline(__always)
+func system_write(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(fd, buffer, count)
+}
+
+@inline(__always)
+func system_pwrite(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ offset: Int) -> Int {
+    pwrite(fd, buffer, count, off_t(offset))
+}
+
+@inline(__always)
+func system_lseek(_ fd: CInt, _ offset: Int, _ whence: CInt) -> Int {
+    Int(lseek(fd, off_t(offset), whence))
+}
+
+@inline(__always)
+func system_fstat(_ fd: CInt, _ status: UnsafeMutablePointer<stat>) -> CInt { fstat(fd, status) }
+
+@inline(__always)
+func system_ftruncate(_ fd: CInt, _ size: Int) -> CInt { ftruncate(fd, off_t(size)) }
+
+@inline(__always)
+func system_fsync(_ fd: CInt) -> CInt { fsync(fd) }
+
+@inline(__always)
+func system_flock(_ fd: CInt, _ operation: CInt) -> CInt { flock(fd, operation) }
+
+#if os(Linux)
+/// `posix_fadvise`, which returns the error number instead of setting `errno`.
+@inline(__always)
+func system_fadvise(_ fd: CInt, _ offset: Int, _ count: Int, _ advice: CInt) -> CInt {
+    posix_fadvise(fd, off_t(offset), off_t(count), advice)
+}
+#endif
+
+/// `mmap`, returning the address as an integer so `MAP_FAILED` is the usual `-1`.
+@inline(__always)
+func system_mmap(_ length: Int, _ protection: CInt, _ flags: CInt, _ fd: CInt) -> Int {
+    Int(bitPattern: mmap(nil, length, protection, flags, fd, 0))
+}
+
+@inline(__always)
+func system_munmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> CInt { munmap(address, length) }
+
+@inline(__always)
+func system_madvise(_ address: UnsafeMutableRawPointer, _ length: Int, _ advice: CInt) -> CInt {
+    madvise(address, length, advice)
+}
+
+@inline(__always)
+func system_mincore(_ address: UnsafeMutableRawPointer, _ length: Int, _ vector: UnsafeMutablePointer<UInt8>) -> CInt {
+    #if canImport(Darwin)
+    mincore(address, length, UnsafeMutableRawPointer(vector).assumingMemoryBound(to: CChar.self))
+    #else
+    mincore(address, length, vector)
+    #endif
+}
+
+@inline(__always)
+func system_pageSize() -> Int { Int(sysconf(CInt(_SC_PAGESIZE))) }
+
+@inline(__always)
+func system_errno() -> CInt { errno }
+
+// MARK: - valueOrErrno
+
+/// An `errno` value captured right after the call that set it.
+struct Errno: Error, Equatable {
+    let rawValue: CInt
+    init(_ rawValue: CInt) { self.rawValue = rawValue }
+
+    static let interrupted = Errno(EINTR)
+    static let wouldBlock = Errno(EWOULDBLOCK)
+    static let illegalSeek = Errno(ESPIPE)
+
+    /// The C library's text for this error.
+    var text: String { String(cString: strerror(rawValue)) }
+
+    /// The error Quiver throws for it: `.io` with the message `call(subject): text`.
+    func quiverError(_ call: String, _ subject: String) -> QuiverError {
+        QuiverError(.io, "\(call)(\(subject)): \(text)")
+    }
+}
+
+/// Runs a system call that returns `-1` and sets `errno` on failure, retrying while it is
+/// interrupted by a signal (`EINTR`).
+@inline(__always)
+func valueOrErrno<I: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ call: () -> I) -> Result<I, Errno> {
+    while true {
+        let value = call()
+        if value != -1 { return .success(value) }
+        let error = Errno(system_errno())
+        if retryOnInterrupt && error == .interrupted { continue }
+        return .failure(error)
+    }
+}
+
+extension Result where Failure == Errno {
+    /// The value, or a `QuiverError(.io, "call(subject): strerror")`.
+    @inline(__always)
+    func get(_ call: String, _ subject: @autoclosure () -> String) throws -> Success {
+        switch self {
+        case .success(let value): return value
+        case .failure(let error): throw error.quiverError(call, subject())
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC

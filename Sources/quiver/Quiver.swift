@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `quiver` command line tool.
+@main
+struct Quiver: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quiver",
+        abstract: "Read, write, inspect and convert Arrow IPC files and streams.",
+        subcommands: [])
+}

@@ -1,0 +1,2 @@
+import QuiverQuery
+import Testing
