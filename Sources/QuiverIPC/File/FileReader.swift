@@ -1,0 +1,146 @@
+import QuiverArrow
+import QuiverBytes
+
+/// Reads an Arrow IPC file (pyarrow's `ipc.open_file`): random access to its record batches
+/// through the footer.
+///
+/// Opening checks both magics and the footer length, decodes the footer, and reads every
+/// dictionary the footer lists (deltas applied in footer order; a second non-delta
+/// dictionary for an id is an error, as the format requires). Batches are then read on
+/// demand: each block is checked against the file before its bytes are read, its framing
+/// against the block, and its arrays are validated unless `options.trusted`. Buffers are
+/// views of the input where the input allows (in-memory, memory-mapped). Immutable after
+/// opening, so one reader can serve batches to several threads.
+public final class FileReader: Sendable {
+    /// The schema from the footer.
+    public let schema: Schema
+    /// The footer's custom metadata (pyarrow's `metadata`).
+    public let footerMetadata: Metadata
+    /// The footer's metadata version.
+    public let metadataVersion: MetadataVersion
+    /// Every dictionary, as of the end of the file.
+    public let dictionaries: DictionaryMemo
+    /// The options the reader was opened with.
+    public let options: IPCReadOptions
+    private let input: any RandomAccessInput
+    private let recordBatchBlocks: [FileBlock]
+    private let dictionaryBlocks: [FileBlock]
+    /// Messages must end before the footer starts.
+    private let messageLimit: Int
+
+    /// The number of record batches (pyarrow's `num_record_batches`).
+    public var numRecordBatches: Int { recordBatchBlocks.count }
+    /// The number of dictionary batches the footer lists.
+    public var numDictionaries: Int { dictionaryBlocks.count }
+
+    /// Opens a file. Throws `invalidMessage` when the magics, footer length or footer are
+    /// wrong, and any dictionary's decoding or validation error.
+    public init(input: any RandomAccessInput, options: IPCReadOptions = .init()) throws {
+        self.input = input
+        self.options = options
+        let size = input.size
+        let magic = FileFormat.magic
+        // Leading magic + padding, footer length, trailing magic.
+        guard size >= 8 + 4 + magic.count else {
+            throw QuiverError(.invalidMessage, "\(size) bytes are too few for an Arrow file")
+        }
+        guard try input.read(at: 0, count: magic.count).array == magic else {
+            throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
+        }
+        let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
+        guard Array(tail.array[4...]) == magic else {
+            throw QuiverError(.invalidMessage, "not an Arrow file (or truncated): no trailing ARROW1 magic")
+        }
+        let footerLength = Int(tail.uncheckedReadLittleEndian(Int32.self, at: 0))
+        guard footerLength > 0, footerLength <= size - 8 - 4 - magic.count else {
+            throw QuiverError(.invalidMessage, "footer length \(footerLength) does not fit a file of \(size) bytes")
+        }
+        let limit = size - 4 - magic.count - footerLength
+        messageLimit = limit
+        let footer = try withErrorContext("file footer") {
+            try ArrowMetadata.decodeFooter(try input.read(at: limit, count: footerLength))
+        }
+        schema = footer.schema
+        footerMetadata = footer.customMetadata
+        metadataVersion = footer.version
+        recordBatchBlocks = footer.recordBatches
+        dictionaryBlocks = footer.dictionaries
+        var memo = try DictionaryMemo(schema: footer.schema)
+        for (index, block) in footer.dictionaries.enumerated() {
+            try withErrorContext("dictionary block \(index)") {
+                let message = try FileReader.readMessage(block, from: input, limit: limit)
+                guard case .dictionaryBatch(let batch) = message.metadata.header else {
+                    throw QuiverError(.invalidMessage, "the block does not hold a dictionary batch")
+                }
+                try memo.apply(
+                    batch, body: message.body, version: message.metadata.version, options: options,
+                    allowReplacement: false)
+            }
+        }
+        dictionaries = memo
+    }
+
+    /// Opens a file held in memory (zero-copy: batches view `buffer`).
+    public convenience init(buffer: Buffer, options: IPCReadOptions = .init()) throws {
+        try self.init(input: BufferInput(buffer), options: options)
+    }
+
+    /// Opens a file from bytes (copied once into a pool buffer, which batches then view).
+    public convenience init(bytes: [UInt8], options: IPCReadOptions = .init()) throws {
+        try self.init(buffer: Buffer(copying: bytes, pool: options.pool), options: options)
+    }
+
+    /// Record batch `index` (pyarrow's `get_batch`). Throws `invalidArgument` for an index
+    /// outside `0..<numRecordBatches`, and decoding or validation errors.
+    public func recordBatch(at index: Int) throws -> RecordBatch {
+        guard index >= 0, index < recordBatchBlocks.count else {
+            throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
+        }
+        return try withErrorContext("record batch \(index)") {
+            let message = try FileReader.readMessage(recordBatchBlocks[index], from: input, limit: messageLimit)
+            guard case .recordBatch(let header) = message.metadata.header else {
+                throw QuiverError(.invalidMessage, "the block does not hold a record batch")
+            }
+            return try ArrayDecoder.decodeRecordBatch(
+                schema: schema, header: header, body: message.body, dictionaries: dictionaries,
+                version: message.metadata.version, options: options, missingDictionaries: .error)
+        }
+    }
+
+    /// Every record batch, in footer order (pyarrow's `read_all`, as a list of batches).
+    public func readAll() throws -> [RecordBatch] {
+        try (0..<numRecordBatches).map(recordBatch(at:))
+    }
+
+    /// Reads the message a footer block points to. The block must lie before the footer;
+    /// the message's own framing must fit the block's metadata length and its body length
+    /// must equal the block's.
+    static func readMessage(_ block: FileBlock, from input: any RandomAccessInput, limit: Int) throws -> Message {
+        let offset = try checkedCount(block.offset, limit: limit, "block offset")
+        let metadataLength = Int(block.metadataLength)
+        guard metadataLength >= 8 else {
+            throw QuiverError(.invalidMessage, "block metadata length \(metadataLength) is too small")
+        }
+        let bodyLength = try checkedCount(block.bodyLength, limit: limit, "block body length")
+        try checkRange(offset: offset, count: try checkedSum(metadataLength, bodyLength), within: limit)
+        let prefix = try input.read(at: offset, count: 8)
+        var prefixLength = 4
+        var flatbufferLength = prefix.uncheckedReadLittleEndian(Int32.self, at: 0)
+        if flatbufferLength == -1 {  // continuation marker (legacy files have none)
+            prefixLength = 8
+            flatbufferLength = prefix.uncheckedReadLittleEndian(Int32.self, at: 4)
+        }
+        guard flatbufferLength > 0, prefixLength + Int(flatbufferLength) <= metadataLength else {
+            throw QuiverError(
+                .invalidMessage, "message metadata of \(flatbufferLength) bytes does not fit its block's \(metadataLength)")
+        }
+        let metadata = try ArrowMetadata.decodeMessage(
+            try input.read(at: offset + prefixLength, count: Int(flatbufferLength)))
+        guard metadata.bodyLength == block.bodyLength else {
+            throw QuiverError(
+                .invalidMessage, "message body length \(metadata.bodyLength) differs from its block's \(block.bodyLength)")
+        }
+        let body = try input.read(at: offset + metadataLength, count: bodyLength)
+        return Message(metadata: metadata, body: body, offset: offset)
+    }
+}

@@ -1,0 +1,60 @@
+import QuiverArrow
+import QuiverBytes
+
+/// Writes an Arrow IPC file (pyarrow's `ipc.new_file`):
+/// ```
+/// "ARROW1" 00 00 | schema | dictionaries and record batches | EOS | Footer | int32 footer length | "ARROW1"
+/// ```
+/// The footer repeats the schema and records where every dictionary and record batch
+/// message is, so readers seek straight to batch *i*. The file format allows one dictionary
+/// per id plus deltas: a batch whose dictionary changed otherwise throws.
+public final class FileWriter {
+    private let writer: MessageWriter
+    /// Custom metadata stored in the footer (pyarrow's `open_file(...).metadata`).
+    public let footerMetadata: Metadata
+
+    /// The schema as written, with a dictionary id on every dictionary-encoded field.
+    public var schema: Schema { writer.schema }
+    /// Messages, batches and dictionary batches written so far.
+    public var stats: IPCStats { writer.stats }
+
+    /// Starts a file on `output` (the magic, then the schema message). `metadata` goes into
+    /// the footer; schema metadata travels in `schema`. Throws `invalidArgument` for an
+    /// alignment other than 8 or 64.
+    public init(output: any ByteOutput, schema: Schema, options: IPCWriteOptions = .init(), metadata: Metadata = [:]) throws {
+        writer = try MessageWriter(output: output, schema: schema, options: options, allowsReplacement: false)
+        footerMetadata = metadata
+        try writer.writePreamble(FileFormat.magic + [0, 0])
+        try writer.writeSchema()
+    }
+
+    /// Writes one record batch, preceded by any dictionary that is new or (with
+    /// `emitDictionaryDeltas`) grew. Throws `invalidArgument` if a dictionary was replaced,
+    /// which the file format does not allow, and `schemaMismatch` for a batch of another schema.
+    public func write(_ batch: RecordBatch) throws {
+        try writer.write(batch)
+    }
+
+    /// Writes the end-of-stream marker, the footer, its length and the closing magic, then
+    /// flushes. The writer accepts nothing afterwards.
+    public func finish() throws {
+        try writer.writeEndOfStream()
+        let footer = ArrowMetadata.encodeFooter(
+            Footer(
+                version: .v5, schema: writer.schema, dictionaries: writer.dictionaryBlocks,
+                recordBatches: writer.recordBatchBlocks, customMetadata: footerMetadata))
+        guard let length = Int32(exactly: footer.count) else {
+            throw QuiverError(.capacityExceeded, "file footer of \(footer.count) bytes is too large")
+        }
+        try writer.output.write(footer)
+        try withUnsafeBytes(of: length.littleEndian) { try writer.output.write($0) }
+        try writer.output.write(FileFormat.magic)
+        try writer.output.flush()
+    }
+}
+
+/// Constants of the Arrow file format.
+enum FileFormat {
+    /// "ARROW1", at the start (padded to 8 bytes) and at the very end of every file.
+    static let magic: [UInt8] = Array("ARROW1".utf8)
+}

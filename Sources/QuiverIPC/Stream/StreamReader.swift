@@ -1,0 +1,103 @@
+import QuiverArrow
+import QuiverBytes
+
+/// Reads an Arrow IPC stream (pyarrow's `ipc.open_stream`): the schema, then record batches
+/// one at a time, applying dictionary batches (new, delta, replacement) as they come.
+///
+/// Pulls exactly one message at a time from its input, so it works over pipes. Record batch
+/// buffers are views of the input where the input allows (in-memory buffers), and every
+/// batch is validated unless `options.trusted`. Iterate with `readNext()` (throws) or as a
+/// `Sequence` (`for batch in reader`), which stops at the first error and leaves it in
+/// `error`.
+public final class StreamReader: Sequence, IteratorProtocol {
+    /// The schema from the first message, with dictionary ids as the stream declares them.
+    public let schema: Schema
+    /// The options the reader was opened with.
+    public let options: IPCReadOptions
+    /// The dictionaries as of the last batch read.
+    public private(set) var dictionaries: DictionaryMemo
+    /// What has been read so far.
+    public private(set) var stats = IPCStats()
+    /// The error that ended iteration through `next()`, if any.
+    public private(set) var error: (any Error)?
+    private let messages: MessageReader
+    private var ended = false
+
+    /// Opens a stream: reads and checks its schema message. Throws `invalidMessage` when the
+    /// input is empty or does not begin with a schema.
+    public init(input: any SequentialInput, options: IPCReadOptions = .init()) throws {
+        messages = MessageReader(input, options: options)
+        self.options = options
+        guard let first = try messages.next() else {
+            throw QuiverError(.invalidMessage, "the stream is empty: no schema message")
+        }
+        guard case .schema(let schema) = first.metadata.header else {
+            throw QuiverError(.invalidMessage, "the stream does not begin with a schema message")
+        }
+        self.schema = schema
+        dictionaries = try DictionaryMemo(schema: schema)
+        stats.numMessages = 1
+    }
+
+    /// Opens a stream held in memory (zero-copy: batches view `buffer`).
+    public convenience init(buffer: Buffer, options: IPCReadOptions = .init()) throws {
+        try self.init(input: BufferInput(buffer), options: options)
+    }
+
+    /// Opens a stream from bytes (copied once into a pool buffer, which batches then view).
+    public convenience init(bytes: [UInt8], options: IPCReadOptions = .init()) throws {
+        try self.init(buffer: Buffer(copying: bytes, pool: options.pool), options: options)
+    }
+
+    /// The next record batch, or nil at the end of the stream. Dictionary batches before it
+    /// are applied on the way.
+    public func readNext() throws -> RecordBatch? {
+        guard !ended else { return nil }
+        do {
+            while let message = try messages.next() {
+                stats.numMessages += 1
+                let context = "message at offset \(message.offset)"
+                switch message.metadata.header {
+                case .schema:
+                    throw QuiverError(.invalidMessage, "a second schema message inside the stream").adding(context: context)
+                case .dictionaryBatch(let batch):
+                    let update = try withErrorContext(context) {
+                        try dictionaries.apply(
+                            batch, body: message.body, version: message.metadata.version, options: options)
+                    }
+                    stats.record(update)
+                case .recordBatch(let header):
+                    let batch = try withErrorContext("record batch \(stats.numRecordBatches), \(context)") {
+                        try ArrayDecoder.decodeRecordBatch(
+                            schema: schema, header: header, body: message.body, dictionaries: dictionaries,
+                            version: message.metadata.version, options: options, missingDictionaries: .emptyIfAllNull)
+                    }
+                    stats.numRecordBatches += 1
+                    return batch
+                }
+            }
+            ended = true
+            return nil
+        } catch {
+            ended = true
+            throw error
+        }
+    }
+
+    /// Every remaining record batch (pyarrow's `read_all`, as a list of batches).
+    public func readAll() throws -> [RecordBatch] {
+        var batches: [RecordBatch] = []
+        while let batch = try readNext() { batches.append(batch) }
+        return batches
+    }
+
+    /// The next record batch; nil at the end or on an error, which is then kept in `error`.
+    public func next() -> RecordBatch? {
+        do {
+            return try readNext()
+        } catch {
+            self.error = error
+            return nil
+        }
+    }
+}
