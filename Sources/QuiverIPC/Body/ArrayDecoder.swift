@@ -178,7 +178,7 @@ private struct BodyReader {
 extension ArrayData {
     /// A zero-length array of `type` with the buffers the format expects (offsets hold a
     /// single zero; nested dictionaries are empty too).
-    static func empty(of type: DataType, pool: MemoryPool) throws -> ArrayData {
+    public static func empty(of type: DataType, pool: MemoryPool = .default) throws -> ArrayData {
         let storage = type.storageType
         let buffers = storage.layout.map { kind -> Buffer in
             switch kind {
