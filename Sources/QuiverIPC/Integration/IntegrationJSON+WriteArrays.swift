@@ -78,7 +78,8 @@ struct IntegrationArrayWriter {
     /// zero value at null slots.
     private func fixedWidth(_ array: ArrayData, _ type: DataType) -> JSONValue {
         let width = type.fixedByteWidth ?? 0
-        let zero = IntegrationValues.load(type, at: Buffer(copying: [UInt8](repeating: 0, count: max(width, 1))).baseAddress)
+        let zeros = Buffer(copying: [UInt8](repeating: 0, count: max(width, 1)))
+        let zero = withExtendedLifetime(zeros) { IntegrationValues.load(type, at: zeros.baseAddress) }
         let base = array.buffers[1].baseAddress + array.offset * width
         return .array((0..<array.length).map { array.isNull($0) ? zero : IntegrationValues.load(type, at: base + $0 * width) })
     }
