@@ -486,31 +486,14 @@ enum LogicalComparison {
         guard p >= x.offset, count <= x.offset + x.length - p else {
             return "slots \(p - x.offset)..<\(p - x.offset + count) outside length \(x.length)"
         }
-        let type = x.type.storageType
-        let layout = type.layout
-        guard x.buffers.count >= layout.count else { return "\(x.buffers.count) buffers, \(type) needs \(layout.count)" }
-        let end = p + count
-        for (index, kind) in layout.enumerated() {
-            let needed: Int
-            switch kind {
-            case .validity: needed = x.buffers[index].count == 0 ? 0 : BitUtil.byteCount(forBits: end)
-            case .bits: needed = BitUtil.byteCount(forBits: end)
-            case .values: needed = end * (type.fixedByteWidth ?? dictionaryIndexWidth(type))
-            case .typeIds: needed = end
-            case .views: needed = end * 16
-            case .sizes32: needed = end * 4
-            case .sizes64: needed = end * 8
-            case .offsets32, .offsets64:
-                let width = kind == .offsets32 ? 4 : 8
-                // Dense unions and list views have one offset per slot, the rest one more.
-                let perSlot = layout.contains(.typeIds) || layout.contains(.sizes32) || layout.contains(.sizes64)
-                needed = (perSlot ? end : end + 1) * width
-            case .data: needed = 0
-            }
-            guard x.buffers[index].count >= needed else {
-                return "buffer \(index) has \(x.buffers[index].count) bytes, slots up to \(end - x.offset) need \(needed)"
-            }
+        do {
+            try x.checkOwnBufferSizes()
+            if case .runEndEncoded = x.type.storageType, let runEnds = x.children.first { try runEnds.checkOwnBufferSizes() }
+        } catch {
+            return (error as? QuiverError)?.message ?? "\(error)"
         }
+        let type = x.type.storageType
+        let end = p + count
         if case .runEndEncoded = type, x.children.count == 2, !x.children[0].type.isInteger {
             return "run ends are \(x.children[0].type)"
         }
@@ -525,21 +508,55 @@ enum LogicalComparison {
                 return "child of length \(short.length) is shorter than the parent's slots (\(end))"
             }
         case .fixedSizeList(_, let size):
-            guard size >= 0, x.children[0].length / max(size, 1) >= end else { return "child too short for \(end) lists of \(size)" }
-        case .runEndEncoded:
-            let runEnds = x.children[0]
-            guard runEnds.buffers.count >= 2,
-                  runEnds.buffers[1].count >= (runEnds.offset + runEnds.length) * (runEnds.type.fixedByteWidth ?? 8)
-            else { return "run ends buffer too short" }
+            guard size >= 0, size == 0 || x.children[0].length / size >= end else {
+                return "child too short for \(end) lists of \(size)"
+            }
         default:
             break
         }
         return nil
     }
+}
 
-    private static func dictionaryIndexWidth(_ type: DataType) -> Int {
-        if case .dictionary(let index, _, _) = type { return index.fixedByteWidth ?? 8 }
-        return 0
+extension ArrayData {
+    /// Throws `invalidData` unless each buffer of this array's own layout is long enough
+    /// for slots `[0, offset + length)`: bitmaps, values, offsets, sizes, type ids, views.
+    /// O(1); children, dictionaries and the byte ranges that offsets point at are the
+    /// caller's to check. Code that reads buffers of arrays it did not build calls this first.
+    public func checkOwnBufferSizes() throws {
+        let type = type.storageType
+        let layout = type.layout
+        guard buffers.count >= layout.count else {
+            throw QuiverError(.invalidData, "\(buffers.count) buffers, \(type) needs \(layout.count)")
+        }
+        guard offset >= 0, length >= 0, offset <= Int.max / 32 - length else {
+            throw QuiverError(.invalidData, "offset \(offset) and length \(length) out of range")
+        }
+        let end = offset + length
+        for (index, kind) in layout.enumerated() {
+            let needed: Int
+            switch kind {
+            case .validity: needed = buffers[index].count == 0 ? 0 : BitUtil.byteCount(forBits: end)
+            case .bits: needed = BitUtil.byteCount(forBits: end)
+            case .values:
+                var width = type.fixedByteWidth ?? 0
+                if case .dictionary(let index, _, _) = type { width = index.fixedByteWidth ?? 0 }
+                guard width <= Int.max / max(end, 1) else { throw QuiverError(.invalidData, "values of \(type) overflow") }
+                needed = end * width
+            case .typeIds: needed = end
+            case .views: needed = end * 16
+            case .sizes32: needed = end * 4
+            case .sizes64: needed = end * 8
+            case .offsets32, .offsets64:
+                // Dense unions and list views have one offset per slot, the others one more.
+                let perSlot = layout.contains(.typeIds) || layout.contains(.sizes32) || layout.contains(.sizes64)
+                needed = (perSlot ? end : end + 1) * (kind == .offsets32 ? 4 : 8)
+            case .data: needed = 0
+            }
+            guard buffers[index].count >= needed else {
+                throw QuiverError(.invalidData, "buffer \(index) of \(type) has \(buffers[index].count) bytes, \(end) slots need \(needed)")
+            }
+        }
     }
 }
 

@@ -99,6 +99,22 @@ struct IntegrationJSONTests {
         #expect(try IntegrationJSON.write(schema: again.schema, batches: again.batches) == written)
     }
 
+    /// Slices of every golden batch write as the rows they show (offsets rebased, children
+    /// cut, runs trimmed) and compare equal to the slice; a shifted slice does not.
+    @Test(arguments: goldenJSONCases.map { $0.name })
+    func slicedGoldenBatchesRoundTrip(name: String) throws {
+        let entry = try #require(goldenJSONCases.first { $0.name == name })
+        let file = try readGolden(name, folder: entry.folder)
+        for batch in file.batches where batch.length >= 4 {
+            let slice = batch.slice(from: 1, length: batch.length - 2)
+            let reread = try IntegrationJSON.read(from: try IntegrationJSON.write(schema: file.schema, batches: [slice]))
+            let difference = reread.batches[0].firstDifference(from: slice)
+            #expect(difference == nil, "\(difference ?? "")")
+            #expect(reread.batches[0].firstDifference(from: batch.slice(from: 0, length: batch.length - 2)) != nil
+                || file.schema.fields.allSatisfy { $0.type == .null })
+        }
+    }
+
     @Test func primitiveSpotValues() throws {
         let file = try readGolden("generated_primitive")
         let batch = file.batches[0]

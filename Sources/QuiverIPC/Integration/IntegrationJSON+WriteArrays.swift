@@ -13,7 +13,7 @@ struct IntegrationArrayWriter {
         guard array.type.storageType.layout == storage.layout, array.children.count == storage.children.count else {
             throw QuiverError(.schemaMismatch, "column '\(name)' is \(array.type), field says \(field.type)")
         }
-        try withErrorContext("column '\(name)'") { try checkSlots(array) }
+        try withErrorContext("column '\(name)'") { try array.checkOwnBufferSizes() }
         let (p, count) = (array.offset, array.length)
         var members: [(key: String, value: JSONValue)] = [("name", .string(name)), ("count", .number(String(count)))]
         if storage.layout.first == .validity {
@@ -166,37 +166,6 @@ struct IntegrationArrayWriter {
     }
 
     // MARK: Checked access (arrays handed to the writer are not trusted to be valid)
-
-    /// Verifies the buffers cover the array's slots before they are read.
-    private func checkSlots(_ array: ArrayData) throws {
-        let layout = array.type.storageType.layout
-        guard array.buffers.count >= layout.count else {
-            throw QuiverError(.invalidData, "\(array.buffers.count) buffers for \(array.type)")
-        }
-        let end = array.offset + array.length
-        for (index, kind) in layout.enumerated() {
-            let buffer = array.buffers[index]
-            let needed: Int
-            switch kind {
-            case .validity: needed = buffer.count == 0 ? 0 : BitUtil.byteCount(forBits: end)
-            case .bits: needed = BitUtil.byteCount(forBits: end)
-            case .values:
-                let type = array.type.storageType
-                let width = type.fixedByteWidth ?? {
-                    if case .dictionary(let index, _, _) = type { return index.fixedByteWidth ?? 8 }
-                    return 0
-                }()
-                needed = end * width
-            case .typeIds: needed = end
-            case .views: needed = end * 16
-            case .offsets32, .offsets64, .sizes32, .sizes64: needed = 0  // read through `integer`
-            case .data: needed = 0  // ranges checked per value
-            }
-            guard buffer.count >= needed else {
-                throw QuiverError(.invalidData, "buffer \(index) has \(buffer.count) bytes, \(needed) needed")
-            }
-        }
-    }
 
     private func integer(_ buffer: Buffer, _ index: Int, _ type: DataType) throws -> Int {
         guard let value = buffer.integer(at: index, as: type), let int = Int(exactly: value) else {
