@@ -251,6 +251,25 @@ struct IntegrationJSONTests {
         #expect(throws: QuiverError.self) { try IntegrationJSON.write(schema: schema, batches: [batch, replaced]) }
     }
 
+    @Test func extremeNumbersRoundTripExactly() throws {
+        let schema = Schema([
+            Field("u64", .uint64), Field("i64", .int64), Field("f64", .float64), Field("f32", .float32),
+            Field("f16", .float16),
+        ])
+        let batch = try RecordBatch(schema: schema, columns: [
+            Make.fixed(.uint64, [UInt64.max, 0, nil], filler: 7),
+            Make.fixed(.int64, [Int64.min, Int64.max, -1], filler: 0),
+            Make.fixed(.float64, [Double.nan, -Double.infinity, 0.1], filler: 0),
+            Make.fixed(.float32, [Float(0.1), Float.greatestFiniteMagnitude, -0.0], filler: 0),
+            Make.fixed(.float16, [UInt16(0x3C00), 0x7BFF, 0x8001], filler: 0),  // 1.0, 65504, -2^-24
+        ])
+        let text = try IntegrationJSON.write(schema: schema, batches: [batch])
+        #expect(String(decoding: text, as: UTF8.self).contains("\"18446744073709551615\""))
+        let reread = try IntegrationJSON.read(from: text)
+        #expect(reread.batches[0].firstDifference(from: batch) == nil)
+        #expect(slotBytes(reread.batches[0].columns[0], 0) == [UInt8](repeating: 0xFF, count: 8))
+    }
+
     @Test func plainJSONAndGzipReadAlike() throws {
         let gz = try Data(contentsOf: goldenURL("cpp-21.0.0", "generated_nested", ".json.gz"))
         let file = try IntegrationJSON.read(from: gz)
@@ -282,6 +301,8 @@ struct IntegrationJSONTests {
         "{\"schema\": {\"fields\": [{\"name\": \"d\", \"type\": {\"name\": \"decimal\", \"bitWidth\": 32, \"precision\": 9, \"scale\": 0}}]}, \"batches\": [{\"count\": 1, \"columns\": [{\"name\": \"d\", \"count\": 1, \"VALIDITY\": [1], \"DATA\": [\"2147483648\"]}]}]}",
         // Run ends that do not increase.
         "{\"schema\": {\"fields\": [{\"name\": \"r\", \"type\": {\"name\": \"runendencoded\"}, \"children\": [{\"name\": \"run_ends\", \"type\": {\"name\": \"int\", \"bitWidth\": 32, \"isSigned\": true}, \"nullable\": false}, {\"name\": \"values\", \"type\": {\"name\": \"bool\"}}]}]}, \"batches\": [{\"count\": 2, \"columns\": [{\"name\": \"r\", \"count\": 2, \"children\": [{\"name\": \"run_ends\", \"count\": 2, \"VALIDITY\": [1, 1], \"DATA\": [2, 2]}, {\"name\": \"values\", \"count\": 2, \"VALIDITY\": [1, 1], \"DATA\": [true, false]}]}]}]}",
+        // A huge fixed width over null slots must not be allocated.
+        "{\"schema\": {\"fields\": [{\"name\": \"f\", \"type\": {\"name\": \"fixedsizebinary\", \"byteWidth\": 2147483647}}]}, \"batches\": [{\"count\": 3, \"columns\": [{\"name\": \"f\", \"count\": 3, \"VALIDITY\": [0, 0, 0], \"DATA\": [\"\", \"\", \"\"]}]}]}",
         String(repeating: "[", count: 10_000),
         "{\"schema\": {\"fields\": []}, \"batches\": []} trailing",
         "\"\\ud800\"",

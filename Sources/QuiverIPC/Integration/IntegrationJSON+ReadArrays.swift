@@ -17,6 +17,8 @@ let maxIntegrationLength = Int(Int32.max)
 /// Reads FieldData objects, resolving dictionary-encoded fields through `dictionaries`.
 struct IntegrationArrayReader {
     let pool: MemoryPool
+    /// The cap on any one buffer built from the JSON (see `IntegrationJSON.read(json:…)`).
+    let maxBufferBytes: Int
     let dictionaries: IntegrationDictionaries
 
     func readArray(_ json: JSONValue, field: Field) throws -> ArrayData {
@@ -156,6 +158,9 @@ struct IntegrationArrayReader {
     private func fixedWidth(_ values: [JSONValue], _ type: DataType, validity: Buffer = .empty) throws -> Buffer {
         let width = type.fixedByteWidth ?? 0
         let byteCount = try checkedProduct(values.count, width)
+        guard byteCount <= maxBufferBytes else {
+            throw QuiverError(.capacityExceeded, "\(values.count) values of \(type) exceed \(maxBufferBytes) bytes for this input")
+        }
         let allocation = pool.allocateZeroed(byteCount: byteCount)
         for (index, value) in values.enumerated() where validity.count == 0 || BitUtil.get(validity.baseAddress, index) {
             try withErrorContext("slot \(index)") {
@@ -213,8 +218,9 @@ struct IntegrationArrayReader {
         let variadic = try json.member("VARIADIC_DATA_BUFFERS").arrayValue("VARIADIC_DATA_BUFFERS").map {
             Buffer(copying: try Hex.decode(try $0.stringValue("variadic buffer")), pool: pool)
         }
+        let elements = try elements(json, "VIEWS", count: count)
         let views = pool.allocateZeroed(byteCount: count * 16)
-        for (index, view) in try elements(json, "VIEWS", count: count).enumerated() {
+        for (index, view) in elements.enumerated() {
             try withErrorContext("view \(index)") {
                 let p = views.pointer + index * 16
                 let size = try view.member("SIZE").integerValue("SIZE", as: Int32.self)

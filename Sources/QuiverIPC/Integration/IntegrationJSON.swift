@@ -67,9 +67,9 @@ public enum IntegrationJSON {
         try data.withUnsafeBytes { bytes in
             if Gzip.isGzip(bytes) {
                 let inflated = try Gzip.decompress(bytes, limit: maxDecompressedBytes)
-                return try inflated.withUnsafeBytes { try read(json: JSONValue.parse($0), pool: pool) }
+                return try inflated.withUnsafeBytes { try read(json: JSONValue.parse($0), inputBytes: $0.count, pool: pool) }
             }
-            return try read(json: JSONValue.parse(bytes), pool: pool)
+            return try read(json: JSONValue.parse(bytes), inputBytes: bytes.count, pool: pool)
         }
     }
 
@@ -130,10 +130,15 @@ public enum IntegrationJSON {
 
     // MARK: - Reading a parsed document
 
-    static func read(json: JSONValue, pool: MemoryPool) throws -> IntegrationFile {
+    /// Builds the file from a parsed document of `inputBytes` bytes; no buffer may exceed
+    /// 16 × the input (+ 1 MiB), so a small file cannot declare a huge fixed-width array.
+    static func read(json: JSONValue, inputBytes: Int, pool: MemoryPool) throws -> IntegrationFile {
         let schema = try withErrorContext("schema") { try readSchema(try json.member("schema")) }
-        let dictionaries = try IntegrationDictionaries(schema: schema, json: json["dictionaries"], pool: pool)
-        let reader = IntegrationArrayReader(pool: pool, dictionaries: dictionaries)
+        let (scaled, overflow) = inputBytes.multipliedReportingOverflow(by: 16)
+        let dictionaries = try IntegrationDictionaries(
+            schema: schema, json: json["dictionaries"], pool: pool,
+            maxBufferBytes: overflow ? Int.max : scaled + (1 << 20))
+        let reader = dictionaries.reader
         let batches = try (json["batches"] ?? .array([])).arrayValue("batches").enumerated().map { index, batch in
             try withErrorContext("record batch \(index)") {
                 let count = try batch.member("count").integerValue("count", as: Int.self)
@@ -185,9 +190,11 @@ final class IntegrationDictionaries {
     private var resolved: [Int64: ArrayData] = [:]
     private var resolving: Set<Int64> = []
     private let pool: MemoryPool
+    private let maxBufferBytes: Int
 
-    init(schema: Schema, json section: JSONValue?, pool: MemoryPool) throws {
+    init(schema: Schema, json section: JSONValue?, pool: MemoryPool, maxBufferBytes: Int) throws {
         self.pool = pool
+        self.maxBufferBytes = maxBufferBytes
         for field in schema.fields { try register(field) }
         guard let section, section != .null else { return }
         for entry in try section.arrayValue("dictionaries") {
@@ -213,6 +220,11 @@ final class IntegrationDictionaries {
         for child in field.type.storageType.children { try register(child) }
     }
 
+    /// A reader of FieldData that resolves dictionaries here.
+    var reader: IntegrationArrayReader {
+        IntegrationArrayReader(pool: pool, maxBufferBytes: maxBufferBytes, dictionaries: self)
+    }
+
     func dictionary(id: Int64) throws -> ArrayData {
         if let values = resolved[id] { return values }
         guard let valueField = valueFields[id], let data = json[id] else {
@@ -224,7 +236,6 @@ final class IntegrationDictionaries {
             let count = try data.member("count").integerValue("count", as: Int.self)
             let columns = try data.member("columns").arrayValue("columns")
             guard columns.count == 1 else { throw QuiverError(.invalidData, "dictionary batch with \(columns.count) columns") }
-            let reader = IntegrationArrayReader(pool: pool, dictionaries: self)
             let values = try reader.readArray(columns[0], field: valueField)
             guard values.length == count else { throw QuiverError(.invalidData, "count \(count) but column has \(values.length)") }
             return values
