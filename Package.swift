@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each knowing only the ones below it:
-//   CLZ4/CZstd (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → quiver (CLI)
+//   CLZ4/CZstd/CZlib (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → quiver (CLI)
 let package = Package(
     name: "Quiver",
     platforms: [.macOS(.v15)],
@@ -21,10 +21,13 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "QuiverBytes"),
         .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
         .target(
-            name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd"],),
+            name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd", "CZlib"],),
         .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .executableTarget(
             name: "quiver",
