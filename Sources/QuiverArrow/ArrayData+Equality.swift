@@ -90,6 +90,20 @@ func typeDifference(_ a: DataType, _ b: DataType, checkMetadata: Bool) -> String
             return "extension '\(nameA)' metadata '\(metadataA)' vs '\(metadataB)'"
         }
         return typeDifference(storageA, storageB, checkMetadata: checkMetadata).map { "storage of '\(nameA)': \($0)" }
+    case (.map(let entriesA, let sortedA), .map(let entriesB, let sortedB)):
+        // As in Arrow C++, the names of a map's entries, key and value fields are not part of
+        // its type (writers differ: some canonicalise them to entries/key/value).
+        guard sortedA == sortedB else { return "\(a) vs \(b)" }
+        let keyValueA = entriesA.type.children, keyValueB = entriesB.type.children
+        guard keyValueA.count == keyValueB.count else { return "\(a) vs \(b)" }
+        for (fieldA, fieldB) in zip(keyValueA, keyValueB) {
+            var renamed = fieldB
+            renamed.name = fieldA.name
+            if let difference = fieldDifference(fieldA, renamed, checkMetadata: checkMetadata) {
+                return "map \(fieldA.name): \(difference)"
+            }
+        }
+        return nil
     case (.dictionary(let indexA, let valueA, let orderedA), .dictionary(let indexB, let valueB, let orderedB)):
         guard indexA == indexB, orderedA == orderedB else { return "\(a) vs \(b)" }
         return typeDifference(valueA, valueB, checkMetadata: checkMetadata).map { "dictionary values: \($0)" }

@@ -38,18 +38,24 @@ struct IntegrationCommand: ParsableCommand {
             let expected = try IntegrationJSON.read(path: json)
             let input = try ArrowInput.open(arrow)
             if let difference = input.schema.firstDifference(from: expected.schema) {
-                throw ValidationError("schemas differ: \(difference)")
+                throw IntegrationMismatch("schemas differ: \(difference)")
             }
             let batches = try input.readAll()
             guard batches.count == expected.batches.count else {
-                throw ValidationError("\(arrow) has \(batches.count) record batches, \(json) has \(expected.batches.count)")
+                throw IntegrationMismatch("\(arrow) has \(batches.count) record batches, \(json) has \(expected.batches.count)")
             }
             for (index, (actual, wanted)) in zip(batches, expected.batches).enumerated() {
                 if let difference = actual.firstDifference(from: wanted) {
-                    throw ValidationError("record batch \(index) differs: \(difference)")
+                    throw IntegrationMismatch("record batch \(index) differs: \(difference)")
                 }
             }
             if verbose { print("\(arrow) matches \(json): \(batches.count) batches") }
         }
     }
+}
+
+/// VALIDATE found a difference; printed without the usage text.
+struct IntegrationMismatch: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

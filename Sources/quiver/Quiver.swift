@@ -6,5 +6,8 @@ struct Quiver: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver",
         abstract: "Read, write, inspect and convert Arrow IPC files and streams.",
-        subcommands: [])
+        subcommands: [
+            SchemaCommand.self, InfoCommand.self, CatCommand.self, ConvertCommand.self,
+            IntegrationCommand.self,
+        ])
 }

@@ -161,10 +161,10 @@ def compare(a, b):
     if ta.num_rows != tb.num_rows:
         print(f"row counts differ: {ta.num_rows} vs {tb.num_rows}", file=sys.stderr)
         sys.exit(1)
-    for name in schema_a.names:
-        ca, cb = ta.column(name), tb.column(name)
+    for index, name in enumerate(schema_a.names):
+        ca, cb = ta.column(index), tb.column(index)
         if not ca.equals(cb):
-            print(f"column {name} differs:\n{ca}\n---\n{cb}", file=sys.stderr)
+            print(f"column {index} ({name}) differs:\n{ca}\n---\n{cb}", file=sys.stderr)
             sys.exit(1)
     for x in batches_b:
         x.validate(full=True)

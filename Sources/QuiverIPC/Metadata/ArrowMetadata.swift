@@ -117,12 +117,8 @@ public enum ArrowMetadata {
             }
             var type = try decodeType(tag: tag, typeTable, children: children, fieldName: name)
             var metadata = try decodeMetadata(table, FieldField.customMetadata, budget: budget)
-            // Order as Arrow C++: children → concrete type → extension → dictionary encoding.
-            if let extensionName = metadata[extensionNameKey] {
-                type = .extension(name: extensionName, metadata: metadata[extensionMetadataKey] ?? "", storage: type)
-                metadata[extensionNameKey] = nil
-                metadata[extensionMetadataKey] = nil
-            }
+            // Order as Arrow C++: children → concrete type → dictionary encoding → extension
+            // (an extension type may have a dictionary-encoded storage type).
             var dictionaryId: Int64?
             if let encoding = try table.table(FieldField.dictionary, budget: budget) {
                 dictionaryId = try encoding.scalar(0, default: Int64(0))
@@ -131,6 +127,11 @@ public enum ArrowMetadata {
                     indexType = try decodeInt(indexTable)
                 }
                 type = .dictionary(index: indexType, value: type, ordered: try encoding.bool(2))
+            }
+            if let extensionName = metadata[extensionNameKey] {
+                type = .extension(name: extensionName, metadata: metadata[extensionMetadataKey] ?? "", storage: type)
+                metadata[extensionNameKey] = nil
+                metadata[extensionMetadataKey] = nil
             }
             return Field(
                 name, type, nullable: try table.bool(FieldField.nullable), metadata: metadata,
@@ -410,18 +411,18 @@ public enum ArrowMetadata {
     }
 
     static func encodeField(_ field: Field, _ builder: FlatBufferBuilder) -> FlatBufferBuilder.Offset {
-        // Peel dictionary encoding, then the extension, leaving the concrete storage type.
+        // Peel the extension, then dictionary encoding, leaving the concrete value type.
         var type = field.type
-        var dictionary: (index: DataType, ordered: Bool)?
-        if case .dictionary(let index, let value, let ordered) = type {
-            dictionary = (index, ordered)
-            type = value
-        }
         var metadata = field.metadata
         if case .extension(let name, let extensionMetadata, let storage) = type {
             metadata[extensionNameKey] = name
             metadata[extensionMetadataKey] = extensionMetadata
             type = storage
+        }
+        var dictionary: (index: DataType, ordered: Bool)?
+        if case .dictionary(let index, let value, let ordered) = type {
+            dictionary = (index, ordered)
+            type = value
         }
         let name = builder.createString(field.name)
         let children = builder.createOffsetVector(type.children.map { encodeField($0, builder) })
