@@ -96,10 +96,16 @@ import Testing
     }
 
     @Test(.enabled(if: compressionAvailable)) func compressedGoldenFilesRead() throws {
-        for name in Golden.names(in: Golden.compressionDirectory) {
+        let names = Golden.names(in: Golden.compressionDirectory)
+        #expect(names == ["generated_lz4", "generated_uncompressible_zstd"])
+        for name in names {
             let stream = try StreamReader(buffer: try Golden.bytes(name, ".stream", in: Golden.compressionDirectory)).readAll()
             let file = try FileReader(buffer: try Golden.bytes(name, ".arrow_file", in: Golden.compressionDirectory)).readAll()
             #expect(try sameBatches(stream, file), "\(name)")
+            #expect(!file.isEmpty)
+            let chunked = try StreamReader(
+                input: ChunkedInput(try Golden.bytes(name, ".stream", in: Golden.compressionDirectory), chunk: 5)).readAll()
+            #expect(try sameBatches(chunked, stream))
         }
     }
 

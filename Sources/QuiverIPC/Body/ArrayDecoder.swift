@@ -65,8 +65,8 @@ public enum ArrayDecoder {
         version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries
     ) throws -> [ArrayData] {
         var reader = BodyReader(
-            header: header, body: body, dictionaries: dictionaries, version: version, options: options,
-            missingDictionaries: missingDictionaries)
+            header: header, buffers: try bodyBuffers(header, body: body, pool: options.pool), dictionaries: dictionaries,
+            version: version, options: options, missingDictionaries: missingDictionaries)
         var columns: [ArrayData] = []
         columns.reserveCapacity(fields.count)
         for field in fields {
@@ -74,12 +74,27 @@ public enum ArrayDecoder {
         }
         return columns
     }
+
+    /// Every buffer region of the body, checked and sliced (zero-copy); for compressed bodies
+    /// decompressed, in parallel when large. Empty regions stay empty.
+    private static func bodyBuffers(_ header: RecordBatchHeader, body: Buffer, pool: MemoryPool) throws -> [Buffer] {
+        let slices = try header.buffers.enumerated().map { index, region in
+            try withErrorContext("buffer \(index)") {
+                let offset = try checkedCount(region.offset, limit: body.count, "buffer offset")
+                let length = try checkedCount(region.length, limit: body.count, "buffer length")
+                return try body.slice(offset: offset, count: length)
+            }
+        }
+        guard let codec = header.compression else { return slices }
+        return try BodyCompression.decompressAll(codec, slices, pool: pool)
+    }
 }
 
 /// Walks one body: a cursor over the header's nodes, buffers and variadic counts.
 private struct BodyReader {
     let header: RecordBatchHeader
-    let body: Buffer
+    /// The body's buffers, sliced and decompressed.
+    let buffers: [Buffer]
     let dictionaries: DictionaryMemo
     let version: MetadataVersion
     let options: IPCReadOptions
@@ -107,7 +122,7 @@ private struct BodyReader {
                 throw QuiverError(.invalidMessage, "record batch lacks a variadic buffer count for a view field")
             }
             let count = try checkedCount(
-                header.variadicBufferCounts[variadicIndex], limit: header.buffers.count - bufferIndex,
+                header.variadicBufferCounts[variadicIndex], limit: self.buffers.count - bufferIndex,
                 "variadic buffer count")
             variadicIndex += 1
             for _ in 0..<count { buffers.append(try buffer(alignment: 1)) }
@@ -153,25 +168,15 @@ private struct BodyReader {
         return (length, nullCount)
     }
 
-    /// The next buffer: its region checked against the body, decompressed if the body is
-    /// compressed, copied if misaligned for its element type.
+    /// The next buffer, copied if misaligned for its element type.
     private mutating func buffer(alignment: Int) throws -> Buffer {
-        guard bufferIndex < header.buffers.count else {
-            throw QuiverError(.invalidMessage, "record batch has \(header.buffers.count) buffers; the schema needs more")
+        guard bufferIndex < buffers.count else {
+            throw QuiverError(.invalidMessage, "record batch has \(buffers.count) buffers; the schema needs more")
         }
-        let region = header.buffers[bufferIndex]
-        let index = bufferIndex
+        let buffer = buffers[bufferIndex]
         bufferIndex += 1
-        return try withErrorContext("buffer \(index)") {
-            let offset = try checkedCount(region.offset, limit: body.count, "buffer offset")
-            let length = try checkedCount(region.length, limit: body.count, "buffer length")
-            var buffer = try body.slice(offset: offset, count: length)
-            if length == 0 { return .empty }
-            if let codec = header.compression {
-                buffer = try BodyCompression.decompress(codec, buffer, pool: options.pool)
-            }
-            return buffer.isAligned(to: alignment) ? buffer : buffer.copied(pool: options.pool)
-        }
+        if buffer.count == 0 { return .empty }
+        return buffer.isAligned(to: alignment) ? buffer : buffer.copied(pool: options.pool)
     }
 }
 

@@ -54,18 +54,15 @@ public enum ArrayEncoder {
                 flat.append(try column.rebased(pool: options.pool))
             }
         }
+        var buffers = flat.buffers
+        if let codec = options.compression {
+            buffers = try BodyCompression.compressAll(codec, level: options.compressionLevel, buffers, pool: options.pool)
+        }
         var regions: [BufferRegion] = []
-        var buffers: [Buffer] = []
-        regions.reserveCapacity(flat.buffers.count)
-        buffers.reserveCapacity(flat.buffers.count)
+        regions.reserveCapacity(buffers.count)
         var position = 0
-        for raw in flat.buffers {
-            var buffer = raw
-            if let codec = options.compression, raw.count > 0 {
-                buffer = try BodyCompression.compress(codec, level: options.compressionLevel, raw, pool: options.pool)
-            }
+        for buffer in buffers {
             regions.append(BufferRegion(offset: Int64(position), length: Int64(buffer.count)))
-            buffers.append(buffer)
             position += alignUp(buffer.count, to: options.alignment)
         }
         let header = RecordBatchHeader(
