@@ -61,7 +61,7 @@ enum ArrowInput {
     }
 
     /// Every batch.
-    func readAll() throws -> [RecordBatch] {
+    func readBatches() throws -> [RecordBatch] {
         var batches: [RecordBatch] = []
         try forEachBatch { batches.append($0); return true }
         return batches

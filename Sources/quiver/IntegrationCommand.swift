@@ -32,7 +32,7 @@ struct IntegrationCommand: ParsableCommand {
             try output.close()
         case .ARROW_TO_JSON:
             let input = try ArrowInput.open(arrow)
-            let data = try IntegrationJSON.write(schema: input.schema, batches: try input.readAll())
+            let data = try IntegrationJSON.write(schema: input.schema, batches: try input.readBatches())
             try data.write(to: URL(fileURLWithPath: json))
         case .VALIDATE:
             let expected = try IntegrationJSON.read(path: json)
@@ -40,7 +40,7 @@ struct IntegrationCommand: ParsableCommand {
             if let difference = input.schema.firstDifference(from: expected.schema) {
                 throw IntegrationMismatch("schemas differ: \(difference)")
             }
-            let batches = try input.readAll()
+            let batches = try input.readBatches()
             guard batches.count == expected.batches.count else {
                 throw IntegrationMismatch("\(arrow) has \(batches.count) record batches, \(json) has \(expected.batches.count)")
             }

@@ -36,13 +36,13 @@ import Testing
     }
 
     @Test(arguments: files("file")) func badFile(_ path: String) throws {
-        _ = try Self.outcome(path) { try FileReader(buffer: $0).readAll() }
+        _ = try Self.outcome(path) { try FileReader(buffer: $0).readBatches() }
         // The stream embedded in a file, read as a stream.
-        _ = try Self.outcome(path) { try StreamReader(buffer: try $0.slice(from: min(8, $0.count))).readAll() }
+        _ = try Self.outcome(path) { try StreamReader(buffer: try $0.slice(from: min(8, $0.count))).readBatches() }
     }
 
     @Test(arguments: files("stream")) func badStream(_ path: String) throws {
-        _ = try Self.outcome(path) { try StreamReader(buffer: $0).readAll() }
-        _ = try Self.outcome(path) { try StreamReader(input: ChunkedInput($0, chunk: 7)).readAll() }
+        _ = try Self.outcome(path) { try StreamReader(buffer: $0).readBatches() }
+        _ = try Self.outcome(path) { try StreamReader(input: ChunkedInput($0, chunk: 7)).readBatches() }
     }
 }

@@ -20,7 +20,7 @@ import Testing
         #expect(writer.stats.numReplacedDictionaries == 1)
         #expect(writer.schema.fields[0].dictionaryId == 0)
         let reader = try StreamReader(buffer: output.getvalue())
-        let read = try reader.readAll()
+        let read = try reader.readBatches()
         #expect(reader.stats.numReplacedDictionaries == 1)
         #expect(read.map { Render.slots($0.columns[0]) } == batches.map { Render.slots($0.columns[0]) })
     }
@@ -39,12 +39,12 @@ import Testing
             let read: [RecordBatch]
             if format == "stream" {
                 let reader = try StreamReader(buffer: bytes)
-                read = try reader.readAll()
+                read = try reader.readBatches()
                 #expect(reader.stats.numDictionaryDeltas == 2)
             } else {
                 let reader = try FileReader(buffer: bytes)
                 #expect(reader.numDictionaries == 3)
-                read = try reader.readAll()
+                read = try reader.readBatches()
                 #expect(reader.dictionaries[0].map(Render.slots) == Render.slots(batches[2].columns[0].dictionary!))
             }
             #expect(read.map { Render.slots($0.columns[0]) } == batches.map { Render.slots($0.columns[0]) })
@@ -106,7 +106,7 @@ import Testing
     @Test func nestedDictionariesRoundTrip() throws {
         let name = "generated_nested_dictionary"
         let reader = try FileReader(buffer: try Golden.bytes(name, ".arrow_file"))
-        let batches = try reader.readAll()
+        let batches = try reader.readBatches()
         // Drop the ids: the writer assigns its own, inner dictionaries are sent first.
         var schema = reader.schema
         schema.fields = schema.fields.map(DictionaryIds.comparable)
@@ -117,7 +117,7 @@ import Testing
         }) }
         for bytes in [try writeStream(schema, rebuilt), try writeFile(schema, rebuilt)] {
             let again = bytes.array.starts(with: Array("ARROW1".utf8))
-                ? try FileReader(buffer: bytes).readAll() : try StreamReader(buffer: bytes).readAll()
+                ? try FileReader(buffer: bytes).readBatches() : try StreamReader(buffer: bytes).readBatches()
             #expect(try sameBatches(again, batches))
         }
     }
@@ -127,11 +127,11 @@ import Testing
         let messages = try splitMessages(try writeStream(batches[0].schema, batches))
         #expect(messages.count == 4)  // schema, dictionary, batch, batch
         let reordered = messages[0] + messages[2] + messages[1] + messages[3]
-        let read = try StreamReader(bytes: reordered).readAll()
+        let read = try StreamReader(bytes: reordered).readBatches()
         #expect(read.map { Render.slots($0.columns[0]) } == [["null", "null"], ["#'61'", "null"]])
         // A batch that uses a dictionary before it arrives is rejected.
         let early = try splitMessages(try writeStream(batches[1].schema, [batches[1]]))
-        #expect(throws: QuiverError.self) { try StreamReader(bytes: early[0] + early[2] + early[1]).readAll() }
+        #expect(throws: QuiverError.self) { try StreamReader(bytes: early[0] + early[2] + early[1]).readBatches() }
     }
 
     @Test func fileRejectsBatchWhoseDictionaryIsMissing() throws {

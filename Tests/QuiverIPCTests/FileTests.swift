@@ -10,7 +10,7 @@ import Testing
 
     @Test(arguments: goldenNames) func rewrittenFileReadsBackIdentically(_ name: String) throws {
         let original = try FileReader(buffer: try Golden.bytes(name, ".arrow_file"))
-        let batches = try original.readAll()
+        let batches = try original.readBatches()
         for options in [IPCWriteOptions(), IPCWriteOptions(alignment: 64)] {
             let written = try writeFile(original.schema, batches, options: options, metadata: original.footerMetadata)
             let again = try FileReader(buffer: written)
@@ -18,13 +18,13 @@ import Testing
             #expect(again.footerMetadata == original.footerMetadata)
             #expect(again.numRecordBatches == original.numRecordBatches)
             #expect(again.numDictionaries == original.numDictionaries)
-            #expect(try sameBatches(try again.readAll(), batches))
+            #expect(try sameBatches(try again.readBatches(), batches))
         }
     }
 
     @Test(arguments: goldenNames) func pyarrowReadsOurFiles(_ name: String) throws {
         let original = try FileReader(buffer: try Golden.bytes(name, ".arrow_file"))
-        let written = try writeFile(original.schema, try original.readAll(), metadata: original.footerMetadata)
+        let written = try writeFile(original.schema, try original.readBatches(), metadata: original.footerMetadata)
         let verdict = try Python.run(
             pyarrowCompare, input: written.array, arguments: [Golden.path(name, ".arrow_file"), "file"])
         #expect(verdict.trimmingCharacters(in: .whitespacesAndNewlines) == "equal", "\(name): \(verdict)")
@@ -39,7 +39,7 @@ import Testing
         #expect(reader.footerMetadata == ["quiver:stats": "v1", "b": "2"])
         #expect(reader.schema.metadata == ["schema-key": "s"])
         #expect(reader.metadataVersion == .v5)
-        #expect(try reader.readAll().map(\.numRows) == [30, 11])
+        #expect(try reader.readBatches().map(\.numRows) == [30, 11])
         #expect(Render.slots(try reader.recordBatch(at: 1).columns[0]) == Render.slots(batch.columns[0].slice(from: 3, length: 11)))
         for index in [-1, 2] {
             #expect(throws: QuiverError.self) { try reader.recordBatch(at: index) }
@@ -69,7 +69,7 @@ import Testing
         }
         for (index, bytes) in variants.enumerated() {
             #expect(throws: QuiverError.self, "variant \(index)") {
-                _ = try FileReader(bytes: bytes).readAll()
+                _ = try FileReader(bytes: bytes).readBatches()
             }
         }
         let buffer = Buffer(copying: file)
@@ -86,12 +86,12 @@ import Testing
         ]
         for (index, edit) in edits.enumerated() {
             #expect(throws: QuiverError.self, "edit \(index)") {
-                _ = try FileReader(buffer: try editingFooter(buffer, edit)).readAll()
+                _ = try FileReader(buffer: try editingFooter(buffer, edit)).readBatches()
             }
         }
         // The same batch block listed twice simply reads twice.
         let twice = try FileReader(buffer: try editingFooter(buffer) { $0.recordBatches = [$0.recordBatches[0], $0.recordBatches[0]] })
-        let batches = try twice.readAll()
+        let batches = try twice.readBatches()
         #expect(try sameBatches([batches[0]], [batches[1]]))
     }
 
@@ -99,12 +99,12 @@ import Testing
         let names = Golden.names(in: Golden.compressionDirectory)
         #expect(names == ["generated_lz4", "generated_uncompressible_zstd"])
         for name in names {
-            let stream = try StreamReader(buffer: try Golden.bytes(name, ".stream", in: Golden.compressionDirectory)).readAll()
-            let file = try FileReader(buffer: try Golden.bytes(name, ".arrow_file", in: Golden.compressionDirectory)).readAll()
+            let stream = try StreamReader(buffer: try Golden.bytes(name, ".stream", in: Golden.compressionDirectory)).readBatches()
+            let file = try FileReader(buffer: try Golden.bytes(name, ".arrow_file", in: Golden.compressionDirectory)).readBatches()
             #expect(try sameBatches(stream, file), "\(name)")
             #expect(!file.isEmpty)
             let chunked = try StreamReader(
-                input: ChunkedInput(try Golden.bytes(name, ".stream", in: Golden.compressionDirectory), chunk: 5)).readAll()
+                input: ChunkedInput(try Golden.bytes(name, ".stream", in: Golden.compressionDirectory), chunk: 5)).readBatches()
             #expect(try sameBatches(chunked, stream))
         }
     }
@@ -112,9 +112,9 @@ import Testing
     @Test(.enabled(if: compressionAvailable), arguments: CompressionCodec.allCases)
     func compressedRoundTrip(_ codec: CompressionCodec) throws {
         let original = try FileReader(buffer: try Golden.bytes("generated_primitive", ".arrow_file"))
-        let batches = try original.readAll()
+        let batches = try original.readBatches()
         let written = try writeFile(original.schema, batches, options: IPCWriteOptions(compression: codec))
-        #expect(try sameBatches(try FileReader(buffer: written).readAll(), batches))
+        #expect(try sameBatches(try FileReader(buffer: written).readBatches(), batches))
         let verdict = try Python.run(
             pyarrowCompare, input: written.array, arguments: [Golden.path("generated_primitive", ".arrow_file"), "file"])
         #expect(verdict == "equal\n")

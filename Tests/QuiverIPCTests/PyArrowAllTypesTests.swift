@@ -26,10 +26,10 @@ import Testing
         let mapped = try MappedFile(path: url.path)
         if url.pathExtension == "arrow" {
             let reader = try FileReader(input: mapped)
-            return (reader.schema, try reader.readAll())
+            return (reader.schema, try reader.readBatches())
         }
         let reader = try StreamReader(input: RandomAccessCursor(mapped))
-        return (reader.schema, try reader.readAll())
+        return (reader.schema, try reader.readBatches())
     }
 
     /// Asks pyarrow whether two files hold equal tables (schema and metadata included).
@@ -104,7 +104,7 @@ import Testing
         let directory = try #require(Self.fixtures)
         let reader = try FileReader(input: try MappedFile(path: directory.appendingPathComponent("empty.arrow").path))
         #expect(reader.numRecordBatches == 0)
-        #expect(try reader.readAll().isEmpty)
+        #expect(try reader.readBatches().isEmpty)
         #expect(reader.schema.fields.count >= 55)
     }
 
@@ -142,5 +142,65 @@ import Testing
                 """, arguments: [wholeFile.path, file.path, String(offset), String(length)])
             #expect(verdict.trimmingCharacters(in: .whitespacesAndNewlines) == "True", "slice \(offset)+\(length)")
         }
+    }
+}
+
+/// The Swift-native face of reading: pyarrow writes trades, Quiver decodes them into structs
+/// (the counterpart of pyarrow's `read_pandas`), and encodes structs back for pyarrow.
+@Suite struct CodableInteropTests {
+    struct Trade: Codable, Equatable {
+        var symbol: String
+        var price: Double
+        var quantity: Int64
+        var venue: String?
+        var time: Date
+    }
+
+    @Test func pyarrowTradesDecodeIntoStructsAndBack() throws {
+        let directory = try TestPaths.temporaryDirectory("codable")
+        let path = directory.appendingPathComponent("trades.arrow").path
+        _ = try Python.run(
+            """
+            import sys, datetime, pyarrow as pa
+            t = pa.table({
+                "symbol": ["AAPL", "MSFT", "GOOG"],
+                "price": [189.5, 411.25, 140.0],
+                "quantity": pa.array([100, 250, 7], pa.int64()),
+                "venue": ["XNAS", None, "XNYS"],
+                "time": pa.array([datetime.datetime(2024, 1, 2, 9, 30, s) for s in range(3)], pa.timestamp("us", tz="UTC")),
+            })
+            with pa.ipc.new_file(sys.argv[1], t.schema) as w:
+                w.write_table(t, max_chunksize=2)
+            """, arguments: [path])
+        let table = try FileReader(input: try MappedFile(path: path)).readAll()
+        #expect(table.numRows == 3)
+        #expect(table.batches.count == 2)
+        let trades = try table.decode([Trade].self)
+        let base = try #require(ISO8601DateFormatter().date(from: "2024-01-02T09:30:00Z"))
+        #expect(trades == [
+            Trade(symbol: "AAPL", price: 189.5, quantity: 100, venue: "XNAS", time: base),
+            Trade(symbol: "MSFT", price: 411.25, quantity: 250, venue: nil, time: base + 1),
+            Trade(symbol: "GOOG", price: 140.0, quantity: 7, venue: "XNYS", time: base + 2),
+        ])
+        // A wrong Swift type is a clear error, not a crash.
+        struct Wrong: Decodable { var symbol: Int }
+        #expect(throws: QuiverError.self) { try table.decode([Wrong].self) }
+
+        // Encode the structs back; pyarrow reads the same values.
+        let batch = try RecordBatch.encode(trades)
+        let out = directory.appendingPathComponent("ours.arrow").path
+        let output = try FileOutput(path: out)
+        let writer = try FileWriter(output: output, schema: batch.schema)
+        try writer.write(batch)
+        try writer.finish()
+        try output.close()
+        let echoed = try Python.run(
+            """
+            import sys, pyarrow as pa
+            t = pa.ipc.open_file(sys.argv[1]).read_all()
+            print(t.column("symbol").to_pylist(), t.column("quantity").to_pylist(), t.column("venue").to_pylist())
+            """, arguments: [out])
+        #expect(echoed.trimmingCharacters(in: .whitespacesAndNewlines)
+            == "['AAPL', 'MSFT', 'GOOG'] [100, 250, 7] ['XNAS', None, 'XNYS']")
     }
 }

@@ -14,16 +14,16 @@ import Testing
 
     @Test(arguments: goldenNames) func goldenStreamMatchesFile(_ name: String) throws {
         let stream = try StreamReader(buffer: try Golden.bytes(name, ".stream"))
-        let streamBatches = try stream.readAll()
+        let streamBatches = try stream.readBatches()
         let file = try FileReader(buffer: try Golden.bytes(name, ".arrow_file"))
         // The golden map_non_canonical stream names its map entries differently from the
         // file (pyarrow ignores those names), so compare structure and body bytes.
         #expect(stream.schema.description == file.schema.description)
         #expect(streamBatches.count == file.numRecordBatches)
-        #expect(streamBatches.map(\.numRows) == (try file.readAll()).map(\.numRows))
-        #expect(try sameBodies(streamBatches, try file.readAll()))
+        #expect(streamBatches.map(\.numRows) == (try file.readBatches()).map(\.numRows))
+        #expect(try sameBodies(streamBatches, try file.readBatches()))
         if stream.schema == file.schema {
-            #expect(try sameBatches(streamBatches, try file.readAll()))
+            #expect(try sameBatches(streamBatches, try file.readBatches()))
         }
         #expect(stream.stats.numRecordBatches == streamBatches.count)
         #expect(stream.next() == nil)
@@ -31,27 +31,27 @@ import Testing
 
     @Test(arguments: goldenNames) func chunkedInputDecodesIdentically(_ name: String) throws {
         let bytes = try Golden.bytes(name, ".stream")
-        let expected = try StreamReader(buffer: bytes).readAll()
+        let expected = try StreamReader(buffer: bytes).readBatches()
         for chunk in [1, 3, 8, 13, 64, 4096] {
             let reader = try StreamReader(input: ChunkedInput(bytes, chunk: chunk))
-            #expect(try sameBatches(try reader.readAll(), expected), "chunk \(chunk)")
+            #expect(try sameBatches(try reader.readBatches(), expected), "chunk \(chunk)")
         }
     }
 
     @Test(arguments: goldenNames) func rewrittenStreamReadsBackIdentically(_ name: String) throws {
         let original = try StreamReader(buffer: try Golden.bytes(name, ".stream"))
-        let batches = try original.readAll()
+        let batches = try original.readBatches()
         for options in [IPCWriteOptions(), IPCWriteOptions(alignment: 64)] {
             let written = try writeStream(original.schema, batches, options: options)
             let again = try StreamReader(buffer: written)
             #expect(again.schema == original.schema)
-            #expect(try sameBatches(try again.readAll(), batches))
+            #expect(try sameBatches(try again.readBatches(), batches))
         }
     }
 
     @Test(arguments: goldenNames) func pyarrowReadsOurStreams(_ name: String) throws {
         let batches = try StreamReader(buffer: try Golden.bytes(name, ".stream"))
-        let written = try writeStream(batches.schema, try batches.readAll())
+        let written = try writeStream(batches.schema, try batches.readBatches())
         let verdict = try Python.run(
             pyarrowCompare, input: written.array, arguments: [Golden.path(name, ".arrow_file"), "stream"])
         #expect(verdict.trimmingCharacters(in: .whitespacesAndNewlines) == "equal", "\(name): \(verdict)")
@@ -82,10 +82,10 @@ import Testing
             legacy += bytes[(position + 4)..<end]
             position = end
         }
-        let expected = try StreamReader(buffer: modern).readAll()
-        #expect(try sameBatches(try StreamReader(bytes: legacy).readAll(), expected))
+        let expected = try StreamReader(buffer: modern).readBatches()
+        #expect(try sameBatches(try StreamReader(bytes: legacy).readBatches(), expected))
         // Without any end-of-stream marker, end of input ends the stream.
-        #expect(try sameBatches(try StreamReader(bytes: Array(legacy.dropLast(4))).readAll(), expected))
+        #expect(try sameBatches(try StreamReader(bytes: Array(legacy.dropLast(4))).readBatches(), expected))
     }
 
     @Test func truncatedStreamsThrowEndOfStream() throws {
@@ -95,7 +95,7 @@ import Testing
         for cut in [3, 6, 20, bytes.count / 2, bytes.count - 9, bytes.count - 40] {
             do {
                 let reader = try StreamReader(bytes: Array(bytes[..<cut]))
-                _ = try reader.readAll()
+                _ = try reader.readBatches()
                 Issue.record("a stream cut at \(cut) of \(bytes.count) bytes read without error")
             } catch let error as QuiverError {
                 codes.insert(error.code.description)
@@ -127,14 +127,14 @@ import Testing
         #expect(throws: QuiverError.self) { try reader.readNext() }
         #expect(pool.peakAllocatedBytes < 8 << 20)
         // In memory the declared body is checked against the input's size before reading.
-        #expect(throws: QuiverError.self) { try StreamReader(bytes: bytes).readAll() }
+        #expect(throws: QuiverError.self) { try StreamReader(bytes: bytes).readBatches() }
     }
 
     @Test func secondSchemaMessageIsAnError() throws {
         let one = try writeStream(Schema([Field("x", .int32)]), []).array
         let twice = Array(one.dropLast(8)) + one
         let reader = try StreamReader(bytes: twice)
-        #expect(throws: QuiverError.self) { try reader.readAll() }
+        #expect(throws: QuiverError.self) { try reader.readBatches() }
         #expect(reader.next() == nil)
     }
 

@@ -18,7 +18,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         for _ in benchmark.scaledIterations {
             let reader = try FileReader(buffer: fileBytes)
-            blackHole(try reader.readAll())
+            blackHole(try reader.readBatches())
         }
     }
 
@@ -27,7 +27,7 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(metrics: metrics, maxDuration: .seconds(3))
     ) { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(try StreamReader(buffer: streamBytes).readAll())
+            blackHole(try StreamReader(buffer: streamBytes).readBatches())
         }
     }
 

@@ -29,7 +29,7 @@ func measure(_ iterations: Int, _ body: () throws -> (allocated: Int, checksum: 
 /// Reads every batch of `input`, returning bytes allocated while the batches were alive.
 func readAll(_ input: any RandomAccessInput) throws -> (allocated: Int, checksum: Int64) {
     let before = MemoryPool.default.totalAllocatedBytes
-    let batches = try FileReader(input: input).readAll()
+    let batches = try FileReader(input: input).readBatches()
     let allocated = MemoryPool.default.totalAllocatedBytes - before
     return (allocated, SeedWorkload.sum(of: batches))
 }
@@ -56,7 +56,7 @@ do {
         let bytes = try ReadFileInput(path: path)
         let buffer = try bytes.read(at: 0, count: bytes.size)
         result = try measure(iterations) {
-            let batches = try StreamReader(buffer: buffer).readAll()
+            let batches = try StreamReader(buffer: buffer).readBatches()
             return (0, SeedWorkload.sum(of: batches))
         }
     case "seed-write":

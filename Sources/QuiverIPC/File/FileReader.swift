@@ -107,8 +107,14 @@ public final class FileReader: Sendable {
         }
     }
 
-    /// Every record batch, in footer order (pyarrow's `read_all`, as a list of batches).
-    public func readAll() throws -> [RecordBatch] {
+    /// Every record batch as a `Table` of chunked columns — pyarrow's `read_all()`.
+    /// Zero-copy: the table's columns are the batches' buffers (views of the input).
+    public func readAll() throws -> Table {
+        try Table(schema: schema, batches: try readBatches())
+    }
+
+    /// Every record batch, in footer order.
+    public func readBatches() throws -> [RecordBatch] {
         try (0..<numRecordBatches).map(recordBatch(at:))
     }
 

@@ -84,8 +84,14 @@ public final class StreamReader: Sequence, IteratorProtocol {
         }
     }
 
-    /// Every remaining record batch (pyarrow's `read_all`, as a list of batches).
-    public func readAll() throws -> [RecordBatch] {
+    /// Every remaining record batch as a `Table` of chunked columns — pyarrow's `read_all()`.
+    /// Zero-copy: the table's columns are the batches' buffers (views of the input).
+    public func readAll() throws -> Table {
+        try Table(schema: schema, batches: try readBatches())
+    }
+
+    /// Every remaining record batch, in stream order.
+    public func readBatches() throws -> [RecordBatch] {
         var batches: [RecordBatch] = []
         while let batch = try readNext() { batches.append(batch) }
         return batches
