@@ -335,3 +335,40 @@ struct IntegrationJSONTests {
         }
     }
 }
+
+/// The JSON of every golden case against its IPC twins: what `quiver integration` checks.
+@Suite("Integration JSON against IPC")
+struct IntegrationJSONIPCTests {
+    /// Compares decoded batches with the JSON's, naming the case, the source and the first
+    /// difference on failure.
+    func expectMatch(_ schema: Schema, _ batches: [RecordBatch], _ json: IntegrationFile, _ source: String) {
+        #expect(schema.firstDifference(from: json.schema) == nil, "\(source): schema: \(schema.firstDifference(from: json.schema) ?? "")")
+        #expect(batches.count == json.batches.count, "\(source): \(batches.count) batches vs \(json.batches.count)")
+        for (index, (actual, expected)) in zip(batches, json.batches).enumerated() {
+            let difference = actual.firstDifference(from: expected)
+            #expect(difference == nil, "\(source) batch \(index): \(difference ?? "")")
+        }
+    }
+
+    @Test(arguments: goldenJSONCases.map { $0.name })
+    func goldenStreamAndFileEqualTheJSON(name: String) throws {
+        let entry = try #require(goldenJSONCases.first { $0.name == name })
+        let json = try readGolden(name, folder: entry.folder)
+        func bytes(_ suffix: String) throws -> Buffer {
+            Buffer(copying: [UInt8](try Data(contentsOf: goldenURL(entry.folder, name, suffix))))
+        }
+        let stream = try StreamReader(buffer: try bytes(".stream"))
+        expectMatch(stream.schema, try stream.readAll(), json, "\(name).stream")
+        let file = try FileReader(buffer: try bytes(".arrow_file"))
+        expectMatch(file.schema, try file.readAll(), json, "\(name).arrow_file")
+
+        // JSON_TO_ARROW: the JSON's batches written as an Arrow file read back equal.
+        let written = try FileReader(buffer: try writeFile(json.schema, json.batches))
+        expectMatch(written.schema, try written.readAll(), json, "\(name) JSON→file")
+        // ARROW_TO_JSON: the golden file's batches written as JSON read back equal.
+        let golden = try FileReader(buffer: try bytes(".arrow_file"))
+        let text = try IntegrationJSON.write(schema: golden.schema, batches: try golden.readAll())
+        let reread = try IntegrationJSON.read(from: text)
+        expectMatch(reread.schema, reread.batches, json, "\(name) file→JSON")
+    }
+}
