@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup demo test build
+.PHONY: setup demo test test-unit test-cli test-asan build
 
 setup:
 	@bash scripts/setup.sh
@@ -7,8 +7,24 @@ setup:
 build: setup
 	swift build -c release --product quiver
 
+## The seed demonstration: 10M int32 in 1000 batches, read through a plain file and a memory map.
 demo: build
 	swift run -c release quiver demo
 
+## Every test: unit + interoperability tests, the CLI on the golden corpus, and the
+## malformed-input corpus under AddressSanitizer.
 test: setup
+	$(MAKE) test-unit test-cli test-asan
+
+test-unit:
 	swift test
+
+test-cli:
+	swift build --product quiver
+	bash scripts/cli-smoke.sh
+
+# Leak detection is off: ASan is here for out-of-bounds reads and use-after-unmap; the
+# process-lifetime allocations of the Swift runtime are not leaks.
+test-asan:
+	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan \
+	  --filter "BadCorpus|hostileFlatBuffers|Compression|MemoryMap"

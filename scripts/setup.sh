@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for building and testing Quiver:
 # the system compression libraries (liblz4-dev, libzstd-dev, zlib1g-dev for .json.gz, pkg-config) and the Python peers
-# the interoperability tests compare against (pyarrow). Idempotent: installs only what is missing.
+# the interoperability tests compare against (pyarrow, Polars, DuckDB). Idempotent: installs only what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -17,7 +17,7 @@ fi
 
 PYTHON=${PYTHON:-python3}
 need_pip=()
-for mod in pyarrow; do
+for mod in pyarrow polars duckdb numpy; do
   "$PYTHON" -c "import $mod" >/dev/null 2>&1 || need_pip+=("$mod")
 done
 if [ ${#need_pip[@]} -gt 0 ]; then

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Exercises the quiver command line as a user would, on the Arrow golden corpus:
+# integration VALIDATE of every case (file and stream), JSON_TO_ARROW / ARROW_TO_JSON round
+# trips, convert through pipes (stdin → stdout), and schema/info/cat on files and streams.
+# Prints "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+QUIVER=${QUIVER:-.build/debug/quiver}
+GOLDEN=${GOLDEN:-../shared/golden/integration}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0; failed=0
+check() {  # check NAME COMMAND...
+  local name=$1; shift
+  if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; head -c 600 "$TMP/out"; echo; fi
+}
+
+for dir in "$GOLDEN"/cpp-21.0.0 "$GOLDEN"/2.0.0-compression; do
+  for json in "$dir"/*.json.gz; do
+    base=${json%.json.gz}; name=$(basename "$base")
+    check "VALIDATE $name file" "$QUIVER" integration --mode VALIDATE --json "$json" --arrow "$base.arrow_file"
+    check "VALIDATE $name stream" "$QUIVER" integration --mode VALIDATE --json "$json" --arrow "$base.stream"
+    check "JSON_TO_ARROW $name" "$QUIVER" integration --mode JSON_TO_ARROW --json "$json" --arrow "$TMP/$name.arrow"
+    check "VALIDATE ours $name" "$QUIVER" integration --mode VALIDATE --json "$json" --arrow "$TMP/$name.arrow"
+    check "ARROW_TO_JSON $name" "$QUIVER" integration --mode ARROW_TO_JSON --json "$TMP/$name.json" --arrow "$base.arrow_file"
+    check "VALIDATE json $name" "$QUIVER" integration --mode VALIDATE --json "$TMP/$name.json" --arrow "$base.stream"
+  done
+done
+
+# A mismatch must fail with a message, not pass.
+cpp="$GOLDEN/cpp-21.0.0"
+check "VALIDATE detects mismatch" bash -c "! '$QUIVER' integration --mode VALIDATE --json '$cpp/generated_primitive.json.gz' --arrow '$cpp/generated_nested.arrow_file'"
+
+# Pipes: stream in on stdin, file or compressed stream out on stdout.
+check "convert stdin→stdout file" bash -c "'$QUIVER' convert - - --format file < '$cpp/generated_nested.stream' > '$TMP/piped.arrow' && '$QUIVER' integration --mode VALIDATE --json '$cpp/generated_nested.json.gz' --arrow '$TMP/piped.arrow'"
+check "convert file on stdin, zstd stream out" bash -c "'$QUIVER' convert - - --format stream --compression zstd --level 5 < '$cpp/generated_map.arrow_file' | '$QUIVER' convert - '$TMP/map.arrow' && '$QUIVER' integration --mode VALIDATE --json '$cpp/generated_map.json.gz' --arrow '$TMP/map.arrow'"
+check "schema" bash -c "'$QUIVER' schema '$cpp/generated_primitive.arrow_file' | grep -q 'int32_nonnullable: int32 not null'"
+check "info" bash -c "'$QUIVER' info '$cpp/generated_primitive.stream' | grep -q 'format:       arrow stream'"
+check "cat --limit" bash -c "'$QUIVER' cat --limit 3 '$cpp/generated_nested.arrow_file' | grep -q 'list_nullable'"
+check "bad input is an error, not a crash" bash -c "'$QUIVER' info '$GOLDEN/../bad/file/clusterfuzz-testcase-arrow-ipc-file-fuzz-4778515122946048'; test \$? -eq 1"
+
+echo "cli-smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
