@@ -358,16 +358,16 @@ struct IntegrationJSONIPCTests {
             Buffer(copying: [UInt8](try Data(contentsOf: goldenURL(entry.folder, name, suffix))))
         }
         let stream = try StreamReader(buffer: try bytes(".stream"))
-        expectMatch(stream.schema, try stream.readAll(), json, "\(name).stream")
+        expectMatch(stream.schema, try stream.readBatches(), json, "\(name).stream")
         let file = try FileReader(buffer: try bytes(".arrow_file"))
-        expectMatch(file.schema, try file.readAll(), json, "\(name).arrow_file")
+        expectMatch(file.schema, try file.readBatches(), json, "\(name).arrow_file")
 
         // JSON_TO_ARROW: the JSON's batches written as an Arrow file read back equal.
         let written = try FileReader(buffer: try writeFile(json.schema, json.batches))
-        expectMatch(written.schema, try written.readAll(), json, "\(name) JSON→file")
+        expectMatch(written.schema, try written.readBatches(), json, "\(name) JSON→file")
         // ARROW_TO_JSON: the golden file's batches written as JSON read back equal.
         let golden = try FileReader(buffer: try bytes(".arrow_file"))
-        let text = try IntegrationJSON.write(schema: golden.schema, batches: try golden.readAll())
+        let text = try IntegrationJSON.write(schema: golden.schema, batches: try golden.readBatches())
         let reread = try IntegrationJSON.read(from: text)
         expectMatch(reread.schema, reread.batches, json, "\(name) file→JSON")
     }
