@@ -104,6 +104,40 @@ private func goldenFiles(_ suffix: String) throws -> [URL] {
             == "int64 False dictionary<values=string, indices=int32, ordered=0> list<item: string> quiver")
     }
 
+    @Test func bigEndianSchemasAreRejectedNotMisread() throws {
+        // A Schema table with endianness = Big (1) and one int32 field.
+        let builder = FlatBufferBuilder()
+        let name = builder.createString("x")
+        builder.startTable()
+        builder.add(0, Int32(32), default: 0)
+        builder.add(1, true)
+        let intType = builder.endTable()
+        let children = builder.createOffsetVector([])
+        builder.startTable()
+        builder.add(ArrowMetadata.FieldField.name, name)
+        builder.add(ArrowMetadata.FieldField.type, intType)
+        builder.add(ArrowMetadata.FieldField.children, children)
+        builder.add(ArrowMetadata.FieldField.typeType, UInt8(2), default: 0)
+        let field = builder.endTable()
+        let fields = builder.createOffsetVector([field])
+        builder.startTable()
+        builder.add(ArrowMetadata.SchemaField.endianness, Int16(1), default: 0)
+        builder.add(ArrowMetadata.SchemaField.fields, fields)
+        let schema = builder.endTable()
+        builder.startTable()
+        builder.add(ArrowMetadata.MessageField.header, schema)
+        builder.add(ArrowMetadata.MessageField.version, Int16(4), default: -1)
+        builder.add(ArrowMetadata.MessageField.headerType, UInt8(1), default: 0)
+        let bytes = builder.finish(root: builder.endTable())
+        do {
+            _ = try ArrowMetadata.decodeMessage(Buffer(copying: bytes))
+            Issue.record("a big-endian schema decoded")
+        } catch let error as QuiverError {
+            #expect(error.code == .unsupported)
+            #expect(error.message.contains("big-endian"))
+        }
+    }
+
     @Test func hostileFlatBuffersThrow() throws {
         let valid = ArrowMetadata.encodeMessage(
             MessageMetadata(header: .schema(Schema([Field("a", .list(Field("b", .int32)))])), bodyLength: 0))

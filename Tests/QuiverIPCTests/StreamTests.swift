@@ -38,6 +38,19 @@ import Testing
         }
     }
 
+    /// Chunks of every size from 1 byte to the whole stream, on streams with dictionaries
+    /// (incl. deltas written by us), nesting and views.
+    @Test(arguments: ["generated_dictionary", "generated_nested", "generated_binary_view", "generated_map"])
+    func everyChunkSizeDecodesIdentically(_ name: String) throws {
+        let bytes = try Golden.bytes(name, ".stream")
+        let expected = try StreamReader(buffer: bytes).readBatches()
+        for chunk in 1...bytes.count {
+            let reader = try StreamReader(input: ChunkedInput(bytes, chunk: chunk))
+            let batches = try reader.readBatches()
+            #expect(try sameBatches(batches, expected), "chunk \(chunk)")
+        }
+    }
+
     @Test(arguments: goldenNames) func rewrittenStreamReadsBackIdentically(_ name: String) throws {
         let original = try StreamReader(buffer: try Golden.bytes(name, ".stream"))
         let batches = try original.readBatches()
