@@ -42,44 +42,77 @@ public enum ArrayDecoder {
         case emptyIfAllNull
     }
 
+    /// Decodes a record batch of `schema`; with `columns`, only those top-level columns (in
+    /// that order) — the other columns' buffers are neither sliced, decompressed nor
+    /// validated, so a projection over a mapped file touches only the pages it needs.
     static func decodeRecordBatch(
         schema: Schema, header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo,
-        version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries
+        version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries,
+        columns selected: [Int]? = nil
     ) throws -> RecordBatch {
         let length = try checkedCount(header.length, "record batch length")
         let columns = try decode(
             fields: schema.fields, header: header, body: body, dictionaries: dictionaries, version: version,
-            options: options, missingDictionaries: missingDictionaries)
-        for (field, column) in zip(schema.fields, columns) {
+            options: options, missingDictionaries: missingDictionaries, columns: selected)
+        let indices = selected ?? Array(schema.fields.indices)
+        for (index, column) in zip(indices, columns) {
+            let field = schema.fields[index]
             guard column.length == length else {
                 throw QuiverError(
                     .invalidMessage, "column '\(field.name)' has \(column.length) rows, the record batch \(length)")
             }
             try withErrorContext("column '\(field.name)'") { try column.validate(full: !options.trusted) }
         }
-        return RecordBatch(uncheckedSchema: schema, columns: columns, length: length)
+        let projected = selected.map { Schema($0.map { schema.fields[$0] }, metadata: schema.metadata) } ?? schema
+        return RecordBatch(uncheckedSchema: projected, columns: columns, length: length)
     }
 
     static func decode(
         fields: [Field], header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo,
-        version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries
+        version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries,
+        columns selected: [Int]? = nil
     ) throws -> [ArrayData] {
-        var reader = BodyReader(
-            header: header, buffers: try bodyBuffers(header, body: body, pool: options.pool), dictionaries: dictionaries,
-            version: version, options: options, missingDictionaries: missingDictionaries)
-        var columns: [ArrayData] = []
-        columns.reserveCapacity(fields.count)
-        for field in fields {
-            columns.append(try withErrorContext("field '\(field.name)'") { try reader.array(field, depth: 0) })
+        guard let selected else {
+            var reader = BodyReader(
+                header: header, buffers: try bodyBuffers(header, body: body, wanted: nil, pool: options.pool),
+                dictionaries: dictionaries, version: version, options: options, missingDictionaries: missingDictionaries)
+            var columns: [ArrayData] = []
+            columns.reserveCapacity(fields.count)
+            for field in fields {
+                columns.append(try withErrorContext("field '\(field.name)'") { try reader.array(field, depth: 0) })
+            }
+            return columns
         }
-        return columns
+        // Projection: find where each wanted column's nodes and buffers start, then decode
+        // only those, from there.
+        let spans = try FieldSpan.spans(of: fields, header: header, version: version, maxDepth: options.maxNestingDepth)
+        var wanted = [Bool](repeating: false, count: header.buffers.count)
+        for index in selected {
+            guard fields.indices.contains(index) else {
+                throw QuiverError(.invalidArgument, "column \(index) of a schema with \(fields.count) fields")
+            }
+            for buffer in spans[index].buffers { wanted[buffer] = true }
+        }
+        var reader = BodyReader(
+            header: header, buffers: try bodyBuffers(header, body: body, wanted: wanted, pool: options.pool),
+            dictionaries: dictionaries, version: version, options: options, missingDictionaries: missingDictionaries)
+        return try selected.map { index in
+            reader.nodeIndex = spans[index].nodes.lowerBound
+            reader.bufferIndex = spans[index].buffers.lowerBound
+            reader.variadicIndex = spans[index].variadicCounts.lowerBound
+            return try withErrorContext("field '\(fields[index].name)'") { try reader.array(fields[index], depth: 0) }
+        }
     }
 
-    /// Every buffer region of the body, checked and sliced (zero-copy); for compressed bodies
-    /// decompressed, in parallel when large. Empty regions stay empty.
-    private static func bodyBuffers(_ header: RecordBatchHeader, body: Buffer, pool: MemoryPool) throws -> [Buffer] {
+    /// The body's buffer regions, checked and sliced (zero-copy); for compressed bodies
+    /// decompressed, in parallel when large. Empty regions stay empty; regions not `wanted`
+    /// (a projection leaves them out) are not touched and read as empty.
+    private static func bodyBuffers(
+        _ header: RecordBatchHeader, body: Buffer, wanted: [Bool]?, pool: MemoryPool
+    ) throws -> [Buffer] {
         let slices = try header.buffers.enumerated().map { index, region in
-            try withErrorContext("buffer \(index)") {
+            if let wanted, !wanted[index] { return Buffer.empty }
+            return try withErrorContext("buffer \(index)") {
                 let offset = try checkedCount(region.offset, limit: body.count, "buffer offset")
                 let length = try checkedCount(region.length, limit: body.count, "buffer length")
                 return try body.slice(offset: offset, count: length)
@@ -87,6 +120,46 @@ public enum ArrayDecoder {
         }
         guard let codec = header.compression else { return slices }
         return try BodyCompression.decompressAll(codec, slices, pool: pool)
+    }
+}
+
+/// Which field nodes, buffers and variadic buffer counts one top-level field occupies in a
+/// record batch body: found by walking the types without touching the body.
+struct FieldSpan {
+    var nodes: Range<Int>
+    var buffers: Range<Int>
+    var variadicCounts: Range<Int>
+
+    static func spans(of fields: [Field], header: RecordBatchHeader, version: MetadataVersion, maxDepth: Int) throws
+        -> [FieldSpan]
+    {
+        var node = 0, buffer = 0, variadic = 0
+        func walk(_ type: DataType, depth: Int) throws {
+            guard depth <= maxDepth else {
+                throw QuiverError(.invalidMessage, "fields nest deeper than \(maxDepth) levels")
+            }
+            let storage = type.storageType
+            node += 1
+            if case .union = storage, version < .v5 { buffer += 1 }
+            buffer += storage.layout.count
+            if storage.hasVariadicBuffers {
+                guard variadic < header.variadicBufferCounts.count else {
+                    throw QuiverError(.invalidMessage, "record batch lacks a variadic buffer count for a view field")
+                }
+                buffer += try checkedCount(
+                    header.variadicBufferCounts[variadic], limit: header.buffers.count, "variadic buffer count")
+                variadic += 1
+            }
+            for child in storage.children { try walk(child.type, depth: depth + 1) }
+        }
+        return try fields.map { field in
+            let start = (node, buffer, variadic)
+            try walk(field.type, depth: 0)
+            guard node <= header.nodes.count, buffer <= header.buffers.count else {
+                throw QuiverError(.invalidMessage, "record batch has fewer nodes or buffers than its schema needs")
+            }
+            return FieldSpan(nodes: start.0..<node, buffers: start.1..<buffer, variadicCounts: start.2..<variadic)
+        }
     }
 }
 

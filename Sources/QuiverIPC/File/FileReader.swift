@@ -93,6 +93,13 @@ public final class FileReader: Sendable {
     /// Record batch `index` (pyarrow's `get_batch`). Throws `invalidArgument` for an index
     /// outside `0..<numRecordBatches`, and decoding or validation errors.
     public func recordBatch(at index: Int) throws -> RecordBatch {
+        try recordBatch(at: index, columns: nil)
+    }
+
+    /// Record batch `index` with only the top-level `columns` (indices into `schema.fields`,
+    /// in the order given; nil: all). The other columns' buffers are not decompressed,
+    /// validated or — through a memory map — even paged in.
+    public func recordBatch(at index: Int, columns: [Int]?) throws -> RecordBatch {
         guard index >= 0, index < recordBatchBlocks.count else {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
         }
@@ -103,7 +110,7 @@ public final class FileReader: Sendable {
             }
             return try ArrayDecoder.decodeRecordBatch(
                 schema: schema, header: header, body: message.body, dictionaries: dictionaries,
-                version: message.metadata.version, options: options, missingDictionaries: .error)
+                version: message.metadata.version, options: options, missingDictionaries: .error, columns: columns)
         }
     }
 
@@ -111,6 +118,19 @@ public final class FileReader: Sendable {
     /// Zero-copy: the table's columns are the batches' buffers (views of the input).
     public func readAll() throws -> Table {
         try Table(schema: schema, batches: try readBatches())
+    }
+
+    /// Every record batch with only the named columns (a projection; see
+    /// `recordBatch(at:columns:)`). Throws `notFound` for an unknown name.
+    public func readAll(columns names: [String]) throws -> Table {
+        let indices = try names.map { name in
+            guard let index = schema.index(of: name) else {
+                throw QuiverError(.notFound, "no column '\(name)' in \(schema.fields.map(\.name))")
+            }
+            return index
+        }
+        let batches = try (0..<numRecordBatches).map { try recordBatch(at: $0, columns: indices) }
+        return try Table(schema: Schema(indices.map { schema.fields[$0] }, metadata: schema.metadata), batches: batches)
     }
 
     /// Every record batch, in footer order.
