@@ -36,6 +36,7 @@ check "convert stdin→stdout file" bash -c "'$QUIVER' convert - - --format file
 check "convert file on stdin, zstd stream out" bash -c "'$QUIVER' convert - - --format stream --compression zstd --level 5 < '$cpp/generated_map.arrow_file' | '$QUIVER' convert - '$TMP/map.arrow' && '$QUIVER' integration --mode VALIDATE --json '$cpp/generated_map.json.gz' --arrow '$TMP/map.arrow'"
 check "schema" bash -c "'$QUIVER' schema '$cpp/generated_primitive.arrow_file' | grep -q 'int32_nonnullable: int32 not null'"
 check "info" bash -c "'$QUIVER' info '$cpp/generated_primitive.stream' | grep -q 'format:       arrow stream'"
+check "info shows codec and sizes" bash -c "'$QUIVER' convert '$cpp/generated_primitive.arrow_file' '$TMP/p.lz4' --compression lz4 && '$QUIVER' info '$TMP/p.lz4' | grep -q 'compression:  lz4' && '$QUIVER' info '$TMP/p.lz4' | grep -qE 'int64_nullable +[0-9]+ / [0-9]+'"
 check "cat --limit" bash -c "'$QUIVER' cat --limit 3 '$cpp/generated_nested.arrow_file' | grep -q 'list_nullable'"
 check "bad input is an error, not a crash" bash -c "'$QUIVER' info '$GOLDEN/../bad/file/clusterfuzz-testcase-arrow-ipc-file-fuzz-4778515122946048'; test \$? -eq 1"
 

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import QuiverArrow
 import QuiverBytes
@@ -43,6 +44,18 @@ struct InfoCommand: ParsableCommand {
         if case .file(let reader, _) = input, !reader.footerMetadata.isEmpty {
             print("footer metadata:")
             for (key, value) in reader.footerMetadata { print("  \(key): \(value.prefix(120))") }
+        }
+        if path != "-" {
+            let sizes = try BodySizeReport.of(try MappedFile(path: path))
+            let codec = sizes.codecs.isEmpty ? "none" : sizes.codecs.map { $0 == .lz4Frame ? "lz4" : "zstd" }.sorted().joined(separator: ", ")
+            print("compression:  \(codec)")
+            print("column sizes (stored / uncompressed bytes):")
+            let width = sizes.columns.map(\.name.count).max() ?? 0
+            for column in sizes.columns {
+                let ratio = column.stored > 0 ? Double(column.uncompressed) / Double(column.stored) : 1
+                let padded = column.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                print("  \(padded)  \(column.stored) / \(column.uncompressed)  (×\(String(format: "%.2f", ratio)))")
+            }
         }
         print("schema:")
         for line in input.schema.description.split(separator: "\n") { print("  \(line)") }
