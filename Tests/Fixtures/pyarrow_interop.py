@@ -2,7 +2,7 @@
 
   write DIR          write every Arrow type as DIR/types.arrow (file) and DIR/types.stream,
                      several batches (with nulls, an empty batch, a sliced batch, deep nesting)
-                     plus DIR/types_lz4.arrow, DIR/types_zstd.arrow (compressed bodies)
+                     plus compressed variants: lz4, zstd at levels 1, 9 and 19, lz4 with deltas
   compare A B        read A and B (file or stream format, detected) and require equal tables,
                      including schema and field metadata; prints "equal" or exits 1
   describe F         print one line per batch: num_rows and per-column null counts
@@ -127,7 +127,10 @@ def write(directory):
     schema, batch = build_table()
     batches = [batch, batch.slice(0, 0), batch.slice(2, 4), batch]
     for name, opts in [("types", None), ("types_lz4", ipc.IpcWriteOptions(compression="lz4")),
-                       ("types_zstd", ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=9)))]:
+                       ("types_zstd", ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=9))),
+                       ("types_zstd1", ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1))),
+                       ("types_zstd19", ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=19))),
+                       ("types_lz4_delta", ipc.IpcWriteOptions(compression="lz4", emit_dictionary_deltas=True))]:
         with ipc.new_file(f"{directory}/{name}.arrow", schema, options=opts) as w:
             for b in batches:
                 w.write_batch(b)

@@ -20,7 +20,7 @@ import Testing
         return directory
     }()
 
-    static let fixtureNames = ["types", "types_lz4", "types_zstd"]
+    static let fixtureNames = ["types", "types_lz4", "types_zstd", "types_zstd1", "types_zstd19", "types_lz4_delta"]
 
     static func read(_ url: URL) throws -> (Schema, [RecordBatch]) {
         let mapped = try MappedFile(path: url.path)
