@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-unit test-cli test-asan build
+.PHONY: setup demo test test-unit test-cli test-asan build datasets
 
 setup:
 	@bash scripts/setup.sh
@@ -28,3 +28,7 @@ test-cli:
 test-asan:
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan \
 	  --filter "BadCorpus|hostileFlatBuffers|Compression|MemoryMap"
+
+## Benchmark datasets into datasets/generated (TPC-H lineitem SF1 via tpchgen-cli, seed, wide, sorted).
+datasets: setup
+	python3 datasets/generate.py --scale 1
