@@ -118,6 +118,17 @@ private func fixture(_ name: String) -> (name: String, field: Field, data: Array
         #expect(values.isAligned(to: 16))
         #expect(pool.allocationCount == 1)  // the values; the bitmap needs no alignment
         #expect(Render.slots(batch.columns[0]) == Render.slots(data))
+
+        // 8-byte alignment — all any Arrow writer promises — is enough for 128-bit values:
+        // no copy.
+        let eightAligned = try Buffer(copying: [UInt8](repeating: 0, count: 8) + aligned.array).slice(from: 8)
+        #expect(!eightAligned.isAligned(to: 16))
+        let zeroCopyPool = MemoryPool()
+        let zeroCopy = try ArrayDecoder.decodeRecordBatch(
+            schema: Schema([field]), header: encoded.header, body: eightAligned,
+            dictionaries: try DictionaryMemo(schema: Schema([])), options: IPCReadOptions(pool: zeroCopyPool))
+        #expect(zeroCopyPool.allocationCount == 0)
+        #expect(Render.slots(zeroCopy.columns[0]) == Render.slots(data))
     }
 
     @Test func legacyAndHeaderVariants() throws {

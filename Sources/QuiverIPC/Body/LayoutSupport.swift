@@ -28,7 +28,8 @@ extension DataType {
         case .validity, .bits, .data, .typeIds: return 1
         case .offsets32, .sizes32: return MemoryLayout<Int32>.alignment
         case .offsets64, .sizes64: return MemoryLayout<Int64>.alignment
-        // A view is 16 bytes; readers may load it as one 128-bit word.
+        // A view is 16 bytes read as 32- and 64-bit words (BinaryViewLayout), never as one
+        // 128-bit load.
         case .views: return DataType.wideAlignment
         case .values:
             switch storageType {
@@ -39,8 +40,10 @@ extension DataType {
         }
     }
 
-    /// Alignment of 128-bit elements (decimal128/256 limbs, month-day-nano intervals, views).
-    static let wideAlignment = 16
+    /// The most alignment any element needs: 128- and 256-bit elements (decimal limbs,
+    /// month-day-nano intervals, views) are read as 64-bit words, so the 8-byte alignment
+    /// every Arrow writer guarantees keeps them zero-copy.
+    static let wideAlignment = 8
 }
 
 /// The integer width of an offsets, sizes or run-ends buffer, so generic code can be
