@@ -125,20 +125,6 @@ enum Bitmaps {
         return writer
     }
 
-    /// The positions of the set bits, in order: the selection vector a filter hands on.
-    static func selection(_ view: BitView) -> [Int32] {
-        var result: [Int32] = []
-        for word in 0..<view.wordCount {
-            var bits = view.word(word)
-            let base = Int32(word << 6)
-            while bits != 0 {
-                result.append(base + Int32(bits.trailingZeroBitCount))
-                bits &= bits - 1
-            }
-        }
-        return result
-    }
-
     /// Counts set bits in a view.
     static func popCount(_ view: BitView) -> Int {
         var total = 0

@@ -39,9 +39,11 @@ enum CompareOp: String, Sendable, Hashable {
 enum Compare {
     static func evaluate(_ op: CompareOp, _ left: Datum, _ right: Datum, length: Int, pool: MemoryPool) throws -> ArrayData {
         if left.isNullScalar || right.isNullScalar { return Output.nulls(.boolean, length: length, pool: pool) }
-        // Keep the array on the left: kernels take array⊕array or array⊕scalar.
-        if case .scalar = left, case .array = right {
-            return try evaluate(op.flipped, right, left, length: length, pool: pool)
+        // Keep an array on the left: kernels take array⊕array or array⊕scalar.
+        if case .scalar = left {
+            if case .array = right { return try evaluate(op.flipped, right, left, length: length, pool: pool) }
+            let array = try left.materialize(length: length, pool: pool)
+            return try evaluate(op, .array(array), right, length: length, pool: pool)
         }
         let values = try values(op, left, right, length: length, pool: pool)
         let validity = Bitmaps.intersect([left.validity, right.validity], count: length, pool: pool)

@@ -56,10 +56,10 @@ enum Take {
     /// A dictionary array as a plain array of its values.
     static func decodeDictionary(_ data: ArrayData, pool: MemoryPool) throws -> ArrayData {
         guard case .dictionary(let indexType, let valueType, _) = data.type.storageType,
-            let dictionary = data.dictionary, let kind = NumberKind(indexType)
+            let dictionary = data.dictionary, NumberKind(indexType) != nil
         else { return data }
         if dictionary.length == 0 { return Output.nulls(valueType, length: data.length, pool: pool) }
-        let rows = try kind.visit(IndicesAsRows(data: data))
+        let rows = try indexRows(data)
         var decoded = try take(dictionary, rows: rows, pool: pool)
         // Slots null in the indices are null in the result, whatever their index points at.
         if data.nullCount > 0 {
@@ -67,6 +67,14 @@ enum Take {
             decoded = Output.array(valueType, length: data.length, validity: validity, Array(decoded.buffers.dropFirst()))
         }
         return decoded
+    }
+
+    /// A dictionary array's indices as row numbers into its dictionary.
+    static func indexRows(_ data: ArrayData) throws -> [Int32] {
+        guard case .dictionary(let indexType, _, _) = data.type.storageType, let kind = NumberKind(indexType) else {
+            throw QuiverError(.query, "internal: \(data.type) is not a dictionary")
+        }
+        return try kind.visit(IndicesAsRows(data: data))
     }
 
     private struct IndicesAsRows: NumberVisitor {
