@@ -87,21 +87,19 @@ struct Evaluator {
         return index
     }
 
+    /// Evaluates `expr` once per dictionary entry plus once for NULL (an expression such as
+    /// `x IS NULL` or `x = 'a' OR x IS NULL` need not be NULL on NULL input), then gathers
+    /// each row's result: entry `index` for valid rows, the NULL entry for null rows.
     private func evaluateOnDictionary(_ expr: BoundExpr, column index: Int, _ input: ColumnSet) throws -> Datum {
         guard let column = input.columns[index], let dictionary = column.dictionary else {
             return try evaluateNode(expr, input)
         }
+        let nullEntry = Output.nulls(dictionary.type, length: 1, pool: pool)
         var perEntry = input
-        perEntry.columns[index] = dictionary
-        perEntry.length = dictionary.length
-        let result = try evaluateNode(expr, perEntry)
-        guard case .array(let values) = result else { return result }
-        var gathered = try Take.take(values, rows: try Take.indexRows(column), pool: pool)
-        if column.nullCount > 0 {
-            let validity = Bitmaps.intersect([Bitmaps.validity(column), Bitmaps.validity(gathered)], count: column.length, pool: pool)
-            gathered = Output.array(gathered.type, length: gathered.length, validity: validity, Array(gathered.buffers.dropFirst()))
-            gathered.dictionary = values.dictionary
-        }
-        return .array(gathered)
+        perEntry.columns[index] = try Take.concatenate([dictionary, nullEntry], pool: pool)
+        perEntry.length = dictionary.length + 1
+        let result = try evaluateNode(expr, perEntry).materialize(length: perEntry.length, pool: pool)
+        let rows = try Take.indexRows(column, nullRow: Int32(dictionary.length))
+        return .array(try Take.take(result, rows: rows, pool: pool))
     }
 }

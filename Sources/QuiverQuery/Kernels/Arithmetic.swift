@@ -16,17 +16,20 @@ enum Arithmetic {
     ) throws -> ArrayData {
         if left.isNullScalar || right.isNullScalar { return Output.nulls(type, length: length, pool: pool) }
         var validities = [left.validity, right.validity]
+        // Rows dividing by zero are NULL: AND the divisor's "non-zero" bits into the validity.
+        var nonZero: ArrayData?
         if op == .divide || op == .remainder {
             switch right {
             case .scalar(let s):
                 if ScalarArrays.number(s, as: Double.self) == 0 { return Output.nulls(type, length: length, pool: pool) }
             case .array(let r):
                 let zero = Scalar(type: r.type, payload: .int(0))
-                let nonZero = try Compare.evaluate(.notEqual, .array(r.droppingValidity), .scalar(zero), length: length, pool: pool)
-                validities.append(Columns.bits(nonZero))
+                let bits = try Compare.evaluate(.notEqual, .array(r.droppingValidity), .scalar(zero), length: length, pool: pool)
+                validities.append(Columns.bits(bits))
+                nonZero = bits
             }
         }
-        let validity = Bitmaps.intersect(validities, count: length, pool: pool)
+        let validity = withExtendedLifetime(nonZero) { Bitmaps.intersect(validities, count: length, pool: pool) }
         let valid = validity.map { BitView($0.0.baseAddress, offset: 0, count: length) }
         let values: Buffer
         switch NumberKind(type) {

@@ -38,17 +38,20 @@ enum Cast {
             guard !isTemporal(target) else { throw unsupported(source, target) }
             let doubles = sourceKind == .float64
                 ? input : try sourceKind.visit(ToCarrier<Double>(input: input, pool: pool))
-            let scale = decimalScale(target)
-            values = try targetKind.visit(FromDouble(
-                input: Columns.values(doubles, as: Double.self), length: length, valid: validity,
-                scale: scale, precision: decimalPrecision(target), pool: pool))
+            values = try withExtendedLifetime(doubles) {
+                try targetKind.visit(FromDouble(
+                    input: Columns.values(doubles, as: Double.self), length: length, valid: validity,
+                    scale: decimalScale(target), precision: decimalPrecision(target), pool: pool))
+            }
         } else {
             let transform = try integerTransform(from: source, to: target)
             let wide = sourceKind == .int128
                 ? input : try sourceKind.visit(ToCarrier<Int128>(input: input, pool: pool))
-            values = try targetKind.visit(FromInt128(
-                input: Columns.values(wide, as: Int128.self), length: length, valid: validity,
-                sourceScale: decimalScale(source), transform: transform, pool: pool))
+            values = try withExtendedLifetime(wide) {
+                try targetKind.visit(FromInt128(
+                    input: Columns.values(wide, as: Int128.self), length: length, valid: validity,
+                    sourceScale: decimalScale(source), transform: transform, pool: pool))
+            }
         }
         return Output.array(
             target, length: length,

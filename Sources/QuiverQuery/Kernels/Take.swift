@@ -69,19 +69,25 @@ enum Take {
         return decoded
     }
 
-    /// A dictionary array's indices as row numbers into its dictionary.
-    static func indexRows(_ data: ArrayData) throws -> [Int32] {
+    /// A dictionary array's indices as row numbers into its dictionary; rows whose index is
+    /// NULL get `nullRow` when given.
+    static func indexRows(_ data: ArrayData, nullRow: Int32? = nil) throws -> [Int32] {
         guard case .dictionary(let indexType, _, _) = data.type.storageType, let kind = NumberKind(indexType) else {
             throw QuiverError(.query, "internal: \(data.type) is not a dictionary")
         }
-        return try kind.visit(IndicesAsRows(data: data))
+        return try kind.visit(IndicesAsRows(data: data, nullRow: nullRow))
     }
 
     private struct IndicesAsRows: NumberVisitor {
         let data: ArrayData
+        let nullRow: Int32?
         func visit<T: NumberValue>(_ type: T.Type) throws -> [Int32] {
             let indices = Columns.values(data, as: T.self)
-            return (0..<data.length).map { Int32(truncatingIfNeeded: indices[$0].int128Value) }
+            var rows = (0..<data.length).map { Int32(truncatingIfNeeded: indices[$0].int128Value) }
+            if let nullRow, let validity = Bitmaps.validity(data) {
+                for row in 0..<data.length where !validity[row] { rows[row] = nullRow }
+            }
+            return rows
         }
     }
 
