@@ -83,7 +83,13 @@ struct Binder {
         let folded = fields.indices.filter { fields[$0].name.lowercased() == name.lowercased() }
         if folded.count == 1 { return folded[0] }
         var message = "unknown column '\(name)'"
-        let close = fields.map(\.name).filter { Binder.editDistance($0.lowercased(), name.lowercased()) <= 2 }
+        // Suggest names within about one typo per three characters, closest first.
+        let limit = Swift.max(1, name.count / 3)
+        let close = fields.map(\.name)
+            .map { ($0, Binder.editDistance($0.lowercased(), name.lowercased())) }
+            .filter { $0.1 <= limit }
+            .sorted { $0.1 < $1.1 }
+            .map(\.0)
         if !close.isEmpty {
             message += " (did you mean \(close.map { "'\($0)'" }.joined(separator: ", "))?)"
         } else if folded.count > 1 {
