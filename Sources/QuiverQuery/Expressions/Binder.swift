@@ -141,8 +141,18 @@ struct Binder {
     }
 
     private func arithmetic(_ op: ArithmeticOp, _ a: BoundExpr, _ b: BoundExpr) throws -> BoundExpr {
+        // An integer literal next to a decimal counts only its own digits (`price * 2` stays
+        // decimal(p+1, s), not decimal(p+19, s)).
+        let (a, b) = (Binder.narrowed(a, beside: b), Binder.narrowed(b, beside: a))
         let types = try TypeRules.arithmeticTypes(op, a.type, b.type)
         return try fold(.arithmetic(op, try cast(a, to: types.left), try cast(b, to: types.right), types.result))
+    }
+
+    private static func narrowed(_ expr: BoundExpr, beside other: BoundExpr) -> BoundExpr {
+        guard case .literal(let scalar) = expr, TypeRules.family(other.type) == .decimal,
+            TypeRules.family(scalar.type) == .integer, let value = ScalarArrays.number(scalar, as: Int128.self)
+        else { return expr }
+        return .literal(.decimal128(unscaled: value, precision: Swift.max(1, String(value.magnitude).count), scale: 0))
     }
 
     private func compare(_ op: CompareOp, _ a: BoundExpr, _ b: BoundExpr) throws -> BoundExpr {

@@ -134,7 +134,11 @@ struct SQLParser {
             let known = tables.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")
             throw error("unknown table '\(tableName)'\(known.isEmpty ? "" : " (tables: \(known))")", at: tableToken)
         }
-        qualifiers = aliases
+        // Qualifiers in the select list were read before FROM named the table: check them now.
+        if let (qualifier, token) = qualifiers.first(where: { !aliases.contains($0.0.lowercased()) }) {
+            throw error("unknown table '\(qualifier)' in column reference", at: token)
+        }
+        tableAliases = aliases
         var query = Query(table, name: tableName)
         query.spec.sql = source
         query.spec.explain = explain
@@ -207,8 +211,10 @@ struct SQLParser {
         return expr
     }
 
-    /// Table names and aliases accepted as column qualifiers (`t.col`).
-    private var qualifiers: [String] = []
+    /// Column qualifiers (`t.col`) seen so far, checked against the table once it is known.
+    private var qualifiers: [(String, SQLToken)] = []
+    /// The table's name and alias (lowercased), once FROM has been read.
+    private var tableAliases: [String]? = nil
 
     // MARK: - Expressions (lowest precedence first)
 
@@ -389,9 +395,10 @@ struct SQLParser {
     private mutating func columnReference() throws -> Expr {
         var (column, token) = try name("a column name")
         if accept(symbol: ".") {
-            guard qualifiers.contains(column.lowercased()) else {
+            if let aliases = tableAliases, !aliases.contains(column.lowercased()) {
                 throw error("unknown table '\(column)' in column reference", at: token)
             }
+            qualifiers.append((column, token))
             (column, token) = try name("a column name after '.'")
         }
         return Expr(.column(column), position: token.offset)
