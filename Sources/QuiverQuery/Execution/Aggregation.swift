@@ -11,7 +11,7 @@ final class AggregationState {
     private let calls: [AggregateCall]
     private let keyTypes: [DataType]
     /// nil without GROUP BY: then there is exactly one group, even over no rows.
-    private let keys: KeyTable?
+    private var keys: KeyTable?
     private let accumulators: [any Accumulator]
     private let pool: MemoryPool
 
@@ -29,11 +29,8 @@ final class AggregationState {
     /// arguments, nil for count(*)), all `rowCount` rows long.
     func update(keyColumns: [ArrayData], inputs: [ArrayData?], rowCount: Int) throws {
         var groups: [Int32]? = nil
-        if let keys {
-            var ids = [Int32](repeating: 0, count: rowCount)
-            let encoder = try KeyEncoder(keyColumns, rowCount: rowCount, pool: pool)
-            encoder.forEachKey { row, key, hash in ids[row] = keys.intern(key, hash: hash) }
-            groups = ids
+        if keys != nil {
+            groups = keys!.intern(try KeyEncoder(keyColumns, rowCount: rowCount, pool: pool))
         }
         for (accumulator, input) in zip(accumulators, inputs) {
             try accumulator.update(input, groups: groups, groupCount: groupCount, rowCount: rowCount)
@@ -43,9 +40,9 @@ final class AggregationState {
     /// Folds `other` (a later batch's partial) into this state.
     func merge(_ other: AggregationState) throws {
         var map: [Int32] = [0]
-        if let keys, let otherKeys = other.keys {
+        if keys != nil, let otherKeys = other.keys {
             map = (0..<otherKeys.count).map { id in
-                otherKeys.withKey(id) { keys.intern($0, hash: otherKeys.hash(of: id)) }
+                otherKeys.withKey(id) { keys!.intern($0, hash: otherKeys.hash(of: id)) }
             }
         }
         for (mine, theirs) in zip(accumulators, other.accumulators) {
@@ -77,7 +74,7 @@ private func makeAccumulator(_ call: AggregateCall, pool: MemoryPool) throws -> 
     case .countDistinct: return DistinctAccumulator(pool: pool)
     case .sum, .avg:
         guard let kind = NumberKind(valueType) else { return CountAccumulator(countsNulls: false, allNull: call.type) }
-        return try kind.visit(MakeSum(call: call, scale: Cast.decimalScale(valueType)))
+        return SumAccumulator(call: call, kind: kind, scale: Cast.decimalScale(valueType))
     case .min, .max:
         switch TypeRules.family(valueType) {
         case .string, .binary: return BytesMinMax(isMax: call.function == .max, type: call.type)
@@ -86,28 +83,13 @@ private func makeAccumulator(_ call: AggregateCall, pool: MemoryPool) throws -> 
             guard let kind = NumberKind(valueType) else {
                 throw QuiverError(.query, "\(call.function.rawValue) does not support \(valueType)")
             }
-            return try kind.visit(MakeMinMax(isMax: call.function == .max, type: call.type))
+            return MinMaxAccumulator(isMax: call.function == .max, type: call.type, kind: kind)
         }
     }
 }
 
-private struct MakeSum: NumberVisitor {
-    let call: AggregateCall
-    let scale: Int
-    func visit<T: NumberValue>(_: T.Type) throws -> any Accumulator {
-        if T.isInteger { return SumAccumulator<T, Int128>(call: call, scale: scale) }
-        return SumAccumulator<T, Double>(call: call, scale: scale)
-    }
-}
-
-private struct MakeMinMax: NumberVisitor {
-    let isMax: Bool
-    let type: DataType
-    func visit<T: NumberValue>(_: T.Type) throws -> any Accumulator { MinMaxAccumulator<T>(isMax: isMax, type: type) }
-}
-
 /// Grows per-group arrays to `count` slots.
-private func grow<T>(_ array: inout [T], to count: Int, with value: T) {
+private func growSlots<T>(_ array: inout [T], to count: Int, with value: T) {
     if array.count < count { array.append(contentsOf: repeatElement(value, count: count - array.count)) }
 }
 
@@ -115,11 +97,37 @@ private func grow<T>(_ array: inout [T], to count: Int, with value: T) {
 @inline(__always)
 private func forEachValidRow(_ input: ArrayData?, _ groups: [Int32]?, _ rowCount: Int, _ body: (Int, Int) -> Void) {
     let validity = input.flatMap { Bitmaps.validity($0) }
-    switch (groups, validity) {
-    case (nil, nil): for row in 0..<rowCount { body(row, 0) }
-    case (nil, let valid?): for row in 0..<rowCount where valid[row] { body(row, 0) }
-    case (let groups?, nil): for row in 0..<rowCount { body(row, Int(groups[row])) }
-    case (let groups?, let valid?): for row in 0..<rowCount where valid[row] { body(row, Int(groups[row])) }
+    guard let groups else {
+        if let validity {
+            for row in 0..<rowCount where validity[row] { body(row, 0) }
+        } else {
+            for row in 0..<rowCount { body(row, 0) }
+        }
+        return
+    }
+    groups.withUnsafeBufferPointer { groups in
+        if let validity {
+            for row in 0..<rowCount where validity[row] { body(row, Int(groups[row])) }
+        } else {
+            for row in 0..<rowCount { body(row, Int(groups[row])) }
+        }
+    }
+}
+
+/// Per-group number state kept in a carrier type — `Int128` for integers, decimals and dates
+/// (exact), `Double` for floats — so the accumulator classes need not be generic. (Methods of
+/// a generic class called through an existential run unspecialised, looking up type metadata
+/// per operation; here each batch's loop is specialised through `NumberKind.visit` instead.)
+private struct Carriers {
+    var exact: [Int128] = []
+    var float: [Double] = []
+    /// Non-NULL inputs per group (sum/avg), or 0/1 "seen" (min/max).
+    var counts: [Int64] = []
+
+    mutating func grow(to count: Int) {
+        growSlots(&exact, to: count, with: 0)
+        growSlots(&float, to: count, with: 0)
+        growSlots(&counts, to: count, with: 0)
     }
 }
 
@@ -136,7 +144,7 @@ private final class CountAccumulator: Accumulator {
     }
 
     func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
-        grow(&counts, to: groupCount, with: 0)
+        growSlots(&counts, to: groupCount, with: 0)
         if groups == nil && (countsNulls || input.map { Bitmaps.validity($0) == nil } ?? true) {
             counts[0] += Int64(countsNulls ? rowCount : rowCount - (input?.nullCount ?? 0))
             return
@@ -148,13 +156,13 @@ private final class CountAccumulator: Accumulator {
 
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
         guard let other = other as? CountAccumulator else { return }
-        grow(&counts, to: groupCount, with: 0)
+        growSlots(&counts, to: groupCount, with: 0)
         for (group, count) in other.counts.enumerated() { counts[Int(map[group])] += count }
     }
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         if let allNull { return Output.nulls(allNull, length: groupCount, pool: pool) }
-        grow(&counts, to: groupCount, with: 0)
+        growSlots(&counts, to: groupCount, with: 0)
         let values = Output.fixed(Int64.self, count: groupCount, pool: pool) { out in
             for group in 0..<groupCount { out[group] = counts[group] }
         }
@@ -164,64 +172,93 @@ private final class CountAccumulator: Accumulator {
 
 /// sum(x) and avg(x): integers and decimals accumulate exactly in `Int128`, floats in
 /// `Double`. A group with no non-NULL input is NULL.
-private final class SumAccumulator<T: NumberValue, Acc: ArithmeticValue>: Accumulator {
+private final class SumAccumulator: Accumulator {
     let call: AggregateCall
+    let kind: NumberKind
     let divisor: Double
-    var sums: [Acc] = []
-    var counts: [Int64] = []
+    var state = Carriers()
     var overflow = false
 
-    init(call: AggregateCall, scale: Int) {
+    init(call: AggregateCall, kind: NumberKind, scale: Int) {
         self.call = call
+        self.kind = kind
         divisor = Double(Decimal.powersOfTen[scale])
     }
 
-    @inline(__always) private static func widen(_ value: T) -> Acc {
-        Acc.isInteger ? Acc(exactlyInt128: value.int128Value) ?? .zero : Acc(exactlyDouble: value.doubleValue) ?? .zero
-    }
+    var isExact: Bool { kind != .float32 && kind != .float64 }
 
     func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
         guard let input else { return }
-        grow(&sums, to: groupCount, with: .zero)
-        grow(&counts, to: groupCount, with: 0)
-        let values = Columns.values(input, as: T.self)
-        var flag = false
-        if groups == nil && input.nullCount == 0 {
-            // One group, no NULLs: a plain reduction the compiler can vectorise.
-            var total = Acc.zero
-            for row in 0..<rowCount {
-                let (sum, o) = Acc.add(total, Self.widen(values[row]))
-                total = sum
-                flag = flag || o
-            }
-            let (sum, o) = Acc.add(sums[0], total)
-            sums[0] = sum
-            counts[0] += Int64(rowCount)
-            overflow = overflow || flag || o
-            return
-        }
-        sums.withUnsafeMutableBufferPointer { sums in
-            counts.withUnsafeMutableBufferPointer { counts in
-                forEachValidRow(input, groups, rowCount) { row, group in
-                    let (sum, o) = Acc.add(sums[group], Self.widen(values[row]))
-                    sums[group] = sum
-                    counts[group] += 1
-                    flag = flag || o
+        state.grow(to: groupCount)
+        let rows = SumRows(input: input, groups: groups, rowCount: rowCount)
+        if try withUnsafeMutablePointer(to: &state, { try kind.visit(SumRows.Visit(rows: rows, state: $0)) }) { overflow = true }
+    }
+
+    /// Adds each valid row into its group's carrier; returns true on `Int128` overflow.
+    private struct SumRows {
+        let input: ArrayData
+        let groups: [Int32]?
+        let rowCount: Int
+
+        struct Visit: NumberVisitor {
+            let rows: SumRows
+            let state: UnsafeMutablePointer<Carriers>
+
+            func visit<T: NumberValue>(_: T.Type) throws -> Bool {
+                let values = Columns.values(rows.input, as: T.self)
+                if T.isInteger {
+                    return state.pointee.exact.withUnsafeMutableBufferPointer { sums in
+                        state.pointee.counts.withUnsafeMutableBufferPointer { counts in
+                            rows.sum(values, sums, counts) { Int128(truncatingIfNeeded: $0.int128Value) }
+                        }
+                    }
+                }
+                return state.pointee.float.withUnsafeMutableBufferPointer { sums in
+                    state.pointee.counts.withUnsafeMutableBufferPointer { counts in
+                        rows.sum(values, sums, counts) { $0.doubleValue }
+                    }
                 }
             }
         }
-        overflow = overflow || flag
+
+        @inline(__always)
+        func sum<T, Acc: ArithmeticValue>(
+            _ values: UnsafePointer<T>, _ sums: UnsafeMutableBufferPointer<Acc>,
+            _ counts: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> Acc
+        ) -> Bool {
+            var overflow = false
+            if groups == nil && input.nullCount == 0 {
+                // One group, no NULLs: a plain reduction.
+                var total = Acc.zero
+                for row in 0..<rowCount {
+                    let (sum, o) = Acc.add(total, widen(values[row]))
+                    total = sum
+                    overflow = overflow || o
+                }
+                let (sum, o) = Acc.add(sums[0], total)
+                sums[0] = sum
+                counts[0] += Int64(rowCount)
+                return overflow || o
+            }
+            forEachValidRow(input, groups, rowCount) { row, group in
+                let (sum, o) = Acc.add(sums[group], widen(values[row]))
+                sums[group] = sum
+                counts[group] += 1
+                overflow = overflow || o
+            }
+            return overflow
+        }
     }
 
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
-        guard let other = other as? SumAccumulator<T, Acc> else { return }
-        grow(&sums, to: groupCount, with: .zero)
-        grow(&counts, to: groupCount, with: 0)
-        for group in other.sums.indices {
+        guard let other = other as? SumAccumulator else { return }
+        state.grow(to: groupCount)
+        for group in 0..<other.state.counts.count {
             let target = Int(map[group])
-            let (sum, o) = Acc.add(sums[target], other.sums[group])
-            sums[target] = sum
-            counts[target] += other.counts[group]
+            let (sum, o) = state.exact[target].addingReportingOverflow(other.state.exact[group])
+            state.exact[target] = sum
+            state.float[target] += other.state.float[group]
+            state.counts[target] += other.state.counts[group]
             overflow = overflow || o
         }
         overflow = overflow || other.overflow
@@ -229,85 +266,115 @@ private final class SumAccumulator<T: NumberValue, Acc: ArithmeticValue>: Accumu
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         guard !overflow else { throw QuiverError(.query, "overflow in \(call.text)") }
-        grow(&sums, to: groupCount, with: .zero)
-        grow(&counts, to: groupCount, with: 0)
+        state.grow(to: groupCount)
         var scalars: [Scalar] = []
         scalars.reserveCapacity(groupCount)
         for group in 0..<groupCount {
-            guard counts[group] > 0 else {
+            let count = state.counts[group]
+            let exact = state.exact[group]
+            guard count > 0 else {
                 scalars.append(.null(call.type))
                 continue
             }
-            let sum = sums[group]
             if call.function == .avg {
-                scalars.append(.float64(sum.doubleValue / divisor / Double(counts[group])))
+                scalars.append(.float64((isExact ? Double(exact) / divisor : state.float[group]) / Double(count)))
+            } else if !isExact {
+                scalars.append(.float64(state.float[group]))
             } else if case .int64 = call.type {
-                guard let value = Int64(exactly: sum.int128Value) else {
-                    throw QuiverError(.query, "\(call.text) overflows int64")
-                }
+                guard let value = Int64(exactly: exact) else { throw QuiverError(.query, "\(call.text) overflows int64") }
                 scalars.append(.int64(value))
-            } else if case .float64 = call.type {
-                scalars.append(.float64(sum.doubleValue))
             } else {
-                scalars.append(Scalar(type: call.type, payload: .decimal(sum.int128Value)))
+                scalars.append(Scalar(type: call.type, payload: .decimal(exact)))
             }
         }
         return try ScalarArrays.array(of: scalars, type: call.type, pool: pool)
     }
 }
 
-/// min(x) / max(x) over a number type (NaNs are skipped).
-private final class MinMaxAccumulator<T: NumberValue>: Accumulator {
+/// min(x) / max(x) over a number type, compared in its carrier (NaNs are skipped).
+private final class MinMaxAccumulator: Accumulator {
     let isMax: Bool
     let type: DataType
-    var values: [T] = []
-    var seen: [Bool] = []
+    let kind: NumberKind
+    var state = Carriers()
 
-    init(isMax: Bool, type: DataType) {
+    init(isMax: Bool, type: DataType, kind: NumberKind) {
         self.isMax = isMax
         self.type = type
+        self.kind = kind
     }
 
-    @inline(__always) private func better(_ candidate: T, than current: T) -> Bool {
-        isMax ? candidate > current : candidate < current
-    }
+    var isExact: Bool { kind != .float32 && kind != .float64 }
 
     func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
         guard let input else { return }
-        grow(&values, to: groupCount, with: .zero)
-        grow(&seen, to: groupCount, with: false)
-        let source = Columns.values(input, as: T.self)
-        values.withUnsafeMutableBufferPointer { values in
-            seen.withUnsafeMutableBufferPointer { seen in
-                forEachValidRow(input, groups, rowCount) { row, group in
-                    let value = source[row]
-                    guard value == value else { return }
-                    if !seen[group] || better(value, than: values[group]) {
-                        values[group] = value
-                        seen[group] = true
+        state.grow(to: groupCount)
+        let rows = Rows(input: input, groups: groups, rowCount: rowCount, isMax: isMax)
+        try withUnsafeMutablePointer(to: &state) { try kind.visit(Rows.Visit(rows: rows, state: $0)) }
+    }
+
+    private struct Rows {
+        let input: ArrayData
+        let groups: [Int32]?
+        let rowCount: Int
+        let isMax: Bool
+
+        struct Visit: NumberVisitor {
+            let rows: Rows
+            let state: UnsafeMutablePointer<Carriers>
+
+            func visit<T: NumberValue>(_: T.Type) throws {
+                let values = Columns.values(rows.input, as: T.self)
+                state.pointee.counts.withUnsafeMutableBufferPointer { seen in
+                    if T.isInteger {
+                        state.pointee.exact.withUnsafeMutableBufferPointer { best in
+                            rows.offer(values, best, seen) { Int128(truncatingIfNeeded: $0.int128Value) }
+                        }
+                    } else {
+                        state.pointee.float.withUnsafeMutableBufferPointer { best in
+                            rows.offer(values, best, seen) { $0.doubleValue }
+                        }
                     }
+                }
+            }
+        }
+
+        @inline(__always)
+        func offer<T, C: Comparable>(
+            _ values: UnsafePointer<T>, _ best: UnsafeMutableBufferPointer<C>,
+            _ seen: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> C
+        ) {
+            forEachValidRow(input, groups, rowCount) { row, group in
+                let value = widen(values[row])
+                guard value == value else { return }  // NaN
+                if seen[group] == 0 || (isMax ? value > best[group] : value < best[group]) {
+                    best[group] = value
+                    seen[group] = 1
                 }
             }
         }
     }
 
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
-        guard let other = other as? MinMaxAccumulator<T> else { return }
-        grow(&values, to: groupCount, with: .zero)
-        grow(&seen, to: groupCount, with: false)
-        for group in other.values.indices where other.seen[group] {
+        guard let other = other as? MinMaxAccumulator else { return }
+        state.grow(to: groupCount)
+        for group in 0..<other.state.counts.count where other.state.counts[group] > 0 {
             let target = Int(map[group])
-            if !seen[target] || better(other.values[group], than: values[target]) {
-                values[target] = other.values[group]
-                seen[target] = true
-            }
+            let first = state.counts[target] == 0
+            let exact = other.state.exact[group]
+            let float = other.state.float[group]
+            if first || (isMax ? exact > state.exact[target] : exact < state.exact[target]) { state.exact[target] = exact }
+            if first || (isMax ? float > state.float[target] : float < state.float[target]) { state.float[target] = float }
+            state.counts[target] = 1
         }
     }
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
-        grow(&values, to: groupCount, with: .zero)
-        grow(&seen, to: groupCount, with: false)
-        let scalars = (0..<groupCount).map { seen[$0] ? ScalarArrays.scalar(values[$0], type: type) : .null(type) }
+        state.grow(to: groupCount)
+        let scalars = (0..<groupCount).map { group -> Scalar in
+            guard state.counts[group] > 0 else { return .null(type) }
+            return isExact ? ScalarArrays.scalar(state.exact[group], type: type) : ScalarArrays.scalar(state.float[group], type: type)
+        }
         return try ScalarArrays.array(of: scalars, type: type, pool: pool)
     }
 }
@@ -335,7 +402,7 @@ private final class BytesMinMax: Accumulator {
 
     func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
         guard let input else { return }
-        grow(&values, to: groupCount, with: nil)
+        growSlots(&values, to: groupCount, with: nil)
         if Columns.hasLargeOffsets(input.type) {
             let view = Columns.strings(input, offsets: Int64.self)
             forEachValidRow(input, groups, rowCount) { row, group in offer(view[row], group) }
@@ -347,7 +414,7 @@ private final class BytesMinMax: Accumulator {
 
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
         guard let other = other as? BytesMinMax else { return }
-        grow(&values, to: groupCount, with: nil)
+        growSlots(&values, to: groupCount, with: nil)
         for (group, value) in other.values.enumerated() {
             guard let value else { continue }
             value.withUnsafeBytes { raw in
@@ -357,7 +424,7 @@ private final class BytesMinMax: Accumulator {
     }
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
-        grow(&values, to: groupCount, with: nil)
+        growSlots(&values, to: groupCount, with: nil)
         let scalars = values.prefix(groupCount).map { $0.map { Scalar(type: type, payload: .bytes($0)) } ?? .null(type) }
         return try ScalarArrays.array(of: scalars, type: type, pool: pool)
     }
@@ -366,7 +433,7 @@ private final class BytesMinMax: Accumulator {
 /// count(DISTINCT x): one key table of (group, value) pairs; a group's count is the number
 /// of pairs with its id. NULL values are not counted.
 private final class DistinctAccumulator: Accumulator {
-    let pairs = KeyTable()
+    var pairs = KeyTable()
     let pool: MemoryPool
 
     init(pool: MemoryPool) { self.pool = pool }
@@ -375,6 +442,11 @@ private final class DistinctAccumulator: Accumulator {
         guard let input else { return }
         let prefix = groups ?? [Int32](repeating: 0, count: rowCount)
         let encoder = try KeyEncoder([input], rowCount: rowCount, groupPrefix: prefix, pool: pool)
+        Self.intern(encoder, into: &pairs)
+    }
+
+    /// NULL values (flag byte 0 after the group id) are not counted.
+    private static func intern(_ encoder: KeyEncoder, into pairs: inout KeyTable) {
         encoder.forEachKey { _, key, hash in
             if key[4] != 0 { _ = pairs.intern(key, hash: hash) }
         }

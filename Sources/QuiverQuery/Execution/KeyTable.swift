@@ -14,7 +14,9 @@ import Darwin
 ///
 /// Open addressing with linear probing over a power-of-two slot array (load ≤ 1/2); keys live
 /// back to back in one arena, so interning allocates only when the arena or slots grow.
-final class KeyTable {
+/// A value type on purpose: its owner mutates it through one `inout` access per batch, where
+/// a class's stored arrays would pay a dynamic exclusivity check on every probe.
+struct KeyTable {
     private(set) var count = 0
     private var slots: [Int32]
     private var mask: Int
@@ -30,7 +32,7 @@ final class KeyTable {
     }
 
     /// The id of `key`, adding it if new.
-    func intern(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
+    mutating func intern(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
             let id = slots[slot]
@@ -58,7 +60,16 @@ final class KeyTable {
         }
     }
 
-    private func grow() {
+    /// Interns every row of `keys`, returning each row's id.
+    mutating func intern(_ keys: KeyEncoder) -> [Int32] {
+        var ids = [Int32](repeating: 0, count: keys.rowCount)
+        ids.withUnsafeMutableBufferPointer { ids in
+            keys.forEachKey { row, key, hash in ids[row] = intern(key, hash: hash) }
+        }
+        return ids
+    }
+
+    private mutating func grow() {
         let size = slots.count * 2
         slots = Array(repeating: -1, count: size)
         mask = size - 1

@@ -10,13 +10,12 @@ struct RowOrder {
     init(columns: [ArrayData], specs: [SortSpec]) throws {
         keys = try specs.map { spec in
             let column = columns[spec.column]
-            let comparer: any ColumnComparer
+            let comparer: (Int, Int) -> Int
             switch column.type.storageType {
-            case .boolean: comparer = ValuesComparer(operand: BitsOperand(view: Columns.bits(column)))
-            case .utf8, .binary: comparer = ValuesComparer(operand: StringsOperand(view: Columns.strings(column, offsets: Int32.self)))
-            case .largeUtf8, .largeBinary:
-                comparer = ValuesComparer(operand: StringsOperand(view: Columns.strings(column, offsets: Int64.self)))
-            case .null: comparer = ValuesComparer(operand: ConstantOperand(value: 0))
+            case .boolean: comparer = valueOrder(BitsOperand(view: Columns.bits(column)))
+            case .utf8, .binary: comparer = valueOrder(StringsOperand(view: Columns.strings(column, offsets: Int32.self)))
+            case .largeUtf8, .largeBinary: comparer = valueOrder(StringsOperand(view: Columns.strings(column, offsets: Int64.self)))
+            case .null: comparer = { _, _ in 0 }
             default:
                 guard let kind = NumberKind(column.type) else { throw QuiverError(.query, "cannot sort by \(column.type)") }
                 comparer = try kind.visit(MakeNumberComparer(column: column))
@@ -83,15 +82,11 @@ struct RowOrder {
     }
 }
 
-/// Compares two rows' values of one column (NULLs handled by `KeyComparer`).
-protocol ColumnComparer {
-    func compare(_ a: Int, _ b: Int) -> Int
-}
-
-/// Values in ascending order with NaN after every number (as DuckDB and PostgreSQL order).
-private struct ValuesComparer<O: Operand>: ColumnComparer where O.Element: Comparable {
-    let operand: O
-    func compare(_ a: Int, _ b: Int) -> Int {
+/// Ascending order of one column's values, NaN after every number (as DuckDB and PostgreSQL
+/// order); NULLs are handled by `KeyComparer`. Returned as a closure built where the operand
+/// type is concrete, so the comparison inside is specialised.
+private func valueOrder<O: Operand>(_ operand: O) -> (Int, Int) -> Int where O.Element: Comparable {
+    return { a, b in
         let x = operand[a]
         let y = operand[b]
         if x < y { return -1 }
@@ -106,14 +101,14 @@ private struct ValuesComparer<O: Operand>: ColumnComparer where O.Element: Compa
 
 private struct MakeNumberComparer: NumberVisitor {
     let column: ArrayData
-    func visit<T: NumberValue>(_: T.Type) throws -> any ColumnComparer {
-        ValuesComparer(operand: ValuesOperand(base: Columns.values(column, as: T.self)))
+    func visit<T: NumberValue>(_: T.Type) throws -> (Int, Int) -> Int {
+        valueOrder(ValuesOperand(base: Columns.values(column, as: T.self)))
     }
 }
 
 /// One sort key: direction and NULL placement around a column comparer.
 private struct KeyComparer {
-    let comparer: any ColumnComparer
+    let comparer: (Int, Int) -> Int
     let validity: BitView?
     let isAllNull: Bool
     let descending: Bool
@@ -128,7 +123,7 @@ private struct KeyComparer {
             if aNull == bNull { return 0 }
             return aNull == nullsFirst ? -1 : 1
         }
-        let c = comparer.compare(a, b)
+        let c = comparer(a, b)
         return descending ? -c : c
     }
 }

@@ -72,11 +72,11 @@ enum Arithmetic {
         _ op: ArithmeticOp, _ l: L, _ r: R, _ length: Int, _ valid: BitView?, _ pool: MemoryPool
     ) throws -> Buffer where L.Element: ArithmeticValue, R.Element == L.Element {
         switch op {
-        case .add: return try loop(l, r, length, valid, pool, L.Element.add)
-        case .subtract: return try loop(l, r, length, valid, pool, L.Element.subtract)
-        case .multiply: return try loop(l, r, length, valid, pool, L.Element.multiply)
-        case .divide: return try loop(l, r, length, valid, pool, L.Element.divide)
-        case .remainder: return try loop(l, r, length, valid, pool, L.Element.remainder)
+        case .add: return try loop(l, r, length, valid, pool, Add.self)
+        case .subtract: return try loop(l, r, length, valid, pool, Subtract.self)
+        case .multiply: return try loop(l, r, length, valid, pool, Multiply.self)
+        case .divide: return try loop(l, r, length, valid, pool, Divide.self)
+        case .remainder: return try loop(l, r, length, valid, pool, Remainder.self)
         }
     }
 
@@ -84,21 +84,20 @@ enum Arithmetic {
     /// flag; only if it is set are the valid rows re-checked, so garbage under a null never
     /// raises an error.
     @inline(__always)
-    private static func loop<L: Operand, R: Operand, T: ArithmeticValue>(
-        _ l: L, _ r: R, _ length: Int, _ valid: BitView?, _ pool: MemoryPool,
-        _ apply: (T, T) -> (T, overflow: Bool)
+    private static func loop<L: Operand, R: Operand, T: ArithmeticValue, Op: ArithmeticOperator>(
+        _ l: L, _ r: R, _ length: Int, _ valid: BitView?, _ pool: MemoryPool, _ op: Op.Type
     ) throws -> Buffer where L.Element == T, R.Element == T {
         var overflow: UInt8 = 0
         let buffer = Output.fixed(T.self, count: length, pool: pool) { out in
             for row in 0..<length {
-                let (value, flag) = apply(l[row], r[row])
+                let (value, flag) = Op.apply(l[row], r[row])
                 out[row] = value
                 overflow |= flag ? 1 : 0
             }
         }
         if overflow != 0 {
             for row in 0..<length where valid?[row] ?? true {
-                if apply(l[row], r[row]).overflow {
+                if Op.apply(l[row], r[row]).overflow {
                     throw QuiverError(.query, "\(T.self == Int128.self ? "decimal" : "integer") overflow in arithmetic")
                 }
             }
@@ -115,3 +114,15 @@ extension ArrayData {
         return copy
     }
 }
+
+/// An arithmetic operator as a type, so each loop specialises per operator (a function value
+/// passed in can stay an indirect call per row).
+protocol ArithmeticOperator {
+    static func apply<T: ArithmeticValue>(_ a: T, _ b: T) -> (T, overflow: Bool)
+}
+
+enum Add: ArithmeticOperator { @inline(__always) static func apply<T: ArithmeticValue>(_ a: T, _ b: T) -> (T, overflow: Bool) { T.add(a, b) } }
+enum Subtract: ArithmeticOperator { @inline(__always) static func apply<T: ArithmeticValue>(_ a: T, _ b: T) -> (T, overflow: Bool) { T.subtract(a, b) } }
+enum Multiply: ArithmeticOperator { @inline(__always) static func apply<T: ArithmeticValue>(_ a: T, _ b: T) -> (T, overflow: Bool) { T.multiply(a, b) } }
+enum Divide: ArithmeticOperator { @inline(__always) static func apply<T: ArithmeticValue>(_ a: T, _ b: T) -> (T, overflow: Bool) { T.divide(a, b) } }
+enum Remainder: ArithmeticOperator { @inline(__always) static func apply<T: ArithmeticValue>(_ a: T, _ b: T) -> (T, overflow: Bool) { T.remainder(a, b) } }

@@ -103,26 +103,33 @@ enum Bitmaps {
         return (writer.finish(), count - valid)
     }
 
-    /// Writes a bitmap from a predicate over row indices, 64 rows per word (branch-free, so
-    /// the compiler vectorises the inner loop).
+    /// Writes a bitmap from a per-row test, 64 rows per word with no branches, so the compiler
+    /// vectorises the inner loop. The test is a type, not a closure: a generic loop over it is
+    /// reliably specialised, whereas a closure argument can stay an indirect call per row
+    /// (measured: ~3× slower on a 6M-row comparison).
     @inline(__always)
-    static func build(count: Int, pool: MemoryPool, _ bit: (Int) -> Bool) -> BitmapWriter {
+    static func build<Test: RowTest>(count: Int, pool: MemoryPool, _ test: Test) -> BitmapWriter {
         let writer = BitmapWriter(count: count, pool: pool)
         var row = 0
         var word = 0
         while row + 64 <= count {
             var value: UInt64 = 0
-            for lane in 0..<64 { value |= (bit(row + lane) ? 1 : 0) << UInt64(lane) }
+            for lane in 0..<64 { value |= (test(row + lane) ? 1 : 0) << UInt64(lane) }
             writer.words[word] = value
             row += 64
             word += 1
         }
         if row < count {
             var value: UInt64 = 0
-            for lane in 0..<(count - row) { value |= (bit(row + lane) ? 1 : 0) << UInt64(lane) }
+            for lane in 0..<(count - row) { value |= (test(row + lane) ? 1 : 0) << UInt64(lane) }
             writer.words[word] = value
         }
         return writer
+    }
+
+    /// `build` for tests that are not hot enough to deserve a type.
+    static func build(count: Int, pool: MemoryPool, _ test: (Int) -> Bool) -> BitmapWriter {
+        withoutActuallyEscaping(test) { build(count: count, pool: pool, ClosureTest(body: $0)) }
     }
 
     /// Counts set bits in a view.
@@ -131,4 +138,14 @@ enum Bitmaps {
         for word in 0..<view.wordCount { total += view.word(word).nonzeroBitCount }
         return total
     }
+}
+
+/// A boolean per row.
+protocol RowTest {
+    func callAsFunction(_ row: Int) -> Bool
+}
+
+struct ClosureTest: RowTest {
+    let body: (Int) -> Bool
+    @inline(__always) func callAsFunction(_ row: Int) -> Bool { body(row) }
 }

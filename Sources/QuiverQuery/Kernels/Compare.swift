@@ -119,19 +119,37 @@ enum Compare {
     static func run<L: Operand, R: Operand>(
         _ op: CompareOp, _ l: L, _ r: R, _ length: Int, _ pool: MemoryPool
     ) -> Buffer where L.Element == R.Element, L.Element: Comparable {
-        let writer: BitmapWriter
         switch op {
-        case .equal: writer = Bitmaps.build(count: length, pool: pool) { l[$0] == r[$0] }
-        case .notEqual: writer = Bitmaps.build(count: length, pool: pool) { l[$0] != r[$0] }
-        case .less: writer = Bitmaps.build(count: length, pool: pool) { l[$0] < r[$0] }
-        case .lessOrEqual: writer = Bitmaps.build(count: length, pool: pool) { l[$0] <= r[$0] }
-        case .greater: writer = Bitmaps.build(count: length, pool: pool) { l[$0] > r[$0] }
-        case .greaterOrEqual: writer = Bitmaps.build(count: length, pool: pool) { l[$0] >= r[$0] }
+        case .equal: return Bitmaps.build(count: length, pool: pool, Comparison<L, R, Equal>(l: l, r: r)).finish()
+        case .notEqual: return Bitmaps.build(count: length, pool: pool, Comparison<L, R, NotEqual>(l: l, r: r)).finish()
+        case .less: return Bitmaps.build(count: length, pool: pool, Comparison<L, R, Less>(l: l, r: r)).finish()
+        case .lessOrEqual: return Bitmaps.build(count: length, pool: pool, Comparison<L, R, LessOrEqual>(l: l, r: r)).finish()
+        case .greater: return Bitmaps.build(count: length, pool: pool, Comparison<L, R, Greater>(l: l, r: r)).finish()
+        case .greaterOrEqual:
+            return Bitmaps.build(count: length, pool: pool, Comparison<L, R, GreaterOrEqual>(l: l, r: r)).finish()
         }
-        return writer.finish()
     }
 
     static func mismatch(_ left: Datum, _ right: Datum) -> QuiverError {
         QuiverError(.query, "cannot compare \(left.type) with \(right.type)")
     }
+}
+
+/// A comparison operator as a type, so comparison loops specialise per operator.
+protocol CompareOperator {
+    static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool
+}
+
+enum Equal: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a == b } }
+enum NotEqual: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a != b } }
+enum Less: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a < b } }
+enum LessOrEqual: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a <= b } }
+enum Greater: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a > b } }
+enum GreaterOrEqual: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a >= b } }
+
+/// `l[row] <op> r[row]`.
+struct Comparison<L: Operand, R: Operand, Op: CompareOperator>: RowTest where L.Element == R.Element, L.Element: Comparable {
+    let l: L
+    let r: R
+    @inline(__always) func callAsFunction(_ row: Int) -> Bool { Op.holds(l[row], r[row]) }
 }

@@ -173,12 +173,18 @@ enum StringKernels {
         let bits: BitmapWriter
         if Columns.hasLargeOffsets(input.type) {
             let view = Columns.strings(input, offsets: Int64.self)
-            bits = Bitmaps.build(count: input.length, pool: pool) { pattern.matches(view[$0]) }
+            bits = Bitmaps.build(count: input.length, pool: pool, LikeTest(view: view, pattern: pattern))
         } else {
             let view = Columns.strings(input, offsets: Int32.self)
-            bits = Bitmaps.build(count: input.length, pool: pool) { pattern.matches(view[$0]) }
+            bits = Bitmaps.build(count: input.length, pool: pool, LikeTest(view: view, pattern: pattern))
         }
         let validity = input.nullCount > 0 ? ((try? Take.copyValidity(input, pool: pool)) ?? .empty, input.nullCount) : nil
         return Output.array(.boolean, length: input.length, validity: validity, [bits.finish()])
     }
+}
+
+private struct LikeTest<O: FixedWidthInteger>: RowTest {
+    let view: StringsView<O>
+    let pattern: LikePattern
+    @inline(__always) func callAsFunction(_ row: Int) -> Bool { pattern.matches(view[row]) }
 }
