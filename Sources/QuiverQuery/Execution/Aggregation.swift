@@ -129,6 +129,41 @@ private struct Carriers {
         growSlots(&float, to: count, with: 0)
         growSlots(&counts, to: count, with: 0)
     }
+
+    /// Folds `input` (of physical type `kind`) into the carrier that fits it.
+    mutating func fold<U: CarrierUpdate>(_ input: ArrayData, kind: NumberKind, _ update: U) throws -> U.Output {
+        try withUnsafeMutablePointer(to: &self) { try kind.visit(Visit(input: input, state: $0, update: update)) }
+    }
+
+    private struct Visit<U: CarrierUpdate>: NumberVisitor {
+        let input: ArrayData
+        let state: UnsafeMutablePointer<Carriers>
+        let update: U
+
+        func visit<T: NumberValue>(_: T.Type) throws -> U.Output {
+            let values = Columns.values(input, as: T.self)
+            return state.pointee.counts.withUnsafeMutableBufferPointer { counts in
+                if T.isInteger {
+                    return state.pointee.exact.withUnsafeMutableBufferPointer { slots in
+                        update.run(values, slots, counts) { Int128(truncatingIfNeeded: $0.int128Value) }
+                    }
+                }
+                return state.pointee.float.withUnsafeMutableBufferPointer { slots in
+                    update.run(values, slots, counts) { $0.doubleValue }
+                }
+            }
+        }
+    }
+}
+
+/// A per-batch loop over one number column into carrier slots (generic over both, so the
+/// visitor specialises it per physical type and carrier).
+private protocol CarrierUpdate {
+    associatedtype Output
+    func run<T, C: ArithmeticValue>(
+        _ values: UnsafePointer<T>, _ slots: UnsafeMutableBufferPointer<C>,
+        _ counts: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> C
+    ) -> Output
 }
 
 /// count(*) and count(x); also stands in for aggregates over an all-NULL literal argument
@@ -190,39 +225,17 @@ private final class SumAccumulator: Accumulator {
     func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
         guard let input else { return }
         state.grow(to: groupCount)
-        let rows = SumRows(input: input, groups: groups, rowCount: rowCount)
-        if try withUnsafeMutablePointer(to: &state, { try kind.visit(SumRows.Visit(rows: rows, state: $0)) }) { overflow = true }
+        if try state.fold(input, kind: kind, SumRows(input: input, groups: groups, rowCount: rowCount)) { overflow = true }
     }
 
     /// Adds each valid row into its group's carrier; returns true on `Int128` overflow.
-    private struct SumRows {
+    private struct SumRows: CarrierUpdate {
         let input: ArrayData
         let groups: [Int32]?
         let rowCount: Int
 
-        struct Visit: NumberVisitor {
-            let rows: SumRows
-            let state: UnsafeMutablePointer<Carriers>
-
-            func visit<T: NumberValue>(_: T.Type) throws -> Bool {
-                let values = Columns.values(rows.input, as: T.self)
-                if T.isInteger {
-                    return state.pointee.exact.withUnsafeMutableBufferPointer { sums in
-                        state.pointee.counts.withUnsafeMutableBufferPointer { counts in
-                            rows.sum(values, sums, counts) { Int128(truncatingIfNeeded: $0.int128Value) }
-                        }
-                    }
-                }
-                return state.pointee.float.withUnsafeMutableBufferPointer { sums in
-                    state.pointee.counts.withUnsafeMutableBufferPointer { counts in
-                        rows.sum(values, sums, counts) { $0.doubleValue }
-                    }
-                }
-            }
-        }
-
         @inline(__always)
-        func sum<T, Acc: ArithmeticValue>(
+        func run<T, Acc: ArithmeticValue>(
             _ values: UnsafePointer<T>, _ sums: UnsafeMutableBufferPointer<Acc>,
             _ counts: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> Acc
         ) -> Bool {
@@ -309,38 +322,18 @@ private final class MinMaxAccumulator: Accumulator {
     func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
         guard let input else { return }
         state.grow(to: groupCount)
-        let rows = Rows(input: input, groups: groups, rowCount: rowCount, isMax: isMax)
-        try withUnsafeMutablePointer(to: &state) { try kind.visit(Rows.Visit(rows: rows, state: $0)) }
+        try state.fold(input, kind: kind, Rows(input: input, groups: groups, rowCount: rowCount, isMax: isMax))
     }
 
-    private struct Rows {
+    /// Offers each valid row to its group's best value so far.
+    private struct Rows: CarrierUpdate {
         let input: ArrayData
         let groups: [Int32]?
         let rowCount: Int
         let isMax: Bool
 
-        struct Visit: NumberVisitor {
-            let rows: Rows
-            let state: UnsafeMutablePointer<Carriers>
-
-            func visit<T: NumberValue>(_: T.Type) throws {
-                let values = Columns.values(rows.input, as: T.self)
-                state.pointee.counts.withUnsafeMutableBufferPointer { seen in
-                    if T.isInteger {
-                        state.pointee.exact.withUnsafeMutableBufferPointer { best in
-                            rows.offer(values, best, seen) { Int128(truncatingIfNeeded: $0.int128Value) }
-                        }
-                    } else {
-                        state.pointee.float.withUnsafeMutableBufferPointer { best in
-                            rows.offer(values, best, seen) { $0.doubleValue }
-                        }
-                    }
-                }
-            }
-        }
-
         @inline(__always)
-        func offer<T, C: Comparable>(
+        func run<T, C: ArithmeticValue>(
             _ values: UnsafePointer<T>, _ best: UnsafeMutableBufferPointer<C>,
             _ seen: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> C
         ) {
