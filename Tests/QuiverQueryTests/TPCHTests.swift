@@ -106,11 +106,9 @@ import Testing
     }
 
     static func q6Builder(_ source: InMemorySource) -> Query {
-        let shipDate = col("l_shipdate")
-        let inYear = shipDate >= .date("1994-01-01") && shipDate < .date("1995-01-01")
-        let cheap = col("l_discount").between(0.05, 0.07) && col("l_quantity") < 24
-        return Query(source, name: "lineitem")
-            .filter(inYear && cheap)
+        Query(source, name: "lineitem")
+            .filter(col("l_shipdate") >= .date("1994-01-01") && col("l_shipdate") < .date("1995-01-01")
+                && col("l_discount").between(0.05, 0.07) && col("l_quantity") < 24)
             .aggregate([sum(col("l_extendedprice") * col("l_discount")).as("revenue")])
     }
 

@@ -8,8 +8,8 @@ import QuiverBytes
 /// below; aggregate with `sum(_:)`, `count()`, …. An expression is only a description:
 /// names and types are checked when the query is planned, and problems surface then as
 /// `QuiverError(.query, …)`.
-public struct Expr: Sendable, Hashable, CustomStringConvertible {
-    indirect enum Node: Sendable, Hashable {
+public struct Expr: Sendable, CustomStringConvertible {
+    indirect enum Node: Sendable {
         case column(String)
         /// Planner-internal: column `i` of the schema being bound against.
         case slot(Int, String)
@@ -43,10 +43,13 @@ public struct Expr: Sendable, Hashable, CustomStringConvertible {
         self.position = position
     }
 
-    /// Equality is structural: aliases and source positions are ignored, so `a + b` in a
-    /// select list matches `a + b` in GROUP BY.
-    public static func == (lhs: Expr, rhs: Expr) -> Bool { lhs.node == rhs.node }
-    public func hash(into hasher: inout Hasher) { hasher.combine(node) }
+    /// Whether two expressions are the same computation, ignoring aliases and source
+    /// positions, so `a + b` in a select list matches `a + b` in GROUP BY. (Not `Equatable`:
+    /// `==` on expressions builds a comparison.)
+    func matches(_ other: Expr) -> Bool { structuralKey == other.structuralKey }
+
+    /// The expression spelled with every literal's type, so equal keys mean equal trees.
+    var structuralKey: String { render(top: true, typed: true) }
 
     /// The same expression, output under `name`.
     public func `as`(_ name: String) -> Expr {
@@ -184,7 +187,7 @@ public func max(_ argument: Expr) -> Expr { Expr(.aggregate(.max, argument)) }
 public func avg(_ argument: Expr) -> Expr { Expr(.aggregate(.avg, argument)) }
 
 /// One ORDER BY key.
-public struct SortKey: Sendable, Hashable {
+public struct SortKey: Sendable {
     /// What to sort by: an output column name (`col("revenue")`), or an expression.
     public var expr: Expr
     public var descending: Bool
@@ -202,33 +205,34 @@ extension Expr {
     /// The expression in SQL syntax, as used for default output names and EXPLAIN.
     public var description: String { render(top: true) }
 
-    private func render(top: Bool) -> String {
+    private func render(top: Bool, typed: Bool = false) -> String {
         let text: String
         switch node {
-        case .column(let name), .slot(_, let name): return SQLText.identifier(name)
-        case .literal(let scalar): return scalar.description
+        case .column(let name): return SQLText.identifier(name)
+        case .slot(let index, let name): return typed ? "#\(index)" : SQLText.identifier(name)
+        case .literal(let scalar): return typed ? "\(scalar)::\(scalar.type)" : scalar.description
         case .invalid(let error): return "<\(error.message)>"
-        case .negate(let e): return "-" + e.render(top: false)
-        case .arithmetic(let op, let a, let b): text = "\(a.render(top: false)) \(op.rawValue) \(b.render(top: false))"
-        case .compare(let op, let a, let b): text = "\(a.render(top: false)) \(op.rawValue) \(b.render(top: false))"
-        case .and(let a, let b): text = "\(a.render(top: false)) AND \(b.render(top: false))"
-        case .or(let a, let b): text = "\(a.render(top: false)) OR \(b.render(top: false))"
-        case .not(let e): text = "NOT \(e.render(top: false))"
-        case .isNull(let e, let negated): text = "\(e.render(top: false)) IS \(negated ? "NOT " : "")NULL"
+        case .negate(let e): return "-" + e.render(top: false, typed: typed)
+        case .arithmetic(let op, let a, let b): text = "\(a.render(top: false, typed: typed)) \(op.rawValue) \(b.render(top: false, typed: typed))"
+        case .compare(let op, let a, let b): text = "\(a.render(top: false, typed: typed)) \(op.rawValue) \(b.render(top: false, typed: typed))"
+        case .and(let a, let b): text = "\(a.render(top: false, typed: typed)) AND \(b.render(top: false, typed: typed))"
+        case .or(let a, let b): text = "\(a.render(top: false, typed: typed)) OR \(b.render(top: false, typed: typed))"
+        case .not(let e): text = "NOT \(e.render(top: false, typed: typed))"
+        case .isNull(let e, let negated): text = "\(e.render(top: false, typed: typed)) IS \(negated ? "NOT " : "")NULL"
         case .inList(let e, let values, let negated):
-            text = "\(e.render(top: false)) \(negated ? "NOT " : "")IN (\(values.map { $0.render(top: true) }.joined(separator: ", ")))"
+            text = "\(e.render(top: false, typed: typed)) \(negated ? "NOT " : "")IN (\(values.map { $0.render(top: true, typed: typed) }.joined(separator: ", ")))"
         case .between(let e, let low, let high, let negated):
-            text = "\(e.render(top: false)) \(negated ? "NOT " : "")BETWEEN \(low.render(top: false)) AND \(high.render(top: false))"
+            text = "\(e.render(top: false, typed: typed)) \(negated ? "NOT " : "")BETWEEN \(low.render(top: false, typed: typed)) AND \(high.render(top: false, typed: typed))"
         case .like(let e, let pattern, let escape, let negated):
             let escapeText = escape.map { " ESCAPE \(Scalar.utf8(String($0)))" } ?? ""
-            text = "\(e.render(top: false)) \(negated ? "NOT " : "")LIKE \(Scalar.utf8(pattern))\(escapeText)"
-        case .startsWith(let e, let prefix): return "starts_with(\(e.render(top: true)), \(Scalar.utf8(prefix)))"
-        case .cast(let e, let type): return "CAST(\(e.render(top: true)) AS \(SQLText.typeName(type)))"
+            text = "\(e.render(top: false, typed: typed)) \(negated ? "NOT " : "")LIKE \(Scalar.utf8(pattern))\(escapeText)"
+        case .startsWith(let e, let prefix): return "starts_with(\(e.render(top: true, typed: typed)), \(Scalar.utf8(prefix)))"
+        case .cast(let e, let type): return "CAST(\(e.render(top: true, typed: typed)) AS \(SQLText.typeName(type)))"
         case .aggregate(let function, let argument):
             switch function {
             case .countStar: return "count(*)"
-            case .countDistinct: return "count(DISTINCT \(argument?.render(top: true) ?? ""))"
-            default: return "\(function.rawValue)(\(argument?.render(top: true) ?? ""))"
+            case .countDistinct: return "count(DISTINCT \(argument?.render(top: true, typed: typed) ?? ""))"
+            default: return "\(function.rawValue)(\(argument?.render(top: true, typed: typed) ?? ""))"
             }
         }
         return top ? text : "(\(text))"

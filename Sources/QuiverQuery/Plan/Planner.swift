@@ -80,7 +80,7 @@ enum Planner {
             if let index = names.firstIndex(of: name) { return index }
         default: break
         }
-        return items.firstIndex(of: key)
+        return items.firstIndex { $0.matches(key) }
     }
 
     private static func requireBoolean(_ bound: BoundExpr, _ expr: Expr, _ clause: String, _ site: ErrorSite) throws {
@@ -110,7 +110,7 @@ enum Planner {
         // any other column reference is an error.
         func rewrite(_ expr: Expr, clause: String) throws -> Expr {
             try expr.rewritten { node in
-                if let key = spec.groupBy.firstIndex(of: node) {
+                if let key = spec.groupBy.firstIndex(where: { $0.matches(node) }) {
                     return Expr(.slot(key, keyFields[key].name))
                 }
                 switch node.node {
