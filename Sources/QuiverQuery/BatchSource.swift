@@ -36,6 +36,7 @@ public struct ColumnStatistics: Sendable, Hashable {
     /// An upper bound of the non-null values, typed as the column.
     public var max: Scalar?
 
+    /// Statistics with whichever facts are known.
     public init(rowCount: Int? = nil, nullCount: Int? = nil, min: Scalar? = nil, max: Scalar? = nil) {
         self.rowCount = rowCount
         self.nullCount = nullCount
@@ -80,8 +81,10 @@ public struct InMemorySource: BatchSource {
         columnStatistics = statistics
     }
 
+    /// How many batches there are.
     public var batchCount: Int { batches.count }
 
+    /// Batch `index`, whole (its columns are views: nothing is copied).
     public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
         guard batches.indices.contains(index) else {
             throw QuiverError(.outOfBounds, "batch \(index) of \(batches.count)")
@@ -89,6 +92,7 @@ public struct InMemorySource: BatchSource {
         return batches[index]
     }
 
+    /// The computed or supplied statistics of one column of one batch.
     public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
         guard columnStatistics.indices.contains(batch), columnStatistics[batch].indices.contains(column) else { return nil }
         return columnStatistics[batch][column]

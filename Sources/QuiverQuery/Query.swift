@@ -167,6 +167,7 @@ public struct ExecutionOptions: Sendable {
     /// Whether to skip batches using the source's statistics.
     public var useStatistics: Bool
 
+    /// Options; `parallelism` defaults to the number of online processors.
     public init(parallelism: Int? = nil, pool: MemoryPool = .default, useStatistics: Bool = true) {
         self.parallelism = Swift.max(1, parallelism ?? ExecutionOptions.processorCount)
         self.pool = pool
@@ -203,5 +204,6 @@ public struct QueryStatistics: Sendable, Hashable {
     /// Rows that passed the filter.
     public var rowsSelected = 0
 
+    /// All counters zero.
     public init() {}
 }

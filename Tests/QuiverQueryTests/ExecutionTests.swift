@@ -108,6 +108,22 @@ import Testing
         #expect(pool.totalAllocatedBytes == 0)
     }
 
+    /// Types the engine does not compute on pass through unfiltered queries, untouched; asking
+    /// it to filter, sort or compare them is a typed error.
+    @Test func unsupportedTypesPassThrough() throws {
+        let values = Make.int32([1, 2, 3])
+        let list = ArrayData(type: .list(Field("item", .int32)), length: 2, buffers: [.empty, Buffer(copyingValues: [Int32(0), 1, 3])], children: [values])
+        let batch = try Make.batch([("a", Make.int64([1, 2])), ("l", list)])
+        let source = try InMemorySource(batches: [batch])
+        let all = try Query(source).execute()
+        #expect(all.batches[0].columns[1].children[0].buffers[1].baseAddress == values.buffers[1].baseAddress)
+        #expect(Read.rows(try Query(source).aggregate([count(col("l")), sum(col("a"))]).execute().batches) == [[.int(2), .int(3)]])
+        for query in [Query(source).filter(col("a") > 1), Query(source).orderBy(col("l")), Query(source).filter(col("l") == col("l")),
+                      Query(source).aggregate([count()], groupBy: [col("l")])] {
+            #expect(throws: QuiverError.self) { try query.execute() }
+        }
+    }
+
     @Test func streamYieldsTheSameBatches() async throws {
         let batches = try (0..<12).map { b in try Make.batch([("i", Make.int64((0..<10).map { Int64(b * 10 + $0) }))]) }
         let source = try InMemorySource(batches: batches)

@@ -13,6 +13,7 @@ public struct QueryStream: AsyncSequence, Sendable {
     let query: Query
     let options: ExecutionOptions
 
+    /// Starts pulling; each iterator runs the query afresh.
     public func makeAsyncIterator() -> Iterator { Iterator(query: query, options: options) }
 
     /// Pulls batches through the query.

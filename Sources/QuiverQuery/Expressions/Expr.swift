@@ -190,10 +190,12 @@ public func avg(_ argument: Expr) -> Expr { Expr(.aggregate(.avg, argument)) }
 public struct SortKey: Sendable {
     /// What to sort by: an output column name (`col("revenue")`), or an expression.
     public var expr: Expr
+    /// Largest first.
     public var descending: Bool
     /// Where NULLs go; by default last in either direction (as DuckDB).
     public var nullsFirst: Bool
 
+    /// A key; prefer `expr.ascending()` / `expr.descending()`.
     public init(_ expr: Expr, descending: Bool = false, nullsFirst: Bool = false) {
         self.expr = expr
         self.descending = descending

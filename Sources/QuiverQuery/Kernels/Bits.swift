@@ -131,13 +131,6 @@ enum Bitmaps {
     static func build(count: Int, pool: MemoryPool, _ test: (Int) -> Bool) -> BitmapWriter {
         withoutActuallyEscaping(test) { build(count: count, pool: pool, ClosureTest(body: $0)) }
     }
-
-    /// Counts set bits in a view.
-    static func popCount(_ view: BitView) -> Int {
-        var total = 0
-        for word in 0..<view.wordCount { total += view.word(word).nonzeroBitCount }
-        return total
-    }
 }
 
 /// A boolean per row.

@@ -4,6 +4,10 @@ import QuiverBytes
 /// The one gate between a source's batches and the kernels: checks that every buffer a kernel
 /// will read covers the slots it addresses, so kernels can read without bounds checks.
 ///
+/// Columns of types the engine does not compute on (nested, view, union, run-end encoded)
+/// pass through untouched: a plain `SELECT` returns them as they are, and any kernel asked to
+/// read them (filtering, sorting, grouping, comparing) refuses with a typed error.
+///
 /// O(1) per buffer for fixed-width columns; O(rows) over the offsets of string columns and
 /// the indices of dictionary columns (cheap next to any kernel that reads them). Buffers not
 /// aligned for their element type are copied once (counted by the pool); aligned ones —
@@ -21,9 +25,7 @@ enum ColumnCheck {
         }
         let type = data.type
         if case .null = type { return data }
-        guard !type.layout.isEmpty, type.layout[0] == .validity else {
-            throw QuiverError(.unsupported, "the query engine does not compute on \(type)")
-        }
+        guard !type.layout.isEmpty, type.layout[0] == .validity else { return data }
         guard data.buffers.count >= type.layout.count else {
             throw invalid("\(data.buffers.count) buffers for \(type)")
         }
@@ -51,12 +53,16 @@ enum ColumnCheck {
             try checkFixed(&data, width: indexType.fixedByteWidth ?? 1, end: end, pool: pool)
             data.buffers[1] = try kind.visit(IndexCheck(data: data, limit: dictionary.length, pool: pool))
         default:
-            guard let width = type.fixedByteWidth, NumberKind(type) != nil else {
-                throw QuiverError(.unsupported, "the query engine does not compute on \(type)")
-            }
+            guard ColumnCheck.isFixedWidth(type), let width = type.fixedByteWidth else { return data }
             try checkFixed(&data, width: width, end: end, pool: pool)
         }
         return data
+    }
+
+    /// Whether `type` is one values buffer of fixed-width slots (numbers, dates, decimals,
+    /// intervals, fixed-size binary), which kernels can move by byte width.
+    static func isFixedWidth(_ type: DataType) -> Bool {
+        type.fixedByteWidth != nil && type.layout == [.validity, .values]
     }
 
     private static func invalid(_ message: String) -> QuiverError {

@@ -130,6 +130,9 @@ enum Take {
             result.dictionary = dictionary
             return result
         default:
+            guard ColumnCheck.isFixedWidth(type.storageType) else {
+                throw QuiverError(.query, "cannot filter, sort or reorder \(type) columns")
+            }
             return try gatherFixed(sources, indices, validity, pool)
         }
     }
