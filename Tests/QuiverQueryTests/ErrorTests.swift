@@ -65,6 +65,7 @@ import Testing
         ("SELECT sum(s) FROM t", "sum needs a number, found string", 8),
         ("SELECT a, count(*) FROM t", "column 'a' must appear in GROUP BY", 8),
         ("SELECT s FROM t GROUP BY a", "column 's' must appear in GROUP BY", 8),
+        ("SELECT * FROM t GROUP BY a", "column 'a' must appear in GROUP BY", 8),
         ("SELECT sum(count(a)) FROM t", "aggregate functions cannot be nested", 8),
         ("SELECT a FROM t WHERE count(*) > 1", "aggregate function count_star is not allowed in WHERE", 23),
         ("SELECT d FROM t WHERE d > 5", "cannot compare date32[day] with int64", 25),

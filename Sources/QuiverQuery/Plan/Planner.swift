@@ -123,7 +123,7 @@ enum Planner {
                         return calls.count - 1
                     }()
                     return Expr(.slot(keys.count + index, call.text))
-                case .column(let name):
+                case .column(let name), .slot(_, let name):
                     throw site.error(
                         "column '\(name)' must appear in GROUP BY or be used in an aggregate function (in \(clause))",
                         at: node.position, length: name.utf8.count)

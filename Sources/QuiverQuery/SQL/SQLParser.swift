@@ -102,8 +102,10 @@ struct SQLParser {
         try expect(keyword: "SELECT")
         if isKeyword("DISTINCT") { throw error("SELECT DISTINCT is not supported (use GROUP BY)", at: current) }
         var items: [Expr]? = []
+        var star: SQLToken?
         repeat {
-            if accept(symbol: "*") {
+            if isSymbol("*") {
+                star = advance()
                 items = nil
                 if !isKeyword("FROM") { throw unexpected("FROM after *") }
                 break
@@ -184,7 +186,10 @@ struct SQLParser {
         _ = accept(symbol: ";")
         guard current.kind == .end else { throw unexpected("end of statement") }
 
-        if let items { query.spec.items = items }
+        // `*` becomes every column, located at the star for error messages.
+        query.spec.items = items ?? table.schema.fields.indices.map {
+            Expr(.slot($0, table.schema.fields[$0].name), position: star?.offset)
+        }
         query.spec.groupBy = groupBy
         query.spec.isAggregate = !groupBy.isEmpty
         query.spec.having = having
