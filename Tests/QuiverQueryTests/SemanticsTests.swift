@@ -134,12 +134,16 @@ import Testing
     }
 
     @Test func emptyInputs() throws {
-        let empty = try InMemorySource(batches: [], schema: Schema([Field("a", .int64), Field("s", .utf8)]))
+        let dictionaryType = DataType.dictionary(index: .int16, value: .utf8, ordered: false)
+        let empty = try InMemorySource(batches: [], schema: Schema([Field("a", .int64), Field("s", .utf8), Field("d", dictionaryType)]))
         func run(_ sql: String) throws -> [[V]] { Read.rows(try Query(sql: sql, tables: ["t": empty]).execute().batches) }
         #expect(try run("SELECT count(*), sum(a), min(s), avg(a), count(DISTINCT s) FROM t") == [[.int(0), .null, .null, .null, .int(0)]])
         #expect(try run("SELECT s, count(*) FROM t GROUP BY s") == [])
         #expect(try run("SELECT a FROM t ORDER BY a LIMIT 3") == [])
         #expect(try run("SELECT a FROM t") == [])
+        let sorted = try Query(sql: "SELECT d FROM t ORDER BY d", tables: ["t": empty]).execute()
+        #expect(sorted.batches.count == 1 && sorted.batches[0].length == 0)
+        #expect(sorted.batches[0].columns[0].type == dictionaryType && sorted.batches[0].columns[0].dictionary?.type == .utf8)
         let result = try Query(sql: "SELECT a + 1 AS b FROM t", tables: ["t": empty]).execute()
         #expect(result.schema.fields.map(\.name) == ["b"])
     }

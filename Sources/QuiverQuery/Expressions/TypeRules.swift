@@ -163,6 +163,8 @@ enum TypeRules {
 
     /// Whether `CAST(from AS to)` is supported.
     static func canCast(_ from: DataType, to: DataType) -> Bool {
+        // Casts produce plain arrays: never to dictionary or extension types.
+        guard to.storageType == to, !isDictionary(to) else { return false }
         let source = family(from)
         let target = family(to)
         if source == .null { return target != .other }
@@ -178,6 +180,11 @@ enum TypeRules {
             return decimalIs128(to)
         default: return false
         }
+    }
+
+    private static func isDictionary(_ type: DataType) -> Bool {
+        if case .dictionary = type { return true }
+        return false
     }
 
     private static func decimalIs128(_ type: DataType) -> Bool {

@@ -138,6 +138,11 @@ enum Output {
             return ArrayData(type: type, length: length, nullCount: length, buffers: [])
         case .boolean:
             return ArrayData(type: type, length: length, nullCount: length, buffers: [bitmap, bitmap])
+        case .dictionary(let index, let value, _):
+            var indices = nulls(index, length: length, pool: pool)
+            indices.type = type
+            indices.dictionary = nulls(value, length: 0, pool: pool)
+            return indices
         case .utf8, .binary, .largeUtf8, .largeBinary:
             let width = Columns.hasLargeOffsets(type) ? 8 : 4
             let offsets = pool.allocateZeroed(byteCount: (length + 1) * width).buffer(count: (length + 1) * width)

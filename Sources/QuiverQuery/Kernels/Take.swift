@@ -64,7 +64,7 @@ enum Take {
         // Slots null in the indices are null in the result, whatever their index points at.
         if data.nullCount > 0 {
             let validity = Bitmaps.intersect([Bitmaps.validity(data), Bitmaps.validity(decoded)], count: data.length, pool: pool)
-            decoded = Output.array(valueType, length: data.length, validity: validity, Array(decoded.buffers.dropFirst()))
+            decoded = Output.array(decoded.type, length: data.length, validity: validity, Array(decoded.buffers.dropFirst()))
         }
         return decoded
     }
