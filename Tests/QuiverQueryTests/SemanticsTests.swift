@@ -174,6 +174,17 @@ import Testing
         #expect(try Self.rows("SELECT n % 2 AS odd, count(*) FROM t GROUP BY n % 2", columns) == [
             [.int(1), .int(3)], [.int(0), .int(3)],
         ])
+        // Keys from a small domain (dictionary, boolean, short integer range) take a coded fast
+        // path, wide ones the general hash path; both give the same groups in the same order.
+        let wide: [Int64?] = [4_000_000_000_000, -7, nil, 4_000_000_000_000, 3, nil, -7]
+        let narrow: [Int64?] = [40, -7, nil, 40, 3, nil, -7]
+        let flags: [Bool?] = [true, false, nil, true, true, nil, false]
+        for keys in [wide, narrow] {
+            let grouped = try Self.rows("SELECT k, f, count(*) FROM t GROUP BY k, f", [("k", Make.int64(keys)), ("f", Make.bool(flags))])
+            #expect(grouped == [
+                [.int(keys[0]!), .bool(true), .int(2)], [.int(-7), .bool(false), .int(2)], [.null, .null, .int(2)], [.int(3), .bool(true), .int(1)],
+            ])
+        }
         // Groups come out in order of first appearance (deterministic without ORDER BY).
         #expect(try Self.rows("SELECT g FROM t GROUP BY g", columns) == [[.string("a")], [.string("b")], [.string("c")]])
     }

@@ -30,7 +30,8 @@ final class AggregationState {
     func update(keyColumns: [ArrayData], inputs: [ArrayData?], rowCount: Int) throws {
         var groups: [Int32]? = nil
         if keys != nil {
-            groups = keys!.intern(try KeyEncoder(keyColumns, rowCount: rowCount, pool: pool))
+            groups = try keys!.internSmallDomains(keyColumns, rowCount: rowCount, pool: pool)
+                ?? keys!.intern(try KeyEncoder(keyColumns, rowCount: rowCount, pool: pool))
         }
         for (accumulator, input) in zip(accumulators, inputs) {
             try accumulator.update(input, groups: groups, groupCount: groupCount, rowCount: rowCount)

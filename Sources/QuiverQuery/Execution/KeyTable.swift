@@ -69,6 +69,36 @@ struct KeyTable {
         return ids
     }
 
+    /// Interns rows whose keys come from small domains — dictionary indices, booleans, and
+    /// integers spanning a short range in this batch — without encoding every row: each row
+    /// gets a mixed-radix code from its columns' codes (column at a time), only the first row
+    /// of each code is encoded and interned, and the rest look their code up. Nil when some
+    /// key column is not small (then `intern(KeyEncoder(…))` does the general work).
+    mutating func internSmallDomains(_ columns: [ArrayData], rowCount: Int, pool: MemoryPool) throws -> [Int32]? {
+        let limit = Swift.min(1 << 16, Swift.max(1024, 4 * rowCount))
+        var combined = [Int32](repeating: 0, count: rowCount)
+        var domain = 1
+        for column in columns {
+            guard let (codes, size) = try SmallDomain.codes(column, limit: limit / domain) else { return nil }
+            for row in 0..<rowCount { combined[row] += codes[row] * Int32(domain) }
+            domain *= size
+        }
+        var local = [Int32](repeating: -1, count: domain)
+        var firstRows: [Int32] = []
+        var localIds = [Int32](repeating: 0, count: rowCount)
+        for row in 0..<rowCount {
+            let code = Int(combined[row])
+            if local[code] < 0 {
+                local[code] = Int32(firstRows.count)
+                firstRows.append(Int32(row))
+            }
+            localIds[row] = local[code]
+        }
+        let representatives = try columns.map { try Take.take($0, rows: firstRows, pool: pool) }
+        let ids = intern(try KeyEncoder(representatives, rowCount: firstRows.count, pool: pool))
+        return localIds.map { ids[Int($0)] }
+    }
+
     private mutating func grow() {
         let size = slots.count * 2
         slots = Array(repeating: -1, count: size)
@@ -328,6 +358,53 @@ enum KeyDecoder {
         let type: DataType
         func visit<T: NumberValue>(_: T.Type) throws -> Scalar {
             ScalarArrays.scalar(base.loadUnaligned(as: T.self), type: type)
+        }
+    }
+}
+
+/// Per-row codes for a key column with few possible values: 0 for NULL, 1… for values.
+private enum SmallDomain {
+    /// The codes and the domain size (codes are < size), or nil when the column has more than
+    /// `limit` possible codes or is not a dictionary, boolean or integer column.
+    static func codes(_ column: ArrayData, limit: Int) throws -> ([Int32], Int)? {
+        let validity = Bitmaps.validity(column)
+        switch column.type.storageType {
+        case .dictionary:
+            guard let dictionary = column.dictionary, dictionary.length + 1 <= limit else { return nil }
+            let rows = try Take.indexRows(column, nullRow: -1)
+            return (rows.map { $0 + 1 }, dictionary.length + 1)
+        case .boolean:
+            guard limit >= 3 else { return nil }
+            let bits = Columns.bits(column)
+            return ((0..<column.length).map { row in (validity?[row] ?? true) ? (bits[row] ? 2 : 1) : 0 }, 3)
+        default:
+            guard column.type.isInteger, let kind = NumberKind(column.type) else { return nil }
+            return try kind.visit(IntegerCodes(column: column, validity: validity, limit: limit))
+        }
+    }
+
+    private struct IntegerCodes: NumberVisitor {
+        let column: ArrayData
+        let validity: BitView?
+        let limit: Int
+
+        func visit<T: NumberValue>(_: T.Type) throws -> ([Int32], Int)? {
+            let values = Columns.values(column, as: T.self)
+            var low: T?
+            var high: T?
+            for row in 0..<column.length where validity?[row] ?? true {
+                let value = values[row]
+                if low.map({ value < $0 }) ?? true { low = value }
+                if high.map({ value > $0 }) ?? true { high = value }
+            }
+            guard let low, let high else { return (Array(repeating: 0, count: column.length), 1) }
+            let span = high.int128Value - low.int128Value + 2
+            guard span <= Int128(limit) else { return nil }
+            let base = low.int128Value
+            let codes = (0..<column.length).map { row -> Int32 in
+                (validity?[row] ?? true) ? Int32(truncatingIfNeeded: values[row].int128Value - base + 1) : 0
+            }
+            return (codes, Int(span))
         }
     }
 }
