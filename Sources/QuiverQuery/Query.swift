@@ -23,6 +23,19 @@ import Darwin
 /// `having`) → `orderBy` → `limit`, whatever order the calls come in. Building never fails;
 /// names and types are checked when the query is planned (`execute`, `stream`, `explain`,
 /// `outputSchema`), which throw `QuiverError(.query, …)` pointing at the problem.
+///
+/// Semantics, as in DuckDB unless noted:
+/// - NULL propagates through arithmetic and comparisons; AND/OR/NOT are three-valued; WHERE
+///   and HAVING keep rows that are TRUE.
+/// - Integer arithmetic is `int64` and overflow is an error; `x / 0` and `x % 0` are NULL for
+///   every numeric type; integer division truncates.
+/// - Decimals compute exactly as scaled `Int128` (+, −, ×, sum); ÷, % and avg are `double`.
+/// - Float comparisons are IEEE (NaN compares false — DuckDB treats NaN as largest); ORDER
+///   BY puts NaN after numbers; min/max skip NaN.
+/// - ORDER BY defaults to ASC NULLS LAST; ties keep scan order. Without ORDER BY, rows come
+///   in scan order and groups in order of first appearance — the same on every run.
+/// - CAST rounds half away from zero into integers and fails (does not wrap or NULL) when a
+///   value does not fit or a string does not parse.
 public struct Query: Sendable {
     var spec: QuerySpec
 

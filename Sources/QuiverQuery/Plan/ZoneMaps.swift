@@ -128,7 +128,16 @@ enum ScalarOrder {
 /// Computes a column's statistics by scanning it (for sources without stored statistics).
 enum StatisticsScan {
     static func compute(_ column: ArrayData, pool: MemoryPool = .default) throws -> ColumnStatistics {
-        let data = try Take.decodeDictionary(try ColumnCheck.prepare(column, pool: pool), pool: pool)
+        let data = try ColumnCheck.prepare(column, pool: pool)
+        if let dictionary = data.dictionary {
+            // Bounds over the dictionary hold for the rows (they need not be attained); the
+            // null count is exact only when the dictionary itself has no NULLs.
+            var statistics = try compute(dictionary, pool: pool)
+            statistics.rowCount = data.length
+            statistics.nullCount = dictionary.nullCount == 0 ? data.nullCount : nil
+            if data.nullCount == data.length { (statistics.min, statistics.max) = (nil, nil) }
+            return statistics
+        }
         var statistics = ColumnStatistics(rowCount: data.length, nullCount: data.nullCount)
         let type = data.type.storageType
         guard [.integer, .float, .decimal, .temporal, .string, .binary].contains(TypeRules.family(type)) else {
