@@ -1,0 +1,100 @@
+import QuiverArrow
+import QuiverBytes
+
+/// A table the query engine scans: a sequence of record batches under one schema.
+///
+/// The engine asks for batches by index, possibly from several threads at once, naming the
+/// columns it needs (projection pushdown), and asks for per-batch statistics first to skip
+/// batches a filter cannot match (zone maps). File, memory-mapped and store readers conform;
+/// `InMemorySource` wraps batches already in memory.
+public protocol BatchSource: Sendable {
+    /// The schema every batch has.
+    var schema: Schema { get }
+    /// How many batches there are.
+    var batchCount: Int { get }
+    /// Batch `index` with at least `columns` (indices into `schema`) decoded.
+    ///
+    /// Return either a batch with every schema field (columns not asked for may be empty
+    /// placeholders of the right type… or real data) or a batch holding exactly `columns`,
+    /// in that order. Called concurrently for different indices.
+    func batch(at index: Int, columns: [Int]) throws -> RecordBatch
+    /// What is known about column `column` of batch `batch` without reading it, or nil.
+    func statistics(batch: Int, column: Int) -> ColumnStatistics?
+}
+
+/// Facts about one column of one batch, used to skip batches a predicate cannot match.
+///
+/// Bounds need not be attained: `min` must be ≤ and `max` ≥ every non-null value (a store may
+/// keep truncated string prefixes). Unknown facts are nil; wrong facts make results wrong.
+public struct ColumnStatistics: Sendable, Hashable {
+    /// Rows in the batch.
+    public var rowCount: Int?
+    /// Null slots in the column.
+    public var nullCount: Int?
+    /// A lower bound of the non-null values, typed as the column.
+    public var min: Scalar?
+    /// An upper bound of the non-null values, typed as the column.
+    public var max: Scalar?
+
+    /// Statistics with whichever facts are known.
+    public init(rowCount: Int? = nil, nullCount: Int? = nil, min: Scalar? = nil, max: Scalar? = nil) {
+        self.rowCount = rowCount
+        self.nullCount = nullCount
+        self.min = min
+        self.max = max
+    }
+}
+
+/// Record batches held in memory, scanned without copying.
+public struct InMemorySource: BatchSource {
+    public let schema: Schema
+    /// The batches, in scan order.
+    public let batches: [RecordBatch]
+    private var columnStatistics: [[ColumnStatistics?]]
+
+    /// Wraps `batches` (all with `schema`, which defaults to the first batch's).
+    ///
+    /// With `computeStatistics` (the default) every column of every batch is scanned once
+    /// here — O(data) — for its null count, min and max, so zone maps work as they would on a
+    /// stored table. Throws `schemaMismatch` when batches disagree and `invalidArgument` for
+    /// no batches and no schema.
+    public init(batches: [RecordBatch], schema: Schema? = nil, computeStatistics: Bool = true) throws {
+        guard let schema = schema ?? batches.first?.schema else {
+            throw QuiverError(.invalidArgument, "an empty source needs a schema")
+        }
+        for (index, batch) in batches.enumerated() where batch.schema.fields.map(\.type) != schema.fields.map(\.type) {
+            throw QuiverError(.schemaMismatch, "batch \(index) has schema \(batch.schema), expected \(schema)")
+        }
+        self.schema = schema
+        self.batches = batches
+        columnStatistics = computeStatistics
+            ? batches.map { batch in batch.columns.map { try? StatisticsScan.compute($0) } }
+            : batches.map { _ in Array(repeating: nil, count: schema.fields.count) }
+    }
+
+    /// Wraps batches with statistics supplied by the caller (`statistics[batch][column]`).
+    public init(batches: [RecordBatch], schema: Schema, statistics: [[ColumnStatistics?]]) throws {
+        guard statistics.count == batches.count, statistics.allSatisfy({ $0.count == schema.fields.count }) else {
+            throw QuiverError(.invalidArgument, "statistics must have one entry per batch and column")
+        }
+        try self.init(batches: batches, schema: schema, computeStatistics: false)
+        columnStatistics = statistics
+    }
+
+    /// How many batches there are.
+    public var batchCount: Int { batches.count }
+
+    /// Batch `index`, whole (its columns are views: nothing is copied).
+    public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
+        guard batches.indices.contains(index) else {
+            throw QuiverError(.outOfBounds, "batch \(index) of \(batches.count)")
+        }
+        return batches[index]
+    }
+
+    /// The computed or supplied statistics of one column of one batch.
+    public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
+        guard columnStatistics.indices.contains(batch), columnStatistics[batch].indices.contains(column) else { return nil }
+        return columnStatistics[batch][column]
+    }
+}

@@ -1,0 +1,474 @@
+import QuiverArrow
+import QuiverBytes
+
+/// The state of a hash aggregation: the distinct group keys seen so far and, per aggregate,
+/// one accumulator slot per group.
+///
+/// Each batch (morsel) builds its own partial state; partials merge into the running total
+/// in batch order, so groups come out in order of first appearance and floating-point sums
+/// add up the same way on every run and at every parallelism.
+final class AggregationState {
+    private let calls: [AggregateCall]
+    private let keyTypes: [DataType]
+    /// nil without GROUP BY: then there is exactly one group, even over no rows.
+    private var keys: KeyTable?
+    private let accumulators: [any Accumulator]
+    private let pool: MemoryPool
+
+    init(calls: [AggregateCall], keyTypes: [DataType], pool: MemoryPool) throws {
+        self.calls = calls
+        self.keyTypes = keyTypes
+        self.pool = pool
+        keys = keyTypes.isEmpty ? nil : KeyTable()
+        accumulators = try calls.map { try makeAccumulator($0, pool: pool) }
+    }
+
+    var groupCount: Int { keys?.count ?? 1 }
+
+    /// Adds one batch: `keyColumns` (evaluated group keys) and `inputs` (evaluated
+    /// arguments, nil for count(*)), all `rowCount` rows long.
+    func update(keyColumns: [ArrayData], inputs: [ArrayData?], rowCount: Int) throws {
+        var groups: [Int32]? = nil
+        if keys != nil {
+            groups = try keys!.internSmallDomains(keyColumns, rowCount: rowCount, pool: pool)
+                ?? keys!.intern(try KeyEncoder(keyColumns, rowCount: rowCount, pool: pool))
+        }
+        for (accumulator, input) in zip(accumulators, inputs) {
+            try accumulator.update(input, groups: groups, groupCount: groupCount, rowCount: rowCount)
+        }
+    }
+
+    /// Folds `other` (a later batch's partial) into this state.
+    func merge(_ other: AggregationState) throws {
+        var map: [Int32] = [0]
+        if keys != nil, let otherKeys = other.keys {
+            map = (0..<otherKeys.count).map { id in
+                otherKeys.withKey(id) { keys!.intern($0, hash: otherKeys.hash(of: id)) }
+            }
+        }
+        for (mine, theirs) in zip(accumulators, other.accumulators) {
+            try mine.merge(theirs, map: map, groupCount: groupCount)
+        }
+    }
+
+    /// The group keys (as their value types) followed by one array per aggregate.
+    func finish() throws -> [ArrayData] {
+        let keyArrays = try keys.map { try KeyDecoder.decode($0, types: keyTypes, pool: pool) } ?? []
+        return try keyArrays + accumulators.map { try $0.finish(groupCount: groupCount, pool: pool) }
+    }
+}
+
+/// Per-group running values of one aggregate function.
+protocol Accumulator: AnyObject {
+    /// Folds in `rowCount` rows; `groups[row]` is each row's group (nil: all in group 0).
+    func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws
+    /// Folds in another accumulator of the same kind; its group g is group `map[g]` here.
+    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws
+    func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData
+}
+
+private func makeAccumulator(_ call: AggregateCall, pool: MemoryPool) throws -> any Accumulator {
+    let valueType = call.argument.map { ScalarArrays.valueType($0.type) } ?? .int64
+    switch call.function {
+    case .countStar: return CountAccumulator(countsNulls: true)
+    case .count: return CountAccumulator(countsNulls: false)
+    case .countDistinct: return DistinctAccumulator(pool: pool)
+    case .sum, .avg:
+        guard let kind = NumberKind(valueType) else { return CountAccumulator(countsNulls: false, allNull: call.type) }
+        return SumAccumulator(call: call, kind: kind, scale: Cast.decimalScale(valueType))
+    case .min, .max:
+        switch TypeRules.family(valueType) {
+        case .string, .binary: return BytesMinMax(isMax: call.function == .max, type: call.type)
+        case .null: return CountAccumulator(countsNulls: false, allNull: call.type)
+        default:
+            guard let kind = NumberKind(valueType) else {
+                throw QuiverError(.query, "\(call.function.rawValue) does not support \(valueType)")
+            }
+            return MinMaxAccumulator(isMax: call.function == .max, type: call.type, kind: kind)
+        }
+    }
+}
+
+/// Grows per-group arrays to `count` slots.
+private func growSlots<T>(_ array: inout [T], to count: Int, with value: T) {
+    if array.count < count { array.append(contentsOf: repeatElement(value, count: count - array.count)) }
+}
+
+/// Calls `body(row, group)` for each valid row (all rows when `input` is nil or has no nulls).
+@inline(__always)
+private func forEachValidRow(_ input: ArrayData?, _ groups: [Int32]?, _ rowCount: Int, _ body: (Int, Int) -> Void) {
+    let validity = input.flatMap { Bitmaps.validity($0) }
+    guard let groups else {
+        if let validity {
+            for row in 0..<rowCount where validity[row] { body(row, 0) }
+        } else {
+            for row in 0..<rowCount { body(row, 0) }
+        }
+        return
+    }
+    groups.withUnsafeBufferPointer { groups in
+        if let validity {
+            for row in 0..<rowCount where validity[row] { body(row, Int(groups[row])) }
+        } else {
+            for row in 0..<rowCount { body(row, Int(groups[row])) }
+        }
+    }
+}
+
+/// Per-group number state kept in a carrier type — `Int128` for integers, decimals and dates
+/// (exact), `Double` for floats — so the accumulator classes need not be generic. (Methods of
+/// a generic class called through an existential run unspecialised, looking up type metadata
+/// per operation; here each batch's loop is specialised through `NumberKind.visit` instead.)
+private struct Carriers {
+    var exact: [Int128] = []
+    var float: [Double] = []
+    /// Non-NULL inputs per group (sum/avg), or 0/1 "seen" (min/max).
+    var counts: [Int64] = []
+
+    mutating func grow(to count: Int) {
+        growSlots(&exact, to: count, with: 0)
+        growSlots(&float, to: count, with: 0)
+        growSlots(&counts, to: count, with: 0)
+    }
+
+    /// Folds `input` (of physical type `kind`) into the carrier that fits it.
+    mutating func fold<U: CarrierUpdate>(_ input: ArrayData, kind: NumberKind, _ update: U) throws -> U.Output {
+        try withUnsafeMutablePointer(to: &self) { try kind.visit(Visit(input: input, state: $0, update: update)) }
+    }
+
+    private struct Visit<U: CarrierUpdate>: NumberVisitor {
+        let input: ArrayData
+        let state: UnsafeMutablePointer<Carriers>
+        let update: U
+
+        func visit<T: NumberValue>(_: T.Type) throws -> U.Output {
+            let values = Columns.values(input, as: T.self)
+            return state.pointee.counts.withUnsafeMutableBufferPointer { counts in
+                if T.isInteger {
+                    return state.pointee.exact.withUnsafeMutableBufferPointer { slots in
+                        update.run(values, slots, counts) { Int128(truncatingIfNeeded: $0.int128Value) }
+                    }
+                }
+                return state.pointee.float.withUnsafeMutableBufferPointer { slots in
+                    update.run(values, slots, counts) { $0.doubleValue }
+                }
+            }
+        }
+    }
+}
+
+/// A per-batch loop over one number column into carrier slots (generic over both, so the
+/// visitor specialises it per physical type and carrier).
+private protocol CarrierUpdate {
+    associatedtype Output
+    func run<T, C: ArithmeticValue>(
+        _ values: UnsafePointer<T>, _ slots: UnsafeMutableBufferPointer<C>,
+        _ counts: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> C
+    ) -> Output
+}
+
+/// count(*) and count(x); also stands in for aggregates over an all-NULL literal argument
+/// (`allNull`: then it finishes as NULLs of that type).
+private final class CountAccumulator: Accumulator {
+    let countsNulls: Bool
+    let allNull: DataType?
+    var counts: [Int64] = []
+
+    init(countsNulls: Bool, allNull: DataType? = nil) {
+        self.countsNulls = countsNulls
+        self.allNull = allNull
+    }
+
+    func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
+        growSlots(&counts, to: groupCount, with: 0)
+        if groups == nil && (countsNulls || input.map { Bitmaps.validity($0) == nil } ?? true) {
+            counts[0] += Int64(countsNulls ? rowCount : rowCount - (input?.nullCount ?? 0))
+            return
+        }
+        counts.withUnsafeMutableBufferPointer { counts in
+            forEachValidRow(countsNulls ? nil : input, groups, rowCount) { _, group in counts[group] += 1 }
+        }
+    }
+
+    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+        guard let other = other as? CountAccumulator else { return }
+        growSlots(&counts, to: groupCount, with: 0)
+        for (group, count) in other.counts.enumerated() { counts[Int(map[group])] += count }
+    }
+
+    func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
+        if let allNull { return Output.nulls(allNull, length: groupCount, pool: pool) }
+        growSlots(&counts, to: groupCount, with: 0)
+        let values = Output.fixed(Int64.self, count: groupCount, pool: pool) { out in
+            for group in 0..<groupCount { out[group] = counts[group] }
+        }
+        return Output.array(.int64, length: groupCount, validity: nil, [values])
+    }
+}
+
+/// sum(x) and avg(x): integers and decimals accumulate exactly in `Int128`, floats in
+/// `Double`. A group with no non-NULL input is NULL.
+private final class SumAccumulator: Accumulator {
+    let call: AggregateCall
+    let kind: NumberKind
+    let divisor: Double
+    var state = Carriers()
+    var overflow = false
+
+    init(call: AggregateCall, kind: NumberKind, scale: Int) {
+        self.call = call
+        self.kind = kind
+        divisor = Double(Decimal.powersOfTen[scale])
+    }
+
+    var isExact: Bool { kind != .float32 && kind != .float64 }
+
+    func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
+        guard let input else { return }
+        state.grow(to: groupCount)
+        if try state.fold(input, kind: kind, SumRows(input: input, groups: groups, rowCount: rowCount)) { overflow = true }
+    }
+
+    /// Adds each valid row into its group's carrier; returns true on `Int128` overflow.
+    private struct SumRows: CarrierUpdate {
+        let input: ArrayData
+        let groups: [Int32]?
+        let rowCount: Int
+
+        @inline(__always)
+        func run<T, Acc: ArithmeticValue>(
+            _ values: UnsafePointer<T>, _ sums: UnsafeMutableBufferPointer<Acc>,
+            _ counts: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> Acc
+        ) -> Bool {
+            var overflow = false
+            if groups == nil && input.nullCount == 0 {
+                // One group, no NULLs: a plain reduction.
+                var total = Acc.zero
+                for row in 0..<rowCount {
+                    let (sum, o) = Acc.add(total, widen(values[row]))
+                    total = sum
+                    overflow = overflow || o
+                }
+                let (sum, o) = Acc.add(sums[0], total)
+                sums[0] = sum
+                counts[0] += Int64(rowCount)
+                return overflow || o
+            }
+            forEachValidRow(input, groups, rowCount) { row, group in
+                let (sum, o) = Acc.add(sums[group], widen(values[row]))
+                sums[group] = sum
+                counts[group] += 1
+                overflow = overflow || o
+            }
+            return overflow
+        }
+    }
+
+    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+        guard let other = other as? SumAccumulator else { return }
+        state.grow(to: groupCount)
+        for group in 0..<other.state.counts.count {
+            let target = Int(map[group])
+            let (sum, o) = state.exact[target].addingReportingOverflow(other.state.exact[group])
+            state.exact[target] = sum
+            state.float[target] += other.state.float[group]
+            state.counts[target] += other.state.counts[group]
+            overflow = overflow || o
+        }
+        overflow = overflow || other.overflow
+    }
+
+    func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
+        guard !overflow else { throw QuiverError(.query, "overflow in \(call.text)") }
+        state.grow(to: groupCount)
+        var scalars: [Scalar] = []
+        scalars.reserveCapacity(groupCount)
+        for group in 0..<groupCount {
+            let count = state.counts[group]
+            let exact = state.exact[group]
+            guard count > 0 else {
+                scalars.append(.null(call.type))
+                continue
+            }
+            if call.function == .avg {
+                scalars.append(.float64((isExact ? Double(exact) / divisor : state.float[group]) / Double(count)))
+            } else if !isExact {
+                scalars.append(.float64(state.float[group]))
+            } else if case .int64 = call.type {
+                guard let value = Int64(exactly: exact) else { throw QuiverError(.query, "\(call.text) overflows int64") }
+                scalars.append(.int64(value))
+            } else {
+                scalars.append(Scalar(type: call.type, payload: .decimal(exact)))
+            }
+        }
+        return try ScalarArrays.array(of: scalars, type: call.type, pool: pool)
+    }
+}
+
+/// min(x) / max(x) over a number type, compared in its carrier (NaNs are skipped).
+private final class MinMaxAccumulator: Accumulator {
+    let isMax: Bool
+    let type: DataType
+    let kind: NumberKind
+    var state = Carriers()
+
+    init(isMax: Bool, type: DataType, kind: NumberKind) {
+        self.isMax = isMax
+        self.type = type
+        self.kind = kind
+    }
+
+    var isExact: Bool { kind != .float32 && kind != .float64 }
+
+    func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
+        guard let input else { return }
+        state.grow(to: groupCount)
+        try state.fold(input, kind: kind, Rows(input: input, groups: groups, rowCount: rowCount, isMax: isMax))
+    }
+
+    /// Offers each valid row to its group's best value so far.
+    private struct Rows: CarrierUpdate {
+        let input: ArrayData
+        let groups: [Int32]?
+        let rowCount: Int
+        let isMax: Bool
+
+        @inline(__always)
+        func run<T, C: ArithmeticValue>(
+            _ values: UnsafePointer<T>, _ best: UnsafeMutableBufferPointer<C>,
+            _ seen: UnsafeMutableBufferPointer<Int64>, _ widen: (T) -> C
+        ) {
+            forEachValidRow(input, groups, rowCount) { row, group in
+                let value = widen(values[row])
+                guard value == value else { return }  // NaN
+                if seen[group] == 0 || (isMax ? value > best[group] : value < best[group]) {
+                    best[group] = value
+                    seen[group] = 1
+                }
+            }
+        }
+    }
+
+    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+        guard let other = other as? MinMaxAccumulator else { return }
+        state.grow(to: groupCount)
+        for group in 0..<other.state.counts.count where other.state.counts[group] > 0 {
+            let target = Int(map[group])
+            let first = state.counts[target] == 0
+            let exact = other.state.exact[group]
+            let float = other.state.float[group]
+            if first || (isMax ? exact > state.exact[target] : exact < state.exact[target]) { state.exact[target] = exact }
+            if first || (isMax ? float > state.float[target] : float < state.float[target]) { state.float[target] = float }
+            state.counts[target] = 1
+        }
+    }
+
+    func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
+        state.grow(to: groupCount)
+        let scalars = (0..<groupCount).map { group -> Scalar in
+            guard state.counts[group] > 0 else { return .null(type) }
+            return isExact ? ScalarArrays.scalar(state.exact[group], type: type) : ScalarArrays.scalar(state.float[group], type: type)
+        }
+        return try ScalarArrays.array(of: scalars, type: type, pool: pool)
+    }
+}
+
+/// min(x) / max(x) over strings (bytewise order); copies a value only when it wins.
+private final class BytesMinMax: Accumulator {
+    let isMax: Bool
+    let type: DataType
+    var values: [[UInt8]?] = []
+
+    init(isMax: Bool, type: DataType) {
+        self.isMax = isMax
+        self.type = type
+    }
+
+    private func offer(_ candidate: ByteString, _ group: Int) {
+        let wins = values[group].map { stored in
+            stored.withUnsafeBytes { raw in
+                let c = ByteString.compare(candidate, ByteString(start: raw.baseAddress ?? candidate.start, count: raw.count))
+                return isMax ? c > 0 : c < 0
+            }
+        } ?? true
+        if wins { values[group] = Array(candidate.bytes) }
+    }
+
+    func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
+        guard let input else { return }
+        growSlots(&values, to: groupCount, with: nil)
+        if Columns.hasLargeOffsets(input.type) {
+            let view = Columns.strings(input, offsets: Int64.self)
+            forEachValidRow(input, groups, rowCount) { row, group in offer(view[row], group) }
+        } else {
+            let view = Columns.strings(input, offsets: Int32.self)
+            forEachValidRow(input, groups, rowCount) { row, group in offer(view[row], group) }
+        }
+    }
+
+    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+        guard let other = other as? BytesMinMax else { return }
+        growSlots(&values, to: groupCount, with: nil)
+        for (group, value) in other.values.enumerated() {
+            guard let value else { continue }
+            value.withUnsafeBytes { raw in
+                offer(ByteString(start: raw.baseAddress ?? Buffer.empty.baseAddress, count: raw.count), Int(map[group]))
+            }
+        }
+    }
+
+    func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
+        growSlots(&values, to: groupCount, with: nil)
+        let scalars = values.prefix(groupCount).map { $0.map { Scalar(type: type, payload: .bytes($0)) } ?? .null(type) }
+        return try ScalarArrays.array(of: scalars, type: type, pool: pool)
+    }
+}
+
+/// count(DISTINCT x): one key table of (group, value) pairs; a group's count is the number
+/// of pairs with its id. NULL values are not counted.
+private final class DistinctAccumulator: Accumulator {
+    var pairs = KeyTable()
+    let pool: MemoryPool
+
+    init(pool: MemoryPool) { self.pool = pool }
+
+    func update(_ input: ArrayData?, groups: [Int32]?, groupCount: Int, rowCount: Int) throws {
+        guard let input else { return }
+        let prefix = groups ?? [Int32](repeating: 0, count: rowCount)
+        let encoder = try KeyEncoder([input], rowCount: rowCount, groupPrefix: prefix, pool: pool)
+        Self.intern(encoder, into: &pairs)
+    }
+
+    /// NULL values (flag byte 0 after the group id) are not counted.
+    private static func intern(_ encoder: KeyEncoder, into pairs: inout KeyTable) {
+        encoder.forEachKey { _, key, hash in
+            if key[4] != 0 { _ = pairs.intern(key, hash: hash) }
+        }
+    }
+
+    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+        guard let other = other as? DistinctAccumulator else { return }
+        var scratch: [UInt8] = []
+        for id in 0..<other.pairs.count {
+            other.pairs.withKey(id) { key in
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: key)
+                let group = key.loadUnaligned(as: Int32.self)
+                scratch.withUnsafeMutableBytes { $0.storeBytes(of: map[Int(group)], as: Int32.self) }
+                scratch.withUnsafeBytes { _ = pairs.intern($0, hash: KeyTable.hash($0)) }
+            }
+        }
+    }
+
+    func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
+        var counts = [Int64](repeating: 0, count: groupCount)
+        for id in 0..<pairs.count {
+            let group = pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) }
+            if group < groupCount { counts[group] += 1 }
+        }
+        let values = Output.fixed(Int64.self, count: groupCount, pool: pool) { out in
+            for group in 0..<groupCount { out[group] = counts[group] }
+        }
+        return Output.array(.int64, length: groupCount, validity: nil, [values])
+    }
+}

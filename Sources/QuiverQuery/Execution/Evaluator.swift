@@ -1,0 +1,105 @@
+import QuiverArrow
+import QuiverBytes
+
+/// The columns an expression reads, by bound column index (nil = not loaded), all of
+/// `length` rows.
+struct ColumnSet {
+    var columns: [ArrayData?]
+    var length: Int
+}
+
+/// Evaluates bound expressions over a batch, one kernel call per node.
+///
+/// A sub-expression over a single dictionary-encoded column (a comparison with a literal,
+/// LIKE, a cast, …) is evaluated once per dictionary entry and then gathered through the
+/// indices, so `flag = 'R'` on a dictionary column costs one lookup per row.
+struct Evaluator {
+    let pool: MemoryPool
+
+    func evaluate(_ expr: BoundExpr, _ input: ColumnSet) throws -> Datum {
+        switch expr {
+        case .column(let index, _):
+            guard index < input.columns.count, let column = input.columns[index] else {
+                throw QuiverError(.query, "internal: column \(index) was not loaded")
+            }
+            return .array(column)
+        case .literal(let scalar):
+            return .scalar(scalar)
+        default:
+            if let index = singleDictionaryColumn(expr, input) {
+                return try evaluateOnDictionary(expr, column: index, input)
+            }
+            return try evaluateNode(expr, input)
+        }
+    }
+
+    private func evaluateNode(_ expr: BoundExpr, _ input: ColumnSet) throws -> Datum {
+        let length = input.length
+        switch expr {
+        case .column, .literal:
+            return try evaluate(expr, input)
+        case .arithmetic(let op, let a, let b, let type):
+            return .array(try Arithmetic.evaluate(op, try values(a, input), try values(b, input), type: type, length: length, pool: pool))
+        case .compare(let op, let a, let b):
+            return .array(try Compare.evaluate(op, try values(a, input), try values(b, input), length: length, pool: pool))
+        case .and(let a, let b):
+            return .array(Logic.and(try evaluate(a, input), try evaluate(b, input), length: length, pool: pool))
+        case .or(let a, let b):
+            return .array(Logic.or(try evaluate(a, input), try evaluate(b, input), length: length, pool: pool))
+        case .not(let a):
+            return .array(Logic.not(try evaluate(a, input), length: length, pool: pool))
+        case .isNull(let a, let negated):
+            return .array(Logic.isNull(try values(a, input), negated: negated, length: length, pool: pool))
+        case .like(let a, let pattern, let negated):
+            let operand = try values(a, input)
+            if operand.isNullScalar { return .scalar(.null(.boolean)) }
+            let matched = StringKernels.like(try operand.materialize(length: length, pool: pool), pattern, pool: pool)
+            return negated ? .array(Logic.not(.array(matched), length: length, pool: pool)) : .array(matched)
+        case .cast(let a, let type):
+            let operand = try values(a, input)
+            return .array(try Cast.evaluate(try operand.materialize(length: length, pool: pool), to: type, pool: pool))
+        }
+    }
+
+    /// Evaluates and decodes dictionary arrays to plain values (for kernels that read values).
+    func values(_ expr: BoundExpr, _ input: ColumnSet) throws -> Datum {
+        let datum = try evaluate(expr, input)
+        if case .array(let data) = datum, case .dictionary = data.type.storageType {
+            return .array(try Take.decodeDictionary(data, pool: pool))
+        }
+        return datum
+    }
+
+    /// Evaluates an all-literal expression to its value.
+    func fold(_ expr: BoundExpr) throws -> Scalar {
+        switch try evaluate(expr, ColumnSet(columns: [], length: 1)) {
+        case .scalar(let scalar): return scalar
+        case .array(let data): return ScalarArrays.scalar(data, at: 0)
+        }
+    }
+
+    private func singleDictionaryColumn(_ expr: BoundExpr, _ input: ColumnSet) -> Int? {
+        let columns = expr.columns
+        guard columns.count == 1, let index = columns.first, index < input.columns.count,
+            let column = input.columns[index], case .dictionary = column.type.storageType,
+            let dictionary = column.dictionary, dictionary.length > 0, dictionary.length <= Swift.max(input.length, 64)
+        else { return nil }
+        return index
+    }
+
+    /// Evaluates `expr` once per dictionary entry plus once for NULL (an expression such as
+    /// `x IS NULL` or `x = 'a' OR x IS NULL` need not be NULL on NULL input), then gathers
+    /// each row's result: entry `index` for valid rows, the NULL entry for null rows.
+    private func evaluateOnDictionary(_ expr: BoundExpr, column index: Int, _ input: ColumnSet) throws -> Datum {
+        guard let column = input.columns[index], let dictionary = column.dictionary else {
+            return try evaluateNode(expr, input)
+        }
+        let nullEntry = Output.nulls(dictionary.type, length: 1, pool: pool)
+        var perEntry = input
+        perEntry.columns[index] = try Take.concatenate([dictionary, nullEntry], pool: pool)
+        perEntry.length = dictionary.length + 1
+        let result = try evaluateNode(expr, perEntry).materialize(length: perEntry.length, pool: pool)
+        let rows = try Take.indexRows(column, nullRow: Int32(dictionary.length))
+        return .array(try Take.take(result, rows: rows, pool: pool))
+    }
+}

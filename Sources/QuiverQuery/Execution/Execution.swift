@@ -1,0 +1,208 @@
+import QuiverArrow
+import QuiverBytes
+
+/// Runs a `PhysicalPlan`: the per-batch pipeline on worker threads (scan, filter, project or
+/// partial aggregation, per-batch top-k) and the in-order combination of batch results.
+///
+/// Memory: input columns are used in place (prepared views of the source's buffers); the
+/// filter gathers only the columns later operators read, and only the selected rows; results
+/// and per-batch scratch come from `options.pool`.
+final class Execution: @unchecked Sendable {
+    let plan: PhysicalPlan
+    let options: ExecutionOptions
+    private let evaluator: Evaluator
+    private let skip: [Bool]
+    /// Everything below is touched only by `combine` (serialised, in batch order) and `finish`.
+    private(set) var statistics = QueryStatistics()
+    private var ready: [RecordBatch] = []
+    private var emittedRows = 0
+    private var runs: [[ArrayData]] = []
+    private var runRows = 0
+    private var aggregate: AggregationState?
+    private(set) var isStopped = false
+
+    init(plan: PhysicalPlan, options: ExecutionOptions) {
+        self.plan = plan
+        self.options = options
+        evaluator = Evaluator(pool: options.pool)
+        skip = options.useStatistics ? ZoneMaps.prune(plan) : Array(repeating: false, count: plan.source.batchCount)
+        statistics.batchesTotal = plan.source.batchCount
+        statistics.batchesSkipped = skip.filter { $0 }.count
+    }
+
+    /// What one batch produced.
+    private struct Outcome {
+        var rows = 0
+        var selected = 0
+        var columns: [ArrayData]? = nil
+        var length = 0
+        var aggregate: AggregationState? = nil
+    }
+
+    /// Processes the batches in `range` (skipping those ruled out by statistics).
+    func consume(_ range: Range<Int>) throws {
+        guard !isStopped else { return }
+        if case .aggregate(let spec) = plan.mode, aggregate == nil {
+            aggregate = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
+        }
+        if plan.limit == 0 {
+            isStopped = true
+            return
+        }
+        let indices = range.filter { !skip[$0] }
+        try OrderedParallel.run(
+            indices, parallelism: options.parallelism,
+            work: { index in try withErrorContext("record batch \(index)") { try self.process(index) } },
+            combine: { try self.combine($0) })
+    }
+
+    /// Output batches completed so far (row-wise queries), handed over once.
+    func takeReady() -> [RecordBatch] {
+        defer { ready = [] }
+        return ready
+    }
+
+    // MARK: - Per batch (worker threads)
+
+    private func process(_ index: Int) throws -> Outcome {
+        let batch = try plan.source.batch(at: index, columns: plan.scanColumns)
+        var input = try load(batch)
+        var outcome = Outcome(rows: input.length, selected: input.length)
+        if let filter = plan.filter {
+            let rows = Logic.selection(try evaluator.evaluate(filter, input), length: input.length)
+            outcome.selected = rows.count
+            if rows.count < input.length {
+                var narrowed = [ArrayData?](repeating: nil, count: input.columns.count)
+                for column in plan.postFilterColumns {
+                    if let data = input.columns[column] { narrowed[column] = try Take.take(data, rows: rows, pool: options.pool) }
+                }
+                input = ColumnSet(columns: narrowed, length: rows.count)
+            }
+        }
+        switch plan.mode {
+        case .project(let outputs, _):
+            guard input.length > 0 else { return outcome }
+            var columns = try outputs.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
+            var length = input.length
+            if let limit = plan.limit, !plan.sort.isEmpty, limit < length {
+                let rows = try RowOrder(columns: try sortable(columns), specs: plan.sort).top(limit, count: length)
+                columns = try columns.map { try Take.take($0, rows: rows, pool: options.pool) }
+                length = rows.count
+            }
+            outcome.columns = columns
+            outcome.length = length
+        case .aggregate(let spec):
+            let state = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
+            if input.length > 0 {
+                let keys = try spec.keys.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
+                let arguments = try spec.calls.map { call in
+                    try call.argument.map { try evaluator.values($0, input).materialize(length: input.length, pool: options.pool) }
+                }
+                try state.update(keyColumns: keys, inputs: arguments, rowCount: input.length)
+            }
+            outcome.aggregate = state
+        }
+        return outcome
+    }
+
+    /// Maps the source's batch to source column indices and checks each column it will read.
+    private func load(_ batch: RecordBatch) throws -> ColumnSet {
+        let fields = plan.source.schema.fields
+        let positions: [Int]
+        if batch.columns.count == fields.count {
+            positions = plan.scanColumns
+        } else if batch.columns.count == plan.scanColumns.count {
+            positions = Array(plan.scanColumns.indices)
+        } else {
+            throw QuiverError(.schemaMismatch, "source returned \(batch.columns.count) columns; expected \(fields.count) or \(plan.scanColumns.count)")
+        }
+        var columns = [ArrayData?](repeating: nil, count: fields.count)
+        for (column, position) in zip(plan.scanColumns, positions) {
+            let data = batch.columns[position]
+            guard data.type == fields[column].type, data.length == batch.length else {
+                throw QuiverError(.schemaMismatch, "column '\(fields[column].name)' is \(data.type) with \(data.length) rows; expected \(fields[column].type) with \(batch.length)")
+            }
+            columns[column] = try withErrorContext("column '\(fields[column].name)'") {
+                try ColumnCheck.prepare(data, pool: options.pool)
+            }
+        }
+        return ColumnSet(columns: columns, length: batch.length)
+    }
+
+    /// The extended columns with sort-key dictionaries decoded (the row comparer reads values).
+    private func sortable(_ columns: [ArrayData]) throws -> [ArrayData] {
+        var result = columns
+        for spec in plan.sort { result[spec.column] = try Take.decodeDictionary(columns[spec.column], pool: options.pool) }
+        return result
+    }
+
+    // MARK: - Combining (in batch order)
+
+    private func combine(_ outcome: Outcome) throws -> Bool {
+        statistics.batchesScanned += 1
+        statistics.rowsScanned += outcome.rows
+        statistics.rowsSelected += outcome.selected
+        if let partial = outcome.aggregate {
+            try aggregate?.merge(partial)
+            return true
+        }
+        guard let columns = outcome.columns, outcome.length > 0 else { return true }
+        if plan.sort.isEmpty {
+            var batch = RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(columns.prefix(plan.visibleWidth)), length: outcome.length)
+            if let limit = plan.limit {
+                if emittedRows + batch.length >= limit {
+                    batch = batch.slice(from: 0, length: limit - emittedRows)
+                    isStopped = true
+                }
+            }
+            emittedRows += batch.length
+            ready.append(batch)
+            return !isStopped
+        }
+        runs.append(columns)
+        runRows += outcome.length
+        // Keep the top-k candidates small: re-select once they grow well past k.
+        if let limit = plan.limit, runRows > Swift.max(4 * limit, 65_536) {
+            let merged = try sortRuns(limit: limit)
+            runs = [merged.columns]
+            runRows = merged.length
+        }
+        return true
+    }
+
+    /// Sorts all runs together; with a limit keeps only the first `limit` rows.
+    private func sortRuns(limit: Int?) throws -> (columns: [ArrayData], length: Int) {
+        guard let first = runs.first else { return ([], 0) }
+        let columns = try first.indices.map { column in try Take.concatenate(runs.map { $0[column] }, pool: options.pool) }
+        let order = try RowOrder(columns: try sortable(columns), specs: plan.sort)
+        let rows = limit.map { order.top($0, count: runRows) } ?? order.sorted(count: runRows)
+        return (try columns.map { try Take.take($0, rows: rows, pool: options.pool) }, rows.count)
+    }
+
+    /// Completes the query: finalises the aggregation and runs sort and limit.
+    func finish() throws -> [RecordBatch] {
+        if case .aggregate(let spec) = plan.mode, let state = aggregate {
+            aggregate = nil
+            let results = try state.finish()
+            var grouped = ColumnSet(columns: results, length: state.groupCount)
+            if let having = spec.having {
+                let rows = Logic.selection(try evaluator.evaluate(having, grouped), length: grouped.length)
+                grouped = ColumnSet(columns: try results.map { try Take.take($0, rows: rows, pool: options.pool) }, length: rows.count)
+            }
+            let outputs = try spec.outputs.map { try evaluator.evaluate($0, grouped).materialize(length: grouped.length, pool: options.pool) }
+            runs = [outputs]
+            runRows = grouped.length
+            if plan.sort.isEmpty {
+                var batch = RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(outputs.prefix(plan.visibleWidth)), length: grouped.length)
+                if let limit = plan.limit, limit < batch.length { batch = batch.slice(from: 0, length: limit) }
+                return [batch]
+            }
+        }
+        if plan.sort.isEmpty { return takeReady() }
+        let sorted: (columns: [ArrayData], length: Int) = runs.isEmpty
+            ? (plan.extendedFields.map { Output.nulls($0.type, length: 0, pool: options.pool) }, 0)
+            : try sortRuns(limit: plan.limit)
+        runs = []
+        return [RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(sorted.columns.prefix(plan.visibleWidth)), length: sorted.length)]
+    }
+}

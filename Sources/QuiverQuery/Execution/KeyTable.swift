@@ -1,0 +1,410 @@
+import QuiverArrow
+import QuiverBytes
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Interns byte-string keys: each distinct key gets a dense id, in order of first appearance
+/// (which is what makes GROUP BY output deterministic).
+///
+/// Open addressing with linear probing over a power-of-two slot array (load ≤ 1/2); keys live
+/// back to back in one arena, so interning allocates only when the arena or slots grow.
+/// A value type on purpose: its owner mutates it through one `inout` access per batch, where
+/// a class's stored arrays would pay a dynamic exclusivity check on every probe.
+struct KeyTable {
+    private(set) var count = 0
+    private var slots: [Int32]
+    private var mask: Int
+    private var hashes: [UInt64] = []
+    private var starts: [Int] = [0]
+    private var arena: [UInt8] = []
+
+    init(capacity: Int = 16) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = Array(repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    /// The id of `key`, adding it if new.
+    mutating func intern(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let id = slots[slot]
+            if id < 0 { break }
+            if hashes[Int(id)] == hash && equals(Int(id), key) { return id }
+            slot = (slot + 1) & mask
+        }
+        let id = Int32(count)
+        slots[slot] = id
+        hashes.append(hash)
+        arena.append(contentsOf: key)
+        starts.append(arena.count)
+        count += 1
+        if count * 2 > slots.count { grow() }
+        return id
+    }
+
+    private func equals(_ id: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        let start = starts[id]
+        guard starts[id + 1] - start == key.count else { return false }
+        guard let base = key.baseAddress, key.count > 0 else { return true }
+        return arena.withUnsafeBytes { stored in
+            guard let storedBase = stored.baseAddress else { return false }
+            return memcmp(storedBase + start, base, key.count) == 0
+        }
+    }
+
+    /// Interns every row of `keys`, returning each row's id.
+    mutating func intern(_ keys: KeyEncoder) -> [Int32] {
+        var ids = [Int32](repeating: 0, count: keys.rowCount)
+        ids.withUnsafeMutableBufferPointer { ids in
+            keys.forEachKey { row, key, hash in ids[row] = intern(key, hash: hash) }
+        }
+        return ids
+    }
+
+    /// Interns rows whose keys come from small domains — dictionary indices, booleans, and
+    /// integers spanning a short range in this batch — without encoding every row: each row
+    /// gets a mixed-radix code from its columns' codes (column at a time), only the first row
+    /// of each code is encoded and interned, and the rest look their code up. Nil when some
+    /// key column is not small (then `intern(KeyEncoder(…))` does the general work).
+    mutating func internSmallDomains(_ columns: [ArrayData], rowCount: Int, pool: MemoryPool) throws -> [Int32]? {
+        let limit = Swift.min(1 << 16, Swift.max(1024, 4 * rowCount))
+        var combined = [Int32](repeating: 0, count: rowCount)
+        var domain = 1
+        for column in columns {
+            guard let (codes, size) = try SmallDomain.codes(column, limit: limit / domain) else { return nil }
+            for row in 0..<rowCount { combined[row] += codes[row] * Int32(domain) }
+            domain *= size
+        }
+        var local = [Int32](repeating: -1, count: domain)
+        var firstRows: [Int32] = []
+        var localIds = [Int32](repeating: 0, count: rowCount)
+        for row in 0..<rowCount {
+            let code = Int(combined[row])
+            if local[code] < 0 {
+                local[code] = Int32(firstRows.count)
+                firstRows.append(Int32(row))
+            }
+            localIds[row] = local[code]
+        }
+        let representatives = try columns.map { try Take.take($0, rows: firstRows, pool: pool) }
+        let ids = intern(try KeyEncoder(representatives, rowCount: firstRows.count, pool: pool))
+        return localIds.map { ids[Int($0)] }
+    }
+
+    private mutating func grow() {
+        let size = slots.count * 2
+        slots = Array(repeating: -1, count: size)
+        mask = size - 1
+        for id in 0..<count {
+            var slot = Int(truncatingIfNeeded: hashes[id]) & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(id)
+        }
+    }
+
+    /// The bytes of key `id` (valid during `body`).
+    func withKey<R>(_ id: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let start = starts[id]
+        let end = starts[id + 1]
+        return try arena.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+    }
+
+    func hash(of id: Int) -> UInt64 { hashes[id] }
+
+    /// A 64-bit hash of bytes, eight at a time (not cryptographic; spreads short keys well).
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+        var index = 0
+        let count = bytes.count
+        if let base = bytes.baseAddress {
+            while index + 8 <= count {
+                h = (h ^ base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0x9FB2_1C65_1E98_DF25
+                h ^= h >> 29
+                index += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < count {
+                tail |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << shift
+                shift += 8
+                index += 1
+            }
+            h = (h ^ tail) &* 0x9FB2_1C65_1E98_DF25
+        }
+        h ^= h >> 32
+        h = h &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 32
+        return h
+    }
+}
+
+/// Encodes the key columns of a batch into one byte string per row, column at a time (no
+/// per-row dispatch on type): per column a flag byte (0 = NULL), then the value — fixed-width
+/// values as their bytes (floats with -0 folded into 0 and NaNs made one NaN), strings as a
+/// 4-byte length and their bytes, dictionary columns as their values.
+struct KeyEncoder {
+    private(set) var bytes: [UInt8] = []
+    private(set) var offsets: [Int] = []
+
+    /// Encodes `columns` (each `rowCount` long), optionally after a 4-byte group id per row.
+    init(_ columns: [ArrayData], rowCount: Int, groupPrefix: [Int32]? = nil, pool: MemoryPool) throws {
+        let readers = try columns.map { try KeyColumn($0, pool: pool) }
+        var lengths = [Int](repeating: groupPrefix == nil ? 0 : 4, count: rowCount)
+        for reader in readers { reader.addLengths(&lengths) }
+        offsets = [0]
+        offsets.reserveCapacity(rowCount + 1)
+        var total = 0
+        for length in lengths {
+            total += length
+            offsets.append(total)
+        }
+        bytes = [UInt8](repeating: 0, count: total)
+        var cursors = Array(offsets.dropLast())
+        bytes.withUnsafeMutableBytes { out in
+            guard let base = out.baseAddress else { return }
+            if let groupPrefix {
+                for row in 0..<rowCount {
+                    base.storeBytes(of: groupPrefix[row], toByteOffset: cursors[row], as: Int32.self)
+                    cursors[row] += 4
+                }
+            }
+            for reader in readers { reader.write(base, &cursors) }
+        }
+    }
+
+    var rowCount: Int { offsets.count - 1 }
+
+    /// Calls `body` with each row's key and its hash.
+    func forEachKey(_ body: (Int, UnsafeRawBufferPointer, UInt64) -> Void) {
+        bytes.withUnsafeBytes { all in
+            for row in 0..<rowCount {
+                let key = UnsafeRawBufferPointer(rebasing: all[offsets[row]..<offsets[row + 1]])
+                body(row, key, KeyTable.hash(key))
+            }
+        }
+    }
+}
+
+/// One key column, resolved to how its rows are read: through a dictionary's indices or
+/// directly; fixed-width bytes, bits, or strings.
+private struct KeyColumn {
+    enum Values {
+        case fixed(UnsafeRawPointer, width: Int, float: Int)
+        case bits(BitView)
+        case strings32(StringsView<Int32>)
+        case strings64(StringsView<Int64>)
+    }
+
+    let values: Values
+    /// Row → value position (dictionary indices), nil for the identity.
+    let map: [Int32]?
+    /// Per row (after mapping) validity, nil = all valid.
+    let valid: [Bool]?
+    let rowCount: Int
+    /// Keeps the buffers read through raw pointers alive.
+    let retained: ArrayData
+
+    init(_ column: ArrayData, pool: MemoryPool) throws {
+        rowCount = column.length
+        var data = column
+        var map: [Int32]? = nil
+        var valid: [Bool]? = nil
+        if case .dictionary = column.type.storageType, let dictionary = column.dictionary {
+            let rows = try Take.indexRows(column)
+            let indexValidity = Bitmaps.validity(column)
+            let valueValidity = Bitmaps.validity(dictionary)
+            if indexValidity != nil || valueValidity != nil || dictionary.length == 0 {
+                valid = (0..<column.length).map { row in
+                    (indexValidity?[row] ?? true) && dictionary.length > 0 && (valueValidity?[Int(rows[row])] ?? true)
+                }
+            }
+            map = rows
+            data = dictionary
+        } else if let validity = Bitmaps.validity(column) {
+            valid = (0..<column.length).map { validity[$0] }
+        }
+        self.map = map
+        self.valid = valid
+        retained = data
+        switch data.type.storageType {
+        case .boolean: values = .bits(Columns.bits(data))
+        case .utf8, .binary: values = .strings32(Columns.strings(data, offsets: Int32.self))
+        case .largeUtf8, .largeBinary: values = .strings64(Columns.strings(data, offsets: Int64.self))
+        case .float32: values = .fixed(data.buffers[1].baseAddress + data.offset * 4, width: 4, float: 32)
+        case .float64: values = .fixed(data.buffers[1].baseAddress + data.offset * 8, width: 8, float: 64)
+        case .null: values = .fixed(Buffer.empty.baseAddress, width: 0, float: 0)
+        default:
+            guard let width = data.type.fixedByteWidth else {
+                throw QuiverError(.query, "cannot group by \(data.type)")
+            }
+            values = .fixed(data.buffers[1].baseAddress + data.offset * width, width: width, float: 0)
+        }
+    }
+
+    @inline(__always) private func position(_ row: Int) -> Int { map.map { Int($0[row]) } ?? row }
+    @inline(__always) private func isValid(_ row: Int) -> Bool {
+        if case .fixed(_, 0, _) = values { return false }
+        return valid?[row] ?? true
+    }
+
+    func addLengths(_ lengths: inout [Int]) {
+        for row in 0..<rowCount {
+            guard isValid(row) else {
+                lengths[row] += 1
+                continue
+            }
+            switch values {
+            case .fixed(_, let width, _): lengths[row] += 1 + width
+            case .bits: lengths[row] += 2
+            case .strings32(let view): lengths[row] += 5 + view[position(row)].count
+            case .strings64(let view): lengths[row] += 5 + view[position(row)].count
+            }
+        }
+    }
+
+    func write(_ out: UnsafeMutableRawPointer, _ cursors: inout [Int]) {
+        for row in 0..<rowCount {
+            let at = cursors[row]
+            guard isValid(row) else {
+                out.storeBytes(of: 0, toByteOffset: at, as: UInt8.self)
+                cursors[row] += 1
+                continue
+            }
+            out.storeBytes(of: 1, toByteOffset: at, as: UInt8.self)
+            let p = position(row)
+            switch values {
+            case .fixed(let base, let width, let float):
+                if float == 64 {
+                    let v = base.load(fromByteOffset: p * 8, as: Double.self)
+                    out.storeBytes(of: v == 0 ? 0.0 : (v.isNaN ? Double.nan : v), toByteOffset: at + 1, as: Double.self)
+                } else if float == 32 {
+                    let v = base.load(fromByteOffset: p * 4, as: Float.self)
+                    out.storeBytes(of: v == 0 ? Float(0) : (v.isNaN ? Float.nan : v), toByteOffset: at + 1, as: Float.self)
+                } else {
+                    (out + at + 1).copyMemory(from: base + p * width, byteCount: width)
+                }
+                cursors[row] += 1 + width
+            case .bits(let view):
+                out.storeBytes(of: view[p] ? 1 : 0, toByteOffset: at + 1, as: UInt8.self)
+                cursors[row] += 2
+            case .strings32(let view):
+                cursors[row] += 1 + Self.writeString(view[p], out, at + 1)
+            case .strings64(let view):
+                cursors[row] += 1 + Self.writeString(view[p], out, at + 1)
+            }
+        }
+    }
+
+    private static func writeString(_ value: ByteString, _ out: UnsafeMutableRawPointer, _ at: Int) -> Int {
+        out.storeBytes(of: UInt32(truncatingIfNeeded: value.count), toByteOffset: at, as: UInt32.self)
+        if value.count > 0 { (out + at + 4).copyMemory(from: value.start, byteCount: value.count) }
+        return 4 + value.count
+    }
+}
+
+/// Rebuilds key columns from interned keys (the inverse of `KeyEncoder`).
+enum KeyDecoder {
+    static func decode(_ table: KeyTable, types: [DataType], skipPrefix: Int = 0, pool: MemoryPool) throws -> [ArrayData] {
+        let count = table.count
+        var scalars = [[Scalar]](repeating: [], count: types.count)
+        for index in types.indices { scalars[index].reserveCapacity(count) }
+        for id in 0..<count {
+            table.withKey(id) { key in
+                var at = skipPrefix
+                for (column, type) in types.enumerated() {
+                    guard key[at] == 1 else {
+                        scalars[column].append(.null(type))
+                        at += 1
+                        continue
+                    }
+                    at += 1
+                    scalars[column].append(readValue(key, &at, type))
+                }
+            }
+        }
+        return try zip(scalars, types).map { try ScalarArrays.array(of: $0, type: $1, pool: pool) }
+    }
+
+    private static func readValue(_ key: UnsafeRawBufferPointer, _ at: inout Int, _ type: DataType) -> Scalar {
+        guard let base = key.baseAddress else { return .null(type) }
+        switch type.storageType {
+        case .boolean:
+            at += 1
+            return .boolean(key[at - 1] != 0)
+        case .utf8, .binary, .largeUtf8, .largeBinary:
+            let length = Int(base.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+            let bytes = Array(UnsafeRawBufferPointer(rebasing: key[(at + 4)..<(at + 4 + length)]))
+            at += 4 + length
+            return Scalar(type: type, payload: .bytes(bytes))
+        default:
+            guard let kind = NumberKind(type), let width = type.fixedByteWidth,
+                let scalar = try? kind.visit(ReadUnaligned(base: base + at, type: type))
+            else { return .null(type) }
+            at += width
+            return scalar
+        }
+    }
+
+    private struct ReadUnaligned: NumberVisitor {
+        let base: UnsafeRawPointer
+        let type: DataType
+        func visit<T: NumberValue>(_: T.Type) throws -> Scalar {
+            ScalarArrays.scalar(base.loadUnaligned(as: T.self), type: type)
+        }
+    }
+}
+
+/// Per-row codes for a key column with few possible values: 0 for NULL, 1… for values.
+private enum SmallDomain {
+    /// The codes and the domain size (codes are < size), or nil when the column has more than
+    /// `limit` possible codes or is not a dictionary, boolean or integer column.
+    static func codes(_ column: ArrayData, limit: Int) throws -> ([Int32], Int)? {
+        let validity = Bitmaps.validity(column)
+        switch column.type.storageType {
+        case .dictionary:
+            guard let dictionary = column.dictionary, dictionary.length + 1 <= limit else { return nil }
+            let rows = try Take.indexRows(column, nullRow: -1)
+            return (rows.map { $0 + 1 }, dictionary.length + 1)
+        case .boolean:
+            guard limit >= 3 else { return nil }
+            let bits = Columns.bits(column)
+            return ((0..<column.length).map { row in (validity?[row] ?? true) ? (bits[row] ? 2 : 1) : 0 }, 3)
+        default:
+            guard column.type.isInteger, let kind = NumberKind(column.type) else { return nil }
+            return try kind.visit(IntegerCodes(column: column, validity: validity, limit: limit))
+        }
+    }
+
+    private struct IntegerCodes: NumberVisitor {
+        let column: ArrayData
+        let validity: BitView?
+        let limit: Int
+
+        func visit<T: NumberValue>(_: T.Type) throws -> ([Int32], Int)? {
+            let values = Columns.values(column, as: T.self)
+            var low: T?
+            var high: T?
+            for row in 0..<column.length where validity?[row] ?? true {
+                let value = values[row]
+                if low.map({ value < $0 }) ?? true { low = value }
+                if high.map({ value > $0 }) ?? true { high = value }
+            }
+            guard let low, let high else { return (Array(repeating: 0, count: column.length), 1) }
+            let span = high.int128Value - low.int128Value + 2
+            guard span <= Int128(limit) else { return nil }
+            let base = low.int128Value
+            let codes = (0..<column.length).map { row -> Int32 in
+                (validity?[row] ?? true) ? Int32(truncatingIfNeeded: values[row].int128Value - base + 1) : 0
+            }
+            return (codes, Int(span))
+        }
+    }
+}

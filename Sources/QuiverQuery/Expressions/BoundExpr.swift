@@ -1,0 +1,56 @@
+import QuiverArrow
+import QuiverBytes
+
+/// A type-checked expression: columns resolved to indices, every implicit conversion made
+/// an explicit `cast`, IN/BETWEEN/negation rewritten into comparisons and arithmetic, and
+/// constant sub-expressions folded to literals. Only the evaluator consumes it.
+indirect enum BoundExpr: Hashable, Sendable {
+    /// Column `index` of the schema the expression was bound against.
+    case column(Int, DataType)
+    case literal(Scalar)
+    /// Operands already cast to the kernel's compute type; the last value is the result type.
+    case arithmetic(ArithmeticOp, BoundExpr, BoundExpr, DataType)
+    /// Operands of one value type (or both strings).
+    case compare(CompareOp, BoundExpr, BoundExpr)
+    case and(BoundExpr, BoundExpr)
+    case or(BoundExpr, BoundExpr)
+    case not(BoundExpr)
+    case isNull(BoundExpr, negated: Bool)
+    case like(BoundExpr, LikePattern, negated: Bool)
+    case cast(BoundExpr, DataType)
+
+    var type: DataType {
+        switch self {
+        case .column(_, let type): return type
+        case .literal(let scalar): return scalar.type
+        case .arithmetic(_, _, _, let type), .cast(_, let type): return type
+        case .compare, .and, .or, .not, .isNull, .like: return .boolean
+        }
+    }
+
+    var children: [BoundExpr] {
+        switch self {
+        case .column, .literal: return []
+        case .arithmetic(_, let a, let b, _), .compare(_, let a, let b), .and(let a, let b), .or(let a, let b):
+            return [a, b]
+        case .not(let e), .isNull(let e, _), .like(let e, _, _), .cast(let e, _): return [e]
+        }
+    }
+
+    /// The column indices the expression reads.
+    var columns: Set<Int> {
+        if case .column(let index, _) = self { return [index] }
+        return children.reduce(into: Set<Int>()) { $0.formUnion($1.columns) }
+    }
+
+    var isLiteral: Bool {
+        if case .literal = self { return true }
+        return false
+    }
+
+    /// The conjuncts of an AND chain.
+    var conjuncts: [BoundExpr] {
+        if case .and(let a, let b) = self { return a.conjuncts + b.conjuncts }
+        return [self]
+    }
+}

@@ -1,0 +1,350 @@
+import QuiverArrow
+import QuiverBytes
+
+/// A query expression: a column, a literal, or an operation on expressions.
+///
+/// Build them with `col(_:)`, Swift literals (`5`, `0.05`, `"R"`, `true`), `Expr.date(_:)`
+/// and friends, the operators `+ - * / %`, `== != < <= > >=`, `&& || !`, and the methods
+/// below; aggregate with `sum(_:)`, `count()`, …. An expression is only a description:
+/// names and types are checked when the query is planned, and problems surface then as
+/// `QuiverError(.query, …)`.
+public struct Expr: Sendable, CustomStringConvertible {
+    indirect enum Node: Sendable {
+        case column(String)
+        /// Planner-internal: column `i` of the schema being bound against.
+        case slot(Int, String)
+        case literal(Scalar)
+        /// A literal that failed to parse; reported when the query is planned.
+        case invalid(QuiverError)
+        case negate(Expr)
+        case arithmetic(ArithmeticOp, Expr, Expr)
+        case compare(CompareOp, Expr, Expr)
+        case and(Expr, Expr)
+        case or(Expr, Expr)
+        case not(Expr)
+        case isNull(Expr, negated: Bool)
+        case inList(Expr, [Expr], negated: Bool)
+        case between(Expr, Expr, Expr, negated: Bool)
+        case like(Expr, pattern: String, escape: Character?, negated: Bool)
+        case startsWith(Expr, String)
+        case cast(Expr, DataType)
+        /// `argument` nil is `count(*)`.
+        case aggregate(AggregateFunction, Expr?)
+    }
+
+    let node: Node
+    /// The output name given with `as(_:)`.
+    public private(set) var alias: String?
+    /// UTF-8 offset of the expression in the SQL text it came from (for error carets).
+    var position: Int?
+
+    init(_ node: Node, position: Int? = nil) {
+        self.node = node
+        self.position = position
+    }
+
+    /// Whether two expressions are the same computation, ignoring aliases and source
+    /// positions, so `a + b` in a select list matches `a + b` in GROUP BY. (Not `Equatable`:
+    /// `==` on expressions builds a comparison.)
+    func matches(_ other: Expr) -> Bool { structuralKey == other.structuralKey }
+
+    /// The expression spelled with every literal's type, so equal keys mean equal trees.
+    var structuralKey: String { render(top: true, typed: true) }
+
+    /// The same expression, output under `name`.
+    public func `as`(_ name: String) -> Expr {
+        var copy = self
+        copy.alias = name
+        return copy
+    }
+
+    /// A literal value.
+    public static func literal(_ value: Scalar) -> Expr { Expr(.literal(value)) }
+    /// The untyped SQL `NULL`.
+    public static var null: Expr { Expr(.literal(.null)) }
+    /// A `date32` literal from `YYYY-MM-DD` (a malformed date is reported at planning).
+    public static func date(_ text: String) -> Expr { parsed { try Scalar.date(text) } }
+    /// A naive `timestamp[us]` literal from `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    public static func timestamp(_ text: String) -> Expr { parsed { try Scalar.timestamp(text) } }
+    /// A `decimal128` literal from text such as `"0.05"` (exact, unlike a `Double`).
+    public static func decimal(_ text: String) -> Expr { parsed { try Scalar.decimal(text) } }
+
+    private static func parsed(_ make: () throws -> Scalar) -> Expr {
+        do { return Expr(.literal(try make())) } catch let error as QuiverError {
+            return Expr(.invalid(error))
+        } catch {
+            return Expr(.invalid(QuiverError(.query, "\(error)")))
+        }
+    }
+
+    /// `self IS NULL`.
+    public func isNull() -> Expr { Expr(.isNull(self, negated: false)) }
+    /// `self IS NOT NULL`.
+    public func isNotNull() -> Expr { Expr(.isNull(self, negated: true)) }
+    /// `self IN (values…)` with SQL semantics: NULL when nothing matches and a value is NULL.
+    public func isIn(_ values: [Expr]) -> Expr { Expr(.inList(self, values, negated: false)) }
+    /// `self NOT IN (values…)`.
+    public func isNotIn(_ values: [Expr]) -> Expr { Expr(.inList(self, values, negated: true)) }
+    /// `self BETWEEN low AND high` (inclusive).
+    public func between(_ low: Expr, _ high: Expr) -> Expr { Expr(.between(self, low, high, negated: false)) }
+    /// `self LIKE pattern`: `%` any run of characters, `_` one character.
+    public func like(_ pattern: String, escape: Character? = nil) -> Expr {
+        Expr(.like(self, pattern: pattern, escape: escape, negated: false))
+    }
+    /// `self NOT LIKE pattern`.
+    public func notLike(_ pattern: String, escape: Character? = nil) -> Expr {
+        Expr(.like(self, pattern: pattern, escape: escape, negated: true))
+    }
+    /// `starts_with(self, prefix)`.
+    public func startsWith(_ prefix: String) -> Expr { Expr(.startsWith(self, prefix)) }
+    /// `CAST(self AS type)`.
+    public func cast(_ type: DataType) -> Expr { Expr(.cast(self, type)) }
+
+    /// Sort ascending by this expression (NULLs last).
+    public func ascending(nullsFirst: Bool = false) -> SortKey {
+        SortKey(self, descending: false, nullsFirst: nullsFirst)
+    }
+    /// Sort descending by this expression (NULLs last).
+    public func descending(nullsFirst: Bool = false) -> SortKey {
+        SortKey(self, descending: true, nullsFirst: nullsFirst)
+    }
+}
+
+/// A column of the table, by name (exact match first, then a unique case-insensitive one).
+public func col(_ name: String) -> Expr { Expr(.column(name)) }
+
+/// A literal value.
+public func lit(_ value: Scalar) -> Expr { Expr(.literal(value)) }
+
+extension Expr: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByStringLiteral,
+    ExpressibleByBooleanLiteral
+{
+    /// An `int64` literal.
+    public init(integerLiteral value: Int64) { self.init(.literal(.int64(value))) }
+    /// A `double` literal.
+    public init(floatLiteral value: Double) { self.init(.literal(.float64(value))) }
+    /// A `string` literal (not a column: use `col(_:)` for columns).
+    public init(stringLiteral value: String) { self.init(.literal(.utf8(value))) }
+    /// A `bool` literal.
+    public init(booleanLiteral value: Bool) { self.init(.literal(.boolean(value))) }
+}
+
+extension Expr {
+    /// Addition (integers: int64, overflow is an error; decimals exact; else double).
+    public static func + (lhs: Expr, rhs: Expr) -> Expr { Expr(.arithmetic(.add, lhs, rhs)) }
+    /// Subtraction.
+    public static func - (lhs: Expr, rhs: Expr) -> Expr { Expr(.arithmetic(.subtract, lhs, rhs)) }
+    /// Multiplication.
+    public static func * (lhs: Expr, rhs: Expr) -> Expr { Expr(.arithmetic(.multiply, lhs, rhs)) }
+    /// Division; by zero gives NULL. Integer division truncates; decimals divide as double.
+    public static func / (lhs: Expr, rhs: Expr) -> Expr { Expr(.arithmetic(.divide, lhs, rhs)) }
+    /// Remainder (sign of the dividend); by zero gives NULL.
+    public static func % (lhs: Expr, rhs: Expr) -> Expr { Expr(.arithmetic(.remainder, lhs, rhs)) }
+    /// Negation.
+    public static prefix func - (operand: Expr) -> Expr { Expr(.negate(operand)) }
+
+    /// `=` (SQL: NULL if either side is NULL).
+    public static func == (lhs: Expr, rhs: Expr) -> Expr { Expr(.compare(.equal, lhs, rhs)) }
+    /// `<>`.
+    public static func != (lhs: Expr, rhs: Expr) -> Expr { Expr(.compare(.notEqual, lhs, rhs)) }
+    /// `<`.
+    public static func < (lhs: Expr, rhs: Expr) -> Expr { Expr(.compare(.less, lhs, rhs)) }
+    /// `<=`.
+    public static func <= (lhs: Expr, rhs: Expr) -> Expr { Expr(.compare(.lessOrEqual, lhs, rhs)) }
+    /// `>`.
+    public static func > (lhs: Expr, rhs: Expr) -> Expr { Expr(.compare(.greater, lhs, rhs)) }
+    /// `>=`.
+    public static func >= (lhs: Expr, rhs: Expr) -> Expr { Expr(.compare(.greaterOrEqual, lhs, rhs)) }
+
+    /// SQL `AND` (three-valued: FALSE wins over NULL).
+    public static func && (lhs: Expr, rhs: Expr) -> Expr { Expr(.and(lhs, rhs)) }
+    /// SQL `OR` (three-valued: TRUE wins over NULL).
+    public static func || (lhs: Expr, rhs: Expr) -> Expr { Expr(.or(lhs, rhs)) }
+    /// SQL `NOT` (NULL stays NULL).
+    public static prefix func ! (operand: Expr) -> Expr { Expr(.not(operand)) }
+}
+
+/// The aggregate functions.
+public enum AggregateFunction: String, Sendable, Hashable {
+    case countStar = "count_star"
+    case count, countDistinct = "count_distinct", sum, min, max, avg
+}
+
+/// `count(*)`: the number of rows.
+public func count() -> Expr { Expr(.aggregate(.countStar, nil)) }
+/// `count(x)`: the number of rows where `x` is not NULL.
+public func count(_ argument: Expr) -> Expr { Expr(.aggregate(.count, argument)) }
+/// `count(DISTINCT x)`: the number of distinct non-NULL values.
+public func countDistinct(_ argument: Expr) -> Expr { Expr(.aggregate(.countDistinct, argument)) }
+/// `sum(x)`: integers → int64 (error past its range), floats → double, decimals →
+/// decimal128(38, scale). NULL when every input is NULL.
+public func sum(_ argument: Expr) -> Expr { Expr(.aggregate(.sum, argument)) }
+/// `min(x)` over numbers, dates, timestamps, decimals and strings.
+public func min(_ argument: Expr) -> Expr { Expr(.aggregate(.min, argument)) }
+/// `max(x)`.
+public func max(_ argument: Expr) -> Expr { Expr(.aggregate(.max, argument)) }
+/// `avg(x)` as double.
+public func avg(_ argument: Expr) -> Expr { Expr(.aggregate(.avg, argument)) }
+
+/// One ORDER BY key.
+public struct SortKey: Sendable {
+    /// What to sort by: an output column name (`col("revenue")`), or an expression.
+    public var expr: Expr
+    /// Largest first.
+    public var descending: Bool
+    /// Where NULLs go; by default last in either direction (as DuckDB).
+    public var nullsFirst: Bool
+
+    /// A key; prefer `expr.ascending()` / `expr.descending()`.
+    public init(_ expr: Expr, descending: Bool = false, nullsFirst: Bool = false) {
+        self.expr = expr
+        self.descending = descending
+        self.nullsFirst = nullsFirst
+    }
+}
+
+extension Expr {
+    /// The expression in SQL syntax, as used for default output names and EXPLAIN.
+    public var description: String { render(top: true) }
+
+    private func render(top: Bool, typed: Bool = false) -> String {
+        let text: String
+        switch node {
+        case .column(let name): return SQLText.identifier(name)
+        case .slot(let index, let name): return typed ? "#\(index)" : SQLText.identifier(name)
+        case .literal(let scalar): return typed ? "\(scalar)::\(scalar.type)" : scalar.description
+        case .invalid(let error): return "<\(error.message)>"
+        case .negate(let e): return "-" + e.render(top: false, typed: typed)
+        case .arithmetic(let op, let a, let b): text = "\(a.render(top: false, typed: typed)) \(op.rawValue) \(b.render(top: false, typed: typed))"
+        case .compare(let op, let a, let b): text = "\(a.render(top: false, typed: typed)) \(op.rawValue) \(b.render(top: false, typed: typed))"
+        case .and(let a, let b): text = "\(a.render(top: false, typed: typed)) AND \(b.render(top: false, typed: typed))"
+        case .or(let a, let b): text = "\(a.render(top: false, typed: typed)) OR \(b.render(top: false, typed: typed))"
+        case .not(let e): text = "NOT \(e.render(top: false, typed: typed))"
+        case .isNull(let e, let negated): text = "\(e.render(top: false, typed: typed)) IS \(negated ? "NOT " : "")NULL"
+        case .inList(let e, let values, let negated):
+            text = "\(e.render(top: false, typed: typed)) \(negated ? "NOT " : "")IN (\(values.map { $0.render(top: true, typed: typed) }.joined(separator: ", ")))"
+        case .between(let e, let low, let high, let negated):
+            text = "\(e.render(top: false, typed: typed)) \(negated ? "NOT " : "")BETWEEN \(low.render(top: false, typed: typed)) AND \(high.render(top: false, typed: typed))"
+        case .like(let e, let pattern, let escape, let negated):
+            let escapeText = escape.map { " ESCAPE \(Scalar.utf8(String($0)))" } ?? ""
+            text = "\(e.render(top: false, typed: typed)) \(negated ? "NOT " : "")LIKE \(Scalar.utf8(pattern))\(escapeText)"
+        case .startsWith(let e, let prefix): return "starts_with(\(e.render(top: true, typed: typed)), \(Scalar.utf8(prefix)))"
+        case .cast(let e, let type): return "CAST(\(e.render(top: true, typed: typed)) AS \(SQLText.typeName(type)))"
+        case .aggregate(let function, let argument):
+            switch function {
+            case .countStar: return "count(*)"
+            case .countDistinct: return "count(DISTINCT \(argument?.render(top: true, typed: typed) ?? ""))"
+            default: return "\(function.rawValue)(\(argument?.render(top: true, typed: typed) ?? ""))"
+            }
+        }
+        return top ? text : "(\(text))"
+    }
+
+    /// The output name: the alias, else a column's own name, else the SQL text.
+    var outputName: String {
+        if let alias { return alias }
+        switch node {
+        case .column(let name), .slot(_, let name): return name
+        default: return description
+        }
+    }
+
+    /// Whether an aggregate function occurs anywhere inside.
+    var containsAggregate: Bool {
+        var found = false
+        visit { if case .aggregate = $0.node { found = true } }
+        return found
+    }
+
+    /// Calls `body` on this expression and every sub-expression, parents first.
+    func visit(_ body: (Expr) -> Void) {
+        body(self)
+        for child in children { child.visit(body) }
+    }
+
+    var children: [Expr] {
+        switch node {
+        case .column, .slot, .literal, .invalid: return []
+        case .negate(let e), .not(let e), .isNull(let e, _), .like(let e, _, _, _), .startsWith(let e, _),
+            .cast(let e, _):
+            return [e]
+        case .arithmetic(_, let a, let b), .compare(_, let a, let b), .and(let a, let b), .or(let a, let b):
+            return [a, b]
+        case .inList(let e, let values, _): return [e] + values
+        case .between(let e, let low, let high, _): return [e, low, high]
+        case .aggregate(_, let argument): return argument.map { [$0] } ?? []
+        }
+    }
+
+    /// Rebuilds the tree bottom-up; `transform` may replace any node (returning nil keeps
+    /// it and descends). Aliases and positions are kept.
+    func rewritten(_ transform: (Expr) throws -> Expr?) throws -> Expr {
+        if let replaced = try transform(self) { return replaced.keeping(self) }
+        func r(_ child: Expr) throws -> Expr { try child.rewritten(transform) }
+        let node: Node
+        switch self.node {
+        case .column, .slot, .literal, .invalid: return self
+        case .negate(let e): node = .negate(try r(e))
+        case .not(let e): node = .not(try r(e))
+        case .isNull(let e, let negated): node = .isNull(try r(e), negated: negated)
+        case .like(let e, let p, let esc, let negated): node = .like(try r(e), pattern: p, escape: esc, negated: negated)
+        case .startsWith(let e, let p): node = .startsWith(try r(e), p)
+        case .cast(let e, let t): node = .cast(try r(e), t)
+        case .arithmetic(let op, let a, let b): node = .arithmetic(op, try r(a), try r(b))
+        case .compare(let op, let a, let b): node = .compare(op, try r(a), try r(b))
+        case .and(let a, let b): node = .and(try r(a), try r(b))
+        case .or(let a, let b): node = .or(try r(a), try r(b))
+        case .inList(let e, let values, let negated): node = .inList(try r(e), try values.map(r), negated: negated)
+        case .between(let e, let low, let high, let negated): node = .between(try r(e), try r(low), try r(high), negated: negated)
+        case .aggregate(let f, let argument): node = .aggregate(f, try argument.map(r))
+        }
+        return Expr(node).keeping(self)
+    }
+
+    private func keeping(_ original: Expr) -> Expr {
+        var copy = self
+        copy.alias = original.alias ?? alias
+        copy.position = original.position ?? position
+        return copy
+    }
+
+    func at(_ position: Int?) -> Expr {
+        var copy = self
+        copy.position = position
+        return copy
+    }
+}
+
+/// Spelling helpers shared by expression printing and EXPLAIN.
+enum SQLText {
+    /// A name as SQL needs it: bare when it is a plain identifier, else double-quoted.
+    static func identifier(_ name: String) -> String {
+        let plain = !name.isEmpty && name.utf8.enumerated().allSatisfy { index, byte in
+            byte == UInt8(ascii: "_") || (byte >= 97 && byte <= 122) || (byte >= 65 && byte <= 90)
+                || (index > 0 && byte >= 48 && byte <= 57)
+        }
+        return plain && !SQLLexer.isKeyword(name) ? name : "\"" + name.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    /// The SQL name of a type (`BIGINT`, `DOUBLE`, `DECIMAL(15,2)`, …), or Arrow's spelling.
+    static func typeName(_ type: DataType) -> String {
+        switch type {
+        case .boolean: return "BOOLEAN"
+        case .int8: return "TINYINT"
+        case .int16: return "SMALLINT"
+        case .int32: return "INTEGER"
+        case .int64: return "BIGINT"
+        case .uint8: return "UTINYINT"
+        case .uint16: return "USMALLINT"
+        case .uint32: return "UINTEGER"
+        case .uint64: return "UBIGINT"
+        case .float32: return "REAL"
+        case .float64: return "DOUBLE"
+        case .utf8: return "VARCHAR"
+        case .date32: return "DATE"
+        case .timestamp(.microsecond, nil): return "TIMESTAMP"
+        case .decimal(_, let p, let s): return "DECIMAL(\(p),\(s))"
+        default: return type.description
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import QuiverArrow
+import QuiverBytes
+
+/// A checked, executable query: Scan → Filter → (Project | Aggregate [→ Having → Project])
+/// → (Sort | TopK) → Limit.
+///
+/// Expressions before aggregation are bound to source column indices; after aggregation to
+/// the aggregate's output (group keys, then aggregate values). The row-wise output is
+/// "extended": the visible outputs followed by hidden sort keys, dropped after sorting.
+struct PhysicalPlan: Sendable {
+    let source: any BatchSource
+    let tableName: String
+    /// Source columns the scan loads, ascending.
+    let scanColumns: [Int]
+    /// The WHERE predicate, if any.
+    let filter: BoundExpr?
+    let filterText: String?
+    /// Source columns read after the filter (gathered to the selected rows).
+    let postFilterColumns: [Int]
+    let mode: Mode
+    /// Sort keys over the extended output.
+    let sort: [SortSpec]
+    let sortTexts: [String]
+    let limit: Int?
+    let outputSchema: Schema
+    /// Visible outputs + hidden sort keys.
+    let extendedFields: [Field]
+
+    enum Mode: Sendable {
+        /// Per-row outputs (over source columns), extended.
+        case project([BoundExpr], texts: [String])
+        case aggregate(AggregatePlan)
+    }
+
+    var visibleWidth: Int { outputSchema.fields.count }
+}
+
+/// GROUP BY / aggregate functions and what is computed from their results.
+struct AggregatePlan: Sendable {
+    /// Group keys over source columns.
+    let keys: [BoundExpr]
+    let keyTexts: [String]
+    let calls: [AggregateCall]
+    /// Fields of the aggregate's output: keys then calls.
+    let fields: [Field]
+    /// HAVING over `fields`.
+    let having: BoundExpr?
+    let havingText: String?
+    /// Extended outputs over `fields`.
+    let outputs: [BoundExpr]
+    let outputTexts: [String]
+}
+
+/// One aggregate function applied to a bound argument (nil for count(*)).
+struct AggregateCall: Hashable, Sendable {
+    let function: AggregateFunction
+    let argument: BoundExpr?
+    let type: DataType
+    let text: String
+}
+
+/// One sort key: a column of the extended output.
+struct SortSpec: Hashable, Sendable {
+    let column: Int
+    let descending: Bool
+    let nullsFirst: Bool
+}

@@ -1,3 +1,0 @@
-import QuiverArrow
-import QuiverBytes
-import QuiverIPC
