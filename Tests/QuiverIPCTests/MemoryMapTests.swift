@@ -32,6 +32,11 @@ enum DiskFixtures {
         return path
     }
 
+    /// Deletes a file written by `write` and its folder (mappings of it stay valid).
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
     /// Drops the file's clean pages from the page cache, so `mincore` shows only what a
     /// mapping touches afterwards.
     static func evictPageCache(_ path: String) throws {
@@ -90,6 +95,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
     func mapAllocatesNoBodyBytesAndReadAllocatesEvery(stream: Bool) throws {
         let rows = 10_000, batches = 100
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: rows), times: batches, stream: stream)
+        defer { DiskFixtures.remove(path) }
         let bodyBytes = rows * 4 * batches
         let mapped = try Self.read(path, .memoryMap, stream: stream)
         let read = try Self.read(path, .read, stream: stream)
@@ -108,6 +114,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
     /// The seed file at full size: 10M int32 in 1000 batches of 10,000.
     @Test func fullSizeSeedFile() throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 10_000), times: 1000)
+        defer { DiskFixtures.remove(path) }
         let start = ContinuousClock.now
         let mapped = try Self.read(path, .memoryMap)
         let sum = try sumAbove5000(mapped.batches)
@@ -129,6 +136,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
         let data = (0..<columns).map { c in Int64Array(values: (0..<rows).map { Int64($0 * columns + c) }).data }
         let batch = RecordBatch(uncheckedSchema: Schema(fields), columns: data, length: rows)
         let path = try DiskFixtures.write(batch, times: batches)
+        defer { DiskFixtures.remove(path) }
 
         let file = try MappedFile(path: path)
         try file.advise(.random)  // no read-around: a fault reads its own page only
@@ -164,6 +172,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
     @Test(arguments: FileSource.allCases)
     func buffersOutliveTheirReader(source: FileSource) throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 1000), times: 3)
+        defer { DiskFixtures.remove(path) }
         weak var weakReader: FileReader?
         let column: ArrayData
         do {
@@ -182,8 +191,10 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
 
     @Test func aReplacedFileKeepsServingTheMappedVersion() throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 100), times: 2)
+        defer { DiskFixtures.remove(path) }
         let reader = try FileReader(path: path)
         let replacement = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 7), times: 1)
+        defer { DiskFixtures.remove(replacement) }
         try FileManager.default.removeItem(atPath: path)
         try FileManager.default.moveItem(atPath: replacement, toPath: path)
         // The old inode lives as long as the mapping does.
@@ -194,12 +205,14 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
     @Test(arguments: FileSource.allCases)
     func truncatedFilesAreErrorsNotCrashes(source: FileSource) throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 1000), times: 4)
+        defer { DiskFixtures.remove(path) }
         let whole = try MappedFile(path: path).buffer.array
         // Cut inside the last batch but keep the footer: its block points past the data.
         let footerLength = Int(whole[whole.count - 10]) | Int(whole[whole.count - 9]) << 8
         let footerStart = whole.count - 10 - footerLength
         let cut = Array(whole[..<(footerStart - 2000)]) + whole[footerStart...]
         let cutPath = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 1), times: 1, name: "cut")
+        defer { DiskFixtures.remove(cutPath) }
         try Data(cut).write(to: URL(fileURLWithPath: cutPath))
         let reader = try FileReader(path: cutPath, source: source)
         #expect(try reader.recordBatch(at: 0).length == 1000)
@@ -214,6 +227,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
 
     @Test func aFileThatShrinksUnderAPlainReaderIsAnError() throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 1000), times: 4)
+        defer { DiskFixtures.remove(path) }
         let reader = try FileReader(path: path, source: .read)
         let descriptor = try FileDescriptor.open(path, .writeOnly)
         try descriptor.truncate(to: 9000)
@@ -225,6 +239,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
 
     @Test func streamsReadBothWays() throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 500), times: 5, stream: true)
+        defer { DiskFixtures.remove(path) }
         let mapped = try StreamReader(path: path, source: .memoryMap).readAll()
         let read = try StreamReader(path: path, source: .read).readAll()
         #expect(mapped.count == 5)
@@ -237,6 +252,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
     @Test func scanVisitsEveryBatchAndDropsThePagesBehindIt() throws {
         let rows = 64 << 10, batches = 32  // 256 KiB per batch, 8 MiB in all
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: rows), times: batches)
+        defer { DiskFixtures.remove(path) }
         let reader = try FileReader(path: path)
         let mapping = try #require(try reader.recordBatch(at: 0).columns[0].buffers[1].owner as? MemoryMapping)
         var visited: [Int] = []
@@ -262,6 +278,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
 
     @Test func scanOverAPlainFileReadsEveryBatch() throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 100), times: 5)
+        defer { DiskFixtures.remove(path) }
         let pool = MemoryPool()
         let reader = try FileReader(path: path, source: .read, options: IPCReadOptions(pool: pool))
         var lengths: [Int] = []
