@@ -237,6 +237,20 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
         #expect(error?.code == .io)
     }
 
+    /// Reading by map copies out framing, metadata and footer with `pread`: no page of the
+    /// mapping is mapped into the process until someone reads values.
+    @Test(arguments: [false, true])
+    func readingTouchesNoPageOfTheMapping(stream: Bool) throws {
+        let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 10_000), times: 50, stream: stream)
+        defer { DiskFixtures.remove(path) }
+        let batches =
+            stream ? try StreamReader(path: path).readAll() : try FileReader(path: path).readAll()
+        let mapping = try #require(batches[0].columns[0].buffers[1].owner as? MemoryMapping)
+        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) == 0)
+        #expect(try sumAbove5000(batches) > 0)
+        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) >= 50 * 40_000)
+    }
+
     @Test func streamsReadBothWays() throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 500), times: 5, stream: true)
         defer { DiskFixtures.remove(path) }

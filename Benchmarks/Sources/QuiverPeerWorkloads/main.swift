@@ -16,6 +16,7 @@ import QuiverIPC
 //   seed-read-mmap     open + readAll, memory-mapped
 //   seed-read-file     open + readAll, read with pread into pool buffers
 //   seed-read-stream   open + readAll of a stream already in memory
+//   seed-read-stream-mmap  open + readAll of a memory-mapped stream
 //   seed-batch         recordBatch(at:) of every batch of an open mapped file (per-batch cost)
 //   seed-write         write the seed file into memory
 //   open-footer        open a mapped file (O(footer)); pages touched when cold
@@ -120,6 +121,8 @@ do {
     case "seed-read-stream":
         let buffer = try loadWhole(path)
         result = try measureRead(iterations) { try StreamReader(buffer: buffer).readAll() }
+    case "seed-read-stream-mmap":
+        result = try measureRead(iterations) { try StreamReader(path: path, source: .memoryMap).readAll() }
     case "seed-batch":
         let reader = try FileReader(path: path)
         var batches: [RecordBatch] = []

@@ -81,7 +81,7 @@ extension StreamReader {
         let input: any SequentialInput
         do {
             switch source {
-            case .memoryMap: input = RandomAccessCursor(try MappedFile(path: path))
+            case .memoryMap: input = RandomAccessCursor(try MappedFileInput(path: path))
             case .read: input = try FileDescriptorInput(path: path, pool: options.pool)
             }
             try self.init(input: input, options: options)
