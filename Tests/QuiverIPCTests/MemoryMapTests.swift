@@ -237,18 +237,20 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
         #expect(error?.code == .io)
     }
 
-    /// Reading by map copies out framing, metadata and footer with `pread`: no page of the
-    /// mapping is mapped into the process until someone reads values.
+    /// Reading by map copies out framing and metadata with `pread`: no page of the mapping is
+    /// mapped into the process until someone reads values, except around the file footer
+    /// (the kernel maps a window of cached pages around a touched one: tens of pages).
     @Test(arguments: [false, true])
     func readingTouchesNoPageOfTheMapping(stream: Bool) throws {
-        let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 10_000), times: 50, stream: stream)
+        let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 10_000), times: 200, stream: stream)
         defer { DiskFixtures.remove(path) }
         let batches =
             stream ? try StreamReader(path: path).readAll() : try FileReader(path: path).readAll()
         let mapping = try #require(batches[0].columns[0].buffers[1].owner as? MemoryMapping)
-        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) == 0)
+        let mapped = try DiskFixtures.mappedResidentBytes(mapping.address)
+        #expect(mapped <= (stream ? 0 : 1 << 20))  // of 8 MB
         #expect(try sumAbove5000(batches) > 0)
-        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) >= 50 * 40_000)
+        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) >= 200 * 40_000)
     }
 
     @Test func streamsReadBothWays() throws {

@@ -19,6 +19,7 @@ import QuiverIPC
 //   seed-read-stream-mmap  open + readAll of a memory-mapped stream
 //   seed-batch         recordBatch(at:) of every batch of an open mapped file (per-batch cost)
 //   seed-write         write the seed file into memory
+//   seed-write-file    write the seed file to disk (PATH.quiver-out, deleted afterwards)
 //   open-footer        open a mapped file (O(footer)); pages touched when cold
 //   scan-sum           sum of a mapped int32 column once resident (GB/s)
 //   scan-bounded       FileReader.scan over a mapped file: peak RSS (one run; ITERATIONS is
@@ -131,23 +132,27 @@ do {
             "per_batch_us": (times["median_s"] as? Double ?? 0) / Double(reader.numRecordBatches) * 1e6,
             "allocated_bytes": 0, "checksum": SeedWorkload.sum(of: batches),
         ]) { $1 }
-    case "seed-write":
+    case "seed-write", "seed-write-file":
         let batches = try FileReader(path: path).readAll()
+        let target = path + ".quiver-out"
         var written = 0
         let times = try timed(iterations) {
-            let output = BufferOutputStream()
+            let output: any ByteOutput = workload == "seed-write" ? BufferOutputStream() : try FileOutput(path: target)
             let writer = try FileWriter(output: output, schema: batches[0].schema)
             for batch in batches { try writer.write(batch) }
             try writer.finish()
-            written = output.getvalue().count
+            if let memory = output as? BufferOutputStream { written = memory.getvalue().count }
+            if let file = output as? FileOutput { written = file.position; try file.close() }
         }
+        try? FileManager.default.removeItem(atPath: target)
         result = times.merging([
-            "allocated_bytes": written, "checksum": 0,
+            "allocated_bytes": workload == "seed-write" ? written : 0, "checksum": Int64(written),
             "gb_per_s": Double(written) / (times["median_s"] as? Double ?? 1) / 1e9,
         ]) { $1 }
     case "open-footer":
         let times = try timed(iterations) { _ = try FileReader(path: path) }
-        // Pages touched: drop the file from the page cache, turn off read-around, open, count.
+        // Pages touched: drop the file from the page cache, turn the kernel's read-around off
+        // for a mapping, open a reader on it, and count the file's pages now in the cache.
         let file = try MappedFile(path: path)
         try file.advise(.random)
         try evictPageCache(path)
@@ -155,8 +160,8 @@ do {
         let reader = try FileReader(input: file)
         let pages = (try file.residentBytes() - residentBefore) / MemoryUsage.pageSize
         result = times.merging([
-            "allocated_bytes": 0, "checksum": Int64(reader.numRecordBatches),
-            "pages_touched": pages, "file_bytes": file.size,
+            "allocated_bytes": 0, "checksum": Int64(reader.numRecordBatches), "pages_touched": pages,
+            "file_bytes": file.size,
         ]) { $1 }
     case "scan-sum":
         let batches = try FileReader(path: path).readAll()

@@ -46,7 +46,9 @@ public final class FileReader: Sendable {
         self.options = options
         let size = input.size
         let magic = FileFormat.magic
-        // Magics and footer are copied out of a mapped file, like message metadata.
+        // The leading magic is copied out of a mapped file, like message metadata, so its page
+        // is not mapped in; the footer is viewed in place (a large footer would cost a large
+        // allocation, and its pages are touched either way).
         func read(at offset: Int, count: Int) throws -> Buffer {
             try mappedInput?.readMetadata(at: offset, count: count) ?? input.read(at: offset, count: count)
         }
@@ -57,7 +59,7 @@ public final class FileReader: Sendable {
         guard try read(at: 0, count: magic.count).array == magic else {
             throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
         }
-        let tail = try read(at: size - 4 - magic.count, count: 4 + magic.count)
+        let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
         guard Array(tail.array[4...]) == magic else {
             throw QuiverError(.invalidMessage, "not an Arrow file (or truncated): no trailing ARROW1 magic")
         }
@@ -68,7 +70,7 @@ public final class FileReader: Sendable {
         let limit = size - 4 - magic.count - footerLength
         messageLimit = limit
         let footer = try withErrorContext("file footer") {
-            try ArrowMetadata.decodeFooter(try read(at: limit, count: footerLength))
+            try ArrowMetadata.decodeFooter(try input.read(at: limit, count: footerLength))
         }
         schema = footer.schema
         footerMetadata = footer.customMetadata
