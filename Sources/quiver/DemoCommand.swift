@@ -66,7 +66,7 @@ struct DemoCommand: ParsableCommand {
         print("sum of values > 5000 over the memory-mapped file: \(MemoryReport.count(Int(sum))) "
             + "in \(MemoryReport.milliseconds(seconds)) (the same from all four reads: \(Set(sums).count == 1 ? "yes" : "NO"))")
         if let mapping = MemoryReport.mapping(of: mapped) {
-            let inRSS = (try? MemoryReport.mappedResidentBytes(mapping)).map(MemoryReport.bytes) ?? "n/a"
+            let inRSS = (try? MemoryUsage.mappedResidentBytes(of: mapping)).map(MemoryReport.bytes) ?? "n/a"
             let whole = Buffer(owner: mapping, baseAddress: mapping.address, count: mapping.length)
             let cached = (try? MemoryUsage.residentBytes(of: whole)).map(MemoryReport.bytes) ?? "n/a"
             print("  afterwards the mapping has \(inRSS) in this process's RSS and \(cached) in RAM (mincore);")

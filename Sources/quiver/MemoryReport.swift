@@ -62,7 +62,7 @@ enum MemoryReport {
         row.rows = batches.reduce(0) { $0 + $1.length }
         if let mapping = mapping(of: batches) {
             row.mappingBytes = mapping.length
-            row.mappedResidentBytes = try? mappedResidentBytes(mapping)
+            row.mappedResidentBytes = try? MemoryUsage.mappedResidentBytes(of: mapping)
         }
         return (row, batches)
     }
@@ -76,26 +76,6 @@ enum MemoryReport {
         }
         for batch in batches { for column in batch.columns { if let mapping = find(column) { return mapping } } }
         return nil
-    }
-
-    /// How many bytes of `mapping` are mapped into this process's resident set: the `Rss` of
-    /// every `/proc/self/smaps` entry inside it (madvise can split one mapping into several).
-    static func mappedResidentBytes(_ mapping: MemoryMapping) throws -> Int {
-        let start = UInt(bitPattern: Int(bitPattern: mapping.address))
-        let end = start + UInt(mapping.length)
-        let input = try FileDescriptorInput(path: "/proc/self/smaps")
-        var bytes: [UInt8] = []
-        while case let chunk = try input.read(upTo: 1 << 16), chunk.count > 0 { bytes += chunk.array }
-        var inside = false
-        var total = 0
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            if let dash = line.firstIndex(of: "-"), let low = UInt(line[..<dash], radix: 16) {
-                inside = low >= start && low < end
-            } else if inside, line.hasPrefix("Rss:") {
-                total += (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
-            }
-        }
-        return total
     }
 
     /// The rows as an aligned table.

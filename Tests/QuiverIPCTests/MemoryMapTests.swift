@@ -44,28 +44,6 @@ enum DiskFixtures {
         defer { try? descriptor.close() }
         try descriptor.advise(.dontNeed)
     }
-
-    /// The bytes of the mapping that starts at `address` that are mapped into this process
-    /// (`Rss:` of its `/proc/self/smaps` entry): unlike `mincore`, which reports the shared
-    /// page cache, this drops when `MADV_DONTNEED` unmaps pages.
-    static func mappedResidentBytes(_ address: UnsafeRawPointer) throws -> Int {
-        let start = String(UInt(bitPattern: Int(bitPattern: address)), radix: 16)
-        // Read to the end with our own input: /proc files report a size of 0.
-        let input = try FileDescriptorInput(path: "/proc/self/smaps")
-        var bytes: [UInt8] = []
-        while case let chunk = try input.read(upTo: 1 << 16), chunk.count > 0 { bytes += chunk.array }
-        let smaps = String(decoding: bytes, as: UTF8.self)
-        var inEntry = false
-        for line in smaps.split(separator: "\n") {
-            if let dash = line.firstIndex(of: "-"), line[..<dash].allSatisfy(\.isHexDigit) {
-                inEntry = line[..<dash] == start
-            } else if inEntry, line.hasPrefix("Rss:") {
-                let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-                return (kilobytes ?? 0) * 1024
-            }
-        }
-        throw QuiverError(.notFound, "no mapping at 0x\(start) in /proc/self/smaps")
-    }
 }
 
 /// Sum of the values above 5000: the demo's computation, over whatever the buffers view.
@@ -247,10 +225,10 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
         let batches =
             stream ? try StreamReader(path: path).readAll() : try FileReader(path: path).readAll()
         let mapping = try #require(batches[0].columns[0].buffers[1].owner as? MemoryMapping)
-        let mapped = try DiskFixtures.mappedResidentBytes(mapping.address)
+        let mapped = try MemoryUsage.mappedResidentBytes(of: mapping)
         #expect(mapped <= (stream ? 0 : 1 << 20))  // of 8 MB
         #expect(try sumAbove5000(batches) > 0)
-        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) >= 200 * 40_000)
+        #expect(try MemoryUsage.mappedResidentBytes(of: mapping) >= 200 * 40_000)
     }
 
     @Test func streamsReadBothWays() throws {
@@ -277,19 +255,19 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
         try reader.scan(readAhead: 1 << 20) { index, batch in
             visited.append(index)
             for value in try Int32Array(batch.columns[0]).values { sum &+= Int64(value) }
-            mostMapped = max(mostMapped, try DiskFixtures.mappedResidentBytes(mapping.address))
+            mostMapped = max(mostMapped, try MemoryUsage.mappedResidentBytes(of: mapping))
         }
         #expect(visited == Array(0..<batches))
         #expect(sum == Int64(batches) * Int64(rows) * Int64(rows - 1) / 2)
         // Only the batch in hand (plus read-around) is ever mapped in, never the whole file.
         #expect(mostMapped < 3 << 20)
-        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) < 1 << 20)
+        #expect(try MemoryUsage.mappedResidentBytes(of: mapping) < 1 << 20)
 
         // A plain loop keeps every touched page mapped: the contrast the advice makes.
         for index in 0..<batches {
             for value in try Int32Array(try reader.recordBatch(at: index).columns[0]).values { sum &+= Int64(value) }
         }
-        #expect(try DiskFixtures.mappedResidentBytes(mapping.address) >= batches * rows * 4)
+        #expect(try MemoryUsage.mappedResidentBytes(of: mapping) >= batches * rows * 4)
     }
 
     @Test func scanOverAPlainFileReadsEveryBatch() throws {
