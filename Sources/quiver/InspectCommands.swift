@@ -21,8 +21,15 @@ struct InfoCommand: ParsableCommand {
         commandName: "info", abstract: "Summarise an Arrow file or stream: format, batches, rows, sizes, metadata.")
 
     @Argument(help: "An Arrow file or stream, or - for standard input.") var path: String
+    @Flag(help: "Also read the input by plain reads and by memory map, and compare time, allocation and resident memory.")
+    var memory = false
+
+    func validate() throws {
+        if memory && path == "-" { throw ValidationError("--memory needs a path: standard input cannot be mapped") }
+    }
 
     func run() throws {
+        if memory { return try printMemory() }
         let input = try ArrowInput.open(path)
         var batches = 0, rows = 0, bodyBytes = 0
         try input.forEachBatch { batch in
@@ -59,6 +66,27 @@ struct InfoCommand: ParsableCommand {
         }
         print("schema:")
         for line in input.schema.description.split(separator: "\n") { print("  \(line)") }
+    }
+}
+
+extension InfoCommand {
+    /// The memory table of `quiver demo` for this input: a plain read and a memory-mapped
+    /// read, each held while measured.
+    func printMemory() throws {
+        let format = try MemoryReport.format(of: path)
+        var rows: [ReadMeasurement] = []
+        var held: [[RecordBatch]] = []
+        for source in [FileSource.read, .memoryMap] {
+            let (row, batches) = try MemoryReport.measure(path, format: format, source: source)
+            rows.append(row)
+            held.append(batches)
+        }
+        print(MemoryReport.table(rows))
+        if let mapping = MemoryReport.mapping(of: held[1]) {
+            let whole = Buffer(owner: mapping, baseAddress: mapping.address, count: mapping.length)
+            let cached = (try? MemoryUsage.residentBytes(of: whole)).map(MemoryReport.bytes) ?? "n/a"
+            print("mapping: \(MemoryReport.bytes(mapping.length)), of which \(cached) in RAM (mincore: the page cache)")
+        }
     }
 }
 

@@ -10,11 +10,11 @@ public enum SeedWorkload {
 
     public static let schema = Schema([Field("nums", .int32)])
 
-    /// One batch of `0..<rowsPerBatch`; every batch of the seed file shares its values buffer.
-    public static func batch(pool: MemoryPool = .default) -> RecordBatch {
-        let values = Buffer(copyingValues: (0..<Int32(rowsPerBatch)).map { $0 }, pool: pool)
-        let column = ArrayData(type: .int32, length: rowsPerBatch, buffers: [.empty, values])
-        return RecordBatch(uncheckedSchema: schema, columns: [column], length: rowsPerBatch)
+    /// One batch of `0..<rows`; every batch of the seed file shares its values buffer.
+    public static func batch(rows: Int = rowsPerBatch, pool: MemoryPool = .default) -> RecordBatch {
+        let values = Buffer(copyingValues: (0..<Int32(rows)).map { $0 }, pool: pool)
+        let column = ArrayData(type: .int32, length: rows, buffers: [.empty, values])
+        return RecordBatch(uncheckedSchema: schema, columns: [column], length: rows)
     }
 
     /// The seed data as an Arrow file in memory.
@@ -37,15 +37,68 @@ public enum SeedWorkload {
         return output.getvalue()
     }
 
-    /// Sums values greater than `threshold` over every batch, reading the buffers in place.
+    /// Sums the first column's values greater than `threshold` over every batch, reading
+    /// the buffers in place.
     public static func sum(of batches: [RecordBatch], greaterThan threshold: Int32 = 5000) -> Int64 {
-        var total: Int64 = 0
-        for batch in batches {
-            let column = batch.columns[0]
-            let values = column.buffers[1].typed(as: Int32.self)
-            for value in values[column.offset..<(column.offset + column.length)] where value > threshold {
-                total &+= Int64(value)
-            }
+        batches.reduce(0) { $0 &+ Int32Kernels.sum(values(of: $1), greaterThan: threshold) }
+    }
+
+    /// Sums the first column's values over every batch.
+    public static func total(of batches: [RecordBatch]) -> Int64 {
+        batches.reduce(0) { $0 &+ Int32Kernels.sum(values(of: $1)) }
+    }
+
+    /// The first column's int32 values, viewed in place.
+    public static func values(of batch: RecordBatch) -> UnsafeBufferPointer<Int32> {
+        let column = batch.columns[0]
+        return UnsafeBufferPointer(rebasing: column.buffers[1].typed(as: Int32.self)[column.offset..<(column.offset + column.length)])
+    }
+}
+
+/// Int32 sums over `SIMD8` lanes (unaligned loads, lane masks), widened to Int64: the
+/// memory-bandwidth-bound kernels the scan figures measure.
+public enum Int32Kernels {
+    /// The sum of all values.
+    @inlinable
+    public static func sum(_ values: UnsafeBufferPointer<Int32>) -> Int64 {
+        sum(values, greaterThan: Int32.min, filtered: false)
+    }
+
+    /// The sum of the values greater than `threshold`.
+    @inlinable
+    public static func sum(_ values: UnsafeBufferPointer<Int32>, greaterThan threshold: Int32) -> Int64 {
+        sum(values, greaterThan: threshold, filtered: true)
+    }
+
+    @inlinable @inline(__always)
+    static func sum(_ values: UnsafeBufferPointer<Int32>, greaterThan threshold: Int32, filtered: Bool) -> Int64 {
+        guard let base = values.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base)
+        let lanes = 8, unroll = 4
+        var accumulators = (SIMD8<Int64>(), SIMD8<Int64>(), SIMD8<Int64>(), SIMD8<Int64>())
+        let limit = SIMD8<Int32>(repeating: threshold)
+        @inline(__always) func load(_ index: Int) -> SIMD8<Int64> {
+            var vector = raw.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Int32>.self)
+            if filtered { vector.replace(with: 0, where: vector .<= limit) }
+            return SIMD8<Int64>(truncatingIfNeeded: vector)
+        }
+        var index = 0
+        while index + lanes * unroll <= values.count {
+            accumulators.0 &+= load(index)
+            accumulators.1 &+= load(index + lanes)
+            accumulators.2 &+= load(index + 2 * lanes)
+            accumulators.3 &+= load(index + 3 * lanes)
+            index += lanes * unroll
+        }
+        while index + lanes <= values.count {
+            accumulators.0 &+= load(index)
+            index += lanes
+        }
+        var total = (accumulators.0 &+ accumulators.1 &+ accumulators.2 &+ accumulators.3).wrappedSum()
+        while index < values.count {
+            let value = values[index]
+            if !filtered || value > threshold { total &+= Int64(value) }
+            index += 1
         }
         return total
     }

@@ -18,9 +18,12 @@ public struct FlatBufferTable {
     public let buffer: Buffer
     /// Position of the table's soffset.
     public let position: Int
-    private let vtable: Int
-    private let vtableSize: Int
-    private let inlineSize: Int
+    // Internal but inlinable, so `scalar` specialises in the modules that call it: left
+    // generic, every field read instantiated type metadata at run time (a quarter of the
+    // cost of decoding a record batch header).
+    @usableFromInline let vtable: Int
+    @usableFromInline let vtableSize: Int
+    @usableFromInline let inlineSize: Int
 
     /// Reads the root table of a flatbuffer.
     public static func root(of buffer: Buffer) throws -> FlatBufferTable {
@@ -53,7 +56,8 @@ public struct FlatBufferTable {
 
     /// The absolute position of field `id`, or nil if absent; checks `size` bytes fit inside
     /// the table's inline area.
-    private func fieldPosition(_ id: Int, size: Int) throws -> Int? {
+    @inlinable
+    func fieldPosition(_ id: Int, size: Int) throws -> Int? {
         let slot = 4 + 2 * id
         guard slot + 2 <= vtableSize else { return nil }
         let offset = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + slot))
@@ -68,6 +72,7 @@ public struct FlatBufferTable {
     public func has(_ id: Int) -> Bool { (try? fieldPosition(id, size: 0)) != nil }
 
     /// A scalar field, or `defaultValue` when absent.
+    @inlinable
     public func scalar<T: FixedWidthInteger>(_ id: Int, default defaultValue: T) throws -> T {
         guard let at = try fieldPosition(id, size: MemoryLayout<T>.size) else { return defaultValue }
         return buffer.uncheckedReadLittleEndian(T.self, at: at)
@@ -128,12 +133,14 @@ public struct FlatBufferVector {
     public let elementSize: Int
 
     /// Element `index` as a scalar.
+    @inlinable
     public func scalar<T: FixedWidthInteger>(at index: Int, as type: T.Type) -> T {
         precondition(index >= 0 && index < count && MemoryLayout<T>.size <= elementSize)
         return buffer.uncheckedReadLittleEndian(T.self, at: start + index * elementSize)
     }
 
     /// A scalar member at `byteOffset` inside struct element `index`.
+    @inlinable
     public func structField<T: FixedWidthInteger>(at index: Int, byteOffset: Int, as type: T.Type) -> T {
         precondition(index >= 0 && index < count && byteOffset + MemoryLayout<T>.size <= elementSize)
         return buffer.uncheckedReadLittleEndian(T.self, at: start + index * elementSize + byteOffset)

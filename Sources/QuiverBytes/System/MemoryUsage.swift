@@ -75,6 +75,38 @@ public enum MemoryUsage {
         return resident
     }
 
+    /// How many bytes of `mapping` are mapped into this process's resident set now: the `Rss`
+    /// of its entries in `/proc/self/smaps` (`madvise` may split one mapping into several).
+    /// Unlike `residentBytes(of:)` — `mincore`, which reports the page cache shared by every
+    /// process — this drops when `MADV_DONTNEED` unmaps pages. Reads all of smaps (tens of
+    /// KiB): for reports and tests, not hot paths. Linux only.
+    public static func mappedResidentBytes(of mapping: MemoryMapping) throws -> Int {
+        #if os(Linux)
+        let start = UInt(bitPattern: Int(bitPattern: mapping.address))
+        let end = start + UInt(mapping.length)
+        let descriptor = try FileDescriptor.open("/proc/self/smaps", .readOnly)
+        defer { try? descriptor.close() }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while case let count = try chunk.withUnsafeMutableBytes({ try descriptor.read(into: $0) }), count > 0 {
+            bytes += chunk[..<count]
+        }
+        var inside = false
+        var total = 0
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            // An entry starts "7f12a000-7f12b000 r--p …", then lines such as "Rss:   48 kB".
+            if let dash = line.firstIndex(of: "-"), let low = UInt(line[..<dash], radix: 16) {
+                inside = low >= start && low < end
+            } else if inside, line.hasPrefix("Rss:") {
+                total += (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+            }
+        }
+        return total
+        #else
+        throw QuiverError(.unsupported, "/proc/self/smaps exists only on Linux")
+        #endif
+    }
+
     /// The text of a small `/proc` file (read whole; they are a few hundred bytes).
     private static func procFile(_ path: String) throws -> Substring {
         #if os(Linux)

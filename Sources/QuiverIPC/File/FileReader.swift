@@ -22,11 +22,15 @@ public final class FileReader: Sendable {
     public let dictionaries: DictionaryMemo
     /// The options the reader was opened with.
     public let options: IPCReadOptions
-    private let input: any RandomAccessInput
-    private let recordBatchBlocks: [FileBlock]
+    /// The bytes read: a `MappedFile`, a `ReadFileInput`, a `BufferInput`, or the caller's own.
+    let input: any RandomAccessInput
+    /// `input` when it is a mapped file whose metadata is read with `pread` (cast once here:
+    /// a dynamic cast per batch costs more than the rest of the framing).
+    private let mappedInput: MappedFileInput?
+    let recordBatchBlocks: [FileBlock]
     private let dictionaryBlocks: [FileBlock]
     /// Messages must end before the footer starts.
-    private let messageLimit: Int
+    let messageLimit: Int
 
     /// The number of record batches (pyarrow's `num_record_batches`).
     public var numRecordBatches: Int { recordBatchBlocks.count }
@@ -37,14 +41,22 @@ public final class FileReader: Sendable {
     /// wrong, and any dictionary's decoding or validation error.
     public init(input: any RandomAccessInput, options: IPCReadOptions = .init()) throws {
         self.input = input
+        let mappedInput = input as? MappedFileInput
+        self.mappedInput = mappedInput
         self.options = options
         let size = input.size
         let magic = FileFormat.magic
+        // The leading magic is copied out of a mapped file, like message metadata, so its page
+        // is not mapped in; the footer is viewed in place (a large footer would cost a large
+        // allocation, and its pages are touched either way).
+        func read(at offset: Int, count: Int) throws -> Buffer {
+            try mappedInput?.readMetadata(at: offset, count: count) ?? input.read(at: offset, count: count)
+        }
         // Leading magic + padding, footer length, trailing magic.
         guard size >= 8 + 4 + magic.count else {
             throw QuiverError(.invalidMessage, "\(size) bytes are too few for an Arrow file")
         }
-        guard try input.read(at: 0, count: magic.count).array == magic else {
+        guard try read(at: 0, count: magic.count).array == magic else {
             throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
         }
         let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
@@ -68,7 +80,8 @@ public final class FileReader: Sendable {
         var memo = try DictionaryMemo(schema: footer.schema)
         for (index, block) in footer.dictionaries.enumerated() {
             try withErrorContext("dictionary block \(index)") {
-                let message = try FileReader.readMessage(block, from: input, limit: limit)
+                let message = try FileReader.readMessage(
+                    block, from: input, mapped: mappedInput, limit: limit, options: options)
                 guard case .dictionaryBatch(let batch) = message.metadata.header else {
                     throw QuiverError(.invalidMessage, "the block does not hold a dictionary batch")
                 }
@@ -104,7 +117,8 @@ public final class FileReader: Sendable {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
         }
         return try withErrorContext("record batch \(index)") {
-            let message = try FileReader.readMessage(recordBatchBlocks[index], from: input, limit: messageLimit)
+            let message = try FileReader.readMessage(
+                recordBatchBlocks[index], from: input, mapped: mappedInput, limit: messageLimit, options: options)
             guard case .recordBatch(let header) = message.metadata.header else {
                 throw QuiverError(.invalidMessage, "the block does not hold a record batch")
             }
@@ -140,28 +154,37 @@ public final class FileReader: Sendable {
 
     /// Reads the message a footer block points to. The block must lie before the footer;
     /// the message's own framing must fit the block's metadata length and its body length
-    /// must equal the block's.
-    static func readMessage(_ block: FileBlock, from input: any RandomAccessInput, limit: Int) throws -> Message {
+    /// must equal the block's. The framing and metadata come in one read (a `pread` when
+    /// `mapped` is the input, so only the body is viewed in the mapping), the body in another.
+    static func readMessage(
+        _ block: FileBlock, from input: any RandomAccessInput, mapped: MappedFileInput?, limit: Int,
+        options: IPCReadOptions
+    ) throws -> Message {
         let offset = try checkedCount(block.offset, limit: limit, "block offset")
         let metadataLength = Int(block.metadataLength)
         guard metadataLength >= 8 else {
             throw QuiverError(.invalidMessage, "block metadata length \(metadataLength) is too small")
         }
+        guard metadataLength - 8 <= options.maxMetadataLength else {
+            throw QuiverError(
+                .capacityExceeded, "block metadata length \(metadataLength) exceeds the cap of \(options.maxMetadataLength)")
+        }
         let bodyLength = try checkedCount(block.bodyLength, limit: limit, "block body length")
         try checkRange(offset: offset, count: try checkedSum(metadataLength, bodyLength), within: limit)
-        let prefix = try input.read(at: offset, count: 8)
+        let framed =
+            try mapped?.readMetadata(at: offset, count: metadataLength) ?? input.read(at: offset, count: metadataLength)
         var prefixLength = 4
-        var flatbufferLength = prefix.uncheckedReadLittleEndian(Int32.self, at: 0)
+        var flatbufferLength = framed.uncheckedReadLittleEndian(Int32.self, at: 0)
         if flatbufferLength == -1 {  // continuation marker (legacy files have none)
             prefixLength = 8
-            flatbufferLength = prefix.uncheckedReadLittleEndian(Int32.self, at: 4)
+            flatbufferLength = framed.uncheckedReadLittleEndian(Int32.self, at: 4)
         }
         guard flatbufferLength > 0, prefixLength + Int(flatbufferLength) <= metadataLength else {
             throw QuiverError(
                 .invalidMessage, "message metadata of \(flatbufferLength) bytes does not fit its block's \(metadataLength)")
         }
         let metadata = try ArrowMetadata.decodeMessage(
-            try input.read(at: offset + prefixLength, count: Int(flatbufferLength)))
+            framed.uncheckedSlice(offset: prefixLength, count: Int(flatbufferLength)))
         guard metadata.bodyLength == block.bodyLength else {
             throw QuiverError(
                 .invalidMessage, "message body length \(metadata.bodyLength) differs from its block's \(block.bodyLength)")

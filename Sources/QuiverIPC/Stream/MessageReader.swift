@@ -30,6 +30,13 @@ public final class MessageReader {
     /// Bytes consumed so far (the offset of the next message).
     public private(set) var position = 0
     private var ended = false
+    /// A memory-mapped file read through a cursor: framing and metadata are copied out of it
+    /// with `pread` instead of viewed, so only bodies are views and reading touches no page
+    /// of the mapping (see `MappedFileInput`).
+    private let mapped: (cursor: RandomAccessCursor, file: MappedFileInput)?
+    /// The last bytes copied out of `mapped` (512 from a message's start): one `pread`
+    /// serves a message's prefix, length and metadata.
+    private var framingWindow: (offset: Int, bytes: Buffer)?
 
     /// The most bytes requested from input of unknown size in one read.
     static let chunkSize = 1 << 20
@@ -38,6 +45,8 @@ public final class MessageReader {
     public init(_ input: any SequentialInput, options: IPCReadOptions = .init()) {
         self.input = input
         self.options = options
+        let cursor = input as? RandomAccessCursor
+        mapped = (cursor?.input as? MappedFileInput).flatMap { file in cursor.map { ($0, file) } }
     }
 
     /// The next message, or nil at the end of the stream. Throws `endOfStream` when input
@@ -60,14 +69,14 @@ public final class MessageReader {
 
     private func readMessage() throws -> Message? {
         let start = position
-        let prefix = try read(4)
+        let prefix = try readFraming(4)
         if prefix.count == 0 { return nil }  // end of input at a message boundary
         guard prefix.count == 4 else {
             throw QuiverError(.endOfStream, "input ends inside a message prefix (\(prefix.count) of 4 bytes)")
         }
         var length = prefix.uncheckedReadLittleEndian(Int32.self, at: 0)
         if length == -1 {  // continuation marker 0xFFFFFFFF, then the length
-            let lengthBytes = try read(4)
+            let lengthBytes = try readFraming(4)
             guard lengthBytes.count == 4 else {
                 throw QuiverError(.endOfStream, "input ends after a continuation marker")
             }
@@ -81,7 +90,7 @@ public final class MessageReader {
                 .capacityExceeded, "metadata length \(metadataLength) exceeds the cap of \(options.maxMetadataLength)")
         }
         try checkRemaining(metadataLength, "metadata")
-        let metadataBytes = try read(metadataLength)
+        let metadataBytes = try readFraming(metadataLength)
         guard metadataBytes.count == metadataLength else {
             throw QuiverError(.endOfStream, "input ends inside message metadata (\(metadataBytes.count) of \(metadataLength) bytes)")
         }
@@ -93,6 +102,21 @@ public final class MessageReader {
             throw QuiverError(.endOfStream, "input ends inside a message body (\(body.count) of \(bodyLength) bytes)")
         }
         return Message(metadata: metadata, body: body, offset: start)
+    }
+
+    /// `read(count)` for framing and metadata: a copy when the input is a mapped file.
+    private func readFraming(_ count: Int) throws -> Buffer {
+        let view = try read(count)
+        guard let mapped, view.count > 0 else { return view }
+        let offset = mapped.cursor.position - view.count
+        if let window = framingWindow, offset >= window.offset,
+            offset - window.offset <= window.bytes.count - view.count
+        {
+            return window.bytes.uncheckedSlice(offset: offset - window.offset, count: view.count)
+        }
+        let window = try mapped.file.readMetadata(at: offset, count: max(view.count, min(512, mapped.file.size - offset)))
+        framingWindow = (offset, window)
+        return window.uncheckedSlice(offset: 0, count: view.count)
     }
 
     /// Bytes left in the input, when its size is known.

@@ -1,0 +1,197 @@
+import QuiverArrow
+import QuiverBytes
+
+/// How a reader opened by path gets the file's bytes: pyarrow's `memory_map` versus `OSFile`.
+///
+/// ```
+///              open            record batch i                 memory counted by the pool
+/// .memoryMap   mmap, fstat     views into the mapping         0 body bytes (pages are the
+///                              (pages read on first touch)    page cache, shared, evictable)
+/// .read        open, fstat     pread into a pool allocation   every body byte, until the
+///                                                             batch is released
+/// ```
+public enum FileSource: Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// Map the file read-only (`MappedFile`). Batches are zero-copy views into the mapping,
+    /// which lives until the last buffer viewing it is released — reader or no reader.
+    case memoryMap
+    /// Read with `pread`/`read` into buffers from the options' pool: one copy of each body.
+    case read
+
+    public var description: String {
+        switch self {
+        case .memoryMap: "mmap"
+        case .read: "read"
+        }
+    }
+}
+
+extension FileReader {
+    /// Opens the Arrow file at `path`, memory-mapped (the default) or read into pool buffers.
+    /// Costs a few system calls plus reading the footer and dictionaries; record batches are
+    /// read on demand. Errors name the path.
+    public convenience init(path: String, source: FileSource = .memoryMap, options: IPCReadOptions = .init()) throws {
+        let input: any RandomAccessInput
+        do {
+            switch source {
+            case .memoryMap: input = try MappedFileInput(path: path)
+            case .read: input = try ReadFileInput(path: path, pool: options.pool)
+            }
+            try self.init(input: input, options: options)
+        } catch let error as QuiverError {
+            throw error.message.contains(path) ? error : error.adding(context: path)
+        }
+    }
+
+    /// Reads every record batch in footer order and hands each to `body`, keeping the
+    /// process's resident memory bounded when the file is memory-mapped: the kernel is told
+    /// to read the next `readAhead` bytes ahead of the scan (`MADV_SEQUENTIAL` over the file,
+    /// `MADV_WILLNEED` on the window) and to drop the pages of each batch once `body`
+    /// returns (`MADV_DONTNEED`). So a file larger than the memory the process may use scans
+    /// to completion, holding about one window plus one batch.
+    ///
+    /// Batches kept past `body` stay valid: dropped pages are read back from the file when
+    /// touched again. For inputs that are not mapped this is a plain loop over
+    /// `recordBatch(at:)`, whose pool buffers are freed as soon as `body` lets go of them.
+    public func scan(readAhead: Int = 8 << 20, _ body: (_ index: Int, _ batch: RecordBatch) throws -> Void) throws {
+        var advisor = ((input as? MappedFile) ?? (input as? MappedFileInput)?.mapping).map {
+            ScanAdvisor(file: $0, limit: messageLimit, readAhead: max(readAhead, MemoryUsage.pageSize))
+        }
+        advisor?.start()
+        for index in 0..<numRecordBatches {
+            let range = recordBatchBlocks[index].byteRange(limit: messageLimit)
+            advisor?.willRead(range)
+            try body(index, try recordBatch(at: index))
+            advisor?.didRead(range)
+        }
+    }
+
+    /// The bytes of record batch `index`'s message (framing, metadata and body) in the file,
+    /// or nil if its block lies outside the messages region (reading it would throw).
+    public func recordBatchByteRange(at index: Int) -> Range<Int>? {
+        guard index >= 0, index < recordBatchBlocks.count else { return nil }
+        return recordBatchBlocks[index].byteRange(limit: messageLimit)
+    }
+}
+
+extension StreamReader {
+    /// Opens the Arrow stream at `path`, memory-mapped (the default: batches are views into
+    /// the mapping) or read front to back into pool buffers (works for FIFOs and devices too).
+    /// Reads the schema message; errors name the path.
+    public convenience init(path: String, source: FileSource = .memoryMap, options: IPCReadOptions = .init()) throws {
+        let input: any SequentialInput
+        do {
+            switch source {
+            case .memoryMap: input = RandomAccessCursor(try MappedFileInput(path: path))
+            case .read: input = try FileDescriptorInput(path: path, pool: options.pool)
+            }
+            try self.init(input: input, options: options)
+        } catch let error as QuiverError {
+            throw error.message.contains(path) ? error : error.adding(context: path)
+        }
+    }
+}
+
+/// A memory-mapped file that keeps the descriptor it was mapped from: bodies are views into
+/// the mapping, while each message's framing and metadata (a few hundred bytes) is copied
+/// out with one `pread`.
+///
+/// Why: reading a batch through the mapping would touch the page holding its metadata, and
+/// each first touch is a page fault that maps a whole window of pages around it (fault-around)
+/// — for small batches, most of the file, and then the `munmap` must undo it. One `pread`
+/// costs less than one fault, and leaves the body pages untouched until someone reads the
+/// values. The copies come from a pool of their own and live only while the metadata is
+/// decoded, so the caller's pool still sees zero bytes for a mapped read.
+final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
+    /// The mapping bodies view.
+    let mapping: MappedFile
+    private let descriptor: FileDescriptor
+    /// Where metadata copies come from (never the caller's pool: they are not buffers).
+    private static let metadataPool = MemoryPool()
+
+    init(path: String) throws {
+        descriptor = try FileDescriptor.open(path, .readOnly)
+        do {
+            mapping = try MappedFile(descriptor: descriptor)
+        } catch {
+            try? descriptor.close()
+            throw error
+        }
+    }
+
+    deinit { try? descriptor.close() }
+
+    var size: Int { mapping.size }
+
+    func read(at offset: Int, count: Int) throws -> Buffer {
+        try mapping.read(at: offset, count: count)
+    }
+
+    /// The `count` bytes at `offset` (a message's framing and flatbuffer) in a buffer of
+    /// their own. Throws like `read(at:count:)`, and `.io` if the file has shrunk.
+    func readMetadata(at offset: Int, count: Int) throws -> Buffer {
+        try checkRange(offset: offset, count: count, within: size)
+        let allocation = Self.metadataPool.allocate(byteCount: count)
+        let read = try descriptor.pread(
+            fillingUpTo: UnsafeMutableRawBufferPointer(start: allocation.pointer, count: count), at: offset)
+        guard read == count else {
+            throw QuiverError(.io, "pread(\(descriptor)): file ended at \(offset + read), before \(offset + count); it shrank after open")
+        }
+        return allocation.buffer(count: count)
+    }
+}
+
+extension FileBlock {
+    /// `[offset, offset + metadataLength + bodyLength)` if it lies inside `[0, limit)`.
+    func byteRange(limit: Int) -> Range<Int>? {
+        guard offset >= 0, metadataLength >= 0, bodyLength >= 0,
+            offset <= Int64(limit), bodyLength <= Int64(limit)
+        else { return nil }
+        let end = offset + Int64(metadataLength) + bodyLength
+        guard end <= Int64(limit) else { return nil }
+        return Int(offset)..<Int(end)
+    }
+}
+
+/// The `madvise` calls of `FileReader.scan`: read ahead of the scan, drop what is behind it.
+/// Advice is only advice, so a failing call is ignored; it never changes what is read.
+private struct ScanAdvisor {
+    let file: MappedFile
+    let limit: Int
+    let readAhead: Int
+    /// Bytes below this have been advised `WILLNEED` (for scans in file order).
+    var aheadEnd = 0
+    var lastStart = 0
+
+    init(file: MappedFile, limit: Int, readAhead: Int) {
+        self.file = file
+        self.limit = limit
+        self.readAhead = readAhead
+    }
+
+    func start() {
+        try? file.advise(.sequential, 0..<limit)
+    }
+
+    /// Before batch `range` is read: if the scan has come within half a window of what was
+    /// advised, ask for the next window (one `madvise` per half window, not per batch).
+    mutating func willRead(_ range: Range<Int>?) {
+        guard let range else { return }
+        if range.lowerBound < lastStart { aheadEnd = range.lowerBound }  // footer not in file order
+        lastStart = range.lowerBound
+        let target = min(limit, max(range.upperBound, range.lowerBound + readAhead))
+        guard range.upperBound > aheadEnd || target - aheadEnd >= readAhead / 2 else { return }
+        let from = max(aheadEnd, range.lowerBound)
+        if from < target { try? file.advise(.willNeed, from..<target) }
+        aheadEnd = max(aheadEnd, target)
+    }
+
+    /// After `body` returned: drop the whole pages of batch `range`. The page holding its end
+    /// also holds the start of the next message, so it goes with the next batch.
+    func didRead(_ range: Range<Int>?) {
+        guard let range else { return }
+        let pageMask = ~(MemoryUsage.pageSize - 1)
+        let first = range.lowerBound & pageMask
+        let end = range.upperBound & pageMask
+        if first < end { try? file.advise(.dontNeed, first..<end) }
+    }
+}
