@@ -40,5 +40,12 @@ check "info shows codec and sizes" bash -c "'$QUIVER' convert '$cpp/generated_pr
 check "cat --limit" bash -c "'$QUIVER' cat --limit 3 '$cpp/generated_nested.arrow_file' | grep -q 'list_nullable'"
 check "bad input is an error, not a crash" bash -c "'$QUIVER' info '$GOLDEN/../bad/file/clusterfuzz-testcase-arrow-ipc-file-fuzz-4778515122946048'; test \$? -eq 1"
 
+# SQL over a file: a result, EXPLAIN, and errors that point at the token (exit 1, no crash).
+check "query" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT count(*) AS n, max(int32_nonnullable) AS m FROM t WHERE int8_nullable IS NOT NULL' --format csv | head -1 | grep -q '^n,m$'"
+check "query json" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT bool_nonnullable FROM t LIMIT 2' --format json | grep -q '{\"bool_nonnullable\":'"
+check "query arrow out" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT * FROM t' --format arrow | '$QUIVER' info - | grep -q 'format:       arrow stream'"
+check "explain" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'EXPLAIN SELECT sum(int64_nullable) FROM t' | grep -q 'Scan: t; columns \[int64_nullable\]'"
+check "bad sql points at the token" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT FROM t' 2>&1 | grep -q 'line 1, column 8'; test \${PIPESTATUS[0]} -eq 1"
+
 echo "cli-smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -20,6 +20,8 @@ need_pip=()
 for mod in pyarrow polars duckdb numpy; do
   "$PYTHON" -c "import $mod" >/dev/null 2>&1 || need_pip+=("$mod")
 done
+# TPC-H data for the query tests and datasets (a command, not a module).
+command -v tpchgen-cli >/dev/null 2>&1 || need_pip+=("tpchgen-cli")
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip installing ${need_pip[*]}"
   "$PYTHON" -m pip install -q "${need_pip[@]}"

@@ -5,9 +5,9 @@ import ArgumentParser
 struct Quiver: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver",
-        abstract: "Read, write, inspect and convert Arrow IPC files and streams.",
+        abstract: "Read, write, inspect, convert and query Arrow IPC files and streams.",
         subcommands: [
             SchemaCommand.self, InfoCommand.self, CatCommand.self, ConvertCommand.self,
-            IntegrationCommand.self, DemoCommand.self,
+            IntegrationCommand.self, DemoCommand.self, QueryCommand.self,
         ])
 }

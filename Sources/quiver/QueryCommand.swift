@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import QuiverQuery
+
+/// How `quiver query` prints its result.
+enum ResultFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, csv, json, arrow
+}
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Run SQL over an Arrow file (memory-mapped, zero-copy).",
+        discussion: """
+            The file is the table `t`, and also the file's name without extension when that is an
+            identifier (lineitem.arrow → lineitem). Supported: SELECT expressions [AS name] FROM t
+            [WHERE …] [GROUP BY …] [HAVING …] [ORDER BY … [ASC|DESC]] [LIMIT n]; prefix EXPLAIN to
+            see the plan, the columns touched and the batches statistics skip.
+            """)
+
+    @Argument(help: "An Arrow file.") var path: String
+    @Argument(help: "The SQL statement.") var sql: String
+    @Option(help: "Output: table, csv, json (one object per row) or arrow (an IPC stream).") var format: ResultFormat = .table
+    @Option(help: "Rows to print with --format table.") var maxRows: Int = 100
+    @Option(help: "Worker threads (default: every core).") var threads: Int?
+    @Option(name: .shortAndLong, help: "Write the result here instead of standard output.") var output: String?
+    @Flag(help: "Print time, batches skipped, bytes allocated and RSS to standard error.") var stats = false
+
+    func run() throws {
+        let start = ContinuousClock.now
+        let pool = MemoryPool.default
+        let allocatedBefore = pool.totalAllocatedBytes
+        let rssBefore = try? MemoryUsage.residentSetBytes()
+        let source = try FileBatchSource(path: path)
+        var tables: [String: any BatchSource] = ["t": source]
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        if stem.first.map({ $0.isLetter || $0 == "_" }) == true, stem.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            tables[stem] = source
+        }
+        let query: Query
+        do {
+            query = try Query(sql: sql, tables: tables)
+        } catch let error as QuiverError {
+            throw QueryFailure(error: error)
+        }
+        let result: QueryResult
+        do {
+            result = try query.execute(ExecutionOptions(parallelism: threads, pool: pool))
+        } catch let error as QuiverError {
+            throw QueryFailure(error: error)
+        }
+        let elapsed = ContinuousClock.now - start
+        let allocated = pool.totalAllocatedBytes - allocatedBefore
+        let sink = try openOutput(output ?? "-")
+        try ResultWriter.write(result, format: format, maxRows: maxRows, to: sink)
+        try sink.close()
+        if stats {
+            let rss = (try? MemoryUsage.residentSetBytes()).flatMap { after in rssBefore.map { after - $0 } }
+            let s = result.statistics
+            var line = "time \(elapsed)  batches \(s.batchesTotal) (skipped \(s.batchesSkipped))  "
+            line += "rows \(result.numRows)  allocated \(allocated) B"
+            if let rss { line += "  RSS Δ \(rss) B" }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+}
+
+/// A query error, printed with its message (which points at the offending token) and no usage.
+struct QueryFailure: Error, CustomStringConvertible {
+    let error: QuiverError
+    var description: String { error.message }
+}
+
+/// Renders query results as a table, CSV, JSON lines or an Arrow stream.
+enum ResultWriter {
+    static func write(_ result: QueryResult, format: ResultFormat, maxRows: Int, to output: FileOutput) throws {
+        switch format {
+        case .arrow:
+            let writer = try StreamWriter(output: output, schema: result.schema)
+            for batch in result.batches { try writer.write(batch) }
+            try writer.finish()
+        case .table where result.schema.fields.map(\.name) == ["plan"]:
+            // EXPLAIN: the plan's lines, unabridged.
+            var text = ""
+            for batch in result.batches {
+                for row in 0..<batch.length { text += batch.columns[0].formatValue(at: row) + "\n" }
+            }
+            try output.write(Array(text.utf8))
+        case .table:
+            let table = try Table(schema: result.schema, batches: result.batches)
+            try output.write(Array((TablePrinter.render(table: table, limit: maxRows) + "\n").utf8))
+        case .csv:
+            var text = result.schema.fields.map { csvField($0.name) }.joined(separator: ",") + "\n"
+            for batch in result.batches {
+                for row in 0..<batch.length {
+                    text += batch.columns.map { $0.isNull(row) ? "" : csvField($0.formatValue(at: row)) }
+                        .joined(separator: ",") + "\n"
+                }
+                try output.write(Array(text.utf8))
+                text = ""
+            }
+        case .json:
+            for batch in result.batches {
+                var text = ""
+                for row in 0..<batch.length {
+                    let members = zip(batch.schema.fields, batch.columns).map { field, column in
+                        "\(jsonString(field.name)):\(json(column.value(at: row), column, row))"
+                    }
+                    text += "{" + members.joined(separator: ",") + "}\n"
+                }
+                try output.write(Array(text.utf8))
+            }
+        }
+    }
+
+    private static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    private static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Numbers and booleans as JSON values, nested values as arrays/objects, everything else
+    /// (dates, times, decimals, binary) as the string Quiver prints for it.
+    private static func json(_ value: ArrowValue, _ column: ArrayData, _ row: Int) -> String {
+        switch value {
+        case .null, .bool, .int, .uint, .float, .string, .list, .struct: return nested(value)
+        default: return jsonString(column.formatValue(at: row))
+        }
+    }
+
+    private static func nested(_ value: ArrowValue) -> String {
+        switch value {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .uint(let u): return String(u)
+        case .float(let d): return d.isFinite ? "\(d)" : jsonString("\(d)")
+        case .string(let s): return jsonString(s)
+        case .list(let items): return "[" + items.map { nested($0) }.joined(separator: ",") + "]"
+        case .struct(let members): return "{" + members.map { "\(jsonString($0.0)):\(nested($0.1))" }.joined(separator: ",") + "}"
+        default: return jsonString("\(value)")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import QuiverQuery
+import QuiverTestSupport
+import Testing
+
+/// TPC-H Q1 and Q6 over a lineitem file made by `datasets/generate.py` (tpchgen-cli, scale
+/// 0.01, decimals as float64), uncompressed and LZ4, memory-mapped: Quiver's answers equal
+/// DuckDB's on the same data — group keys and counts exactly, sums and averages to 1e-9.
+@Suite(.serialized) struct TPCHDuckDBTests {
+    static let q1 = """
+        SELECT l_returnflag, l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice) AS sum_base_price,
+               sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price,
+               sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)) AS sum_charge,
+               avg(l_quantity) AS avg_qty, avg(l_extendedprice) AS avg_price, avg(l_discount) AS avg_disc,
+               count(*) AS count_order
+        FROM lineitem
+        WHERE l_shipdate <= DATE '1998-09-02'
+        GROUP BY l_returnflag, l_linestatus
+        ORDER BY l_returnflag, l_linestatus
+        """
+    static let q6 = """
+        SELECT sum(l_extendedprice * l_discount) AS revenue
+        FROM lineitem
+        WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'
+          AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24
+        """
+
+    /// The generated files, once per run.
+    static let directory: URL? = {
+        guard let out = try? TestPaths.temporaryDirectory("tpch") else { return nil }
+        let script = TestPaths.repositoryRoot.appendingPathComponent("datasets/generate.py").path
+        guard (try? Python.run(
+            "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
+            arguments: [script, "--scale", "0.01", "--only", "lineitem", "--out", out.path])) != nil
+        else { return nil }
+        return out.appendingPathComponent("lineitem-sf0.01")
+    }()
+
+    /// DuckDB's answer as rows of strings (numbers with full precision).
+    static func duckdb(_ sql: String, file: URL) throws -> [[String]] {
+        let output = try Python.run(
+            """
+            import sys, json, duckdb, pyarrow as pa
+            lineitem = pa.ipc.open_file(sys.argv[1]).read_all()
+            rows = duckdb.sql(sys.argv[2]).fetchall()
+            print(json.dumps([[repr(v) if isinstance(v, float) else str(v) for v in row] for row in rows]))
+            """, arguments: [file.path, sql])
+        return try JSONDecoder().decode([[String]].self, from: Data(output.utf8))
+    }
+
+    static func quiver(_ sql: String, file: URL) throws -> [[String]] {
+        let result = try Query(sql: sql, tables: ["lineitem": try FileBatchSource(path: file.path)]).execute()
+        return result.batches.flatMap { batch in
+            (0..<batch.length).map { row in
+                batch.columns.map { column -> String in
+                    switch column.value(at: row) {
+                    case .float(let d): return "\(d)"
+                    case .int(let i): return "\(i)"
+                    default: return column.formatValue(at: row)
+                    }
+                }
+            }
+        }
+    }
+
+    static func agree(_ ours: [[String]], _ theirs: [[String]]) -> Bool {
+        guard ours.count == theirs.count, !ours.isEmpty else { return false }
+        for (a, b) in zip(ours, theirs) {
+            guard a.count == b.count else { return false }
+            for (x, y) in zip(a, b) where x != y {
+                guard let dx = Double(x), let dy = Double(y), abs(dx - dy) <= 1e-9 * max(abs(dx), abs(dy)) else {
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
+    @Test(arguments: ["lineitem.arrow", "lineitem-lz4.arrow"]) func q1AndQ6MatchDuckDB(_ name: String) throws {
+        let directory = try #require(Self.directory, "datasets/generate.py could not make lineitem (tpchgen-cli?)")
+        let file = directory.appendingPathComponent(name)
+        for sql in [Self.q1, Self.q6] {
+            let ours = try Self.quiver(sql, file: file)
+            let theirs = try Self.duckdb(sql, file: file)
+            #expect(Self.agree(ours, theirs), "\(name)\nquiver: \(ours)\nduckdb: \(theirs)")
+        }
+        #expect(try Self.quiver(Self.q1, file: file).count == 4)
+    }
+}
