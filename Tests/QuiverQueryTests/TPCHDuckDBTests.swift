@@ -89,4 +89,21 @@ import Testing
         }
         #expect(try Self.quiver(Self.q1, file: file).count == 4)
     }
+
+    /// The README's builder example gives the SQL Q6 answer.
+    @Test func readmeBuilderExampleEqualsSQL() throws {
+        let directory = try #require(Self.directory)
+        let path = directory.appendingPathComponent("lineitem.arrow").path
+        // --- README: begin ---
+        let lineitem = try FileBatchSource(path: path)          // memory-mapped
+        let revenue = try Query(lineitem)
+            .filter(col("l_shipdate") >= .date("1994-01-01") && col("l_shipdate") < .date("1995-01-01")
+                    && col("l_discount").between(0.05, 0.07) && col("l_quantity") < 24)
+            .aggregate([sum(col("l_extendedprice") * col("l_discount")).as("revenue")])
+            .execute()
+        // --- README: end ---
+        let sql = try Query(sql: Self.q6, tables: ["lineitem": lineitem]).execute()
+        #expect(revenue.batches[0].columns[0].value(at: 0) == sql.batches[0].columns[0].value(at: 0))
+        #expect(revenue.numRows == 1)
+    }
 }
