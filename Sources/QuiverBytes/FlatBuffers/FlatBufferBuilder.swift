@@ -6,32 +6,47 @@
 /// Scalars equal to their schema default are omitted, as flatc-generated builders do.
 public final class FlatBufferBuilder {
     /// A written object, identified by its distance from the buffer's end.
-    public struct Offset: Hashable, Sendable { public let value: Int }
+    public struct Offset: Hashable, Sendable {
+        public let value: Int
+        @usableFromInline init(value: Int) { self.value = value }
+    }
 
-    private var reversed: [UInt8] = []
-    private var maxAlignment = 4
+    // Internal and inlinable where `createStructVector` needs them, so that it specialises for
+    // the caller's struct type (unspecialised, its per-element work cost ~3k instructions).
+    @usableFromInline var reversed: [UInt8] = []
+    @usableFromInline var maxAlignment = 4
     private var fieldLocations: [(id: Int, at: Int)] = []
     private var tableStart: Int?
 
     public init(capacity: Int = 1024) { reversed.reserveCapacity(capacity) }
 
-    private var size: Int { reversed.count }
+    @usableFromInline var size: Int { reversed.count }
 
-    private func pad(_ count: Int) {
+    @usableFromInline func pad(_ count: Int) {
         for _ in 0..<count { reversed.append(0) }
     }
 
     /// Pads so that, after `additional` more bytes, the size is a multiple of `alignment`.
-    private func align(_ alignment: Int, additional: Int = 0) {
+    @usableFromInline func align(_ alignment: Int, additional: Int = 0) {
         maxAlignment = max(maxAlignment, alignment)
         pad((alignment - (size + additional) % alignment) % alignment)
     }
 
     /// Appends a little-endian scalar (appending its bytes most significant first, because the
-    /// storage is reversed), unaligned.
+    /// storage is reversed), unaligned. Generic only in name: callers in other modules reach
+    /// this unspecialised, so the work is done on 64 bits by `appendRaw(bits:byteCount:)`.
+    @inline(__always)
     private func appendRaw<T: FixedWidthInteger>(_ value: T) {
-        var big = value.bigEndian
-        withUnsafeBytes(of: &big) { reversed.append(contentsOf: $0) }
+        appendRaw(bits: UInt64(truncatingIfNeeded: value), byteCount: MemoryLayout<T>.size)
+    }
+
+    /// Appends the low `byteCount` bytes of `bits`, most significant first.
+    @usableFromInline func appendRaw(bits: UInt64, byteCount: Int) {
+        var shift = 8 * byteCount
+        while shift > 0 {
+            shift -= 8
+            reversed.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+        }
     }
 
     private func prepend<T: FixedWidthInteger>(_ value: T) {
@@ -66,24 +81,29 @@ public final class FlatBufferBuilder {
 
     /// Writes a vector of structs; `write` emits one struct's fields as little-endian scalars
     /// via the callback it is given, in declaration order (padding included).
+    @inlinable
     public func createStructVector<S>(
         _ elements: [S], structSize: Int, alignment: Int, _ write: (S, (any FixedWidthInteger) -> Void) -> Void
     ) -> Offset {
         align(4, additional: elements.count * structSize)
         align(alignment, additional: elements.count * structSize)
+        // Each struct's fields are gathered front to back as little-endian bytes, then appended
+        // reversed (the storage is reversed): no array or generic call per field.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(structSize)
         for element in elements.reversed() {
-            // Collect the struct's fields front to back, then append them reversed.
-            var fields: [any FixedWidthInteger] = []
-            write(element) { fields.append($0) }
-            for field in fields.reversed() { appendAny(field) }
+            bytes.removeAll(keepingCapacity: true)
+            write(element) { field in
+                var bits = UInt64(truncatingIfNeeded: field)
+                for _ in 0..<(field.bitWidth / 8) {
+                    bytes.append(UInt8(truncatingIfNeeded: bits))
+                    bits >>= 8
+                }
+            }
+            reversed.append(contentsOf: bytes.reversed())
         }
-        appendRaw(UInt32(elements.count))
+        appendRaw(bits: UInt64(elements.count), byteCount: 4)
         return Offset(value: size)
-    }
-
-    private func appendAny(_ value: any FixedWidthInteger) {
-        func open<T: FixedWidthInteger>(_ v: T) { appendRaw(v) }
-        open(value)
     }
 
     /// Writes a vector of offsets (to tables or strings).

@@ -85,6 +85,19 @@ func system_madvise(_ address: UnsafeMutableRawPointer, _ length: Int, _ advice:
     madvise(address, length, advice)
 }
 
+/// `madvise(MADV_HUGEPAGE)` over the whole 2 MiB pages inside `[address, address + count)`
+/// of a heap allocation. Advice only: errors (e.g. THP disabled) are ignored; a no-op where
+/// transparent huge pages do not exist.
+func system_adviseHugePages(_ address: UnsafeMutableRawPointer, _ count: Int) {
+    #if os(Linux)
+    let huge = 2 << 20
+    let start = alignUp(Int(bitPattern: address), to: huge)
+    let end = (Int(bitPattern: address) + count) & ~(huge - 1)
+    guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
+    _ = madvise(aligned, end - start, MADV_HUGEPAGE)
+    #endif
+}
+
 @inline(__always)
 func system_mincore(_ address: UnsafeMutableRawPointer, _ length: Int, _ vector: UnsafeMutablePointer<UInt8>) -> CInt {
     #if canImport(Darwin)

@@ -4,12 +4,16 @@ import QuiverBytes
 /// How a reader opened by path gets the file's bytes: pyarrow's `memory_map` versus `OSFile`.
 ///
 /// ```
-///              open            record batch i                 memory counted by the pool
-/// .memoryMap   mmap, fstat     views into the mapping         0 body bytes (pages are the
-///                              (pages read on first touch)    page cache, shared, evictable)
-/// .read        open, fstat     pread into a pool allocation   every body byte, until the
-///                                                             batch is released
+///              open               record batch i                       counted by the pool
+/// .memoryMap   open, fstat, mmap  one pread of its framing + metadata;  0 body bytes (its pages
+///                                 the body is a view into the mapping   are page cache: shared,
+///                                 (its pages read when first touched)   evictable, not allocated)
+/// .read        open, fstat        one pread of framing + metadata, one  every body byte, until
+///                                 of the body into a pool allocation    the batch is released
 /// ```
+/// Either way the size is taken at open and every range is checked against it; the
+/// descriptor stays open while the reader lives. A mapping outlives the reader: it is
+/// unmapped when the last buffer viewing it goes.
 public enum FileSource: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Map the file read-only (`MappedFile`). Batches are zero-copy views into the mapping,
     /// which lives until the last buffer viewing it is released — reader or no reader.
@@ -17,6 +21,7 @@ public enum FileSource: Sendable, Hashable, CaseIterable, CustomStringConvertibl
     /// Read with `pread`/`read` into buffers from the options' pool: one copy of each body.
     case read
 
+    /// "mmap" or "read".
     public var description: String {
         switch self {
         case .memoryMap: "mmap"
@@ -49,9 +54,10 @@ extension FileReader {
     /// returns (`MADV_DONTNEED`). So a file larger than the memory the process may use scans
     /// to completion, holding about one window plus one batch.
     ///
-    /// Batches kept past `body` stay valid: dropped pages are read back from the file when
-    /// touched again. For inputs that are not mapped this is a plain loop over
-    /// `recordBatch(at:)`, whose pool buffers are freed as soon as `body` lets go of them.
+    /// Batches kept past `body` stay valid (so do other threads' batches of the same file):
+    /// dropped pages are read back from the file when touched again. For inputs that are not
+    /// mapped this is a plain loop over `recordBatch(at:)`, whose pool buffers are freed as
+    /// soon as `body` lets go of them.
     public func scan(readAhead: Int = 8 << 20, _ body: (_ index: Int, _ batch: RecordBatch) throws -> Void) throws {
         var advisor = ((input as? MappedFile) ?? (input as? MappedFileInput)?.mapping).map {
             ScanAdvisor(file: $0, limit: messageLimit, readAhead: max(readAhead, MemoryUsage.pageSize))
