@@ -27,11 +27,18 @@ enum ArrowInput {
             }
             return .stream(try StreamReader(input: PrefixedInput(prefix: head, rest: input), options: options))
         }
-        let mapped = try MappedFile(path: path)
-        if mapped.size >= 6, try mapped.read(at: 0, count: 6).array == magic {
-            return .file(try FileReader(input: mapped, options: options), bytes: mapped.size)
+        // Sniff the magic with a small read, then open through the path-based readers, which
+        // map the file but read framing and metadata with pread (no mapped page touched
+        // until values are).
+        let descriptor = try FileDescriptor.open(path, .readOnly)
+        defer { try? descriptor.close() }
+        let size = try descriptor.status().size
+        var head = [UInt8](repeating: 0, count: 6)
+        let got = try head.withUnsafeMutableBytes { try descriptor.pread(fillingUpTo: $0, at: 0) }
+        if got == 6, head == magic {
+            return .file(try FileReader(path: path, options: options), bytes: size)
         }
-        return .stream(try StreamReader(input: RandomAccessCursor(mapped), options: options))
+        return .stream(try StreamReader(path: path, options: options))
     }
 
     var schema: Schema {
