@@ -45,7 +45,7 @@ check "query" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SE
 check "query json" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT bool_nonnullable FROM t LIMIT 2' --format json | grep -q '{\"bool_nonnullable\":'"
 check "query arrow out" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT * FROM t' --format arrow | '$QUIVER' info - | grep -q 'format:       arrow stream'"
 check "explain" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'EXPLAIN SELECT sum(int64_nullable) FROM t' | grep -q 'Scan: t; columns \[int64_nullable\]'"
-check "bad sql points at the token" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT FROM t' 2>&1 | grep -q 'line 1, column 8'; test \${PIPESTATUS[0]} -eq 1"
+check "bad sql points at the token" bash -c "out=\$('$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT FROM t' 2>&1); code=\$?; echo \"\$out\" | grep -q 'line 1, column 8' && test \$code -eq 1"
 
 echo "cli-smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
