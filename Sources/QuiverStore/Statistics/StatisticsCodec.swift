@@ -1,0 +1,296 @@
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+
+// Statistics in the footer: the Arrow *statistics schema*, as a small IPC stream.
+//
+// A store file's footer custom_metadata holds, under the key `quiver:statistics`, the
+// base64 text (metadata values must be UTF-8) of an Arrow IPC **stream** with this schema
+// (docs/source/format/StatisticsSchema.rst in apache/arrow):
+//
+//     column:     int32                                  -- null: the record batch itself
+//     statistics: map<key:   dictionary<int32, utf8>,    -- statistic name
+//                     value: dense_union<int64, uint64, double, bool, utf8, binary>> not null
+//
+// and one record batch that describes every record batch of the file, in footer order.
+// Its rows come in groups, one group per data batch:
+//
+//     column = null   { ARROW:row_count:exact → int64 }                   starts a group
+//     column = c      { ARROW:null_count:exact → int64,
+//                       ARROW:min_value:exact|approximate → value,
+//                       ARROW:max_value:exact|approximate → value }     one row per column
+//
+// `c` is the column's index in the record batch's depth-first field node order (the rule
+// of the statistics schema; equal to the field index for flat schemas). Values use the
+// kinds of Arrow C++'s ArrayStatistics: int64 for signed integers, dates, times,
+// timestamps and durations; uint64; double for floats; bool; utf8 for string columns and
+// binary for binary columns — cut to a prefix and keyed `…:approximate` when longer than
+// the store's prefix length (see StatisticsCollector). Union type codes are 0…5 in that
+// order; the key dictionary always holds the six names below.
+//
+// Readers get every batch's row count and min/max from the footer alone: no data page is
+// touched. pyarrow: `base64.b64decode(pa.ipc.open_file(f).metadata[b"quiver:statistics"])`
+// then `pa.ipc.open_stream(...).read_all()`.
+
+/// Encodes and decodes per-batch statistics with the Arrow statistics schema.
+enum StatisticsCodec {
+    /// The footer metadata key.
+    static let metadataKey = "quiver:statistics"
+
+    /// The statistic names Quiver writes, in key-dictionary order.
+    enum Key: Int32, CaseIterable {
+        case rowCount, nullCount, minExact, maxExact, minApproximate, maxApproximate
+
+        var name: String {
+            switch self {
+            case .rowCount: return "ARROW:row_count:exact"
+            case .nullCount: return "ARROW:null_count:exact"
+            case .minExact: return "ARROW:min_value:exact"
+            case .maxExact: return "ARROW:max_value:exact"
+            case .minApproximate: return "ARROW:min_value:approximate"
+            case .maxApproximate: return "ARROW:max_value:approximate"
+            }
+        }
+
+        static let byName: [String: Key] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+    }
+
+    /// Union members: type code = index.
+    static let valueFields = [
+        Field("int64", .int64), Field("uint64", .uint64), Field("double", .float64), Field("bool", .boolean),
+        Field("utf8", .utf8), Field("binary", .binary),
+    ]
+    static let keyType = DataType.dictionary(index: .int32, value: .utf8, ordered: false)
+    static let valueType = DataType.union(.dense, fields: valueFields, typeIds: [0, 1, 2, 3, 4, 5])
+    static let entriesField = Field(
+        "entries", .struct([Field("key", keyType, nullable: false), Field("value", valueType, nullable: false)]),
+        nullable: false)
+    static let mapType = DataType.map(entries: entriesField, keysSorted: false)
+    /// The statistics schema, as a record batch schema.
+    static let schema = Schema([Field("column", .int32), Field("statistics", mapType, nullable: false)])
+
+    /// The six key names as a utf8 array (the key dictionary).
+    static let keyDictionary: ArrayData = ArrayData.build(from: Key.allCases.map { Optional($0.name) })
+
+    /// The node index of each top-level field of `schema` (depth-first over children).
+    static func nodeIndices(_ schema: Schema) -> [Int] {
+        func nodes(_ type: DataType) -> Int { 1 + type.storageType.children.reduce(0) { $0 + nodes($1.type) } }
+        var next = 0
+        return schema.fields.map { field in
+            defer { next += nodes(field.type) }
+            return next
+        }
+    }
+
+    // MARK: Encoding
+
+    /// The base64 text of a statistics stream describing `batches` of a file of `schema`.
+    static func encode(_ batches: [BatchStatistics], schema dataSchema: Schema) throws -> String {
+        let stream = try encodeStream(batches, schema: dataSchema)
+        return Base64.encode(stream.bytes)
+    }
+
+    /// The statistics IPC stream itself.
+    static func encodeStream(_ batches: [BatchStatistics], schema dataSchema: Schema) throws -> Buffer {
+        let nodeIndex = nodeIndices(dataSchema)
+        let columns = PrimitiveBuilder<Int32>(capacity: batches.count * (1 + dataSchema.fields.count))
+        let mapOffsets = MutableBuffer(capacity: 4 * (batches.count * (1 + dataSchema.fields.count) + 1))
+        let keys = MutableBuffer(capacity: 4 * batches.count * (1 + 3 * dataSchema.fields.count))
+        let typeIds = MutableBuffer(capacity: batches.count * (1 + 3 * dataSchema.fields.count))
+        let valueOffsets = MutableBuffer(capacity: 4 * batches.count * (1 + 3 * dataSchema.fields.count))
+        let ints = PrimitiveBuilder<Int64>(), uints = PrimitiveBuilder<UInt64>(), doubles = PrimitiveBuilder<Double>()
+        let bools = BooleanBuilder(), strings = StringBuilder(), binaries = BinaryBuilder()
+        var entryCount: Int32 = 0
+        mapOffsets.appendValue(Int32(0))
+
+        func add(_ key: Key, _ value: StatisticValue) {
+            keys.appendValue(key.rawValue)
+            let (code, childLength): (Int8, Int)
+            switch value {
+            case .int(let v): (code, childLength) = (0, ints.length); ints.append(v)
+            case .uint(let v): (code, childLength) = (1, uints.length); uints.append(v)
+            case .double(let v): (code, childLength) = (2, doubles.length); doubles.append(v)
+            case .bool(let v): (code, childLength) = (3, bools.length); bools.append(v)
+            case .string(let v): (code, childLength) = (4, strings.length); strings.append(v)
+            case .binary(let v): (code, childLength) = (5, binaries.length); binaries.append(v)
+            }
+            typeIds.appendValue(code)
+            valueOffsets.appendValue(Int32(childLength))
+            entryCount += 1
+        }
+        func endRow() { mapOffsets.appendValue(entryCount) }
+
+        for batch in batches {
+            columns.appendNull()
+            add(.rowCount, .int(Int64(batch.rowCount)))
+            endRow()
+            for (index, column) in batch.columns.enumerated() {
+                guard let column, index < nodeIndex.count else { continue }
+                columns.append(Int32(nodeIndex[index]))
+                add(.nullCount, .int(Int64(column.nullCount)))
+                if let min = column.min { add(min.isExact ? .minExact : .minApproximate, min.value) }
+                if let max = column.max { add(max.isExact ? .maxExact : .maxApproximate, max.value) }
+                endRow()
+            }
+        }
+        let rows = columns.length
+        let entries = Int(entryCount)
+        let key = ArrayData(type: keyType, length: entries, buffers: [.empty, keys.finish()], dictionary: keyDictionary)
+        let value = ArrayData(
+            type: valueType, length: entries, buffers: [typeIds.finish(), valueOffsets.finish()],
+            children: [ints.finish(), uints.finish(), doubles.finish(), bools.finish(), strings.finish(), binaries.finish()])
+        let entriesData = ArrayData(type: entriesField.type, length: entries, buffers: [.empty], children: [key, value])
+        let map = ArrayData(type: mapType, length: rows, buffers: [.empty, mapOffsets.finish()], children: [entriesData])
+        let batch = RecordBatch(uncheckedSchema: schema, columns: [columns.finish(), map], length: rows)
+        let output = BufferOutputStream(capacity: 1024 + entries * 24)
+        let writer = try StreamWriter(output: output, schema: schema)
+        try writer.write(batch)
+        try writer.finish()
+        return output.getvalue()
+    }
+
+    // MARK: Decoding
+
+    /// Decodes the statistics of a file of `schema` from the footer metadata text. Accepts
+    /// any stream with the statistics schema's shape (other key orders, other union members,
+    /// several record batches); statistics it does not know are skipped. Throws
+    /// `invalidData` for text or a stream that is not statistics.
+    static func decode(_ text: String, schema dataSchema: Schema, pool: MemoryPool = .default) throws -> [BatchStatistics] {
+        let stream = try Base64.decode(text, pool: pool)
+        let reader = try StreamReader(buffer: stream)
+        let columnOf = Dictionary(
+            nodeIndices(dataSchema).enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        var result: [BatchStatistics] = []
+        while let batch = try reader.readNext() {
+            try decodeBatch(batch, columns: dataSchema.fields.count, columnOf: columnOf, into: &result)
+        }
+        return result
+    }
+
+    private static func decodeBatch(
+        _ batch: RecordBatch, columns columnCount: Int, columnOf: [Int: Int], into result: inout [BatchStatistics]
+    ) throws {
+        guard batch.columns.count == 2, case .map = batch.columns[1].type.storageType,
+            let column = try? Int32Array(batch.columns[0])
+        else {
+            throw QuiverError(.invalidData, "statistics stream does not have the statistics schema")
+        }
+        let map = batch.columns[1]
+        let entries = map.children[0]
+        guard entries.children.count == 2 else { throw QuiverError(.invalidData, "statistics map entries are not key/value") }
+        let keys = try KeyColumn(entries.children[0], parentOffset: entries.offset)
+        let values = try ValueColumn(entries.children[1], parentOffset: entries.offset)
+        let offsets = map.buffers[1].typed(as: Int32.self)
+        for row in 0..<batch.length {
+            let range = Int(offsets[map.offset + row])..<Int(offsets[map.offset + row + 1])
+            if column.isNull(row) {
+                var rowCount: Int?
+                for entry in range where keys.key(entry) == .rowCount {
+                    if case .int(let count)? = values.value(entry) { rowCount = Int(count) }
+                }
+                guard let rowCount, rowCount >= 0 else {
+                    throw QuiverError(.invalidData, "statistics row \(row) describes a batch without an exact row count")
+                }
+                result.append(BatchStatistics(rowCount: rowCount, columns: Array(repeating: nil, count: columnCount)))
+                continue
+            }
+            guard !result.isEmpty else {
+                throw QuiverError(.invalidData, "statistics row \(row) describes a column before any batch")
+            }
+            guard let index = columnOf[Int(column.value(at: row))] else { continue }  // a nested child: not recorded
+            var stats = ColumnStatistics(nullCount: 0)
+            for entry in range {
+                guard let key = keys.key(entry), let value = values.value(entry) else { continue }
+                switch key {
+                case .rowCount: continue
+                case .nullCount:
+                    if case .int(let count) = value { stats.nullCount = Int(count) }
+                case .minExact, .minApproximate: stats.min = StatisticBound(value, isExact: key == .minExact)
+                case .maxExact, .maxApproximate: stats.max = StatisticBound(value, isExact: key == .maxExact)
+                }
+            }
+            result[result.count - 1].columns[index] = stats
+        }
+    }
+
+    /// The statistic names of the map keys (dictionary-encoded or plain utf8).
+    private struct KeyColumn {
+        let indices: ArrayData?
+        let names: [Key?]
+        let offset: Int
+
+        init(_ data: ArrayData, parentOffset: Int) throws {
+            offset = parentOffset
+            switch data.type.storageType {
+            case .dictionary(.int32, .utf8, _):
+                guard let dictionary = data.dictionary else { throw QuiverError(.invalidData, "statistics keys have no dictionary") }
+                let strings = try StringArray(dictionary)
+                names = (0..<strings.length).map { strings.isNull($0) ? nil : Key.byName[strings.value(at: $0)] }
+                indices = data
+            case .utf8:
+                let strings = try StringArray(data)
+                names = (0..<strings.length).map { strings.isNull($0) ? nil : Key.byName[strings.value(at: $0)] }
+                indices = nil
+            default:
+                throw QuiverError(.invalidData, "statistics keys are \(data.type), not dictionary<int32, utf8>")
+            }
+        }
+
+        func key(_ entry: Int) -> Key? {
+            let slot = offset + entry
+            guard let indices else { return names[slot] }
+            guard indices.isValid(slot) else { return nil }
+            let index = Int(indices.buffers[1].typed(as: Int32.self)[indices.offset + slot])
+            return index < names.count ? names[index] : nil
+        }
+    }
+
+    /// The values of the dense union, read by member type.
+    private struct ValueColumn {
+        let union: ArrayData
+        let offset: Int
+        /// Per type code: the member's reader (slot → value), nil for members of other types.
+        let readers: [Int8: (Int) -> StatisticValue?]
+
+        init(_ data: ArrayData, parentOffset: Int) throws {
+            guard case .union(.dense, _, let typeIds) = data.type.storageType, data.children.count == typeIds.count else {
+                throw QuiverError(.invalidData, "statistics values are \(data.type), not a dense union")
+            }
+            union = data
+            offset = parentOffset
+            var readers: [Int8: (Int) -> StatisticValue?] = [:]
+            for (code, child) in zip(typeIds, data.children) where readers[code] == nil {
+                readers[code] = ValueColumn.reader(child)
+            }
+            self.readers = readers
+        }
+
+        /// Reads slot `index` of a member array (nil for a null or an unknown type).
+        private static func reader(_ child: ArrayData) -> ((Int) -> StatisticValue?)? {
+            func make<A: ArrowScalarArray>(_ array: A?, _ wrap: @escaping (A.Value) -> StatisticValue) -> ((Int) -> StatisticValue?)? {
+                guard let array else { return nil }
+                return { index in
+                    guard index >= 0, index < array.length, array.isValid(index) else { return nil }
+                    return wrap(array.value(at: index))
+                }
+            }
+            switch child.type.storageType {
+            case .int64: return make(try? Int64Array(child)) { .int($0) }
+            case .uint64: return make(try? UInt64Array(child)) { .uint($0) }
+            case .float64: return make(try? Float64Array(child)) { .double($0) }
+            case .boolean: return make(try? BooleanArray(child)) { .bool($0) }
+            case .utf8: return make(try? StringArray(child)) { .string($0) }
+            case .largeUtf8: return make(try? LargeStringArray(child)) { .string($0) }
+            case .binary: return make(try? BinaryArray(child)) { .binary($0) }
+            case .largeBinary: return make(try? LargeBinaryArray(child)) { .binary($0) }
+            default: return nil
+            }
+        }
+
+        func value(_ entry: Int) -> StatisticValue? {
+            let slot = union.offset + offset + entry
+            let code = union.buffers[0].typed(as: Int8.self)[slot]
+            return readers[code]?(Int(union.buffers[1].typed(as: Int32.self)[slot]))
+        }
+    }
+}
