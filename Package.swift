@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "QuiverArrowTests", dependencies: ["QuiverArrow", "QuiverTestSupport"]),
         .testTarget(
             name: "QuiverIPCTests", dependencies: ["QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
-        .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverStore", "QuiverTestSupport", "quiver"]),
+        .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverStore", "QuiverTestSupport", "quiver", "CZstd"]),
         .testTarget(
             name: "QuiverQueryTests",
             dependencies: [

@@ -8,6 +8,6 @@ struct Quiver: ParsableCommand {
         abstract: "Read, write, inspect and convert Arrow IPC files and streams.",
         subcommands: [
             SchemaCommand.self, InfoCommand.self, CatCommand.self, ConvertCommand.self,
-            IntegrationCommand.self,
+            IntegrationCommand.self, StoreCommand.self, CheckCommand.self, RepairCommand.self,
         ])
 }

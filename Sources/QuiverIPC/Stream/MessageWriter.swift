@@ -116,32 +116,15 @@ final class MessageWriter {
         isFinished = true
     }
 
-    /// Position relative to where writing began.
-    var relativePosition: Int { output.position - start }
-
-    /// Frames and writes one message: continuation marker, metadata length, the flatbuffer,
-    /// padding so the body starts on the alignment (relative to the start), then the body
-    /// buffers straight from their memory.
+    /// Frames and writes one message (see `MessageFraming.write`), with the body's custom
+    /// metadata, positioned relative to where writing began.
     @discardableResult
     private func writeMessage(_ header: MessageHeader, body: EncodedBody?) throws -> FileBlock {
-        let bodyLength = body?.bodyLength ?? 0
         let customMetadata = try body.flatMap { try bodyMetadata?($0) } ?? [:]
-        let metadata = ArrowMetadata.encodeMessage(
-            MessageMetadata(version: .v5, header: header, bodyLength: Int64(bodyLength), customMetadata: customMetadata))
-        let messageStart = relativePosition
-        let bodyStart = alignUp(messageStart + 8 + metadata.count, to: options.alignment)
-        guard let metadataLength = Int32(exactly: bodyStart - messageStart - 8) else {
-            throw QuiverError(.capacityExceeded, "message metadata of \(metadata.count) bytes is too large")
-        }
-        var prefix: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
-        withUnsafeBytes(of: metadataLength.littleEndian) { prefix += $0 }
-        try output.write(prefix)
-        try output.write(metadata)
-        try output.writeZeros(bodyStart - messageStart - 8 - metadata.count)
-        try body?.write(to: output)
+        let block = try MessageFraming.write(
+            header, body: body, customMetadata: customMetadata, alignment: options.alignment, to: output, start: start)
         stats.numMessages += 1
-        return FileBlock(
-            offset: Int64(messageStart), metadataLength: Int32(bodyStart - messageStart), bodyLength: Int64(bodyLength))
+        return block
     }
 
     /// Dictionaries inside `data` (nested ones first, so a reader can decode the outer
@@ -250,5 +233,38 @@ enum DictionaryIds {
             return .extension(name: name, metadata: metadata, storage: mapChildFields(storage, transform))
         default: return type
         }
+    }
+}
+
+/// The framing of one encapsulated IPC message, shared by every writer:
+/// ```
+/// 0xFFFFFFFF | int32 metadata length | Message flatbuffer | zero padding | body
+/// ```
+/// with the padding chosen so the body starts on the alignment (relative to `start`).
+public enum MessageFraming {
+    /// Writes one message to `output` and returns its block, with offsets relative to
+    /// `start` (an output position). The body's buffers are written straight from memory.
+    /// Throws `capacityExceeded` for metadata beyond 2 GiB.
+    @discardableResult
+    public static func write(
+        _ header: MessageHeader, body: EncodedBody?, customMetadata: Metadata = [:], alignment: Int = 8,
+        to output: any ByteOutput, start: Int = 0
+    ) throws -> FileBlock {
+        let bodyLength = body?.bodyLength ?? 0
+        let metadata = ArrowMetadata.encodeMessage(
+            MessageMetadata(version: .v5, header: header, bodyLength: Int64(bodyLength), customMetadata: customMetadata))
+        let messageStart = output.position - start
+        let bodyStart = alignUp(messageStart + 8 + metadata.count, to: alignment)
+        guard let metadataLength = Int32(exactly: bodyStart - messageStart - 8) else {
+            throw QuiverError(.capacityExceeded, "message metadata of \(metadata.count) bytes is too large")
+        }
+        var prefix: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
+        withUnsafeBytes(of: metadataLength.littleEndian) { prefix += $0 }
+        try output.write(prefix)
+        try output.write(metadata)
+        try output.writeZeros(bodyStart - messageStart - 8 - metadata.count)
+        try body?.write(to: output)
+        return FileBlock(
+            offset: Int64(messageStart), metadataLength: Int32(bodyStart - messageStart), bodyLength: Int64(bodyLength))
     }
 }

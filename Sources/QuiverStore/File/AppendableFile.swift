@@ -183,7 +183,13 @@ public final class AppendableFile {
                 options: IPCReadOptions(pool: options.pool))
             let statistics = try AppendableFile.statistics(of: reader, footer: footer.footer, options: options)
             output = PositionedOutput(descriptor: descriptor, position: footer.dataEnd, fileSize: size, pool: options.pool)
-            let tail = Array(try input.read(at: footer.dataEnd, count: size - footer.dataEnd).bytes)
+            var tail = Array(try input.read(at: footer.dataEnd, count: size - footer.dataEnd).bytes)
+            if footer.isSealed, !tail.starts(with: StoreFileFormat.endOfStream) {
+                // An append that crashed after its first bytes: the footer is intact, the
+                // end-of-stream marker before it is not. Put the marker back.
+                try StoreFileFormat.endOfStream.withUnsafeBytes { try descriptor.writeAll($0, at: footer.dataEnd) }
+                tail.replaceSubrange(0..<8, with: StoreFileFormat.endOfStream)
+            }
             committed = Committed(
                 footer: footer.footer, dataEnd: footer.dataEnd, size: size, tail: tail, statistics: statistics,
                 dictionaries: reader.dictionaries.dictionaries, rows: statistics.reduce(0) { $0 + $1.rowCount })
@@ -210,8 +216,10 @@ public final class AppendableFile {
                     footer: Footer(schema: scanned.schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0,
                     tail: [], statistics: [], dictionaries: [:], rows: 0)
             } else {
+                let blocks = Footer(
+                    schema: scanned.schema, dictionaries: scanned.dictionaryBlocks, recordBatches: scanned.recordBatchBlocks)
                 committed = Committed(
-                    footer: try FileRecovery.footer(for: scanned, metadata: [:]), dataEnd: scanned.dataEnd, size: size,
+                    footer: blocks, dataEnd: scanned.dataEnd, size: size,
                     tail: [], statistics: scanned.statistics, dictionaries: scanned.dictionaries.dictionaries,
                     rows: scanned.rows)
                 writer = try AppendableFile.resumedWriter(output, committed, options)
@@ -332,7 +340,9 @@ public final class AppendableFile {
             let dataEnd = output.position
             let allStatistics = statistics ?? (committed.statistics + pending)
             var metadata = userMetadata
-            metadata[StatisticsCodec.metadataKey] = try StatisticsCodec.encode(allStatistics, schema: writer.schema)
+            // A file without batches has nothing to describe (and stays small).
+            metadata[StatisticsCodec.metadataKey] =
+                allStatistics.isEmpty ? nil : try StatisticsCodec.encode(allStatistics, schema: writer.schema)
             let footer = Footer(
                 version: .v5, schema: writer.schema, dictionaries: writer.dictionaryBlocks,
                 recordBatches: writer.recordBatchBlocks, customMetadata: metadata)

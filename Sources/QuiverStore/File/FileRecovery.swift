@@ -143,7 +143,8 @@ enum FileRecovery {
     /// The footer describing `scanned` (its metadata: the caller's plus the statistics).
     static func footer(for scanned: ScannedFile, metadata: Metadata) throws -> Footer {
         var metadata = metadata
-        metadata[StatisticsCodec.metadataKey] = try StatisticsCodec.encode(scanned.statistics, schema: scanned.schema)
+        metadata[StatisticsCodec.metadataKey] =
+            scanned.statistics.isEmpty ? nil : try StatisticsCodec.encode(scanned.statistics, schema: scanned.schema)
         return Footer(
             version: .v5, schema: scanned.schema, dictionaries: scanned.dictionaryBlocks,
             recordBatches: scanned.recordBatchBlocks, customMetadata: metadata)

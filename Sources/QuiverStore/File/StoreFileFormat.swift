@@ -164,8 +164,10 @@ enum FooterIO {
             throw QuiverError(.invalidMessage, "footer has no seal (torn, or not written by a store)")
         }
         let footer = try withErrorContext("file footer") { try ArrowMetadata.decodeFooter(flatbuffer) }
-        var dataEnd = footerOffset
-        if footerOffset - 8 >= 8, footerOffset - 8 >= base,
+        // A sealed footer always follows the end-of-stream marker, whose bytes a crashed
+        // append may have overwritten: the footer, not those bytes, says where data ends.
+        var dataEnd = isSealed ? footerOffset - 8 : footerOffset
+        if !isSealed, footerOffset - 8 >= 8, footerOffset - 8 >= base,
             Array(tail.bytes[(footerOffset - 8 - base)..<(footerOffset - base)]) == StoreFileFormat.endOfStream
         {
             dataEnd = footerOffset - 8

@@ -1,6 +1,7 @@
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import Synchronization
 
 // Statistics in the footer: the Arrow *statistics schema*, as a small IPC stream.
 //
@@ -10,7 +11,8 @@ import QuiverIPC
 //
 //     column:     int32                                  -- null: the record batch itself
 //     statistics: map<key:   dictionary<int32, utf8>,    -- statistic name
-//                     value: dense_union<int64, uint64, double, bool, utf8, binary>> not null
+//                     value: dense_union<int64=0, uint64=1, double=2, bool=3, utf8=4, binary=5>>
+//                                                         -- only the members the file needs
 //
 // and one record batch that describes every record batch of the file, in footer order.
 // Its rows come in groups, one group per data batch:
@@ -25,8 +27,9 @@ import QuiverIPC
 // kinds of Arrow C++'s ArrayStatistics: int64 for signed integers, dates, times,
 // timestamps and durations; uint64; double for floats; bool; utf8 for string columns and
 // binary for binary columns — cut to a prefix and keyed `…:approximate` when longer than
-// the store's prefix length (see StatisticsCollector). Union type codes are 0…5 in that
-// order; the key dictionary always holds the six names below.
+// the store's prefix length (see StatisticsCollector). The union has int64 plus the
+// members the file's column types need, each with its fixed type code; the key dictionary
+// always holds the six names below.
 //
 // Readers get every batch's row count and min/max from the footer alone: no data page is
 // touched. pyarrow: `base64.b64decode(pa.ipc.open_file(f).metadata[b"quiver:statistics"])`
@@ -55,22 +58,85 @@ enum StatisticsCodec {
         static let byName: [String: Key] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
     }
 
-    /// Union members: type code = index.
+    /// Every possible union member; a member's type code is its index here, in every
+    /// stream, so codes mean the same whichever members a stream has.
     static let valueFields = [
         Field("int64", .int64), Field("uint64", .uint64), Field("double", .float64), Field("bool", .boolean),
         Field("utf8", .utf8), Field("binary", .binary),
     ]
     static let keyType = DataType.dictionary(index: .int32, value: .utf8, ordered: false)
-    static let valueType = DataType.union(.dense, fields: valueFields, typeIds: [0, 1, 2, 3, 4, 5])
-    static let entriesField = Field(
-        "entries", .struct([Field("key", keyType, nullable: false), Field("value", valueType, nullable: false)]),
-        nullable: false)
-    static let mapType = DataType.map(entries: entriesField, keysSorted: false)
-    /// The statistics schema, as a record batch schema.
-    static let schema = Schema([Field("column", .int32), Field("statistics", mapType, nullable: false)])
 
     /// The six key names as a utf8 array (the key dictionary).
     static let keyDictionary: ArrayData = ArrayData.build(from: Key.allCases.map { Optional($0.name) })
+
+    /// The union member (type code) that stores `value`.
+    static func code(of value: StatisticValue) -> Int {
+        switch value {
+        case .int: return 0
+        case .uint: return 1
+        case .double: return 2
+        case .bool: return 3
+        case .string: return 4
+        case .binary: return 5
+        }
+    }
+
+    /// The union members a file of `schema` needs, as a bit set over `valueFields`: int64
+    /// (counts) always, plus the kind of each column's minimum and maximum.
+    static func members(for schema: Schema) -> UInt8 {
+        schema.fields.reduce(UInt8(1)) { set, field in
+            switch field.type.storageType {
+            case .uint8, .uint16, .uint32, .uint64: return set | 1 << 1
+            case .float32, .float64: return set | 1 << 2
+            case .boolean: return set | 1 << 3
+            case .utf8, .largeUtf8, .utf8View: return set | 1 << 4
+            case .binary, .largeBinary, .binaryView, .fixedSizeBinary: return set | 1 << 5
+            default: return set
+            }
+        }
+    }
+
+    /// The statistics schema with the union members of `members`, the start of every stream
+    /// with that schema (its schema message and the key dictionary, id 0: constant, so
+    /// encoded once), and the dictionaries its record batches decode against.
+    struct Layout: Sendable {
+        let members: UInt8
+        let schema: Schema
+        let prefix: [UInt8]
+        let dictionaries: DictionaryMemo
+
+        init(members: UInt8) throws {
+            self.members = members
+            let codes = (0..<valueFields.count).filter { members & 1 << $0 != 0 }
+            let valueType = DataType.union(.dense, fields: codes.map { valueFields[$0] }, typeIds: codes.map { Int8($0) })
+            let entries = Field(
+                "entries",
+                .struct([Field("key", keyType, nullable: false, dictionaryId: 0), Field("value", valueType, nullable: false)]),
+                nullable: false)
+            schema = Schema([
+                Field("column", .int32), Field("statistics", .map(entries: entries, keysSorted: false), nullable: false),
+            ])
+            let output = BufferOutputStream()
+            try MessageFraming.write(.schema(schema), body: nil, to: output)
+            let body = try ArrayEncoder.encode([keyDictionary], length: keyDictionary.length)
+            try MessageFraming.write(
+                .dictionaryBatch(DictionaryBatchHeader(id: 0, data: body.header, isDelta: false)), body: body, to: output)
+            prefix = output.getvalue().array
+            let reader = try StreamReader(bytes: prefix + [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
+            _ = try reader.readNext()
+            dictionaries = reader.dictionaries
+        }
+
+        /// The layout for `members`, built once per member set.
+        static func of(_ members: UInt8) throws -> Layout {
+            if let cached = cache.withLock({ $0[members] }) { return cached }
+            let layout = try Layout(members: members)
+            cache.withLock { $0[members] = layout }
+            return layout
+        }
+
+        private static let cache = Mutex<[UInt8: Layout]>([:])
+    }
 
     /// The node index of each top-level field of `schema` (depth-first over children).
     static func nodeIndices(_ schema: Schema) -> [Int] {
@@ -92,6 +158,13 @@ enum StatisticsCodec {
 
     /// The statistics IPC stream itself.
     static func encodeStream(_ batches: [BatchStatistics], schema dataSchema: Schema) throws -> Buffer {
+        var members = members(for: dataSchema)
+        for batch in batches {
+            for case let column? in batch.columns {
+                for bound in [column.min, column.max] { if let bound { members |= 1 << code(of: bound.value) } }
+            }
+        }
+        let layout = try Layout.of(members)
         let nodeIndex = nodeIndices(dataSchema)
         let columns = PrimitiveBuilder<Int32>(capacity: batches.count * (1 + dataSchema.fields.count))
         let mapOffsets = MutableBuffer(capacity: 4 * (batches.count * (1 + dataSchema.fields.count) + 1))
@@ -100,6 +173,7 @@ enum StatisticsCodec {
         let valueOffsets = MutableBuffer(capacity: 4 * batches.count * (1 + 3 * dataSchema.fields.count))
         let ints = PrimitiveBuilder<Int64>(), uints = PrimitiveBuilder<UInt64>(), doubles = PrimitiveBuilder<Double>()
         let bools = BooleanBuilder(), strings = StringBuilder(), binaries = BinaryBuilder()
+        let children: [any ArrayBuilder] = [ints, uints, doubles, bools, strings, binaries]
         var entryCount: Int32 = 0
         mapOffsets.appendValue(Int32(0))
 
@@ -136,16 +210,20 @@ enum StatisticsCodec {
         let rows = columns.length
         let entries = Int(entryCount)
         let key = ArrayData(type: keyType, length: entries, buffers: [.empty, keys.finish()], dictionary: keyDictionary)
+        let mapType = layout.schema.fields[1].type
+        guard case .map(let entriesField, _) = mapType, case .struct(let entryFields) = entriesField.type else {
+            preconditionFailure("the statistics schema's second column is a map of a struct")
+        }
         let value = ArrayData(
-            type: valueType, length: entries, buffers: [typeIds.finish(), valueOffsets.finish()],
-            children: [ints.finish(), uints.finish(), doubles.finish(), bools.finish(), strings.finish(), binaries.finish()])
+            type: entryFields[1].type, length: entries, buffers: [typeIds.finish(), valueOffsets.finish()],
+            children: children.indices.filter { members & 1 << $0 != 0 }.map { children[$0].finish() })
         let entriesData = ArrayData(type: entriesField.type, length: entries, buffers: [.empty], children: [key, value])
         let map = ArrayData(type: mapType, length: rows, buffers: [.empty, mapOffsets.finish()], children: [entriesData])
-        let batch = RecordBatch(uncheckedSchema: schema, columns: [columns.finish(), map], length: rows)
-        let output = BufferOutputStream(capacity: 1024 + entries * 24)
-        let writer = try StreamWriter(output: output, schema: schema)
-        try writer.write(batch)
-        try writer.finish()
+        let body = try ArrayEncoder.encode([columns.finish(), map], length: rows)
+        let output = BufferOutputStream(capacity: layout.prefix.count + 512 + body.bodyLength)
+        try output.write(layout.prefix)
+        try MessageFraming.write(.recordBatch(body.header), body: body, to: output)
+        try output.write([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
         return output.getvalue()
     }
 
@@ -157,14 +235,40 @@ enum StatisticsCodec {
     /// `invalidData` for text or a stream that is not statistics.
     static func decode(_ text: String, schema dataSchema: Schema, pool: MemoryPool = .default) throws -> [BatchStatistics] {
         let stream = try Base64.decode(text, pool: pool)
-        let reader = try StreamReader(buffer: stream)
         let columnOf = Dictionary(
             nodeIndices(dataSchema).enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
         var result: [BatchStatistics] = []
-        while let batch = try reader.readNext() {
+        for batch in try recordBatches(stream, expected: try Layout.of(members(for: dataSchema)), pool: pool) {
             try decodeBatch(batch, columns: dataSchema.fields.count, columnOf: columnOf, into: &result)
         }
         return result
+    }
+
+    /// The record batches of a statistics stream. Streams Quiver wrote for this schema
+    /// start with the layout's constant prefix, whose schema and dictionary need no
+    /// decoding; any other stream is read in full.
+    private static func recordBatches(_ stream: Buffer, expected: Layout, pool: MemoryPool) throws -> [RecordBatch] {
+        let options = IPCReadOptions(pool: pool)
+        let prefixLength = expected.prefix.count
+        guard stream.count > prefixLength,
+            expected.prefix.withUnsafeBytes({ prefix in
+                prefix.elementsEqual(UnsafeRawBufferPointer(start: stream.baseAddress, count: prefix.count))
+            })
+        else {
+            return try StreamReader(buffer: stream, options: options).readAll()
+        }
+        let messages = MessageReader(BufferInput(try stream.slice(from: prefixLength)), options: options)
+        var batches: [RecordBatch] = []
+        while let message = try messages.next() {
+            guard case .recordBatch(let header) = message.metadata.header else {
+                throw QuiverError(.invalidData, "statistics stream holds an unexpected message after its dictionary")
+            }
+            batches.append(
+                try ArrayDecoder.decodeRecordBatch(
+                    schema: expected.schema, header: header, body: message.body, dictionaries: expected.dictionaries,
+                    version: message.metadata.version, options: options))
+        }
+        return batches
     }
 
     private static func decodeBatch(

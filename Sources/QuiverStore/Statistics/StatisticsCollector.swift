@@ -23,7 +23,7 @@ enum StatisticsCollector {
     static func column(_ data: ArrayData, prefixLength: Int, minMax: Bool = true) -> ColumnStatistics {
         var stats = ColumnStatistics(nullCount: data.nullCount)
         guard minMax, data.length > data.nullCount else { return stats }
-        let bounds: (min: StatisticBound, max: StatisticBound)?
+        let bounds: Bounds?
         switch data.type.storageType {
         case .int8: bounds = signed(data, Int8.self)
         case .int16: bounds = signed(data, Int16.self)
@@ -49,6 +49,9 @@ enum StatisticsCollector {
         stats.max = bounds?.max
         return stats
     }
+
+    /// A minimum and a maximum, either of which may be unknown.
+    typealias Bounds = (min: StatisticBound?, max: StatisticBound?)
 
     // MARK: Fixed width
 
@@ -102,7 +105,7 @@ enum StatisticsCollector {
 
     private static func signed<T: FixedWidthInteger & SignedInteger & BitwiseCopyable>(
         _ data: ArrayData, _ type: T.Type
-    ) -> (min: StatisticBound, max: StatisticBound)? {
+    ) -> Bounds? {
         extremes(data, type, skip: { _ in false }).map {
             (StatisticBound(.int(Int64($0.0))), StatisticBound(.int(Int64($0.1))))
         }
@@ -110,7 +113,7 @@ enum StatisticsCollector {
 
     private static func unsigned<T: FixedWidthInteger & UnsignedInteger & BitwiseCopyable>(
         _ data: ArrayData, _ type: T.Type
-    ) -> (min: StatisticBound, max: StatisticBound)? {
+    ) -> Bounds? {
         extremes(data, type, skip: { _ in false }).map {
             (StatisticBound(.uint(UInt64($0.0))), StatisticBound(.uint(UInt64($0.1))))
         }
@@ -118,13 +121,13 @@ enum StatisticsCollector {
 
     private static func floating<T: BinaryFloatingPoint & BitwiseCopyable>(
         _ data: ArrayData, _ type: T.Type
-    ) -> (min: StatisticBound, max: StatisticBound)? {
+    ) -> Bounds? {
         extremes(data, type, skip: { $0.isNaN }).map {
             (StatisticBound(.double(Double($0.0))), StatisticBound(.double(Double($0.1))))
         }
     }
 
-    private static func boolean(_ data: ArrayData) -> (min: StatisticBound, max: StatisticBound)? {
+    private static func boolean(_ data: ArrayData) -> Bounds? {
         guard let array = try? BooleanArray(data) else { return nil }
         var sawTrue = false, sawFalse = false
         for index in 0..<array.length where array.isValid(index) {
@@ -139,7 +142,7 @@ enum StatisticsCollector {
 
     private static func strings<A: ByteSlots>(
         _ array: A?, isUTF8: Bool, _ prefixLength: Int
-    ) -> (min: StatisticBound, max: StatisticBound)? {
+    ) -> Bounds? {
         guard let array else { return nil }
         var lowIndex = -1, highIndex = -1
         for index in 0..<array.length where array.isValid(index) {
@@ -152,11 +155,11 @@ enum StatisticsCollector {
             if compareBytes(value, array.bytes(at: lowIndex)) < 0 { lowIndex = index }
             if compareBytes(value, array.bytes(at: highIndex)) > 0 { highIndex = index }
         }
-        guard lowIndex >= 0,
-            let low = bound(array.bytes(at: lowIndex), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: false),
-            let high = bound(array.bytes(at: highIndex), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: true)
-        else { return nil }
-        return (low, high)
+        guard lowIndex >= 0 else { return nil }
+        return (
+            bound(array.bytes(at: lowIndex), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: false),
+            bound(array.bytes(at: highIndex), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: true)
+        )
     }
 
     /// Lexicographic byte order (memcmp, then length).
