@@ -19,7 +19,7 @@ struct TableSettings: ParsableArguments {
     @Option(help: "Body compression of new batches: none, lz4 or zstd.") var compression: CompressionChoice = .none
     @Option(help: "Compression level (codec default when omitted).") var level: Int?
     @Option(help: "Roll to a new file past this many bytes.") var maxFileBytes: Int = 1 << 30
-    @Option(help: "Roll to a new file past this many batches.") var maxBatchesPerFile: Int = 1024
+    @Option(help: "Roll to a new file past this many batches.") var maxBatchesPerFile: Int = 256
 
     var options: TableOptions {
         TableOptions(
@@ -226,7 +226,7 @@ struct StoreTestWriterCommand: ParsableCommand {
     @Argument(help: "The store directory (created if missing).") var directory: String
     @Argument(help: "The table (created if missing).") var table: String
     @Option(help: "Stop after this many batches (default: run until killed).") var count: Int?
-    @Option(help: "Roll files after this many batches.") var maxBatchesPerFile: Int = 1024
+    @Option(help: "Roll files after this many batches.") var maxBatchesPerFile: Int = 256
     @Flag(help: "fsync every commit.") var sync = false
 
     func run() throws {

@@ -116,7 +116,7 @@ struct StatisticsTests {
         let writer = try StreamWriter(output: output, schema: Sample.schema)
         try writer.write(Sample.batch(1))
         try writer.finish()
-        let other = Base64.encode(output.getvalue().bytes)
+        let other = Base64.encode(output.getvalue())
         #expect(throws: QuiverError.self) { try StatisticsCodec.decode(other, schema: Sample.schema) }
     }
 

@@ -34,6 +34,22 @@ struct StoreTests {
         #expect(try Store(at: directory.path).tableNames() == ["events"])
     }
 
+    @Test("a table of many files opens from disk with every batch's statistics, equal to the data's")
+    func manyFilesStatistics() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store.create(at: directory.path, log: StoreLog.silent)
+        try store.createTable("t", schema: Sample.schema, options: TableOptions(maxBatchesPerFile: 3))
+        let writer = try store.writer(for: "t", options: fastWriter)
+        for k in 0..<30 { try writer.append(Sample.batch(k, rows: 1 + k * 37)) }
+        try writer.close()
+        let snapshot = try Store(at: directory.path).snapshot(of: "t")
+        #expect(snapshot.files.count == 10 && snapshot.numRecordBatches == 30)
+        for (k, stats) in snapshot.batchStatistics.enumerated() {
+            #expect(stats == BatchStatistics(of: try snapshot.recordBatch(at: k)), "batch \(k)")
+        }
+    }
+
     @Test("one writer per table: a second one gets .conflict, until the first closes")
     func writerLock() throws {
         let directory = try TemporaryDirectory()

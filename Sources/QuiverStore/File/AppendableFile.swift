@@ -1,6 +1,8 @@
+import Dispatch
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import Synchronization
 
 /// When an append's bytes are forced to the disk.
 public enum Durability: Sendable, Hashable {
@@ -82,6 +84,8 @@ public final class AppendableFile {
     private var committed: Committed
     /// Statistics of batches written since the last commit.
     private var pending: [BatchStatistics] = []
+    /// The footer's statistics stream, kept up to date batch by batch.
+    private var statisticsEncoder: StatisticsEncoder
     /// Footer metadata other than Quiver's own keys (kept from the file or given at creation).
     private var userMetadata: Metadata
     /// A write or commit failed part-way: the committed footer must be put back first.
@@ -160,6 +164,7 @@ public final class AppendableFile {
         output = PositionedOutput(descriptor: descriptor, position: 0, fileSize: 0, pool: options.pool)
         writer = try FileWriter(output: output, schema: schema, options: options.writeOptions)
         committed = Committed(footer: Footer(schema: schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0, tail: [], statistics: [], dictionaries: [:], rows: 0)
+        statisticsEncoder = StatisticsEncoder(schema: writer.schema)
         configureWriter()
         try commit(force: true)
     }
@@ -183,7 +188,7 @@ public final class AppendableFile {
                 options: IPCReadOptions(pool: options.pool))
             let statistics = try AppendableFile.statistics(of: reader, footer: footer.footer, options: options)
             output = PositionedOutput(descriptor: descriptor, position: footer.dataEnd, fileSize: size, pool: options.pool)
-            var tail = Array(try input.read(at: footer.dataEnd, count: size - footer.dataEnd).bytes)
+            var tail = try input.read(at: footer.dataEnd, count: size - footer.dataEnd).array
             if footer.isSealed, !tail.starts(with: StoreFileFormat.endOfStream) {
                 // An append that crashed after its first bytes: the footer is intact, the
                 // end-of-stream marker before it is not. Put the marker back.
@@ -194,6 +199,8 @@ public final class AppendableFile {
                 footer: footer.footer, dataEnd: footer.dataEnd, size: size, tail: tail, statistics: statistics,
                 dictionaries: reader.dictionaries.dictionaries, rows: statistics.reduce(0) { $0 + $1.rowCount })
             writer = try AppendableFile.resumedWriter(output, committed, options)
+            statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            for batch in statistics { statisticsEncoder.append(batch) }
             configureWriter()
             if !footer.isSealed || footer.dataEnd == footer.footerOffset {
                 // A foreign file: commit once so it carries Quiver's statistics, seal and marker.
@@ -224,8 +231,10 @@ public final class AppendableFile {
                     rows: scanned.rows)
                 writer = try AppendableFile.resumedWriter(output, committed, options)
             }
+            statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            for batch in committed.statistics { statisticsEncoder.append(batch) }
             configureWriter()
-            try commit(force: true, statistics: scanned.statistics)
+            try commit(force: true)
             let report = RecoveryReport(
                 path: path, reason: "footer unusable: \(error.message)", originalSize: size,
                 keptBatches: scanned.recordBatchBlocks.count, keptRows: scanned.rows, dataEnd: scanned.dataEnd,
@@ -297,17 +306,51 @@ public final class AppendableFile {
     public func write(_ batch: RecordBatch) throws {
         try checkOpen()
         try restoreIfBroken()
-        let stats = StatisticsCollector.statistics(
-            of: batch, prefixLength: options.statisticsPrefixLength, minMax: options.minMaxStatistics)
         let start = output.position
         let blocks = writer.recordBatchBlocks.count
+        let stats: BatchStatistics
         do {
-            try writer.write(batch)
+            stats = try writeComputingStatistics(batch)
         } catch {
             if output.position != start || writer.recordBatchBlocks.count != blocks { broken = true }
             throw error
         }
         pending.append(stats)
+    }
+
+    /// Batches with at least this many rows get their statistics computed on another core
+    /// while the batch is checksummed and written.
+    static let parallelStatisticsRows = 8_192
+
+    /// Writes the batch and returns its statistics; for large batches the two run on two
+    /// cores (both only read the batch's buffers).
+    private func writeComputingStatistics(_ batch: RecordBatch) throws -> BatchStatistics {
+        let prefixLength = options.statisticsPrefixLength, minMax = options.minMaxStatistics
+        guard batch.length >= AppendableFile.parallelStatisticsRows else {
+            let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
+            try writer.write(batch)
+            return stats
+        }
+        let statistics = Mutex<BatchStatistics?>(nil)
+        let failure = Mutex<(any Error)?>(nil)
+        let writer = UncheckedSendable(self.writer)
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            if part == 0 {
+                let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
+                statistics.withLock { $0 = stats }
+            } else {
+                do {
+                    try writer.value.write(batch)
+                } catch {
+                    failure.withLock { $0 = error }
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        guard let stats = statistics.withLock({ $0 }) else {
+            throw QuiverError(.invalidArgument, "statistics were not computed")
+        }
+        return stats
     }
 
     /// Commits the batches written since the last commit: flushes them, writes the new
@@ -332,17 +375,17 @@ public final class AppendableFile {
         try commit()
     }
 
-    private func commit(force: Bool, statistics: [BatchStatistics]? = nil) throws {
+    private func commit(force: Bool) throws {
         guard force || !pending.isEmpty else { return }
+        let mark = statisticsEncoder.mark()
         do {
             try output.flush()
             if options.durability == .synced { try descriptor.sync() }
             let dataEnd = output.position
-            let allStatistics = statistics ?? (committed.statistics + pending)
+            for batch in pending { statisticsEncoder.append(batch) }
             var metadata = userMetadata
             // A file without batches has nothing to describe (and stays small).
-            metadata[StatisticsCodec.metadataKey] =
-                allStatistics.isEmpty ? nil : try StatisticsCodec.encode(allStatistics, schema: writer.schema)
+            metadata[StatisticsCodec.metadataKey] = statisticsEncoder.count == 0 ? nil : try statisticsEncoder.text()
             let footer = Footer(
                 version: .v5, schema: writer.schema, dictionaries: writer.dictionaryBlocks,
                 recordBatches: writer.recordBatchBlocks, customMetadata: metadata)
@@ -352,11 +395,16 @@ public final class AppendableFile {
             if output.highWater > size { try descriptor.truncate(to: size) }
             output.setFileSize(size)
             if options.durability == .synced { try descriptor.sync() }
-            committed = Committed(
-                footer: footer, dataEnd: dataEnd, size: size, tail: tail, statistics: allStatistics,
-                dictionaries: writer.dictionaries, rows: allStatistics.reduce(0) { $0 + $1.rowCount })
+            committed.footer = footer
+            committed.dataEnd = dataEnd
+            committed.size = size
+            committed.tail = tail
+            committed.statistics += pending
+            committed.dictionaries = writer.dictionaries
+            committed.rows += pending.reduce(0) { $0 + $1.rowCount }
             pending = []
         } catch {
+            statisticsEncoder.rollback(to: mark)
             broken = true
             throw error
         }
@@ -417,4 +465,11 @@ public enum StoreLog {
 
     /// Drops the line.
     @Sendable public static func silent(_ line: String) {}
+}
+
+/// Hands a value that is not `Sendable` to one other thread, which alone uses it until the
+/// hand-over ends (the caller waits): the exclusivity the compiler cannot see.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -86,8 +86,12 @@ public struct FileSnapshot: Sendable {
         let deadline = clock.now.advanced(by: options.retryTimeout)
         var delay = 20
         while true {
-            guard FileSystem.exists(path) else { throw QuiverError(.notFound, "\(path) does not exist") }
-            let descriptor = try FileDescriptor.open(path, .readOnly)
+            let descriptor: FileDescriptor
+            do {
+                descriptor = try FileDescriptor.open(path, .readOnly)
+            } catch let error as QuiverError where !FileSystem.exists(path) {
+                throw QuiverError(.notFound, "\(path) does not exist (\(error.message))")
+            }
             defer { try? descriptor.close() }
             let size = try descriptor.status().size
             let input = DescriptorInput(descriptor: descriptor, size: size, pool: options.readOptions.pool)

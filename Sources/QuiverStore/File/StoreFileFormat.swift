@@ -61,8 +61,9 @@ enum StoreFileFormat {
     static let trailerLength = 10
     /// Seal: xxh64 + seal magic.
     static let sealLength = 16
-    /// How much of a file's end a reader fetches in one read, hoping the footer fits.
-    static let tailReadSize = 64 << 10
+    /// How much of a file's end a reader fetches in one read, hoping the footer fits (a
+    /// larger footer costs a second read).
+    static let tailReadSize = 16 << 10
 
     /// The checksum metadata of an encoded body: xxh64 over its bytes as written (buffers
     /// and the zero padding between them).
@@ -134,7 +135,7 @@ enum FooterIO {
         // One read usually covers the marker before the footer, the footer and the trailer.
         let tailStart = max(0, size - StoreFileFormat.tailReadSize)
         var tail = try input.read(at: tailStart, count: size - tailStart)
-        guard Array(tail.bytes[(tail.count - 6)...]) == StoreFileFormat.magic else {
+        guard try tail.slice(offset: tail.count - 6, count: 6).array == StoreFileFormat.magic else {
             throw QuiverError(.invalidMessage, "no trailing ARROW1 magic (footer missing or torn)")
         }
         let length = Int(tail.uncheckedReadLittleEndian(Int32.self, at: tail.count - trailer))
@@ -151,11 +152,11 @@ enum FooterIO {
         var flatbuffer = region
         var isSealed = false
         if length >= StoreFileFormat.sealLength,
-            Array(region.bytes[(length - 8)...]) == StoreFileFormat.sealMagic
+            try region.slice(offset: length - 8, count: 8).array == StoreFileFormat.sealMagic
         {
             let body = region.uncheckedSlice(offset: 0, count: length - StoreFileFormat.sealLength)
             let stored = region.uncheckedReadLittleEndian(UInt64.self, at: length - StoreFileFormat.sealLength)
-            guard XXHash64.hash(body.bytes, seed: UInt64(footerOffset)) == stored else {
+            guard withExtendedLifetime(body, { XXHash64.hash(body.bytes, seed: UInt64(footerOffset)) }) == stored else {
                 throw QuiverError(.invalidMessage, "footer seal does not match (footer torn or stale)")
             }
             flatbuffer = body
@@ -168,7 +169,7 @@ enum FooterIO {
         // append may have overwritten: the footer, not those bytes, says where data ends.
         var dataEnd = isSealed ? footerOffset - 8 : footerOffset
         if !isSealed, footerOffset - 8 >= 8, footerOffset - 8 >= base,
-            Array(tail.bytes[(footerOffset - 8 - base)..<(footerOffset - base)]) == StoreFileFormat.endOfStream
+            try tail.slice(offset: footerOffset - 8 - base, count: 8).array == StoreFileFormat.endOfStream
         {
             dataEnd = footerOffset - 8
         }

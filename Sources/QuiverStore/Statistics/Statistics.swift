@@ -91,6 +91,12 @@ public struct BatchStatistics: Sendable, Hashable {
         self.columns = columns
     }
 
+    /// Computes the statistics of a batch (what an append records): one pass over each
+    /// column, strings bounded by `stringPrefixLength`-byte prefixes.
+    public init(of batch: RecordBatch, stringPrefixLength: Int = 64) {
+        self = StatisticsCollector.statistics(of: batch, prefixLength: stringPrefixLength)
+    }
+
     /// The statistics of all rows of `parts` together: counts add up; a minimum (maximum)
     /// survives only if every part that has non-null values in the column knows its own.
     /// Columns are matched by position; `columnCount` of them are kept.

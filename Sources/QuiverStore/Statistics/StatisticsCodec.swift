@@ -153,78 +153,14 @@ enum StatisticsCodec {
     /// The base64 text of a statistics stream describing `batches` of a file of `schema`.
     static func encode(_ batches: [BatchStatistics], schema dataSchema: Schema) throws -> String {
         let stream = try encodeStream(batches, schema: dataSchema)
-        return Base64.encode(stream.bytes)
+        return Base64.encode(stream)
     }
 
     /// The statistics IPC stream itself.
     static func encodeStream(_ batches: [BatchStatistics], schema dataSchema: Schema) throws -> Buffer {
-        var members = members(for: dataSchema)
-        for batch in batches {
-            for case let column? in batch.columns {
-                for bound in [column.min, column.max] { if let bound { members |= 1 << code(of: bound.value) } }
-            }
-        }
-        let layout = try Layout.of(members)
-        let nodeIndex = nodeIndices(dataSchema)
-        let columns = PrimitiveBuilder<Int32>(capacity: batches.count * (1 + dataSchema.fields.count))
-        let mapOffsets = MutableBuffer(capacity: 4 * (batches.count * (1 + dataSchema.fields.count) + 1))
-        let keys = MutableBuffer(capacity: 4 * batches.count * (1 + 3 * dataSchema.fields.count))
-        let typeIds = MutableBuffer(capacity: batches.count * (1 + 3 * dataSchema.fields.count))
-        let valueOffsets = MutableBuffer(capacity: 4 * batches.count * (1 + 3 * dataSchema.fields.count))
-        let ints = PrimitiveBuilder<Int64>(), uints = PrimitiveBuilder<UInt64>(), doubles = PrimitiveBuilder<Double>()
-        let bools = BooleanBuilder(), strings = StringBuilder(), binaries = BinaryBuilder()
-        let children: [any ArrayBuilder] = [ints, uints, doubles, bools, strings, binaries]
-        var entryCount: Int32 = 0
-        mapOffsets.appendValue(Int32(0))
-
-        func add(_ key: Key, _ value: StatisticValue) {
-            keys.appendValue(key.rawValue)
-            let (code, childLength): (Int8, Int)
-            switch value {
-            case .int(let v): (code, childLength) = (0, ints.length); ints.append(v)
-            case .uint(let v): (code, childLength) = (1, uints.length); uints.append(v)
-            case .double(let v): (code, childLength) = (2, doubles.length); doubles.append(v)
-            case .bool(let v): (code, childLength) = (3, bools.length); bools.append(v)
-            case .string(let v): (code, childLength) = (4, strings.length); strings.append(v)
-            case .binary(let v): (code, childLength) = (5, binaries.length); binaries.append(v)
-            }
-            typeIds.appendValue(code)
-            valueOffsets.appendValue(Int32(childLength))
-            entryCount += 1
-        }
-        func endRow() { mapOffsets.appendValue(entryCount) }
-
-        for batch in batches {
-            columns.appendNull()
-            add(.rowCount, .int(Int64(batch.rowCount)))
-            endRow()
-            for (index, column) in batch.columns.enumerated() {
-                guard let column, index < nodeIndex.count else { continue }
-                columns.append(Int32(nodeIndex[index]))
-                add(.nullCount, .int(Int64(column.nullCount)))
-                if let min = column.min { add(min.isExact ? .minExact : .minApproximate, min.value) }
-                if let max = column.max { add(max.isExact ? .maxExact : .maxApproximate, max.value) }
-                endRow()
-            }
-        }
-        let rows = columns.length
-        let entries = Int(entryCount)
-        let key = ArrayData(type: keyType, length: entries, buffers: [.empty, keys.finish()], dictionary: keyDictionary)
-        let mapType = layout.schema.fields[1].type
-        guard case .map(let entriesField, _) = mapType, case .struct(let entryFields) = entriesField.type else {
-            preconditionFailure("the statistics schema's second column is a map of a struct")
-        }
-        let value = ArrayData(
-            type: entryFields[1].type, length: entries, buffers: [typeIds.finish(), valueOffsets.finish()],
-            children: children.indices.filter { members & 1 << $0 != 0 }.map { children[$0].finish() })
-        let entriesData = ArrayData(type: entriesField.type, length: entries, buffers: [.empty], children: [key, value])
-        let map = ArrayData(type: mapType, length: rows, buffers: [.empty, mapOffsets.finish()], children: [entriesData])
-        let body = try ArrayEncoder.encode([columns.finish(), map], length: rows)
-        let output = BufferOutputStream(capacity: layout.prefix.count + 512 + body.bodyLength)
-        try output.write(layout.prefix)
-        try MessageFraming.write(.recordBatch(body.header), body: body, to: output)
-        try output.write([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
-        return output.getvalue()
+        let encoder = StatisticsEncoder(schema: dataSchema)
+        for batch in batches { encoder.append(batch) }
+        return try encoder.stream()
     }
 
     // MARK: Decoding

@@ -144,22 +144,45 @@ enum StatisticsCollector {
         _ array: A?, isUTF8: Bool, _ prefixLength: Int
     ) -> Bounds? {
         guard let array else { return nil }
-        var lowIndex = -1, highIndex = -1
-        for index in 0..<array.length where array.isValid(index) {
-            guard lowIndex >= 0 else {
-                lowIndex = index
-                highIndex = index
+        var low: UnsafeRawBufferPointer?, high = UnsafeRawBufferPointer(start: nil, count: 0)
+        // The first 8 bytes of the bounds as big-endian integers: most comparisons are
+        // decided by them without calling memcmp.
+        var lowKey: UInt64 = 0, highKey: UInt64 = 0
+        let checkNulls = array.nullCount > 0
+        for index in 0..<array.length where !checkNulls || array.isValid(index) {
+            let value = array.bytes(at: index)
+            let key = prefixKey(value)
+            guard let current = low else {
+                low = value
+                high = value
+                lowKey = key
+                highKey = key
                 continue
             }
-            let value = array.bytes(at: index)
-            if compareBytes(value, array.bytes(at: lowIndex)) < 0 { lowIndex = index }
-            if compareBytes(value, array.bytes(at: highIndex)) > 0 { highIndex = index }
+            if key < lowKey || (key == lowKey && compareBytes(value, current) < 0) {
+                low = value
+                lowKey = key
+            } else if key > highKey || (key == highKey && compareBytes(value, high) > 0) {
+                high = value
+                highKey = key
+            }
         }
-        guard lowIndex >= 0 else { return nil }
+        guard let low else { return nil }
         return (
-            bound(array.bytes(at: lowIndex), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: false),
-            bound(array.bytes(at: highIndex), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: true)
+            bound(low, isUTF8: isUTF8, prefixLength: prefixLength, roundUp: false),
+            bound(high, isUTF8: isUTF8, prefixLength: prefixLength, roundUp: true)
         )
+    }
+
+    /// The first 8 bytes as a big-endian integer (zero-padded): comparing two keys orders
+    /// the values unless the keys are equal.
+    @inline(__always)
+    static func prefixKey(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard let base = bytes.baseAddress else { return 0 }
+        if bytes.count >= 8 { return UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)) }
+        var key: UInt64 = 0
+        for index in 0..<bytes.count { key |= UInt64(bytes[index]) << (56 - 8 * UInt64(index)) }
+        return key
     }
 
     /// Lexicographic byte order (memcmp, then length).
@@ -214,6 +237,7 @@ enum StatisticsCollector {
 /// Arrays whose slots are byte strings, viewed in place.
 protocol ByteSlots {
     var length: Int { get }
+    var nullCount: Int { get }
     func isValid(_ index: Int) -> Bool
     func bytes(at index: Int) -> UnsafeRawBufferPointer
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
@@ -157,8 +158,9 @@ public final class Store: Sendable {
         while true {
             let entry = try Catalog.read(path).table(table)
             do {
-                let files = try entry.files.map { name in
-                    try FileSnapshot.open(path: FileSystem.join(tableDirectory(table), name), options: options)
+                let directory = tableDirectory(table)
+                let files = try Store.concurrentMap(entry.files) { name in
+                    try FileSnapshot.open(path: FileSystem.join(directory, name), options: options)
                 }
                 return TableSnapshot(name: table, schema: entry.schema, files: files)
             } catch let error as QuiverError where error.code == .notFound && attempt < 20 {
@@ -195,6 +197,22 @@ public final class Store: Sendable {
             try writer.close()
         }
         return reports
+    }
+
+    /// `transform` over `items`, in order; spread over the cores when there are several
+    /// (opening files is mostly system calls and small decodes, independent per file).
+    static func concurrentMap<T, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws -> R) throws -> [R]
+    where T: Sendable {
+        guard items.count > 4 else { return try items.map(transform) }
+        let results = Mutex<[Result<R, any Error>?]>(Array(repeating: nil, count: items.count))
+        DispatchQueue.concurrentPerform(iterations: items.count) { index in
+            let result = Result { try transform(items[index]) }
+            results.withLock { $0[index] = result }
+        }
+        return try results.withLock { $0 }.map { result in
+            guard let result else { throw QuiverError(.invalidArgument, "an item was not processed") }
+            return try result.get()
+        }
     }
 
     // MARK: Paths

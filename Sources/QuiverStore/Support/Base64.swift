@@ -11,6 +11,11 @@ enum Base64 {
         return table
     }()
 
+    /// Encodes the bytes of a buffer, keeping it alive while they are read.
+    static func encode(_ buffer: Buffer) -> String {
+        withExtendedLifetime(buffer) { encode(buffer.bytes) }
+    }
+
     /// Encodes bytes; one pass, one allocation for the result.
     static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         let outputCount = (bytes.count + 2) / 3 * 4

@@ -3,8 +3,8 @@ import QuiverBytes
 /// Buffered output at explicit file offsets (`pwrite`), which can be moved back: how a
 /// store file is appended to, since each append overwrites the previous footer.
 ///
-/// Writes are gathered in a pool buffer and reach the file on `flush()` (or when the buffer
-/// fills); a write at least as large as the buffer goes straight through. The descriptor's
+/// Small writes are gathered in a pool buffer and reach the file on `flush()` (or when the
+/// buffer fills); writes of 64 KiB or more go straight through. The descriptor's
 /// own position is never used, so readers sharing the file are unaffected.
 final class PositionedOutput: ByteOutput {
     let descriptor: FileDescriptor
@@ -25,10 +25,14 @@ final class PositionedOutput: ByteOutput {
         self.pool = pool
     }
 
+    /// Writes at least this large skip the staging buffer: one system call each, and the
+    /// bytes are copied once (by the kernel), not twice.
+    static let directWriteSize = 64 << 10
+
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-        if stagedCount + bytes.count > capacity { try flush() }
-        if bytes.count >= capacity {
+        if stagedCount + bytes.count > capacity || bytes.count >= Self.directWriteSize { try flush() }
+        if bytes.count >= Self.directWriteSize {
             try descriptor.writeAll(bytes, at: position)
             position += bytes.count
             highWater = max(highWater, position)
