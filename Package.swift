@@ -2,12 +2,12 @@
 import PackageDescription
 
 // Layers, each knowing only the ones below it:
-//   CLZ4/CZstd/CZlib (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → quiver (CLI)
+//   CLZ4/CZstd/CZlib (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → QuiverStore → quiver (CLI)
 let package = Package(
     name: "Quiver",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "Quiver", targets: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery"]),
+        .library(name: "Quiver", targets: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore"]),
         .executable(name: "quiver", targets: ["quiver"]),
     ],
     dependencies: [
@@ -29,10 +29,11 @@ let package = Package(
         .target(
             name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd", "CZlib"],),
         .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
+        .target(name: "QuiverStore", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery",
+                "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],),
         .target(
@@ -42,6 +43,7 @@ let package = Package(
         .testTarget(name: "QuiverArrowTests", dependencies: ["QuiverArrow", "QuiverTestSupport"]),
         .testTarget(
             name: "QuiverIPCTests", dependencies: ["QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
+        .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverStore", "QuiverTestSupport", "quiver", "CZstd"]),
         .testTarget(
             name: "QuiverQueryTests",
             dependencies: [

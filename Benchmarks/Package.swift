@@ -26,6 +26,14 @@ let package = Package(
             path: "Benchmarks/IPCBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(
+            name: "StoreBenchmarks",
+            dependencies: [
+                .product(name: "Quiver", package: "Quiver"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/StoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
             name: "quiver-peer-workloads",
             dependencies: ["QuiverBenchmarkSupport", .product(name: "Quiver", package: "Quiver")],
             path: "Sources/QuiverPeerWorkloads"),

@@ -8,6 +8,7 @@ struct Quiver: ParsableCommand {
         abstract: "Read, write, inspect, convert and query Arrow IPC files and streams.",
         subcommands: [
             SchemaCommand.self, InfoCommand.self, CatCommand.self, ConvertCommand.self,
-            IntegrationCommand.self, DemoCommand.self, QueryCommand.self,
+            IntegrationCommand.self, DemoCommand.self, QueryCommand.self, StoreCommand.self, CheckCommand.self,
+            RepairCommand.self,
         ])
 }

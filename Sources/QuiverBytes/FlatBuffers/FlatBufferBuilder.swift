@@ -61,12 +61,24 @@ public final class FlatBufferBuilder {
 
     /// Writes a string (UTF-8, NUL-terminated).
     public func createString(_ string: String) -> Offset {
-        let utf8 = Array(string.utf8)
-        align(4, additional: utf8.count + 1)
-        reversed.append(0)
-        reversed.append(contentsOf: utf8.reversed())
-        appendRaw(UInt32(utf8.count))
-        return Offset(value: size)
+        var string = string
+        return string.withUTF8 { utf8 in
+            align(4, additional: utf8.count + 1)
+            reversed.append(0)
+            appendReversed(UnsafeRawBufferPointer(utf8))
+            appendRaw(UInt32(utf8.count))
+            return Offset(value: size)
+        }
+    }
+
+    /// Appends `bytes` last byte first, in one pass (long strings, such as footer metadata,
+    /// make this the builder's hot loop).
+    private func appendReversed(_ bytes: UnsafeRawBufferPointer) {
+        let start = reversed.count, count = bytes.count
+        reversed.append(contentsOf: repeatElement(0, count: count))
+        reversed.withUnsafeMutableBufferPointer { storage in
+            for index in 0..<count { storage[start + index] = bytes[count - 1 - index] }
+        }
     }
 
     /// Writes a vector of scalars.
@@ -164,6 +176,12 @@ public final class FlatBufferBuilder {
     public func finish(root: Offset) -> [UInt8] {
         align(maxAlignment, additional: 4)
         prependOffset(root)
-        return reversed.reversed()
+        let count = reversed.count
+        return [UInt8](unsafeUninitializedCapacity: count) { output, initialized in
+            reversed.withUnsafeBufferPointer { input in
+                for index in 0..<count { output[index] = input[count - 1 - index] }
+            }
+            initialized = count
+        }
     }
 }

@@ -211,11 +211,12 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
         #endif
     }
 
-    /// Takes an exclusive advisory lock without waiting (`flock(LOCK_EX | LOCK_NB)`).
-    /// Throws `.conflict` if another open file description holds a lock on the file; the
-    /// lock lasts until `unlock()` or until the last descriptor for it closes.
-    public func lockExclusive() throws {
-        switch valueOrErrno({ system_flock(rawValue, LOCK_EX | LOCK_NB) }) {
+    /// Takes an exclusive advisory lock (`flock(LOCK_EX | LOCK_NB)`). Without `wait`,
+    /// throws `.conflict` if another open file description holds a lock on the file; with
+    /// `wait`, blocks until it is released. The lock lasts until `unlock()` or until the
+    /// last descriptor for it closes.
+    public func lockExclusive(wait: Bool = false) throws {
+        switch valueOrErrno({ system_flock(rawValue, wait ? LOCK_EX : LOCK_EX | LOCK_NB) }) {
         case .success: return
         case .failure(let error) where error == .wouldBlock:
             throw QuiverError(.conflict, "flock(\(description)): another process or descriptor holds the lock")

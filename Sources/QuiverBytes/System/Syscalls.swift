@@ -111,6 +111,42 @@ func system_mincore(_ address: UnsafeMutableRawPointer, _ length: Int, _ vector:
 func system_pageSize() -> Int { Int(sysconf(CInt(_SC_PAGESIZE))) }
 
 @inline(__always)
+func system_mkdir(_ path: UnsafePointer<CChar>, _ mode: mode_t) -> CInt { mkdir(path, mode) }
+
+@inline(__always)
+func system_rename(_ from: UnsafePointer<CChar>, _ to: UnsafePointer<CChar>) -> CInt { rename(from, to) }
+
+@inline(__always)
+func system_unlink(_ path: UnsafePointer<CChar>) -> CInt { unlink(path) }
+
+@inline(__always)
+func system_rmdir(_ path: UnsafePointer<CChar>) -> CInt { rmdir(path) }
+
+@inline(__always)
+func system_stat(_ path: UnsafePointer<CChar>, _ status: UnsafeMutablePointer<stat>) -> CInt { stat(path, status) }
+
+/// The names in a directory (without `.` and `..`), or the `errno` of `opendir`.
+func system_listDirectory(_ path: String) -> Result<[String], Errno> {
+    guard let directory = opendir(path) else { return .failure(Errno(system_errno())) }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return .success(names)
+}
+
+/// Opens a directory for `fsync` (`O_RDONLY | O_DIRECTORY`).
+@inline(__always)
+func system_openDirectory(_ path: UnsafePointer<CChar>) -> CInt { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+
+@inline(__always)
+func system_usleep(_ microseconds: UInt32) -> CInt { usleep(microseconds) }
+
+@inline(__always)
 func system_errno() -> CInt { errno }
 
 // MARK: - valueOrErrno
@@ -123,6 +159,8 @@ struct Errno: Error, Equatable {
     static let interrupted = Errno(EINTR)
     static let wouldBlock = Errno(EWOULDBLOCK)
     static let illegalSeek = Errno(ESPIPE)
+    static let noEntry = Errno(ENOENT)
+    static let exists = Errno(EEXIST)
 
     /// The C library's text for this error.
     var text: String { String(cString: strerror(rawValue)) }

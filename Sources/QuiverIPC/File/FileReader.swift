@@ -39,39 +39,24 @@ public final class FileReader: Sendable {
 
     /// Opens a file. Throws `invalidMessage` when the magics, footer length or footer are
     /// wrong, and any dictionary's decoding or validation error.
-    public init(input: any RandomAccessInput, options: IPCReadOptions = .init()) throws {
+    public convenience init(input: any RandomAccessInput, options: IPCReadOptions = .init()) throws {
+        let (footer, offset) = try FileReader.readFooter(input)
+        try self.init(input: input, footer: footer, footerOffset: offset, options: options)
+    }
+
+    /// Opens a file whose footer the caller has already read and verified (e.g. a snapshot
+    /// of a file that is being appended to, whose bytes from `footerOffset` on may change).
+    /// Messages must lie before `footerOffset`; the footer's dictionaries are read now.
+    public init(input: any RandomAccessInput, footer: Footer, footerOffset: Int, options: IPCReadOptions = .init()) throws {
         self.input = input
         let mappedInput = input as? MappedFileInput
         self.mappedInput = mappedInput
         self.options = options
-        let size = input.size
-        let magic = FileFormat.magic
-        // The leading magic is copied out of a mapped file, like message metadata, so its page
-        // is not mapped in; the footer is viewed in place (a large footer would cost a large
-        // allocation, and its pages are touched either way).
-        func read(at offset: Int, count: Int) throws -> Buffer {
-            try mappedInput?.readMetadata(at: offset, count: count) ?? input.read(at: offset, count: count)
+        let limit = footerOffset
+        guard limit >= 8, limit <= input.size else {
+            throw QuiverError(.invalidArgument, "footer offset \(limit) is outside a file of \(input.size) bytes")
         }
-        // Leading magic + padding, footer length, trailing magic.
-        guard size >= 8 + 4 + magic.count else {
-            throw QuiverError(.invalidMessage, "\(size) bytes are too few for an Arrow file")
-        }
-        guard try read(at: 0, count: magic.count).array == magic else {
-            throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
-        }
-        let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
-        guard Array(tail.array[4...]) == magic else {
-            throw QuiverError(.invalidMessage, "not an Arrow file (or truncated): no trailing ARROW1 magic")
-        }
-        let footerLength = Int(tail.uncheckedReadLittleEndian(Int32.self, at: 0))
-        guard footerLength > 0, footerLength <= size - 8 - 4 - magic.count else {
-            throw QuiverError(.invalidMessage, "footer length \(footerLength) does not fit a file of \(size) bytes")
-        }
-        let limit = size - 4 - magic.count - footerLength
         messageLimit = limit
-        let footer = try withErrorContext("file footer") {
-            try ArrowMetadata.decodeFooter(try input.read(at: limit, count: footerLength))
-        }
         schema = footer.schema
         footerMetadata = footer.customMetadata
         metadataVersion = footer.version
@@ -91,6 +76,40 @@ public final class FileReader: Sendable {
             }
         }
         dictionaries = memo
+    }
+
+    /// Finds and decodes the footer of an Arrow file: checks both magics and the footer
+    /// length, and returns the footer with the offset where it starts (where messages end).
+    public static func readFooter(_ input: any RandomAccessInput) throws -> (footer: Footer, offset: Int) {
+        let size = input.size
+        let magic = FileFormat.magic
+        // The leading magic is copied out of a mapped file, like message metadata, so its page
+        // is not mapped in; the footer is viewed in place (a large footer would cost a large
+        // allocation, and its pages are touched either way).
+        let mappedInput = input as? MappedFileInput
+        func read(at offset: Int, count: Int) throws -> Buffer {
+            try mappedInput?.readMetadata(at: offset, count: count) ?? input.read(at: offset, count: count)
+        }
+        // Leading magic + padding, footer length, trailing magic.
+        guard size >= 8 + 4 + magic.count else {
+            throw QuiverError(.invalidMessage, "\(size) bytes are too few for an Arrow file")
+        }
+        guard try read(at: 0, count: magic.count).array == magic else {
+            throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
+        }
+        let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
+        guard Array(tail.array[4...]) == magic else {
+            throw QuiverError(.invalidMessage, "not an Arrow file (or truncated): no trailing ARROW1 magic")
+        }
+        let footerLength = Int(tail.uncheckedReadLittleEndian(Int32.self, at: 0))
+        guard footerLength > 0, footerLength <= size - 8 - 4 - magic.count else {
+            throw QuiverError(.invalidMessage, "footer length \(footerLength) does not fit a file of \(size) bytes")
+        }
+        let limit = size - 4 - magic.count - footerLength
+        let footer = try withErrorContext("file footer") {
+            try ArrowMetadata.decodeFooter(try input.read(at: limit, count: footerLength))
+        }
+        return (footer, limit)
     }
 
     /// Opens a file held in memory (zero-copy: batches view `buffer`).

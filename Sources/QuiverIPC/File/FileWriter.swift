@@ -28,6 +28,44 @@ public final class FileWriter {
         try writer.writeSchema()
     }
 
+    /// Resumes a file whose messages end at `output.position` (a file offset): the schema
+    /// (with its dictionary ids), the blocks of the messages already in the file, and the
+    /// dictionaries they define. Writes nothing; the next batch goes at `output.position`
+    /// and its block offsets are file offsets. For appending to an existing file, where the
+    /// caller writes the footer itself (see `dictionaryBlocks`, `recordBatchBlocks`).
+    public init(
+        resuming output: any ByteOutput, schema: Schema, dictionaryBlocks: [FileBlock], recordBatchBlocks: [FileBlock],
+        dictionaries: [Int64: ArrayData], options: IPCWriteOptions = .init(), metadata: Metadata = [:]
+    ) throws {
+        writer = try MessageWriter(
+            output: output, schema: schema, options: options, allowsReplacement: false,
+            resume: .init(dictionaryBlocks: dictionaryBlocks, recordBatchBlocks: recordBatchBlocks, dictionaries: dictionaries))
+        footerMetadata = metadata
+    }
+
+    /// Where every dictionary batch written so far is (what the footer will list).
+    public var dictionaryBlocks: [FileBlock] { writer.dictionaryBlocks }
+    /// Where every record batch written so far is (what the footer will list).
+    public var recordBatchBlocks: [FileBlock] { writer.recordBatchBlocks }
+
+    /// The dictionary values written so far, by id (deltas applied): what a reader of the
+    /// file holds, and what `init(resuming:…)` takes to continue the file.
+    public var dictionaries: [Int64: ArrayData] { writer.sent }
+
+    /// Computes custom metadata for each dictionary or record batch message from its encoded
+    /// body, before the message is written (e.g. a checksum of the body). Nil: none.
+    public var bodyMetadata: ((EncodedBody) throws -> Metadata)? {
+        get { writer.bodyMetadata }
+        set { writer.bodyMetadata = newValue }
+    }
+
+    /// Whether `batch` would replace a dictionary this file already holds, which the file
+    /// format forbids (`write` would throw): callers can start a new file instead. Throws
+    /// `schemaMismatch` for a batch of another schema.
+    public func needsDictionaryReplacement(_ batch: RecordBatch) throws -> Bool {
+        try writer.needsDictionaryReplacement(batch)
+    }
+
     /// Writes one record batch, preceded by any dictionary that is new or (with
     /// `emitDictionaryDeltas`) grew. Throws `invalidArgument` if a dictionary was replaced,
     /// which the file format does not allow, and `schemaMismatch` for a batch of another schema.

@@ -19,16 +19,34 @@ final class MessageWriter {
     /// The schema's fields without dictionary ids or metadata, to check batches against.
     private let comparableFields: [Field]
     /// The dictionary values last sent per id.
-    private var sent: [Int64: ArrayData] = [:]
+    private(set) var sent: [Int64: ArrayData] = [:]
+    /// Custom metadata for the message that carries a body (dictionary or record batch),
+    /// computed from the encoded body before it is written (e.g. a checksum).
+    var bodyMetadata: ((EncodedBody) throws -> Metadata)?
 
-    init(output: any ByteOutput, schema: Schema, options: IPCWriteOptions, allowsReplacement: Bool) throws {
+    /// What a writer resuming an existing file has already written.
+    struct Resume {
+        var dictionaryBlocks: [FileBlock]
+        var recordBatchBlocks: [FileBlock]
+        var dictionaries: [Int64: ArrayData]
+    }
+
+    /// Starts writing at `output.position`. Without `resume`, block offsets count from there;
+    /// with it, `output.position` is an offset in the file whose earlier messages `resume`
+    /// describes, and block offsets are file offsets.
+    init(output: any ByteOutput, schema: Schema, options: IPCWriteOptions, allowsReplacement: Bool, resume: Resume? = nil) throws {
         try options.check()
         self.output = output
         self.options = options
         self.allowsReplacement = allowsReplacement
         self.schema = try DictionaryIds.assign(schema)
         comparableFields = schema.fields.map(DictionaryIds.comparable)
-        start = output.position
+        start = resume == nil ? output.position : 0
+        if let resume {
+            dictionaryBlocks = resume.dictionaryBlocks
+            recordBatchBlocks = resume.recordBatchBlocks
+            sent = resume.dictionaries
+        }
     }
 
     /// Writes raw bytes before the first message (the file magic).
@@ -44,13 +62,7 @@ final class MessageWriter {
     /// Writes the dictionaries `batch` needs (new, delta or replacement), then the batch.
     func write(_ batch: RecordBatch) throws {
         guard !isFinished else { throw QuiverError(.invalidArgument, "the writer is finished") }
-        guard batch.schema.fields.map(DictionaryIds.comparable) == comparableFields else {
-            throw QuiverError(.schemaMismatch, "record batch schema differs from the writer's:\n\(batch.schema)\nvs\n\(schema)")
-        }
-        var needed: [(id: Int64, values: ArrayData)] = []
-        for (field, column) in zip(schema.fields, batch.columns) {
-            try withErrorContext("column '\(field.name)'") { try collectDictionaries(field, column, into: &needed) }
-        }
+        let needed = try dictionaries(of: batch)
         var seen: [Int64: ArrayData] = [:]
         for (id, values) in needed {
             if let other = seen[id] {
@@ -67,6 +79,36 @@ final class MessageWriter {
         stats.numRecordBatches += 1
     }
 
+    /// Checks the batch's schema; returns the dictionaries it needs, paired with their ids.
+    private func dictionaries(of batch: RecordBatch) throws -> [(id: Int64, values: ArrayData)] {
+        guard batch.schema.fields.map(DictionaryIds.comparable) == comparableFields else {
+            throw QuiverError(.schemaMismatch, "record batch schema differs from the writer's:\n\(batch.schema)\nvs\n\(schema)")
+        }
+        var needed: [(id: Int64, values: ArrayData)] = []
+        for (field, column) in zip(schema.fields, batch.columns) {
+            try withErrorContext("column '\(field.name)'") { try collectDictionaries(field, column, into: &needed) }
+        }
+        return needed
+    }
+
+    /// Whether writing `batch` would replace a dictionary already sent (which the file
+    /// format forbids): its values neither equal nor (with deltas enabled) extend the sent ones.
+    func needsDictionaryReplacement(_ batch: RecordBatch) throws -> Bool {
+        try dictionaries(of: batch).contains { try dictionaryUpdate($0.id, $0.values) == .replacement }
+    }
+
+    /// How dictionary `id` must change to hold `values`: nil when the reader already has them.
+    private func dictionaryUpdate(_ id: Int64, _ values: ArrayData) throws -> DictionaryMemo.Update? {
+        guard let previous = sent[id] else { return .new }
+        if try previous.hasSameContents(as: values, pool: options.pool) { return nil }
+        if options.emitDictionaryDeltas, values.length > previous.length,
+            try previous.hasSameContents(as: values.slice(from: 0, length: previous.length), pool: options.pool)
+        {
+            return .delta
+        }
+        return .replacement
+    }
+
     /// Writes the end-of-stream marker and marks the writer finished.
     func writeEndOfStream() throws {
         guard !isFinished else { throw QuiverError(.invalidArgument, "the writer is already finished") }
@@ -74,31 +116,15 @@ final class MessageWriter {
         isFinished = true
     }
 
-    /// Position relative to where writing began.
-    var relativePosition: Int { output.position - start }
-
-    /// Frames and writes one message: continuation marker, metadata length, the flatbuffer,
-    /// padding so the body starts on the alignment (relative to the start), then the body
-    /// buffers straight from their memory.
+    /// Frames and writes one message (see `MessageFraming.write`), with the body's custom
+    /// metadata, positioned relative to where writing began.
     @discardableResult
     private func writeMessage(_ header: MessageHeader, body: EncodedBody?) throws -> FileBlock {
-        let bodyLength = body?.bodyLength ?? 0
-        let metadata = ArrowMetadata.encodeMessage(
-            MessageMetadata(version: .v5, header: header, bodyLength: Int64(bodyLength)))
-        let messageStart = relativePosition
-        let bodyStart = alignUp(messageStart + 8 + metadata.count, to: options.alignment)
-        guard let metadataLength = Int32(exactly: bodyStart - messageStart - 8) else {
-            throw QuiverError(.capacityExceeded, "message metadata of \(metadata.count) bytes is too large")
-        }
-        var prefix: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
-        withUnsafeBytes(of: metadataLength.littleEndian) { prefix += $0 }
-        try output.write(prefix)
-        try output.write(metadata)
-        try output.writeZeros(bodyStart - messageStart - 8 - metadata.count)
-        try body?.write(to: output)
+        let customMetadata = try body.flatMap { try bodyMetadata?($0) } ?? [:]
+        let block = try MessageFraming.write(
+            header, body: body, customMetadata: customMetadata, alignment: options.alignment, to: output, start: start)
         stats.numMessages += 1
-        return FileBlock(
-            offset: Int64(messageStart), metadataLength: Int32(bodyStart - messageStart), bodyLength: Int64(bodyLength))
+        return block
     }
 
     /// Dictionaries inside `data` (nested ones first, so a reader can decode the outer
@@ -130,19 +156,14 @@ final class MessageWriter {
             let header = DictionaryBatchHeader(id: id, data: body.header, isDelta: isDelta)
             dictionaryBlocks.append(try writeMessage(.dictionaryBatch(header), body: body))
         }
-        guard let previous = sent[id] else {
+        guard let update = try dictionaryUpdate(id, values) else { return }
+        switch update {
+        case .new:
             try send(values, isDelta: false)
-            stats.record(.new)
-            sent[id] = values
-            return
-        }
-        if try previous.hasSameContents(as: values, pool: options.pool) { return }
-        if options.emitDictionaryDeltas, values.length > previous.length,
-            try previous.hasSameContents(as: values.slice(from: 0, length: previous.length), pool: options.pool)
-        {
-            try send(values.slice(from: previous.length, length: values.length - previous.length), isDelta: true)
-            stats.record(.delta)
-        } else {
+        case .delta:
+            let previousLength = sent[id]?.length ?? 0
+            try send(values.slice(from: previousLength, length: values.length - previousLength), isDelta: true)
+        case .replacement:
             guard allowsReplacement else {
                 throw QuiverError(
                     .invalidArgument,
@@ -150,8 +171,8 @@ final class MessageWriter {
                         + (options.emitDictionaryDeltas ? "" : " (set emitDictionaryDeltas if dictionaries only grow)"))
             }
             try send(values, isDelta: false)
-            stats.record(.replacement)
         }
+        stats.record(update)
         sent[id] = values
     }
 }
@@ -212,5 +233,38 @@ enum DictionaryIds {
             return .extension(name: name, metadata: metadata, storage: mapChildFields(storage, transform))
         default: return type
         }
+    }
+}
+
+/// The framing of one encapsulated IPC message, shared by every writer:
+/// ```
+/// 0xFFFFFFFF | int32 metadata length | Message flatbuffer | zero padding | body
+/// ```
+/// with the padding chosen so the body starts on the alignment (relative to `start`).
+public enum MessageFraming {
+    /// Writes one message to `output` and returns its block, with offsets relative to
+    /// `start` (an output position). The body's buffers are written straight from memory.
+    /// Throws `capacityExceeded` for metadata beyond 2 GiB.
+    @discardableResult
+    public static func write(
+        _ header: MessageHeader, body: EncodedBody?, customMetadata: Metadata = [:], alignment: Int = 8,
+        to output: any ByteOutput, start: Int = 0
+    ) throws -> FileBlock {
+        let bodyLength = body?.bodyLength ?? 0
+        let metadata = ArrowMetadata.encodeMessage(
+            MessageMetadata(version: .v5, header: header, bodyLength: Int64(bodyLength), customMetadata: customMetadata))
+        let messageStart = output.position - start
+        let bodyStart = alignUp(messageStart + 8 + metadata.count, to: alignment)
+        guard let metadataLength = Int32(exactly: bodyStart - messageStart - 8) else {
+            throw QuiverError(.capacityExceeded, "message metadata of \(metadata.count) bytes is too large")
+        }
+        var prefix: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
+        withUnsafeBytes(of: metadataLength.littleEndian) { prefix += $0 }
+        try output.write(prefix)
+        try output.write(metadata)
+        try output.writeZeros(bodyStart - messageStart - 8 - metadata.count)
+        try body?.write(to: output)
+        return FileBlock(
+            offset: Int64(messageStart), metadataLength: Int32(bodyStart - messageStart), bodyLength: Int64(bodyLength))
     }
 }

@@ -1,0 +1,475 @@
+import Dispatch
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import Synchronization
+
+/// When an append's bytes are forced to the disk.
+public enum Durability: Sendable, Hashable {
+    /// No `fsync`: a commit survives the writing process crashing (the kernel has the
+    /// bytes), not the machine losing power. Fast: an append costs a few `pwrite`s.
+    case buffered
+    /// `fsync` after the batches and again after the footer: a commit survives power loss.
+    /// Slow: two device flushes per commit (use group commit for many small batches).
+    case synced
+}
+
+/// How an `AppendableFile` encodes and commits.
+public struct AppendOptions: Sendable {
+    /// Body compression of new batches (LZ4 frame or ZSTD), or nil for none.
+    public var compression: CompressionCodec?
+    /// Codec level (nil: the codec's default).
+    public var compressionLevel: Int?
+    /// Buffer alignment of new messages: 8 (as pyarrow) or 64.
+    public var alignment: Int
+    /// When commits reach the disk.
+    public var durability: Durability
+    /// Write `quiver:xxh64` body checksums, which let recovery tell a complete in-flight
+    /// batch from one whose pages never reached the disk. Costs one pass over the bytes.
+    public var checksums: Bool
+    /// Record minimum and maximum per column (row and null counts are always recorded).
+    public var minMaxStatistics: Bool
+    /// Strings and binary values longer than this are bounded by a prefix of this many bytes.
+    public var statisticsPrefixLength: Int
+    /// Let dictionaries grow by delta batches within a file (pyarrow reads them; Polars
+    /// does not). Off: a batch whose dictionary differs needs a new file.
+    public var dictionaryDeltas: Bool
+    /// Where encoding buffers come from.
+    public var pool: MemoryPool
+
+    /// Uncompressed, 8-byte aligned, synced commits, checksums and min/max on, 64-byte
+    /// string prefixes, no dictionary deltas.
+    public init(
+        compression: CompressionCodec? = nil, compressionLevel: Int? = nil, alignment: Int = 8,
+        durability: Durability = .synced, checksums: Bool = true, minMaxStatistics: Bool = true,
+        statisticsPrefixLength: Int = 64, dictionaryDeltas: Bool = false, pool: MemoryPool = .default
+    ) {
+        self.compression = compression
+        self.compressionLevel = compressionLevel
+        self.alignment = alignment
+        self.durability = durability
+        self.checksums = checksums
+        self.minMaxStatistics = minMaxStatistics
+        self.statisticsPrefixLength = statisticsPrefixLength
+        self.dictionaryDeltas = dictionaryDeltas
+        self.pool = pool
+    }
+
+    var writeOptions: IPCWriteOptions {
+        IPCWriteOptions(
+            alignment: alignment, compression: compression, compressionLevel: compressionLevel,
+            emitDictionaryDeltas: dictionaryDeltas, pool: pool)
+    }
+}
+
+/// An Arrow IPC file open for appending: the one writer of the file (it holds an exclusive
+/// `flock` on it; a second writer gets `.conflict`), following the commit protocol of
+/// StoreFileFormat.swift.
+///
+/// `append` writes batches and commits them (a new sealed footer); `write` + `commit()`
+/// groups several batches under one commit. Opening a file whose footer is missing, torn
+/// or stale recovers it first — the result is in `recovery` and is logged. Not thread-safe:
+/// one thread appends (wrap it, as `TableWriter` does, to share it).
+public final class AppendableFile {
+    /// The file's path.
+    public let path: String
+    /// The options in effect.
+    public let options: AppendOptions
+    /// What opening had to repair, if anything.
+    public private(set) var recovery: RecoveryReport?
+
+    private let descriptor: FileDescriptor
+    private var output: PositionedOutput
+    private var writer: FileWriter
+    private var committed: Committed
+    /// Statistics of batches written since the last commit.
+    private var pending: [BatchStatistics] = []
+    /// The footer's statistics stream, kept up to date batch by batch.
+    private var statisticsEncoder: StatisticsEncoder
+    /// Footer metadata other than Quiver's own keys (kept from the file or given at creation).
+    private var userMetadata: Metadata
+    /// A write or commit failed part-way: the committed footer must be put back first.
+    private var broken = false
+    private var isClosed = false
+
+    /// The state of the last commit.
+    private struct Committed {
+        var footer: Footer
+        var dataEnd: Int
+        var size: Int
+        var tail: [UInt8]
+        var statistics: [BatchStatistics]
+        var dictionaries: [Int64: ArrayData]
+        var rows: Int
+    }
+
+    /// The schema batches must have (with the file's dictionary ids).
+    public var schema: Schema { writer.schema }
+    /// Committed record batches.
+    public var numRecordBatches: Int { committed.footer.recordBatches.count }
+    /// Committed rows.
+    public var numRows: Int { committed.rows }
+    /// The file's size as of the last commit.
+    public var committedSize: Int { committed.size }
+    /// Statistics of every committed batch, in order.
+    public var statistics: [BatchStatistics] { committed.statistics }
+    /// Batches written but not yet committed.
+    public var numPendingBatches: Int { pending.count }
+    /// Bytes of messages in the file, pending ones included (the footer comes after).
+    public var dataSize: Int { output.position }
+
+    // MARK: Creating and opening
+
+    /// Creates a new file (failing with `.io` if one exists) holding `schema` and no batches,
+    /// committed. `metadata` goes into every footer.
+    public static func create(
+        path: String, schema: Schema, metadata: Metadata = [:], options: AppendOptions = .init()
+    ) throws -> AppendableFile {
+        let descriptor = try FileDescriptor.open(path, .readWrite, options: [.create, .exclusive])
+        do {
+            try descriptor.lockExclusive()
+            return try AppendableFile(path: path, descriptor: descriptor, schema: schema, metadata: metadata, options: options)
+        } catch {
+            try? descriptor.close()
+            throw error
+        }
+    }
+
+    /// Opens an existing Arrow file for appending: locks it (`.conflict` if another writer
+    /// has it), reads its footer, and recovers the file if the footer is missing, torn or
+    /// unreadable (`recovery`, reported to `log`). `fallbackSchema` lets recovery rebuild a
+    /// file whose schema message itself is incomplete (as an empty file of that schema).
+    /// A file not written by Quiver gains statistics for its existing batches (read once).
+    public convenience init(
+        path: String, options: AppendOptions = .init(), fallbackSchema: Schema? = nil,
+        log: @Sendable (String) -> Void = StoreLog.standardError
+    ) throws {
+        let descriptor = try FileDescriptor.open(path, .readWrite)
+        do {
+            try descriptor.lockExclusive()
+            try self.init(path: path, descriptor: descriptor, options: options, fallbackSchema: fallbackSchema, log: log)
+        } catch {
+            try? descriptor.close()
+            throw error
+        }
+    }
+
+    /// A new file on a locked, empty descriptor.
+    private init(path: String, descriptor: FileDescriptor, schema: Schema, metadata: Metadata, options: AppendOptions) throws {
+        self.path = path
+        self.options = options
+        self.descriptor = descriptor
+        self.recovery = nil
+        userMetadata = AppendableFile.userMetadata(metadata)
+        output = PositionedOutput(descriptor: descriptor, position: 0, fileSize: 0, pool: options.pool)
+        writer = try FileWriter(output: output, schema: schema, options: options.writeOptions)
+        committed = Committed(footer: Footer(schema: schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0, tail: [], statistics: [], dictionaries: [:], rows: 0)
+        statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+        configureWriter()
+        try commit(force: true)
+    }
+
+    /// An existing file on a locked descriptor.
+    private init(
+        path: String, descriptor: FileDescriptor, options: AppendOptions, fallbackSchema: Schema?,
+        log: @Sendable (String) -> Void
+    ) throws {
+        self.path = path
+        self.options = options
+        self.descriptor = descriptor
+        let size = try descriptor.status().size
+        let input = DescriptorInput(descriptor: descriptor, size: size, pool: options.pool)
+        recovery = nil
+        do {
+            let footer = try FooterIO.read(input, requireSeal: false)
+            userMetadata = AppendableFile.userMetadata(footer.footer.customMetadata)
+            let reader = try FileReader(
+                input: input, footer: footer.footer, footerOffset: footer.footerOffset,
+                options: IPCReadOptions(pool: options.pool))
+            let statistics = try AppendableFile.statistics(of: reader, footer: footer.footer, options: options)
+            output = PositionedOutput(descriptor: descriptor, position: footer.dataEnd, fileSize: size, pool: options.pool)
+            var tail = try input.read(at: footer.dataEnd, count: size - footer.dataEnd).array
+            if footer.isSealed, !tail.starts(with: StoreFileFormat.endOfStream) {
+                // An append that crashed after its first bytes: the footer is intact, the
+                // end-of-stream marker before it is not. Put the marker back.
+                try StoreFileFormat.endOfStream.withUnsafeBytes { try descriptor.writeAll($0, at: footer.dataEnd) }
+                tail.replaceSubrange(0..<8, with: StoreFileFormat.endOfStream)
+            }
+            committed = Committed(
+                footer: footer.footer, dataEnd: footer.dataEnd, size: size, tail: tail, statistics: statistics,
+                dictionaries: reader.dictionaries.dictionaries, rows: statistics.reduce(0) { $0 + $1.rowCount })
+            writer = try AppendableFile.resumedWriter(output, committed, options)
+            statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            for batch in statistics { statisticsEncoder.append(batch) }
+            configureWriter()
+            if !footer.isSealed || footer.dataEnd == footer.footerOffset {
+                // A foreign file: commit once so it carries Quiver's statistics, seal and marker.
+                try commit(force: true)
+            }
+        } catch let error as QuiverError where AppendableFile.isFooterProblem(error) {
+            let scanned = try FileRecovery.scan(
+                input, fallbackSchema: fallbackSchema, prefixLength: options.statisticsPrefixLength,
+                minMax: options.minMaxStatistics, pool: options.pool)
+            // The footer is unreadable, so any caller metadata in it is lost; say so.
+            userMetadata = [:]
+            output = PositionedOutput(descriptor: descriptor, position: scanned.dataEnd, fileSize: size, pool: options.pool)
+            if scanned.dataEnd <= 8 {
+                // Not even the schema survived: start the file again from its known schema.
+                try descriptor.truncate(to: 0)
+                output.discard(movingTo: 0)
+                output.setFileSize(0)
+                writer = try FileWriter(output: output, schema: scanned.schema, options: options.writeOptions)
+                committed = Committed(
+                    footer: Footer(schema: scanned.schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0,
+                    tail: [], statistics: [], dictionaries: [:], rows: 0)
+            } else {
+                let blocks = Footer(
+                    schema: scanned.schema, dictionaries: scanned.dictionaryBlocks, recordBatches: scanned.recordBatchBlocks)
+                committed = Committed(
+                    footer: blocks, dataEnd: scanned.dataEnd, size: size,
+                    tail: [], statistics: scanned.statistics, dictionaries: scanned.dictionaries.dictionaries,
+                    rows: scanned.rows)
+                writer = try AppendableFile.resumedWriter(output, committed, options)
+            }
+            statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            for batch in committed.statistics { statisticsEncoder.append(batch) }
+            configureWriter()
+            try commit(force: true)
+            let report = RecoveryReport(
+                path: path, reason: "footer unusable: \(error.message)", originalSize: size,
+                keptBatches: scanned.recordBatchBlocks.count, keptRows: scanned.rows, dataEnd: scanned.dataEnd,
+                newSize: committed.size, stopReason: scanned.stopReason, rewritten: true)
+            recovery = report
+            log("quiver: \(report)")
+        }
+    }
+
+    deinit {
+        try? close()
+    }
+
+    /// Errors that mean "this footer cannot be used" (as opposed to I/O failures).
+    static func isFooterProblem(_ error: QuiverError) -> Bool {
+        [.invalidMessage, .invalidFlatBuffer, .outOfBounds, .endOfStream, .invalidData, .capacityExceeded, .unsupported]
+            .contains(error.code)
+    }
+
+    /// A writer continuing after the committed messages.
+    private static func resumedWriter(_ output: PositionedOutput, _ committed: Committed, _ options: AppendOptions) throws -> FileWriter {
+        try FileWriter(
+            resuming: output, schema: committed.footer.schema, dictionaryBlocks: committed.footer.dictionaries,
+            recordBatchBlocks: committed.footer.recordBatches, dictionaries: committed.dictionaries,
+            options: options.writeOptions)
+    }
+
+    private func configureWriter() {
+        writer.bodyMetadata = options.checksums ? StoreFileFormat.checksumMetadata : nil
+    }
+
+    /// `metadata` without the keys Quiver maintains itself.
+    private static func userMetadata(_ metadata: Metadata) -> Metadata {
+        var result = metadata
+        result[StatisticsCodec.metadataKey] = nil
+        return result
+    }
+
+    /// The statistics of a file's batches: from its footer when Quiver wrote it, otherwise
+    /// computed by reading every batch once.
+    private static func statistics(of reader: FileReader, footer: Footer, options: AppendOptions) throws -> [BatchStatistics] {
+        if let text = footer.customMetadata[StatisticsCodec.metadataKey] {
+            let decoded = try StatisticsCodec.decode(text, schema: footer.schema, pool: options.pool)
+            guard decoded.count == footer.recordBatches.count else {
+                throw QuiverError(
+                    .invalidData, "footer statistics describe \(decoded.count) batches, the footer lists \(footer.recordBatches.count)")
+            }
+            return decoded
+        }
+        return try (0..<reader.numRecordBatches).map { index in
+            StatisticsCollector.statistics(
+                of: try reader.recordBatch(at: index), prefixLength: options.statisticsPrefixLength,
+                minMax: options.minMaxStatistics)
+        }
+    }
+
+    // MARK: Appending
+
+    /// Whether `batch` needs a dictionary this file cannot take (a replacement, or a delta
+    /// when deltas are off): append it to a new file instead.
+    public func needsNewFile(for batch: RecordBatch) throws -> Bool {
+        try restoreIfBroken()
+        return try writer.needsDictionaryReplacement(batch)
+    }
+
+    /// Writes a batch (and the dictionaries it needs) without committing it: it becomes
+    /// visible, and durable, at the next `commit()`. Throws `schemaMismatch` for a batch of
+    /// another schema (nothing is written then).
+    public func write(_ batch: RecordBatch) throws {
+        try checkOpen()
+        try restoreIfBroken()
+        let start = output.position
+        let blocks = writer.recordBatchBlocks.count
+        let stats: BatchStatistics
+        do {
+            stats = try writeComputingStatistics(batch)
+        } catch {
+            if output.position != start || writer.recordBatchBlocks.count != blocks { broken = true }
+            throw error
+        }
+        pending.append(stats)
+    }
+
+    /// Batches with at least this many rows get their statistics computed on another core
+    /// while the batch is checksummed and written.
+    static let parallelStatisticsRows = 8_192
+
+    /// Writes the batch and returns its statistics; for large batches the two run on two
+    /// cores (both only read the batch's buffers).
+    private func writeComputingStatistics(_ batch: RecordBatch) throws -> BatchStatistics {
+        let prefixLength = options.statisticsPrefixLength, minMax = options.minMaxStatistics
+        guard batch.length >= AppendableFile.parallelStatisticsRows else {
+            let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
+            try writer.write(batch)
+            return stats
+        }
+        let statistics = Mutex<BatchStatistics?>(nil)
+        let failure = Mutex<(any Error)?>(nil)
+        let writer = UncheckedSendable(self.writer)
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            if part == 0 {
+                let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
+                statistics.withLock { $0 = stats }
+            } else {
+                do {
+                    try writer.value.write(batch)
+                } catch {
+                    failure.withLock { $0 = error }
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        guard let stats = statistics.withLock({ $0 }) else {
+            throw QuiverError(.invalidArgument, "statistics were not computed")
+        }
+        return stats
+    }
+
+    /// Commits the batches written since the last commit: flushes them, writes the new
+    /// sealed footer after them, and syncs as `options.durability` says. A no-op when
+    /// nothing is pending.
+    public func commit() throws {
+        try checkOpen()
+        try restoreIfBroken()
+        try commit(force: false)
+    }
+
+    /// Writes and commits one batch (see `write`, `commit`).
+    public func append(_ batch: RecordBatch) throws {
+        try write(batch)
+        try commit()
+    }
+
+    /// Writes and commits several batches under one commit (group commit: one footer and
+    /// at most two syncs for all of them).
+    public func append(contentsOf batches: [RecordBatch]) throws {
+        for batch in batches { try write(batch) }
+        try commit()
+    }
+
+    private func commit(force: Bool) throws {
+        guard force || !pending.isEmpty else { return }
+        let mark = statisticsEncoder.mark()
+        do {
+            try output.flush()
+            if options.durability == .synced { try descriptor.sync() }
+            let dataEnd = output.position
+            for batch in pending { statisticsEncoder.append(batch) }
+            var metadata = userMetadata
+            // A file without batches has nothing to describe (and stays small).
+            metadata[StatisticsCodec.metadataKey] = statisticsEncoder.count == 0 ? nil : try statisticsEncoder.text()
+            let footer = Footer(
+                version: .v5, schema: writer.schema, dictionaries: writer.dictionaryBlocks,
+                recordBatches: writer.recordBatchBlocks, customMetadata: metadata)
+            let tail = try FooterIO.encodeTail(footer, dataEnd: dataEnd)
+            try tail.withUnsafeBytes { try descriptor.writeAll($0, at: dataEnd) }
+            let size = dataEnd + tail.count
+            if output.highWater > size { try descriptor.truncate(to: size) }
+            output.setFileSize(size)
+            if options.durability == .synced { try descriptor.sync() }
+            committed.footer = footer
+            committed.dataEnd = dataEnd
+            committed.size = size
+            committed.tail = tail
+            committed.statistics += pending
+            committed.dictionaries = writer.dictionaries
+            committed.rows += pending.reduce(0) { $0 + $1.rowCount }
+            pending = []
+        } catch {
+            statisticsEncoder.rollback(to: mark)
+            broken = true
+            throw error
+        }
+    }
+
+    /// After a failed write or commit: drops what was written since the last commit and
+    /// puts the committed footer back, so the file is again exactly its last commit.
+    private func restoreIfBroken() throws {
+        guard broken else { return }
+        output.discard(movingTo: committed.dataEnd)
+        try committed.tail.withUnsafeBytes { try descriptor.writeAll($0, at: committed.dataEnd) }
+        try descriptor.truncate(to: committed.size)
+        output.setFileSize(committed.size)
+        if options.durability == .synced { try descriptor.sync() }
+        writer = try AppendableFile.resumedWriter(output, committed, options)
+        configureWriter()
+        pending = []
+        broken = false
+    }
+
+    // MARK: Reading and closing
+
+    /// A consistent read view of the committed batches, taken from memory (no footer read,
+    /// no waiting). Later commits do not change it.
+    public func snapshot(readOptions: IPCReadOptions = .init()) throws -> FileSnapshot {
+        try checkOpen()
+        let mapping = try MappedFile(descriptor: descriptor)
+        return try FileSnapshot(
+            path: path, footer: committed.footer, footerOffset: committed.dataEnd + 8, committedSize: committed.size,
+            statistics: committed.statistics, input: mapping, readOptions: readOptions, recovery: nil)
+    }
+
+    /// Commits pending batches (or, after a failure, restores the last commit), releases
+    /// the lock and closes the file. Later calls throw.
+    public func close() throws {
+        guard !isClosed else { return }
+        defer {
+            isClosed = true
+            try? descriptor.unlock()
+            try? descriptor.close()
+        }
+        if broken { try restoreIfBroken() } else { try commit(force: false) }
+    }
+
+    private func checkOpen() throws {
+        guard !isClosed else { throw QuiverError(.invalidArgument, "\(path) is closed") }
+    }
+}
+
+/// Where the store reports what it repaired.
+public enum StoreLog {
+    /// Writes the line to standard error.
+    @Sendable public static func standardError(_ line: String) {
+        var text = line
+        if !text.hasSuffix("\n") { text += "\n" }
+        text.withUTF8 { try? FileDescriptor.standardError.writeAll(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Drops the line.
+    @Sendable public static func silent(_ line: String) {}
+}
+
+/// Hands a value that is not `Sendable` to one other thread, which alone uses it until the
+/// hand-over ends (the caller waits): the exclusivity the compiler cannot see.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

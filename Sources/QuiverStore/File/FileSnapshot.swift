@@ -1,0 +1,192 @@
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import Synchronization
+
+/// How a snapshot of a file is taken from disk.
+public struct SnapshotOptions: Sendable {
+    /// Reject footers without a seal (store files always have one; other Arrow files don't).
+    public var requireSeal: Bool
+    /// How long to keep retrying a footer that fails verification (a writer is committing)
+    /// before concluding the writer crashed.
+    public var retryTimeout: Duration
+    /// After the timeout, recover the file in memory (read-only) instead of throwing.
+    public var recoverAfterTimeout: Bool
+    /// How batches are decoded (validation, pool).
+    public var readOptions: IPCReadOptions
+
+    /// No seal required, 2 s of retries, then read-only recovery; full validation.
+    public init(
+        requireSeal: Bool = false, retryTimeout: Duration = .seconds(2), recoverAfterTimeout: Bool = true,
+        readOptions: IPCReadOptions = .init()
+    ) {
+        self.requireSeal = requireSeal
+        self.retryTimeout = retryTimeout
+        self.recoverAfterTimeout = recoverAfterTimeout
+        self.readOptions = readOptions
+    }
+}
+
+/// A consistent read view of one Arrow file: the batches its footer named when the
+/// snapshot was taken, with their statistics. Appends made later are not visible; the bytes
+/// it reads never change (StoreFileFormat.swift). The file is memory-mapped, so the
+/// snapshot keeps working after the file is replaced or deleted. `Sendable`: share it
+/// between threads.
+public struct FileSnapshot: Sendable {
+    /// The file read.
+    public let path: String
+    /// The file's schema (with its dictionary ids).
+    public var schema: Schema { footer.schema }
+    /// The footer the snapshot is built on.
+    public let footer: Footer
+    /// The file's size at this commit.
+    public let committedSize: Int
+    /// Per batch, in order: row count and (for files Quiver wrote) column statistics. Read
+    /// from the footer: no data page is touched.
+    public let statistics: [BatchStatistics]
+    /// Total rows.
+    public let numRows: Int
+    /// Set when the snapshot had to recover the file in memory (its footer stayed torn).
+    public let recovery: RecoveryReport?
+    let footerOffset: Int
+    private let input: any RandomAccessInput
+    private let readOptions: IPCReadOptions
+    private let cache: ReaderCache
+
+    /// The number of record batches.
+    public var numRecordBatches: Int { footer.recordBatches.count }
+    /// The footer's custom metadata.
+    public var footerMetadata: Metadata { footer.customMetadata }
+
+    init(
+        path: String, footer: Footer, footerOffset: Int, committedSize: Int, statistics: [BatchStatistics],
+        input: any RandomAccessInput, readOptions: IPCReadOptions, recovery: RecoveryReport?
+    ) throws {
+        guard statistics.count == footer.recordBatches.count else {
+            throw QuiverError(
+                .invalidData, "\(path): statistics describe \(statistics.count) batches, the footer lists \(footer.recordBatches.count)")
+        }
+        self.path = path
+        self.footer = footer
+        self.footerOffset = footerOffset
+        self.committedSize = committedSize
+        self.statistics = statistics
+        self.numRows = statistics.reduce(0) { $0 + $1.rowCount }
+        self.input = input
+        self.readOptions = readOptions
+        self.recovery = recovery
+        cache = ReaderCache()
+    }
+
+    /// Takes a snapshot of the file at `path`: reads and verifies its footer (retrying while
+    /// it fails verification, as when a writer is mid-commit) and maps the file. Throws
+    /// `.notFound` if the file does not exist.
+    public static func open(path: String, options: SnapshotOptions = .init()) throws -> FileSnapshot {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: options.retryTimeout)
+        var delay = 20
+        while true {
+            let descriptor: FileDescriptor
+            do {
+                descriptor = try FileDescriptor.open(path, .readOnly)
+            } catch let error as QuiverError where !FileSystem.exists(path) {
+                throw QuiverError(.notFound, "\(path) does not exist (\(error.message))")
+            }
+            defer { try? descriptor.close() }
+            let size = try descriptor.status().size
+            let input = DescriptorInput(descriptor: descriptor, size: size, pool: options.readOptions.pool)
+            let footer: CommittedFooter
+            do {
+                footer = try FooterIO.read(input, requireSeal: options.requireSeal)
+            } catch let error as QuiverError where AppendableFile.isFooterProblem(error) {
+                guard clock.now >= deadline else {
+                    FileSystem.sleep(microseconds: delay)
+                    delay = min(delay * 2, 5_000)
+                    continue
+                }
+                guard options.recoverAfterTimeout else { throw error.adding(context: path) }
+                return try recoverInMemory(path: path, descriptor: descriptor, reason: error.message, options: options)
+            }
+            let mapping = try MappedFile(descriptor: descriptor)
+            guard mapping.size >= footer.dataEnd else { continue }  // cut while we looked: look again
+            let statistics = try readStatistics(footer.footer, input: mapping, pool: options.readOptions.pool)
+            return try FileSnapshot(
+                path: path, footer: footer.footer, footerOffset: footer.footerOffset, committedSize: footer.fileSize,
+                statistics: statistics, input: mapping, readOptions: options.readOptions, recovery: nil)
+        }
+    }
+
+    /// A snapshot of a file whose footer stayed unusable: its complete batches, found by
+    /// walking the messages; the file is not modified.
+    private static func recoverInMemory(
+        path: String, descriptor: FileDescriptor, reason: String, options: SnapshotOptions
+    ) throws -> FileSnapshot {
+        let mapping = try MappedFile(descriptor: descriptor)
+        let scanned = try FileRecovery.scan(mapping, prefixLength: 64, pool: options.readOptions.pool)
+        let footer = try FileRecovery.footer(for: scanned, metadata: [:])
+        let report = RecoveryReport(
+            path: path, reason: "footer unusable: \(reason)", originalSize: mapping.size,
+            keptBatches: scanned.recordBatchBlocks.count, keptRows: scanned.rows, dataEnd: scanned.dataEnd,
+            newSize: mapping.size, stopReason: scanned.stopReason, rewritten: false)
+        return try FileSnapshot(
+            path: path, footer: footer, footerOffset: scanned.dataEnd, committedSize: scanned.dataEnd,
+            statistics: scanned.statistics, input: mapping, readOptions: options.readOptions, recovery: report)
+    }
+
+    /// The footer's statistics; for files without them, the row count of each batch (read
+    /// from each record batch's message header, not its body).
+    static func readStatistics(_ footer: Footer, input: any RandomAccessInput, pool: MemoryPool) throws -> [BatchStatistics] {
+        if let text = footer.customMetadata[StatisticsCodec.metadataKey] {
+            return try StatisticsCodec.decode(text, schema: footer.schema, pool: pool)
+        }
+        let columns = [ColumnStatistics?](repeating: nil, count: footer.schema.fields.count)
+        return try footer.recordBatches.map { block in
+            let prefix = try input.read(at: try checkedCount(block.offset, "block offset"), count: 8)
+            let continuation = prefix.uncheckedReadLittleEndian(Int32.self, at: 0) == -1
+            let length = Int(prefix.uncheckedReadLittleEndian(Int32.self, at: continuation ? 4 : 0))
+            guard length > 0 else { throw QuiverError(.invalidMessage, "empty message metadata at \(block.offset)") }
+            let metadata = try ArrowMetadata.decodeMessage(
+                try input.read(at: Int(block.offset) + (continuation ? 8 : 4), count: length))
+            guard case .recordBatch(let header) = metadata.header else {
+                throw QuiverError(.invalidMessage, "block at \(block.offset) does not hold a record batch")
+            }
+            return BatchStatistics(rowCount: try checkedCount(header.length, "record batch length"), columns: columns)
+        }
+    }
+
+    /// A reader over the snapshot's batches (created once, then shared).
+    public func reader() throws -> FileReader {
+        try cache.reader {
+            try FileReader(input: input, footer: footer, footerOffset: footerOffset, options: readOptions)
+        }
+    }
+
+    /// Record batch `index` of the snapshot (zero-copy views of the mapping).
+    public func recordBatch(at index: Int) throws -> RecordBatch {
+        try reader().recordBatch(at: index)
+    }
+
+    /// Every batch of the snapshot.
+    public func readBatches() throws -> [RecordBatch] {
+        try reader().readBatches()
+    }
+
+    /// The statistics of all the file's rows together.
+    public var totalStatistics: BatchStatistics {
+        BatchStatistics.merging(statistics, columnCount: footer.schema.fields.count)
+    }
+}
+
+/// Holds a snapshot's `FileReader` once created (reading the dictionaries costs a read).
+final class ReaderCache: Sendable {
+    private let state = Mutex<FileReader?>(nil)
+
+    func reader(_ make: () throws -> FileReader) throws -> FileReader {
+        try state.withLock { cached in
+            if let cached { return cached }
+            let reader = try make()
+            cached = reader
+            return reader
+        }
+    }
+}

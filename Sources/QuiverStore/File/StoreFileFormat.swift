@@ -1,0 +1,207 @@
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+
+// ─────────────────────────────────────────────────────────────────────────────────────────
+// Store files: plain Arrow IPC files that can be appended to without ever losing a commit.
+//
+// LAYOUT (every byte offset is 8-aligned; the file is a valid Arrow file after every commit)
+//
+//   0      "ARROW1" 00 00
+//   8      schema message
+//          dictionary / record batch messages, back to back, in the order written
+//   D      FF FF FF FF 00 00 00 00              end-of-stream marker        ← "data end"
+//   D+8    Footer flatbuffer (schema, blocks, custom_metadata), zero-padded to 8
+//          u64 xxh64(Footer bytes + padding, seed = D+8)  ┐ the seal: 16 bytes inside the
+//          "QVRSEAL1"                                     ┘ footer length, after the flatbuffer
+//          i32 footer length (flatbuffer + padding + seal)
+//          "ARROW1"                                                      ← end of file
+//
+// Arrow readers (pyarrow, Polars, DuckDB, arrow-rs) find the footer through the trailing
+// length, parse the flatbuffer from its start and ignore the 16 seal bytes after it. Every
+// dictionary and record batch message carries `quiver:xxh64` (hex xxh64 of its body) in
+// its message custom_metadata; the footer's custom_metadata carries `quiver:statistics`
+// (StatisticsCodec.swift) next to any metadata of the caller's.
+//
+// COMMIT PROTOCOL (AppendableFile.commit). To append batches to a file whose data ends at D:
+//   1. write their dictionary and record batch messages from D on — over the old
+//      end-of-stream marker and footer; bytes before D are never written again;
+//   2. with `.synced` durability: fsync, so the messages are on disk before anything
+//      points at them;
+//   3. write the end-of-stream marker, the new footer with its seal, length and magic
+//      right after the last message (and truncate if the file was longer);
+//   4. with `.synced` durability: fsync. The footer on disk is the commit record.
+//
+// WHY A CRASH AT ANY POINT IS SAFE. Until step 3 completes, the trailing magic, length, seal
+// or footer bytes are either the old commit's (if nothing reached them yet: the old footer
+// is intact, sealed, and names only old batches) or broken: the seal hashes the footer
+// bytes with their offset, so a footer partly overwritten by new messages, partly written,
+// or read while being written fails verification. A file whose footer fails is *recovered*
+// (FileRecovery.swift): the messages are walked from offset 8, each checked (framing,
+// bounds, body checksum, full validation), and the file is cut after the last complete
+// record batch — a batch is kept only with every byte of it and of its dictionaries. So a
+// file holds every acknowledged batch, may hold the one batch in flight if all its bytes
+// arrived, and never part of a batch. Recovery is reported (RecoveryReport), never silent.
+//
+// READERS (FileSnapshot) read the tail once, verify the seal and take the footer as their
+// snapshot: the batches it names lie before D and never change. A failed seal means a
+// writer is mid-commit (or crashed): the reader retries with backoff, and only after a
+// timeout recovers in memory, read-only.
+// ─────────────────────────────────────────────────────────────────────────────────────────
+
+/// Constants of the store file format.
+enum StoreFileFormat {
+    static let magic: [UInt8] = Array("ARROW1".utf8)
+    static let leadingMagic: [UInt8] = magic + [0, 0]
+    static let sealMagic: [UInt8] = Array("QVRSEAL1".utf8)
+    static let endOfStream: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]
+    /// Message custom metadata: hex xxh64 of the body.
+    static let checksumKey = "quiver:xxh64"
+    /// Trailer: int32 footer length + magic.
+    static let trailerLength = 10
+    /// Seal: xxh64 + seal magic.
+    static let sealLength = 16
+    /// How much of a file's end a reader fetches in one read, hoping the footer fits (a
+    /// larger footer costs a second read).
+    static let tailReadSize = 16 << 10
+
+    /// The checksum metadata of an encoded body: xxh64 over its bytes as written (buffers
+    /// and the zero padding between them).
+    static func checksumMetadata(_ body: EncodedBody) -> Metadata {
+        var hasher = XXHash64()
+        var position = 0
+        for (buffer, region) in zip(body.buffers, body.header.buffers) {
+            hasher.updateZeros(Int(region.offset) - position)
+            hasher.update(buffer.bytes)
+            position = Int(region.offset) + buffer.count
+        }
+        hasher.updateZeros(body.bodyLength - position)
+        return [checksumKey: hasher.finalize().hexDigits]
+    }
+
+    /// Whether a message's body matches its `quiver:xxh64` (true when it has none).
+    static func checksumMatches(_ message: Message) -> Bool {
+        guard let expected = message.metadata.customMetadata[checksumKey] else { return true }
+        return XXHash64.hash(message.body.bytes).hexDigits == expected
+    }
+}
+
+/// A file's committed state as its footer records it: what a snapshot reads and an
+/// appender resumes from.
+struct CommittedFooter: Sendable {
+    /// The decoded footer.
+    var footer: Footer
+    /// The first byte of the footer.
+    var footerOffset: Int
+    /// The end of the last message: where the next one goes (the end-of-stream marker).
+    var dataEnd: Int
+    /// The file size this footer ends.
+    var fileSize: Int
+    /// Whether the footer carries a valid seal (store files always do).
+    var isSealed: Bool
+}
+
+/// Writing and reading the end of a store file.
+enum FooterIO {
+    /// The bytes from the data end to the end of the file: end-of-stream marker, footer,
+    /// seal, footer length, magic.
+    static func encodeTail(_ footer: Footer, dataEnd: Int) throws -> [UInt8] {
+        var flatbuffer = ArrowMetadata.encodeFooter(footer)
+        flatbuffer += [UInt8](repeating: 0, count: alignUp(flatbuffer.count, to: 8) - flatbuffer.count)
+        let footerOffset = dataEnd + StoreFileFormat.endOfStream.count
+        let seal = XXHash64.hash(flatbuffer, seed: UInt64(footerOffset))
+        guard let length = Int32(exactly: flatbuffer.count + StoreFileFormat.sealLength) else {
+            throw QuiverError(.capacityExceeded, "file footer of \(flatbuffer.count) bytes is too large")
+        }
+        var tail = StoreFileFormat.endOfStream
+        tail.reserveCapacity(8 + flatbuffer.count + 16 + 10)
+        tail += flatbuffer
+        withUnsafeBytes(of: seal.littleEndian) { tail += $0 }
+        tail += StoreFileFormat.sealMagic
+        withUnsafeBytes(of: length.littleEndian) { tail += $0 }
+        tail += StoreFileFormat.magic
+        return tail
+    }
+
+    /// Reads and verifies the footer at the end of `input`. Throws `invalidMessage` when the
+    /// trailing magic, length, seal (if `requireSeal` or present) or flatbuffer are wrong —
+    /// a torn or missing footer — and `.io` errors from reading.
+    static func read(_ input: any RandomAccessInput, requireSeal: Bool) throws -> CommittedFooter {
+        let size = input.size
+        let trailer = StoreFileFormat.trailerLength
+        guard size >= 8 + 8 + trailer else {
+            throw QuiverError(.invalidMessage, "\(size) bytes are too few for a committed Arrow file")
+        }
+        // One read usually covers the marker before the footer, the footer and the trailer.
+        let tailStart = max(0, size - StoreFileFormat.tailReadSize)
+        var tail = try input.read(at: tailStart, count: size - tailStart)
+        guard try tail.slice(offset: tail.count - 6, count: 6).array == StoreFileFormat.magic else {
+            throw QuiverError(.invalidMessage, "no trailing ARROW1 magic (footer missing or torn)")
+        }
+        let length = Int(tail.uncheckedReadLittleEndian(Int32.self, at: tail.count - trailer))
+        guard length > 0, length <= size - 8 - trailer else {
+            throw QuiverError(.invalidMessage, "footer length \(length) does not fit a file of \(size) bytes")
+        }
+        let footerOffset = size - trailer - length
+        let regionStart = max(8, footerOffset - 8)  // include the end-of-stream marker when there is one
+        if regionStart < tailStart {
+            tail = try input.read(at: regionStart, count: size - regionStart)
+        }
+        let base = regionStart < tailStart ? regionStart : tailStart
+        let region = try tail.slice(offset: footerOffset - base, count: length)
+        var flatbuffer = region
+        var isSealed = false
+        if length >= StoreFileFormat.sealLength,
+            try region.slice(offset: length - 8, count: 8).array == StoreFileFormat.sealMagic
+        {
+            let body = region.uncheckedSlice(offset: 0, count: length - StoreFileFormat.sealLength)
+            let stored = region.uncheckedReadLittleEndian(UInt64.self, at: length - StoreFileFormat.sealLength)
+            guard withExtendedLifetime(body, { XXHash64.hash(body.bytes, seed: UInt64(footerOffset)) }) == stored else {
+                throw QuiverError(.invalidMessage, "footer seal does not match (footer torn or stale)")
+            }
+            flatbuffer = body
+            isSealed = true
+        } else if requireSeal {
+            throw QuiverError(.invalidMessage, "footer has no seal (torn, or not written by a store)")
+        }
+        let footer = try withErrorContext("file footer") { try ArrowMetadata.decodeFooter(flatbuffer) }
+        // A sealed footer always follows the end-of-stream marker, whose bytes a crashed
+        // append may have overwritten: the footer, not those bytes, says where data ends.
+        var dataEnd = isSealed ? footerOffset - 8 : footerOffset
+        if !isSealed, footerOffset - 8 >= 8, footerOffset - 8 >= base,
+            try tail.slice(offset: footerOffset - 8 - base, count: 8).array == StoreFileFormat.endOfStream
+        {
+            dataEnd = footerOffset - 8
+        }
+        for block in footer.dictionaries + footer.recordBatches {
+            let end = block.offset.addingReportingOverflow(Int64(block.metadataLength)).partialValue
+                .addingReportingOverflow(block.bodyLength)
+            guard block.offset >= 8, block.metadataLength > 0, block.bodyLength >= 0, !end.overflow,
+                end.partialValue <= Int64(dataEnd)
+            else {
+                throw QuiverError(.invalidMessage, "footer block at \(block.offset) lies outside the messages (before \(dataEnd))")
+            }
+        }
+        return CommittedFooter(footer: footer, footerOffset: footerOffset, dataEnd: dataEnd, fileSize: size, isSealed: isSealed)
+    }
+}
+
+/// Random access to an open descriptor with a size fixed by the caller (`pread` into pool
+/// buffers). Does not own the descriptor.
+struct DescriptorInput: RandomAccessInput {
+    let descriptor: FileDescriptor
+    let size: Int
+    var pool: MemoryPool = .default
+
+    func read(at offset: Int, count: Int) throws -> Buffer {
+        try checkRange(offset: offset, count: count, within: size)
+        guard count > 0 else { return .empty }
+        let allocation = pool.allocate(byteCount: count)
+        let read = try descriptor.pread(
+            fillingUpTo: UnsafeMutableRawBufferPointer(start: allocation.pointer, count: count), at: offset)
+        guard read == count else {
+            throw QuiverError(.invalidMessage, "\(descriptor) ended at \(offset + read), before \(offset + count)")
+        }
+        return allocation.buffer(count: count)
+    }
+}

@@ -1,0 +1,246 @@
+import Dispatch
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import Synchronization
+
+/// How a table's writer appends (the table's own settings, such as compression, live in
+/// the catalog: `TableOptions`).
+public struct WriterOptions: Sendable {
+    /// When commits reach the disk.
+    public var durability: Durability
+    /// Body checksums (see `AppendOptions.checksums`).
+    public var checksums: Bool
+    /// Record minimum and maximum per column.
+    public var minMaxStatistics: Bool
+    /// Prefix length of string bounds.
+    public var statisticsPrefixLength: Int
+    /// Buffer alignment, 8 or 64.
+    public var alignment: Int
+    /// Where encoding buffers come from.
+    public var pool: MemoryPool
+
+    /// Synced commits, checksums and min/max on, 64-byte prefixes, 8-byte alignment.
+    public init(
+        durability: Durability = .synced, checksums: Bool = true, minMaxStatistics: Bool = true,
+        statisticsPrefixLength: Int = 64, alignment: Int = 8, pool: MemoryPool = .default
+    ) {
+        self.durability = durability
+        self.checksums = checksums
+        self.minMaxStatistics = minMaxStatistics
+        self.statisticsPrefixLength = statisticsPrefixLength
+        self.alignment = alignment
+        self.pool = pool
+    }
+
+    /// The file options for a table with `table` settings.
+    func appendOptions(_ table: TableOptions) -> AppendOptions {
+        AppendOptions(
+            compression: table.compression, compressionLevel: table.compressionLevel, alignment: alignment,
+            durability: durability, checksums: checksums, minMaxStatistics: minMaxStatistics,
+            statisticsPrefixLength: statisticsPrefixLength, dictionaryDeltas: false, pool: pool)
+    }
+}
+
+/// A directory of named tables, each a sequence of appendable Arrow files, listed by a
+/// catalog (the layout is documented in Catalog.swift, the file format in
+/// StoreFileFormat.swift).
+///
+/// One writer per table at a time, in any process (`writer(for:)` takes the table's lock;
+/// a second writer gets `.conflict`); any number of readers in any process, each reading a
+/// consistent snapshot (`snapshot(of:)`) while appends continue. Readers never block the
+/// writer. `Sendable`: one `Store` can serve every thread of a process.
+public final class Store: Sendable {
+    /// The store's directory.
+    public let path: String
+    /// Where repairs are reported.
+    public let log: @Sendable (String) -> Void
+    /// Writers opened through this object, so its snapshots can come from their memory.
+    private let writers = Mutex<[String: WeakWriter]>([:])
+
+    /// Opens an existing store. Throws `.notFound` if `path` holds no catalog.
+    public init(at path: String, log: @escaping @Sendable (String) -> Void = StoreLog.standardError) throws {
+        self.path = path
+        self.log = log
+        _ = try Catalog.read(path)
+    }
+
+    /// Creates a store at `path` (the directory may exist; it must not hold a store yet),
+    /// with no tables. Throws `.conflict` if a store is already there.
+    @discardableResult
+    public static func create(at path: String, log: @escaping @Sendable (String) -> Void = StoreLog.standardError) throws -> Store {
+        try FileSystem.createDirectory(path)
+        try FileSystem.createDirectory(FileSystem.join(path, "tables"))
+        guard !FileSystem.exists(FileSystem.join(path, Catalog.fileName)) else {
+            throw QuiverError(.conflict, "\(path) already holds a store")
+        }
+        try Catalog().write(to: path)
+        return try Store(at: path, log: log)
+    }
+
+    /// Opens the store at `path`, creating it if it does not exist yet.
+    public static func openOrCreate(at path: String, log: @escaping @Sendable (String) -> Void = StoreLog.standardError) throws -> Store {
+        if FileSystem.exists(FileSystem.join(path, Catalog.fileName)) { return try Store(at: path, log: log) }
+        do {
+            return try create(at: path, log: log)
+        } catch let error as QuiverError where error.code == .conflict {
+            return try Store(at: path, log: log)  // another process created it meanwhile
+        }
+    }
+
+    // MARK: Tables
+
+    /// The tables, in creation order.
+    public func tables() throws -> [TableEntry] {
+        try Catalog.read(path).tables
+    }
+
+    /// The names of the tables, in creation order.
+    public func tableNames() throws -> [String] {
+        try tables().map(\.name)
+    }
+
+    /// The catalog entry of `name` (`.notFound` if there is no such table).
+    public func table(_ name: String) throws -> TableEntry {
+        try Catalog.read(path).table(name)
+    }
+
+    /// Whether the store has a table called `name`.
+    public func hasTable(_ name: String) throws -> Bool {
+        try tables().contains { $0.name == name }
+    }
+
+    /// Creates a table: its directory, a first (empty) data file, its catalog entry.
+    /// Throws `.conflict` if it exists, `.invalidArgument` for a bad name.
+    public func createTable(_ name: String, schema: Schema, options: TableOptions = .init()) throws {
+        try Store.checkName(name)
+        guard options.maxBatchesPerFile > 0, options.maxFileBytes > 0 else {
+            throw QuiverError(.invalidArgument, "table limits must be positive")
+        }
+        let directory = tableDirectory(name)
+        try Catalog.update(path) { catalog in
+            guard !catalog.tables.contains(where: { $0.name == name }) else {
+                throw QuiverError(.conflict, "table '\(name)' already exists")
+            }
+            try FileSystem.createDirectory(directory)
+            // Leftovers of an earlier attempt that never reached the catalog are not data.
+            for file in try FileSystem.contentsOfDirectory(directory) where file.hasSuffix(".arrow") {
+                try FileSystem.removeFile(FileSystem.join(directory, file))
+            }
+            let first = Store.fileName(1)
+            let file = try AppendableFile.create(
+                path: FileSystem.join(directory, first), schema: schema, options: AppendOptions(durability: .synced))
+            try file.close()
+            try FileSystem.syncDirectory(directory)
+            catalog.tables.append(TableEntry(name: name, schema: schema, files: [first], options: options, nextFileNumber: 2))
+        }
+    }
+
+    /// Opens the table's writer: takes its lock (`.conflict` if another writer holds it),
+    /// removes files the catalog does not list, and opens the last data file for appending,
+    /// recovering it if a crash left it without a valid footer (logged).
+    public func writer(for table: String, options: WriterOptions = .init()) throws -> TableWriter {
+        let writer = try TableWriter(store: self, table: table, options: options)
+        writers.withLock { $0[table] = WeakWriter(writer) }
+        return writer
+    }
+
+    /// A consistent snapshot of the table: its batches as of one moment, with statistics.
+    /// From the open writer's memory when this object has one for the table, otherwise
+    /// from disk: the catalog, then each file's verified footer (retried while a writer in
+    /// another process is committing; re-read from the catalog if a compaction replaced
+    /// files meanwhile).
+    public func snapshot(of table: String, options: SnapshotOptions = .init()) throws -> TableSnapshot {
+        if let writer = writers.withLock({ $0[table]?.writer }), writer.isOpen {
+            return try writer.snapshot()
+        }
+        var attempt = 0
+        while true {
+            let entry = try Catalog.read(path).table(table)
+            do {
+                let directory = tableDirectory(table)
+                let files = try Store.concurrentMap(entry.files) { name in
+                    try FileSnapshot.open(path: FileSystem.join(directory, name), options: options)
+                }
+                return TableSnapshot(name: table, schema: entry.schema, files: files)
+            } catch let error as QuiverError where error.code == .notFound && attempt < 20 {
+                attempt += 1  // a compaction replaced the files: read the new catalog
+            }
+        }
+    }
+
+    /// Rewrites the table into as few files as its limits allow, merging consecutive
+    /// batches up to `targetRowsPerBatch` rows. Needs the table's writer lock.
+    public func compact(_ table: String, targetRowsPerBatch: Int = 65_536, options: WriterOptions = .init()) throws -> CompactionReport {
+        let writer = try self.writer(for: table, options: options)
+        defer { try? writer.close() }
+        return try writer.compact(targetRowsPerBatch: targetRowsPerBatch)
+    }
+
+    // MARK: Checking and repairing
+
+    /// Verifies every data file of every table (footer, seal, each batch's checksum and
+    /// validity, statistics); reads all data.
+    public func check() throws -> [FileCheckReport] {
+        try tables().flatMap { entry in
+            entry.files.map { FileCheck.check(path: FileSystem.join(tableDirectory(entry.name), $0)) }
+        }
+    }
+
+    /// Repairs every file whose footer is unusable (see `AppendableFile`), table by table
+    /// under each table's writer lock. Returns what was repaired.
+    public func repair() throws -> [RecoveryReport] {
+        var reports: [RecoveryReport] = []
+        for entry in try tables() {
+            let writer = try TableWriter(store: self, table: entry.name, options: WriterOptions(), repairAll: true)
+            reports += writer.recoveries
+            try writer.close()
+        }
+        return reports
+    }
+
+    /// `transform` over `items`, in order; spread over the cores when there are several
+    /// (opening files is mostly system calls and small decodes, independent per file).
+    static func concurrentMap<T, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws -> R) throws -> [R]
+    where T: Sendable {
+        guard items.count > 4 else { return try items.map(transform) }
+        let results = Mutex<[Result<R, any Error>?]>(Array(repeating: nil, count: items.count))
+        DispatchQueue.concurrentPerform(iterations: items.count) { index in
+            let result = Result { try transform(items[index]) }
+            results.withLock { $0[index] = result }
+        }
+        return try results.withLock { $0 }.map { result in
+            guard let result else { throw QuiverError(.invalidArgument, "an item was not processed") }
+            return try result.get()
+        }
+    }
+
+    // MARK: Paths
+
+    /// The directory of table `name`.
+    public func tableDirectory(_ name: String) -> String {
+        FileSystem.join(FileSystem.join(path, "tables"), name)
+    }
+
+    /// The name of data file number `number`: eight digits and `.arrow`.
+    static func fileName(_ number: Int) -> String {
+        String(number).leftPadded(8) + ".arrow"
+    }
+
+    static func checkName(_ name: String) throws {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
+        guard allowed, !name.isEmpty, name.utf8.count <= 128, !name.hasPrefix(".") else {
+            throw QuiverError(
+                .invalidArgument, "table name '\(name)' must be 1–128 of A–Z a–z 0–9 _ - . and not start with '.'")
+        }
+    }
+}
+
+/// A reference to a writer that does not keep it open.
+struct WeakWriter: Sendable {
+    weak var writer: TableWriter?
+    init(_ writer: TableWriter) { self.writer = writer }
+}

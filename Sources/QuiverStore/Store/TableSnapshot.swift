@@ -1,0 +1,64 @@
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+
+/// A consistent read view of a table: its files as of one moment, each at a committed
+/// footer. Appends, rolls and compactions after it was taken do not change it.
+/// `Sendable`; batches are zero-copy views of the memory-mapped files.
+public struct TableSnapshot: Sendable {
+    /// The table's name.
+    public let name: String
+    /// The table's schema.
+    public let schema: Schema
+    /// The data files, oldest first.
+    public let files: [FileSnapshot]
+    /// Where each file's batches start in the table's batch numbering, plus the total.
+    private let batchStarts: [Int]
+
+    init(name: String, schema: Schema, files: [FileSnapshot]) {
+        self.name = name
+        self.schema = schema
+        self.files = files
+        var starts = [0]
+        for file in files { starts.append(starts[starts.count - 1] + file.numRecordBatches) }
+        batchStarts = starts
+    }
+
+    /// Record batches in the table.
+    public var numRecordBatches: Int { batchStarts[batchStarts.count - 1] }
+    /// Rows in the table (from the footers: no data read).
+    public var numRows: Int { files.reduce(0) { $0 + $1.numRows } }
+    /// Statistics of every batch, in table order (from the footers: no data read).
+    public var batchStatistics: [BatchStatistics] { files.flatMap(\.statistics) }
+    /// Statistics of the whole table.
+    public var statistics: BatchStatistics {
+        BatchStatistics.merging(batchStatistics, columnCount: schema.fields.count)
+    }
+
+    /// Batch `index` in table order. Throws `invalidArgument` outside `0..<numRecordBatches`.
+    public func recordBatch(at index: Int) throws -> RecordBatch {
+        guard index >= 0, index < numRecordBatches else {
+            throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(numRecordBatches)")
+        }
+        var low = 0, high = files.count - 1  // the last file whose start is ≤ index
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if batchStarts[middle] <= index { low = middle } else { high = middle - 1 }
+        }
+        return try files[low].recordBatch(at: index - batchStarts[low])
+    }
+
+    /// Calls `body` with each batch in order; stops when it returns false.
+    public func forEachBatch(_ body: (RecordBatch) throws -> Bool) throws {
+        for file in files {
+            for index in 0..<file.numRecordBatches where try !body(try file.recordBatch(at: index)) { return }
+        }
+    }
+
+    /// Every batch, in order.
+    public func readBatches() throws -> [RecordBatch] {
+        var batches: [RecordBatch] = []
+        try forEachBatch { batches.append($0); return true }
+        return batches
+    }
+}

@@ -1,0 +1,89 @@
+import QuiverBytes
+
+/// Standard base64 (RFC 4648 alphabet, `=` padding, no line breaks): how binary statistics
+/// travel in footer metadata, whose values must be valid UTF-8.
+enum Base64 {
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    /// 0–63 for alphabet bytes, 0xFF for anything else.
+    private static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+        return table
+    }()
+
+    /// Encodes the bytes of a buffer, keeping it alive while they are read.
+    static func encode(_ buffer: Buffer) -> String {
+        withExtendedLifetime(buffer) { encode(buffer.bytes) }
+    }
+
+    /// Encodes bytes; one pass, one allocation for the result.
+    static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        let outputCount = (bytes.count + 2) / 3 * 4
+        guard outputCount > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: outputCount) { output in
+            alphabet.withUnsafeBufferPointer { table in
+                var out = 0
+                var index = 0
+                let count = bytes.count
+                while count - index >= 3 {
+                    let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                    output[out] = table[Int(chunk >> 18)]
+                    output[out + 1] = table[Int(chunk >> 12 & 63)]
+                    output[out + 2] = table[Int(chunk >> 6 & 63)]
+                    output[out + 3] = table[Int(chunk & 63)]
+                    index += 3
+                    out += 4
+                }
+                let rest = count - index
+                if rest > 0 {
+                    let chunk = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+                    output[out] = table[Int(chunk >> 18)]
+                    output[out + 1] = table[Int(chunk >> 12 & 63)]
+                    output[out + 2] = rest == 2 ? table[Int(chunk >> 6 & 63)] : UInt8(ascii: "=")
+                    output[out + 3] = UInt8(ascii: "=")
+                    out += 4
+                }
+                return out
+            }
+        }
+    }
+
+    /// Decodes base64 into a fresh pool buffer. Throws `invalidData` for a length that is not
+    /// a multiple of 4, a byte outside the alphabet, or misplaced padding.
+    static func decode(_ text: String, pool: MemoryPool = .default) throws -> Buffer {
+        var text = text
+        return try text.withUTF8 { utf8 in try decode(UnsafeRawBufferPointer(utf8), pool: pool) }
+    }
+
+    static func decode(_ input: UnsafeRawBufferPointer, pool: MemoryPool) throws -> Buffer {
+        guard input.count % 4 == 0 else {
+            throw QuiverError(.invalidData, "base64 text of \(input.count) bytes is not a multiple of 4")
+        }
+        guard input.count > 0 else { return .empty }
+        let padding = input[input.count - 1] == UInt8(ascii: "=") ? (input[input.count - 2] == UInt8(ascii: "=") ? 2 : 1) : 0
+        let outputCount = input.count / 4 * 3 - padding
+        let allocation = pool.allocate(byteCount: outputCount)
+        let output = allocation.pointer.assumingMemoryBound(to: UInt8.self)
+        try values.withUnsafeBufferPointer { table in
+            var out = 0
+            var index = 0
+            while index < input.count {
+                let isLast = index + 4 == input.count
+                let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+                let c = isLast && padding == 2 ? 0 : table[Int(input[index + 2])]
+                let d = isLast && padding >= 1 ? 0 : table[Int(input[index + 3])]
+                guard (a | b | c | d) & 0xC0 == 0 else {
+                    throw QuiverError(.invalidData, "invalid base64 byte near offset \(index)")
+                }
+                let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                let produce = isLast ? 3 - padding : 3
+                output[out] = UInt8(truncatingIfNeeded: chunk >> 16)
+                if produce > 1 { output[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8) }
+                if produce > 2 { output[out + 2] = UInt8(truncatingIfNeeded: chunk) }
+                out += produce
+                index += 4
+            }
+        }
+        return allocation.buffer(count: outputCount)
+    }
+}

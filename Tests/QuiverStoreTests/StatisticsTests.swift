@@ -1,0 +1,144 @@
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import QuiverTestSupport
+import Testing
+@testable import QuiverStore
+
+@Suite("Statistics")
+struct StatisticsTests {
+    private func stats(_ data: ArrayData, prefix: Int = 64) -> ColumnStatistics {
+        StatisticsCollector.column(data, prefixLength: prefix)
+    }
+
+    @Test("integers, dates and timestamps: exact min and max over valid slots")
+    func integers() {
+        let ints = stats(ArrayData.build(from: [5, nil, -3, 12, nil] as [Int32?]))
+        #expect(ints == ColumnStatistics(nullCount: 2, min: StatisticBound(.int(-3)), max: StatisticBound(.int(12))))
+        let dates = ArrayData(type: .date32, length: 3, buffers: [.empty, Buffer(copyingValues: [Int32(19000), 18000, 20000])])
+        #expect(stats(dates).min?.value == .int(18000))
+        let stamps = ArrayData(
+            type: .timestamp(.microsecond, timezone: "UTC"), length: 2, buffers: [.empty, Buffer(copyingValues: [Int64(7), -9])])
+        #expect(stats(stamps).max?.value == .int(7))
+        let unsigned = stats(ArrayData.build(from: [UInt64.max, 3] as [UInt64?]))
+        #expect(unsigned.min?.value == .uint(3) && unsigned.max?.value == .uint(.max))
+        // A slice: only its own slots count.
+        let sliced = ArrayData.build(from: [100, 1, 2, 100] as [Int64?]).slice(from: 1, length: 2)
+        #expect(stats(sliced).max?.value == .int(2))
+    }
+
+    @Test("floats ignore NaN; all-NaN has no bounds; booleans; all-null columns")
+    func floatsAndBooleans() {
+        let floats = stats(ArrayData.build(from: [Double.nan, 2.5, -1, nil] as [Double?]))
+        #expect(floats.min?.value == .double(-1) && floats.max?.value == .double(2.5) && floats.nullCount == 1)
+        #expect(stats(ArrayData.build(from: [Float.nan] as [Float?])).min == nil)
+        let flags = stats(ArrayData.build(from: [true, nil, true] as [Bool?]))
+        #expect(flags.min?.value == .bool(true) && flags.max?.value == .bool(true))
+        let empty = stats(ArrayData.build(from: [nil, nil] as [Int64?]))
+        #expect(empty == ColumnStatistics(nullCount: 2))
+    }
+
+    @Test("long strings become inexact prefixes that still bound every value")
+    func stringPrefixes() throws {
+        let values = ["apple", "banana-split-sundae", "banana-split-sundaf", "cherry"]
+        let exact = stats(ArrayData.build(from: values.map { Optional($0) }))
+        #expect(exact.min == StatisticBound(.string("apple")) && exact.max == StatisticBound(.string("cherry")))
+        let bounded = stats(ArrayData.build(from: ["zzzz-long", "zzzz-longer", "a"].map { Optional($0) }), prefix: 4)
+        #expect(bounded.min == StatisticBound(.string("a")))
+        #expect(bounded.max == StatisticBound(.string("zzz{"), isExact: false))  // "zzzz" rounded up
+        // Multi-byte characters are never split; the rounded-up bound is still ≥ the value.
+        let accents = stats(ArrayData.build(from: ["éééé"].map { Optional($0) }), prefix: 3)
+        #expect(accents.min == StatisticBound(.string("é"), isExact: false))
+        #expect(accents.max == StatisticBound(.string("ê"), isExact: false))
+        // Bytes: 0xFF cannot be rounded up, so the bound drops back to an earlier byte.
+        let binary = ArrayData.build(from: [[0x01, 0xFF, 0xFF, 0x05]] as [[UInt8]?])
+        let bytes = stats(binary, prefix: 3)
+        #expect(bytes.max == StatisticBound(.binary([0x02]), isExact: false))
+        #expect(bytes.min == StatisticBound(.binary([0x01, 0xFF, 0xFF]), isExact: false))
+        let allFF = stats(ArrayData.build(from: [[0xFF, 0xFF, 0xFF]] as [[UInt8]?]), prefix: 2)
+        #expect(allFF.max == nil && allFF.min != nil)
+    }
+
+    @Test("strings compare by bytes, not by Unicode collation")
+    func byteOrder() {
+        // "Z" (0x5A) < "a" (0x61) < "é" (0xC3 0xA9) in byte order.
+        let column = stats(ArrayData.build(from: ["é", "a", "Z"].map { Optional($0) }))
+        #expect(column.min?.value == .string("Z") && column.max?.value == .string("é"))
+    }
+
+    @Test("merging batches: counts add up, unknown bounds stay unknown")
+    func merging() {
+        let a = BatchStatistics(rowCount: 3, columns: [ColumnStatistics(nullCount: 1, min: .init(.int(2)), max: .init(.int(9)))])
+        let b = BatchStatistics(rowCount: 2, columns: [ColumnStatistics(nullCount: 0, min: .init(.int(-4)), max: .init(.int(5)))])
+        let allNull = BatchStatistics(rowCount: 2, columns: [ColumnStatistics(nullCount: 2)])
+        let merged = BatchStatistics.merging([a, allNull, b], columnCount: 1)
+        #expect(merged.rowCount == 7)
+        #expect(merged.columns[0] == ColumnStatistics(nullCount: 3, min: .init(.int(-4)), max: .init(.int(9))))
+        let unknown = BatchStatistics(rowCount: 1, columns: [ColumnStatistics(nullCount: 0)])  // values, but no bounds
+        #expect(BatchStatistics.merging([a, unknown], columnCount: 1).columns[0]?.min == nil)
+        let inexact = BatchStatistics(
+            rowCount: 1, columns: [ColumnStatistics(nullCount: 0, min: .init(.int(2), isExact: false), max: .init(.int(1)))])
+        #expect(BatchStatistics.merging([a, inexact], columnCount: 1).columns[0]?.min == .init(.int(2), isExact: true))
+    }
+
+    @Test("the codec round-trips every kind of value, and nested columns map to node indices")
+    func codecRoundTrip() throws {
+        let schema = Schema([
+            Field("s", .struct([Field("a", .int32), Field("b", .utf8)])), Field("i", .int64), Field("u", .uint8),
+            Field("f", .float64), Field("flag", .boolean), Field("t", .utf8), Field("bin", .binary),
+        ])
+        #expect(StatisticsCodec.nodeIndices(schema) == [0, 3, 4, 5, 6, 7, 8])
+        let batches = [
+            BatchStatistics(
+                rowCount: 10,
+                columns: [
+                    ColumnStatistics(nullCount: 1), ColumnStatistics(nullCount: 0, min: .init(.int(-5)), max: .init(.int(5))),
+                    ColumnStatistics(nullCount: 2, min: .init(.uint(0)), max: .init(.uint(255))),
+                    ColumnStatistics(nullCount: 0, min: .init(.double(-0.5)), max: .init(.double(1e300))),
+                    ColumnStatistics(nullCount: 0, min: .init(.bool(false)), max: .init(.bool(true))),
+                    ColumnStatistics(nullCount: 3, min: .init(.string("ab")), max: .init(.string("ac"), isExact: false)),
+                    nil,
+                ]),
+            BatchStatistics(rowCount: 0, columns: Array(repeating: nil, count: 7)),
+            BatchStatistics(
+                rowCount: 1,
+                columns: [nil, nil, nil, nil, nil, nil, ColumnStatistics(nullCount: 0, min: .init(.binary([0, 1])), max: .init(.binary([9])))]),
+        ]
+        let text = try StatisticsCodec.encode(batches, schema: schema)
+        #expect(try StatisticsCodec.decode(text, schema: schema) == batches)
+        #expect(try StatisticsCodec.decode(try StatisticsCodec.encode([], schema: schema), schema: schema).isEmpty)
+    }
+
+    @Test("statistics that are not statistics are rejected with an error")
+    func badStatistics() throws {
+        #expect(throws: QuiverError.self) { try StatisticsCodec.decode("not base64!", schema: Sample.schema) }
+        let output = BufferOutputStream()
+        let writer = try StreamWriter(output: output, schema: Sample.schema)
+        try writer.write(Sample.batch(1))
+        try writer.finish()
+        let other = Base64.encode(output.getvalue())
+        #expect(throws: QuiverError.self) { try StatisticsCodec.decode(other, schema: Sample.schema) }
+    }
+
+    @Test("pyarrow reads the statistics stream with the Arrow statistics schema", .enabled(if: Python.hasPyArrow))
+    func pyarrowReadsStatistics() throws {
+        let batches = [StatisticsCollector.statistics(of: Sample.batch(7, rows: 5), prefixLength: 64)]
+        let stream = try StatisticsCodec.encodeStream(batches, schema: Sample.schema)
+        let script = """
+            import sys, pyarrow as pa
+            t = pa.ipc.open_stream(sys.stdin.buffer.read()).read_all()
+            assert t.schema.field('column').type == pa.int32()
+            m = t.schema.field('statistics').type
+            assert m.key_type == pa.dictionary(pa.int32(), pa.utf8()), m.key_type
+            for row in t.to_pylist():
+                print(row['column'], sorted((k, v) for k, v in row['statistics']))
+            """
+        let lines = try Python.run(script, input: stream.array).split(separator: "\n").map(String.init)
+        #expect(lines == [
+            "None [('ARROW:row_count:exact', 5)]",
+            "0 [('ARROW:max_value:exact', 7004), ('ARROW:min_value:exact', 7000), ('ARROW:null_count:exact', 0)]",
+            "1 [('ARROW:max_value:exact', '7-4'), ('ARROW:min_value:exact', '7-0'), ('ARROW:null_count:exact', 1)]",
+            "2 [('ARROW:max_value:exact', 2.0), ('ARROW:min_value:exact', 0.0), ('ARROW:null_count:exact', 0)]",
+        ])
+    }
+}
