@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, each knowing only the ones below it:
-//   CLZ4/CZstd/CZlib (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → QuiverStore → quiver (CLI)
+//   CLZ4/CZstd/CZlib (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → QuiverStore
+//   → QuiverQuery → quiver (CLI)
 let package = Package(
     name: "Quiver",
     platforms: [.macOS(.v15)],
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
         .target(
             name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd", "CZlib"],),
-        .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
+        .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore"]),
         .target(name: "QuiverStore", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .executableTarget(
             name: "quiver",

@@ -16,11 +16,6 @@ public struct FileBatchSource: BatchSource {
         self.columnStatistics = statistics
     }
 
-    /// Opens the file at `path` (memory-mapped by default).
-    public init(path: String, source: FileSource = .memoryMap, options: IPCReadOptions = .init()) throws {
-        self.init(try FileReader(path: path, source: source, options: options))
-    }
-
     public var schema: Schema { reader.schema }
     public var batchCount: Int { reader.numRecordBatches }
 

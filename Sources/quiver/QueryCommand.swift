@@ -4,6 +4,7 @@ import QuiverArrow
 import QuiverBytes
 import QuiverIPC
 import QuiverQuery
+import QuiverStore
 
 /// How `quiver query` prints its result.
 enum ResultFormat: String, ExpressibleByArgument, CaseIterable {
@@ -13,15 +14,15 @@ enum ResultFormat: String, ExpressibleByArgument, CaseIterable {
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "Run SQL over an Arrow file (memory-mapped, zero-copy).",
+        abstract: "Run SQL over an Arrow file or a store (memory-mapped, zero-copy).",
         discussion: """
-            The file is the table `t`, and also the file's name without extension when that is an
-            identifier (lineitem.arrow → lineitem). Supported: SELECT expressions [AS name] FROM t
+            A file is the table `t`, and also the file's name without extension when that is an
+            identifier (lineitem.arrow → lineitem); a store directory's tables go by their names. Supported: SELECT expressions [AS name] FROM t
             [WHERE …] [GROUP BY …] [HAVING …] [ORDER BY … [ASC|DESC]] [LIMIT n]; prefix EXPLAIN to
             see the plan, the columns touched and the batches statistics skip.
             """)
 
-    @Argument(help: "An Arrow file.") var path: String
+    @Argument(help: "An Arrow file, or a store directory.") var path: String
     @Argument(help: "The SQL statement.") var sql: String
     @Option(help: "Output: table, csv, json (one object per row) or arrow (an IPC stream).") var format: ResultFormat = .table
     @Option(help: "Rows to print with --format table.") var maxRows: Int = 100
@@ -34,11 +35,23 @@ struct QueryCommand: ParsableCommand {
         let pool = MemoryPool.default
         let allocatedBefore = pool.totalAllocatedBytes
         let rssBefore = try? MemoryUsage.residentSetBytes()
-        let source = try FileBatchSource(path: path)
-        var tables: [String: any BatchSource] = ["t": source]
-        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        if stem.first.map({ $0.isLetter || $0 == "_" }) == true, stem.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-            tables[stem] = source
+        var tables: [String: any BatchSource] = [:]
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // A store: every table, by name, each a snapshot of its committed batches.
+            let store = try Store(at: path, log: { _ in })
+            for name in try store.tableNames() {
+                tables[name] = try StoreTableSource(store: store, table: name)
+            }
+        } else {
+            let source = try FileBatchSource(path: path)
+            tables["t"] = source
+            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            if stem.first.map({ $0.isLetter || $0 == "_" }) == true,
+                stem.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            {
+                tables[stem] = source
+            }
         }
         let query: Query
         do {

@@ -1,0 +1,106 @@
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import QuiverStore
+
+/// A store table scanned by the query engine: a consistent snapshot of its files (the
+/// committed footers when the snapshot was taken, however the writer appends meanwhile),
+/// with the per-batch statistics the footers carry, so zone maps skip batches without
+/// touching their pages.
+public struct StoreTableSource: BatchSource {
+    /// The snapshot scanned.
+    public let snapshot: TableSnapshot
+    private let readers: [FileReader]
+    /// For batch i of the table: which file, and which batch in it.
+    private let locations: [(file: Int, batch: Int)]
+    private let columnStatistics: [[ColumnStatistics?]]
+
+    /// Scans `snapshot` (take one with `store.snapshot(of:)`).
+    public init(_ snapshot: TableSnapshot) throws {
+        self.snapshot = snapshot
+        readers = try snapshot.files.map { try $0.reader() }
+        locations = snapshot.files.enumerated().flatMap { file, files in
+            (0..<files.numRecordBatches).map { (file: file, batch: $0) }
+        }
+        let schema = snapshot.schema
+        columnStatistics = snapshot.batchStatistics.map { batch in
+            schema.fields.indices.map { column in
+                ColumnStatistics(store: batch, column: column, type: schema.fields[column].type)
+            }
+        }
+    }
+
+    /// Snapshots table `name` of `store` now.
+    public init(store: Store, table name: String) throws {
+        try self.init(try store.snapshot(of: name))
+    }
+
+    public var schema: Schema { snapshot.schema }
+    public var batchCount: Int { locations.count }
+
+    public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
+        guard index >= 0, index < locations.count else {
+            throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(locations.count)")
+        }
+        let location = locations[index]
+        return try readers[location.file].recordBatch(at: location.batch, columns: columns)
+    }
+
+    public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
+        columnStatistics[batch][column]
+    }
+}
+
+extension FileBatchSource {
+    /// Opens the Arrow file at `path` memory-mapped; if it is a store file (its footer carries
+    /// `quiver:statistics`), its per-batch statistics enable zone maps.
+    public init(path: String, options: IPCReadOptions = .init()) throws {
+        let reader = try FileReader(path: path, source: .memoryMap, options: options)
+        guard reader.footerMetadata.contains(where: { $0.key == "quiver:statistics" }) else {
+            self.init(reader)
+            return
+        }
+        let file = try FileSnapshot.open(path: path, options: SnapshotOptions(readOptions: options))
+        let schema = reader.schema
+        self.init(
+            reader,
+            statistics: file.statistics.map { batch in
+                schema.fields.indices.map { ColumnStatistics(store: batch, column: $0, type: schema.fields[$0].type) }
+            })
+    }
+}
+
+extension ColumnStatistics {
+    /// The query engine's view of a store footer's statistics for one column of one batch:
+    /// bounds become typed scalars of the column's type (inexact string prefixes are still
+    /// valid bounds); types the engine cannot compare keep only the counts.
+    init(store batch: BatchStatistics, column: Int, type: DataType) {
+        self.init(rowCount: batch.rowCount)
+        guard column < batch.columns.count, let stats = batch.columns[column] else { return }
+        nullCount = stats.nullCount
+        min = stats.min.flatMap { Scalar(statistic: $0.value, type: type) }
+        max = stats.max.flatMap { Scalar(statistic: $0.value, type: type) }
+    }
+}
+
+extension Scalar {
+    /// A footer statistic as a scalar of the column's type, or nil where the kinds disagree.
+    init?(statistic: StatisticValue, type: DataType) {
+        switch (statistic, type.storageType) {
+        case (.int(let value), .int8), (.int(let value), .int16), (.int(let value), .int32), (.int(let value), .int64),
+             (.int(let value), .date32), (.int(let value), .date64), (.int(let value), .time32),
+             (.int(let value), .time64), (.int(let value), .timestamp), (.int(let value), .duration):
+            self.init(type: type, payload: .int(value))
+        case (.uint(let value), .uint8), (.uint(let value), .uint16), (.uint(let value), .uint32), (.uint(let value), .uint64):
+            self.init(type: type, payload: .uint(value))
+        case (.double(let value), .float32), (.double(let value), .float64):
+            self.init(type: type, payload: .float(value))
+        case (.bool(let value), .boolean):
+            self.init(type: type, payload: .bool(value))
+        case (.string(let value), .utf8), (.string(let value), .largeUtf8), (.string(let value), .utf8View):
+            self.init(type: type, payload: .bytes(Array(value.utf8)))
+        default:
+            return nil
+        }
+    }
+}
