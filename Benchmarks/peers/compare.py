@@ -495,7 +495,7 @@ def run(args):
     binary = build_quiver()
 
     results, failed = [], False
-    header = (f"{'workload':<18} {'engine':<15} {'median ms':>10} {'best ms':>10} {'first ms':>10} {'ratio':>6} "
+    header = (f"{'workload':<21} {'engine':<15} {'median ms':>10} {'best ms':>10} {'first ms':>10} {'ratio':>6} "
               f"{'alloc MiB':>10} {'RSS MiB':>8} {'':>22}  answer")
     print(header)
     for key, label, engines in plan(args, (seed_file, seed_stream, many_file, lineitem, sorted_file)):
@@ -511,7 +511,7 @@ def run(args):
                 else:
                     figures = peer_side(engine, name, path, runs, threads)
             except Exception as error:  # a peer failing is reported, not fatal to the others
-                print(f"{key:<18} {engine:<15} FAILED: {error}")
+                print(f"{key:<21} {engine:<15} FAILED: {error}")
                 failed = True
                 continue
             if key.startswith("count-gt") and engine == "quiver":
@@ -530,7 +530,7 @@ def run(args):
             if engine.startswith("quiver") and best_peer:
                 figures["ratio"] = figures["median_s"] / best_peer["median_s"]
                 ratio = f"{figures['ratio']:.2f}"
-            print(f"{key:<18} {engine:<15} {ms(figures, 'median_s'):>10} {ms(figures, 'best_s'):>10} "
+            print(f"{key:<21} {engine:<15} {ms(figures, 'median_s'):>10} {ms(figures, 'best_s'):>10} "
                   f"{ms(figures, 'first_s'):>10} {ratio:>6} {mib(figures, 'allocated_bytes'):>10} "
                   f"{mib(figures, 'peak_rss_bytes'):>8} {extra(figures):>22}  "
                   f"{'agree' if figures['agree'] else 'DIFFER: ' + json.dumps(answer(figures))}")
