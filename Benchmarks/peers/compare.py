@@ -440,7 +440,8 @@ def machine():
     swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.strip().splitlines()
     return {"cpu": cpu, "nproc": os.cpu_count(), "memory": f"{memory / 2**30:.1f} GiB",
             "swift": swift[0] if swift else "?", "pyarrow": pa.__version__, "polars": polars.__version__,
-            "duckdb": duckdb.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "duckdb": duckdb.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load": "%.1f" % os.getloadavg()[1]}
 
 
 NOTES = """\
@@ -553,7 +554,9 @@ def write_report(results, iterations, big_iterations):
              f"- Machine: {info['cpu']}, {info['nproc']} cores (nproc), {info['memory']} memory",
              f"- {info['swift']}; pyarrow {info['pyarrow']}, Polars {info['polars']}, DuckDB {info['duckdb']}",
              f"- Repeats: {iterations} (seed workloads), {big_iterations} (lineitem SF1 and queries), "
-             "after one first run", "",
+             "after one first run",
+             f"- Load average (5 min) at the end of the run: {info['load']} on {info['nproc']} cores "
+             "(other processes shared the machine)", "",
              "## Summary: Quiver vs the fastest peer", "",
              "Ratio = Quiver's median / the peer's median (< 1: Quiver is faster). The last two columns "
              "compare with the fastest peer that, like Quiver, reads the Arrow file on every run "
