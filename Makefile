@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-unit test-cli test-asan build datasets
+.PHONY: setup demo test test-unit test-cli test-asan test-peers build datasets bench
 
 setup:
 	@bash scripts/setup.sh
@@ -14,7 +14,7 @@ demo: build
 ## Every test: unit + interoperability tests, the CLI on the golden corpus, and the
 ## malformed-input corpus under AddressSanitizer.
 test: setup
-	$(MAKE) test-unit test-cli test-asan
+	$(MAKE) test-unit test-cli test-asan test-peers
 
 test-unit:
 	swift test
@@ -29,6 +29,16 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan \
 	  --filter "BadCorpus|hostileFlatBuffers|Compression|MemoryMap"
 
+# Every peer comparison on tiny data (TPC-H SF0.01, small seed), two repeats: fails unless
+# pyarrow's, DuckDB's and Polars' answers equal Quiver's. Builds only quiver-peer-workloads.
+test-peers:
+	python3 Benchmarks/peers/compare.py --smoke
+
 ## Benchmark datasets into datasets/generated (TPC-H lineitem SF1 via tpchgen-cli, seed, wide, sorted).
 datasets: setup
 	python3 datasets/generate.py --scale 1
+
+## Quiver vs pyarrow, DuckDB and Polars on the datasets (same files, same run): prints the table,
+## writes BENCHMARKS.md and Benchmarks/peers/benchmarks.png. Run `make datasets` first.
+bench: setup
+	python3 Benchmarks/peers/compare.py

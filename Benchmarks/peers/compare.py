@@ -1,20 +1,32 @@
 #!/usr/bin/env python3
-"""Runs the same workloads in pyarrow and in Quiver, in one run on the same files, and prints
-times, ratios (Quiver / pyarrow), bytes allocated and whether the answers agree.
+"""Runs the same workloads in Quiver and its peers (pyarrow, DuckDB, Polars), in one run on the
+same files, each engine in a fresh process, and prints median/best/first times, the ratio of
+Quiver's median to the fastest peer's, bytes allocated, peak RSS and whether the answers agree.
 
-  python3 Benchmarks/peers/compare.py [--dir DIR] [--iterations N] [--smoke] [--large-gib G]
+  python3 Benchmarks/peers/compare.py [--datasets DIR] [--dir DIR] [--iterations N]
+                                      [--big-iterations N] [--only PREFIXES] [--smoke] [--large-gib G]
+
+Workloads: the seed reads/writes (vs pyarrow); lineitem SF1 read_all uncompressed/LZ4/ZSTD via
+mmap (Quiver validated and trusted); LZ4 decode on one thread (GB/s of output); TPC-H Q1 and Q6
+over the plain and LZ4 files (vs DuckDB's native table, DuckDB over the Arrow table, Polars);
+a 1% range predicate and count(*) WHERE k > c on one core over datasets' sorted.arrow.
+Datasets come from `python3 datasets/generate.py --scale 1` (`make datasets`).
 
 Quiver's side is `quiver-peer-workloads` from this Benchmarks package, built in release mode
-by this script. Each side times only the work named (open + read, or write); checksums are
-computed afterwards. --smoke uses tiny data and two iterations, only checking that answers
-agree. --large-gib G also scans a G GiB mapped file batch by batch and reports peak RSS:
-Quiver's FileReader.scan (madvise ahead/behind), the same loop without advice, and pyarrow.
+by this script (only that product). A full run writes BENCHMARKS.md at the repository root and
+peers/benchmarks.png (matplotlib, installed if missing). --smoke generates TPC-H SF0.01 and a
+small seed in a temporary directory, runs two repeats and fails unless every answer equals
+Quiver's (`make test-peers`). --large-gib G also scans a G GiB mapped file batch by batch and
+reports peak RSS: Quiver's FileReader.scan (madvise ahead/behind), the loop without advice, pyarrow.
+The `--child ENGINE WORKLOAD PATH N [THREADS]` form is internal: one peer's run, as JSON.
 """
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pyarrow as pa
@@ -23,6 +35,7 @@ import pyarrow.ipc as ipc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.dirname(HERE)
+REPO = os.path.dirname(PACKAGE)
 SCHEMA = pa.schema([pa.field("nums", pa.int32())])
 
 
@@ -119,6 +132,129 @@ def pyarrow_side(name, path, iterations):
     return figures
 
 
+QUERIES = {
+    "q1": """
+        SELECT l_returnflag, l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice) AS sum_base_price,
+               sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price,
+               sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)) AS sum_charge,
+               avg(l_quantity) AS avg_qty, avg(l_extendedprice) AS avg_price, avg(l_discount) AS avg_disc,
+               count(*) AS count_order
+        FROM t
+        WHERE l_shipdate <= DATE '1998-09-02'
+        GROUP BY l_returnflag, l_linestatus
+        ORDER BY l_returnflag, l_linestatus""",
+    "q6": """
+        SELECT sum(l_extendedprice * l_discount) AS revenue
+        FROM t
+        WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'
+          AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24""",
+    "range": "SELECT count(*), sum(v) FROM t WHERE k BETWEEN 5000000 AND 5099999",
+    "count-gt": "SELECT count(*) FROM t WHERE k > 1000",
+}
+
+
+def read_checksum(batches):
+    """Row count and the sum of the first float64 column (Quiver's readChecksum)."""
+    rows, total = 0, 0.0
+    for batch in batches:
+        rows += batch.num_rows
+        for i, field in enumerate(batch.schema):
+            if field.type == pa.float64():
+                total += pc.sum(batch.column(i)).as_py() or 0.0
+                break
+    return [rows, total]
+
+
+def timed_runs(fn, iterations):
+    """First run, then `iterations` warm repeats: figures (median/best of the repeats) and the
+    last result."""
+    start = time.perf_counter()
+    result = fn()
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return {"median_s": times[len(times) // 2], "best_s": times[0], "first_s": first}, result
+
+
+def plain_rows(rows):
+    return [[v if isinstance(v, (int, float, str)) or v is None else str(v) for v in row] for row in rows]
+
+
+def peak_rss():
+    """This process's peak RSS (VmHWM): a child's ru_maxrss seen through wait4 starts at the
+    parent's size, so each engine reports its own."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def child(engine, name, path, iterations, threads):
+    """One engine's workload, in this (fresh) process; prints its figures as JSON."""
+    if engine == "pyarrow" and name == "read-all":
+        def run():
+            with pa.memory_map(path, "rb") as f:
+                return ipc.open_file(f).read_all()
+        figures, table = timed(run, iterations)
+        figures["checksum"] = read_checksum(table.to_batches())
+    elif engine == "pyarrow" and name == "decode-1t":
+        pa.set_cpu_count(1)
+        reader = ipc.open_file(pa.memory_map(path, "rb"), options=ipc.IpcReadOptions(use_threads=False))
+        figures, batches = timed(lambda: [reader.get_batch(i) for i in range(reader.num_record_batches)], iterations)
+        size = sum(b.nbytes for b in batches)
+        figures.update(checksum=read_checksum(batches), output_bytes=size, gb_per_s=size / figures["median_s"] / 1e9)
+    elif engine == "pyarrow":
+        figures = pyarrow_side(name, path, iterations)
+    elif engine.startswith("duckdb"):
+        import duckdb
+        con = duckdb.connect()
+        if threads:
+            con.execute(f"SET threads TO {threads}")
+        sql = QUERIES[name.split(":")[1]]
+        if engine == "duckdb-native":
+            # The query alone, on DuckDB's own table built from the Arrow file (load timed apart).
+            start = time.perf_counter()
+            arrow = ipc.open_file(pa.memory_map(path, "rb")).read_all()
+            con.register("arrow_input", arrow)
+            con.execute("CREATE TABLE t AS SELECT * FROM arrow_input")
+            con.unregister("arrow_input")
+            del arrow
+            load = time.perf_counter() - start
+            figures, rows = timed_runs(lambda: con.execute(sql).fetchall(), iterations)
+            figures["load_s"] = load
+        else:
+            # End to end over the Arrow table: map + read_all + query each time.
+            def run():
+                with pa.memory_map(path, "rb") as f:
+                    con.register("t", ipc.open_file(f).read_all())
+                    rows = con.execute(sql).fetchall()
+                    con.unregister("t")
+                    return rows
+            figures, rows = timed_runs(run, iterations)
+        figures["answer"] = plain_rows(rows)
+    elif engine == "polars":
+        import polars as pl
+        sql = QUERIES[name.split(":")[1]]
+        # End to end: a lazy scan of the IPC file (Polars maps it) + the query.
+        figures, frame = timed_runs(lambda: pl.SQLContext(t=pl.scan_ipc(path)).execute(sql).collect(), iterations)
+        figures["answer"] = plain_rows(frame.rows())
+    else:
+        raise ValueError(f"{engine} {name}")
+    figures["peak_rss_bytes"] = peak_rss()
+    if name.startswith("query:") and name.split(":")[1] == "count-gt":
+        rows = figures["answer"][0][0] + 1001 if figures.get("answer") else 0
+        figures.update(rows_per_s=rows / figures["median_s"], per_core=True)
+    print(json.dumps(figures))
+
+
 def build_quiver():
     subprocess.run(["swift", "build", "-c", "release", "--product", "quiver-peer-workloads"],
                    cwd=PACKAGE, check=True, stdout=subprocess.DEVNULL)
@@ -127,9 +263,33 @@ def build_quiver():
     return os.path.join(out, "quiver-peer-workloads")
 
 
+def run_child(command, env=None):
+    """Runs one engine's workload in a fresh process: its JSON figures plus the process's peak
+    RSS (ru_maxrss from wait4, the same measure for every engine)."""
+    with tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True,
+                                   env=dict(os.environ, **(env or {})))
+        out = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(command)}: {err.read().strip()}")
+    figures = json.loads(out.strip().splitlines()[-1])
+    figures.setdefault("peak_rss_bytes", usage.ru_maxrss * 1024)
+    return figures
+
+
 def quiver_side(binary, name, path, iterations):
-    out = subprocess.run([binary, name, path, str(iterations)], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+    return run_child([binary, name, path, str(iterations)])
+
+
+def peer_side(engine, name, path, iterations, threads=None):
+    env = {"POLARS_MAX_THREADS": str(threads)} if threads else None
+    command = [sys.executable, os.path.abspath(__file__), "--child", engine, name, path, str(iterations)]
+    if threads:
+        command.append(str(threads))
+    return run_child(command, env)
 
 
 def extra(figures):
@@ -137,9 +297,15 @@ def extra(figures):
     if "per_batch_us" in figures:
         return f"{figures['per_batch_us']:.2f} µs/batch"
     if "gb_per_s" in figures:
-        return f"{figures['gb_per_s']:.1f} GB/s"
+        return f"{figures['gb_per_s']:.2f} GB/s"
     if "pages_touched" in figures:
         return f"{figures['pages_touched']} pages"
+    if "rows_per_s" in figures and figures.get("per_core"):
+        return f"{figures['rows_per_s'] / 1e6:.0f} M rows/s/core"
+    if "load_s" in figures:
+        return f"load {figures['load_s']:.2f} s"
+    if "batches_total" in figures and figures.get("batches_skipped") is not None:
+        return f"skipped {figures['batches_skipped']}/{figures['batches_total']} batches"
     return ""
 
 
@@ -192,54 +358,296 @@ def large_scan(binary, directory, gib):
     return len(answers) == 1
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dir", default=os.path.join(PACKAGE, ".peer-data"))
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--large-gib", type=int, default=0)
-    args = parser.parse_args()
-    os.makedirs(args.dir, exist_ok=True)
+def agree(a, b):
+    """Answers agree: same shape, equal ints/strings, floats within 1e-9 relative."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(agree(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            x, y = float(a), float(b)
+        except (TypeError, ValueError):
+            return False
+        return abs(x - y) <= 1e-9 * max(abs(x), abs(y))
+    return a == b
+
+
+def answer(figures):
+    return figures.get("answer", figures.get("checksum"))
+
+
+def plan(args, data):
+    """(workload, label, [(engine, workload name, path, threads)]) in run order. The first
+    engine of each is Quiver's reference; the others' answers must equal it."""
+    seed_file, seed_stream, many_file, lineitem, sorted_file = data
+    seed = [
+        ("seed-read-memory", "seed: open + read_all, file in memory", seed_file),
+        ("seed-read-mmap", "seed: open + read_all, memory map", seed_file),
+        ("seed-read-file", "seed: open + read_all, plain file reads", seed_file),
+        ("seed-read-stream", "seed: stream read_all, in memory", seed_stream),
+        ("seed-read-stream-mmap", "seed: stream read_all, memory map", seed_stream),
+        ("seed-batch", "seed: each batch of an open mapped file", seed_file),
+        ("seed-write", "seed: write the file to memory", seed_file),
+        ("seed-write-file", "seed: write the file to disk", seed_file),
+        ("open-footer", "open a many-batch file (mmap)", many_file),
+        ("scan-sum", "sum a resident mapped int32 column", many_file),
+    ]
+    out = [(name, label, [("quiver", name, path, None), ("pyarrow", name, path, None)]) for name, label, path in seed]
+    files = [("", "lineitem.arrow"), ("-lz4", "lineitem-lz4.arrow"), ("-zstd", "lineitem-zstd.arrow")]
+    for suffix, file in files:
+        path = os.path.join(lineitem, file)
+        out.append((f"lineitem{suffix}-read", f"SF1 {file}: mmap open + read_all",
+                    [("quiver", "read-all", path, None), ("quiver-trusted", "read-all-trusted", path, None),
+                     ("pyarrow", "read-all", path, None)]))
+    lz4 = os.path.join(lineitem, "lineitem-lz4.arrow")
+    out.append(("lz4-decode-1t", "LZ4 lineitem: decode every batch on one thread",
+                [("quiver", "decode-1t", lz4, None), ("pyarrow", "decode-1t", lz4, None)]))
+    for query in ("q1", "q6"):
+        for suffix, file in files[:2]:
+            path = os.path.join(lineitem, file)
+            name = f"query:{query}"
+            out.append((f"tpch-{query}{suffix}", f"TPC-H {query.upper()} on {file}",
+                        [("quiver", name, path, None), ("duckdb-native", name, path, None),
+                         ("duckdb-arrow", name, path, None), ("polars", name, path, None)]))
+    out.append(("range-1pct", "sorted.arrow: k BETWEEN 5000000 AND 5099999 (1%)",
+                [("quiver", "query:range", sorted_file, None), ("duckdb-native", "query:range", sorted_file, None),
+                 ("duckdb-arrow", "query:range", sorted_file, None), ("polars", "query:range", sorted_file, None)]))
+    out.append(("count-gt-1core", "sorted.arrow: count(*) WHERE k > 1000, one thread",
+                [("quiver", "query:count-gt:1", sorted_file, 1), ("duckdb-native", "query:count-gt", sorted_file, 1),
+                 ("polars", "query:count-gt", sorted_file, 1)]))
+    return out
+
+
+def mib(figures, key):
+    return f"{figures[key] / 2**20:.1f}" if key in figures else "n/a"
+
+
+def ms(figures, key):
+    return f"{figures[key] * 1e3:.2f}" if key in figures else ""
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory = next(int(l.split()[1]) * 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    except OSError:
+        memory = 0
+    import duckdb
+    import polars
+    swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.strip().splitlines()
+    return {"cpu": cpu, "nproc": os.cpu_count(), "memory": f"{memory / 2**30:.1f} GiB",
+            "swift": swift[0] if swift else "?", "pyarrow": pa.__version__, "polars": polars.__version__,
+            "duckdb": duckdb.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load": "%.1f" % os.getloadavg()[1]}
+
+
+NOTES = """\
+- Every engine runs each workload in its own fresh process, on the same files, in the same run; the
+  files are in the page cache (warm). Times are the median and best of the repeats in that process;
+  "first" is the first run in the fresh process (for queries: open + execute). Quiver opens the file
+  (an O(footer) memory map) inside every timed query run.
+- duckdb-native: DuckDB's own table, created from the Arrow file before timing ("load" is that
+  time); its times are query-only. duckdb-arrow: map + `read_all` + query over the Arrow table, each
+  repeat. polars: `pl.scan_ipc(file)` + SQL + `collect()` each repeat (Polars 2 maps the file itself;
+  `read_ipc(memory_map=True)` no longer exists).
+- ratio = Quiver's median / the fastest peer's median (< 1: Quiver is faster). Peak RSS is the
+  process's `ru_maxrss` (Python processes include the interpreter and the imported engine, ~100 MiB).
+  Allocated is bytes held by Quiver's pool / pyarrow's pool for the result (peak during a query);
+  DuckDB and Polars do not report it.
+- Quiver's zone maps skip batches using min/max statistics; plain Arrow files carry none (store
+  files do), so the 1% range predicate scans every batch of sorted.arrow in Quiver here, while
+  DuckDB's native table has its own zone maps built at load.
+- pyarrow's `read_all` runs only the cheap structural validation; Quiver's default read also
+  validates offsets and UTF-8 of every string column (lineitem has six), which is the difference
+  between the two Quiver read rows. ZSTD reads are bound by the decompressor (the same libzstd).
+- Quiver's queries are interpreted per batch; DuckDB's native table is compressed and carries
+  zone maps, so its count(*) WHERE k > c on a sorted key is close to free.
+- The machine is shared (other processes run during the benchmark): differences under ~10% are
+  noise; repeated runs move single rows by that much.
+- Answers: read workloads compare row count + sum of the first float64 column; queries compare
+  every result row (group keys and counts exactly, sums and averages to 1e-9 relative).
+"""
+
+
+def run(args):
+    if args.smoke:
+        data_dir = tempfile.mkdtemp(prefix="quiver-peers-")
+        subprocess.run([sys.executable, os.path.join(REPO, "datasets", "generate.py"), "--scale", "0.01",
+                        "--only", "lineitem,sorted", "--out", data_dir], check=True, stdout=subprocess.DEVNULL)
+        datasets, work = data_dir, data_dir
+    else:
+        datasets, work = args.datasets, args.dir
+    os.makedirs(work, exist_ok=True)
+    lineitem = next((os.path.join(datasets, d) for d in sorted(os.listdir(datasets)) if d.startswith("lineitem-sf")),
+                    None)
+    sorted_file = os.path.join(datasets, "sorted", "sorted.arrow")
+    if lineitem is None or not os.path.exists(sorted_file):
+        sys.exit(f"no datasets in {datasets}: run `make datasets` (python3 datasets/generate.py --scale 1) "
+                 "or pass --datasets DIR")
     batches, rows = (10, 1000) if args.smoke else (1000, 10000)
     many = (100, 1024) if args.smoke else (16000, 16384)  # 16,000 batches of 64 KiB: 1 GiB
     iterations = 2 if args.smoke else args.iterations
-    seed_file = write_batches(os.path.join(args.dir, f"seed-{batches}.arrow"), batches, rows)
-    seed_stream = write_batches(os.path.join(args.dir, f"seed-{batches}.stream"), batches, rows, stream=True)
-    many_file = write_batches(os.path.join(args.dir, f"many-{many[0]}.arrow"), *many)
+    seed_file = write_batches(os.path.join(work, f"seed-{batches}.arrow"), batches, rows)
+    seed_stream = write_batches(os.path.join(work, f"seed-{batches}.stream"), batches, rows, stream=True)
+    many_file = write_batches(os.path.join(work, f"many-{many[0]}.arrow"), *many)
     binary = build_quiver()
 
-    workloads = [
-        ("seed-read-memory", seed_file, "open + read_all, file in memory"),
-        ("seed-read-mmap", seed_file, "open + read_all, memory map"),
-        ("seed-read-file", seed_file, "open + read_all, plain file reads"),
-        ("seed-read-stream", seed_stream, "stream open + read_all, in memory"),
-        ("seed-read-stream-mmap", seed_stream, "stream open + read_all, memory map"),
-        ("seed-batch", seed_file, "each batch of an open mapped file"),
-        ("seed-write", seed_file, "write the seed file to memory"),
-        ("seed-write-file", seed_file, "write the seed file to disk (page cache)"),
-        ("open-footer", many_file, f"open a {many[0]:,}-batch file (mmap)"),
-        ("scan-sum", many_file, "sum a resident mapped int32 column"),
-    ]
-    failed = False
-    print(f"{'workload':<22} {'quiver ms':>10} {'pyarrow ms':>11} {'ratio':>6} {'best ratio':>10} {'q alloc MiB':>12} "
-          f"{'pa alloc MiB':>13} {'quiver':>15} {'pyarrow':>15}  answers")
-    for name, path, _ in workloads:
-        ours = quiver_side(binary, name, path, iterations)
-        peer = pyarrow_side(name, path, iterations)
-        agree = ours["checksum"] == peer["checksum"]
-        failed |= not agree
-        ratio = ours["median_s"] / peer["median_s"] if peer["median_s"] else float("nan")
-        best = ours["best_s"] / peer["best_s"] if peer["best_s"] else float("nan")
-        print(f"{name:<22} {ours['median_s']*1e3:>10.3f} {peer['median_s']*1e3:>11.3f} {ratio:>6.2f} {best:>10.2f} "
-              f"{ours['allocated_bytes']/2**20:>12.1f} {peer['allocated_bytes']/2**20:>13.1f} "
-              f"{extra(ours):>15} {extra(peer):>15}  {'agree' if agree else 'DIFFER'}")
-    print(f"pyarrow {pa.__version__}; times are medians of {iterations} runs (best ratio: best vs best); "
-          "ratio < 1 means Quiver is faster")
-    for name, _, what in workloads:
-        print(f"  {name:<22} {what}")
+    results, failed = [], False
+    header = (f"{'workload':<21} {'engine':<15} {'median ms':>10} {'best ms':>10} {'first ms':>10} {'ratio':>6} "
+              f"{'alloc MiB':>10} {'RSS MiB':>8} {'':>22}  answer")
+    print(header)
+    for key, label, engines in plan(args, (seed_file, seed_stream, many_file, lineitem, sorted_file)):
+        if args.only and not any(key.startswith(o) for o in args.only.split(",")):
+            continue
+        rows_out, reference = [], None
+        for engine, name, path, threads in engines:
+            runs = iterations if not (name.startswith("query") or name.startswith("read-all") or name == "decode-1t") \
+                else (2 if args.smoke else args.big_iterations)
+            try:
+                if engine.startswith("quiver"):
+                    figures = quiver_side(binary, name, path, runs)
+                else:
+                    figures = peer_side(engine, name, path, runs, threads)
+            except Exception as error:  # a peer failing is reported, not fatal to the others
+                print(f"{key:<21} {engine:<15} FAILED: {error}")
+                failed = True
+                continue
+            if key.startswith("count-gt") and engine == "quiver":
+                figures["per_core"] = True
+            if reference is None:
+                reference = answer(figures)
+                figures["agree"] = True
+            else:
+                figures["agree"] = agree(reference, answer(figures))
+            failed |= not figures["agree"]
+            rows_out.append((engine, figures))
+        peers = [f for e, f in rows_out if not e.startswith("quiver")]
+        best_peer = min(peers, key=lambda f: f["median_s"]) if peers else None
+        for engine, figures in rows_out:
+            ratio = ""
+            if engine.startswith("quiver") and best_peer:
+                figures["ratio"] = figures["median_s"] / best_peer["median_s"]
+                ratio = f"{figures['ratio']:.2f}"
+            print(f"{key:<21} {engine:<15} {ms(figures, 'median_s'):>10} {ms(figures, 'best_s'):>10} "
+                  f"{ms(figures, 'first_s'):>10} {ratio:>6} {mib(figures, 'allocated_bytes'):>10} "
+                  f"{mib(figures, 'peak_rss_bytes'):>8} {extra(figures):>22}  "
+                  f"{'agree' if figures['agree'] else 'DIFFER: ' + json.dumps(answer(figures))}")
+        results.append((key, label, rows_out))
+        sys.stdout.flush()
     if args.large_gib > 0:
-        failed |= not large_scan(binary, args.dir, args.large_gib)
-    sys.exit(1 if failed else 0)
+        failed |= not large_scan(binary, work, args.large_gib)
+    if args.smoke:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        write_report(results, args.iterations, args.big_iterations)
+    print("answers: " + ("some DIFFER or failed" if failed else "all agree"))
+    return failed
+
+
+def write_report(results, iterations, big_iterations):
+    info = machine()
+    lines = ["# Quiver benchmarks", "",
+             f"Generated by `python3 Benchmarks/peers/compare.py` (`make datasets && make bench`) on {info['date']}.", "",
+             f"- Machine: {info['cpu']}, {info['nproc']} cores (nproc), {info['memory']} memory",
+             f"- {info['swift']}; pyarrow {info['pyarrow']}, Polars {info['polars']}, DuckDB {info['duckdb']}",
+             f"- Repeats: {iterations} (seed workloads), {big_iterations} (lineitem SF1 and queries), "
+             "after one first run",
+             f"- Load average (5 min) at the end of the run: {info['load']} on {info['nproc']} cores "
+             "(other processes shared the machine)", "",
+             "## Summary: Quiver vs the fastest peer", "",
+             "Ratio = Quiver's median / the peer's median (< 1: Quiver is faster). The last two columns "
+             "compare with the fastest peer that, like Quiver, reads the Arrow file on every run "
+             "(i.e. without DuckDB's native table, whose load is not timed).", "",
+             "| workload | Quiver ms | fastest peer | peer ms | ratio | | fastest file-reading peer | ratio |",
+             "|---|---:|---|---:|---:|---|---|---:|"]
+    for key, label, rows_out in results:
+        peers = [(e, f) for e, f in rows_out if not e.startswith("quiver")]
+        if not peers:
+            continue
+        engine, best = min(peers, key=lambda p: p[1]["median_s"])
+        readers = [(e, f) for e, f in peers if e != "duckdb-native"]
+        for q, f in rows_out:
+            if q.startswith("quiver") and "ratio" in f:
+                verdict = "faster" if f["ratio"] < 0.95 else ("slower" if f["ratio"] > 1.05 else "par")
+                reader = ""
+                if readers and engine == "duckdb-native":
+                    name, other = min(readers, key=lambda p: p[1]["median_s"])
+                    reader = f"{name} {other['median_s']*1e3:.2f} ms | {f['median_s'] / other['median_s']:.2f}"
+                else:
+                    reader = "= fastest peer | "
+                lines.append(f"| {label}{' (trusted)' if q == 'quiver-trusted' else ''} | {f['median_s']*1e3:.2f} | "
+                             f"{engine} | {best['median_s']*1e3:.2f} | {f['ratio']:.2f} | {verdict} | {reader} |")
+    lines += ["", "## Every engine", "",
+              "| workload | engine | median ms | best ms | first ms | ratio | alloc MiB | peak RSS MiB | | answer |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for key, label, rows_out in results:
+        for engine, f in rows_out:
+            ratio = f"{f['ratio']:.2f}" if "ratio" in f else ""
+            lines.append(f"| {key} | {engine} | {ms(f, 'median_s')} | {ms(f, 'best_s')} | {ms(f, 'first_s')} | {ratio} | "
+                         f"{mib(f, 'allocated_bytes')} | {mib(f, 'peak_rss_bytes')} | {extra(f)} | "
+                         f"{'agree' if f['agree'] else 'DIFFER'} |")
+    lines += ["", "Workloads:", ""] + [f"- `{key}`: {label}" for key, label, _ in results]
+    lines += ["", "## Notes", "", NOTES, "![Quiver vs peers](Benchmarks/peers/benchmarks.png)", ""]
+    with open(os.path.join(REPO, "BENCHMARKS.md"), "w") as out:
+        out.write("\n".join(lines))
+    chart(results, os.path.join(HERE, "benchmarks.png"), info)
+    print(f"wrote {os.path.join(REPO, 'BENCHMARKS.md')} and {os.path.join(HERE, 'benchmarks.png')}")
+
+
+def chart(results, path, info):
+    """Horizontal bars: each engine's median relative to the fastest engine of the workload
+    (log scale), Quiver highlighted."""
+    try:
+        import matplotlib
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"], check=True)
+        import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    colors = {"quiver": "#d62728", "quiver-trusted": "#ff9896", "pyarrow": "#1f77b4", "duckdb-native": "#2ca02c",
+              "duckdb-arrow": "#98df8a", "polars": "#9467bd"}
+    labels, bars = [], []
+    for key, label, rows_out in results:
+        fastest = min(f["median_s"] for _, f in rows_out)
+        for engine, f in rows_out:
+            bars.append((f"{key}  {engine}", f["median_s"] / fastest, colors.get(engine, "gray"), f["median_s"]))
+        bars.append(("", 0, "white", 0))
+    bars = bars[:-1][::-1]
+    fig, ax = plt.subplots(figsize=(11, max(6, 0.22 * len(bars))))
+    y = range(len(bars))
+    ax.barh(y, [max(b[1], 1e-3) if b[0] else 0 for b in bars], color=[b[2] for b in bars])
+    ax.set_yticks(list(y), [b[0] for b in bars], fontsize=7)
+    ax.set_xscale("log")
+    ax.axvline(1, color="black", linewidth=0.8)
+    for i, b in enumerate(bars):
+        if b[0]:
+            ax.text(max(b[1], 1e-3) * 1.05, i, f"{b[3]*1e3:.3g} ms", va="center", fontsize=6)
+    ax.set_xlabel("median time / fastest engine's median (log scale; 1 = fastest)")
+    ax.set_title(f"Quiver vs pyarrow, DuckDB, Polars — same files, same run ({info['nproc']} cores, {info['date']})",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        engine, name, path, iterations = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+        child(engine, name, path, iterations, int(sys.argv[6]) if len(sys.argv) > 6 else None)
+        return
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", default=os.path.join(PACKAGE, ".peer-data"), help="where seed files are written")
+    parser.add_argument("--datasets", default=os.path.join(REPO, "datasets", "generated"),
+                        help="datasets/generate.py output (lineitem-sf*, sorted)")
+    parser.add_argument("--iterations", type=int, default=20, help="repeats of the seed workloads")
+    parser.add_argument("--big-iterations", type=int, default=9, help="repeats of lineitem reads and queries")
+    parser.add_argument("--only", default="", help="comma-separated workload prefixes")
+    parser.add_argument("--smoke", action="store_true", help="tiny data, 2 repeats; checks answers agree")
+    parser.add_argument("--large-gib", type=int, default=0)
+    args = parser.parse_args()
+    sys.exit(1 if run(args) else 0)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ import QuiverArrow
 import QuiverBenchmarkSupport
 import QuiverBytes
 import QuiverIPC
+import QuiverQuery
 
 // The Quiver side of peers/compare.py: runs one named workload on a file the script wrote,
 // `iterations` times, and prints one JSON object: the median and best wall time of the timed
@@ -25,6 +26,12 @@ import QuiverIPC
 //   scan-bounded       FileReader.scan over a mapped file: peak RSS (one run; ITERATIONS is
 //                      the read-ahead in MiB)
 //   scan-unbounded     the same loop without scan's advice, for contrast
+//   read-all           mapped open + readAll (default validation) of any file (lineitem)
+//   read-all-trusted   the same with IPCReadOptions(trusted: true)
+//   decode-1t          every batch of a (compressed) mapped file on one thread: GB/s of output
+//   query:NAME[:P]     a SQL query (NAME: q1, q6, range, count-gt) on the mapped file with
+//                      parallelism P (default: every core); first run in this fresh process
+//                      (open + execute) and warm repeats (open + execute, file resident)
 
 typealias Figures = [String: Any]
 
@@ -34,17 +41,20 @@ func seconds(_ duration: Duration) -> Double {
 
 /// Times `body` `iterations` times. Reads return their batches: the pool's growth while they
 /// are held is the allocation figure, and the checksum is taken after the clock stops.
-func measureRead(_ iterations: Int, _ body: () throws -> [RecordBatch]) rethrows -> Figures {
+func measureRead(
+    _ iterations: Int, checksum answer: ([RecordBatch]) -> Any = { SeedWorkload.sum(of: $0) },
+    _ body: () throws -> [RecordBatch]
+) rethrows -> Figures {
     var times: [Double] = []
     var allocated = 0
-    var checksum: Int64 = 0
+    var checksum: Any = 0
     for iteration in 0..<iterations {
         let before = MemoryPool.default.totalAllocatedBytes
         let start = ContinuousClock.now
         let batches = try body()
         times.append(seconds(ContinuousClock.now - start))
         allocated = MemoryPool.default.totalAllocatedBytes - before
-        if iteration == iterations - 1 { checksum = SeedWorkload.sum(of: batches) }
+        if iteration == iterations - 1 { checksum = answer(batches) }
     }
     return summary(times).merging(["allocated_bytes": allocated, "checksum": checksum]) { $1 }
 }
@@ -100,6 +110,90 @@ func scanBounded(_ path: String, advising: Bool, readAheadMiB: Int) throws -> Fi
         "rss_before_bytes": rssBefore, "peak_rss_before_bytes": peakBefore,
         "peak_rss_bytes": try MemoryUsage.peakResidentSetBytes(), "gb_per_s": Double(size) / elapsed / 1e9,
     ]
+}
+
+/// Total bytes of a batch's buffers (children and dictionaries included): the decoded size.
+func decodedBytes(_ data: ArrayData) -> Int {
+    data.buffers.reduce(0) { $0 + $1.count } + data.children.reduce(0) { $0 + decodedBytes($1) }
+        + (data.dictionary.map(decodedBytes) ?? 0)
+}
+
+/// Row count and the sum of the first float64 column: the answer a read is checked by.
+func readChecksum(_ batches: [RecordBatch]) -> [Any] {
+    var sum = 0.0, rows = 0
+    for batch in batches {
+        rows += batch.length
+        guard let index = batch.schema.fields.firstIndex(where: { $0.type == .float64 }) else { continue }
+        let column = batch.columns[index]
+        let values = column.buffers[1].typed(as: Double.self)
+        for row in column.offset..<(column.offset + column.length) { sum += values[row] }
+    }
+    return [rows, sum]
+}
+
+let queries: [String: String] = [
+    "q1": """
+        SELECT l_returnflag, l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice) AS sum_base_price,
+               sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price,
+               sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)) AS sum_charge,
+               avg(l_quantity) AS avg_qty, avg(l_extendedprice) AS avg_price, avg(l_discount) AS avg_disc,
+               count(*) AS count_order
+        FROM t
+        WHERE l_shipdate <= DATE '1998-09-02'
+        GROUP BY l_returnflag, l_linestatus
+        ORDER BY l_returnflag, l_linestatus
+        """,
+    "q6": """
+        SELECT sum(l_extendedprice * l_discount) AS revenue
+        FROM t
+        WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'
+          AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24
+        """,
+    "range": "SELECT count(*), sum(v) FROM t WHERE k BETWEEN 5000000 AND 5099999",
+    "count-gt": "SELECT count(*) FROM t WHERE k > 1000",
+]
+
+/// A query result as JSON rows (numbers as numbers, everything else formatted).
+func rows(of result: QueryResult) -> [[Any]] {
+    result.batches.flatMap { batch in
+        (0..<batch.length).map { row in
+            batch.columns.map { column -> Any in
+                switch column.value(at: row) {
+                case .float(let value): return value
+                case .int(let value): return value
+                case .uint(let value): return value
+                case .null: return NSNull()
+                default: return column.formatValue(at: row)
+                }
+            }
+        }
+    }
+}
+
+/// Runs query `name` on `path`: the first run (this process is fresh) and warm repeats.
+func runQuery(_ name: String, parallelism: Int?, path: String, iterations: Int) throws -> Figures {
+    guard let sql = queries[name] else { throw QuiverError(.notFound, "no query \(name)") }
+    let options = ExecutionOptions(parallelism: parallelism)
+    var result: QueryResult?
+    var times: [Double] = []
+    var allocated = 0
+    for _ in 0..<(iterations + 1) {
+        let pool = MemoryPool.default
+        pool.resetPeak()
+        let before = pool.totalAllocatedBytes
+        let start = ContinuousClock.now
+        result = try Query(sql: sql, tables: ["t": try FileBatchSource(path: path)]).execute(options)
+        times.append(seconds(ContinuousClock.now - start))
+        allocated = max(allocated, pool.peakAllocatedBytes - before)
+    }
+    guard let result else { throw QuiverError(.invalidArgument, "no iterations") }
+    let warm = summary(Array(times.dropFirst()))
+    return warm.merging([
+        "first_s": times[0], "allocated_bytes": allocated, "answer": rows(of: result),
+        "rows_scanned": result.statistics.rowsScanned, "batches_skipped": result.statistics.batchesSkipped,
+        "batches_total": result.statistics.batchesTotal,
+        "rows_per_s": Double(result.statistics.rowsScanned) / (warm["median_s"] as? Double ?? 1),
+    ]) { $1 }
 }
 
 let arguments = CommandLine.arguments
@@ -174,11 +268,37 @@ do {
         ]) { $1 }
     case "scan-bounded", "scan-unbounded":
         result = try scanBounded(path, advising: workload == "scan-bounded", readAheadMiB: arguments.count > 3 ? iterations : 8)
+    case "read-all", "read-all-trusted":
+        let options = IPCReadOptions(trusted: workload == "read-all-trusted")
+        result = try measureRead(iterations, checksum: readChecksum) {
+            try FileReader(path: path, source: .memoryMap, options: options).readAll().batches
+        }
+    case "decode-1t":
+        let reader = try FileReader(path: path, source: .memoryMap)
+        var batches: [RecordBatch] = []
+        var allocated = 0
+        let times = try timed(iterations) {
+            batches = []
+            let before = MemoryPool.default.totalAllocatedBytes
+            for index in 0..<reader.numRecordBatches { batches.append(try reader.recordBatch(at: index)) }
+            allocated = MemoryPool.default.totalAllocatedBytes - before
+        }
+        let bytes = batches.reduce(0) { $0 + $1.columns.reduce(0) { $0 + decodedBytes($1) } }
+        result = times.merging([
+            "allocated_bytes": allocated, "checksum": readChecksum(batches), "output_bytes": bytes,
+            "gb_per_s": Double(bytes) / (times["median_s"] as? Double ?? 1) / 1e9,
+        ]) { $1 }
+    case let name where name.hasPrefix("query:"):
+        let parts = name.split(separator: ":").map(String.init)
+        result = try runQuery(parts[1], parallelism: parts.count > 2 ? Int(parts[2]) : nil, path: path, iterations: iterations)
     default:
         FileHandle.standardError.write(Data("unknown workload \(workload)\n".utf8))
         exit(2)
     }
-    let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+    // VmHWM of this process (ru_maxrss as the parent sees it starts at the parent's size).
+    let figures = result["peak_rss_bytes"] == nil
+        ? result.merging(["peak_rss_bytes": try MemoryUsage.peakResidentSetBytes()]) { $1 } : result
+    let json = try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
 } catch {
     FileHandle.standardError.write(Data("\(error)\n".utf8))
