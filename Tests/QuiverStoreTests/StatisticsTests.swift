@@ -32,6 +32,17 @@ struct StatisticsTests {
         let floats = stats(ArrayData.build(from: [Double.nan, 2.5, -1, nil] as [Double?]))
         #expect(floats.min?.value == .double(-1) && floats.max?.value == .double(2.5) && floats.nullCount == 1)
         #expect(stats(ArrayData.build(from: [Float.nan] as [Float?])).min == nil)
+        // Nullable columns long enough for the word-at-a-time path, with NaN and nulls anywhere.
+        let long: [Double?] = (0..<300).map { (slot: Int) -> Double? in
+            if slot % 7 == 0 { return nil }
+            return slot == 150 ? Double.nan : Double(slot % 50) - 20
+        }
+        let longStats = stats(ArrayData.build(from: long))
+        #expect(longStats.min?.value == .double(-20) && longStats.max?.value == .double(29))
+        #expect(longStats.nullCount == long.filter { $0 == nil }.count)
+        let ints: [Int64?] = (0..<500).map { (slot: Int) -> Int64? in slot % 3 == 0 ? nil : Int64(slot) - 100 }
+        #expect(stats(ArrayData.build(from: ints)).min?.value == .int(-99))
+        #expect(stats(ArrayData.build(from: ints).slice(from: 5, length: 400)).max?.value == .int(304))
         let flags = stats(ArrayData.build(from: [true, nil, true] as [Bool?]))
         #expect(flags.min?.value == .bool(true) && flags.max?.value == .bool(true))
         let empty = stats(ArrayData.build(from: [nil, nil] as [Int64?]))
@@ -64,6 +75,26 @@ struct StatisticsTests {
         // "Z" (0x5A) < "a" (0x61) < "é" (0xC3 0xA9) in byte order.
         let column = stats(ArrayData.build(from: ["é", "a", "Z"].map { Optional($0) }))
         #expect(column.min?.value == .string("Z") && column.max?.value == .string("é"))
+    }
+
+    @Test("8-byte prefix keys order byte strings as memcmp does whenever they differ")
+    func prefixKeys() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let a = (0..<Int.random(in: 0...11, using: &generator)).map { _ in UInt8.random(in: 0...3, using: &generator) }
+            let b = (0..<Int.random(in: 0...11, using: &generator)).map { _ in UInt8.random(in: 0...3, using: &generator) }
+            a.withUnsafeBytes { x in
+                b.withUnsafeBytes { y in
+                    let (kx, ky) = (StatisticsCollector.prefixKey(x), StatisticsCollector.prefixKey(y))
+                    let order = StatisticsCollector.compareBytes(x, y)
+                    if kx < ky { #expect(order < 0, "\(a) vs \(b)") }
+                    if kx > ky { #expect(order > 0, "\(a) vs \(b)") }
+                }
+            }
+        }
+        // Strings that differ only in length or trailing zeros fall through to memcmp.
+        let column = StatisticsCollector.column(ArrayData.build(from: [[1, 0], [1], [1, 0, 0], [0xFF]] as [[UInt8]?]), prefixLength: 64)
+        #expect(column.min?.value == .binary([1]) && column.max?.value == .binary([0xFF]))
     }
 
     @Test("merging batches: counts add up, unknown bounds stay unknown")

@@ -122,6 +122,44 @@ struct StoreTests {
         #expect(try store.snapshot(of: "t").numRecordBatches == 5)
     }
 
+    @Test("a table gains a nullable column: older rows read it as null, appends need it")
+    func schemaEvolution() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store.create(at: directory.path, log: StoreLog.silent)
+        try store.createTable("t", schema: Sample.schema)
+        let writer = try store.writer(for: "t", options: fastWriter)
+        try writer.append(contentsOf: [Sample.batch(0), Sample.batch(1)])
+        #expect { try writer.addColumn(Field("flag", .boolean, nullable: false)) } throws: {
+            ($0 as? QuiverError)?.code == .invalidArgument
+        }
+        #expect { try writer.addColumn(Field("id", .int32)) } throws: { ($0 as? QuiverError)?.code == .conflict }
+        let tags = Field("tags", .list(Field("item", .utf8)))
+        try writer.addColumn(tags)
+        #expect { try writer.append(Sample.batch(2)) } throws: { ($0 as? QuiverError)?.code == .schemaMismatch }
+        let old = Sample.batch(2)
+        let list = ListBuilder(child: StringBuilder())
+        for row in 0..<old.length { list.append(["r\(row)", nil]) }
+        let evolved = try RecordBatch(schema: writer.schema, columns: old.columns + [list.finish()])
+        try writer.append(evolved)
+        try writer.close()
+
+        let snapshot = try Store(at: directory.path).snapshot(of: "t")
+        #expect(snapshot.schema.fields.map(\.name) == ["id", "name", "score", "tags"] && snapshot.files.count == 2)
+        let batches = try snapshot.readBatches()
+        #expect(batches.count == 3 && batches.allSatisfy { $0.numColumns == 4 })
+        #expect(batches[0].columns[3].nullCount == 3 && batches[2].columns[3].nullCount == 0)
+        #expect(batches[0].columns[3].formatValue(at: 0) == "null" && batches[2].columns[3].formatValue(at: 1) == "[\"r1\", null]")
+        #expect(snapshot.batchStatistics[0].columns[3] == ColumnStatistics(nullCount: 3))
+        #expect(snapshot.statistics.columns[3]?.nullCount == 6)
+        // Compaction rewrites everything with the new schema.
+        let report = try store.compact("t", options: fastWriter)
+        #expect(report.filesAfter == 1)
+        let compacted = try store.snapshot(of: "t")
+        #expect(compacted.files[0].schema.fields.count == 4 && compacted.numRows == 9)
+        #expect(try store.check().allSatisfy { $0.isHealthy })
+    }
+
     @Test("the catalog is an Arrow file pyarrow reads", .enabled(if: Python.hasPyArrow))
     func catalogIsArrow() throws {
         let directory = try TemporaryDirectory()

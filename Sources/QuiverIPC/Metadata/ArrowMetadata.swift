@@ -528,14 +528,8 @@ public enum ArrowMetadata {
     }
 
     static func encodeRecordBatch(_ batch: RecordBatchHeader, _ builder: FlatBufferBuilder) -> FlatBufferBuilder.Offset {
-        let nodes = builder.createStructVector(batch.nodes, structSize: 16, alignment: 8) { node, emit in
-            emit(node.length)
-            emit(node.nullCount)
-        }
-        let buffers = builder.createStructVector(batch.buffers, structSize: 16, alignment: 8) { region, emit in
-            emit(region.offset)
-            emit(region.length)
-        }
+        let nodes = createPairVector(batch.nodes.map { ($0.length, $0.nullCount) }, builder)
+        let buffers = createPairVector(batch.buffers.map { ($0.offset, $0.length) }, builder)
         let variadic = batch.variadicBufferCounts.isEmpty ? nil : builder.createVector(batch.variadicBufferCounts)
         var compression: FlatBufferBuilder.Offset?
         if let codec = batch.compression {
@@ -554,12 +548,26 @@ public enum ArrowMetadata {
     }
 
     static func encodeBlocks(_ blocks: [FileBlock], _ builder: FlatBufferBuilder) -> FlatBufferBuilder.Offset {
-        builder.createStructVector(blocks, structSize: 24, alignment: 8) { block, emit in
-            emit(block.offset)
-            emit(block.metadataLength)
-            emit(Int32(0))  // padding to align bodyLength
-            emit(block.bodyLength)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(blocks.count * 24)
+        for block in blocks {
+            withUnsafeBytes(of: block.offset.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: block.metadataLength.littleEndian) { bytes += $0 }
+            bytes += [0, 0, 0, 0]  // padding to align bodyLength
+            withUnsafeBytes(of: block.bodyLength.littleEndian) { bytes += $0 }
         }
+        return bytes.withUnsafeBytes { builder.createStructVector(bytes: $0, count: blocks.count, structSize: 24, alignment: 8) }
+    }
+
+    /// A vector of structs of two int64 fields (`FieldNode`, `Buffer`).
+    static func createPairVector(_ pairs: [(Int64, Int64)], _ builder: FlatBufferBuilder) -> FlatBufferBuilder.Offset {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(pairs.count * 16)
+        for (first, second) in pairs {
+            withUnsafeBytes(of: first.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: second.littleEndian) { bytes += $0 }
+        }
+        return bytes.withUnsafeBytes { builder.createStructVector(bytes: $0, count: pairs.count, structSize: 16, alignment: 8) }
     }
 
     static func encodeMetadata(_ metadata: Metadata, _ builder: FlatBufferBuilder) -> FlatBufferBuilder.Offset? {

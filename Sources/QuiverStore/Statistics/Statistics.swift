@@ -8,11 +8,17 @@ import QuiverArrow
 /// layout `.string`; binary columns of any layout `.binary`. The column's `DataType` says how
 /// to read the number (days, microseconds, …).
 public enum StatisticValue: Sendable, Hashable, CustomStringConvertible {
+    /// Signed integers, dates, times, timestamps, durations.
     case int(Int64)
+    /// Unsigned integers.
     case uint(UInt64)
+    /// Floats of any width.
     case double(Double)
+    /// Booleans.
     case bool(Bool)
+    /// utf8 values (possibly a prefix: see `StatisticBound.isExact`).
     case string(String)
+    /// Binary values (possibly a prefix).
     case binary([UInt8])
 
     /// Orders two values of the same kind (strings and bytes by their bytes, unsigned, as
@@ -48,10 +54,12 @@ public enum StatisticValue: Sendable, Hashable, CustomStringConvertible {
 /// A minimum or maximum, and whether it is the exact value or only a bound (a string cut to
 /// a prefix: the minimum's prefix is ≤ every value, the maximum's incremented prefix ≥).
 public struct StatisticBound: Sendable, Hashable, CustomStringConvertible {
+    /// The bound.
     public var value: StatisticValue
     /// False when `value` is a bound, not a value that occurs.
     public var isExact: Bool
 
+    /// A bound, exact unless said otherwise.
     public init(_ value: StatisticValue, isExact: Bool = true) {
         self.value = value
         self.isExact = isExact
@@ -71,6 +79,7 @@ public struct ColumnStatistics: Sendable, Hashable {
     /// The largest non-null value, as `min`.
     public var max: StatisticBound?
 
+    /// Statistics with the given null count and bounds.
     public init(nullCount: Int, min: StatisticBound? = nil, max: StatisticBound? = nil) {
         self.nullCount = nullCount
         self.min = min
@@ -86,6 +95,7 @@ public struct BatchStatistics: Sendable, Hashable {
     /// Per top-level column, in schema order.
     public var columns: [ColumnStatistics?]
 
+    /// Statistics with the given row count and per-column entries.
     public init(rowCount: Int, columns: [ColumnStatistics?]) {
         self.rowCount = rowCount
         self.columns = columns

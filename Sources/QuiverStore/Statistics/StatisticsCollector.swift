@@ -55,8 +55,10 @@ enum StatisticsCollector {
 
     // MARK: Fixed width
 
-    /// Smallest and largest valid value of a fixed-width column, skipping values `skip`
-    /// rejects; nil if the values buffer is too short or no value qualifies.
+    /// Smallest and largest valid value of a fixed-width column; nil if the values buffer
+    /// is too short or no value qualifies. `skip` rejects values that have no place in the
+    /// order (NaN): it only matters for the first value, because a NaN compares false with
+    /// everything and so never replaces a bound afterwards.
     @inline(__always)
     private static func extremes<T: Comparable & BitwiseCopyable>(
         _ data: ArrayData, _ type: T.Type, skip: (T) -> Bool
@@ -65,42 +67,51 @@ enum StatisticsCollector {
         guard data.buffers.count > 1, data.buffers[1].count >= (data.offset + data.length) * stride else { return nil }
         let values = data.buffers[1].baseAddress + data.offset * stride
         @inline(__always) func load(_ index: Int) -> T { values.loadUnaligned(fromByteOffset: index * stride, as: T.self) }
-        var low: T?, high: T?
         let validity = data.nullCount > 0 ? data.validity : nil
+        let length = data.length
         var index = 0
-        // First qualifying value seeds both bounds; the loops below then need no optionals.
-        while index < data.length {
+        var seed: T?
+        while index < length, seed == nil {
             defer { index += 1 }
             if let validity, !BitUtil.get(validity.baseAddress, data.offset + index) { continue }
             let value = load(index)
-            if skip(value) { continue }
-            low = value
-            high = value
-            break
+            if !skip(value) { seed = value }
         }
-        guard var lo = low, var hi = high else { return nil }
-        if let validity {
-            while index < data.length {
-                if BitUtil.get(validity.baseAddress, data.offset + index) {
-                    let value = load(index)
-                    if !skip(value) {
-                        if value < lo { lo = value }
-                        if value > hi { hi = value }
-                    }
-                }
-                index += 1
+        guard var low = seed, var high = seed else { return nil }
+        // Branch-free select loops, which the compiler vectorises.
+        @inline(__always) func scan(_ range: Range<Int>) {
+            var lo = low, hi = high
+            for slot in range {
+                let value = load(slot)
+                lo = value < lo ? value : lo
+                hi = value > hi ? value : hi
             }
-        } else {
-            while index < data.length {
+            low = lo
+            high = hi
+        }
+        guard let validity else {
+            scan(index..<length)
+            return (low, high)
+        }
+        let bits = validity.baseAddress, bitBytes = validity.count
+        while index < length {
+            let bit = data.offset + index
+            // Whole words of valid slots take the fast loop.
+            if bit & 63 == 0, length - index >= 64, bit >> 3 + 8 <= bitBytes,
+                bits.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self) == .max
+            {
+                scan(index..<index + 64)
+                index += 64
+                continue
+            }
+            if BitUtil.get(bits, bit) {
                 let value = load(index)
-                if !skip(value) {
-                    if value < lo { lo = value }
-                    if value > hi { hi = value }
-                }
-                index += 1
+                low = value < low ? value : low
+                high = value > high ? value : high
             }
+            index += 1
         }
-        return (lo, hi)
+        return (low, high)
     }
 
     private static func signed<T: FixedWidthInteger & SignedInteger & BitwiseCopyable>(
@@ -179,9 +190,19 @@ enum StatisticsCollector {
     @inline(__always)
     static func prefixKey(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         guard let base = bytes.baseAddress else { return 0 }
-        if bytes.count >= 8 { return UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)) }
+        let count = bytes.count
+        if count >= 8 { return UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)) }
+        if count >= 4 {
+            // Two overlapping in-bounds loads: bytes 0..<4, and the last four bytes, of
+            // which the last `count - 4` are bytes 4..<count.
+            let head = UInt64(UInt32(bigEndian: base.loadUnaligned(as: UInt32.self)))
+            let rest = UInt64(count - 4)
+            let tail = UInt64(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
+                & ((1 << (8 * rest)) - 1)
+            return head << 32 | tail << (8 * (4 - rest))
+        }
         var key: UInt64 = 0
-        for index in 0..<bytes.count { key |= UInt64(bytes[index]) << (56 - 8 * UInt64(index)) }
+        for index in 0..<count { key |= UInt64(bytes[index]) << (56 - 8 * UInt64(index)) }
         return key
     }
 

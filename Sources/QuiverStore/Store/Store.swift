@@ -58,11 +58,14 @@ public final class Store: Sendable {
     /// Writers opened through this object, so its snapshots can come from their memory.
     private let writers = Mutex<[String: WeakWriter]>([:])
 
-    /// Opens an existing store. Throws `.notFound` if `path` holds no catalog.
+    /// Opens an existing store (cheap: the catalog is read by each operation, so every
+    /// operation sees the latest). Throws `.notFound` if `path` holds no catalog.
     public init(at path: String, log: @escaping @Sendable (String) -> Void = StoreLog.standardError) throws {
+        guard FileSystem.exists(FileSystem.join(path, Catalog.fileName)) else {
+            throw QuiverError(.notFound, "\(path) is not a store: it has no \(Catalog.fileName)")
+        }
         self.path = path
         self.log = log
-        _ = try Catalog.read(path)
     }
 
     /// Creates a store at `path` (the directory may exist; it must not hold a store yet),

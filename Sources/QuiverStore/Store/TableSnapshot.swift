@@ -28,8 +28,11 @@ public struct TableSnapshot: Sendable {
     public var numRecordBatches: Int { batchStarts[batchStarts.count - 1] }
     /// Rows in the table (from the footers: no data read).
     public var numRows: Int { files.reduce(0) { $0 + $1.numRows } }
-    /// Statistics of every batch, in table order (from the footers: no data read).
-    public var batchStatistics: [BatchStatistics] { files.flatMap(\.statistics) }
+    /// Statistics of every batch, in table order (from the footers: no data read). Batches
+    /// of files written before a column was added show it as all null.
+    public var batchStatistics: [BatchStatistics] {
+        files.flatMap(\.statistics).map { TableSnapshot.pad($0, columns: schema.fields.count) }
+    }
     /// Statistics of the whole table.
     public var statistics: BatchStatistics {
         BatchStatistics.merging(batchStatistics, columnCount: schema.fields.count)
@@ -45,13 +48,15 @@ public struct TableSnapshot: Sendable {
             let middle = (low + high + 1) / 2
             if batchStarts[middle] <= index { low = middle } else { high = middle - 1 }
         }
-        return try files[low].recordBatch(at: index - batchStarts[low])
+        return try TableSnapshot.pad(try files[low].recordBatch(at: index - batchStarts[low]), to: schema)
     }
 
-    /// Calls `body` with each batch in order; stops when it returns false.
+    /// Calls `body` with each batch in order (with the table's schema: columns added after
+    /// a file was written read as null); stops when it returns false.
     public func forEachBatch(_ body: (RecordBatch) throws -> Bool) throws {
         for file in files {
-            for index in 0..<file.numRecordBatches where try !body(try file.recordBatch(at: index)) { return }
+            for index in 0..<file.numRecordBatches
+            where try !body(try TableSnapshot.pad(try file.recordBatch(at: index), to: schema)) { return }
         }
     }
 

@@ -157,6 +157,24 @@ public final class TableWriter: Sendable {
         state.active = file
     }
 
+    /// Replaces the table's schema by `change(schema)` in the catalog and starts a new
+    /// file with it.
+    func updateSchema(_ change: (Schema) throws -> Schema) throws {
+        try state.withLock { state in
+            try checkOpen(state)
+            let schema = try change(state.entry.schema)
+            try state.active.commit()
+            state.entry = try Catalog.update(store.path) { catalog in
+                guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
+                    throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
+                }
+                catalog.tables[index].schema = schema
+                return catalog.tables[index]
+            }
+            try roll(&state)
+        }
+    }
+
     // MARK: Reading
 
     /// A consistent snapshot of the table as of the last commit, from this writer's memory
@@ -230,13 +248,11 @@ public final class TableWriter: Sendable {
                 group = []
                 groupRows = 0
             }
-            for file in before.files {
-                for index in 0..<file.numRecordBatches {
-                    let batch = try file.recordBatch(at: index)
-                    if groupRows + batch.length > targetRowsPerBatch { try flush() }
-                    group.append(batch)
-                    groupRows += batch.length
-                }
+            try before.forEachBatch { batch in
+                if groupRows + batch.length > targetRowsPerBatch { try flush() }
+                group.append(batch)
+                groupRows += batch.length
+                return true
             }
             try flush()
             let last = try output(for: nil)
@@ -307,14 +323,16 @@ public final class TableWriter: Sendable {
 
 /// What a compaction did.
 public struct CompactionReport: Sendable, Hashable, CustomStringConvertible {
+    /// The table compacted.
     public let table: String
-    public let filesBefore: Int
-    public let filesAfter: Int
-    public let batchesBefore: Int
-    public let batchesAfter: Int
+    /// Data files before and after.
+    public let filesBefore: Int, filesAfter: Int
+    /// Record batches before and after (consecutive small batches are merged).
+    public let batchesBefore: Int, batchesAfter: Int
+    /// Rows (unchanged by compaction).
     public let rows: Int
-    public let bytesBefore: Int
-    public let bytesAfter: Int
+    /// Bytes of the data files before and after.
+    public let bytesBefore: Int, bytesAfter: Int
 
     public var description: String {
         "compacted '\(table)': \(filesBefore) files → \(filesAfter), \(batchesBefore) batches → \(batchesAfter), "

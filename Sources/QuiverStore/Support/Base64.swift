@@ -65,24 +65,28 @@ enum Base64 {
         let allocation = pool.allocate(byteCount: outputCount)
         let output = allocation.pointer.assumingMemoryBound(to: UInt8.self)
         try values.withUnsafeBufferPointer { table in
-            var out = 0
-            var index = 0
-            while index < input.count {
-                let isLast = index + 4 == input.count
-                let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-                let c = isLast && padding == 2 ? 0 : table[Int(input[index + 2])]
-                let d = isLast && padding >= 1 ? 0 : table[Int(input[index + 3])]
-                guard (a | b | c | d) & 0xC0 == 0 else {
-                    throw QuiverError(.invalidData, "invalid base64 byte near offset \(index)")
-                }
-                let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                let produce = isLast ? 3 - padding : 3
-                output[out] = UInt8(truncatingIfNeeded: chunk >> 16)
-                if produce > 1 { output[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8) }
-                if produce > 2 { output[out + 2] = UInt8(truncatingIfNeeded: chunk) }
-                out += produce
-                index += 4
+            @inline(__always) func sextet(_ index: Int) -> UInt32 { UInt32(table[Int(input[index])]) }
+            let groups = input.count / 4
+            let whole = padding > 0 ? groups - 1 : groups
+            var invalid: UInt32 = 0
+            for group in 0..<whole {
+                let index = group * 4
+                let a = sextet(index), b = sextet(index + 1), c = sextet(index + 2), d = sextet(index + 3)
+                invalid |= a | b | c | d  // a byte outside the alphabet maps to 0xFF
+                let chunk = a << 18 | b << 12 | c << 6 | d
+                output[group * 3] = UInt8(truncatingIfNeeded: chunk >> 16)
+                output[group * 3 + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+                output[group * 3 + 2] = UInt8(truncatingIfNeeded: chunk)
             }
+            if padding > 0 {
+                let index = whole * 4
+                let a = sextet(index), b = sextet(index + 1), c = padding == 2 ? 0 : sextet(index + 2)
+                invalid |= a | b | c
+                let chunk = a << 18 | b << 12 | c << 6
+                output[whole * 3] = UInt8(truncatingIfNeeded: chunk >> 16)
+                if padding == 1 { output[whole * 3 + 1] = UInt8(truncatingIfNeeded: chunk >> 8) }
+            }
+            guard invalid & 0xC0 == 0 else { throw QuiverError(.invalidData, "invalid byte in base64 text") }
         }
         return allocation.buffer(count: outputCount)
     }
