@@ -34,6 +34,14 @@ let package = Package(
             path: "Benchmarks/StoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(
+            name: "QueryBenchmarks",
+            dependencies: [
+                .product(name: "Quiver", package: "Quiver"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/QueryBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
             name: "quiver-peer-workloads",
             dependencies: ["QuiverBenchmarkSupport", .product(name: "Quiver", package: "Quiver")],
             path: "Sources/QuiverPeerWorkloads"),
