@@ -181,7 +181,7 @@ public final class AppendableFile {
         self.options = options
         self.descriptor = descriptor
         let size = try descriptor.status().size
-        let input = DescriptorInput(descriptor: descriptor, size: size, pool: options.pool)
+        let input = ReadFileInput(descriptor: descriptor, size: size, pool: options.pool)
         recovery = nil
         do {
             let footer = try FooterIO.read(input, requireSeal: false)

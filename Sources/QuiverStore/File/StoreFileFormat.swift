@@ -185,23 +185,3 @@ enum FooterIO {
         return CommittedFooter(footer: footer, footerOffset: footerOffset, dataEnd: dataEnd, fileSize: size, isSealed: isSealed)
     }
 }
-
-/// Random access to an open descriptor with a size fixed by the caller (`pread` into pool
-/// buffers). Does not own the descriptor.
-struct DescriptorInput: RandomAccessInput {
-    let descriptor: FileDescriptor
-    let size: Int
-    var pool: MemoryPool = .default
-
-    func read(at offset: Int, count: Int) throws -> Buffer {
-        try checkRange(offset: offset, count: count, within: size)
-        guard count > 0 else { return .empty }
-        let allocation = pool.allocate(byteCount: count)
-        let read = try descriptor.pread(
-            fillingUpTo: UnsafeMutableRawBufferPointer(start: allocation.pointer, count: count), at: offset)
-        guard read == count else {
-            throw QuiverError(.invalidMessage, "\(descriptor) ended at \(offset + read), before \(offset + count)")
-        }
-        return allocation.buffer(count: count)
-    }
-}
