@@ -52,9 +52,10 @@ struct TemporaryDirectory {
     func remove() { try? FileManager.default.removeItem(at: url) }
 }
 
-/// File options for tests: no fsync (tests simulate crashes by other means), checksums on.
-let fastAppend = AppendOptions(durability: .buffered)
-let fastWriter = WriterOptions(durability: .buffered)
+/// File options for tests: no fsync (tests simulate crashes by other means), checksums on
+/// (so recovery checks them).
+let fastAppend = AppendOptions(durability: .buffered, checksums: true)
+let fastWriter = WriterOptions(durability: .buffered, checksums: true)
 
 /// The bytes of a file.
 func fileBytes(_ path: String) throws -> [UInt8] {

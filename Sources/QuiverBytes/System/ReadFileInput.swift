@@ -9,6 +9,7 @@ public final class ReadFileInput: RandomAccessInput, @unchecked Sendable {
     public let size: Int
     private let descriptor: FileDescriptor
     private let pool: MemoryPool
+    private let ownsDescriptor: Bool
 
     /// Opens `path` for reading. Throws `.io` if it cannot be opened or is not a regular file.
     public init(path: String, pool: MemoryPool = .default) throws {
@@ -23,9 +24,20 @@ public final class ReadFileInput: RandomAccessInput, @unchecked Sendable {
         }
         self.descriptor = descriptor
         self.pool = pool
+        ownsDescriptor = true
     }
 
-    deinit { try? descriptor.close() }
+    /// Reads an open descriptor as a file of `size` bytes (e.g. the size a caller took with
+    /// `fstat` for a consistent view of a growing file). The caller keeps the descriptor
+    /// and closes it after this input is gone.
+    public init(descriptor: FileDescriptor, size: Int, pool: MemoryPool = .default) {
+        self.descriptor = descriptor
+        self.size = size
+        self.pool = pool
+        ownsDescriptor = false
+    }
+
+    deinit { if ownsDescriptor { try? descriptor.close() } }
 
     /// The path read.
     public var path: String { descriptor.description }

@@ -25,7 +25,8 @@ public struct AppendOptions: Sendable {
     /// When commits reach the disk.
     public var durability: Durability
     /// Write `quiver:xxh64` body checksums, which let recovery tell a complete in-flight
-    /// batch from one whose pages never reached the disk. Costs one pass over the bytes.
+    /// batch from one whose pages never reached the disk (after a power loss), and let
+    /// `FileCheck` find corrupted bytes. Costs one pass over the bytes (~0.1 ms per MB).
     public var checksums: Bool
     /// Record minimum and maximum per column (row and null counts are always recorded).
     public var minMaxStatistics: Bool
@@ -37,18 +38,20 @@ public struct AppendOptions: Sendable {
     /// Where encoding buffers come from.
     public var pool: MemoryPool
 
-    /// Uncompressed, 8-byte aligned, synced commits, checksums and min/max on, 64-byte
-    /// string prefixes, no dictionary deltas.
+    /// Uncompressed, 8-byte aligned, synced commits, min/max on, 64-byte string prefixes,
+    /// no dictionary deltas. Checksums default to on with `.synced` durability and off with
+    /// `.buffered`: only a power loss tears pages, and buffered commits do not promise to
+    /// survive one anyway.
     public init(
         compression: CompressionCodec? = nil, compressionLevel: Int? = nil, alignment: Int = 8,
-        durability: Durability = .synced, checksums: Bool = true, minMaxStatistics: Bool = true,
+        durability: Durability = .synced, checksums: Bool? = nil, minMaxStatistics: Bool = true,
         statisticsPrefixLength: Int = 64, dictionaryDeltas: Bool = false, pool: MemoryPool = .default
     ) {
         self.compression = compression
         self.compressionLevel = compressionLevel
         self.alignment = alignment
         self.durability = durability
-        self.checksums = checksums
+        self.checksums = checksums ?? (durability == .synced)
         self.minMaxStatistics = minMaxStatistics
         self.statisticsPrefixLength = statisticsPrefixLength
         self.dictionaryDeltas = dictionaryDeltas
@@ -178,7 +181,7 @@ public final class AppendableFile {
         self.options = options
         self.descriptor = descriptor
         let size = try descriptor.status().size
-        let input = DescriptorInput(descriptor: descriptor, size: size, pool: options.pool)
+        let input = ReadFileInput(descriptor: descriptor, size: size, pool: options.pool)
         recovery = nil
         do {
             let footer = try FooterIO.read(input, requireSeal: false)

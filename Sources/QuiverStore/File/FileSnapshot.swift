@@ -94,11 +94,12 @@ public struct FileSnapshot: Sendable {
             }
             defer { try? descriptor.close() }
             let size = try descriptor.status().size
-            let input = DescriptorInput(descriptor: descriptor, size: size, pool: options.readOptions.pool)
+            let input = ReadFileInput(descriptor: descriptor, size: size, pool: options.readOptions.pool)
             let footer: CommittedFooter
             do {
                 footer = try FooterIO.read(input, requireSeal: options.requireSeal)
-            } catch let error as QuiverError where AppendableFile.isFooterProblem(error) {
+            } catch let error as QuiverError where AppendableFile.isFooterProblem(error) || error.code == .io {
+                // .io: a read came back short (a writer cut the file back to its last commit).
                 guard clock.now >= deadline else {
                     FileSystem.sleep(microseconds: delay)
                     delay = min(delay * 2, 5_000)

@@ -18,10 +18,11 @@ import QuiverIPC
 //          "ARROW1"                                                      ← end of file
 //
 // Arrow readers (pyarrow, Polars, DuckDB, arrow-rs) find the footer through the trailing
-// length, parse the flatbuffer from its start and ignore the 16 seal bytes after it. Every
-// dictionary and record batch message carries `quiver:xxh64` (hex xxh64 of its body) in
-// its message custom_metadata; the footer's custom_metadata carries `quiver:statistics`
-// (StatisticsCodec.swift) next to any metadata of the caller's.
+// length, parse the flatbuffer from its start and ignore the 16 seal bytes after it. With
+// checksums on (the default for synced commits), every dictionary and record batch message
+// carries `quiver:xxh64` (hex xxh64 of its body) in its message custom_metadata. The
+// footer's custom_metadata carries `quiver:statistics` (StatisticsCodec.swift; absent while
+// the file has no batches) next to any metadata of the caller's.
 //
 // COMMIT PROTOCOL (AppendableFile.commit). To append batches to a file whose data ends at D:
 //   1. write their dictionary and record batch messages from D on — over the old
@@ -183,25 +184,5 @@ enum FooterIO {
             }
         }
         return CommittedFooter(footer: footer, footerOffset: footerOffset, dataEnd: dataEnd, fileSize: size, isSealed: isSealed)
-    }
-}
-
-/// Random access to an open descriptor with a size fixed by the caller (`pread` into pool
-/// buffers). Does not own the descriptor.
-struct DescriptorInput: RandomAccessInput {
-    let descriptor: FileDescriptor
-    let size: Int
-    var pool: MemoryPool = .default
-
-    func read(at offset: Int, count: Int) throws -> Buffer {
-        try checkRange(offset: offset, count: count, within: size)
-        guard count > 0 else { return .empty }
-        let allocation = pool.allocate(byteCount: count)
-        let read = try descriptor.pread(
-            fillingUpTo: UnsafeMutableRawBufferPointer(start: allocation.pointer, count: count), at: offset)
-        guard read == count else {
-            throw QuiverError(.invalidMessage, "\(descriptor) ended at \(offset + read), before \(offset + count)")
-        }
-        return allocation.buffer(count: count)
     }
 }

@@ -9,7 +9,7 @@ import Synchronization
 public struct WriterOptions: Sendable {
     /// When commits reach the disk.
     public var durability: Durability
-    /// Body checksums (see `AppendOptions.checksums`).
+    /// Body checksums (see `AppendOptions.checksums`; by default on exactly when synced).
     public var checksums: Bool
     /// Record minimum and maximum per column.
     public var minMaxStatistics: Bool
@@ -20,13 +20,13 @@ public struct WriterOptions: Sendable {
     /// Where encoding buffers come from.
     public var pool: MemoryPool
 
-    /// Synced commits, checksums and min/max on, 64-byte prefixes, 8-byte alignment.
+    /// Synced commits (with checksums), min/max on, 64-byte prefixes, 8-byte alignment.
     public init(
-        durability: Durability = .synced, checksums: Bool = true, minMaxStatistics: Bool = true,
+        durability: Durability = .synced, checksums: Bool? = nil, minMaxStatistics: Bool = true,
         statisticsPrefixLength: Int = 64, alignment: Int = 8, pool: MemoryPool = .default
     ) {
         self.durability = durability
-        self.checksums = checksums
+        self.checksums = checksums ?? (durability == .synced)
         self.minMaxStatistics = minMaxStatistics
         self.statisticsPrefixLength = statisticsPrefixLength
         self.alignment = alignment

@@ -16,34 +16,44 @@ enum Base64 {
         withExtendedLifetime(buffer) { encode(buffer.bytes) }
     }
 
+    /// Every pair of output characters, indexed by 12 input bits (first character in the
+    /// low byte): two lookups encode three bytes.
+    private static let pairs: [UInt16] = (0..<4096).map { bits in
+        UInt16(alphabet[bits >> 6]) | UInt16(alphabet[bits & 63]) << 8
+    }
+
     /// Encodes bytes; one pass, one allocation for the result.
     static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         let outputCount = (bytes.count + 2) / 3 * 4
-        guard outputCount > 0 else { return "" }
+        guard outputCount > 0, let input = bytes.baseAddress else { return "" }
         return String(unsafeUninitializedCapacity: outputCount) { output in
-            alphabet.withUnsafeBufferPointer { table in
-                var out = 0
-                var index = 0
-                let count = bytes.count
-                while count - index >= 3 {
-                    let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-                    output[out] = table[Int(chunk >> 18)]
-                    output[out + 1] = table[Int(chunk >> 12 & 63)]
-                    output[out + 2] = table[Int(chunk >> 6 & 63)]
-                    output[out + 3] = table[Int(chunk & 63)]
-                    index += 3
-                    out += 4
+            guard let out = output.baseAddress else { return 0 }
+            return pairs.withUnsafeBufferPointer { pairs in
+                alphabet.withUnsafeBufferPointer { table in
+                    let count = bytes.count
+                    var index = 0, written = 0
+                    while count - index >= 3 {
+                        let chunk = Int(input.load(fromByteOffset: index, as: UInt8.self)) << 16
+                            | Int(input.load(fromByteOffset: index + 1, as: UInt8.self)) << 8
+                            | Int(input.load(fromByteOffset: index + 2, as: UInt8.self))
+                        let quad = UInt32(pairs[chunk >> 12]) | UInt32(pairs[chunk & 0xFFF]) << 16
+                        UnsafeMutableRawPointer(out + written).storeBytes(of: quad.littleEndian, as: UInt32.self)
+                        index += 3
+                        written += 4
+                    }
+                    let rest = count - index
+                    if rest > 0 {
+                        let first = UInt32(input.load(fromByteOffset: index, as: UInt8.self))
+                        let second = rest == 2 ? UInt32(input.load(fromByteOffset: index + 1, as: UInt8.self)) : 0
+                        let chunk = first << 16 | second << 8
+                        out[written] = table[Int(chunk >> 18)]
+                        out[written + 1] = table[Int(chunk >> 12 & 63)]
+                        out[written + 2] = rest == 2 ? table[Int(chunk >> 6 & 63)] : UInt8(ascii: "=")
+                        out[written + 3] = UInt8(ascii: "=")
+                        written += 4
+                    }
+                    return written
                 }
-                let rest = count - index
-                if rest > 0 {
-                    let chunk = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
-                    output[out] = table[Int(chunk >> 18)]
-                    output[out + 1] = table[Int(chunk >> 12 & 63)]
-                    output[out + 2] = rest == 2 ? table[Int(chunk >> 6 & 63)] : UInt8(ascii: "=")
-                    output[out + 3] = UInt8(ascii: "=")
-                    out += 4
-                }
-                return out
             }
         }
     }
