@@ -67,7 +67,7 @@ import Testing
         let original = try Self.sample(codec, file: file).array
         let pool = MemoryPool()
         #expect(Self.readEverything(original, file: file, pool: pool))
-        var generator = SplitMix64(seed: UInt64(caseIndex) + 1)
+        var generator = SeededRandom(seed: UInt64(caseIndex) + 1)
         for _ in 0..<400 {
             var mutated = original
             for _ in 0..<Int.random(in: 1...4, using: &generator) {
@@ -119,15 +119,3 @@ import Testing
     }
 }
 
-/// A small seeded generator so the mutations are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

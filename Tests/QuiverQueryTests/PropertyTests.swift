@@ -1,3 +1,4 @@
+import QuiverTestSupport
 import PropertyBased
 import QuiverArrow
 import QuiverBytes

@@ -1,3 +1,4 @@
+import QuiverTestSupport
 import QuiverArrow
 import QuiverBytes
 import Testing

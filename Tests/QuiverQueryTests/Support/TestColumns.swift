@@ -1,3 +1,4 @@
+import QuiverTestSupport
 import QuiverArrow
 import QuiverBytes
 
@@ -170,15 +171,3 @@ func close(_ a: [[V]], _ b: [[V]], tolerance: Double = 1e-9) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { x, y in x.count == y.count && zip(x, y).allSatisfy { close($0, $1, tolerance: tolerance) } }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64) for generated data.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
