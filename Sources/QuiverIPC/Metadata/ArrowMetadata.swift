@@ -283,26 +283,8 @@ public enum ArrowMetadata {
     static func decodeRecordBatch(_ table: FlatBufferTable, budget: FlatBufferBudget) throws -> RecordBatchHeader {
         let length = try table.scalar(RecordBatchField.length, default: Int64(0))
         guard length >= 0 else { throw QuiverError(.invalidMessage, "negative record batch length \(length)") }
-        var nodes: [FieldNode] = []
-        if let vector = try table.vector(RecordBatchField.nodes, elementSize: 16) {
-            nodes.reserveCapacity(vector.count)
-            for index in 0..<vector.count {
-                nodes.append(
-                    FieldNode(
-                        length: vector.structField(at: index, byteOffset: 0, as: Int64.self),
-                        nullCount: vector.structField(at: index, byteOffset: 8, as: Int64.self)))
-            }
-        }
-        var buffers: [BufferRegion] = []
-        if let vector = try table.vector(RecordBatchField.buffers, elementSize: 16) {
-            buffers.reserveCapacity(vector.count)
-            for index in 0..<vector.count {
-                buffers.append(
-                    BufferRegion(
-                        offset: vector.structField(at: index, byteOffset: 0, as: Int64.self),
-                        length: vector.structField(at: index, byteOffset: 8, as: Int64.self)))
-            }
-        }
+        let nodes = try decodeInt64Pairs(table, RecordBatchField.nodes) { FieldNode(length: $0, nullCount: $1) }
+        let buffers = try decodeInt64Pairs(table, RecordBatchField.buffers) { BufferRegion(offset: $0, length: $1) }
         var compression: CompressionCodec?
         if let compressionTable = try table.table(RecordBatchField.compression, budget: budget) {
             let codec = try compressionTable.scalar(0, default: Int8(0))
@@ -319,6 +301,20 @@ public enum ArrowMetadata {
         }
         return RecordBatchHeader(
             length: length, nodes: nodes, buffers: buffers, compression: compression, variadicBufferCounts: variadic)
+    }
+
+    /// A vector of 16-byte structs of two int64s (`FieldNode`, `Buffer` in Message.fbs).
+    static func decodeInt64Pairs<T>(_ table: FlatBufferTable, _ id: Int, _ make: (Int64, Int64) -> T) throws -> [T] {
+        guard let vector = try table.vector(id, elementSize: 16) else { return [] }
+        var result: [T] = []
+        result.reserveCapacity(vector.count)
+        for index in 0..<vector.count {
+            result.append(
+                make(
+                    vector.structField(at: index, byteOffset: 0, as: Int64.self),
+                    vector.structField(at: index, byteOffset: 8, as: Int64.self)))
+        }
+        return result
     }
 
     static func decodeBlocks(_ table: FlatBufferTable, _ id: Int) throws -> [FileBlock] {
