@@ -10,23 +10,14 @@ import Testing
 /// 0.01, decimals as float64), uncompressed and LZ4, memory-mapped: Quiver's answers equal
 /// DuckDB's on the same data — group keys and counts exactly, sums and averages to 1e-9.
 @Suite(.serialized) struct TPCHDuckDBTests {
-    static let q1 = """
-        SELECT l_returnflag, l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice) AS sum_base_price,
-               sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price,
-               sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)) AS sum_charge,
-               avg(l_quantity) AS avg_qty, avg(l_extendedprice) AS avg_price, avg(l_discount) AS avg_disc,
-               count(*) AS count_order
-        FROM lineitem
-        WHERE l_shipdate <= DATE '1998-09-02'
-        GROUP BY l_returnflag, l_linestatus
-        ORDER BY l_returnflag, l_linestatus
-        """
-    static let q6 = """
-        SELECT sum(l_extendedprice * l_discount) AS revenue
-        FROM lineitem
-        WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'
-          AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24
-        """
+    /// TPC-H Q1 and Q6 as every engine runs them (datasets/queries/, shared with the benchmarks).
+    static let q1 = query("tpch-q1")
+    static let q6 = query("tpch-q6")
+
+    static func query(_ name: String) -> String {
+        let url = TestPaths.repositoryRoot.appendingPathComponent("datasets/queries/\(name).sql")
+        return (try? String(contentsOf: url, encoding: .utf8)) ?? "missing \(url.path)"
+    }
 
     /// The generated files, once per run.
     static let directory: URL? = {

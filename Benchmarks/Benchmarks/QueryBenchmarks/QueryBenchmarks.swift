@@ -1,3 +1,4 @@
+import Foundation
 import Benchmark
 import QuiverArrow
 import QuiverBytes
@@ -31,18 +32,8 @@ let benchmarks: @Sendable () -> Void = {
 
     // A synthetic lineitem: 1M rows in 16 batches of 65,536 (TPC-H column shapes).
     let lineitem = try! SyntheticLineitem.source(rows: 1 << 20, batchRows: 1 << 16)
-    let q1 = """
-        SELECT l_returnflag, l_linestatus, sum(l_quantity), sum(l_extendedprice),
-               sum(l_extendedprice * (1 - l_discount)), sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)),
-               avg(l_quantity), avg(l_extendedprice), avg(l_discount), count(*)
-        FROM lineitem WHERE l_shipdate <= DATE '1998-09-02'
-        GROUP BY l_returnflag, l_linestatus ORDER BY l_returnflag, l_linestatus
-        """
-    let q6 = """
-        SELECT sum(l_extendedprice * l_discount) FROM lineitem
-        WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'
-          AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24
-        """
+    let q1 = sharedQuery("tpch-q1")
+    let q6 = sharedQuery("tpch-q6")
     for (name, sql, allocations) in [("tpch/Q1", q1, 20_000), ("tpch/Q6", q6, 5_000), ("scan/sum(l_quantity)", "SELECT sum(l_quantity) FROM lineitem", 2_000)] {
         Benchmark(
             "\(name) (1M rows, in memory)",
@@ -67,6 +58,13 @@ let benchmarks: @Sendable () -> Void = {
                                 tables: ["t": sorted]).execute())
         }
     }
+}
+
+/// TPC-H queries from datasets/queries/ (shared with the peer comparison and the tests).
+func sharedQuery(_ name: String) -> String {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("datasets/queries/\(name).sql")
+    return (try? String(contentsOf: path, encoding: .utf8)) ?? "missing \(path.path)"
 }
 
 /// Deterministic synthetic data with TPC-H lineitem's column types.
