@@ -54,8 +54,12 @@ public struct StoreTableSource: BatchSource {
 extension FileBatchSource {
     /// Opens the Arrow file at `path` memory-mapped; if it is a store file (its footer carries
     /// `quiver:statistics`), its per-batch statistics enable zone maps.
-    public init(path: String, options: IPCReadOptions = .init()) throws {
-        let reader = try FileReader(path: path, source: .memoryMap, options: options)
+    ///
+    /// By default the mapping comes from `MappingCache.shared`, so querying the same
+    /// unchanged file again reuses the pages the last query faulted in (`.memoryMap` maps
+    /// afresh each time; `.read` copies the columns it reads into pool buffers).
+    public init(path: String, source: FileSource = .sharedMemoryMap, options: IPCReadOptions = .init()) throws {
+        let reader = try FileReader(path: path, source: source, options: options)
         guard reader.footerMetadata.contains(where: { $0.key == "quiver:statistics" }) else {
             self.init(reader)
             return

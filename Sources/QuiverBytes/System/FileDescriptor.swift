@@ -180,13 +180,16 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
         public var size: Int
         /// Whether it is a regular file (not a pipe, socket, device or directory).
         public var isRegularFile: Bool
+        /// Which file this is and which version of it: equal identities mean the same inode
+        /// with the same size and modification time.
+        public var identity: FileIdentity
     }
 
     /// The file's size and kind (`fstat(2)`).
     public func status() throws -> Status {
         var raw = stat()
         _ = try valueOrErrno { system_fstat(rawValue, &raw) }.get("fstat", description)
-        return Status(size: Int(raw.st_size), isRegularFile: raw.st_mode & S_IFMT == S_IFREG)
+        return Status(size: Int(raw.st_size), isRegularFile: raw.st_mode & S_IFMT == S_IFREG, identity: FileIdentity(raw))
     }
 
     /// Sets the file's size (`ftruncate(2)`): cuts it, or extends it with zeros.

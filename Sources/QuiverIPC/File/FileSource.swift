@@ -10,6 +10,8 @@ import QuiverBytes
 ///                                 (its pages read when first touched)   evictable, not allocated)
 /// .read        open, fstat        one pread of framing + metadata, one  every body byte, until
 ///                                 of the body into a pool allocation    the batch is released
+/// .shared-     open, fstat, a     as .memoryMap                         as .memoryMap
+///  MemoryMap   lookup in MappingCache.shared (mmap only on a miss)
 /// ```
 /// Either way the size is taken at open and every range is checked against it; the
 /// descriptor stays open while the reader lives. A mapping outlives the reader: it is
@@ -20,12 +22,18 @@ public enum FileSource: Sendable, Hashable, CaseIterable, CustomStringConvertibl
     case memoryMap
     /// Read with `pread`/`read` into buffers from the options' pool: one copy of each body.
     case read
+    /// Like `memoryMap`, but through `MappingCache.shared`: a file this process has mapped
+    /// before and that has not changed since reuses that mapping, and with it the page-table
+    /// entries its earlier readers faulted in (so repeated scans of a warm file cost no page
+    /// faults). The mapping outlives the reader in the cache; see `MappingCache`.
+    case sharedMemoryMap
 
     /// "mmap" or "read".
     public var description: String {
         switch self {
         case .memoryMap: "mmap"
         case .read: "read"
+        case .sharedMemoryMap: "shared mmap"
         }
     }
 }
@@ -39,6 +47,7 @@ extension FileReader {
         do {
             switch source {
             case .memoryMap: input = try MappedFileInput(path: path)
+            case .sharedMemoryMap: input = try MappedFileInput(path: path, cache: .shared)
             case .read: input = try ReadFileInput(path: path, pool: options.pool)
             }
             try self.init(input: input, options: options)
@@ -88,6 +97,7 @@ extension StreamReader {
         do {
             switch source {
             case .memoryMap: input = RandomAccessCursor(try MappedFileInput(path: path))
+            case .sharedMemoryMap: input = RandomAccessCursor(try MappedFileInput(path: path, cache: .shared))
             case .read: input = try FileDescriptorInput(path: path, pool: options.pool)
             }
             try self.init(input: input, options: options)
@@ -114,10 +124,11 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
     /// Where metadata copies come from (never the caller's pool: they are not buffers).
     private static let metadataPool = MemoryPool()
 
-    init(path: String) throws {
+    /// Opens and maps `path`; with `cache`, reuses its mapping of this version of the file.
+    init(path: String, cache: MappingCache? = nil) throws {
         descriptor = try FileDescriptor.open(path, .readOnly)
         do {
-            mapping = try MappedFile(descriptor: descriptor)
+            mapping = try cache?.mapping(path: path, descriptor: descriptor) ?? MappedFile(descriptor: descriptor)
         } catch {
             try? descriptor.close()
             throw error
