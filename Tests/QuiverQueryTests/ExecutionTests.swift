@@ -97,6 +97,51 @@ import Testing
         #expect(pool.totalAllocatedBytes == 0)
     }
 
+    /// Dense filters aggregate in place through the selection's bits: groups whose rows the
+    /// filter drops never appear, NULL inputs and count(*) count only kept rows, and an
+    /// expression that would fail only on dropped rows does not fail the query.
+    @Test func denseFiltersAggregateInPlace() throws {
+        let all = 0..<3000
+        func flag(_ i: Int) -> String? {
+            i % 7 == 0 ? nil : (i % 500 == 1 ? (i % 2 == 0 ? "gone" : "longer than 7") : ["A", "N", "R"][i % 3])
+        }
+        func x(_ i: Int) -> Int64? { i % 11 == 0 ? nil : (i % 10 == 9 ? Int64.max / 2 : Int64(i)) }
+        let batch = try Make.batch([
+            ("flag", Make.utf8(all.map(flag))), ("x", Make.int64(all.map(x))), ("i", Make.int64(all.map { Int64($0) })),
+        ])
+        let source = try InMemorySource(batches: [batch, batch.slice(from: 17, length: 2000)])
+        let rows = Array(all) + Array(17..<2017)
+        func run(_ sql: String) throws -> [[V]] {
+            Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+        }
+
+        // ~80% of rows kept; every "gone" and "longer than 7" row is dropped.
+        let kept = rows.filter { (x($0).map { $0 < 4_000_000_000 } ?? false) && $0 % 500 != 1 }
+        var order: [String?] = []
+        for i in kept where !order.contains(flag(i)) { order.append(flag(i)) }
+        let expected: [[V]] = order.map { key in
+            let members = kept.filter { flag($0) == key }
+            let values = members.compactMap(x)
+            return [
+                key.map { .string($0) } ?? .null, .int(Int64(members.count)), .int(Int64(values.count)),
+                .int(values.reduce(0, +)), .int(values.min()!), .int(values.max()!),
+                .double(Double(values.reduce(0, +)) / Double(values.count)), .int(Int64(Set(values).count)),
+                .int(values.reduce(0) { $0 + $1 * 4 }),
+            ]
+        }
+        #expect(try run("""
+            SELECT flag, count(*), count(x), sum(x), min(x), max(x), avg(x), count(DISTINCT x) FROM t
+            WHERE x < 4000000000 AND i % 500 <> 1 GROUP BY flag
+            """) == expected.map { Array($0.prefix(8)) })
+        // x * 4 overflows on dropped rows only (x = Int64.max / 2 fails the filter).
+        #expect(try run("SELECT flag, sum(x * 4) FROM t WHERE x < 4000000000 AND i % 500 <> 1 GROUP BY flag") == expected.map { [$0[0], $0[8]] })
+        let thirds = rows.filter { $0 % 3 != 0 }
+        #expect(try run("SELECT count(*) FROM t WHERE i % 3 <> 0") == [[.int(Int64(thirds.count))]])
+        #expect(try run("SELECT count(*), sum(i) FROM t WHERE i % 3 <> 0") == [[.int(Int64(thirds.count)), .int(Int64(thirds.reduce(0, +)))]])
+        // Where every row fails the filter, aggregates without groups still give one row.
+        #expect(try run("SELECT count(*), sum(i) FROM t WHERE i < 0") == [[.int(0), .null]])
+    }
+
     /// Only results and per-batch scratch are allocated: a selective aggregate over 8 MB of
     /// input allocates a small fraction of that at its peak.
     @Test func memoryStaysSmall() throws {

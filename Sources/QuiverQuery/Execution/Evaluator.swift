@@ -15,6 +15,26 @@ struct ColumnSet {
 /// indices, so `flag = 'R'` on a dictionary column costs one lookup per row.
 struct Evaluator {
     let pool: MemoryPool
+    /// Results already computed over the current input, when several expressions share
+    /// sub-expressions (TPC-H Q1 computes `price * (1 - discount)` in two sums).
+    private var memo: Memo?
+
+    /// Results by expression, for one input.
+    private final class Memo {
+        var results: [BoundExpr: Datum] = [:]
+    }
+
+    init(pool: MemoryPool) {
+        self.pool = pool
+    }
+
+    /// This evaluator, remembering each compound expression's result for reuse; only for
+    /// evaluating several expressions over one and the same input.
+    func remembering() -> Evaluator {
+        var copy = self
+        copy.memo = Memo()
+        return copy
+    }
 
     func evaluate(_ expr: BoundExpr, _ input: ColumnSet) throws -> Datum {
         switch expr {
@@ -26,10 +46,15 @@ struct Evaluator {
         case .literal(let scalar):
             return .scalar(scalar)
         default:
+            if let known = memo?.results[expr] { return known }
+            let result: Datum
             if let index = singleDictionaryColumn(expr, input) {
-                return try evaluateOnDictionary(expr, column: index, input)
+                result = try evaluateOnDictionary(expr, column: index, input)
+            } else {
+                result = try evaluateNode(expr, input)
             }
-            return try evaluateNode(expr, input)
+            memo?.results[expr] = result
+            return result
         }
     }
 
@@ -98,7 +123,10 @@ struct Evaluator {
         var perEntry = input
         perEntry.columns[index] = try Take.concatenate([dictionary, nullEntry], pool: pool)
         perEntry.length = dictionary.length + 1
-        let result = try evaluateNode(expr, perEntry).materialize(length: perEntry.length, pool: pool)
+        // Over the dictionary's entries, not the input: nothing here may be remembered.
+        var perEntryEvaluator = self
+        perEntryEvaluator.memo = nil
+        let result = try perEntryEvaluator.evaluateNode(expr, perEntry).materialize(length: perEntry.length, pool: pool)
         let rows = try Take.indexRows(column, nullRow: Int32(dictionary.length))
         return .array(try Take.take(result, rows: rows, pool: pool))
     }

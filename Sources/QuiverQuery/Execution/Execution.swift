@@ -68,15 +68,17 @@ final class Execution: @unchecked Sendable {
         let batch = try plan.source.batch(at: index, columns: plan.scanColumns)
         var input = try load(batch)
         var outcome = Outcome(rows: input.length, selected: input.length)
+        var selection: Selection? = nil
         if let filter = plan.filter {
-            let rows = Logic.selection(try evaluator.evaluate(filter, input), length: input.length)
-            outcome.selected = rows.count
-            if rows.count < input.length {
-                var narrowed = [ArrayData?](repeating: nil, count: input.columns.count)
-                for column in plan.postFilterColumns {
-                    if let data = input.columns[column] { narrowed[column] = try Take.take(data, rows: rows, pool: options.pool) }
+            let kept = Selection(try evaluator.evaluate(filter, input), length: input.length, pool: options.pool)
+            outcome.selected = kept.count
+            if !kept.isAll {
+                if case .aggregate(let spec) = plan.mode, kept.count * 2 >= input.length || spec.readsNoColumns {
+                    // Most rows stay (or none is read): aggregate in place, reading the bits.
+                    selection = kept
+                } else {
+                    input = try gather(input, kept)
                 }
-                input = ColumnSet(columns: narrowed, length: rows.count)
             }
         }
         switch plan.mode {
@@ -93,16 +95,42 @@ final class Execution: @unchecked Sendable {
             outcome.length = length
         case .aggregate(let spec):
             let state = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
-            if input.length > 0 {
-                let keys = try spec.keys.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
-                let arguments = try spec.calls.map { call in
-                    try call.argument.map { try evaluator.values($0, input).materialize(length: input.length, pool: options.pool) }
+            if input.length > 0 && outcome.selected > 0 {
+                var evaluated = try? selection.map { _ in try evaluateAggregateInputs(spec, input) }
+                if selection != nil && evaluated == nil {
+                    // An expression failed on some row — possibly one the filter dropped
+                    // (overflow, a cast out of range): evaluate the kept rows only, where
+                    // a failure is the query's.
+                    input = try gather(input, selection!)
+                    selection = nil
                 }
-                try state.update(keyColumns: keys, inputs: arguments, rowCount: input.length)
+                if evaluated == nil { evaluated = try evaluateAggregateInputs(spec, input) }
+                let (keys, arguments) = evaluated!
+                try state.update(keyColumns: keys, inputs: arguments, rowCount: input.length, selection: selection)
             }
             outcome.aggregate = state
         }
         return outcome
+    }
+
+    /// The columns read after the filter, gathered to the rows `selection` keeps.
+    private func gather(_ input: ColumnSet, _ selection: Selection) throws -> ColumnSet {
+        let rows = selection.rows()
+        var narrowed = [ArrayData?](repeating: nil, count: input.columns.count)
+        for column in plan.postFilterColumns {
+            if let data = input.columns[column] { narrowed[column] = try Take.take(data, rows: rows, pool: options.pool) }
+        }
+        return ColumnSet(columns: narrowed, length: rows.count)
+    }
+
+    /// The group keys and aggregate arguments evaluated over every row of `input`.
+    private func evaluateAggregateInputs(_ spec: AggregatePlan, _ input: ColumnSet) throws -> ([ArrayData], [ArrayData?]) {
+        let evaluator = evaluator.remembering()
+        let keys = try spec.keys.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
+        let arguments = try spec.calls.map { call in
+            try call.argument.map { try evaluator.values($0, input).materialize(length: input.length, pool: options.pool) }
+        }
+        return (keys, arguments)
     }
 
     /// Maps the source's batch to source column indices and checks each column it will read.
@@ -186,7 +214,7 @@ final class Execution: @unchecked Sendable {
             let results = try state.finish()
             var grouped = ColumnSet(columns: results, length: state.groupCount)
             if let having = spec.having {
-                let rows = Logic.selection(try evaluator.evaluate(having, grouped), length: grouped.length)
+                let rows = Selection(try evaluator.evaluate(having, grouped), length: grouped.length, pool: options.pool).rows()
                 grouped = ColumnSet(columns: try results.map { try Take.take($0, rows: rows, pool: options.pool) }, length: rows.count)
             }
             let outputs = try spec.outputs.map { try evaluator.evaluate($0, grouped).materialize(length: grouped.length, pool: options.pool) }

@@ -69,34 +69,50 @@ struct KeyTable {
         return ids
     }
 
-    /// Interns rows whose keys come from small domains — dictionary indices, booleans, and
-    /// integers spanning a short range in this batch — without encoding every row: each row
-    /// gets a mixed-radix code from its columns' codes (column at a time), only the first row
-    /// of each code is encoded and interned, and the rest look their code up. Nil when some
-    /// key column is not small (then `intern(KeyEncoder(…))` does the general work).
-    mutating func internSmallDomains(_ columns: [ArrayData], rowCount: Int, pool: MemoryPool) throws -> [Int32]? {
+    /// Interns rows whose keys come from small domains — dictionary indices, booleans,
+    /// integers spanning a short range in this batch, and short strings with few distinct
+    /// values in this batch — without encoding every row: each row gets a mixed-radix code
+    /// from its columns' codes (column at a time), only the first row of each code is encoded
+    /// and interned, and the rest look their code up. Only rows in `mask` (nil: all) are
+    /// interned; the others get an arbitrary id. Nil when some key column is not small (then
+    /// `intern(KeyEncoder(…))` does the general work).
+    mutating func internSmallDomains(_ columns: [ArrayData], rowCount: Int, mask: BitView? = nil, pool: MemoryPool) throws -> [Int32]? {
         let limit = Swift.min(1 << 16, Swift.max(1024, 4 * rowCount))
         var combined = [Int32](repeating: 0, count: rowCount)
         var domain = 1
         for column in columns {
             guard let (codes, size) = try SmallDomain.codes(column, limit: limit / domain) else { return nil }
-            for row in 0..<rowCount { combined[row] += codes[row] * Int32(domain) }
+            let radix = Int32(domain)
+            combined.withUnsafeMutableBufferPointer { combined in
+                codes.withUnsafeBufferPointer { codes in
+                    for row in 0..<rowCount { combined[row] &+= codes[row] &* radix }
+                }
+            }
             domain *= size
         }
         var local = [Int32](repeating: -1, count: domain)
         var firstRows: [Int32] = []
         var localIds = [Int32](repeating: 0, count: rowCount)
-        for row in 0..<rowCount {
-            let code = Int(combined[row])
-            if local[code] < 0 {
-                local[code] = Int32(firstRows.count)
-                firstRows.append(Int32(row))
+        local.withUnsafeMutableBufferPointer { local in
+            combined.withUnsafeBufferPointer { combined in
+                localIds.withUnsafeMutableBufferPointer { localIds in
+                    forEachSetRow(mask, nil, count: rowCount) { row in
+                        let code = Int(combined[row])
+                        var id = local[code]
+                        if id < 0 {
+                            id = Int32(firstRows.count)
+                            local[code] = id
+                            firstRows.append(Int32(row))
+                        }
+                        localIds[row] = id
+                    }
+                }
             }
-            localIds[row] = local[code]
         }
+        guard !firstRows.isEmpty else { return localIds }
         let representatives = try columns.map { try Take.take($0, rows: firstRows, pool: pool) }
         let ids = intern(try KeyEncoder(representatives, rowCount: firstRows.count, pool: pool))
-        return localIds.map { ids[Int($0)] }
+        return ids.withUnsafeBufferPointer { ids in localIds.map { ids[Int($0)] } }
     }
 
     private mutating func grow() {
@@ -377,10 +393,101 @@ private enum SmallDomain {
             guard limit >= 3 else { return nil }
             let bits = Columns.bits(column)
             return ((0..<column.length).map { row in (validity?[row] ?? true) ? (bits[row] ? 2 : 1) : 0 }, 3)
+        case .utf8, .binary:
+            return shortStrings(column, Columns.strings(column, offsets: Int32.self), validity: validity, limit: limit)
+        case .largeUtf8, .largeBinary:
+            return shortStrings(column, Columns.strings(column, offsets: Int64.self), validity: validity, limit: limit)
         default:
             guard column.type.isInteger, let kind = NumberKind(column.type) else { return nil }
             return try kind.visit(IntegerCodes(column: column, validity: validity, limit: limit))
         }
+    }
+
+    /// Codes for a string column whose values in this batch are at most 7 bytes long and
+    /// fewer than `limit` distinct: each value packs into one word (bytes, then its length in
+    /// the top byte), which a small open-addressing table numbers in order of appearance.
+    /// Nil as soon as a longer value or one too many distinct values shows up.
+    private static func shortStrings<O: FixedWidthInteger>(
+        _ column: ArrayData, _ view: StringsView<O>, validity: BitView?, limit: Int
+    ) -> ([Int32], Int)? {
+        let rowCount = column.length
+        // Loading a whole word is safe while it ends inside the data buffer.
+        let dataEnd = column.buffers[2].count
+        var slots = [UInt64](repeating: 0, count: 64)  // packed value + 1; 0 = empty
+        var slotCodes = [Int32](repeating: 0, count: 64)
+        var distinct = 0
+        var codes = [Int32](repeating: 0, count: rowCount)
+        var failed = false
+        // Values of at most one byte (flags, status letters) skip the table: a direct map.
+        var byteCodes = [Int32](repeating: 0, count: 257)
+        codes.withUnsafeMutableBufferPointer { codes in
+            for row in 0..<rowCount {
+                if let validity, !validity[row] { continue }  // code 0: NULL
+                let start = Int(view.offsets[row])
+                let count = Int(view.offsets[row + 1]) - start
+                if count <= 1 {
+                    let index = count == 0 ? 256 : Int(view.bytes.load(fromByteOffset: start, as: UInt8.self))
+                    var code = byteCodes[index]
+                    if code == 0 {
+                        distinct += 1
+                        guard distinct + 1 < limit else {
+                            failed = true
+                            return
+                        }
+                        code = Int32(distinct)
+                        byteCodes[index] = code
+                    }
+                    codes[row] = code
+                    continue
+                }
+                guard count <= 7 else {
+                    failed = true
+                    return
+                }
+                var packed: UInt64
+                if start + 8 <= dataEnd {
+                    packed = view.bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self)
+                    packed &= (1 << UInt64(count * 8)) - 1
+                } else {
+                    packed = 0
+                    for index in 0..<count {
+                        packed |= UInt64(view.bytes.load(fromByteOffset: start + index, as: UInt8.self)) << UInt64(index * 8)
+                    }
+                }
+                packed |= UInt64(count) << 56
+                let key = packed &+ 1
+                var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & (slots.count - 1)
+                while slots[slot] != 0 && slots[slot] != key { slot = (slot + 1) & (slots.count - 1) }
+                if slots[slot] == 0 {
+                    distinct += 1
+                    guard distinct + 1 < limit else {
+                        failed = true
+                        return
+                    }
+                    slots[slot] = key
+                    slotCodes[slot] = Int32(distinct)
+                    if distinct * 2 > slots.count { Self.grow(&slots, &slotCodes) }
+                    codes[row] = Int32(distinct)
+                } else {
+                    codes[row] = slotCodes[slot]
+                }
+            }
+        }
+        return failed ? nil : (codes, distinct + 1)
+    }
+
+    private static func grow(_ slots: inout [UInt64], _ codes: inout [Int32]) {
+        let size = slots.count * 2
+        var newSlots = [UInt64](repeating: 0, count: size)
+        var newCodes = [Int32](repeating: 0, count: size)
+        for (key, code) in zip(slots, codes) where key != 0 {
+            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & (size - 1)
+            while newSlots[slot] != 0 { slot = (slot + 1) & (size - 1) }
+            newSlots[slot] = key
+            newCodes[slot] = code
+        }
+        slots = newSlots
+        codes = newCodes
     }
 
     private struct IntegerCodes: NumberVisitor {

@@ -87,25 +87,95 @@ enum Logic {
         return Output.array(.boolean, length: length, validity: nil, [values.finish()])
     }
 
-    /// The rows a filter keeps: TRUE (valid and set), never NULL or FALSE.
-    static func selection(_ predicate: Datum, length: Int) -> [Int32] {
+}
+
+/// The rows a filter keeps — TRUE, never NULL or FALSE — as a bitmap over the batch.
+///
+/// Kept as bits rather than row numbers: counting them is a popcount, aggregations read them
+/// 64 rows per word, and only gathers (`rows()`) pay for a list of positions.
+struct Selection {
+    /// The kept rows' bits; nil when every row is kept.
+    let bits: BitView?
+    /// How many rows are kept.
+    let count: Int
+    /// The rows in the batch.
+    let length: Int
+    /// Keeps the bitmap `bits` views alive.
+    private let storage: Buffer?
+
+    /// The TRUE rows of `predicate` (a boolean datum over `length` rows). Views the
+    /// predicate's values when it has no NULLs; else ANDs values and validity into a new
+    /// bitmap from `pool`.
+    init(_ predicate: Datum, length: Int, pool: MemoryPool) {
+        self.length = length
         switch predicate {
         case .scalar(let scalar):
-            if case .bool(true) = scalar.payload { return (0..<Int32(length)).map { $0 } }
-            return []
-        case .array:
-            let truth = Truth(predicate)
-            var rows: [Int32] = []
-            rows.reserveCapacity(length / 4)
-            for word in 0..<((length + 63) >> 6) {
-                var bits = truth.words(word).isTrue
+            let all: Bool
+            if case .bool(true) = scalar.payload { all = true } else { all = false }
+            count = all ? length : 0
+            storage = nil
+            bits = all ? nil : BitView(Buffer.empty.baseAddress, offset: 0, count: 0)
+        case .array(let data):
+            let values = Columns.bits(data)
+            var view = values
+            var storage: Buffer? = data.buffers[1]
+            if let validity = Bitmaps.validity(data) {
+                let writer = BitmapWriter(count: length, pool: pool)
+                for word in 0..<writer.wordCount { writer.set(word: word, values.word(word) & validity.word(word)) }
+                let buffer = writer.finish()
+                view = BitView(buffer.baseAddress, offset: 0, count: length)
+                storage = buffer
+            }
+            var kept = 0
+            for word in 0..<view.wordCount { kept += view.word(word).nonzeroBitCount }
+            count = kept
+            self.storage = kept == length ? nil : storage
+            bits = kept == length ? nil : view
+        }
+    }
+
+    /// Whether every row is kept.
+    var isAll: Bool { count == length }
+
+    /// The kept rows' positions, ascending (one exact allocation).
+    func rows() -> [Int32] {
+        guard let bits else { return (0..<Int32(length)).map { $0 } }
+        guard count > 0 else { return [] }
+        return [Int32](unsafeUninitializedCapacity: count) { out, initialized in
+            var next = 0
+            for word in 0..<bits.wordCount {
+                var word64 = bits.word(word)
                 let base = Int32(word << 6)
-                while bits != 0 {
-                    rows.append(base + Int32(bits.trailingZeroBitCount))
-                    bits &= bits - 1
+                while word64 != 0 {
+                    out[next] = base + Int32(word64.trailingZeroBitCount)
+                    next += 1
+                    word64 &= word64 - 1
                 }
             }
-            return rows
+            initialized = next
+        }
+    }
+}
+
+/// Calls `body` with each row set in both `a` and `b` (nil: all set), ascending, for rows
+/// `0..<count`: runs of 64 set rows go through a plain loop, the rest bit by bit.
+@inline(__always)
+func forEachSetRow(_ a: BitView?, _ b: BitView?, count: Int, _ body: (Int) -> Void) {
+    if a == nil && b == nil {
+        for row in 0..<count { body(row) }
+        return
+    }
+    for word in 0..<((count + 63) >> 6) {
+        // A view's word has no bits past `count`, so `.max` only happens for whole words.
+        var bits = (a?.word(word) ?? .max) & (b?.word(word) ?? .max)
+        let base = word << 6
+        if bits == .max {
+            for lane in 0..<64 { body(base + lane) }
+            continue
+        }
+        while bits != 0 {
+            body(base + bits.trailingZeroBitCount)
+            bits &= bits - 1
         }
     }
 }

@@ -55,9 +55,13 @@ protocol ArithmeticValue: NumberValue {
     /// Division with a non-zero divisor (the kernels null out zero divisors beforehand).
     static func divide(_ a: Self, _ b: Self) -> (Self, overflow: Bool)
     static func remainder(_ a: Self, _ b: Self) -> (Self, overflow: Bool)
+    /// `value` in this type (integers exactly for `Int128`, floats through `Double`). A
+    /// requirement rather than a closure so generic loops specialise it inline.
+    static func widen<T: NumberValue>(_ value: T) -> Self
 }
 
 extension ArithmeticValue where Self: FixedWidthInteger {
+    @inline(__always) static func widen<T: NumberValue>(_ value: T) -> Self { Self(truncatingIfNeeded: value.int128Value) }
     @inline(__always) static func add(_ a: Self, _ b: Self) -> (Self, overflow: Bool) {
         let r = a.addingReportingOverflow(b)
         return (r.partialValue, r.overflow)
@@ -84,6 +88,7 @@ extension ArithmeticValue where Self: FixedWidthInteger {
 }
 
 extension ArithmeticValue where Self: BinaryFloatingPoint {
+    @inline(__always) static func widen<T: NumberValue>(_ value: T) -> Self { Self(value.doubleValue) }
     @inline(__always) static func add(_ a: Self, _ b: Self) -> (Self, overflow: Bool) { (a + b, false) }
     @inline(__always) static func subtract(_ a: Self, _ b: Self) -> (Self, overflow: Bool) { (a - b, false) }
     @inline(__always) static func multiply(_ a: Self, _ b: Self) -> (Self, overflow: Bool) { (a * b, false) }

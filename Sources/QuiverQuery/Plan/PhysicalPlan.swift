@@ -49,6 +49,9 @@ struct AggregatePlan: Sendable {
     /// Extended outputs over `fields`.
     let outputs: [BoundExpr]
     let outputTexts: [String]
+
+    /// Whether aggregating reads no column: no keys, only count(*).
+    var readsNoColumns: Bool { keys.isEmpty && calls.allSatisfy { $0.function == .countStar } }
 }
 
 /// One aggregate function applied to a bound argument (nil for count(*)).
