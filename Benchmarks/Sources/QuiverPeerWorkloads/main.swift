@@ -4,6 +4,7 @@ import QuiverBenchmarkSupport
 import QuiverBytes
 import QuiverIPC
 import QuiverQuery
+import QuiverStore
 
 // The Quiver side of peers/compare.py: runs one named workload on a file the script wrote,
 // `iterations` times, and prints one JSON object: the median and best wall time of the timed
@@ -31,7 +32,11 @@ import QuiverQuery
 //   decode-1t          every batch of a (compressed) mapped file on one thread: GB/s of output
 //   query:NAME[:P]     a SQL query (NAME: q1, q6, range, count-gt) on the mapped file with
 //                      parallelism P (default: every core); first run in this fresh process
-//                      (open + execute) and warm repeats (open + execute, file resident)
+//                      (open + execute) and warm repeats (open + execute, file resident);
+//                      PATH may be a store directory: its table `t` is queried (open the store,
+//                      snapshot, execute)
+//   store-load         loads PATH's batches into a new store at ITERATIONS (a directory path)
+//                      as table `t`: the store the range query runs on
 
 typealias Figures = [String: Any]
 
@@ -175,7 +180,9 @@ func runQuery(_ name: String, parallelism: Int?, path: String, iterations: Int) 
         pool.resetPeak()
         let before = pool.totalAllocatedBytes
         let start = ContinuousClock.now
-        let source = try FileBatchSource(path: path)
+        let source: any BatchSource = FileSystem.isDirectory(path)
+            ? try StoreTableSource(store: try Store(at: path, log: { _ in }), table: "t")
+            : try FileBatchSource(path: path)
         result = try Query(sql: sql, tables: ["t": source, "lineitem": source]).execute(options)
         times.append(seconds(ContinuousClock.now - start))
         allocated = max(allocated, pool.peakAllocatedBytes - before)
@@ -197,6 +204,21 @@ guard arguments.count >= 3 else {
 }
 let workload = arguments[1], path = arguments[2]
 let iterations = arguments.count > 3 ? Int(arguments[3]) ?? 10 : 10
+if workload == "store-load", arguments.count > 3 {
+    do {
+        let reader = try FileReader(path: path)
+        let store = try Store.create(at: arguments[3], log: { _ in })
+        try store.createTable("t", schema: reader.schema)
+        let writer = try store.writer(for: "t")
+        for index in 0..<reader.numRecordBatches { try writer.append(try reader.recordBatch(at: index)) }
+        try writer.close()
+        print("{\"batches\": \(reader.numRecordBatches)}")
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        exit(1)
+    }
+}
 do {
     let result: Figures
     switch workload {
