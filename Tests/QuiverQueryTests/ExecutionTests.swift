@@ -142,6 +142,46 @@ import Testing
         #expect(try run("SELECT count(*), sum(i) FROM t WHERE i < 0") == [[.int(0), .null]])
     }
 
+    /// A lower and an upper bound on one column are tested in one pass; results (TRUE, FALSE
+    /// and NULL, as a projection shows them) equal comparing one bound at a time: NULLs,
+    /// NaN, literals on either side, both strictnesses, and bounds on other columns mixed in.
+    @Test func rangesOnOneColumnMatchTheirComparisons() throws {
+        let rows = 0..<700
+        func x(_ i: Int) -> Int32? { i % 13 == 0 ? nil : Int32(i % 50) - 10 }
+        func y(_ i: Int) -> Double? { i % 17 == 0 ? nil : (i % 23 == 0 ? .nan : Double(i % 40) / 4) }
+        let batch = try Make.batch([
+            ("x", Make.int32(rows.map(x))), ("y", Make.float64(rows.map(y))), ("d", Make.date32(rows.map { Int32($0) })),
+        ])
+        let source = try InMemorySource(batches: [batch, batch.slice(from: 3, length: 600)])
+        func run(_ sql: String) throws -> [[V]] {
+            Read.rows(try Query(sql: sql, tables: ["t": source]).execute().batches)
+        }
+        func truth(_ value: Bool?) -> V { value.map { .bool($0) } ?? .null }
+        let all = Array(rows) + Array(3..<603)
+        // Each predicate next to the row-at-a-time truth it must have.
+        let cases: [(String, (Int) -> V)] = [
+            ("x >= 0 AND x < 20", { i in truth(x(i).map { $0 >= 0 && $0 < 20 }) }),
+            ("x > 0 AND 20 >= x", { i in truth(x(i).map { $0 > 0 && $0 <= 20 }) }),
+            ("x BETWEEN 5 AND 5", { i in truth(x(i).map { $0 == 5 }) }),
+            ("x BETWEEN 30 AND 5", { i in truth(x(i).map { _ in false }) }),
+            ("y >= 1.5 AND y <= 6.25 AND x < 30", { i in
+                let a = y(i).map { $0 >= 1.5 && $0 <= 6.25 }
+                let b = x(i).map { $0 < 30 }
+                return a == false || b == false ? .bool(false) : (a == nil || b == nil ? .null : .bool(true))
+            }),
+            ("d >= DATE '1970-01-11' AND d < DATE '1970-03-01' AND y > 2", { i in
+                let a = i >= 10 && i < 59
+                let b = y(i).map { $0 > 2 }
+                return !a || b == false ? .bool(false) : (b == nil ? .null : .bool(true))
+            }),
+        ]
+        for (predicate, expected) in cases {
+            #expect(try run("SELECT \(predicate) FROM t") == all.map { [expected($0)] }, "\(predicate)")
+            let kept = all.filter { expected($0) == .bool(true) }
+            #expect(try run("SELECT count(*) FROM t WHERE \(predicate)") == [[.int(Int64(kept.count))]], "\(predicate)")
+        }
+    }
+
     /// Only results and per-batch scratch are allocated: a selective aggregate over 8 MB of
     /// input allocates a small fraction of that at its peak.
     @Test func memoryStaysSmall() throws {

@@ -67,8 +67,8 @@ struct Evaluator {
             return .array(try Arithmetic.evaluate(op, try values(a, input), try values(b, input), type: type, length: length, pool: pool))
         case .compare(let op, let a, let b):
             return .array(try Compare.evaluate(op, try values(a, input), try values(b, input), length: length, pool: pool))
-        case .and(let a, let b):
-            return .array(Logic.and(try evaluate(a, input), try evaluate(b, input), length: length, pool: pool))
+        case .and:
+            return .array(try evaluateConjunction(expr.conjuncts, input))
         case .or(let a, let b):
             return .array(Logic.or(try evaluate(a, input), try evaluate(b, input), length: length, pool: pool))
         case .not(let a):
@@ -83,6 +83,48 @@ struct Evaluator {
         case .cast(let a, let type):
             let operand = try values(a, input)
             return .array(try Cast.evaluate(try operand.materialize(length: length, pool: pool), to: type, pool: pool))
+        }
+    }
+
+    /// An AND chain in one pass: a lower and an upper bound on the same number column (`x >= a
+    /// AND x < b`, BETWEEN) become one range test, and the parts are ANDed together at once
+    /// rather than pairwise. NULL logic is exactly that of the chain.
+    private func evaluateConjunction(_ conjuncts: [BoundExpr], _ input: ColumnSet) throws -> ArrayData {
+        var parts: [BoundExpr?] = conjuncts
+        var ranges: [Datum] = []
+        // Pair each column's first lower bound with its first upper bound.
+        var lowerBound: [Int: Int] = [:]
+        var upperBound: [Int: Int] = [:]
+        for (position, conjunct) in conjuncts.enumerated() {
+            guard let (column, op, _) = Self.columnBound(conjunct) else { continue }
+            if op == .greater || op == .greaterOrEqual {
+                if lowerBound[column] == nil { lowerBound[column] = position }
+            } else if op == .less || op == .lessOrEqual {
+                if upperBound[column] == nil { upperBound[column] = position }
+            }
+        }
+        for (column, lowPosition) in lowerBound.sorted(by: { $0.value < $1.value }) {
+            guard let highPosition = upperBound[column], column < input.columns.count, let data = input.columns[column],
+                let low = Self.columnBound(conjuncts[lowPosition]), let high = Self.columnBound(conjuncts[highPosition]),
+                let range = try RangeCompare.evaluate(data, low: (low.op, low.bound), high: (high.op, high.bound), pool: pool)
+            else { continue }
+            ranges.append(.array(range))
+            parts[lowPosition] = nil
+            parts[highPosition] = nil
+        }
+        let operands = try ranges + parts.compactMap { $0 }.map { try evaluate($0, input) }
+        if operands.count == 1, case .array(let only) = operands[0] { return only }
+        return Logic.all(operands, length: input.length, pool: pool)
+    }
+
+    /// `column <op> literal` (either way round) with a non-NULL literal: the column, the
+    /// operator as seen from the column, and the literal.
+    private static func columnBound(_ expr: BoundExpr) -> (column: Int, op: CompareOp, bound: Scalar)? {
+        guard case .compare(let op, let a, let b) = expr else { return nil }
+        switch (a, b) {
+        case (.column(let index, _), .literal(let scalar)) where !scalar.isNull: return (index, op, scalar)
+        case (.literal(let scalar), .column(let index, _)) where !scalar.isNull: return (index, op.flipped, scalar)
+        default: return nil
         }
     }
 

@@ -153,3 +153,62 @@ struct Comparison<L: Operand, R: Operand, Op: CompareOperator>: RowTest where L.
     let r: R
     @inline(__always) func callAsFunction(_ row: Int) -> Bool { Op.holds(l[row], r[row]) }
 }
+
+/// `low <lowOp> x AND x <highOp> high` on one number column: both bounds in one pass and one
+/// bitmap (a range such as `d >= DATE '1994-01-01' AND d < DATE '1995-01-01'` or BETWEEN),
+/// the same TRUE/FALSE/NULL as the two comparisons ANDed.
+enum RangeCompare {
+    /// Nil when the column is not a plain number column or a bound does not convert exactly
+    /// to its type (the caller then compares one bound at a time). `lowOp` is `>` or `>=`,
+    /// `highOp` `<` or `<=`.
+    static func evaluate(
+        _ column: ArrayData, low: (CompareOp, Scalar), high: (CompareOp, Scalar), pool: MemoryPool
+    ) throws -> ArrayData? {
+        guard let kind = NumberKind(column.type),
+            [.greater, .greaterOrEqual].contains(low.0), [.less, .lessOrEqual].contains(high.0)
+        else { return nil }
+        guard let values = try kind.visit(Visit(column: column, low: low, high: high, pool: pool)) else { return nil }
+        let validity = Bitmaps.validity(column).map { view -> (Buffer, nullCount: Int) in
+            let writer = BitmapWriter(count: column.length, pool: pool)
+            for word in 0..<writer.wordCount { writer.set(word: word, view.word(word)) }
+            return (writer.finish(), column.nullCount)
+        }
+        return Output.array(.boolean, length: column.length, validity: validity, [values])
+    }
+
+    private struct Visit: NumberVisitor {
+        let column: ArrayData
+        let low: (CompareOp, Scalar)
+        let high: (CompareOp, Scalar)
+        let pool: MemoryPool
+
+        func visit<T: NumberValue>(_: T.Type) throws -> Buffer? {
+            guard let lowValue = ScalarArrays.number(low.1, as: T.self),
+                let highValue = ScalarArrays.number(high.1, as: T.self)
+            else { return nil }
+            let values = ValuesOperand(base: Columns.values(column, as: T.self))
+            let count = column.length
+            switch (low.0 == .greaterOrEqual, high.0 == .lessOrEqual) {
+            case (true, true):
+                return Bitmaps.build(count: count, pool: pool, Between<T, GreaterOrEqual, LessOrEqual>(values: values, low: lowValue, high: highValue)).finish()
+            case (true, false):
+                return Bitmaps.build(count: count, pool: pool, Between<T, GreaterOrEqual, Less>(values: values, low: lowValue, high: highValue)).finish()
+            case (false, true):
+                return Bitmaps.build(count: count, pool: pool, Between<T, Greater, LessOrEqual>(values: values, low: lowValue, high: highValue)).finish()
+            case (false, false):
+                return Bitmaps.build(count: count, pool: pool, Between<T, Greater, Less>(values: values, low: lowValue, high: highValue)).finish()
+            }
+        }
+    }
+
+    /// `values[row] <Low> low && values[row] <High> high`, without a branch.
+    private struct Between<T: NumberValue, Low: CompareOperator, High: CompareOperator>: RowTest {
+        let values: ValuesOperand<T>
+        let low: T
+        let high: T
+        @inline(__always) func callAsFunction(_ row: Int) -> Bool {
+            let value = values[row]
+            return (Low.holds(value, low) ? 1 : 0) & (High.holds(value, high) ? 1 : 0) != 0
+        }
+    }
+}

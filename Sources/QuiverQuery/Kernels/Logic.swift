@@ -45,6 +45,26 @@ enum Logic {
         combine(a, b, length: length, pool: pool) { x, y in (x.isTrue & y.isTrue, x.isFalse | y.isFalse) }
     }
 
+    /// The AND of several boolean datums in one pass (`and` folded over them).
+    static func all(_ operands: [Datum], length: Int, pool: MemoryPool) -> ArrayData {
+        let truths = operands.map(Truth.init)
+        let values = BitmapWriter(count: length, pool: pool)
+        let validity = BitmapWriter(count: length, pool: pool)
+        for word in 0..<values.wordCount {
+            var isTrue = UInt64.max
+            var isFalse: UInt64 = 0
+            for truth in truths {
+                let words = truth.words(word)
+                isTrue &= words.isTrue
+                isFalse |= words.isFalse
+            }
+            values.set(word: word, isTrue)
+            validity.set(word: word, isTrue | isFalse)
+        }
+        let nulls = length - validity.popCount()
+        return Output.array(.boolean, length: length, validity: nulls > 0 ? (validity.finish(), nulls) : nil, [values.finish()])
+    }
+
     static func or(_ a: Datum, _ b: Datum, length: Int, pool: MemoryPool) -> ArrayData {
         combine(a, b, length: length, pool: pool) { x, y in (x.isTrue | y.isTrue, x.isFalse & y.isFalse) }
     }
