@@ -394,22 +394,7 @@ private func addByGroup<T: NumberValue, Acc: ArithmeticValue>(
             copies[slot] = sum
             overflow = overflow || o
         }
-        if let mask {
-            for word in 0..<mask.wordCount {
-                var bits = mask.word(word)
-                let base = word << 6
-                if bits == .max {
-                    for lane in 0..<64 { add(base + lane) }
-                    continue
-                }
-                while bits != 0 {
-                    add(base + bits.trailingZeroBitCount)
-                    bits &= bits - 1
-                }
-            }
-        } else {
-            for row in 0..<rowCount { add(row) }
-        }
+        forEachSetRow(mask, nil, count: rowCount) { add($0) }
         for lane in 0..<lanes {
             for group in 0..<groupCount {
                 let (sum, o) = Acc.add(sums[group], copies[lane * groupCount + group])
