@@ -89,6 +89,8 @@ public final class AppendableFile {
     private var pending: [BatchStatistics] = []
     /// The footer's statistics stream, kept up to date batch by batch.
     private var statisticsEncoder: StatisticsEncoder
+    /// The footer, from parts encoded once.
+    private var footerEncoder: FooterEncoder
     /// Footer metadata other than Quiver's own keys (kept from the file or given at creation).
     private var userMetadata: Metadata
     /// A write or commit failed part-way: the committed footer must be put back first.
@@ -168,6 +170,7 @@ public final class AppendableFile {
         writer = try FileWriter(output: output, schema: schema, options: options.writeOptions)
         committed = Committed(footer: Footer(schema: schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0, tail: [], statistics: [], dictionaries: [:], rows: 0)
         statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+        footerEncoder = try FooterEncoder(schema: writer.schema)
         configureWriter()
         try commit(force: true)
     }
@@ -203,6 +206,7 @@ public final class AppendableFile {
                 dictionaries: reader.dictionaries.dictionaries, rows: statistics.reduce(0) { $0 + $1.rowCount })
             writer = try AppendableFile.resumedWriter(output, committed, options)
             statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            footerEncoder = try FooterEncoder(schema: writer.schema)
             for batch in statistics { statisticsEncoder.append(batch) }
             configureWriter()
             if !footer.isSealed || footer.dataEnd == footer.footerOffset {
@@ -218,9 +222,8 @@ public final class AppendableFile {
             output = PositionedOutput(descriptor: descriptor, position: scanned.dataEnd, fileSize: size, pool: options.pool)
             if scanned.dataEnd <= 8 {
                 // Not even the schema survived: start the file again from its known schema.
-                try descriptor.truncate(to: 0)
                 output.discard(movingTo: 0)
-                output.setFileSize(0)
+                try output.truncate(to: 0)
                 writer = try FileWriter(output: output, schema: scanned.schema, options: options.writeOptions)
                 committed = Committed(
                     footer: Footer(schema: scanned.schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0,
@@ -235,6 +238,7 @@ public final class AppendableFile {
                 writer = try AppendableFile.resumedWriter(output, committed, options)
             }
             statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            footerEncoder = try FooterEncoder(schema: writer.schema)
             for batch in committed.statistics { statisticsEncoder.append(batch) }
             configureWriter()
             try commit(force: true)
@@ -307,53 +311,72 @@ public final class AppendableFile {
     /// visible, and durable, at the next `commit()`. Throws `schemaMismatch` for a batch of
     /// another schema (nothing is written then).
     public func write(_ batch: RecordBatch) throws {
+        _ = try write(batch, preparingCommit: false)
+    }
+
+    /// The footer's statistics text for the committed batches plus the one pending batch,
+    /// computed while that batch was written; `mark` is the encoder before that batch.
+    private struct PreparedStatistics {
+        let mark: StatisticsEncoder.Mark
+        let text: String
+    }
+
+    /// Writes a batch, adds its statistics to `pending` and, with `preparingCommit` when
+    /// nothing else is pending, also returns the statistics text its commit will need.
+    private func write(_ batch: RecordBatch, preparingCommit: Bool) throws -> PreparedStatistics? {
         try checkOpen()
         try restoreIfBroken()
+        let prepares = preparingCommit && pending.isEmpty
         let start = output.position
         let blocks = writer.recordBatchBlocks.count
-        let stats: BatchStatistics
+        let mark = statisticsEncoder.mark()
+        let written: (statistics: BatchStatistics, text: String?)
         do {
-            stats = try writeComputingStatistics(batch)
+            written = try writeComputingStatistics(batch, encoder: prepares ? statisticsEncoder : nil)
         } catch {
+            statisticsEncoder.rollback(to: mark)
             if output.position != start || writer.recordBatchBlocks.count != blocks { broken = true }
             throw error
         }
-        pending.append(stats)
+        pending.append(written.statistics)
+        guard prepares else { return nil }
+        guard let text = written.text else {
+            statisticsEncoder.rollback(to: mark)  // the commit will encode the statistics itself
+            return nil
+        }
+        return PreparedStatistics(mark: mark, text: text)
     }
 
     /// Batches with at least this many rows get their statistics computed on another core
-    /// while the batch is checksummed and written.
+    /// while the batch is written.
     static let parallelStatisticsRows = 8_192
 
-    /// Writes the batch and returns its statistics; for large batches the two run on two
-    /// cores (both only read the batch's buffers).
-    private func writeComputingStatistics(_ batch: RecordBatch) throws -> BatchStatistics {
+    /// Writes the batch and returns its statistics and, given `encoder`, the statistics text
+    /// with them appended to it. For large batches that work is handed to another thread
+    /// while this one writes (both only read the batch's buffers); if that thread has not
+    /// started when the write is done, this one does it, so a busy machine costs no more
+    /// than doing both in turn.
+    private func writeComputingStatistics(
+        _ batch: RecordBatch, encoder: StatisticsEncoder?
+    ) throws -> (statistics: BatchStatistics, text: String?) {
         let prefixLength = options.statisticsPrefixLength, minMax = options.minMaxStatistics
-        guard batch.length >= AppendableFile.parallelStatisticsRows else {
-            let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
+        // The encoder is used by one thread at a time: the side task's, then (after
+        // `value()`) this one's.
+        let shared = encoder.map(UncheckedSendable.init)
+        let work = SideTask { () -> (statistics: BatchStatistics, text: String?) in
+            let statistics = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
+            guard let encoder = shared?.value else { return (statistics, nil) }
+            encoder.append(statistics)
+            return (statistics, try? encoder.text())
+        }
+        if batch.length >= AppendableFile.parallelStatisticsRows { work.offer() }
+        do {
             try writer.write(batch)
-            return stats
+        } catch {
+            work.cancel()  // and the other thread is done with the encoder
+            throw error
         }
-        let statistics = Mutex<BatchStatistics?>(nil)
-        let failure = Mutex<(any Error)?>(nil)
-        let writer = UncheckedSendable(self.writer)
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
-            if part == 0 {
-                let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
-                statistics.withLock { $0 = stats }
-            } else {
-                do {
-                    try writer.value.write(batch)
-                } catch {
-                    failure.withLock { $0 = error }
-                }
-            }
-        }
-        if let error = failure.withLock({ $0 }) { throw error }
-        guard let stats = statistics.withLock({ $0 }) else {
-            throw QuiverError(.invalidArgument, "statistics were not computed")
-        }
-        return stats
+        return work.value()
     }
 
     /// Commits the batches written since the last commit: flushes them, writes the new
@@ -365,10 +388,11 @@ public final class AppendableFile {
         try commit(force: false)
     }
 
-    /// Writes and commits one batch (see `write`, `commit`).
+    /// Writes and commits one batch (see `write`, `commit`); the footer's statistics are
+    /// encoded while the batch is written.
     public func append(_ batch: RecordBatch) throws {
-        try write(batch)
-        try commit()
+        let prepared = try write(batch, preparingCommit: true)
+        try commit(force: false, prepared: prepared)
     }
 
     /// Writes and commits several batches under one commit (group commit: one footer and
@@ -378,25 +402,30 @@ public final class AppendableFile {
         try commit()
     }
 
-    private func commit(force: Bool) throws {
+    private func commit(force: Bool, prepared: PreparedStatistics? = nil) throws {
         guard force || !pending.isEmpty else { return }
-        let mark = statisticsEncoder.mark()
+        let mark = prepared?.mark ?? statisticsEncoder.mark()
         do {
             try output.flush()
             if options.durability == .synced { try descriptor.sync() }
             let dataEnd = output.position
-            for batch in pending { statisticsEncoder.append(batch) }
             var metadata = userMetadata
-            // A file without batches has nothing to describe (and stays small).
-            metadata[StatisticsCodec.metadataKey] = statisticsEncoder.count == 0 ? nil : try statisticsEncoder.text()
+            if let prepared {
+                metadata[StatisticsCodec.metadataKey] = prepared.text
+            } else {
+                for batch in pending { statisticsEncoder.append(batch) }
+                // A file without batches has nothing to describe (and stays small).
+                metadata[StatisticsCodec.metadataKey] = statisticsEncoder.count == 0 ? nil : try statisticsEncoder.text()
+            }
             let footer = Footer(
                 version: .v5, schema: writer.schema, dictionaries: writer.dictionaryBlocks,
                 recordBatches: writer.recordBatchBlocks, customMetadata: metadata)
-            let tail = try FooterIO.encodeTail(footer, dataEnd: dataEnd)
+            let tail = try FooterIO.encodeTail(
+                footerEncoder, dictionaries: footer.dictionaries, recordBatches: footer.recordBatches, metadata: metadata,
+                dataEnd: dataEnd)
             try tail.withUnsafeBytes { try descriptor.writeAll($0, at: dataEnd) }
             let size = dataEnd + tail.count
-            if output.highWater > size { try descriptor.truncate(to: size) }
-            output.setFileSize(size)
+            if output.highWater > size { try output.truncate(to: size) } else { output.setFileSize(size) }
             if options.durability == .synced { try descriptor.sync() }
             committed.footer = footer
             committed.dataEnd = dataEnd
@@ -406,6 +435,7 @@ public final class AppendableFile {
             committed.dictionaries = writer.dictionaries
             committed.rows += pending.reduce(0) { $0 + $1.rowCount }
             pending = []
+            footerEncoder.keep(footer.recordBatches)
         } catch {
             statisticsEncoder.rollback(to: mark)
             broken = true
@@ -419,8 +449,7 @@ public final class AppendableFile {
         guard broken else { return }
         output.discard(movingTo: committed.dataEnd)
         try committed.tail.withUnsafeBytes { try descriptor.writeAll($0, at: committed.dataEnd) }
-        try descriptor.truncate(to: committed.size)
-        output.setFileSize(committed.size)
+        try output.truncate(to: committed.size)
         if options.durability == .synced { try descriptor.sync() }
         writer = try AppendableFile.resumedWriter(output, committed, options)
         configureWriter()
@@ -440,8 +469,9 @@ public final class AppendableFile {
             statistics: committed.statistics, input: mapping, readOptions: readOptions, recovery: nil)
     }
 
-    /// Commits pending batches (or, after a failure, restores the last commit), releases
-    /// the lock and closes the file. Later calls throw.
+    /// Commits pending batches (or, after a failure, restores the last commit), gives back
+    /// the disk space reserved for further appends, releases the lock and closes the file.
+    /// Later calls throw.
     public func close() throws {
         guard !isClosed else { return }
         defer {
@@ -450,6 +480,8 @@ public final class AppendableFile {
             try? descriptor.close()
         }
         if broken { try restoreIfBroken() } else { try commit(force: false) }
+        // Space reserved for appends that will not come.
+        try output.releaseReservation(size: committed.size)
     }
 
     private func checkOpen() throws {
@@ -468,6 +500,55 @@ public enum StoreLog {
 
     /// Drops the line.
     @Sendable public static func silent(_ line: String) {}
+}
+
+/// Work offered to another thread that the offering thread takes back if it has not
+/// started yet: `value()` computes it in place, or waits for the other thread to finish it.
+final class SideTask<Value: Sendable>: Sendable {
+    private enum State {
+        case pending, running, finished(Value)
+    }
+
+    private let state = Mutex<State>(.pending)
+    private let finished = DispatchSemaphore(value: 0)
+    private let work: @Sendable () -> Value
+
+    init(_ work: @escaping @Sendable () -> Value) {
+        self.work = work
+    }
+
+    /// Lets a thread of the global pool run the work.
+    func offer() {
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            guard claim() else { return }
+            let value = work()
+            state.withLock { $0 = .finished(value) }
+            finished.signal()
+        }
+    }
+
+    /// The work's value: computed here unless another thread started it first.
+    func value() -> Value {
+        if claim() { return work() }
+        finished.wait()
+        return state.withLock { state in
+            guard case .finished(let value) = state else { preconditionFailure("a side task signalled before finishing") }
+            return value
+        }
+    }
+
+    /// Makes sure the work does not run, or waits until it has finished.
+    func cancel() {
+        if !claim() { finished.wait() }
+    }
+
+    private func claim() -> Bool {
+        state.withLock { state in
+            guard case .pending = state else { return false }
+            state = .running
+            return true
+        }
+    }
 }
 
 /// Hands a value that is not `Sendable` to one other thread, which alone uses it until the
