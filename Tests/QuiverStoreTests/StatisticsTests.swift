@@ -1,3 +1,4 @@
+import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
@@ -171,6 +172,31 @@ struct StatisticsTests {
         return ArrayData(
             type: .utf8View, length: values.count, nullCount: nulls,
             buffers: [nulls == 0 ? .empty : Buffer(copying: validity), Buffer(copying: views), Buffer(copying: data)])
+    }
+
+    @Test("statistics computed with a helper thread equal those computed alone, however the two interleave")
+    func helperThread() throws {
+        let batch = Sample.batch(3, rows: 20_000)
+        let expected = StatisticsCollector.statistics(of: batch, prefixLength: 64)
+        var before = StatisticsEncoder(schema: Sample.schema)
+        before.append(StatisticsCollector.statistics(of: Sample.batch(1), prefixLength: 64))
+        var after = before
+        after.append(expected)
+        let expectedText = try after.text()
+        for round in 0..<60 {
+            let task = StatisticsTask(batch: batch, prefixLength: 64, minMax: true, encoder: round % 3 == 0 ? nil : before)
+            task.offer()
+            // Finish at once, while the helper works, or after it is done.
+            if round % 4 == 1 { Thread.sleep(forTimeInterval: Double(round) * 20e-6) }
+            let result = task.finish()
+            #expect(result.statistics == expected)
+            if round % 3 == 0 {
+                #expect(result.encoded == nil)
+            } else {
+                #expect(result.encoded?.text == expectedText)
+                #expect(try result.encoded?.encoder.text() == expectedText)
+            }
+        }
     }
 
     @Test("merging batches: counts add up, unknown bounds stay unknown")

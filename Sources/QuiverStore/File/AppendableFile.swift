@@ -1,8 +1,6 @@
-import Dispatch
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
-import Synchronization
 
 /// When an append's bytes are forced to the disk.
 public enum Durability: Sendable, Hashable {
@@ -314,69 +312,41 @@ public final class AppendableFile {
         _ = try write(batch, preparingCommit: false)
     }
 
-    /// The footer's statistics text for the committed batches plus the one pending batch,
-    /// computed while that batch was written; `mark` is the encoder before that batch.
+    /// The footer's statistics for the committed batches plus the one pending batch,
+    /// computed while that batch was written: the encoder with it, and its text.
     private struct PreparedStatistics {
-        let mark: StatisticsEncoder.Mark
+        let encoder: StatisticsEncoder
         let text: String
     }
 
+    /// Batches with at least this many rows get their statistics computed with a helper
+    /// thread while the batch is written.
+    static let parallelStatisticsRows = 8_192
+
     /// Writes a batch, adds its statistics to `pending` and, with `preparingCommit` when
-    /// nothing else is pending, also returns the statistics text its commit will need.
+    /// nothing else is pending, also returns the statistics text its commit will need. For
+    /// large batches a helper thread works on the statistics during the write (both only
+    /// read the batch's buffers; see `StatisticsTask`).
     private func write(_ batch: RecordBatch, preparingCommit: Bool) throws -> PreparedStatistics? {
         try checkOpen()
         try restoreIfBroken()
         let prepares = preparingCommit && pending.isEmpty
         let start = output.position
         let blocks = writer.recordBatchBlocks.count
-        let mark = statisticsEncoder.mark()
-        let written: (statistics: BatchStatistics, text: String?)
-        do {
-            written = try writeComputingStatistics(batch, encoder: prepares ? statisticsEncoder : nil)
-        } catch {
-            statisticsEncoder.rollback(to: mark)
-            if output.position != start || writer.recordBatchBlocks.count != blocks { broken = true }
-            throw error
-        }
-        pending.append(written.statistics)
-        guard prepares else { return nil }
-        guard let text = written.text else {
-            statisticsEncoder.rollback(to: mark)  // the commit will encode the statistics itself
-            return nil
-        }
-        return PreparedStatistics(mark: mark, text: text)
-    }
-
-    /// Batches with at least this many rows get their statistics computed on another core
-    /// while the batch is written.
-    static let parallelStatisticsRows = 8_192
-
-    /// Writes the batch and returns its statistics and, given `encoder`, the statistics text
-    /// with them appended to it. For large batches that work is handed to another thread
-    /// while this one writes (both only read the batch's buffers); if that thread has not
-    /// started when the write is done, this one does it, so a busy machine costs no more
-    /// than doing both in turn.
-    private func writeComputingStatistics(
-        _ batch: RecordBatch, encoder: StatisticsEncoder?
-    ) throws -> (statistics: BatchStatistics, text: String?) {
-        let prefixLength = options.statisticsPrefixLength, minMax = options.minMaxStatistics
-        // The encoder is used by one thread at a time: the side task's, then (after
-        // `value()`) this one's.
-        let shared = encoder.map(UncheckedSendable.init)
-        let work = SideTask { () -> (statistics: BatchStatistics, text: String?) in
-            let statistics = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
-            guard let encoder = shared?.value else { return (statistics, nil) }
-            encoder.append(statistics)
-            return (statistics, try? encoder.text())
-        }
-        if batch.length >= AppendableFile.parallelStatisticsRows { work.offer() }
+        let task = StatisticsTask(
+            batch: batch, prefixLength: options.statisticsPrefixLength, minMax: options.minMaxStatistics,
+            encoder: prepares ? statisticsEncoder : nil)
+        if batch.length >= AppendableFile.parallelStatisticsRows { task.offer() }
         do {
             try writer.write(batch)
         } catch {
-            work.cancel()  // and the other thread is done with the encoder
+            task.cancel()
+            if output.position != start || writer.recordBatchBlocks.count != blocks { broken = true }
             throw error
         }
-        return work.value()
+        let result = task.finish()
+        pending.append(result.statistics)
+        return result.encoded.map { PreparedStatistics(encoder: $0.encoder, text: $0.text) }
     }
 
     /// Commits the batches written since the last commit: flushes them, writes the new
@@ -404,13 +374,14 @@ public final class AppendableFile {
 
     private func commit(force: Bool, prepared: PreparedStatistics? = nil) throws {
         guard force || !pending.isEmpty else { return }
-        let mark = prepared?.mark ?? statisticsEncoder.mark()
+        let before = statisticsEncoder
         do {
             try output.flush()
             if options.durability == .synced { try descriptor.sync() }
             let dataEnd = output.position
             var metadata = userMetadata
             if let prepared {
+                statisticsEncoder = prepared.encoder
                 metadata[StatisticsCodec.metadataKey] = prepared.text
             } else {
                 for batch in pending { statisticsEncoder.append(batch) }
@@ -437,7 +408,7 @@ public final class AppendableFile {
             pending = []
             footerEncoder.keep(footer.recordBatches)
         } catch {
-            statisticsEncoder.rollback(to: mark)
+            statisticsEncoder = before
             broken = true
             throw error
         }
@@ -500,60 +471,4 @@ public enum StoreLog {
 
     /// Drops the line.
     @Sendable public static func silent(_ line: String) {}
-}
-
-/// Work offered to another thread that the offering thread takes back if it has not
-/// started yet: `value()` computes it in place, or waits for the other thread to finish it.
-final class SideTask<Value: Sendable>: Sendable {
-    private enum State {
-        case pending, running, finished(Value)
-    }
-
-    private let state = Mutex<State>(.pending)
-    private let finished = DispatchSemaphore(value: 0)
-    private let work: @Sendable () -> Value
-
-    init(_ work: @escaping @Sendable () -> Value) {
-        self.work = work
-    }
-
-    /// Lets a thread of the global pool run the work.
-    func offer() {
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
-            guard claim() else { return }
-            let value = work()
-            state.withLock { $0 = .finished(value) }
-            finished.signal()
-        }
-    }
-
-    /// The work's value: computed here unless another thread started it first.
-    func value() -> Value {
-        if claim() { return work() }
-        finished.wait()
-        return state.withLock { state in
-            guard case .finished(let value) = state else { preconditionFailure("a side task signalled before finishing") }
-            return value
-        }
-    }
-
-    /// Makes sure the work does not run, or waits until it has finished.
-    func cancel() {
-        if !claim() { finished.wait() }
-    }
-
-    private func claim() -> Bool {
-        state.withLock { state in
-            guard case .pending = state else { return false }
-            state = .running
-            return true
-        }
-    }
-}
-
-/// Hands a value that is not `Sendable` to one other thread, which alone uses it until the
-/// hand-over ends (the caller waits): the exclusivity the compiler cannot see.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
