@@ -451,8 +451,9 @@ public final class AppendableFile {
             try? descriptor.close()
         }
         if broken { try restoreIfBroken() } else { try commit(force: false) }
-        // Space reserved for appends that will not come.
-        try output.releaseReservation(size: committed.size)
+        // Space reserved for appends that will not come (best effort: the file is committed
+        // either way, and a later writer's close gives it back too).
+        try? output.releaseReservation(size: committed.size)
     }
 
     private func checkOpen() throws {
