@@ -20,6 +20,8 @@ import QuiverStore
 //                                    (files roll every 256 batches, the default, bounding the footer)
 //   store/open 100 files + stats     a snapshot of a table of 100 files (all footers and
 //                                    statistics decoded)
+//
+// pyarrow writing the same batches to a new file, in the same run: peers/store_append.py.
 
 /// The data of the benchmarks.
 enum StoreWorkload {
