@@ -1,4 +1,5 @@
 import CZstd
+import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
@@ -67,6 +68,7 @@ struct EncodingTests {
         for length in 0..<70 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
             let text = bytes.withUnsafeBytes { Base64.encode($0) }
+            #expect(text == Data(bytes).base64EncodedString())
             #expect(try Base64.decode(text).array == bytes)
         }
     }
