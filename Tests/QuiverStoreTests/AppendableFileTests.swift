@@ -121,4 +121,33 @@ struct AppendableFileTests {
         try reopened.close()
         #expect(values == ["a", "b", "c", "a", "d"])
     }
+
+    @Test("large appends reserve disk space past the end without changing the size; closing gives it back")
+    func reservation() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("big.arrow")
+        let file = try AppendableFile.create(path: path, schema: Sample.schema, options: fastAppend)
+        let batch = Sample.batch(0, rows: 100_000)  // a few MB: its buffers are written directly
+        try file.append(batch)
+        try file.append(batch)
+        /// The size and the bytes of disk blocks the file holds.
+        func usage() throws -> (size: Int, allocated: Int) {
+            var status = stat()
+            guard stat(path, &status) == 0 else { throw QuiverError(.io, "stat \(path)") }
+            return (Int(status.st_size), Int(status.st_blocks) * 512)
+        }
+        let open = try usage()
+        #expect(open.size == file.committedSize)
+        #expect(try FileReader(input: try MappedFile(path: path)).numRecordBatches == 2)
+        let reserves = open.allocated > open.size + PositionedOutput.reservationSteps.minimum / 2
+        try file.close()
+        let closed = try usage()
+        #expect(closed.size == open.size)
+        // Where the filesystem reserves (ext4, xfs), the space past the end is back.
+        if reserves { #expect(closed.allocated < open.size + (1 << 20)) }
+        let reopened = try AppendableFile(path: path, options: fastAppend, log: StoreLog.silent)
+        #expect(reopened.recovery == nil && reopened.numRecordBatches == 2)
+        try reopened.close()
+    }
 }

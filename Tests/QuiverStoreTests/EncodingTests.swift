@@ -1,5 +1,9 @@
 import CZstd
+import Foundation
+import QuiverArrow
 import QuiverBytes
+import QuiverIPC
+import QuiverTestSupport
 import Testing
 @testable import QuiverStore
 
@@ -64,6 +68,7 @@ struct EncodingTests {
         for length in 0..<70 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
             let text = bytes.withUnsafeBytes { Base64.encode($0) }
+            #expect(text == Data(bytes).base64EncodedString())
             #expect(try Base64.decode(text).array == bytes)
         }
     }
@@ -73,3 +78,51 @@ struct EncodingTests {
         #expect(throws: QuiverError.self) { try Base64.decode(text) }
     }
 }
+
+@Suite("Footer encoding")
+struct FooterEncodingTests {
+    @Test("the footer from kept parts decodes to the footer given, across commits")
+    func footerFromParts() throws {
+        var schema = Schema([
+            Field("id", .int64), Field("d", .dictionary(index: .int32, value: .utf8, ordered: false), dictionaryId: 0),
+        ])
+        schema.metadata = ["schema key": "v"]
+        var encoder = try FooterEncoder(schema: schema)
+        var blocks: [FileBlock] = []
+        let dictionaries = [FileBlock(offset: 8, metadataLength: 200, bodyLength: 64)]
+        for round in 0..<40 {
+            blocks.append(FileBlock(offset: Int64(1_000 + round * 100), metadataLength: Int32(8 + round % 3 * 8), bodyLength: Int64(round * 7)))
+            var metadata: Metadata = ["quiver:statistics": String(repeating: "x", count: round * 13), "": "", "clé": "välue"]
+            if round % 2 == 0 { metadata["extra"] = "\(round)" }
+            var bytes = StoreFileFormat.endOfStream
+            try encoder.encode(into: &bytes, dictionaries: round % 4 == 0 ? dictionaries : [], recordBatches: blocks, metadata: metadata)
+            let decoded = try ArrowMetadata.decodeFooter(Buffer(copying: Array(bytes.dropFirst(8))))
+            #expect(decoded.schema == schema)
+            #expect(decoded.recordBatches == blocks && decoded.dictionaries == (round % 4 == 0 ? dictionaries : []))
+            #expect(decoded.customMetadata == metadata)
+            // Only some commits succeed; a later footer must not reuse what was not kept.
+            if round % 3 != 2 { encoder.keep(blocks) } else { blocks[blocks.count - 1].bodyLength += 1 }
+        }
+    }
+    @Test("pyarrow reads a footer with several metadata pairs (one shared vtable)", .enabled(if: Python.hasPyArrow))
+    func pyarrowReadsMetadata() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("m.arrow")
+        let file = try AppendableFile.create(
+            path: path, schema: Sample.schema, metadata: ["a": "1", "empty": "", "clé": "välue"], options: fastAppend)
+        try file.append(Sample.batch(0))
+        try file.append(Sample.batch(1))
+        try file.close()
+        let output = try Python.run(
+            """
+            import sys, pyarrow as pa
+            reader = pa.ipc.open_file(sys.argv[1])
+            m = reader.metadata
+            print(reader.num_record_batches, reader.read_all().num_rows, m[b'a'].decode(), repr(m[b'empty'].decode()),
+                  m['clé'.encode()].decode(), b'quiver:statistics' in m)
+            """, arguments: [path])
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "2 6 1 '' välue True")
+    }
+}
+

@@ -1,3 +1,4 @@
+import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
@@ -77,24 +78,125 @@ struct StatisticsTests {
         #expect(column.min?.value == .string("Z") && column.max?.value == .string("é"))
     }
 
-    @Test("8-byte prefix keys order byte strings as memcmp does whenever they differ")
-    func prefixKeys() {
+    @Test("chunk keys order byte strings as memcmp does, and are equal for short strings only when they are")
+    func chunkKeys() {
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<5_000 {
-            let a = (0..<Int.random(in: 0...11, using: &generator)).map { _ in UInt8.random(in: 0...3, using: &generator) }
-            let b = (0..<Int.random(in: 0...11, using: &generator)).map { _ in UInt8.random(in: 0...3, using: &generator) }
+        func memcmpOrder(_ a: [UInt8], _ b: [UInt8]) -> Int {
+            a.lexicographicallyPrecedes(b) ? -1 : (b.lexicographicallyPrecedes(a) ? 1 : 0)
+        }
+        for _ in 0..<20_000 {
+            // Few distinct bytes (zeros included) and lengths around the 7-byte chunk edges.
+            let a = (0..<Int.random(in: 0...16, using: &generator)).map { _ in UInt8.random(in: 0...2, using: &generator) }
+            let b = (0..<Int.random(in: 0...16, using: &generator)).map { _ in UInt8.random(in: 0...2, using: &generator) }
+            let start = Int.random(in: 0...3, using: &generator)
             a.withUnsafeBytes { x in
                 b.withUnsafeBytes { y in
-                    let (kx, ky) = (StatisticsCollector.prefixKey(x), StatisticsCollector.prefixKey(y))
-                    let order = StatisticsCollector.compareBytes(x, y)
-                    if kx < ky { #expect(order < 0, "\(a) vs \(b)") }
-                    if kx > ky { #expect(order > 0, "\(a) vs \(b)") }
+                    let order = memcmpOrder(a, b)
+                    #expect(StatisticsCollector.compareBytes(x, y) == order, "\(a) vs \(b)")
+                    let (kx, ky) = (StatisticsCollector.chunkKey(x, from: start), StatisticsCollector.chunkKey(y, from: start))
+                    let suffixOrder = memcmpOrder(Array(a.dropFirst(start)), Array(b.dropFirst(start)))
+                    if kx < ky { #expect(suffixOrder < 0, "\(a) vs \(b) from \(start)") }
+                    if kx > ky { #expect(suffixOrder > 0, "\(a) vs \(b) from \(start)") }
+                    if kx == ky && kx & 0xFF < 8 { #expect(suffixOrder == 0, "\(a) vs \(b) from \(start)") }
                 }
             }
+            // Loading eight bytes at once, past the value, gives the same key.
+            let padded = a + (0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            padded.withUnsafeBytes { whole in
+                let value = UnsafeRawBufferPointer(rebasing: whole[0..<a.count])
+                let wide = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: StatisticsCollector.keyMaskCount) { masks in
+                    StatisticsCollector.fillKeyMasks(masks)
+                    return StatisticsCollector.wideKey(value, masks: masks.baseAddress!)
+                }
+                #expect(wide == StatisticsCollector.chunkKey(value, from: 0), "\(a)")
+            }
         }
-        // Strings that differ only in length or trailing zeros fall through to memcmp.
+        // Strings that differ only in length or trailing zeros.
         let column = StatisticsCollector.column(ArrayData.build(from: [[1, 0], [1], [1, 0, 0], [0xFF]] as [[UInt8]?]), prefixLength: 64)
         #expect(column.min?.value == .binary([1]) && column.max?.value == .binary([0xFF]))
+    }
+
+    @Test("string min and max match a sort, across blocks, ties, nulls, slices and layouts")
+    func stringExtremes() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabets: [[Character]] = [["a", "b"], ["a", "b", "c", "d", "é"]]
+        for round in 0..<60 {
+            let count = [1, 7, 1_000, 3_000][round % 4]
+            let alphabet = alphabets[round % 2]
+            // Long shared prefixes make most keys tie (past 14 bytes, values are compared in
+            // full); nulls and lengths vary.
+            let prefix = String(repeating: "p", count: [0, 6, 7, 13, 14, 20][round % 6])
+            let shortest = round % 5 < 2 ? 1 : 0
+            let values: [String?] = (0..<count).map { _ in
+                if round % 3 == 0, Int.random(in: 0..<5, using: &generator) == 0 { return nil }
+                let length = Int.random(in: shortest...9, using: &generator)
+                return prefix + String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+            }
+            let valid = values.compactMap { $0 }
+            let byBytes = valid.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let data = ArrayData.build(from: values)
+            let column = stats(data, prefix: 1_000)
+            #expect(column.min?.value == byBytes.first.map { .string($0) }, "round \(round)")
+            #expect(column.max?.value == byBytes.last.map { .string($0) }, "round \(round)")
+            // The same values as views, and a slice.
+            let views = stats(stringViews(values), prefix: 1_000)
+            #expect(views.min == column.min && views.max == column.max, "round \(round)")
+            if count > 2 {
+                let slice = Array(values[1..<(count - 1)]).compactMap { $0 }
+                    .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+                let sliced = stats(data.slice(from: 1, length: count - 2), prefix: 1_000)
+                #expect(sliced.min?.value == slice.first.map { .string($0) }, "round \(round)")
+                #expect(sliced.max?.value == slice.last.map { .string($0) }, "round \(round)")
+            }
+        }
+    }
+
+    /// A utf8View array of `values`: inline up to 12 bytes, otherwise in one data buffer.
+    private func stringViews(_ values: [String?]) -> ArrayData {
+        var views = [UInt8](), data = [UInt8](), validity = [UInt8](repeating: 0, count: (values.count + 7) / 8)
+        for (slot, value) in values.enumerated() {
+            let bytes = Array((value ?? "").utf8)
+            if value != nil { validity[slot / 8] |= 1 << UInt8(slot % 8) }
+            var view = [UInt8](repeating: 0, count: 16)
+            withUnsafeBytes(of: Int32(bytes.count).littleEndian) { view.replaceSubrange(0..<4, with: $0) }
+            if bytes.count <= 12 {
+                view.replaceSubrange(4..<(4 + bytes.count), with: bytes)
+            } else {
+                view.replaceSubrange(4..<8, with: bytes[0..<4])
+                withUnsafeBytes(of: Int32(data.count).littleEndian) { view.replaceSubrange(12..<16, with: $0) }
+                data += bytes
+            }
+            views += view
+        }
+        let nulls = values.filter { $0 == nil }.count
+        return ArrayData(
+            type: .utf8View, length: values.count, nullCount: nulls,
+            buffers: [nulls == 0 ? .empty : Buffer(copying: validity), Buffer(copying: views), Buffer(copying: data)])
+    }
+
+    @Test("statistics computed with a helper thread equal those computed alone, however the two interleave")
+    func helperThread() throws {
+        let batch = Sample.batch(3, rows: 20_000)
+        let expected = StatisticsCollector.statistics(of: batch, prefixLength: 64)
+        var before = StatisticsEncoder(schema: Sample.schema)
+        before.append(StatisticsCollector.statistics(of: Sample.batch(1), prefixLength: 64))
+        var after = before
+        after.append(expected)
+        let expectedText = try after.text()
+        for round in 0..<60 {
+            let task = StatisticsTask(batch: batch, prefixLength: 64, minMax: true, encoder: round % 3 == 0 ? nil : before)
+            task.offer()
+            // Finish at once, while the helper works, or after it is done.
+            if round % 4 == 1 { Thread.sleep(forTimeInterval: Double(round) * 20e-6) }
+            let result = task.finish()
+            #expect(result.statistics == expected)
+            if round % 3 == 0 {
+                #expect(result.encoded == nil)
+            } else {
+                #expect(result.encoded?.text == expectedText)
+                #expect(try result.encoded?.encoder.text() == expectedText)
+            }
+        }
     }
 
     @Test("merging batches: counts add up, unknown bounds stay unknown")

@@ -11,11 +11,17 @@ import QuiverStore
 //   store/append 64K-row batch       one committed append of StoreWorkload.batch (2.55 MB of
 //                                    buffers) per iteration: bytes/s = 2.55 MB / time; variants
 //                                    add checksums or drop min/max
+//   store/append 64K-row lineitem    one committed append of a TPC-H lineitem batch (the first
+//                                    16 of datasets/generated/lineitem-sf1, in turn, 8.9 MB of
+//                                    buffers each; QUIVER_LINEITEM names another file); absent
+//                                    without the dataset (make datasets)
 //   store/statistics of a 64K-row    computing the batch's statistics alone
 //   store/1-row append at N batches  one 1-row append when the table already holds N batches
 //                                    (files roll every 256 batches, the default, bounding the footer)
 //   store/open 100 files + stats     a snapshot of a table of 100 files (all footers and
 //                                    statistics decoded)
+//
+// pyarrow writing the same batches to a new file, in the same run: peers/store_append.py.
 
 /// The data of the benchmarks.
 enum StoreWorkload {
@@ -52,6 +58,18 @@ enum StoreWorkload {
     }
 
     static let writer = WriterOptions(durability: .buffered)
+
+    /// The first `count` batches of the SF1 lineitem file (read into memory), or nil without it.
+    static func lineitem(count: Int = 16) -> [RecordBatch]? {
+        let path = ProcessInfo.processInfo.environment["QUIVER_LINEITEM"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("datasets/generated/lineitem-sf1/lineitem.arrow").path
+        guard FileManager.default.fileExists(atPath: path), let reader = try? FileReader(path: path, source: .read) else {
+            return nil
+        }
+        return try? (0..<min(count, reader.numRecordBatches)).map { try reader.recordBatch(at: $0) }
+    }
 }
 
 /// State a benchmark prepares once (in `setup`) and measures many times.
@@ -59,12 +77,15 @@ final class Fixture: @unchecked Sendable {
     var directory = ""
     var writer: TableWriter?
     var batch: RecordBatch?
+    var batches: [RecordBatch] = []
+    /// The next of `batches` to append.
+    var next = 0
 
     /// A store with table "t" under a fresh directory.
-    func makeStore(options: TableOptions = .init()) throws -> Store {
+    func makeStore(schema: Schema = StoreWorkload.schema, options: TableOptions = .init()) throws -> Store {
         directory = StoreWorkload.temporaryDirectory("bench")
         let store = try Store.create(at: directory)
-        try store.createTable("t", schema: StoreWorkload.schema, options: options)
+        try store.createTable("t", schema: schema, options: options)
         return store
     }
 
@@ -100,6 +121,26 @@ let benchmarks: @Sendable () -> Void = {
                 append.writer = try append.makeStore(options: table).writer(for: "t", options: options)
             },
             teardown: { try append.tearDown() })
+    }
+
+    if StoreWorkload.lineitem(count: 1) != nil {
+        let lineitem = Fixture()
+        Benchmark(
+            "store/append 64K-row lineitem batch (uncompressed, no fsync)",
+            configuration: .init(metrics: metrics, maxDuration: .seconds(4), maxIterations: 200),
+            closure: { benchmark in
+                guard let writer = lineitem.writer, !lineitem.batches.isEmpty else { return }
+                for _ in benchmark.scaledIterations {
+                    try writer.append(lineitem.batches[lineitem.next % lineitem.batches.count])
+                    lineitem.next += 1
+                }
+            },
+            setup: {
+                lineitem.batches = StoreWorkload.lineitem() ?? []
+                lineitem.writer = try lineitem.makeStore(schema: lineitem.batches[0].schema).writer(
+                    for: "t", options: StoreWorkload.writer)
+            },
+            teardown: { try lineitem.tearDown() })
     }
 
     for existing in [10, 1_000, 100_000] {

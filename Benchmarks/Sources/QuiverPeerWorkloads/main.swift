@@ -30,6 +30,13 @@ import QuiverStore
 //   read-all           mapped open + readAll (default validation) of any file (lineitem)
 //   read-all-trusted   the same with IPCReadOptions(trusted: true)
 //   decode-1t          every batch of a (compressed) mapped file on one thread: GB/s of output
+//   store-append[:R[:no-minmax]]  append every batch of PATH, R rounds (default 1), to a
+//                      new store table (buffered, no fsync; files roll as the table's
+//                      defaults say): GB/s over the batches' buffer bytes, CPU time, and
+//                      per-append p50/p90/max (peers/store_append.py is the pyarrow side);
+//                      no-minmax records row and null counts only
+//   store-statistics   a store's statistics (row/null counts, min, max) of every batch of
+//                      PATH: µs per batch in all and per column
 //   query:NAME[:P]     a SQL query (NAME: q1, q6, range, count-gt) on the mapped file with
 //                      parallelism P (default: every core); first run in this fresh process
 //                      (open + execute) and warm repeats (open + execute, file resident);
@@ -141,6 +148,76 @@ func sharedQuery(_ name: String) -> String {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("datasets/queries/\(name).sql")
     return (try? String(contentsOf: path, encoding: .utf8)) ?? "missing \(path.path)"
+}
+
+/// Appends `rounds` × every batch of `path` to table "t" of a fresh store under the temporary
+/// directory, `iterations` times: the writer's open, appends and close are timed (the
+/// store's creation and the deletion afterwards are not).
+func storeAppend(path: String, rounds: Int, minMax: Bool, iterations: Int) throws -> Figures {
+    // Read into memory (not mapped), as the pyarrow side does: the appends measure writing.
+    let batches = try FileReader(path: path, source: .read, options: IPCReadOptions(trusted: true)).readBatches()
+    guard let schema = batches.first?.schema else { throw QuiverError(.invalidArgument, "\(path) holds no batches") }
+    let bytes = rounds * batches.reduce(0) { $0 + $1.columns.reduce(0) { $0 + decodedBytes($1) } }
+    var written = 0
+    var times: [Double] = [], cpu: [Double] = [], appends: [Double] = []
+    appends.reserveCapacity(iterations * rounds * batches.count)
+    for _ in 0..<iterations {
+        let directory = NSTemporaryDirectory() + "quiver-store-append-\(UUID().uuidString)"
+        let store = try Store.create(at: directory)
+        try store.createTable("t", schema: schema)
+        let cpuStart = processCPUSeconds()
+        let start = ContinuousClock.now
+        let writer = try store.writer(for: "t", options: WriterOptions(durability: .buffered, minMaxStatistics: minMax))
+        for _ in 0..<rounds {
+            for batch in batches {
+                let appendStart = ContinuousClock.now
+                try writer.append(batch)
+                appends.append(seconds(ContinuousClock.now - appendStart))
+            }
+        }
+        try writer.close()
+        times.append(seconds(ContinuousClock.now - start))
+        cpu.append(processCPUSeconds() - cpuStart)
+        written = try store.snapshot(of: "t").files.reduce(0) { $0 + $1.committedSize }
+        try FileManager.default.removeItem(atPath: directory)
+    }
+    let figures = summary(times)
+    let best = figures["best_s"] as? Double ?? 1, median = figures["median_s"] as? Double ?? 1
+    return figures.merging([
+        "allocated_bytes": 0, "checksum": Int64(rounds * batches.count), "buffer_bytes": bytes, "file_bytes": written,
+        "gb_per_s": Double(bytes) / median / 1e9, "best_gb_per_s": Double(bytes) / best / 1e9,
+        "us_per_batch": median / Double(rounds * batches.count) * 1e6, "best_cpu_s": cpu.min() ?? 0,
+        "append_us_p50_p90_max": [0.5, 0.9, 1.0].map { quantile in
+            appends.sorted()[min(appends.count - 1, Int(Double(appends.count) * quantile))] * 1e6
+        },
+    ]) { $1 }
+}
+
+/// The time `BatchStatistics` takes on each batch of `path`, whole and per column.
+func storeStatistics(path: String, iterations: Int) throws -> Figures {
+    let batches = try FileReader(path: path, source: .read, options: IPCReadOptions(trusted: true)).readBatches()
+    guard let schema = batches.first?.schema else { throw QuiverError(.invalidArgument, "\(path) holds no batches") }
+    var rows = 0
+    let times = timed(iterations) { for batch in batches { rows &+= BatchStatistics(of: batch).rowCount } }
+    var columns: [String: Double] = [:]
+    for (index, field) in schema.fields.enumerated() {
+        let single = Schema([field])
+        let parts = try batches.map { try RecordBatch(schema: single, columns: [$0.columns[index]]) }
+        let figures = timed(iterations) { for part in parts { rows &+= BatchStatistics(of: part).rowCount } }
+        columns[field.name] = (figures["best_s"] as? Double ?? 0) / Double(batches.count) * 1e6
+    }
+    return times.merging([
+        "allocated_bytes": 0, "checksum": rows, "columns_us_per_batch": columns,
+        "us_per_batch": (times["best_s"] as? Double ?? 0) / Double(batches.count) * 1e6,
+    ]) { $1 }
+}
+
+/// User + system CPU time of this process (all threads), in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func value(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return value(usage.ru_utime) + value(usage.ru_stime)
 }
 
 /// Queries by name; the file is registered as both `t` and `lineitem`.
@@ -304,6 +381,12 @@ do {
             "allocated_bytes": allocated, "checksum": readChecksum(batches), "output_bytes": bytes,
             "gb_per_s": Double(bytes) / (times["median_s"] as? Double ?? 1) / 1e9,
         ]) { $1 }
+    case let name where name == "store-append" || name.hasPrefix("store-append:"):
+        let parts = name.split(separator: ":")
+        let rounds = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+        result = try storeAppend(path: path, rounds: rounds, minMax: !parts.contains("no-minmax"), iterations: iterations)
+    case "store-statistics":
+        result = try storeStatistics(path: path, iterations: iterations)
     case let name where name.hasPrefix("query:"):
         let parts = name.split(separator: ":").map(String.init)
         result = try runQuery(parts[1], parallelism: parts.count > 2 ? Int(parts[2]) : nil, path: path, iterations: iterations)

@@ -64,6 +64,25 @@ func system_fsync(_ fd: CInt) -> CInt { fsync(fd) }
 func system_flock(_ fd: CInt, _ operation: CInt) -> CInt { flock(fd, operation) }
 
 #if os(Linux)
+/// `fallocate(2)`, which Glibc declares only for `_GNU_SOURCE`, so Swift cannot see it:
+/// looked up once by name. Nil where the C library lacks it.
+private let fallocateFunction: (@convention(c) (CInt, CInt, off_t, off_t) -> CInt)? = {
+    guard let symbol = dlsym(nil, "fallocate") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (CInt, CInt, off_t, off_t) -> CInt).self)
+}()
+
+/// `fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, count)`; -1 with `ENOSYS` without it.
+@inline(__always)
+func system_reserve(_ fd: CInt, _ offset: Int, _ count: Int) -> CInt {
+    guard let call = fallocateFunction else {
+        errno = ENOSYS
+        return -1
+    }
+    return call(fd, 1 /* FALLOC_FL_KEEP_SIZE */, off_t(offset), off_t(count))
+}
+#endif
+
+#if os(Linux)
 /// `posix_fadvise`, which returns the error number instead of setting `errno`.
 @inline(__always)
 func system_fadvise(_ fd: CInt, _ offset: Int, _ count: Int, _ advice: CInt) -> CInt {

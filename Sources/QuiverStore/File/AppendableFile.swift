@@ -1,8 +1,6 @@
-import Dispatch
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
-import Synchronization
 
 /// When an append's bytes are forced to the disk.
 public enum Durability: Sendable, Hashable {
@@ -89,6 +87,8 @@ public final class AppendableFile {
     private var pending: [BatchStatistics] = []
     /// The footer's statistics stream, kept up to date batch by batch.
     private var statisticsEncoder: StatisticsEncoder
+    /// The footer, from parts encoded once.
+    private var footerEncoder: FooterEncoder
     /// Footer metadata other than Quiver's own keys (kept from the file or given at creation).
     private var userMetadata: Metadata
     /// A write or commit failed part-way: the committed footer must be put back first.
@@ -168,6 +168,7 @@ public final class AppendableFile {
         writer = try FileWriter(output: output, schema: schema, options: options.writeOptions)
         committed = Committed(footer: Footer(schema: schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0, tail: [], statistics: [], dictionaries: [:], rows: 0)
         statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+        footerEncoder = try FooterEncoder(schema: writer.schema)
         configureWriter()
         try commit(force: true)
     }
@@ -203,6 +204,7 @@ public final class AppendableFile {
                 dictionaries: reader.dictionaries.dictionaries, rows: statistics.reduce(0) { $0 + $1.rowCount })
             writer = try AppendableFile.resumedWriter(output, committed, options)
             statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            footerEncoder = try FooterEncoder(schema: writer.schema)
             for batch in statistics { statisticsEncoder.append(batch) }
             configureWriter()
             if !footer.isSealed || footer.dataEnd == footer.footerOffset {
@@ -218,9 +220,8 @@ public final class AppendableFile {
             output = PositionedOutput(descriptor: descriptor, position: scanned.dataEnd, fileSize: size, pool: options.pool)
             if scanned.dataEnd <= 8 {
                 // Not even the schema survived: start the file again from its known schema.
-                try descriptor.truncate(to: 0)
                 output.discard(movingTo: 0)
-                output.setFileSize(0)
+                try output.truncate(to: 0)
                 writer = try FileWriter(output: output, schema: scanned.schema, options: options.writeOptions)
                 committed = Committed(
                     footer: Footer(schema: scanned.schema, dictionaries: [], recordBatches: []), dataEnd: 0, size: 0,
@@ -235,6 +236,7 @@ public final class AppendableFile {
                 writer = try AppendableFile.resumedWriter(output, committed, options)
             }
             statisticsEncoder = StatisticsEncoder(schema: writer.schema)
+            footerEncoder = try FooterEncoder(schema: writer.schema)
             for batch in committed.statistics { statisticsEncoder.append(batch) }
             configureWriter()
             try commit(force: true)
@@ -307,53 +309,44 @@ public final class AppendableFile {
     /// visible, and durable, at the next `commit()`. Throws `schemaMismatch` for a batch of
     /// another schema (nothing is written then).
     public func write(_ batch: RecordBatch) throws {
+        _ = try write(batch, preparingCommit: false)
+    }
+
+    /// The footer's statistics for the committed batches plus the one pending batch,
+    /// computed while that batch was written: the encoder with it, and its text.
+    private struct PreparedStatistics {
+        let encoder: StatisticsEncoder
+        let text: String
+    }
+
+    /// Batches with at least this many rows get their statistics computed with a helper
+    /// thread while the batch is written.
+    static let parallelStatisticsRows = 8_192
+
+    /// Writes a batch, adds its statistics to `pending` and, with `preparingCommit` when
+    /// nothing else is pending, also returns the statistics text its commit will need. For
+    /// large batches a helper thread works on the statistics during the write (both only
+    /// read the batch's buffers; see `StatisticsTask`).
+    private func write(_ batch: RecordBatch, preparingCommit: Bool) throws -> PreparedStatistics? {
         try checkOpen()
         try restoreIfBroken()
+        let prepares = preparingCommit && pending.isEmpty
         let start = output.position
         let blocks = writer.recordBatchBlocks.count
-        let stats: BatchStatistics
+        let task = StatisticsTask(
+            batch: batch, prefixLength: options.statisticsPrefixLength, minMax: options.minMaxStatistics,
+            encoder: prepares ? statisticsEncoder : nil)
+        if batch.length >= AppendableFile.parallelStatisticsRows { task.offer() }
         do {
-            stats = try writeComputingStatistics(batch)
+            try writer.write(batch)
         } catch {
+            task.cancel()
             if output.position != start || writer.recordBatchBlocks.count != blocks { broken = true }
             throw error
         }
-        pending.append(stats)
-    }
-
-    /// Batches with at least this many rows get their statistics computed on another core
-    /// while the batch is checksummed and written.
-    static let parallelStatisticsRows = 8_192
-
-    /// Writes the batch and returns its statistics; for large batches the two run on two
-    /// cores (both only read the batch's buffers).
-    private func writeComputingStatistics(_ batch: RecordBatch) throws -> BatchStatistics {
-        let prefixLength = options.statisticsPrefixLength, minMax = options.minMaxStatistics
-        guard batch.length >= AppendableFile.parallelStatisticsRows else {
-            let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
-            try writer.write(batch)
-            return stats
-        }
-        let statistics = Mutex<BatchStatistics?>(nil)
-        let failure = Mutex<(any Error)?>(nil)
-        let writer = UncheckedSendable(self.writer)
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
-            if part == 0 {
-                let stats = StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax)
-                statistics.withLock { $0 = stats }
-            } else {
-                do {
-                    try writer.value.write(batch)
-                } catch {
-                    failure.withLock { $0 = error }
-                }
-            }
-        }
-        if let error = failure.withLock({ $0 }) { throw error }
-        guard let stats = statistics.withLock({ $0 }) else {
-            throw QuiverError(.invalidArgument, "statistics were not computed")
-        }
-        return stats
+        let result = task.finish()
+        pending.append(result.statistics)
+        return result.encoded.map { PreparedStatistics(encoder: $0.encoder, text: $0.text) }
     }
 
     /// Commits the batches written since the last commit: flushes them, writes the new
@@ -365,10 +358,11 @@ public final class AppendableFile {
         try commit(force: false)
     }
 
-    /// Writes and commits one batch (see `write`, `commit`).
+    /// Writes and commits one batch (see `write`, `commit`); the footer's statistics are
+    /// encoded while the batch is written.
     public func append(_ batch: RecordBatch) throws {
-        try write(batch)
-        try commit()
+        let prepared = try write(batch, preparingCommit: true)
+        try commit(force: false, prepared: prepared)
     }
 
     /// Writes and commits several batches under one commit (group commit: one footer and
@@ -378,25 +372,31 @@ public final class AppendableFile {
         try commit()
     }
 
-    private func commit(force: Bool) throws {
+    private func commit(force: Bool, prepared: PreparedStatistics? = nil) throws {
         guard force || !pending.isEmpty else { return }
-        let mark = statisticsEncoder.mark()
+        let before = statisticsEncoder
         do {
             try output.flush()
             if options.durability == .synced { try descriptor.sync() }
             let dataEnd = output.position
-            for batch in pending { statisticsEncoder.append(batch) }
             var metadata = userMetadata
-            // A file without batches has nothing to describe (and stays small).
-            metadata[StatisticsCodec.metadataKey] = statisticsEncoder.count == 0 ? nil : try statisticsEncoder.text()
+            if let prepared {
+                statisticsEncoder = prepared.encoder
+                metadata[StatisticsCodec.metadataKey] = prepared.text
+            } else {
+                for batch in pending { statisticsEncoder.append(batch) }
+                // A file without batches has nothing to describe (and stays small).
+                metadata[StatisticsCodec.metadataKey] = statisticsEncoder.count == 0 ? nil : try statisticsEncoder.text()
+            }
             let footer = Footer(
                 version: .v5, schema: writer.schema, dictionaries: writer.dictionaryBlocks,
                 recordBatches: writer.recordBatchBlocks, customMetadata: metadata)
-            let tail = try FooterIO.encodeTail(footer, dataEnd: dataEnd)
+            let tail = try FooterIO.encodeTail(
+                footerEncoder, dictionaries: footer.dictionaries, recordBatches: footer.recordBatches, metadata: metadata,
+                dataEnd: dataEnd)
             try tail.withUnsafeBytes { try descriptor.writeAll($0, at: dataEnd) }
             let size = dataEnd + tail.count
-            if output.highWater > size { try descriptor.truncate(to: size) }
-            output.setFileSize(size)
+            if output.highWater > size { try output.truncate(to: size) } else { output.setFileSize(size) }
             if options.durability == .synced { try descriptor.sync() }
             committed.footer = footer
             committed.dataEnd = dataEnd
@@ -406,8 +406,9 @@ public final class AppendableFile {
             committed.dictionaries = writer.dictionaries
             committed.rows += pending.reduce(0) { $0 + $1.rowCount }
             pending = []
+            footerEncoder.keep(footer.recordBatches)
         } catch {
-            statisticsEncoder.rollback(to: mark)
+            statisticsEncoder = before
             broken = true
             throw error
         }
@@ -419,8 +420,7 @@ public final class AppendableFile {
         guard broken else { return }
         output.discard(movingTo: committed.dataEnd)
         try committed.tail.withUnsafeBytes { try descriptor.writeAll($0, at: committed.dataEnd) }
-        try descriptor.truncate(to: committed.size)
-        output.setFileSize(committed.size)
+        try output.truncate(to: committed.size)
         if options.durability == .synced { try descriptor.sync() }
         writer = try AppendableFile.resumedWriter(output, committed, options)
         configureWriter()
@@ -440,8 +440,9 @@ public final class AppendableFile {
             statistics: committed.statistics, input: mapping, readOptions: readOptions, recovery: nil)
     }
 
-    /// Commits pending batches (or, after a failure, restores the last commit), releases
-    /// the lock and closes the file. Later calls throw.
+    /// Commits pending batches (or, after a failure, restores the last commit), gives back
+    /// the disk space reserved for further appends, releases the lock and closes the file.
+    /// Later calls throw.
     public func close() throws {
         guard !isClosed else { return }
         defer {
@@ -450,6 +451,9 @@ public final class AppendableFile {
             try? descriptor.close()
         }
         if broken { try restoreIfBroken() } else { try commit(force: false) }
+        // Space reserved for appends that will not come (best effort: the file is committed
+        // either way, and a later writer's close gives it back too).
+        try? output.releaseReservation(size: committed.size)
     }
 
     private func checkOpen() throws {
@@ -468,11 +472,4 @@ public enum StoreLog {
 
     /// Drops the line.
     @Sendable public static func silent(_ line: String) {}
-}
-
-/// Hands a value that is not `Sendable` to one other thread, which alone uses it until the
-/// hand-over ends (the caller waits): the exclusivity the compiler cannot see.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

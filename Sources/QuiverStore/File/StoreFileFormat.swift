@@ -44,6 +44,11 @@ import QuiverIPC
 // file holds every acknowledged batch, may hold the one batch in flight if all its bytes
 // arrived, and never part of a batch. Recovery is reported (RecoveryReport), never silent.
 //
+// SPACE RESERVED AHEAD. Writers of large batches reserve disk blocks past the end of the
+// file (fallocate with FALLOC_FL_KEEP_SIZE: the size, and so what readers see, is unchanged)
+// so the page cache takes the writes faster; closing the file gives back what was not used.
+// A crash can leave such blocks reserved until the file's next writer closes it.
+//
 // READERS (FileSnapshot) read the tail once, verify the seal and take the footer as their
 // snapshot: the batches it names lie before D and never change. A failed seal means a
 // writer is mid-commit (or crashed): the reader retries with backoff, and only after a
@@ -104,19 +109,26 @@ struct CommittedFooter: Sendable {
 
 /// Writing and reading the end of a store file.
 enum FooterIO {
-    /// The bytes from the data end to the end of the file: end-of-stream marker, footer,
-    /// seal, footer length, magic.
-    static func encodeTail(_ footer: Footer, dataEnd: Int) throws -> [UInt8] {
-        var flatbuffer = ArrowMetadata.encodeFooter(footer)
-        flatbuffer += [UInt8](repeating: 0, count: alignUp(flatbuffer.count, to: 8) - flatbuffer.count)
-        let footerOffset = dataEnd + StoreFileFormat.endOfStream.count
-        let seal = XXHash64.hash(flatbuffer, seed: UInt64(footerOffset))
-        guard let length = Int32(exactly: flatbuffer.count + StoreFileFormat.sealLength) else {
-            throw QuiverError(.capacityExceeded, "file footer of \(flatbuffer.count) bytes is too large")
-        }
+    /// The bytes from the data end to the end of the file: end-of-stream marker, footer
+    /// (from `encoder`), seal, footer length, magic.
+    static func encodeTail(
+        _ encoder: FooterEncoder, dictionaries: [FileBlock], recordBatches: [FileBlock], metadata: Metadata, dataEnd: Int
+    ) throws -> [UInt8] {
         var tail = StoreFileFormat.endOfStream
-        tail.reserveCapacity(8 + flatbuffer.count + 16 + 10)
-        tail += flatbuffer
+        let metadataBytes = metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 32 }
+        tail.reserveCapacity(
+            1024 + (dictionaries.count + recordBatches.count) * FooterEncoder.blockSize + metadataBytes
+                + StoreFileFormat.sealLength + StoreFileFormat.trailerLength)
+        try encoder.encode(into: &tail, dictionaries: dictionaries, recordBatches: recordBatches, metadata: metadata)
+        let footerStart = StoreFileFormat.endOfStream.count
+        tail.append(contentsOf: repeatElement(0, count: alignUp(tail.count - footerStart, to: 8) - (tail.count - footerStart)))
+        let footerLength = tail.count - footerStart
+        let seal = tail.withUnsafeBytes { bytes in
+            XXHash64.hash(UnsafeRawBufferPointer(rebasing: bytes[footerStart...]), seed: UInt64(dataEnd + footerStart))
+        }
+        guard let length = Int32(exactly: footerLength + StoreFileFormat.sealLength) else {
+            throw QuiverError(.capacityExceeded, "file footer of \(footerLength) bytes is too large")
+        }
         withUnsafeBytes(of: seal.littleEndian) { tail += $0 }
         tail += StoreFileFormat.sealMagic
         withUnsafeBytes(of: length.littleEndian) { tail += $0 }

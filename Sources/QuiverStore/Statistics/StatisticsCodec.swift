@@ -158,7 +158,7 @@ enum StatisticsCodec {
 
     /// The statistics IPC stream itself.
     static func encodeStream(_ batches: [BatchStatistics], schema dataSchema: Schema) throws -> Buffer {
-        let encoder = StatisticsEncoder(schema: dataSchema)
+        var encoder = StatisticsEncoder(schema: dataSchema)
         for batch in batches { encoder.append(batch) }
         return try encoder.stream()
     }

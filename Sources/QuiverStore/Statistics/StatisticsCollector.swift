@@ -78,16 +78,33 @@ enum StatisticsCollector {
             if !skip(value) { seed = value }
         }
         guard var low = seed, var high = seed else { return nil }
-        // Branch-free select loops, which the compiler vectorises.
+        // Branch-free selects in four independent lanes, so no lane waits on the one before
+        // (one lane runs at the latency of compare + select per value).
         @inline(__always) func scan(_ range: Range<Int>) {
-            var lo = low, hi = high
-            for slot in range {
-                let value = load(slot)
-                lo = value < lo ? value : lo
-                hi = value > hi ? value : hi
+            var lo0 = low, lo1 = low, lo2 = low, lo3 = low
+            var hi0 = high, hi1 = high, hi2 = high, hi3 = high
+            var slot = range.lowerBound
+            while slot + 4 <= range.upperBound {
+                let v0 = load(slot), v1 = load(slot + 1), v2 = load(slot + 2), v3 = load(slot + 3)
+                lo0 = v0 < lo0 ? v0 : lo0
+                lo1 = v1 < lo1 ? v1 : lo1
+                lo2 = v2 < lo2 ? v2 : lo2
+                lo3 = v3 < lo3 ? v3 : lo3
+                hi0 = v0 > hi0 ? v0 : hi0
+                hi1 = v1 > hi1 ? v1 : hi1
+                hi2 = v2 > hi2 ? v2 : hi2
+                hi3 = v3 > hi3 ? v3 : hi3
+                slot += 4
             }
-            low = lo
-            high = hi
+            while slot < range.upperBound {
+                let value = load(slot)
+                lo0 = value < lo0 ? value : lo0
+                hi0 = value > hi0 ? value : hi0
+                slot += 1
+            }
+            // The lanes hold no NaN (skipped values never win a compare), so min/max is exact.
+            low = Swift.min(Swift.min(lo0, lo1), Swift.min(lo2, lo3))
+            high = Swift.max(Swift.max(hi0, hi1), Swift.max(hi2, hi3))
         }
         guard let validity else {
             scan(index..<length)
@@ -151,69 +168,196 @@ enum StatisticsCollector {
 
     // MARK: Strings and bytes
 
+    /// Values per block of the string scan: each block remembers its smallest and largest
+    /// key, so resolving ties between equal keys revisits only the blocks that hold them.
+    static let stringBlock = 1024
+
     private static func strings<A: ByteSlots>(
         _ array: A?, isUTF8: Bool, _ prefixLength: Int
     ) -> Bounds? {
-        guard let array else { return nil }
-        var low: UnsafeRawBufferPointer?, high = UnsafeRawBufferPointer(start: nil, count: 0)
-        // The first 8 bytes of the bounds as big-endian integers: most comparisons are
-        // decided by them without calling memcmp.
-        var lowKey: UInt64 = 0, highKey: UInt64 = 0
-        let checkNulls = array.nullCount > 0
-        for index in 0..<array.length where !checkNulls || array.isValid(index) {
-            let value = array.bytes(at: index)
-            let key = prefixKey(value)
-            guard let current = low else {
-                low = value
-                high = value
-                lowKey = key
-                highKey = key
-                continue
-            }
-            if key < lowKey || (key == lowKey && compareBytes(value, current) < 0) {
-                low = value
-                lowKey = key
-            } else if key > highKey || (key == highKey && compareBytes(value, high) > 0) {
-                high = value
-                highKey = key
-            }
-        }
-        guard let low else { return nil }
+        guard let array, let (low, high) = extremeSlots(array) else { return nil }
         return (
-            bound(low, isUTF8: isUTF8, prefixLength: prefixLength, roundUp: false),
-            bound(high, isUTF8: isUTF8, prefixLength: prefixLength, roundUp: true)
+            bound(array.bytes(at: low), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: false),
+            bound(array.bytes(at: high), isUTF8: isUTF8, prefixLength: prefixLength, roundUp: true)
         )
     }
 
-    /// The first 8 bytes as a big-endian integer (zero-padded): comparing two keys orders
-    /// the values unless the keys are equal.
-    @inline(__always)
-    static func prefixKey(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        guard let base = bytes.baseAddress else { return 0 }
-        let count = bytes.count
-        if count >= 8 { return UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)) }
-        if count >= 4 {
-            // Two overlapping in-bounds loads: bytes 0..<4, and the last four bytes, of
-            // which the last `count - 4` are bytes 4..<count.
-            let head = UInt64(UInt32(bigEndian: base.loadUnaligned(as: UInt32.self)))
-            let rest = UInt64(count - 4)
-            let tail = UInt64(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
-                & ((1 << (8 * rest)) - 1)
-            return head << 32 | tail << (8 * (4 - rest))
-        }
-        var key: UInt64 = 0
-        for index in 0..<count { key |= UInt64(bytes[index]) << (56 - 8 * UInt64(index)) }
-        return key
+    /// The slots of the smallest and the largest valid value (bytewise order), or nil when
+    /// no slot is valid.
+    ///
+    /// One pass computes every value's `chunkKey` and keeps each block's smallest and
+    /// largest key: a handful of integer instructions per value, no calls, and branches
+    /// that are rarely taken. A key ending in 8 stands for every value sharing its first
+    /// seven bytes and running longer; only then are the values holding that key (in the
+    /// blocks holding it) gathered and narrowed down seven bytes at a time, branch-free.
+    static func extremeSlots<A: ByteSlots>(_ array: A) -> (low: Int, high: Int)? {
+        guard array.length > array.nullCount else { return nil }
+        // Two copies of the loops, so the common case tests no validity bits.
+        return array.nullCount > 0 ? extremeSlots(array, SomeNulls.self) : extremeSlots(array, NoNulls.self)
     }
 
-    /// Lexicographic byte order (memcmp, then length).
-    static func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        let common = min(a.count, b.count)
-        if common > 0, let pa = a.baseAddress, let pb = b.baseAddress {
-            let order = memcmp(pa, pb, common)
-            if order != 0 { return Int(order) }
+    private static func extremeSlots<A: ByteSlots, N: NullTest>(_ array: A, _: N.Type) -> (low: Int, high: Int)? {
+        let length = array.length, limit = array.readableLimit
+        let blockCount = (length + stringBlock - 1) / stringBlock
+        @inline(__always) func slots(of block: Int) -> Range<Int> {
+            (block * stringBlock)..<Swift.min(length, (block + 1) * stringBlock)
         }
-        return a.count - b.count
+        // One scratch allocation: `wideKey`'s masks, each block's smallest and largest key,
+        // two lists of a block's candidate slots and their keys.
+        let scratchCount = keyMaskCount + 2 * blockCount + 3 * stringBlock
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: scratchCount) { scratch in
+            fillKeyMasks(scratch)
+            let base = scratch.baseAddress.unsafelyUnwrapped
+            let masks = UnsafePointer(base), keys = base + keyMaskCount
+            let candidates = UnsafeMutableRawPointer(keys + 2 * blockCount).bindMemory(to: Int.self, capacity: 2 * stringBlock)
+            let levelKeys = keys + 2 * blockCount + 2 * stringBlock
+            /// The key of slot `slot`'s bytes from `start` on.
+            @inline(__always) func key(_ slot: Int, from start: Int = 0) -> UInt64 {
+                let value = array.bytes(at: slot)
+                guard let first = value.baseAddress else { return 0 }
+                return (first + start).distance(to: limit) >= 8
+                    ? wideKey(value, from: start, masks: masks) : chunkKey(value, from: start)
+            }
+            // Null slots count as UInt64.max for minima and 0 for maxima, so they never win
+            // (a valid value exists; if its key is 0, the search below, which checks, finds it).
+            var low = UInt64.max, high: UInt64 = 0
+            for block in 0..<blockCount {
+                var blockLow = UInt64.max, blockHigh: UInt64 = 0
+                for slot in slots(of: block) {
+                    let value = key(slot)
+                    let valid = N.isValid(array, slot)
+                    blockLow = Swift.min(blockLow, valid ? value : .max)
+                    blockHigh = Swift.max(blockHigh, valid ? value : 0)
+                }
+                keys[2 * block] = blockLow
+                keys[2 * block + 1] = blockHigh
+                low = Swift.min(low, blockLow)
+                high = Swift.max(high, blockHigh)
+            }
+            /// Of `count` candidates equal in their first `start` bytes, one holding the
+            /// smallest (largest) value: keep those with the extreme key of the next seven
+            /// bytes until that key is exact (then they are all equal). Maxima are found as
+            /// minima of the inverted keys.
+            func narrow(_ list: UnsafeMutablePointer<Int>, _ count: Int, from start: Int, smallest: Bool) -> Int {
+                let flip: UInt64 = smallest ? 0 : .max
+                var count = count, start = start
+                while true {
+                    var target = UInt64.max
+                    for index in 0..<count {
+                        let value = key(list[index], from: start) ^ flip
+                        levelKeys[index] = value
+                        target = Swift.min(target, value)
+                    }
+                    if (target ^ flip) & 0xFF < 8 {
+                        for index in 0..<count where levelKeys[index] == target { return list[index] }
+                    }
+                    var kept = 0
+                    for index in 0..<count {
+                        list[kept] = list[index]
+                        kept &+= levelKeys[index] == target ? 1 : 0
+                    }
+                    count = kept
+                    start += 7
+                }
+            }
+            // A slot holding each extreme. With an exact key, the first valid slot holding
+            // it; otherwise, per block holding it, the valid slots holding it are gathered
+            // (branch-free, minima and maxima in one pass) and narrowed to one, and the
+            // blocks' winners compared in full.
+            func first(_ target: UInt64, lane: Int) -> Int {
+                for block in 0..<blockCount where keys[2 * block + lane] == target {
+                    for slot in slots(of: block) where key(slot) == target && N.isValid(array, slot) { return slot }
+                }
+                return -1
+            }
+            let openLow = low & 0xFF == 8, openHigh = high & 0xFF == 8
+            var lowSlot = openLow ? -1 : first(low, lane: 0), highSlot = openHigh ? -1 : first(high, lane: 1)
+            func offer(_ winner: Int, to best: inout Int, smallest: Bool) {
+                if best >= 0 {
+                    let order = compareBytes(array.bytes(at: winner), array.bytes(at: best), from: 7)
+                    guard smallest ? order < 0 : order > 0 else { return }
+                }
+                best = winner
+            }
+            let highCandidates = candidates + stringBlock
+            for block in 0..<blockCount {
+                let gatherLow = openLow && keys[2 * block] == low, gatherHigh = openHigh && keys[2 * block + 1] == high
+                guard gatherLow || gatherHigh else { continue }
+                var lowCount = 0, highCount = 0
+                for slot in slots(of: block) {
+                    let value = key(slot)
+                    let valid = N.isValid(array, slot) ? 1 : 0
+                    candidates[lowCount] = slot
+                    highCandidates[highCount] = slot
+                    lowCount &+= (value == low ? 1 : 0) & valid
+                    highCount &+= (value == high ? 1 : 0) & valid
+                }
+                if gatherLow, lowCount > 0 {
+                    offer(narrow(candidates, lowCount, from: 7, smallest: true), to: &lowSlot, smallest: true)
+                }
+                if gatherHigh, highCount > 0 {
+                    offer(narrow(highCandidates, highCount, from: 7, smallest: false), to: &highSlot, smallest: false)
+                }
+            }
+            return lowSlot >= 0 && highSlot >= 0 ? (lowSlot, highSlot) : nil
+        }
+    }
+
+    /// `chunkKey` of a value's bytes from `start` on when the eight bytes there, the value's
+    /// or not, may all be read: one load, masked to the bytes remaining (`masks` from
+    /// `fillKeyMasks`).
+    @inline(__always)
+    static func wideKey(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, masks: UnsafePointer<UInt64>) -> UInt64 {
+        let count = Swift.min(Swift.max(bytes.count - start, 0), 8)
+        let word = (bytes.baseAddress.unsafelyUnwrapped + start).loadUnaligned(as: UInt64.self)
+        return UInt64(bigEndian: word) & masks[count] | UInt64(truncatingIfNeeded: count)
+    }
+
+    /// Entries of `wideKey`'s mask table.
+    static let keyMaskCount = 9
+
+    /// Writes `wideKey`'s masks: for each length 0...8, the top min(length, 7) bytes set (a
+    /// lookup costs fewer instructions per value than computing the mask).
+    static func fillKeyMasks(_ masks: UnsafeMutableBufferPointer<UInt64>) {
+        for count in 0..<keyMaskCount { masks[count] = ~(UInt64.max &>> (8 &* UInt64(Swift.min(count, 7)))) }
+    }
+
+    /// An order-preserving key of the bytes from `start` on: the next seven bytes
+    /// (zero-padded) in the top seven bytes, and how many bytes remain, capped at 8, in the
+    /// lowest. Values in bytewise order (a prefix first) have keys in the same order, and
+    /// values with at most seven bytes left have equal keys only when they are equal; a
+    /// lowest byte of 8 says the value goes on, so equal keys decide nothing then. Reads
+    /// only the value's bytes.
+    @inline(__always)
+    static func chunkKey(_ bytes: UnsafeRawBufferPointer, from start: Int) -> UInt64 {
+        let remaining = bytes.count - start
+        guard remaining > 0, let base = bytes.baseAddress.map({ $0 + start }) else { return 0 }
+        if remaining >= 8 { return UInt64(bigEndian: base.loadUnaligned(as: UInt64.self)) & ~0xFF | 8 }
+        let count = UInt64(remaining)
+        if remaining >= 4 {
+            // Two overlapping in-bounds loads: bytes 0..<4, and the last four bytes placed at
+            // their positions.
+            let head = UInt64(UInt32(bigEndian: base.loadUnaligned(as: UInt32.self)))
+            let tail = UInt64(UInt32(bigEndian: base.loadUnaligned(fromByteOffset: remaining - 4, as: UInt32.self)))
+            return head << 32 | tail << (8 * (8 - count)) | count
+        }
+        // One to three bytes: the first, the middle and the last (repeats overlap exactly).
+        let head = UInt64(base.load(as: UInt8.self))
+        let middle = UInt64(base.load(fromByteOffset: remaining / 2, as: UInt8.self))
+        let last = UInt64(base.load(fromByteOffset: remaining - 1, as: UInt8.self))
+        return head << 56 | middle << (56 - 8 * UInt64(remaining / 2)) | last << (56 - 8 * (count - 1)) | count
+    }
+
+    /// Lexicographic byte order (a prefix first) of the bytes from `start` on, seven bytes at
+    /// a time by `chunkKey`.
+    static func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, from start: Int = 0) -> Int {
+        var position = start
+        while true {
+            let x = chunkKey(a, from: position), y = chunkKey(b, from: position)
+            if x != y { return x < y ? -1 : 1 }
+            if x & 0xFF < 8 { return 0 }
+            position += 7
+        }
     }
 
     /// The value as a bound: exact when it fits `prefixLength`, otherwise a prefix (rounded
@@ -261,16 +405,40 @@ protocol ByteSlots {
     var nullCount: Int { get }
     func isValid(_ index: Int) -> Bool
     func bytes(at index: Int) -> UnsafeRawBufferPointer
+    /// Eight bytes from the start of any value shorter than eight bytes may be read when
+    /// they end at or before this address (what `chunkKey` loads at once).
+    var readableLimit: UnsafeRawPointer { get }
 }
 
-extension VariableBinaryArray: ByteSlots {}
-extension VariableBinaryViewArray: ByteSlots {}
-extension FixedSizeBinaryArray: ByteSlots {}
+extension VariableBinaryArray: ByteSlots {
+    /// The end of the data buffer.
+    var readableLimit: UnsafeRawPointer { Self.end(of: data.buffers.count > 2 ? data.buffers[2] : .empty) }
+}
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+extension VariableBinaryViewArray: ByteSlots {
+    /// The end of the views: values under eight bytes sit inline, 12 bytes before a view's end.
+    var readableLimit: UnsafeRawPointer { Self.end(of: data.buffers.count > 1 ? data.buffers[1] : .empty) }
+}
+
+extension FixedSizeBinaryArray: ByteSlots {
+    /// The end of the values buffer.
+    var readableLimit: UnsafeRawPointer { Self.end(of: data.buffers.count > 1 ? data.buffers[1] : .empty) }
+}
+
+extension ByteSlots {
+    static func end(of buffer: Buffer) -> UnsafeRawPointer { buffer.baseAddress + buffer.count }
+}
+
+/// Whether a slot counts, as a type: the scans are specialised for arrays without nulls,
+/// whose loops then test no bits.
+protocol NullTest {
+    static func isValid<A: ByteSlots>(_ array: A, _ slot: Int) -> Bool
+}
+
+enum NoNulls: NullTest {
+    @inline(__always) static func isValid<A: ByteSlots>(_ array: A, _ slot: Int) -> Bool { true }
+}
+
+enum SomeNulls: NullTest {
+    @inline(__always) static func isValid<A: ByteSlots>(_ array: A, _ slot: Int) -> Bool { array.isValid(slot) }
+}

@@ -7,9 +7,9 @@ import QuiverIPC
 /// commit that adds one batch to a file of N costs N × (a few memcpy'd bytes) for the
 /// stream, not N × (building N batches' entries again).
 ///
-/// A writer keeps one per file; `mark()` / `rollback(to:)` undo the batches of a failed
-/// commit.
-final class StatisticsEncoder {
+/// A value: a writer keeps one per file, and a copy taken before a commit is the state to
+/// go back to if the commit fails (the arrays are shared until one side appends).
+struct StatisticsEncoder: Sendable {
     private let nodeIndex: [Int]
     private var members: UInt8
     // One row per batch (column null) and per column with statistics.
@@ -31,34 +31,8 @@ final class StatisticsEncoder {
         members = StatisticsCodec.members(for: schema)
     }
 
-    /// Sizes of every array: enough to undo later appends.
-    struct Mark {
-        fileprivate let sizes: [Int]
-        fileprivate let members: UInt8
-        fileprivate let count: Int
-    }
-
-    func mark() -> Mark {
-        Mark(
-            sizes: [
-                columns.count, mapOffsets.count, keys.count, typeIds.count, valueOffsets.count, ints.count, uints.count,
-                doubles.count, bools.count, stringOffsets.count, stringBytes.count, binaryOffsets.count, binaryBytes.count,
-            ], members: members, count: count)
-    }
-
-    /// Forgets the batches appended since `mark`.
-    func rollback(to mark: Mark) {
-        func cut<T>(_ array: inout [T], _ size: Int) { array.removeLast(array.count - size) }
-        let s = mark.sizes
-        cut(&columns, s[0]); cut(&mapOffsets, s[1]); cut(&keys, s[2]); cut(&typeIds, s[3]); cut(&valueOffsets, s[4])
-        cut(&ints, s[5]); cut(&uints, s[6]); cut(&doubles, s[7]); cut(&bools, s[8])
-        cut(&stringOffsets, s[9]); cut(&stringBytes, s[10]); cut(&binaryOffsets, s[11]); cut(&binaryBytes, s[12])
-        members = mark.members
-        count = mark.count
-    }
-
     /// Adds the next batch's statistics.
-    func append(_ batch: BatchStatistics) {
+    mutating func append(_ batch: BatchStatistics) {
         columns.append(-1)  // null: the batch itself
         add(.rowCount, .int(Int64(batch.rowCount)))
         endRow()
@@ -73,7 +47,7 @@ final class StatisticsEncoder {
         count += 1
     }
 
-    private func add(_ key: StatisticsCodec.Key, _ value: StatisticValue) {
+    private mutating func add(_ key: StatisticsCodec.Key, _ value: StatisticValue) {
         keys.append(key.rawValue)
         let code = StatisticsCodec.code(of: value)
         members |= 1 << code
@@ -94,7 +68,7 @@ final class StatisticsEncoder {
         }
     }
 
-    private func endRow() { mapOffsets.append(Int32(keys.count)) }
+    private mutating func endRow() { mapOffsets.append(Int32(keys.count)) }
 
     /// The statistics stream of every batch appended: the layout's constant prefix, one
     /// record batch, the end-of-stream marker.

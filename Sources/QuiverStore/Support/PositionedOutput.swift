@@ -6,6 +6,10 @@ import QuiverBytes
 /// Small writes are gathered in a pool buffer and reach the file on `flush()` (or when the
 /// buffer fills); writes of 64 KiB or more go straight through. The descriptor's
 /// own position is never used, so readers sharing the file are unaffected.
+///
+/// Large writes reserve disk space ahead of themselves (`FileDescriptor.reserve`, in steps
+/// of 4 MiB growing with the file to 64 MiB), which makes buffered writes of big batches
+/// cheaper; `releaseReservation` gives back what the file did not use.
 final class PositionedOutput: ByteOutput {
     let descriptor: FileDescriptor
     /// The file offset of the next byte (buffered bytes included).
@@ -16,11 +20,16 @@ final class PositionedOutput: ByteOutput {
     private let pool: MemoryPool
     private var staging: HeapAllocation?
     private var stagedCount = 0
+    /// Where the disk space reserved ahead of the writes ends (at least the file size).
+    private var reservedEnd: Int
+    /// False once reserving failed (unsupported here): no further attempts.
+    private var canReserve = true
 
     init(descriptor: FileDescriptor, position: Int, fileSize: Int, capacity: Int = 1 << 20, pool: MemoryPool = .default) {
         self.descriptor = descriptor
         self.position = position
         self.highWater = fileSize
+        self.reservedEnd = fileSize
         self.capacity = capacity
         self.pool = pool
     }
@@ -33,6 +42,7 @@ final class PositionedOutput: ByteOutput {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         if stagedCount + bytes.count > capacity || bytes.count >= Self.directWriteSize { try flush() }
         if bytes.count >= Self.directWriteSize {
+            reserve(through: position + bytes.count)
             try descriptor.writeAll(bytes, at: position)
             position += bytes.count
             highWater = max(highWater, position)
@@ -48,6 +58,7 @@ final class PositionedOutput: ByteOutput {
     func flush() throws {
         guard let buffer = staging, stagedCount > 0 else { return }
         let start = position - stagedCount
+        if stagedCount >= Self.directWriteSize { reserve(through: position) }
         try descriptor.writeAll(UnsafeRawBufferPointer(start: buffer.pointer, count: stagedCount), at: start)
         stagedCount = 0
         highWater = max(highWater, position)
@@ -66,8 +77,38 @@ final class PositionedOutput: ByteOutput {
         position = offset
     }
 
-    /// Records that the file was truncated or extended to `size` by other means.
+    /// Records that the file was extended to `size` by other means.
     func setFileSize(_ size: Int) {
         highWater = size
+    }
+
+    /// Cuts or extends the file to `size` (`ftruncate`), which also releases any space
+    /// reserved past it.
+    func truncate(to size: Int) throws {
+        try descriptor.truncate(to: size)
+        highWater = size
+        reservedEnd = size
+    }
+
+    /// Gives back the disk space reserved past `size`, the file's size (keeping it).
+    func releaseReservation(size: Int) throws {
+        guard reservedEnd > size else { return }
+        try truncate(to: size)
+    }
+
+    /// The smallest reservation step, and the largest.
+    static let reservationSteps = (minimum: 4 << 20, maximum: 64 << 20)
+
+    /// Reserves space past `end` when a write reaches beyond the reservation: a step as large
+    /// as the file so far (within `reservationSteps`), so small files reserve little.
+    private func reserve(through end: Int) {
+        guard canReserve, end > reservedEnd else { return }
+        let start = max(reservedEnd, position)
+        let step = min(max(position, Self.reservationSteps.minimum), Self.reservationSteps.maximum)
+        if descriptor.reserve(from: start, count: end + step - start) {
+            reservedEnd = end + step
+        } else {
+            canReserve = false
+        }
     }
 }
