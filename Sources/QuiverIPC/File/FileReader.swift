@@ -31,6 +31,8 @@ public final class FileReader: Sendable {
     private let dictionaryBlocks: [FileBlock]
     /// Messages must end before the footer starts.
     let messageLimit: Int
+    /// How to decode the schema's batches, worked out once.
+    private let plan: SchemaPlan
 
     /// The number of record batches (pyarrow's `num_record_batches`).
     public var numRecordBatches: Int { recordBatchBlocks.count }
@@ -58,6 +60,7 @@ public final class FileReader: Sendable {
         }
         messageLimit = limit
         schema = footer.schema
+        plan = SchemaPlan(footer.schema, maxDepth: options.maxNestingDepth)
         footerMetadata = footer.customMetadata
         metadataVersion = footer.version
         recordBatchBlocks = footer.recordBatches
@@ -136,14 +139,13 @@ public final class FileReader: Sendable {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
         }
         return try withErrorContext("record batch \(index)") {
-            let message = try FileReader.readMessage(
+            let block = try FileReader.readFraming(
                 recordBatchBlocks[index], from: input, mapped: mappedInput, limit: messageLimit, options: options)
-            guard case .recordBatch(let header) = message.metadata.header else {
-                throw QuiverError(.invalidMessage, "the block does not hold a record batch")
-            }
+            let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
+            let body = try FileReader.readBody(of: block, bodyLength: message.bodyLength, from: input)
             return try ArrayDecoder.decodeRecordBatch(
-                schema: schema, header: header, body: message.body, dictionaries: dictionaries,
-                version: message.metadata.version, options: options, missingDictionaries: .error, columns: columns)
+                schema: schema, header: message.header, body: body, dictionaries: dictionaries,
+                version: message.version, options: options, missingDictionaries: .error, columns: columns, plan: plan)
         }
     }
 
@@ -179,6 +181,26 @@ public final class FileReader: Sendable {
         _ block: FileBlock, from input: any RandomAccessInput, mapped: MappedFileInput?, limit: Int,
         options: IPCReadOptions
     ) throws -> Message {
+        let framing = try readFraming(block, from: input, mapped: mapped, limit: limit, options: options)
+        let metadata = try ArrowMetadata.decodeMessage(framing.flatbuffer)
+        let body = try readBody(of: framing, bodyLength: metadata.bodyLength, from: input)
+        return Message(metadata: metadata, body: body, offset: framing.offset)
+    }
+
+    /// A block checked against the file, and its message's flatbuffer (framing removed).
+    struct BlockFraming {
+        let offset: Int
+        let metadataLength: Int
+        let bodyLength: Int
+        let flatbuffer: Buffer
+    }
+
+    /// Checks `block` against the messages region and reads its framing: the continuation
+    /// marker (legacy files have none), the flatbuffer length, which must fit the block.
+    static func readFraming(
+        _ block: FileBlock, from input: any RandomAccessInput, mapped: MappedFileInput?, limit: Int,
+        options: IPCReadOptions
+    ) throws -> BlockFraming {
         let offset = try checkedCount(block.offset, limit: limit, "block offset")
         let metadataLength = Int(block.metadataLength)
         guard metadataLength >= 8 else {
@@ -202,13 +224,18 @@ public final class FileReader: Sendable {
             throw QuiverError(
                 .invalidMessage, "message metadata of \(flatbufferLength) bytes does not fit its block's \(metadataLength)")
         }
-        let metadata = try ArrowMetadata.decodeMessage(
-            framed.uncheckedSlice(offset: prefixLength, count: Int(flatbufferLength)))
-        guard metadata.bodyLength == block.bodyLength else {
+        return BlockFraming(
+            offset: offset, metadataLength: metadataLength, bodyLength: bodyLength,
+            flatbuffer: framed.uncheckedSlice(offset: prefixLength, count: Int(flatbufferLength)))
+    }
+
+    /// The body after a block's framing, once the message's own body length (`bodyLength`)
+    /// is found to equal the block's.
+    static func readBody(of block: BlockFraming, bodyLength: Int64, from input: any RandomAccessInput) throws -> Buffer {
+        guard bodyLength == Int64(block.bodyLength) else {
             throw QuiverError(
-                .invalidMessage, "message body length \(metadata.bodyLength) differs from its block's \(block.bodyLength)")
+                .invalidMessage, "message body length \(bodyLength) differs from its block's \(block.bodyLength)")
         }
-        let body = try input.read(at: offset + metadataLength, count: bodyLength)
-        return Message(metadata: metadata, body: body, offset: offset)
+        return try input.read(at: block.offset + block.metadataLength, count: block.bodyLength)
     }
 }
