@@ -278,15 +278,8 @@ private struct ArrayValidator {
         guard first >= 0, last >= first, Int(last) <= limit else {
             throw invalid("offsets run from \(first) to \(last), outside the \(limit) \(what)")
         }
-        guard full else { return }
-        var previous = first
-        for index in 1..<offsets.count {
-            let offset = offsets[index]
-            guard offset >= previous else {
-                throw invalid("offset \(index) (\(offset)) is less than the one before (\(previous))")
-            }
-            previous = offset
-        }
+        guard full, let index = OffsetOrder.firstDecrease(offsets) else { return }
+        throw invalid("offset \(index) (\(offsets[index])) is less than the one before (\(offsets[index - 1]))")
     }
 
     private func checkUTF8<O: ArrowOffset>(_ data: ArrayData, _: O.Type) throws {
@@ -438,12 +431,52 @@ extension DataType {
     }
 }
 
+/// Whether offsets never decrease. 32-bit offsets (strings, lists) are checked 64 at a time
+/// without a branch: their differences, exact in 64 bits, are or-ed together, so the sign bit
+/// says whether any is negative — a loop the compiler turns into vector code. A block with a
+/// decrease, and 64-bit offsets, are searched one offset at a time.
+enum OffsetOrder {
+    /// The first index whose offset is below the one before it, or nil.
+    static func firstDecrease<O: ArrowOffset>(_ offsets: UnsafeBufferPointer<O>) -> Int? {
+        guard let base = offsets.baseAddress, offsets.count > 1 else { return nil }
+        var index = 1
+        if O.self == Int32.self {  // folds away when specialised
+            let narrow = UnsafeRawPointer(base).assumingMemoryBound(to: Int32.self)
+            while offsets.count - index >= 64 {
+                let block = narrow + index  // block[-1] is the offset before the block
+                var differences: Int64 = 0
+                for position in 0..<64 {
+                    differences |= Int64(block[position]) &- Int64(block[position &- 1])
+                }
+                if differences < 0 { break }
+                index += 64
+            }
+        }
+        while index < offsets.count {
+            if base[index] < base[index - 1] { return index }
+            index += 1
+        }
+        return nil
+    }
+}
+
 /// UTF-8 well-formedness (Unicode Table 3-7): no overlong forms, no surrogates, nothing
 /// above U+10FFFF, no truncated sequences. ASCII runs are checked eight bytes at a time.
 enum UTF8Validation {
+    /// Whether no byte has its high bit set: 64 bytes per step, or-ed into one vector (the
+    /// check that lets a whole ASCII column skip the decoder).
     static func isASCII(_ bytes: UnsafeRawPointer, count: Int) -> Bool {
         var index = 0
-        var bits: UInt64 = 0
+        var vector = SIMD16<UInt8>()
+        while count - index >= 64 {
+            vector |= bytes.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+                | bytes.loadUnaligned(fromByteOffset: index + 16, as: SIMD16<UInt8>.self)
+                | bytes.loadUnaligned(fromByteOffset: index + 32, as: SIMD16<UInt8>.self)
+                | bytes.loadUnaligned(fromByteOffset: index + 48, as: SIMD16<UInt8>.self)
+            index += 64
+        }
+        let words = unsafeBitCast(vector, to: SIMD2<UInt64>.self)
+        var bits = words[0] | words[1]
         while count - index >= 8 {
             bits |= bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             index += 8

@@ -74,9 +74,16 @@ public final class MemoryPool: Sendable {
     /// write buffer the page faults of 4 KiB pages were most of the time spent writing
     /// (2 MiB pages make it a few dozen faults).
     public func allocate(byteCount: Int) -> HeapAllocation {
-        precondition(byteCount >= 0)
+        allocate(byteCount: byteCount, headroom: 0)
+    }
+
+    /// `allocate(byteCount:)` with at least `headroom` more writable bytes after `capacity`,
+    /// not counted: for decoders that run faster with room to write past the end of their
+    /// output (the caller re-zeroes the padding afterwards). See `HeapAllocation.blockSize`.
+    package func allocate(byteCount: Int, headroom: Int) -> HeapAllocation {
+        precondition(byteCount >= 0 && headroom >= 0)
         let capacity = max(64, alignUp(byteCount, to: 64))
-        let blockSize = Self.blockSize(for: capacity)
+        let blockSize = Self.blockSize(for: capacity + headroom)
         let pointer: UnsafeMutableRawPointer
         if blockSize >= Self.recycleThreshold, let recycled = recycler.withLock({ $0.take(blockSize) }) {
             pointer = recycled.pointer
@@ -222,8 +229,8 @@ public final class HeapAllocation: BufferOwner, @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     /// Usable bytes: the requested size rounded up to a multiple of 64.
     public let capacity: Int
-    /// The size of the block underneath (larger for recycled size classes).
-    private let blockSize: Int
+    /// The size of the block underneath (`capacity` or more: recycled size classes, headroom).
+    package let blockSize: Int
     private let pool: MemoryPool
 
     fileprivate init(pointer: UnsafeMutableRawPointer, capacity: Int, blockSize: Int, pool: MemoryPool) {
