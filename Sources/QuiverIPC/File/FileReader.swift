@@ -23,10 +23,9 @@ public final class FileReader: Sendable {
     /// The options the reader was opened with.
     public let options: IPCReadOptions
     /// The bytes read: a `MappedFile`, a `ReadFileInput`, a `BufferInput`, or the caller's own.
+    /// Framing and metadata come through `readMetadata` (a `pread` for a mapped file, so only
+    /// bodies are viewed in the mapping), bodies through `read`.
     let input: any RandomAccessInput
-    /// `input` when it is a mapped file whose metadata is read with `pread` (cast once here:
-    /// a dynamic cast per batch costs more than the rest of the framing).
-    private let mappedInput: MappedFileInput?
     let recordBatchBlocks: [FileBlock]
     private let dictionaryBlocks: [FileBlock]
     /// Messages must end before the footer starts.
@@ -51,8 +50,6 @@ public final class FileReader: Sendable {
     /// Messages must lie before `footerOffset`; the footer's dictionaries are read now.
     public init(input: any RandomAccessInput, footer: Footer, footerOffset: Int, options: IPCReadOptions = .init()) throws {
         self.input = input
-        let mappedInput = input as? MappedFileInput
-        self.mappedInput = mappedInput
         self.options = options
         let limit = footerOffset
         guard limit >= 8, limit <= input.size else {
@@ -68,8 +65,7 @@ public final class FileReader: Sendable {
         var memo = try DictionaryMemo(schema: footer.schema)
         for (index, block) in footer.dictionaries.enumerated() {
             try withErrorContext("dictionary block \(index)") {
-                let message = try FileReader.readMessage(
-                    block, from: input, mapped: mappedInput, limit: limit, options: options)
+                let message = try FileReader.readMessage(block, from: input, limit: limit, options: options)
                 guard case .dictionaryBatch(let batch) = message.metadata.header else {
                     throw QuiverError(.invalidMessage, "the block does not hold a dictionary batch")
                 }
@@ -89,15 +85,11 @@ public final class FileReader: Sendable {
         // The leading magic is copied out of a mapped file, like message metadata, so its page
         // is not mapped in; the footer is viewed in place (a large footer would cost a large
         // allocation, and its pages are touched either way).
-        let mappedInput = input as? MappedFileInput
-        func read(at offset: Int, count: Int) throws -> Buffer {
-            try mappedInput?.readMetadata(at: offset, count: count) ?? input.read(at: offset, count: count)
-        }
         // Leading magic + padding, footer length, trailing magic.
         guard size >= 8 + 4 + magic.count else {
             throw QuiverError(.invalidMessage, "\(size) bytes are too few for an Arrow file")
         }
-        guard try read(at: 0, count: magic.count).array == magic else {
+        guard try input.readMetadata(at: 0, count: magic.count).array == magic else {
             throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
         }
         let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
@@ -139,8 +131,7 @@ public final class FileReader: Sendable {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
         }
         return try withErrorContext("record batch \(index)") {
-            let block = try FileReader.readFraming(
-                recordBatchBlocks[index], from: input, mapped: mappedInput, limit: messageLimit, options: options)
+            let block = try FileReader.readFraming(recordBatchBlocks[index], from: input, limit: messageLimit, options: options)
             let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
             let body = try FileReader.readBody(of: block, bodyLength: message.bodyLength, from: input)
             return try ArrayDecoder.decodeRecordBatch(
@@ -175,13 +166,12 @@ public final class FileReader: Sendable {
 
     /// Reads the message a footer block points to. The block must lie before the footer;
     /// the message's own framing must fit the block's metadata length and its body length
-    /// must equal the block's. The framing and metadata come in one read (a `pread` when
-    /// `mapped` is the input, so only the body is viewed in the mapping), the body in another.
+    /// must equal the block's. The framing and metadata come in one read (`readMetadata`: a
+    /// `pread` from a mapped file, so only the body is viewed in the mapping), the body in another.
     static func readMessage(
-        _ block: FileBlock, from input: any RandomAccessInput, mapped: MappedFileInput?, limit: Int,
-        options: IPCReadOptions
+        _ block: FileBlock, from input: any RandomAccessInput, limit: Int, options: IPCReadOptions
     ) throws -> Message {
-        let framing = try readFraming(block, from: input, mapped: mapped, limit: limit, options: options)
+        let framing = try readFraming(block, from: input, limit: limit, options: options)
         let metadata = try ArrowMetadata.decodeMessage(framing.flatbuffer)
         let body = try readBody(of: framing, bodyLength: metadata.bodyLength, from: input)
         return Message(metadata: metadata, body: body, offset: framing.offset)
@@ -198,8 +188,7 @@ public final class FileReader: Sendable {
     /// Checks `block` against the messages region and reads its framing: the continuation
     /// marker (legacy files have none), the flatbuffer length, which must fit the block.
     static func readFraming(
-        _ block: FileBlock, from input: any RandomAccessInput, mapped: MappedFileInput?, limit: Int,
-        options: IPCReadOptions
+        _ block: FileBlock, from input: any RandomAccessInput, limit: Int, options: IPCReadOptions
     ) throws -> BlockFraming {
         let offset = try checkedCount(block.offset, limit: limit, "block offset")
         let metadataLength = Int(block.metadataLength)
@@ -212,8 +201,7 @@ public final class FileReader: Sendable {
         }
         let bodyLength = try checkedCount(block.bodyLength, limit: limit, "block body length")
         try checkRange(offset: offset, count: try checkedSum(metadataLength, bodyLength), within: limit)
-        let framed =
-            try mapped?.readMetadata(at: offset, count: metadataLength) ?? input.read(at: offset, count: metadataLength)
+        let framed = try input.readMetadata(at: offset, count: metadataLength)
         var prefixLength = 4
         var flatbufferLength = framed.uncheckedReadLittleEndian(Int32.self, at: 0)
         if flatbufferLength == -1 {  // continuation marker (legacy files have none)

@@ -63,9 +63,7 @@ public enum ArrowMetadata {
     /// Decodes and verifies a `Message` flatbuffer that must hold a record batch (what a file
     /// footer's record batch blocks point to): the checks and errors of `decodeMessage`, then
     /// `invalidMessage` for any other kind — without building the general message.
-    static func decodeRecordBatchMessage(_ bytes: Buffer) throws
-        -> (version: MetadataVersion, bodyLength: Int64, header: RecordBatchHeader)
-    {
+    static func decodeRecordBatchMessage(_ bytes: Buffer) throws -> RecordBatchMessage {
         var budget = FlatBufferBudget()
         let envelope = try decodeEnvelope(bytes, budget: &budget)
         guard envelope.tag == HeaderTag.recordBatch.rawValue else {
@@ -74,7 +72,14 @@ public enum ArrowMetadata {
         }
         let header = try decodeRecordBatch(envelope.header, budget: &budget)
         _ = try decodeMetadata(envelope.message, MessageField.customMetadata, budget: &budget)  // verified, unused
-        return (envelope.version, envelope.bodyLength, header)
+        return RecordBatchMessage(version: envelope.version, bodyLength: envelope.bodyLength, header: header)
+    }
+
+    /// What `decodeRecordBatchMessage` returns.
+    struct RecordBatchMessage {
+        let version: MetadataVersion
+        let bodyLength: Int64
+        let header: RecordBatchHeader
     }
 
     /// What every `Message` has: version, body length, header type and header table.
@@ -346,7 +351,7 @@ public enum ArrowMetadata {
     }
 
     static func decodeMetadata(_ table: FlatBufferTable, _ id: Int, budget: inout FlatBufferBudget) throws -> Metadata {
-        guard let vector = try table.vector(id, elementSize: 4) else { return [:] }
+        guard let vector = try table.vector(id, elementSize: 4) else { return Metadata() }
         var pairs: [(key: String, value: String)] = []
         pairs.reserveCapacity(vector.count)
         for index in 0..<vector.count {
