@@ -441,14 +441,15 @@ enum OffsetOrder {
         guard let base = offsets.baseAddress, offsets.count > 1 else { return nil }
         var index = 1
         if O.self == Int32.self {  // folds away when specialised
-            let narrow = UnsafeRawPointer(base).assumingMemoryBound(to: Int32.self)
+            let raw = UnsafeRawPointer(base)
             while offsets.count - index >= 64 {
-                let block = narrow + index  // block[-1] is the offset before the block
-                var differences: Int64 = 0
-                for position in 0..<64 {
-                    differences |= Int64(block[position]) &- Int64(block[position &- 1])
+                var decreased = SIMDMask<SIMD4<Int32>>()
+                for position in stride(from: index, to: index &+ 64, by: 4) {
+                    let current = raw.loadUnaligned(fromByteOffset: position &* 4, as: SIMD4<Int32>.self)
+                    let previous = raw.loadUnaligned(fromByteOffset: position &* 4 &- 4, as: SIMD4<Int32>.self)
+                    decreased .|= current .< previous
                 }
-                if differences < 0 { break }
+                if any(decreased) { break }
                 index += 64
             }
         }
