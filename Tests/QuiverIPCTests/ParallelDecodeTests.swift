@@ -96,4 +96,58 @@ import Testing
         #expect(both[0] == both[1])
         #expect(both[0].contains("outOfBounds") && both[0].contains("field 'tags'"))
     }
+
+    /// A file of three batches of a third of `batch()` each: under 1 MiB apiece, so only
+    /// `readBatches` spreads them (a column per task across all batches).
+    static func file(codec: CompressionCodec?) throws -> (bytes: Buffer, batch: RecordBatch) {
+        let batch = try Self.batch()
+        let third = rows / 3
+        let parts = (0..<3).map { batch.slice(from: $0 * third, length: third) }
+        return (try writeFile(batch.schema, parts, options: .init(compression: codec)), batch)
+    }
+
+    static func readAll(_ bytes: Buffer, threads: Bool) -> Result<[RecordBatch], QuiverError> {
+        Result { try FileReader(buffer: bytes, options: IPCReadOptions(useThreads: threads)).readBatches() }
+            .mapError { $0 as? QuiverError ?? QuiverError(.invalidData, "\($0)") }
+    }
+
+    @Test(arguments: [nil, CompressionCodec.lz4Frame, .zstd])
+    func sameFileOnOneThreadOrMany(codec: CompressionCodec?) throws {
+        let (bytes, batch) = try Self.file(codec: codec)
+        let serial = try Self.readAll(bytes, threads: false).get()
+        let parallel = try Self.readAll(bytes, threads: true).get()
+        #expect(serial.count == 3)
+        #expect(try sameBatches(serial, parallel))
+        let third = Self.rows / 3
+        #expect(try sameBatches(parallel, (0..<3).map { batch.slice(from: $0 * third, length: third) }))
+        // A projection takes the same path.
+        let reader = try FileReader(buffer: bytes)
+        let projected = try reader.readAll(columns: ["comment", "name"])
+        #expect(projected.numRows == 3 * third)
+        #expect(projected.schema.fields.map(\.name) == ["comment", "name"])
+    }
+
+    @Test func theSameBatchErrorWinsOnOneThreadOrMany() throws {
+        let (good, _) = try Self.file(codec: nil)
+        // Invalid UTF-8 in one comment of batch 1 (rows from a third on).
+        let row = Self.rows / 3 + 5
+        let noise = Array(String(UInt64(row + 1) &* 0x9E37_79B9_7F4A_7C15, radix: 36).utf8)
+        var bytes = good.array
+        let at = try #require((0...(bytes.count - noise.count)).first { bytes[$0..<($0 + noise.count)].elementsEqual(noise) })
+        bytes[at] = 0xFF
+        let invalid = Buffer(copying: bytes)
+        // And batch 2's block declares a body length its message does not have.
+        let wrongBlock = try editingFooter(invalid) { $0.recordBatches[2].bodyLength += 8 }
+        let onlyWrongBlock = try editingFooter(good) { $0.recordBatches[2].bodyLength += 8 }
+        for (input, expected) in [(invalid, "record batch 1"), (wrongBlock, "record batch 1"), (onlyWrongBlock, "record batch 2")] {
+            let serial = Self.readAll(input, threads: false)
+            let parallel = Self.readAll(input, threads: true)
+            guard case .failure(let one) = serial, case .failure(let many) = parallel else {
+                Issue.record("accepted a bad file")
+                continue
+            }
+            #expect(one == many)
+            #expect(one.description.contains(expected), "\(one)")
+        }
+    }
 }

@@ -62,56 +62,56 @@ public enum ArrayDecoder {
         columns selected: [Int]? = nil, plan: SchemaPlan? = nil
     ) throws -> RecordBatch {
         let length = try checkedCount(header.length, "record batch length")
-        let fields = schema.fields
-        assert(plan.map { $0.fields.count == fields.count && $0.maxDepth == options.maxNestingDepth } ?? true)
         let plans = (plan ?? SchemaPlan(schema, maxDepth: options.maxNestingDepth)).fields
-        if let selected {
-            for index in selected where !fields.indices.contains(index) {
-                throw QuiverError(.invalidArgument, "column \(index) of a schema with \(fields.count) fields")
-            }
-        }
+        assert(plans.count == schema.fields.count && plan.map { $0.maxDepth == options.maxNestingDepth } ?? true)
         var reader = BodyReader(
             header: header, body: body, dictionaries: dictionaries, version: version, options: options,
             missingDictionaries: missingDictionaries)
-        let columns: [ArrayData]
         let mayRunInParallel =
-            options.useThreads && (selected?.count ?? fields.count) > 1 && body.count >= BodyCompression.parallelThreshold
-            && (header.compression != nil || !options.trusted)
-        if selected == nil && !mayRunInParallel {
+            options.useThreads && (selected?.count ?? plans.count) > 1 && BatchDecoder.mayHaveWork(header, body, options)
+        guard selected != nil || mayRunInParallel else {
             // The common case: every column in order, one cursor, no spans.
             var firstInvalid: QuiverError?
-            var decoded: [ArrayData] = []
-            decoded.reserveCapacity(fields.count)
+            var columns: [ArrayData] = []
+            columns.reserveCapacity(plans.count)
             for plan in plans {
                 let column = try reader.column(plan)
                 if firstInvalid == nil { firstInvalid = check(column, of: plan.field, length: length, options: options) }
-                decoded.append(column)
+                columns.append(column)
             }
             if let firstInvalid { throw firstInvalid }
-            columns = decoded
-        } else {
-            let spans = try FieldSpan.spans(of: fields, header: header, version: version, maxDepth: options.maxNestingDepth)
-            let indices = selected ?? Array(fields.indices)
-            let weights = mayRunInParallel ? indices.map { reader.weight(of: plans[$0], spans[$0]) } : []
-            if weights.count(where: { $0 > 0 }) > 1 && weights.reduce(0, +) >= BodyCompression.parallelThreshold {
-                columns = try decodeConcurrently(indices, weights: weights, plans: plans, spans: spans, reader, length: length)
-            } else {
-                var firstInvalid: QuiverError?
-                columns = try indices.map { index in
-                    reader.move(to: spans[index])
-                    let column = try reader.column(plans[index])
-                    if firstInvalid == nil { firstInvalid = check(column, of: fields[index], length: length, options: options) }
-                    return column
-                }
-                if let firstInvalid { throw firstInvalid }
-            }
+            return RecordBatch(uncheckedSchema: schema, columns: columns, length: length)
         }
-        let projected = selected.map { Schema($0.map { fields[$0] }, metadata: schema.metadata) } ?? schema
-        return RecordBatch(uncheckedSchema: projected, columns: columns, length: length)
+        let batch = try BatchDecoder(schema: schema, plans: plans, reader: reader, length: length, columns: selected)
+        guard mayRunInParallel, batch.runsInParallel else {
+            return try batch.finish((0..<batch.taskCount).map(batch.decodeColumn(at:)))
+        }
+        let outcomes = Mutex<[BatchDecoder.Outcome?]>(Array(repeating: nil, count: batch.taskCount))
+        let order = batch.heaviestFirst
+        DispatchQueue.concurrentPerform(iterations: order.count) { task in
+            let outcome = batch.decodeColumn(at: order[task])
+            outcomes.withLock { $0[order[task]] = outcome }
+        }
+        return try batch.finish(outcomes.withLock { $0 })
+    }
+
+    /// A record batch split into column tasks (see `BatchDecoder`); `plan` must be `schema`'s.
+    static func batchDecoder(
+        schema: Schema, plan: SchemaPlan, header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo,
+        version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries, columns: [Int]?
+    ) throws -> BatchDecoder {
+        let reader = BodyReader(
+            header: header, body: body, dictionaries: dictionaries, version: version, options: options,
+            missingDictionaries: missingDictionaries)
+        return try BatchDecoder(
+            schema: schema, plans: plan.fields, reader: reader, length: try checkedCount(header.length, "record batch length"),
+            columns: columns)
     }
 
     /// The column's length against the batch's, then its contents (O(data) unless trusted).
-    private static func check(_ column: ArrayData, of field: Field, length: Int, options: IPCReadOptions) -> QuiverError? {
+    fileprivate static func check(_ column: ArrayData, of field: Field, length: Int, options: IPCReadOptions)
+        -> QuiverError?
+    {
         guard column.length == length else {
             return QuiverError(.invalidMessage, "column '\(field.name)' has \(column.length) rows, the record batch \(length)")
         }
@@ -124,32 +124,87 @@ public enum ArrayDecoder {
             return QuiverError(.invalidData, "\(error)", context: ["column '\(field.name)'"])
         }
     }
+}
 
-    /// Decodes (and checks) columns `indices` as concurrent tasks, heaviest first.
-    private static func decodeConcurrently(
-        _ indices: [Int], weights: [Int], plans: [FieldPlan], spans: [FieldSpan], _ reader: BodyReader, length: Int
-    ) throws -> [ArrayData] {
-        let order = indices.indices.sorted { weights[$0] > weights[$1] }
-        let slots = Mutex<[(column: Result<ArrayData, any Error>, invalid: QuiverError?)?]>(
-            Array(repeating: nil, count: indices.count))
-        DispatchQueue.concurrentPerform(iterations: order.count) { task in
-            let position = order[task]
-            let index = indices[position]
-            var cursor = reader
-            cursor.move(to: spans[index])
-            let column = Result { try cursor.column(plans[index]) }
-            let invalid = (try? column.get()).flatMap {
-                check($0, of: plans[index].field, length: length, options: reader.options)
+/// One record batch split into independent column tasks, so that columns — of one batch, or
+/// of every batch of a file (`FileReader.readBatches`) — can be decoded across cores: each
+/// task decompresses, decodes and validates one top-level column from where its span starts.
+///
+/// `finish` reports errors as a serial decode would find them: the first column that failed
+/// to decode, else the first whose length or contents are invalid.
+struct BatchDecoder: Sendable {
+    /// What one task produced: the column or its decode error, and its validation error.
+    struct Outcome: Sendable {
+        let column: Result<ArrayData, any Error>
+        let invalid: QuiverError?
+    }
+
+    private let schema: Schema
+    private let plans: [FieldPlan]
+    private let reader: BodyReader
+    private let length: Int
+    private let spans: [FieldSpan]
+    /// The top-level columns decoded, in output order.
+    private let indices: [Int]
+    private let selected: [Int]?
+    /// Per task, how much work it is (see `BodyReader.weight`).
+    let weights: [Int]
+
+    /// Whether a batch can have enough work per byte to spread: compressed, or validated
+    /// (the columns' weights decide), and at least `BodyCompression.parallelThreshold` bytes.
+    static func mayHaveWork(_ header: RecordBatchHeader, _ body: Buffer, _ options: IPCReadOptions) -> Bool {
+        body.count >= BodyCompression.parallelThreshold && (header.compression != nil || !options.trusted)
+    }
+
+    fileprivate init(schema: Schema, plans: [FieldPlan], reader: BodyReader, length: Int, columns selected: [Int]?) throws {
+        let fields = schema.fields
+        if let selected {
+            for index in selected where !fields.indices.contains(index) {
+                throw QuiverError(.invalidArgument, "column \(index) of a schema with \(fields.count) fields")
             }
-            slots.withLock { $0[position] = (column, invalid) }
         }
-        let results = slots.withLock { $0 }
-        let columns = try results.map { slot in
-            guard let slot else { throw QuiverError(.invalidMessage, "a column was not decoded") }
-            return try slot.column.get()
+        self.schema = schema
+        self.plans = plans
+        self.reader = reader
+        self.length = length
+        self.selected = selected
+        spans = try FieldSpan.spans(
+            of: fields, header: reader.header, version: reader.version, maxDepth: reader.options.maxNestingDepth)
+        indices = selected ?? Array(fields.indices)
+        weights = indices.map { [spans, plans, reader] in reader.weight(of: plans[$0], spans[$0]) }
+    }
+
+    /// The column tasks.
+    var taskCount: Int { indices.count }
+    /// Whether more than one column has real work, adding up to at least the threshold.
+    var runsInParallel: Bool {
+        weights.count(where: { $0 > 0 }) > 1 && weights.reduce(0, &+) >= BodyCompression.parallelThreshold
+    }
+    /// Task numbers, heaviest first (the longest tasks start first, so cores finish together).
+    var heaviestFirst: [Int] { weights.indices.sorted { weights[$0] > weights[$1] } }
+
+    /// Task `task`: decodes one column and checks it.
+    func decodeColumn(at task: Int) -> Outcome {
+        let index = indices[task]
+        var cursor = reader
+        cursor.move(to: spans[index])
+        let column = Result { try cursor.column(plans[index]) }
+        let invalid = (try? column.get()).flatMap {
+            ArrayDecoder.check($0, of: plans[index].field, length: length, options: reader.options)
         }
-        if let invalid = results.lazy.compactMap({ $0?.invalid }).first { throw invalid }
-        return columns
+        return Outcome(column: column, invalid: invalid)
+    }
+
+    /// The batch from every task's outcome (in task order), or the error a serial decode
+    /// would have thrown.
+    func finish(_ outcomes: [Outcome?]) throws -> RecordBatch {
+        let columns = try outcomes.map { outcome in
+            guard let outcome else { throw QuiverError(.invalidMessage, "a column was not decoded") }
+            return try outcome.column.get()
+        }
+        if let invalid = outcomes.lazy.compactMap({ $0?.invalid }).first { throw invalid }
+        let projected = selected.map { Schema($0.map { schema.fields[$0] }, metadata: schema.metadata) } ?? schema
+        return RecordBatch(uncheckedSchema: projected, columns: columns, length: length)
     }
 }
 
@@ -236,11 +291,8 @@ private struct BodyReader: Sendable {
         func bytes(_ indices: Range<Int>) -> Int {
             indices.reduce(0) { total, index in total &+ max(0, Int(clamping: header.bufferRegion(at: index).length)) }
         }
-        let layout = plan.storage.layout
-        if header.compression == nil && plan.children?.isEmpty == true && plan.dictionaryValueType == nil
-            && layout.allSatisfy({ $0 == .validity || $0 == .values || $0 == .bits })
-        {
-            return layout.first == .validity ? bytes(span.buffers.prefix(1)) : 0
+        if header.compression == nil && plan.isPlain {
+            return plan.storage.hasValidityBitmap ? bytes(span.buffers.prefix(1)) : 0
         }
         return bytes(span.buffers)
     }

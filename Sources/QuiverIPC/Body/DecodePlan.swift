@@ -9,10 +9,14 @@ struct SchemaPlan: Sendable {
     let fields: [FieldPlan]
     /// The nesting depth the plan was made for (`IPCReadOptions.maxNestingDepth`).
     let maxDepth: Int
+    /// Whether every column is plain fixed-width (numbers, dates, booleans): validating
+    /// uncompressed batches of such a schema reads no more than validity bitmaps.
+    let isPlain: Bool
 
     init(_ schema: Schema, maxDepth: Int) {
         fields = schema.fields.map { FieldPlan($0, depth: 0, maxDepth: maxDepth) }
         self.maxDepth = maxDepth
+        isPlain = fields.allSatisfy(\.isPlain)
     }
 }
 
@@ -40,6 +44,9 @@ final class FieldPlan: Sendable {
     /// The children's plans; nil when they lie deeper than the plan's depth limit (decoding
     /// one then fails, as the limit requires).
     let children: [FieldPlan]?
+    /// Fixed-width values (or bits) and a validity bitmap, nothing else: full validation reads
+    /// only the bitmap.
+    let isPlain: Bool
 
     init(_ field: Field, depth: Int, maxDepth: Int) {
         self.field = field
@@ -55,6 +62,9 @@ final class FieldPlan: Sendable {
         hasVariadicBuffers = storage.hasVariadicBuffers
         if case .dictionary(_, let valueType, _) = storage { dictionaryValueType = valueType } else { dictionaryValueType = nil }
         let childFields = storage.children
+        isPlain =
+            childFields.isEmpty && dictionaryValueType == nil
+            && storage.layout.allSatisfy { $0 == .validity || $0 == .values || $0 == .bits }
         children =
             childFields.isEmpty ? [] : depth < maxDepth
             ? childFields.map { FieldPlan($0, depth: depth + 1, maxDepth: maxDepth) } : nil

@@ -1,5 +1,7 @@
+import Dispatch
 import QuiverArrow
 import QuiverBytes
+import Synchronization
 
 /// Reads an Arrow IPC file (pyarrow's `ipc.open_file`): random access to its record batches
 /// through the footer.
@@ -131,11 +133,9 @@ public final class FileReader: Sendable {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
         }
         return try withErrorContext("record batch \(index)") {
-            let block = try FileReader.readFraming(recordBatchBlocks[index], from: input, limit: messageLimit, options: options)
-            let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
-            let body = try FileReader.readBody(of: block, bodyLength: message.bodyLength, from: input)
+            let message = try readRecordBatchMessage(at: index)
             return try ArrayDecoder.decodeRecordBatch(
-                schema: schema, header: message.header, body: body, dictionaries: dictionaries,
+                schema: schema, header: message.header, body: message.body, dictionaries: dictionaries,
                 version: message.version, options: options, missingDictionaries: .error, columns: columns, plan: plan)
         }
     }
@@ -155,13 +155,109 @@ public final class FileReader: Sendable {
             }
             return index
         }
-        let batches = try (0..<numRecordBatches).map { try recordBatch(at: $0, columns: indices) }
+        let batches = try readBatches(columns: indices)
         return try Table(schema: Schema(indices.map { schema.fields[$0] }, metadata: schema.metadata), batches: batches)
     }
 
     /// Every record batch, in footer order.
     public func readBatches() throws -> [RecordBatch] {
-        try (0..<numRecordBatches).map(recordBatch(at:))
+        try readBatches(columns: nil)
+    }
+
+    /// Every record batch with only `columns` (nil: all), in footer order, as
+    /// `recordBatch(at:columns:)` gives them and with the error it would throw first.
+    ///
+    /// When the batches have work per byte (compressed, or validated columns beyond plain
+    /// numbers) and `options.useThreads`, the columns of *all* batches are decoded as one set
+    /// of tasks across cores — no core waits at the end of each batch for the other's last
+    /// column. The messages are read first, one after the other (framing and metadata only).
+    func readBatches(columns: [Int]?) throws -> [RecordBatch] {
+        guard options.useThreads, numRecordBatches > 1 else {
+            return try (0..<numRecordBatches).map { try recordBatch(at: $0, columns: columns) }
+        }
+        var messages: [(header: RecordBatchHeader, body: Buffer, version: MetadataVersion)] = []
+        messages.reserveCapacity(numRecordBatches)
+        var stoppedBy: (any Error)?  // thrown once the batches before it are decoded
+        var heavyBytes = 0
+        for index in 0..<numRecordBatches {
+            do {
+                let message = try withErrorContext("record batch \(index)") { try readRecordBatchMessage(at: index) }
+                messages.append(message)
+                if message.header.compression != nil || !(options.trusted || plan.isPlain) { heavyBytes += message.body.count }
+            } catch {
+                stoppedBy = error
+                break
+            }
+        }
+        var batches: [RecordBatch] = []
+        batches.reserveCapacity(messages.count)
+        if heavyBytes < BodyCompression.parallelThreshold {
+            let serial = IPCReadOptions(copying: options, useThreads: false)
+            for (index, message) in messages.enumerated() {
+                batches.append(
+                    try withErrorContext("record batch \(index)") {
+                        try ArrayDecoder.decodeRecordBatch(
+                            schema: schema, header: message.header, body: message.body, dictionaries: dictionaries,
+                            version: message.version, options: serial, missingDictionaries: .error, columns: columns,
+                            plan: plan)
+                    })
+            }
+        } else {
+            batches = try decodeConcurrently(messages, columns: columns)
+        }
+        if let stoppedBy { throw stoppedBy }
+        return batches
+    }
+
+    /// Decodes batches' columns as one set of tasks across cores: within each batch heaviest
+    /// first, batches in order (so memory is touched roughly in file order).
+    private func decodeConcurrently(
+        _ messages: [(header: RecordBatchHeader, body: Buffer, version: MetadataVersion)], columns: [Int]?
+    ) throws -> [RecordBatch] {
+        var decoders: [BatchDecoder] = []
+        var stoppedBy: (any Error)?
+        for (index, message) in messages.enumerated() {
+            do {
+                decoders.append(
+                    try withErrorContext("record batch \(index)") {
+                        try ArrayDecoder.batchDecoder(
+                            schema: schema, plan: plan, header: message.header, body: message.body,
+                            dictionaries: dictionaries, version: message.version, options: options,
+                            missingDictionaries: .error, columns: columns)
+                    })
+            } catch {
+                stoppedBy = error
+                break
+            }
+        }
+        let prepared = decoders
+        let tasks = prepared.indices.flatMap { batch in prepared[batch].heaviestFirst.map { (batch, $0) } }
+        let firstTask = prepared.reduce(into: [0]) { starts, decoder in starts.append(starts[starts.count - 1] + decoder.taskCount) }
+        let outcomes = Mutex<[BatchDecoder.Outcome?]>(Array(repeating: nil, count: tasks.count))
+        DispatchQueue.concurrentPerform(iterations: tasks.count) { task in
+            let (batch, column) = tasks[task]
+            let outcome = prepared[batch].decodeColumn(at: column)
+            outcomes.withLock { $0[firstTask[batch] + column] = outcome }
+        }
+        let decoded = outcomes.withLock { $0 }
+        var batches: [RecordBatch] = []
+        batches.reserveCapacity(decoders.count)
+        for (index, decoder) in decoders.enumerated() {
+            let range = firstTask[index]..<firstTask[index + 1]
+            batches.append(try withErrorContext("record batch \(index)") { try decoder.finish(Array(decoded[range])) })
+        }
+        if let stoppedBy { throw stoppedBy }
+        return batches
+    }
+
+    /// Batch `index`'s header and body, read and checked against its footer block.
+    private func readRecordBatchMessage(at index: Int) throws
+        -> (header: RecordBatchHeader, body: Buffer, version: MetadataVersion)
+    {
+        let block = try FileReader.readFraming(recordBatchBlocks[index], from: input, limit: messageLimit, options: options)
+        let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
+        let body = try FileReader.readBody(of: block, bodyLength: message.bodyLength, from: input)
+        return (message.header, body, message.version)
     }
 
     /// Reads the message a footer block points to. The block must lie before the footer;

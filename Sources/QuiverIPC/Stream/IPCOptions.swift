@@ -30,6 +30,12 @@ public struct IPCReadOptions: Sendable {
         self.maxNestingDepth = maxNestingDepth
         self.useThreads = useThreads
     }
+
+    /// `options` with `useThreads` replaced.
+    init(copying options: IPCReadOptions, useThreads: Bool) {
+        self = options
+        self.useThreads = useThreads
+    }
 }
 
 /// How IPC writers encode (pyarrow's `IpcWriteOptions`).
