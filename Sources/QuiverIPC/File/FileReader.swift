@@ -172,10 +172,12 @@ public final class FileReader: Sendable {
     /// of tasks across cores — no core waits at the end of each batch for the other's last
     /// column. The messages are read first, one after the other (framing and metadata only).
     func readBatches(columns: [Int]?) throws -> [RecordBatch] {
-        guard options.useThreads, numRecordBatches > 1 else {
+        // Plain columns, uncompressed (as the first batch tells) or trusted: nothing to spread.
+        let isCompressed = { [self] in (try? readRecordBatchMessage(at: 0))?.header.compression != nil }
+        guard options.useThreads, numRecordBatches > 1, !(options.trusted || plan.isPlain) || isCompressed() else {
             return try (0..<numRecordBatches).map { try recordBatch(at: $0, columns: columns) }
         }
-        var messages: [(header: RecordBatchHeader, body: Buffer, version: MetadataVersion)] = []
+        var messages: [BatchMessage] = []
         messages.reserveCapacity(numRecordBatches)
         var stoppedBy: (any Error)?  // thrown once the batches before it are decoded
         var heavyBytes = 0
@@ -211,9 +213,7 @@ public final class FileReader: Sendable {
 
     /// Decodes batches' columns as one set of tasks across cores: within each batch heaviest
     /// first, batches in order (so memory is touched roughly in file order).
-    private func decodeConcurrently(
-        _ messages: [(header: RecordBatchHeader, body: Buffer, version: MetadataVersion)], columns: [Int]?
-    ) throws -> [RecordBatch] {
+    private func decodeConcurrently(_ messages: [BatchMessage], columns: [Int]?) throws -> [RecordBatch] {
         var decoders: [BatchDecoder] = []
         var stoppedBy: (any Error)?
         for (index, message) in messages.enumerated() {
@@ -250,14 +250,19 @@ public final class FileReader: Sendable {
         return batches
     }
 
+    /// A record batch message: its header, body and metadata version.
+    private struct BatchMessage {
+        let header: RecordBatchHeader
+        let body: Buffer
+        let version: MetadataVersion
+    }
+
     /// Batch `index`'s header and body, read and checked against its footer block.
-    private func readRecordBatchMessage(at index: Int) throws
-        -> (header: RecordBatchHeader, body: Buffer, version: MetadataVersion)
-    {
+    private func readRecordBatchMessage(at index: Int) throws -> BatchMessage {
         let block = try FileReader.readFraming(recordBatchBlocks[index], from: input, limit: messageLimit, options: options)
         let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
         let body = try FileReader.readBody(of: block, bodyLength: message.bodyLength, from: input)
-        return (message.header, body, message.version)
+        return BatchMessage(header: message.header, body: body, version: message.version)
     }
 
     /// Reads the message a footer block points to. The block must lie before the footer;
