@@ -120,40 +120,54 @@ public struct Buffer: @unchecked Sendable {
     }
 }
 
+// The checks below are inlined into every caller (a decode makes a dozen per record batch);
+// the errors are built out of line, so the inlined part is a few compares and a branch.
+
 /// Throws `outOfBounds` unless `[offset, offset + count)` lies inside `[0, limit)`.
 /// The single bounds check every read of untrusted positions goes through; overflow-safe.
-@inlinable
+@inlinable @inline(__always)
 public func checkRange(offset: Int, count: Int, within limit: Int) throws {
     guard offset >= 0, count >= 0, offset <= limit, count <= limit - offset else {
-        throw QuiverError(.outOfBounds, "range [\(offset), +\(count)) is outside [0, \(limit))")
+        throw rangeError(offset: offset, count: count, limit: limit)
     }
 }
 
 /// Multiplies two counts read from input, throwing instead of overflowing.
-@inlinable
+@inlinable @inline(__always)
 public func checkedProduct(_ a: Int, _ b: Int) throws -> Int {
     let (product, overflow) = a.multipliedReportingOverflow(by: b)
-    guard !overflow, a >= 0, b >= 0 else {
-        throw QuiverError(.outOfBounds, "size \(a) × \(b) overflows")
-    }
+    guard !overflow, a >= 0, b >= 0 else { throw sizeError(a, "×", b) }
     return product
 }
 
 /// Adds two counts read from input, throwing instead of overflowing.
-@inlinable
+@inlinable @inline(__always)
 public func checkedSum(_ a: Int, _ b: Int) throws -> Int {
     let (sum, overflow) = a.addingReportingOverflow(b)
-    guard !overflow else { throw QuiverError(.outOfBounds, "size \(a) + \(b) overflows") }
+    guard !overflow else { throw sizeError(a, "+", b) }
     return sum
 }
 
 /// Converts a 64-bit length or offset read from input to `Int`, requiring `0...limit`.
-@inlinable
+@inlinable @inline(__always)
 public func checkedCount(_ value: Int64, limit: Int = Int.max, _ what: @autoclosure () -> String) throws -> Int {
-    guard value >= 0, value <= Int64(limit) else {
-        throw QuiverError(.outOfBounds, "\(what()) \(value) is negative or exceeds \(limit)")
-    }
+    guard value >= 0, value <= Int64(limit) else { throw countError(value, limit: limit, what()) }
     return Int(value)
+}
+
+@usableFromInline @inline(never)
+func rangeError(offset: Int, count: Int, limit: Int) -> QuiverError {
+    QuiverError(.outOfBounds, "range [\(offset), +\(count)) is outside [0, \(limit))")
+}
+
+@usableFromInline @inline(never)
+func sizeError(_ a: Int, _ operation: String, _ b: Int) -> QuiverError {
+    QuiverError(.outOfBounds, "size \(a) \(operation) \(b) overflows")
+}
+
+@usableFromInline @inline(never)
+func countError(_ value: Int64, limit: Int, _ what: String) -> QuiverError {
+    QuiverError(.outOfBounds, "\(what) \(value) is negative or exceeds \(limit)")
 }
 
 /// Rounds `value` up to a multiple of `alignment` (a power of two).

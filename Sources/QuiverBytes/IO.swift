@@ -16,6 +16,17 @@ public protocol RandomAccessInput: Sendable {
     /// The bytes `[offset, offset + count)`. Throws `outOfBounds` if the range is outside
     /// `size`. Zero-copy for in-memory and mapped input; a counted allocation for plain files.
     func read(at offset: Int, count: Int) throws -> Buffer
+    /// Like `read(at:count:)`, for bytes that are parsed and dropped (message framing and
+    /// metadata, never viewed by arrays): an input may copy them instead — a memory-mapped
+    /// file reads them with `pread` so they touch no page of the mapping. Defaults to `read`.
+    func readMetadata(at offset: Int, count: Int) throws -> Buffer
+}
+
+extension RandomAccessInput {
+    /// `read(at:count:)`.
+    public func readMetadata(at offset: Int, count: Int) throws -> Buffer {
+        try read(at: offset, count: count)
+    }
 }
 
 /// Input over a `Buffer` already in memory: random access, or sequential with a cursor.

@@ -219,6 +219,36 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         expectInvalid(Make.list(offsets: [0, 2, 1, 3], child: Make.int32([1, 2, 3])), "less than")
     }
 
+    @Test func findsADecreaseAnywhereInLongOffsets() throws {
+        // The check runs 64 offsets per step: every position and the tail must be seen.
+        for count in [2, 63, 64, 65, 130, 200] {
+            let rising = (0..<count).map { Int32($0 * 2) }
+            let bytes = Buffer(copying: [UInt8](repeating: 0x61, count: count * 2))
+            try Make.utf8(offsets: rising, data: bytes).validate()
+            for position in 1..<count {
+                var offsets = rising
+                offsets[position] = offsets[position - 1] - 1
+                guard position + 1 < count else { continue }  // the last one would be out of range
+                expectInvalid(Make.utf8(offsets: offsets, data: bytes), "offset \(position) (")
+                let wide = ArrayData(
+                    type: .largeBinary, length: count - 1, buffers: [.empty, Make.buffer(offsets.map(Int64.init)), bytes])
+                expectInvalid(wide, "offset \(position) (")
+            }
+        }
+    }
+
+    @Test func findsANonASCIIByteAnywhere() throws {
+        // ASCII is checked 64 bytes per step before the decoder runs: a high byte at any
+        // position, in the vector part or the tail, must reach the decoder.
+        for count in [1, 63, 64, 65, 150] {
+            for position in 0..<count {
+                var bytes = [UInt8](repeating: 0x61, count: count)
+                bytes[position] = 0xFF
+                expectInvalid(Make.utf8(offsets: [0, Int32(count)], data: Buffer(copying: bytes)), "not valid UTF-8")
+            }
+        }
+    }
+
     @Test func rejectsInvalidUTF8() throws {
         for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80]] {
             let data = Make.utf8(offsets: [0, 1, Int32(1 + bad.count)], data: Buffer(copying: [0x61] + bad))

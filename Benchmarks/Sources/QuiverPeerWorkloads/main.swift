@@ -367,7 +367,7 @@ do {
             try FileReader(path: path, source: .memoryMap, options: options).readAll().batches
         }
     case "decode-1t":
-        let reader = try FileReader(path: path, source: .memoryMap)
+        let reader = try FileReader(path: path, source: .memoryMap, options: IPCReadOptions(useThreads: false))
         var batches: [RecordBatch] = []
         var allocated = 0
         let times = try timed(iterations) {

@@ -26,26 +26,28 @@ public struct FlatBufferTable {
     @usableFromInline let inlineSize: Int
 
     /// Reads the root table of a flatbuffer.
+    @inlinable
     public static func root(of buffer: Buffer) throws -> FlatBufferTable {
         let offset = Int(try buffer.readLittleEndian(UInt32.self, at: 0))
         return try FlatBufferTable(buffer: buffer, position: offset)
     }
 
     /// Verifies the table header and vtable at `position`.
+    @inlinable
     public init(buffer: Buffer, position: Int) throws {
         try checkRange(offset: position, count: 4, within: buffer.count)
         let soffset = Int(Int32(bitPattern: buffer.uncheckedReadLittleEndian(UInt32.self, at: position)))
         let vtable = position - soffset
         guard vtable >= 0, vtable <= buffer.count - 4 else {
-            throw QuiverError(.invalidFlatBuffer, "vtable at \(vtable) outside buffer of \(buffer.count)")
+            throw flatBufferError("vtable at \(vtable) outside buffer of \(buffer.count)")
         }
         let vtableSize = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable))
         let inlineSize = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + 2))
         guard vtableSize >= 4, vtableSize & 1 == 0, vtableSize <= buffer.count - vtable else {
-            throw QuiverError(.invalidFlatBuffer, "vtable size \(vtableSize) invalid")
+            throw flatBufferError("vtable size \(vtableSize) invalid")
         }
         guard inlineSize >= 4, inlineSize <= buffer.count - position else {
-            throw QuiverError(.invalidFlatBuffer, "table size \(inlineSize) exceeds buffer")
+            throw flatBufferError("table size \(inlineSize) exceeds buffer")
         }
         self.buffer = buffer
         self.position = position
@@ -63,7 +65,7 @@ public struct FlatBufferTable {
         let offset = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + slot))
         guard offset != 0 else { return nil }
         guard offset >= 4, offset + size <= inlineSize else {
-            throw QuiverError(.invalidFlatBuffer, "field \(id) at \(offset) outside table of \(inlineSize) bytes")
+            throw flatBufferError("field \(id) at \(offset) outside table of \(inlineSize) bytes")
         }
         return position + offset
     }
@@ -84,17 +86,19 @@ public struct FlatBufferTable {
     }
 
     /// Follows the uoffset stored in field `id`.
-    private func indirect(_ id: Int) throws -> Int? {
+    @inlinable
+    func indirect(_ id: Int) throws -> Int? {
         guard let at = try fieldPosition(id, size: 4) else { return nil }
         let target = at + Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: at))
         guard target < buffer.count else {
-            throw QuiverError(.invalidFlatBuffer, "field \(id) points to \(target), outside buffer")
+            throw flatBufferError("field \(id) points to \(target), outside buffer")
         }
         return target
     }
 
     /// A sub-table field, counted against `budget`.
-    public func table(_ id: Int, budget: FlatBufferBudget) throws -> FlatBufferTable? {
+    @inlinable
+    public func table(_ id: Int, budget: inout FlatBufferBudget) throws -> FlatBufferTable? {
         guard let target = try indirect(id) else { return nil }
         try budget.visit()
         return try FlatBufferTable(buffer: buffer, position: target)
@@ -114,6 +118,7 @@ public struct FlatBufferTable {
     }
 
     /// A vector field whose elements are `elementSize` bytes each (4 for tables and strings).
+    @inlinable
     public func vector(_ id: Int, elementSize: Int) throws -> FlatBufferVector? {
         guard let target = try indirect(id) else { return nil }
         try checkRange(offset: target, count: 4, within: buffer.count)
@@ -132,6 +137,14 @@ public struct FlatBufferVector {
     public let count: Int
     public let elementSize: Int
 
+    @usableFromInline
+    init(buffer: Buffer, start: Int, count: Int, elementSize: Int) {
+        self.buffer = buffer
+        self.start = start
+        self.count = count
+        self.elementSize = elementSize
+    }
+
     /// Element `index` as a scalar.
     @inlinable
     public func scalar<T: FixedWidthInteger>(at index: Int, as type: T.Type) -> T {
@@ -147,7 +160,7 @@ public struct FlatBufferVector {
     }
 
     /// Element `index` of a vector of tables, counted against `budget`.
-    public func table(at index: Int, budget: FlatBufferBudget) throws -> FlatBufferTable {
+    public func table(at index: Int, budget: inout FlatBufferBudget) throws -> FlatBufferTable {
         precondition(index >= 0 && index < count && elementSize == 4)
         try budget.visit()
         let at = start + index * 4
@@ -161,10 +174,10 @@ public struct FlatBufferVector {
 
 /// Bounds the work of one traversal: the number of tables visited and the nesting depth, so
 /// that shared or cyclic references in hostile input cannot make parsing explode or recurse
-/// without end.
-public final class FlatBufferBudget {
-    private var remainingTables: Int
-    /// Current nesting depth (maintained by `descend`).
+/// without end. A value passed `inout` down the traversal (no allocation per message).
+public struct FlatBufferBudget: Sendable {
+    @usableFromInline var remainingTables: Int
+    /// Current nesting depth (maintained by `enter`/`leave`).
     public private(set) var depth = 0
     /// The deepest nesting allowed.
     public let maxDepth: Int
@@ -175,20 +188,28 @@ public final class FlatBufferBudget {
     }
 
     /// Counts one table visit.
-    public func visit() throws {
+    @inlinable
+    public mutating func visit() throws {
         remainingTables -= 1
         guard remainingTables >= 0 else {
-            throw QuiverError(.invalidFlatBuffer, "too many tables (shared or cyclic references?)")
+            throw flatBufferError("too many tables (shared or cyclic references?)")
         }
     }
 
-    /// Runs `body` one nesting level deeper, failing past `maxDepth`.
-    public func descend<R>(_ body: () throws -> R) throws -> R {
+    /// Goes one nesting level deeper, failing past `maxDepth`; pair with `leave()`.
+    public mutating func enter() throws {
         guard depth < maxDepth else {
             throw QuiverError(.invalidFlatBuffer, "nesting deeper than \(maxDepth) levels")
         }
         depth += 1
-        defer { depth -= 1 }
-        return try body()
     }
+
+    /// Comes back up one nesting level.
+    public mutating func leave() { depth -= 1 }
+}
+
+/// An `invalidFlatBuffer` error, built out of line so that the inlined checks stay small.
+@usableFromInline @inline(never)
+func flatBufferError(_ message: @autoclosure () -> String) -> QuiverError {
+    QuiverError(.invalidFlatBuffer, message())
 }

@@ -1,5 +1,7 @@
+import Dispatch
 import QuiverArrow
 import QuiverBytes
+import Synchronization
 
 /// Decodes IPC record batch bodies into `ArrayData`: the inverse of `ArrayEncoder`.
 ///
@@ -17,9 +19,11 @@ public enum ArrayDecoder {
         fields: [Field], header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo,
         version: MetadataVersion = .v5, options: IPCReadOptions = .init()
     ) throws -> [ArrayData] {
-        try decode(
-            fields: fields, header: header, body: body, dictionaries: dictionaries, version: version, options: options,
+        var reader = BodyReader(
+            header: header, body: body, dictionaries: dictionaries, version: version, options: options,
             missingDictionaries: .error)
+        let plan = SchemaPlan(Schema(fields), maxDepth: options.maxNestingDepth)
+        return try plan.fields.map { field in try reader.column(field) }
     }
 
     /// Decodes a record batch of `schema` and validates every column (O(data) unless
@@ -45,81 +49,162 @@ public enum ArrayDecoder {
     /// Decodes a record batch of `schema`; with `columns`, only those top-level columns (in
     /// that order) — the other columns' buffers are neither sliced, decompressed nor
     /// validated, so a projection over a mapped file touches only the pages it needs.
+    ///
+    /// Errors are reported as a serial decode would find them: the first column that fails
+    /// to decode, else the first whose length or contents are invalid.
+    ///
+    /// Large batches with work per byte (compressed, or validated columns of variable
+    /// length) are decoded a column per task across cores, largest first: each task
+    /// decompresses, decodes and validates its column while the bytes are still in cache.
     static func decodeRecordBatch(
         schema: Schema, header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo,
         version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries,
-        columns selected: [Int]? = nil
+        columns selected: [Int]? = nil, plan: SchemaPlan? = nil
     ) throws -> RecordBatch {
         let length = try checkedCount(header.length, "record batch length")
-        let columns = try decode(
-            fields: schema.fields, header: header, body: body, dictionaries: dictionaries, version: version,
-            options: options, missingDictionaries: missingDictionaries, columns: selected)
-        let indices = selected ?? Array(schema.fields.indices)
-        for (index, column) in zip(indices, columns) {
-            let field = schema.fields[index]
-            guard column.length == length else {
-                throw QuiverError(
-                    .invalidMessage, "column '\(field.name)' has \(column.length) rows, the record batch \(length)")
+        let plans = (plan ?? SchemaPlan(schema, maxDepth: options.maxNestingDepth)).fields
+        assert(plans.count == schema.fields.count && plan.map { $0.maxDepth == options.maxNestingDepth } ?? true)
+        var reader = BodyReader(
+            header: header, body: body, dictionaries: dictionaries, version: version, options: options,
+            missingDictionaries: missingDictionaries)
+        let mayRunInParallel =
+            options.useThreads && (selected?.count ?? plans.count) > 1 && BatchDecoder.mayHaveWork(header, body, options)
+        guard selected != nil || mayRunInParallel else {
+            // The common case: every column in order, one cursor, no spans.
+            var firstInvalid: QuiverError?
+            var columns: [ArrayData] = []
+            columns.reserveCapacity(plans.count)
+            for plan in plans {
+                let column = try reader.column(plan)
+                if firstInvalid == nil { firstInvalid = check(column, of: plan.field, length: length, options: options) }
+                columns.append(column)
             }
-            try withErrorContext("column '\(field.name)'") { try column.validate(full: !options.trusted) }
+            if let firstInvalid { throw firstInvalid }
+            return RecordBatch(uncheckedSchema: schema, columns: columns, length: length)
         }
-        let projected = selected.map { Schema($0.map { schema.fields[$0] }, metadata: schema.metadata) } ?? schema
-        return RecordBatch(uncheckedSchema: projected, columns: columns, length: length)
+        let batch = try BatchDecoder(schema: schema, plans: plans, reader: reader, length: length, columns: selected)
+        guard mayRunInParallel, batch.runsInParallel else {
+            return try batch.finish((0..<batch.taskCount).map(batch.decodeColumn(at:)))
+        }
+        let outcomes = Mutex<[BatchDecoder.Outcome?]>(Array(repeating: nil, count: batch.taskCount))
+        let order = batch.heaviestFirst
+        DispatchQueue.concurrentPerform(iterations: order.count) { task in
+            let outcome = batch.decodeColumn(at: order[task])
+            outcomes.withLock { $0[order[task]] = outcome }
+        }
+        return try batch.finish(outcomes.withLock { $0 })
     }
 
-    static func decode(
-        fields: [Field], header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo,
-        version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries,
-        columns selected: [Int]? = nil
-    ) throws -> [ArrayData] {
-        guard let selected else {
-            var reader = BodyReader(
-                header: header, buffers: try bodyBuffers(header, body: body, wanted: nil, pool: options.pool),
-                dictionaries: dictionaries, version: version, options: options, missingDictionaries: missingDictionaries)
-            var columns: [ArrayData] = []
-            columns.reserveCapacity(fields.count)
-            for field in fields {
-                columns.append(try withErrorContext("field '\(field.name)'") { try reader.array(field, depth: 0) })
-            }
-            return columns
+    /// A record batch split into column tasks (see `BatchDecoder`); `plan` must be `schema`'s.
+    static func batchDecoder(
+        schema: Schema, plan: SchemaPlan, header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo,
+        version: MetadataVersion, options: IPCReadOptions, missingDictionaries: MissingDictionaries, columns: [Int]?
+    ) throws -> BatchDecoder {
+        let reader = BodyReader(
+            header: header, body: body, dictionaries: dictionaries, version: version, options: options,
+            missingDictionaries: missingDictionaries)
+        return try BatchDecoder(
+            schema: schema, plans: plan.fields, reader: reader, length: try checkedCount(header.length, "record batch length"),
+            columns: columns)
+    }
+
+    /// The column's length against the batch's, then its contents (O(data) unless trusted).
+    fileprivate static func check(_ column: ArrayData, of field: Field, length: Int, options: IPCReadOptions)
+        -> QuiverError?
+    {
+        guard column.length == length else {
+            return QuiverError(.invalidMessage, "column '\(field.name)' has \(column.length) rows, the record batch \(length)")
         }
-        // Projection: find where each wanted column's nodes and buffers start, then decode
-        // only those, from there.
-        let spans = try FieldSpan.spans(of: fields, header: header, version: version, maxDepth: options.maxNestingDepth)
-        var wanted = [Bool](repeating: false, count: header.buffers.count)
-        for index in selected {
-            guard fields.indices.contains(index) else {
+        do {
+            try column.validate(full: !options.trusted)
+            return nil
+        } catch let error as QuiverError {
+            return error.adding(context: "column '\(field.name)'")
+        } catch {
+            return QuiverError(.invalidData, "\(error)", context: ["column '\(field.name)'"])
+        }
+    }
+}
+
+/// One record batch split into independent column tasks, so that columns — of one batch, or
+/// of every batch of a file (`FileReader.readBatches`) — can be decoded across cores: each
+/// task decompresses, decodes and validates one top-level column from where its span starts.
+///
+/// `finish` reports errors as a serial decode would find them: the first column that failed
+/// to decode, else the first whose length or contents are invalid.
+struct BatchDecoder: Sendable {
+    /// What one task produced: the column or its decode error, and its validation error.
+    struct Outcome: Sendable {
+        let column: Result<ArrayData, any Error>
+        let invalid: QuiverError?
+    }
+
+    private let schema: Schema
+    private let plans: [FieldPlan]
+    private let reader: BodyReader
+    private let length: Int
+    private let spans: [FieldSpan]
+    /// The top-level columns decoded, in output order.
+    private let indices: [Int]
+    private let selected: [Int]?
+    /// Per task, how much work it is (see `BodyReader.weight`).
+    let weights: [Int]
+
+    /// Whether a batch can have enough work per byte to spread: compressed, or validated
+    /// (the columns' weights decide), and at least `BodyCompression.parallelThreshold` bytes.
+    static func mayHaveWork(_ header: RecordBatchHeader, _ body: Buffer, _ options: IPCReadOptions) -> Bool {
+        body.count >= BodyCompression.parallelThreshold && (header.compression != nil || !options.trusted)
+    }
+
+    fileprivate init(schema: Schema, plans: [FieldPlan], reader: BodyReader, length: Int, columns selected: [Int]?) throws {
+        let fields = schema.fields
+        if let selected {
+            for index in selected where !fields.indices.contains(index) {
                 throw QuiverError(.invalidArgument, "column \(index) of a schema with \(fields.count) fields")
             }
-            for buffer in spans[index].buffers { wanted[buffer] = true }
         }
-        var reader = BodyReader(
-            header: header, buffers: try bodyBuffers(header, body: body, wanted: wanted, pool: options.pool),
-            dictionaries: dictionaries, version: version, options: options, missingDictionaries: missingDictionaries)
-        return try selected.map { index in
-            reader.nodeIndex = spans[index].nodes.lowerBound
-            reader.bufferIndex = spans[index].buffers.lowerBound
-            reader.variadicIndex = spans[index].variadicCounts.lowerBound
-            return try withErrorContext("field '\(fields[index].name)'") { try reader.array(fields[index], depth: 0) }
-        }
+        self.schema = schema
+        self.plans = plans
+        self.reader = reader
+        self.length = length
+        self.selected = selected
+        spans = try FieldSpan.spans(
+            of: fields, header: reader.header, version: reader.version, maxDepth: reader.options.maxNestingDepth)
+        indices = selected ?? Array(fields.indices)
+        weights = indices.map { [spans, plans, reader] in reader.weight(of: plans[$0], spans[$0]) }
     }
 
-    /// The body's buffer regions, checked and sliced (zero-copy); for compressed bodies
-    /// decompressed, in parallel when large. Empty regions stay empty; regions not `wanted`
-    /// (a projection leaves them out) are not touched and read as empty.
-    private static func bodyBuffers(
-        _ header: RecordBatchHeader, body: Buffer, wanted: [Bool]?, pool: MemoryPool
-    ) throws -> [Buffer] {
-        let slices = try header.buffers.enumerated().map { index, region in
-            if let wanted, !wanted[index] { return Buffer.empty }
-            return try withErrorContext("buffer \(index)") {
-                let offset = try checkedCount(region.offset, limit: body.count, "buffer offset")
-                let length = try checkedCount(region.length, limit: body.count, "buffer length")
-                return try body.slice(offset: offset, count: length)
-            }
+    /// The column tasks.
+    var taskCount: Int { indices.count }
+    /// Whether more than one column has real work, adding up to at least the threshold.
+    var runsInParallel: Bool {
+        weights.count(where: { $0 > 0 }) > 1 && weights.reduce(0, &+) >= BodyCompression.parallelThreshold
+    }
+    /// Task numbers, heaviest first (the longest tasks start first, so cores finish together).
+    var heaviestFirst: [Int] { weights.indices.sorted { weights[$0] > weights[$1] } }
+
+    /// Task `task`: decodes one column and checks it.
+    func decodeColumn(at task: Int) -> Outcome {
+        let index = indices[task]
+        var cursor = reader
+        cursor.move(to: spans[index])
+        let column = Result { try cursor.column(plans[index]) }
+        let invalid = (try? column.get()).flatMap {
+            ArrayDecoder.check($0, of: plans[index].field, length: length, options: reader.options)
         }
-        guard let codec = header.compression else { return slices }
-        return try BodyCompression.decompressAll(codec, slices, pool: pool)
+        return Outcome(column: column, invalid: invalid)
+    }
+
+    /// The batch from every task's outcome (in task order), or the error a serial decode
+    /// would have thrown.
+    func finish(_ outcomes: [Outcome?]) throws -> RecordBatch {
+        let columns = try outcomes.map { outcome in
+            guard let outcome else { throw QuiverError(.invalidMessage, "a column was not decoded") }
+            return try outcome.column.get()
+        }
+        if let invalid = outcomes.lazy.compactMap({ $0?.invalid }).first { throw invalid }
+        let projected = selected.map { Schema($0.map { schema.fields[$0] }, metadata: schema.metadata) } ?? schema
+        return RecordBatch(uncheckedSchema: projected, columns: columns, length: length)
     }
 }
 
@@ -134,6 +219,7 @@ struct FieldSpan {
         -> [FieldSpan]
     {
         var node = 0, buffer = 0, variadic = 0
+        let bufferCount = header.bufferCount
         func walk(_ type: DataType, depth: Int) throws {
             guard depth <= maxDepth else {
                 throw QuiverError(.invalidMessage, "fields nest deeper than \(maxDepth) levels")
@@ -147,7 +233,7 @@ struct FieldSpan {
                     throw QuiverError(.invalidMessage, "record batch lacks a variadic buffer count for a view field")
                 }
                 buffer += try checkedCount(
-                    header.variadicBufferCounts[variadic], limit: header.buffers.count, "variadic buffer count")
+                    header.variadicBufferCounts[variadic], limit: bufferCount, "variadic buffer count")
                 variadic += 1
             }
             for child in storage.children { try walk(child.type, depth: depth + 1) }
@@ -155,7 +241,7 @@ struct FieldSpan {
         return try fields.map { field in
             let start = (node, buffer, variadic)
             try walk(field.type, depth: 0)
-            guard node <= header.nodes.count, buffer <= header.buffers.count else {
+            guard node <= header.nodeCount, buffer <= bufferCount else {
                 throw QuiverError(.invalidMessage, "record batch has fewer nodes or buffers than its schema needs")
             }
             return FieldSpan(nodes: start.0..<node, buffers: start.1..<buffer, variadicCounts: start.2..<variadic)
@@ -163,52 +249,95 @@ struct FieldSpan {
     }
 }
 
-/// Walks one body: a cursor over the header's nodes, buffers and variadic counts.
-private struct BodyReader {
+/// Walks one record batch body: its header, bytes and reading options, and a cursor over
+/// the header's nodes, buffers and variadic counts. Each buffer is checked against the body,
+/// sliced (zero-copy) and, for compressed bodies, decompressed only when a column asks for
+/// it, so a projection touches nothing else. Concurrent decoding gives each task a copy.
+private struct BodyReader: Sendable {
     let header: RecordBatchHeader
-    /// The body's buffers, sliced and decompressed.
-    let buffers: [Buffer]
+    let body: Buffer
     let dictionaries: DictionaryMemo
     let version: MetadataVersion
     let options: IPCReadOptions
     let missingDictionaries: ArrayDecoder.MissingDictionaries
-    var nodeIndex = 0
-    var bufferIndex = 0
-    var variadicIndex = 0
+    private var nodeIndex = 0
+    private var bufferIndex = 0
+    private var variadicIndex = 0
 
-    mutating func array(_ field: Field, depth: Int) throws -> ArrayData {
-        guard depth <= options.maxNestingDepth else {
-            throw QuiverError(.invalidMessage, "fields nest deeper than \(options.maxNestingDepth) levels")
+    init(
+        header: RecordBatchHeader, body: Buffer, dictionaries: DictionaryMemo, version: MetadataVersion,
+        options: IPCReadOptions, missingDictionaries: ArrayDecoder.MissingDictionaries
+    ) {
+        self.header = header
+        self.body = body
+        self.dictionaries = dictionaries
+        self.version = version
+        self.options = options
+        self.missingDictionaries = missingDictionaries
+    }
+
+    /// Moves to the start of one top-level field's nodes and buffers.
+    mutating func move(to span: FieldSpan) {
+        nodeIndex = span.nodes.lowerBound
+        bufferIndex = span.buffers.lowerBound
+        variadicIndex = span.variadicCounts.lowerBound
+    }
+
+    /// How much work decoding a column costs beyond O(1): the stored bytes of its buffers
+    /// when they are decompressed, else the bytes full validation reads — a plain
+    /// fixed-width column only has its validity bitmap counted, anything with offsets,
+    /// indices, views or children everything.
+    func weight(of plan: FieldPlan, _ span: FieldSpan) -> Int {
+        func bytes(_ indices: Range<Int>) -> Int {
+            indices.reduce(0) { total, index in total &+ max(0, Int(clamping: header.bufferRegion(at: index).length)) }
         }
-        let storage = field.type.storageType
+        if header.compression == nil && plan.isPlain {
+            return plan.storage.hasValidityBitmap ? bytes(span.buffers.prefix(1)) : 0
+        }
+        return bytes(span.buffers)
+    }
+
+    /// The next top-level column; errors name the field.
+    mutating func column(_ plan: FieldPlan) throws -> ArrayData {
+        try withErrorContext("field '\(plan.field.name)'") { try array(plan) }
+    }
+
+    private mutating func array(_ plan: FieldPlan) throws -> ArrayData {
         let (length, declaredNulls) = try node()
-        let layout = storage.layout
         var buffers: [Buffer] = []
         // Sized once: growing by appends reallocated per node (a measurable share per batch).
-        buffers.reserveCapacity(layout.count + (storage.hasVariadicBuffers ? 2 : 0))
-        if case .union = storage, version < .v5 {
+        buffers.reserveCapacity(plan.alignments.count + (plan.hasVariadicBuffers ? 2 : 0))
+        if plan.isUnion, version < .v5 {
             // Before V5, unions had a validity bitmap; it carries nothing the children do not.
             _ = try buffer(alignment: 1)
         }
-        for kind in layout {
-            buffers.append(try buffer(alignment: storage.requiredAlignment(of: kind)))
+        for alignment in plan.alignments {
+            buffers.append(try buffer(alignment: alignment))
         }
-        if storage.hasVariadicBuffers {
+        if plan.hasVariadicBuffers {
             guard variadicIndex < header.variadicBufferCounts.count else {
                 throw QuiverError(.invalidMessage, "record batch lacks a variadic buffer count for a view field")
             }
             let count = try checkedCount(
-                header.variadicBufferCounts[variadicIndex], limit: self.buffers.count - bufferIndex,
+                header.variadicBufferCounts[variadicIndex], limit: header.bufferCount - bufferIndex,
                 "variadic buffer count")
             variadicIndex += 1
             for _ in 0..<count { buffers.append(try buffer(alignment: 1)) }
         }
+        guard let childPlans = plan.children else {
+            throw QuiverError(.invalidMessage, "fields nest deeper than \(options.maxNestingDepth) levels")
+                .adding(context: "child '\(plan.storage.children.first?.name ?? "")'")
+        }
         var children: [ArrayData] = []
-        for child in storage.children {
-            children.append(try withErrorContext("child '\(child.name)'") { try array(child, depth: depth + 1) })
+        if !childPlans.isEmpty {
+            children.reserveCapacity(childPlans.count)
+            for child in childPlans {
+                children.append(try withErrorContext("child '\(child.field.name)'") { try array(child) })
+            }
         }
         var dictionary: ArrayData?
-        if case .dictionary(_, let valueType, _) = storage {
+        if let valueType = plan.dictionaryValueType {
+            let field = plan.field
             guard let id = field.dictionaryId else {
                 throw QuiverError(.invalidMessage, "dictionary-encoded field '\(field.name)' has no dictionary id")
             }
@@ -221,23 +350,22 @@ private struct BodyReader {
             }
         }
         let nullCount: Int
-        switch storage {
-        case .null: nullCount = length
-        // Unions and run-end encoded arrays have no validity of their own.
-        case .union, .runEndEncoded: nullCount = 0
-        default: nullCount = declaredNulls
+        switch plan.nullCount {
+        case .declared: nullCount = declaredNulls
+        case .length: nullCount = length
+        case .zero: nullCount = 0
         }
         return ArrayData(
-            type: field.type, length: length, nullCount: nullCount, buffers: buffers, children: children,
+            type: plan.field.type, length: length, nullCount: nullCount, buffers: buffers, children: children,
             dictionary: dictionary)
     }
 
     /// The next field node's length and null count, checked (`0 ≤ nullCount ≤ length`).
     private mutating func node() throws -> (length: Int, nullCount: Int) {
-        guard nodeIndex < header.nodes.count else {
-            throw QuiverError(.invalidMessage, "record batch has \(header.nodes.count) field nodes; the schema needs more")
+        guard nodeIndex < header.nodeCount else {
+            throw QuiverError(.invalidMessage, "record batch has \(header.nodeCount) field nodes; the schema needs more")
         }
-        let node = header.nodes[nodeIndex]
+        let node = header.node(at: nodeIndex)
         nodeIndex += 1
         let length = try checkedCount(node.length, "field node length")
         let nullCount = try checkedCount(node.nullCount, limit: length, "field node null count")
@@ -246,11 +374,19 @@ private struct BodyReader {
 
     /// The next buffer, copied if misaligned for its element type.
     private mutating func buffer(alignment: Int) throws -> Buffer {
-        guard bufferIndex < buffers.count else {
-            throw QuiverError(.invalidMessage, "record batch has \(buffers.count) buffers; the schema needs more")
+        guard bufferIndex < header.bufferCount else {
+            throw QuiverError(.invalidMessage, "record batch has \(header.bufferCount) buffers; the schema needs more")
         }
-        let buffer = buffers[bufferIndex]
+        let index = bufferIndex
         bufferIndex += 1
+        let buffer = try withErrorContext("buffer \(index)") {
+            let region = header.bufferRegion(at: index)
+            let slice = try body.slice(
+                offset: try checkedCount(region.offset, limit: body.count, "buffer offset"),
+                count: try checkedCount(region.length, limit: body.count, "buffer length"))
+            guard let codec = header.compression else { return slice }
+            return try BodyCompression.decompress(codec, slice, pool: options.pool)
+        }
         if buffer.count == 0 { return .empty }
         return buffer.isAligned(to: alignment) ? buffer : buffer.copied(pool: options.pool)
     }

@@ -31,7 +31,7 @@ public struct BodySizeReport: Sendable {
                 of: schema.fields, header: header, version: message.metadata.version, maxDepth: messages.options.maxNestingDepth)
             for (column, span) in spans.enumerated() {
                 for index in span.buffers {
-                    let region = header.buffers[index]
+                    let region = header.bufferRegion(at: index)
                     let stored = try checkedCount(region.length, limit: message.body.count, "buffer length")
                     columns[column].stored += stored
                     columns[column].uncompressed += try Self.uncompressedLength(

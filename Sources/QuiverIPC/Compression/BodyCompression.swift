@@ -51,18 +51,24 @@ public enum BodyCompression {
                 .capacityExceeded, "uncompressed length \(declared) exceeds the limit of \(maxUncompressedLength) bytes")
         }
         let length = Int(declared)
+        let frameCodec = codec.frameCodec
         var allocation: HeapAllocation?
-        let produced = try codec.frameCodec.decompress(frame.bytes, declaredLength: length) {
-            let destination = length > 0 ? pool.allocate(byteCount: length) : nil
+        let produced = try frameCodec.decompress(frame.bytes, declaredLength: length) {
+            guard length > 0 else {
+                // A zero-length destination still needs a valid address for the C libraries.
+                return UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: Buffer.empty.baseAddress), count: 0)
+            }
+            let destination = pool.allocate(byteCount: length, headroom: frameCodec.decodeHeadroom)
             allocation = destination
-            // A zero-length destination still needs a valid address for the C libraries.
-            let start = destination?.pointer ?? UnsafeMutableRawPointer(mutating: Buffer.empty.baseAddress)
-            return UnsafeMutableRawBufferPointer(start: start, count: length)
+            return UnsafeMutableRawBufferPointer(start: destination.pointer, count: destination.blockSize)
         }
         guard produced == length else {
             throw QuiverError(.compression, "\(codec) frame produced \(produced) bytes, the prefix declared \(length)")
         }
-        return allocation?.buffer(count: length) ?? .empty
+        guard let allocation else { return .empty }
+        // The decoder may have written past `length`; the padding must read as zeros again.
+        (allocation.pointer + length).initializeMemory(as: UInt8.self, repeating: 0, count: allocation.capacity - length)
+        return allocation.buffer(count: length)
     }
 
     /// Encodes one buffer with its 8-byte prefix; stores it raw (`-1`) when compression would

@@ -14,9 +14,13 @@ protocol FrameCodec {
     static var levels: ClosedRange<Int> { get }
     static var defaultLevel: Int { get }
 
+    /// Room past the output that lets decoding run faster (asked of the pool, not counted).
+    static var decodeHeadroom: Int { get }
+
     /// Decodes `frame`, which must hold exactly one frame of exactly `declaredLength` bytes,
-    /// into the buffer `allocate` returns (called once, after the header checks, with room
-    /// for `declaredLength` bytes). Returns the bytes produced.
+    /// into the buffer `allocate` returns (called once, after the header checks; at least
+    /// `declaredLength` bytes, possibly more, which decoding may scribble on). Returns the
+    /// bytes produced — more than `declaredLength` for a frame that holds more.
     static func decompress(
         _ frame: UnsafeRawBufferPointer, declaredLength: Int,
         into allocate: () -> UnsafeMutableRawBufferPointer
@@ -56,6 +60,9 @@ enum LZ4Frame: FrameCodec {
     static let maxRatio = 255
     /// Slack for frames too small for the ratio to mean anything.
     static let ratioSlack = 64 << 10
+    /// The largest block size: with this much room past the output, liblz4 decodes a frame's
+    /// last block straight into place instead of into its own buffer and copying it over.
+    static let decodeHeadroom = 64 << 10
 
     private static let decompressionContexts = ContextCache(
         "LZ4F decompression",
@@ -105,7 +112,7 @@ enum LZ4Frame: FrameCodec {
                 if consumed == 0 && produced == 0 {
                     throw corruptFrame(
                         name,
-                        written == destination.count
+                        written >= declaredLength
                             ? "holds more than the declared \(declaredLength) bytes" : "truncated after \(written) bytes")
                 }
             }
@@ -152,6 +159,7 @@ enum ZstdFrame: FrameCodec {
     /// `n / 4` such blocks. This bounds frames that do not record their content size.
     static let maxBlockOutput = 128 << 10
     static let minBlockInput = 4
+    static let decodeHeadroom = 0
     private static let contentSizeUnknown = UInt64.max
     private static let contentSizeError = UInt64.max - 1
 

@@ -1,5 +1,7 @@
+import Dispatch
 import QuiverArrow
 import QuiverBytes
+import Synchronization
 
 /// Reads an Arrow IPC file (pyarrow's `ipc.open_file`): random access to its record batches
 /// through the footer.
@@ -23,14 +25,15 @@ public final class FileReader: Sendable {
     /// The options the reader was opened with.
     public let options: IPCReadOptions
     /// The bytes read: a `MappedFile`, a `ReadFileInput`, a `BufferInput`, or the caller's own.
+    /// Framing and metadata come through `readMetadata` (a `pread` for a mapped file, so only
+    /// bodies are viewed in the mapping), bodies through `read`.
     let input: any RandomAccessInput
-    /// `input` when it is a mapped file whose metadata is read with `pread` (cast once here:
-    /// a dynamic cast per batch costs more than the rest of the framing).
-    private let mappedInput: MappedFileInput?
     let recordBatchBlocks: [FileBlock]
     private let dictionaryBlocks: [FileBlock]
     /// Messages must end before the footer starts.
     let messageLimit: Int
+    /// How to decode the schema's batches, worked out once.
+    private let plan: SchemaPlan
 
     /// The number of record batches (pyarrow's `num_record_batches`).
     public var numRecordBatches: Int { recordBatchBlocks.count }
@@ -49,8 +52,6 @@ public final class FileReader: Sendable {
     /// Messages must lie before `footerOffset`; the footer's dictionaries are read now.
     public init(input: any RandomAccessInput, footer: Footer, footerOffset: Int, options: IPCReadOptions = .init()) throws {
         self.input = input
-        let mappedInput = input as? MappedFileInput
-        self.mappedInput = mappedInput
         self.options = options
         let limit = footerOffset
         guard limit >= 8, limit <= input.size else {
@@ -58,6 +59,7 @@ public final class FileReader: Sendable {
         }
         messageLimit = limit
         schema = footer.schema
+        plan = SchemaPlan(footer.schema, maxDepth: options.maxNestingDepth)
         footerMetadata = footer.customMetadata
         metadataVersion = footer.version
         recordBatchBlocks = footer.recordBatches
@@ -65,8 +67,7 @@ public final class FileReader: Sendable {
         var memo = try DictionaryMemo(schema: footer.schema)
         for (index, block) in footer.dictionaries.enumerated() {
             try withErrorContext("dictionary block \(index)") {
-                let message = try FileReader.readMessage(
-                    block, from: input, mapped: mappedInput, limit: limit, options: options)
+                let message = try FileReader.readMessage(block, from: input, limit: limit, options: options)
                 guard case .dictionaryBatch(let batch) = message.metadata.header else {
                     throw QuiverError(.invalidMessage, "the block does not hold a dictionary batch")
                 }
@@ -86,15 +87,11 @@ public final class FileReader: Sendable {
         // The leading magic is copied out of a mapped file, like message metadata, so its page
         // is not mapped in; the footer is viewed in place (a large footer would cost a large
         // allocation, and its pages are touched either way).
-        let mappedInput = input as? MappedFileInput
-        func read(at offset: Int, count: Int) throws -> Buffer {
-            try mappedInput?.readMetadata(at: offset, count: count) ?? input.read(at: offset, count: count)
-        }
         // Leading magic + padding, footer length, trailing magic.
         guard size >= 8 + 4 + magic.count else {
             throw QuiverError(.invalidMessage, "\(size) bytes are too few for an Arrow file")
         }
-        guard try read(at: 0, count: magic.count).array == magic else {
+        guard try input.readMetadata(at: 0, count: magic.count).array == magic else {
             throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
         }
         let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
@@ -136,14 +133,10 @@ public final class FileReader: Sendable {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
         }
         return try withErrorContext("record batch \(index)") {
-            let message = try FileReader.readMessage(
-                recordBatchBlocks[index], from: input, mapped: mappedInput, limit: messageLimit, options: options)
-            guard case .recordBatch(let header) = message.metadata.header else {
-                throw QuiverError(.invalidMessage, "the block does not hold a record batch")
-            }
+            let message = try readRecordBatchMessage(at: index)
             return try ArrayDecoder.decodeRecordBatch(
-                schema: schema, header: header, body: message.body, dictionaries: dictionaries,
-                version: message.metadata.version, options: options, missingDictionaries: .error, columns: columns)
+                schema: schema, header: message.header, body: message.body, dictionaries: dictionaries,
+                version: message.version, options: options, missingDictionaries: .error, columns: columns, plan: plan)
         }
     }
 
@@ -162,23 +155,142 @@ public final class FileReader: Sendable {
             }
             return index
         }
-        let batches = try (0..<numRecordBatches).map { try recordBatch(at: $0, columns: indices) }
+        let batches = try readBatches(columns: indices)
         return try Table(schema: Schema(indices.map { schema.fields[$0] }, metadata: schema.metadata), batches: batches)
     }
 
     /// Every record batch, in footer order.
     public func readBatches() throws -> [RecordBatch] {
-        try (0..<numRecordBatches).map(recordBatch(at:))
+        try readBatches(columns: nil)
+    }
+
+    /// Every record batch with only `columns` (nil: all), in footer order, as
+    /// `recordBatch(at:columns:)` gives them and with the error it would throw first.
+    ///
+    /// When the batches have work per byte (compressed, or validated columns beyond plain
+    /// numbers) and `options.useThreads`, the columns of *all* batches are decoded as one set
+    /// of tasks across cores — no core waits at the end of each batch for the other's last
+    /// column. The messages are read first, one after the other (framing and metadata only).
+    func readBatches(columns: [Int]?) throws -> [RecordBatch] {
+        // Plain columns, uncompressed (as the first batch tells) or trusted: nothing to spread.
+        let isCompressed = { [self] in (try? readRecordBatchMessage(at: 0))?.header.compression != nil }
+        guard options.useThreads, numRecordBatches > 1, !(options.trusted || plan.isPlain) || isCompressed() else {
+            return try (0..<numRecordBatches).map { try recordBatch(at: $0, columns: columns) }
+        }
+        var messages: [BatchMessage] = []
+        messages.reserveCapacity(numRecordBatches)
+        var stoppedBy: (any Error)?  // thrown once the batches before it are decoded
+        var heavyBytes = 0
+        for index in 0..<numRecordBatches {
+            do {
+                let message = try withErrorContext("record batch \(index)") { try readRecordBatchMessage(at: index) }
+                messages.append(message)
+                if message.header.compression != nil || !(options.trusted || plan.isPlain) { heavyBytes += message.body.count }
+            } catch {
+                stoppedBy = error
+                break
+            }
+        }
+        var batches: [RecordBatch] = []
+        batches.reserveCapacity(messages.count)
+        if heavyBytes < BodyCompression.parallelThreshold {
+            let serial = IPCReadOptions(copying: options, useThreads: false)
+            for (index, message) in messages.enumerated() {
+                batches.append(
+                    try withErrorContext("record batch \(index)") {
+                        try ArrayDecoder.decodeRecordBatch(
+                            schema: schema, header: message.header, body: message.body, dictionaries: dictionaries,
+                            version: message.version, options: serial, missingDictionaries: .error, columns: columns,
+                            plan: plan)
+                    })
+            }
+        } else {
+            batches = try decodeConcurrently(messages, columns: columns)
+        }
+        if let stoppedBy { throw stoppedBy }
+        return batches
+    }
+
+    /// Decodes batches' columns as one set of tasks across cores: within each batch heaviest
+    /// first, batches in order (so memory is touched roughly in file order).
+    private func decodeConcurrently(_ messages: [BatchMessage], columns: [Int]?) throws -> [RecordBatch] {
+        var decoders: [BatchDecoder] = []
+        var stoppedBy: (any Error)?
+        for (index, message) in messages.enumerated() {
+            do {
+                decoders.append(
+                    try withErrorContext("record batch \(index)") {
+                        try ArrayDecoder.batchDecoder(
+                            schema: schema, plan: plan, header: message.header, body: message.body,
+                            dictionaries: dictionaries, version: message.version, options: options,
+                            missingDictionaries: .error, columns: columns)
+                    })
+            } catch {
+                stoppedBy = error
+                break
+            }
+        }
+        let prepared = decoders
+        let tasks = prepared.indices.flatMap { batch in prepared[batch].heaviestFirst.map { (batch, $0) } }
+        let firstTask = prepared.reduce(into: [0]) { starts, decoder in starts.append(starts[starts.count - 1] + decoder.taskCount) }
+        let outcomes = Mutex<[BatchDecoder.Outcome?]>(Array(repeating: nil, count: tasks.count))
+        DispatchQueue.concurrentPerform(iterations: tasks.count) { task in
+            let (batch, column) = tasks[task]
+            let outcome = prepared[batch].decodeColumn(at: column)
+            outcomes.withLock { $0[firstTask[batch] + column] = outcome }
+        }
+        let decoded = outcomes.withLock { $0 }
+        var batches: [RecordBatch] = []
+        batches.reserveCapacity(decoders.count)
+        for (index, decoder) in decoders.enumerated() {
+            let range = firstTask[index]..<firstTask[index + 1]
+            batches.append(try withErrorContext("record batch \(index)") { try decoder.finish(Array(decoded[range])) })
+        }
+        if let stoppedBy { throw stoppedBy }
+        return batches
+    }
+
+    /// A record batch message: its header, body and metadata version.
+    private struct BatchMessage {
+        let header: RecordBatchHeader
+        let body: Buffer
+        let version: MetadataVersion
+    }
+
+    /// Batch `index`'s header and body, read and checked against its footer block.
+    private func readRecordBatchMessage(at index: Int) throws -> BatchMessage {
+        let block = try FileReader.readFraming(recordBatchBlocks[index], from: input, limit: messageLimit, options: options)
+        let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
+        let body = try FileReader.readBody(of: block, bodyLength: message.bodyLength, from: input)
+        return BatchMessage(header: message.header, body: body, version: message.version)
     }
 
     /// Reads the message a footer block points to. The block must lie before the footer;
     /// the message's own framing must fit the block's metadata length and its body length
-    /// must equal the block's. The framing and metadata come in one read (a `pread` when
-    /// `mapped` is the input, so only the body is viewed in the mapping), the body in another.
+    /// must equal the block's. The framing and metadata come in one read (`readMetadata`: a
+    /// `pread` from a mapped file, so only the body is viewed in the mapping), the body in another.
     static func readMessage(
-        _ block: FileBlock, from input: any RandomAccessInput, mapped: MappedFileInput?, limit: Int,
-        options: IPCReadOptions
+        _ block: FileBlock, from input: any RandomAccessInput, limit: Int, options: IPCReadOptions
     ) throws -> Message {
+        let framing = try readFraming(block, from: input, limit: limit, options: options)
+        let metadata = try ArrowMetadata.decodeMessage(framing.flatbuffer)
+        let body = try readBody(of: framing, bodyLength: metadata.bodyLength, from: input)
+        return Message(metadata: metadata, body: body, offset: framing.offset)
+    }
+
+    /// A block checked against the file, and its message's flatbuffer (framing removed).
+    struct BlockFraming {
+        let offset: Int
+        let metadataLength: Int
+        let bodyLength: Int
+        let flatbuffer: Buffer
+    }
+
+    /// Checks `block` against the messages region and reads its framing: the continuation
+    /// marker (legacy files have none), the flatbuffer length, which must fit the block.
+    static func readFraming(
+        _ block: FileBlock, from input: any RandomAccessInput, limit: Int, options: IPCReadOptions
+    ) throws -> BlockFraming {
         let offset = try checkedCount(block.offset, limit: limit, "block offset")
         let metadataLength = Int(block.metadataLength)
         guard metadataLength >= 8 else {
@@ -190,8 +302,7 @@ public final class FileReader: Sendable {
         }
         let bodyLength = try checkedCount(block.bodyLength, limit: limit, "block body length")
         try checkRange(offset: offset, count: try checkedSum(metadataLength, bodyLength), within: limit)
-        let framed =
-            try mapped?.readMetadata(at: offset, count: metadataLength) ?? input.read(at: offset, count: metadataLength)
+        let framed = try input.readMetadata(at: offset, count: metadataLength)
         var prefixLength = 4
         var flatbufferLength = framed.uncheckedReadLittleEndian(Int32.self, at: 0)
         if flatbufferLength == -1 {  // continuation marker (legacy files have none)
@@ -202,13 +313,18 @@ public final class FileReader: Sendable {
             throw QuiverError(
                 .invalidMessage, "message metadata of \(flatbufferLength) bytes does not fit its block's \(metadataLength)")
         }
-        let metadata = try ArrowMetadata.decodeMessage(
-            framed.uncheckedSlice(offset: prefixLength, count: Int(flatbufferLength)))
-        guard metadata.bodyLength == block.bodyLength else {
+        return BlockFraming(
+            offset: offset, metadataLength: metadataLength, bodyLength: bodyLength,
+            flatbuffer: framed.uncheckedSlice(offset: prefixLength, count: Int(flatbufferLength)))
+    }
+
+    /// The body after a block's framing, once the message's own body length (`bodyLength`)
+    /// is found to equal the block's.
+    static func readBody(of block: BlockFraming, bodyLength: Int64, from input: any RandomAccessInput) throws -> Buffer {
+        guard bodyLength == Int64(block.bodyLength) else {
             throw QuiverError(
-                .invalidMessage, "message body length \(metadata.bodyLength) differs from its block's \(block.bodyLength)")
+                .invalidMessage, "message body length \(bodyLength) differs from its block's \(block.bodyLength)")
         }
-        let body = try input.read(at: offset + metadataLength, count: bodyLength)
-        return Message(metadata: metadata, body: body, offset: offset)
+        return try input.read(at: block.offset + block.metadataLength, count: block.bodyLength)
     }
 }

@@ -35,54 +35,91 @@ public enum ArrowMetadata {
 
     /// Decodes and verifies one `Message` flatbuffer (without the framing prefix).
     public static func decodeMessage(_ bytes: Buffer) throws -> MessageMetadata {
-        let budget = FlatBufferBudget()
+        var budget = FlatBufferBudget()
+        let envelope = try decodeEnvelope(bytes, budget: &budget)
+        let header = envelope.header
+        let decoded: MessageHeader
+        switch HeaderTag(rawValue: envelope.tag) {
+        case .schema: decoded = .schema(try decodeSchema(header, budget: &budget))
+        case .recordBatch: decoded = .recordBatch(try decodeRecordBatch(header, budget: &budget))
+        case .dictionaryBatch:
+            let id = try header.scalar(0, default: Int64(0))
+            guard let data = try header.table(1, budget: &budget) else {
+                throw QuiverError(.invalidMessage, "dictionary batch \(id) has no data")
+            }
+            decoded = .dictionaryBatch(
+                DictionaryBatchHeader(
+                    id: id, data: try decodeRecordBatch(data, budget: &budget), isDelta: try header.bool(2)))
+        case .tensor, .sparseTensor:
+            throw QuiverError(.unsupported, "tensor messages are not supported")
+        case nil:
+            throw QuiverError(.invalidMessage, "unknown message header type \(envelope.tag)")
+        }
+        return MessageMetadata(
+            version: envelope.version, header: decoded, bodyLength: envelope.bodyLength,
+            customMetadata: try decodeMetadata(envelope.message, MessageField.customMetadata, budget: &budget))
+    }
+
+    /// Decodes and verifies a `Message` flatbuffer that must hold a record batch (what a file
+    /// footer's record batch blocks point to): the checks and errors of `decodeMessage`, then
+    /// `invalidMessage` for any other kind — without building the general message.
+    static func decodeRecordBatchMessage(_ bytes: Buffer) throws -> RecordBatchMessage {
+        var budget = FlatBufferBudget()
+        let envelope = try decodeEnvelope(bytes, budget: &budget)
+        guard envelope.tag == HeaderTag.recordBatch.rawValue else {
+            _ = try decodeMessage(bytes)  // its errors first, as for any message
+            throw QuiverError(.invalidMessage, "the block does not hold a record batch")
+        }
+        let header = try decodeRecordBatch(envelope.header, budget: &budget)
+        _ = try decodeMetadata(envelope.message, MessageField.customMetadata, budget: &budget)  // verified, unused
+        return RecordBatchMessage(version: envelope.version, bodyLength: envelope.bodyLength, header: header)
+    }
+
+    /// What `decodeRecordBatchMessage` returns.
+    struct RecordBatchMessage {
+        let version: MetadataVersion
+        let bodyLength: Int64
+        let header: RecordBatchHeader
+    }
+
+    /// What every `Message` has: version, body length, header type and header table.
+    private struct Envelope {
+        let message: FlatBufferTable
+        let version: MetadataVersion
+        let bodyLength: Int64
+        let tag: UInt8
+        let header: FlatBufferTable
+    }
+
+    private static func decodeEnvelope(_ bytes: Buffer, budget: inout FlatBufferBudget) throws -> Envelope {
         let message = try FlatBufferTable.root(of: bytes)
         let version = try decodeVersion(message.scalar(MessageField.version, default: Int16(0)))
         let bodyLength = try message.scalar(MessageField.bodyLength, default: Int64(0))
         guard bodyLength >= 0 else { throw QuiverError(.invalidMessage, "negative body length \(bodyLength)") }
         let tag = try message.scalar(MessageField.headerType, default: UInt8(0))
-        guard let header = try message.table(MessageField.header, budget: budget) else {
+        guard let header = try message.table(MessageField.header, budget: &budget) else {
             throw QuiverError(.invalidMessage, "message has no header")
         }
-        let decoded: MessageHeader
-        switch HeaderTag(rawValue: tag) {
-        case .schema: decoded = .schema(try decodeSchema(header, budget: budget))
-        case .recordBatch: decoded = .recordBatch(try decodeRecordBatch(header, budget: budget))
-        case .dictionaryBatch:
-            let id = try header.scalar(0, default: Int64(0))
-            guard let data = try header.table(1, budget: budget) else {
-                throw QuiverError(.invalidMessage, "dictionary batch \(id) has no data")
-            }
-            decoded = .dictionaryBatch(
-                DictionaryBatchHeader(
-                    id: id, data: try decodeRecordBatch(data, budget: budget), isDelta: try header.bool(2)))
-        case .tensor, .sparseTensor:
-            throw QuiverError(.unsupported, "tensor messages are not supported")
-        case nil:
-            throw QuiverError(.invalidMessage, "unknown message header type \(tag)")
-        }
-        return MessageMetadata(
-            version: version, header: decoded, bodyLength: bodyLength,
-            customMetadata: try decodeMetadata(message, MessageField.customMetadata, budget: budget))
+        return Envelope(message: message, version: version, bodyLength: bodyLength, tag: tag, header: header)
     }
 
     /// Decodes and verifies a `Footer` flatbuffer.
     public static func decodeFooter(_ bytes: Buffer) throws -> Footer {
-        let budget = FlatBufferBudget()
+        var budget = FlatBufferBudget()
         let footer = try FlatBufferTable.root(of: bytes)
         let version = try decodeVersion(footer.scalar(FooterField.version, default: Int16(0)))
-        guard let schemaTable = try footer.table(FooterField.schema, budget: budget) else {
+        guard let schemaTable = try footer.table(FooterField.schema, budget: &budget) else {
             throw QuiverError(.invalidMessage, "file footer has no schema")
         }
         return Footer(
-            version: version, schema: try decodeSchema(schemaTable, budget: budget),
+            version: version, schema: try decodeSchema(schemaTable, budget: &budget),
             dictionaries: try decodeBlocks(footer, FooterField.dictionaries),
             recordBatches: try decodeBlocks(footer, FooterField.recordBatches),
-            customMetadata: try decodeMetadata(footer, FooterField.customMetadata, budget: budget))
+            customMetadata: try decodeMetadata(footer, FooterField.customMetadata, budget: &budget))
     }
 
     /// Decodes a `Schema` table.
-    static func decodeSchema(_ table: FlatBufferTable, budget: FlatBufferBudget) throws -> Schema {
+    static func decodeSchema(_ table: FlatBufferTable, budget: inout FlatBufferBudget) throws -> Schema {
         let endianness = try table.scalar(SchemaField.endianness, default: Int16(0))
         guard endianness == 0 else {
             throw QuiverError(.unsupported, "big-endian Arrow data is not supported (byte order is rejected, not guessed)")
@@ -91,52 +128,52 @@ public enum ArrowMetadata {
         if let vector = try table.vector(SchemaField.fields, elementSize: 4) {
             fields.reserveCapacity(vector.count)
             for index in 0..<vector.count {
-                let field = try vector.table(at: index, budget: budget)
-                fields.append(try withErrorContext("field \(index)") { try decodeField(field, budget: budget) })
+                let field = try vector.table(at: index, budget: &budget)
+                fields.append(try withErrorContext("field \(index)") { try decodeField(field, budget: &budget) })
             }
         }
-        return Schema(fields, metadata: try decodeMetadata(table, SchemaField.customMetadata, budget: budget))
+        return Schema(fields, metadata: try decodeMetadata(table, SchemaField.customMetadata, budget: &budget))
     }
 
-    static func decodeField(_ table: FlatBufferTable, budget: FlatBufferBudget) throws -> Field {
-        try budget.descend {
-            let name = try table.string(FieldField.name) ?? ""
-            var children: [Field] = []
-            if let vector = try table.vector(FieldField.children, elementSize: 4) {
-                children.reserveCapacity(vector.count)
-                for index in 0..<vector.count {
-                    let child = try vector.table(at: index, budget: budget)
-                    children.append(try withErrorContext("child \(index) of '\(name)'") {
-                        try decodeField(child, budget: budget)
-                    })
-                }
+    static func decodeField(_ table: FlatBufferTable, budget: inout FlatBufferBudget) throws -> Field {
+        try budget.enter()
+        defer { budget.leave() }
+        let name = try table.string(FieldField.name) ?? ""
+        var children: [Field] = []
+        if let vector = try table.vector(FieldField.children, elementSize: 4) {
+            children.reserveCapacity(vector.count)
+            for index in 0..<vector.count {
+                let child = try vector.table(at: index, budget: &budget)
+                children.append(try withErrorContext("child \(index) of '\(name)'") {
+                    try decodeField(child, budget: &budget)
+                })
             }
-            let tag = try table.scalar(FieldField.typeType, default: UInt8(0))
-            guard let typeTable = try table.table(FieldField.type, budget: budget) else {
-                throw QuiverError(.invalidFlatBuffer, "field '\(name)' has no type")
-            }
-            var type = try decodeType(tag: tag, typeTable, children: children, fieldName: name)
-            var metadata = try decodeMetadata(table, FieldField.customMetadata, budget: budget)
-            // Order as Arrow C++: children → concrete type → dictionary encoding → extension
-            // (an extension type may have a dictionary-encoded storage type).
-            var dictionaryId: Int64?
-            if let encoding = try table.table(FieldField.dictionary, budget: budget) {
-                dictionaryId = try encoding.scalar(0, default: Int64(0))
-                var indexType = DataType.int32
-                if let indexTable = try encoding.table(1, budget: budget) {
-                    indexType = try decodeInt(indexTable)
-                }
-                type = .dictionary(index: indexType, value: type, ordered: try encoding.bool(2))
-            }
-            if let extensionName = metadata[extensionNameKey] {
-                type = .extension(name: extensionName, metadata: metadata[extensionMetadataKey] ?? "", storage: type)
-                metadata[extensionNameKey] = nil
-                metadata[extensionMetadataKey] = nil
-            }
-            return Field(
-                name, type, nullable: try table.bool(FieldField.nullable), metadata: metadata,
-                dictionaryId: dictionaryId)
         }
+        let tag = try table.scalar(FieldField.typeType, default: UInt8(0))
+        guard let typeTable = try table.table(FieldField.type, budget: &budget) else {
+            throw QuiverError(.invalidFlatBuffer, "field '\(name)' has no type")
+        }
+        var type = try decodeType(tag: tag, typeTable, children: children, fieldName: name)
+        var metadata = try decodeMetadata(table, FieldField.customMetadata, budget: &budget)
+        // Order as Arrow C++: children → concrete type → dictionary encoding → extension
+        // (an extension type may have a dictionary-encoded storage type).
+        var dictionaryId: Int64?
+        if let encoding = try table.table(FieldField.dictionary, budget: &budget) {
+            dictionaryId = try encoding.scalar(0, default: Int64(0))
+            var indexType = DataType.int32
+            if let indexTable = try encoding.table(1, budget: &budget) {
+                indexType = try decodeInt(indexTable)
+            }
+            type = .dictionary(index: indexType, value: type, ordered: try encoding.bool(2))
+        }
+        if let extensionName = metadata[extensionNameKey] {
+            type = .extension(name: extensionName, metadata: metadata[extensionMetadataKey] ?? "", storage: type)
+            metadata[extensionNameKey] = nil
+            metadata[extensionMetadataKey] = nil
+        }
+        return Field(
+            name, type, nullable: try table.bool(FieldField.nullable), metadata: metadata,
+            dictionaryId: dictionaryId)
     }
 
     static func decodeInt(_ table: FlatBufferTable) throws -> DataType {
@@ -280,13 +317,11 @@ public enum ArrowMetadata {
         }
     }
 
-    static func decodeRecordBatch(_ table: FlatBufferTable, budget: FlatBufferBudget) throws -> RecordBatchHeader {
+    static func decodeRecordBatch(_ table: FlatBufferTable, budget: inout FlatBufferBudget) throws -> RecordBatchHeader {
         let length = try table.scalar(RecordBatchField.length, default: Int64(0))
         guard length >= 0 else { throw QuiverError(.invalidMessage, "negative record batch length \(length)") }
-        let nodes = try decodeInt64Pairs(table, RecordBatchField.nodes) { FieldNode(length: $0, nullCount: $1) }
-        let buffers = try decodeInt64Pairs(table, RecordBatchField.buffers) { BufferRegion(offset: $0, length: $1) }
         var compression: CompressionCodec?
-        if let compressionTable = try table.table(RecordBatchField.compression, budget: budget) {
+        if let compressionTable = try table.table(RecordBatchField.compression, budget: &budget) {
             let codec = try compressionTable.scalar(0, default: Int8(0))
             guard let known = CompressionCodec(rawValue: codec) else {
                 throw QuiverError(.unsupported, "unknown body compression codec \(codec)")
@@ -300,21 +335,9 @@ public enum ArrowMetadata {
             variadic = (0..<vector.count).map { vector.scalar(at: $0, as: Int64.self) }
         }
         return RecordBatchHeader(
-            length: length, nodes: nodes, buffers: buffers, compression: compression, variadicBufferCounts: variadic)
-    }
-
-    /// A vector of 16-byte structs of two int64s (`FieldNode`, `Buffer` in Message.fbs).
-    static func decodeInt64Pairs<T>(_ table: FlatBufferTable, _ id: Int, _ make: (Int64, Int64) -> T) throws -> [T] {
-        guard let vector = try table.vector(id, elementSize: 16) else { return [] }
-        var result: [T] = []
-        result.reserveCapacity(vector.count)
-        for index in 0..<vector.count {
-            result.append(
-                make(
-                    vector.structField(at: index, byteOffset: 0, as: Int64.self),
-                    vector.structField(at: index, byteOffset: 8, as: Int64.self)))
-        }
-        return result
+            length: length, nodes: try table.vector(RecordBatchField.nodes, elementSize: 16),
+            buffers: try table.vector(RecordBatchField.buffers, elementSize: 16), compression: compression,
+            variadicBufferCounts: variadic)
     }
 
     static func decodeBlocks(_ table: FlatBufferTable, _ id: Int) throws -> [FileBlock] {
@@ -327,12 +350,12 @@ public enum ArrowMetadata {
         }
     }
 
-    static func decodeMetadata(_ table: FlatBufferTable, _ id: Int, budget: FlatBufferBudget) throws -> Metadata {
-        guard let vector = try table.vector(id, elementSize: 4) else { return [:] }
+    static func decodeMetadata(_ table: FlatBufferTable, _ id: Int, budget: inout FlatBufferBudget) throws -> Metadata {
+        guard let vector = try table.vector(id, elementSize: 4) else { return Metadata() }
         var pairs: [(key: String, value: String)] = []
         pairs.reserveCapacity(vector.count)
         for index in 0..<vector.count {
-            let pair = try vector.table(at: index, budget: budget)
+            let pair = try vector.table(at: index, budget: &budget)
             pairs.append((key: try pair.string(0) ?? "", value: try pair.string(1) ?? ""))
         }
         return Metadata(pairs)

@@ -38,22 +38,133 @@ public enum CompressionCodec: Int8, Sendable, Hashable, CaseIterable {
 
 /// The metadata of a record batch message: row count, nodes and buffers in depth-first
 /// order, optional body compression, and the variadic buffer counts of view-typed columns.
-public struct RecordBatchHeader: Sendable, Hashable {
+///
+/// Nodes and buffer regions are kept as the format stores them — 16-byte structs of two
+/// little-endian int64s — in the decoded flatbuffer itself (or, for a header built from
+/// arrays, a copy of the same form): decoding a header materialises nothing per batch and
+/// reading an entry touches no reference count. `nodes` and `buffers` build arrays on demand.
+public struct RecordBatchHeader: @unchecked Sendable, Hashable {
     public var length: Int64
-    public var nodes: [FieldNode]
-    public var buffers: [BufferRegion]
+    /// One per array node, depth first (built on each access).
+    public var nodes: [FieldNode] {
+        get { (0..<nodeCount).map(node(at:)) }
+        set { self = RecordBatchHeader(copying: self, nodes: newValue, buffers: buffers) }
+    }
+    /// One per buffer, depth first (built on each access).
+    public var buffers: [BufferRegion] {
+        get { (0..<bufferCount).map(bufferRegion(at:)) }
+        set { self = RecordBatchHeader(copying: self, nodes: nodes, buffers: newValue) }
+    }
     public var compression: CompressionCodec?
     public var variadicBufferCounts: [Int64]
+    /// Keeps the bytes `nodeStart` and `bufferStart` point into alive.
+    private let pairs: Buffer
+    private let nodeStart: UnsafeRawPointer
+    /// `nodes.count`, without building the array.
+    let nodeCount: Int
+    private let bufferStart: UnsafeRawPointer
+    /// `buffers.count`, without building the array.
+    let bufferCount: Int
+
     public init(
         length: Int64, nodes: [FieldNode], buffers: [BufferRegion], compression: CompressionCodec? = nil,
         variadicBufferCounts: [Int64] = []
     ) {
+        let bytes = MetadataBytes.pairs(nodes.map { ($0.length, $0.nullCount) } + buffers.map { ($0.offset, $0.length) })
+        self.init(
+            length: length, pairs: bytes, nodes: 0, nodeCount: nodes.count, buffers: nodes.count * 16,
+            bufferCount: buffers.count, compression: compression, variadicBufferCounts: variadicBufferCounts)
+    }
+
+    /// A header whose nodes and buffers stay where they are in a decoded flatbuffer (verified
+    /// vectors of 16-byte structs of the same buffer).
+    init(
+        length: Int64, nodes: FlatBufferVector?, buffers: FlatBufferVector?, compression: CompressionCodec?,
+        variadicBufferCounts: [Int64]
+    ) {
+        let bytes = nodes?.buffer ?? buffers?.buffer ?? .empty
+        precondition(nodes.map { $0.elementSize == 16 && $0.buffer.baseAddress == bytes.baseAddress } ?? true)
+        precondition(buffers.map { $0.elementSize == 16 && $0.buffer.baseAddress == bytes.baseAddress } ?? true)
+        self.init(
+            length: length, pairs: bytes, nodes: nodes?.start ?? 0, nodeCount: nodes?.count ?? 0,
+            buffers: buffers?.start ?? 0, bufferCount: buffers?.count ?? 0, compression: compression,
+            variadicBufferCounts: variadicBufferCounts)
+    }
+
+    private init(
+        length: Int64, pairs: Buffer, nodes: Int, nodeCount: Int, buffers: Int, bufferCount: Int,
+        compression: CompressionCodec?, variadicBufferCounts: [Int64]
+    ) {
+        precondition(nodes >= 0 && nodeCount >= 0 && nodeCount <= (pairs.count - nodes) / 16)
+        precondition(buffers >= 0 && bufferCount >= 0 && bufferCount <= (pairs.count - buffers) / 16)
         self.length = length
-        self.nodes = nodes
-        self.buffers = buffers
+        self.pairs = pairs
+        nodeStart = pairs.baseAddress + nodes
+        self.nodeCount = nodeCount
+        bufferStart = pairs.baseAddress + buffers
+        self.bufferCount = bufferCount
         self.compression = compression
         self.variadicBufferCounts = variadicBufferCounts
     }
+
+    private init(copying other: RecordBatchHeader, nodes: [FieldNode], buffers: [BufferRegion]) {
+        self.init(
+            length: other.length, nodes: nodes, buffers: buffers, compression: other.compression,
+            variadicBufferCounts: other.variadicBufferCounts)
+    }
+
+    /// `nodes[index]`; `index` must be below `nodeCount`.
+    @inline(__always)
+    func node(at index: Int) -> FieldNode {
+        precondition(index >= 0 && index < nodeCount)
+        return FieldNode(length: Self.int64(nodeStart, 16 * index), nullCount: Self.int64(nodeStart, 16 * index + 8))
+    }
+
+    /// `buffers[index]`; `index` must be below `bufferCount`.
+    @inline(__always)
+    func bufferRegion(at index: Int) -> BufferRegion {
+        precondition(index >= 0 && index < bufferCount)
+        return BufferRegion(offset: Self.int64(bufferStart, 16 * index), length: Self.int64(bufferStart, 16 * index + 8))
+    }
+
+    @inline(__always)
+    private static func int64(_ base: UnsafeRawPointer, _ offset: Int) -> Int64 {
+        Int64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.length == b.length && a.compression == b.compression && a.variadicBufferCounts == b.variadicBufferCounts
+            && a.nodes == b.nodes && a.buffers == b.buffers
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(length)
+        hasher.combine(nodes)
+        hasher.combine(buffers)
+        hasher.combine(compression)
+        hasher.combine(variadicBufferCounts)
+    }
+}
+
+/// Bytes of metadata Quiver builds itself (not a buffer: never counted by a pool).
+private final class MetadataBytes: BufferOwner, @unchecked Sendable {
+    private let pointer: UnsafeMutableRawPointer
+
+    /// A buffer holding `pairs` as 16-byte structs of two little-endian int64s.
+    static func pairs(_ pairs: [(Int64, Int64)]) -> Buffer {
+        let owner = MetadataBytes(count: pairs.count * 16)
+        for (index, (first, second)) in pairs.enumerated() {
+            owner.pointer.storeBytes(of: first.littleEndian, toByteOffset: 16 * index, as: Int64.self)
+            owner.pointer.storeBytes(of: second.littleEndian, toByteOffset: 16 * index + 8, as: Int64.self)
+        }
+        return Buffer(owner: owner, baseAddress: owner.pointer, count: pairs.count * 16)
+    }
+
+    private init(count: Int) {
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 16), alignment: 16)
+    }
+
+    deinit { pointer.deallocate() }
 }
 
 /// A dictionary batch: the values for dictionary `id`, replacing or (if `isDelta`)

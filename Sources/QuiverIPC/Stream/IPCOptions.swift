@@ -14,16 +14,27 @@ public struct IPCReadOptions: Sendable {
     public var maxMetadataLength: Int
     /// The deepest type nesting accepted when walking fields (bounds recursion on hostile input).
     public var maxNestingDepth: Int
+    /// Whether a large record batch may be decoded on several cores (a column per task:
+    /// decompressed, decoded and validated). Off: everything on the calling thread (pyarrow's
+    /// `use_threads`), e.g. when the caller already reads batches in parallel.
+    public var useThreads: Bool
 
-    /// Untrusted input, the default pool, 64 MiB metadata cap, nesting depth 64.
+    /// Untrusted input, the default pool, 64 MiB metadata cap, nesting depth 64, threads.
     public init(
         trusted: Bool = false, pool: MemoryPool = .default, maxMetadataLength: Int = 64 << 20,
-        maxNestingDepth: Int = 64
+        maxNestingDepth: Int = 64, useThreads: Bool = true
     ) {
         self.trusted = trusted
         self.pool = pool
         self.maxMetadataLength = maxMetadataLength
         self.maxNestingDepth = maxNestingDepth
+        self.useThreads = useThreads
+    }
+
+    /// `options` with `useThreads` replaced.
+    init(copying options: IPCReadOptions, useThreads: Bool) {
+        self = options
+        self.useThreads = useThreads
     }
 }
 

@@ -22,6 +22,8 @@ public final class StreamReader: Sequence, IteratorProtocol {
     public private(set) var error: (any Error)?
     private let messages: MessageReader
     private var ended = false
+    /// How to decode the schema's batches, worked out once.
+    private let plan: SchemaPlan
 
     /// Opens a stream: reads and checks its schema message. Throws `invalidMessage` when the
     /// input is empty or does not begin with a schema.
@@ -35,6 +37,7 @@ public final class StreamReader: Sequence, IteratorProtocol {
             throw QuiverError(.invalidMessage, "the stream does not begin with a schema message")
         }
         self.schema = schema
+        plan = SchemaPlan(schema, maxDepth: options.maxNestingDepth)
         dictionaries = try DictionaryMemo(schema: schema)
         stats.numMessages = 1
     }
@@ -71,7 +74,8 @@ public final class StreamReader: Sequence, IteratorProtocol {
                     let batch = try withErrorContext("record batch \(stats.numRecordBatches), \(context())") {
                         try ArrayDecoder.decodeRecordBatch(
                             schema: schema, header: header, body: message.body, dictionaries: dictionaries,
-                            version: message.metadata.version, options: options, missingDictionaries: .emptyIfAllNull)
+                            version: message.metadata.version, options: options, missingDictionaries: .emptyIfAllNull,
+                            plan: plan)
                     }
                     stats.numRecordBatches += 1
                     return batch
