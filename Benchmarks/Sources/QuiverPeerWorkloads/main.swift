@@ -29,6 +29,7 @@ import QuiverStore
 //   scan-unbounded     the same loop without scan's advice, for contrast
 //   read-all           mapped open + readAll (default validation) of any file (lineitem)
 //   read-all-trusted   the same with IPCReadOptions(trusted: true)
+//   read-all-shared    read-all through FileSource.sharedMemoryMap (the mapping reused)
 //   decode-1t          every batch of a (compressed) mapped file on one thread: GB/s of output
 //   store-append[:R[:no-minmax]]  append every batch of PATH, R rounds (default 1), to a
 //                      new store table (buffered, no fsync; files roll as the table's
@@ -361,10 +362,11 @@ do {
         ]) { $1 }
     case "scan-bounded", "scan-unbounded":
         result = try scanBounded(path, advising: workload == "scan-bounded", readAheadMiB: arguments.count > 3 ? iterations : 8)
-    case "read-all", "read-all-trusted":
+    case "read-all", "read-all-trusted", "read-all-shared":
         let options = IPCReadOptions(trusted: workload == "read-all-trusted")
+        let source: FileSource = workload == "read-all-shared" ? .sharedMemoryMap : .memoryMap
         result = try measureRead(iterations, checksum: readChecksum) {
-            try FileReader(path: path, source: .memoryMap, options: options).readAll().batches
+            try FileReader(path: path, source: source, options: options).readAll().batches
         }
     case "decode-1t":
         let reader = try FileReader(path: path, source: .memoryMap, options: IPCReadOptions(useThreads: false))
