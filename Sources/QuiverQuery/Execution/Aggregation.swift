@@ -52,7 +52,8 @@ final class AggregationState {
                 ids = keys!.intern(try KeyEncoder(keyColumns, rowCount: rowCount, pool: pool))
             }
         }
-        let rows = GroupedRows(ids: ids, mask: mask, rowCount: rowCount, groupCount: groupCount)
+        let counted = mask == nil ? rowCount : selection?.count ?? rowCount
+        let rows = GroupedRows(ids: ids, mask: mask, rowCount: rowCount, countedRows: counted, groupCount: groupCount)
         for (accumulator, input) in zip(accumulators, inputs) {
             try accumulator.update(input, rows)
         }
@@ -89,7 +90,8 @@ struct GroupedRows {
     /// Counted rows per group, for accumulators whose input has no NULLs.
     let countedPerGroup: [Int64]
 
-    init(ids: [Int32]?, mask: BitView?, rowCount: Int, groupCount: Int) {
+    /// `countedRows` is how many rows `mask` has set (`rowCount` without a mask).
+    init(ids: [Int32]?, mask: BitView?, rowCount: Int, countedRows: Int, groupCount: Int) {
         self.ids = ids
         self.mask = mask
         self.rowCount = rowCount
@@ -102,13 +104,7 @@ struct GroupedRows {
                 }
             }
         } else {
-            var total = 0
-            if let mask {
-                for word in 0..<mask.wordCount { total += mask.word(word).nonzeroBitCount }
-            } else {
-                total = rowCount
-            }
-            counted[0] = Int64(total)
+            counted[0] = Int64(countedRows)
         }
         countedPerGroup = counted
     }

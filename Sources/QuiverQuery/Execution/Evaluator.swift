@@ -90,27 +90,27 @@ struct Evaluator {
     /// AND x < b`, BETWEEN) become one range test, and the parts are ANDed together at once
     /// rather than pairwise. NULL logic is exactly that of the chain.
     private func evaluateConjunction(_ conjuncts: [BoundExpr], _ input: ColumnSet) throws -> ArrayData {
+        typealias Bound = (position: Int, op: CompareOp, value: Scalar)
         var parts: [BoundExpr?] = conjuncts
         var ranges: [Datum] = []
         // Pair each column's first lower bound with its first upper bound.
-        var lowerBound: [Int: Int] = [:]
-        var upperBound: [Int: Int] = [:]
+        var lowerBound: [Int: Bound] = [:]
+        var upperBound: [Int: Bound] = [:]
         for (position, conjunct) in conjuncts.enumerated() {
-            guard let (column, op, _) = Self.columnBound(conjunct) else { continue }
+            guard let (column, op, value) = Self.columnBound(conjunct) else { continue }
             if op == .greater || op == .greaterOrEqual {
-                if lowerBound[column] == nil { lowerBound[column] = position }
+                if lowerBound[column] == nil { lowerBound[column] = (position, op, value) }
             } else if op == .less || op == .lessOrEqual {
-                if upperBound[column] == nil { upperBound[column] = position }
+                if upperBound[column] == nil { upperBound[column] = (position, op, value) }
             }
         }
-        for (column, lowPosition) in lowerBound.sorted(by: { $0.value < $1.value }) {
-            guard let highPosition = upperBound[column], column < input.columns.count, let data = input.columns[column],
-                let low = Self.columnBound(conjuncts[lowPosition]), let high = Self.columnBound(conjuncts[highPosition]),
-                let range = try RangeCompare.evaluate(data, low: (low.op, low.bound), high: (high.op, high.bound), pool: pool)
+        for (column, low) in lowerBound.sorted(by: { $0.value.position < $1.value.position }) {
+            guard let high = upperBound[column], column < input.columns.count, let data = input.columns[column],
+                let range = try RangeCompare.evaluate(data, low: (low.op, low.value), high: (high.op, high.value), pool: pool)
             else { continue }
             ranges.append(.array(range))
-            parts[lowPosition] = nil
-            parts[highPosition] = nil
+            parts[low.position] = nil
+            parts[high.position] = nil
         }
         let operands = try ranges + parts.compactMap { $0 }.map { try evaluate($0, input) }
         if operands.count == 1, case .array(let only) = operands[0] { return only }

@@ -96,16 +96,18 @@ final class Execution: @unchecked Sendable {
         case .aggregate(let spec):
             let state = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
             if input.length > 0 && outcome.selected > 0 {
-                var evaluated = try? selection.map { _ in try evaluateAggregateInputs(spec, input) }
-                if selection != nil && evaluated == nil {
-                    // An expression failed on some row — possibly one the filter dropped
-                    // (overflow, a cast out of range): evaluate the kept rows only, where
-                    // a failure is the query's.
-                    input = try gather(input, selection!)
-                    selection = nil
+                var evaluated: ([ArrayData], [ArrayData?])? = nil
+                if let kept = selection {
+                    evaluated = try? evaluateAggregateInputs(spec, input)
+                    if evaluated == nil {
+                        // An expression failed on some row — possibly one the filter dropped
+                        // (overflow, a cast out of range): evaluate the kept rows only, where
+                        // a failure is the query's.
+                        input = try gather(input, kept)
+                        selection = nil
+                    }
                 }
-                if evaluated == nil { evaluated = try evaluateAggregateInputs(spec, input) }
-                let (keys, arguments) = evaluated!
+                let (keys, arguments) = try evaluated ?? evaluateAggregateInputs(spec, input)
                 try state.update(keyColumns: keys, inputs: arguments, rowCount: input.length, selection: selection)
             }
             outcome.aggregate = state

@@ -168,11 +168,7 @@ enum RangeCompare {
             [.greater, .greaterOrEqual].contains(low.0), [.less, .lessOrEqual].contains(high.0)
         else { return nil }
         guard let values = try kind.visit(Visit(column: column, low: low, high: high, pool: pool)) else { return nil }
-        let validity = Bitmaps.validity(column).map { view -> (Buffer, nullCount: Int) in
-            let writer = BitmapWriter(count: column.length, pool: pool)
-            for word in 0..<writer.wordCount { writer.set(word: word, view.word(word)) }
-            return (writer.finish(), column.nullCount)
-        }
+        let validity = Bitmaps.intersect([Bitmaps.validity(column)], count: column.length, pool: pool)
         return Output.array(.boolean, length: column.length, validity: validity, [values])
     }
 

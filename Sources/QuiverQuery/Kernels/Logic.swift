@@ -41,16 +41,11 @@ enum Logic {
         }
     }
 
-    static func and(_ a: Datum, _ b: Datum, length: Int, pool: MemoryPool) -> ArrayData {
-        combine(a, b, length: length, pool: pool) { x, y in (x.isTrue & y.isTrue, x.isFalse | y.isFalse) }
-    }
-
-    /// The AND of several boolean datums in one pass (`and` folded over them).
+    /// The AND of any number of boolean datums in one pass: TRUE where all are TRUE, FALSE
+    /// where any is FALSE.
     static func all(_ operands: [Datum], length: Int, pool: MemoryPool) -> ArrayData {
         let truths = operands.map(Truth.init)
-        let values = BitmapWriter(count: length, pool: pool)
-        let validity = BitmapWriter(count: length, pool: pool)
-        for word in 0..<values.wordCount {
+        return truthArray(length: length, pool: pool) { word in
             var isTrue = UInt64.max
             var isFalse: UInt64 = 0
             for truth in truths {
@@ -58,11 +53,8 @@ enum Logic {
                 isTrue &= words.isTrue
                 isFalse |= words.isFalse
             }
-            values.set(word: word, isTrue)
-            validity.set(word: word, isTrue | isFalse)
+            return (isTrue, isFalse)
         }
-        let nulls = length - validity.popCount()
-        return Output.array(.boolean, length: length, validity: nulls > 0 ? (validity.finish(), nulls) : nil, [values.finish()])
     }
 
     static func or(_ a: Datum, _ b: Datum, length: Int, pool: MemoryPool) -> ArrayData {
@@ -79,10 +71,17 @@ enum Logic {
     ) -> ArrayData {
         let left = Truth(a)
         let right = Truth(b)
+        return truthArray(length: length, pool: pool) { rule(left.words($0), right.words($0)) }
+    }
+
+    /// A boolean array from each word's "is TRUE" and "is FALSE" bits (neither: NULL).
+    private static func truthArray(
+        length: Int, pool: MemoryPool, _ truth: (Int) -> (isTrue: UInt64, isFalse: UInt64)
+    ) -> ArrayData {
         let values = BitmapWriter(count: length, pool: pool)
         let validity = BitmapWriter(count: length, pool: pool)
         for word in 0..<values.wordCount {
-            let (isTrue, isFalse) = rule(left.words(word), right.words(word))
+            let (isTrue, isFalse) = truth(word)
             values.set(word: word, isTrue)
             validity.set(word: word, isTrue | isFalse)
         }
