@@ -142,6 +142,27 @@ import Testing
         #expect(try run("SELECT count(*), sum(i) FROM t WHERE i < 0") == [[.int(0), .null]])
     }
 
+    /// Short string keys are numbered per batch without hashing every row: many distinct
+    /// values (the numbering table grows), empty strings, one-byte values, NULLs, and a batch
+    /// whose values outgrow the short form all group exactly like the general path.
+    @Test func shortStringKeysGroupExactly() throws {
+        func key(_ i: Int) -> String? {
+            i % 97 == 0 ? nil : (i % 5 == 0 ? "" : (i % 7 == 0 ? String(UnicodeScalar(UInt8(65 + i % 26))) : "k\(i % 300)"))
+        }
+        let short = try Make.batch([("s", Make.utf8((0..<4000).map(key)))])
+        let long = try Make.batch([("s", Make.utf8((0..<500).map { key($0).map { $0 + "-longer-than-seven" } }))])
+        let source = try InMemorySource(batches: [short, long, short.slice(from: 9, length: 1000)])
+        let values = (0..<4000).map(key) + (0..<500).map { key($0).map { $0 + "-longer-than-seven" } } + (9..<1009).map(key)
+        var order: [String?] = []
+        var counts: [String?: Int64] = [:]
+        for value in values {
+            if counts[value] == nil { order.append(value) }
+            counts[value, default: 0] += 1
+        }
+        let result = Read.rows(try Query(sql: "SELECT s, count(*) FROM t GROUP BY s", tables: ["t": source]).execute().batches)
+        #expect(result == order.map { [$0.map { .string($0) } ?? .null, .int(counts[$0]!)] })
+    }
+
     /// A lower and an upper bound on one column are tested in one pass; results (TRUE, FALSE
     /// and NULL, as a projection shows them) equal comparing one bound at a time: NULLs,
     /// NaN, literals on either side, both strictnesses, and bounds on other columns mixed in.

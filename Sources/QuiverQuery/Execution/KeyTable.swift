@@ -413,36 +413,24 @@ private enum SmallDomain {
         let rowCount = column.length
         // Loading a whole word is safe while it ends inside the data buffer.
         let dataEnd = column.buffers[2].count
-        var slots = [UInt64](repeating: 0, count: 64)  // packed value + 1; 0 = empty
-        var slotCodes = [Int32](repeating: 0, count: 64)
-        var distinct = 0
-        var codes = [Int32](repeating: 0, count: rowCount)
-        var failed = false
+        var numbering = PackedNumbering(limit: limit)
         // Values of at most one byte (flags, status letters) skip the table: a direct map.
         var byteCodes = [Int32](repeating: 0, count: 257)
+        var codes = [Int32](repeating: 0, count: rowCount)
+        var failed = false
         codes.withUnsafeMutableBufferPointer { codes in
             for row in 0..<rowCount {
                 if let validity, !validity[row] { continue }  // code 0: NULL
                 let start = Int(view.offsets[row])
                 let count = Int(view.offsets[row + 1]) - start
-                if count <= 1 {
-                    let index = count == 0 ? 256 : Int(view.bytes.load(fromByteOffset: start, as: UInt8.self))
-                    var code = byteCodes[index]
-                    if code == 0 {
-                        distinct += 1
-                        guard distinct + 1 < limit else {
-                            failed = true
-                            return
-                        }
-                        code = Int32(distinct)
-                        byteCodes[index] = code
-                    }
-                    codes[row] = code
-                    continue
-                }
                 guard count <= 7 else {
                     failed = true
                     return
+                }
+                let byteIndex = count == 0 ? 256 : Int(view.bytes.load(fromByteOffset: start, as: UInt8.self))
+                if count <= 1, byteCodes[byteIndex] != 0 {
+                    codes[row] = byteCodes[byteIndex]
+                    continue
                 }
                 var packed: UInt64
                 if start + 8 <= dataEnd {
@@ -454,40 +442,59 @@ private enum SmallDomain {
                         packed |= UInt64(view.bytes.load(fromByteOffset: start + index, as: UInt8.self)) << UInt64(index * 8)
                     }
                 }
-                packed |= UInt64(count) << 56
-                let key = packed &+ 1
-                var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & (slots.count - 1)
-                while slots[slot] != 0 && slots[slot] != key { slot = (slot + 1) & (slots.count - 1) }
-                if slots[slot] == 0 {
-                    distinct += 1
-                    guard distinct + 1 < limit else {
-                        failed = true
-                        return
-                    }
-                    slots[slot] = key
-                    slotCodes[slot] = Int32(distinct)
-                    if distinct * 2 > slots.count { Self.grow(&slots, &slotCodes) }
-                    codes[row] = Int32(distinct)
-                } else {
-                    codes[row] = slotCodes[slot]
+                guard let code = numbering.code(of: packed | UInt64(count) << 56) else {
+                    failed = true
+                    return
                 }
+                if count <= 1 { byteCodes[byteIndex] = code }
+                codes[row] = code
             }
         }
-        return failed ? nil : (codes, distinct + 1)
+        return failed ? nil : (codes, numbering.distinct + 1)
     }
 
-    private static func grow(_ slots: inout [UInt64], _ codes: inout [Int32]) {
-        let size = slots.count * 2
-        var newSlots = [UInt64](repeating: 0, count: size)
-        var newCodes = [Int32](repeating: 0, count: size)
-        for (key, code) in zip(slots, codes) where key != 0 {
-            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & (size - 1)
-            while newSlots[slot] != 0 { slot = (slot + 1) & (size - 1) }
-            newSlots[slot] = key
-            newCodes[slot] = code
+    /// Numbers distinct 63-bit values 1, 2, … in order of first sight: open addressing over
+    /// a power-of-two table (load ≤ 1/2), growing as needed, until `limit - 1` values.
+    private struct PackedNumbering {
+        let limit: Int
+        private(set) var distinct = 0
+        private var slots = [UInt64](repeating: 0, count: 64)  // value + 1; 0 = empty
+        private var slotCodes = [Int32](repeating: 0, count: 64)
+
+        init(limit: Int) { self.limit = limit }
+
+        /// The code of `value`, numbering it if new; nil once there would be too many.
+        mutating func code(of value: UInt64) -> Int32? {
+            let key = value &+ 1
+            let slot = Self.probe(slots, key)
+            if slots[slot] == key { return slotCodes[slot] }
+            distinct += 1
+            guard distinct + 1 < limit else { return nil }
+            slots[slot] = key
+            slotCodes[slot] = Int32(distinct)
+            if distinct * 2 > slots.count { grow() }
+            return Int32(distinct)
         }
-        slots = newSlots
-        codes = newCodes
+
+        /// The slot holding `key`, or the empty slot where it goes.
+        private static func probe(_ slots: [UInt64], _ key: UInt64) -> Int {
+            let mask = slots.count - 1
+            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+            while slots[slot] != 0 && slots[slot] != key { slot = (slot + 1) & mask }
+            return slot
+        }
+
+        private mutating func grow() {
+            var newSlots = [UInt64](repeating: 0, count: slots.count * 2)
+            var newCodes = [Int32](repeating: 0, count: slots.count * 2)
+            for (key, code) in zip(slots, slotCodes) where key != 0 {
+                let slot = Self.probe(newSlots, key)
+                newSlots[slot] = key
+                newCodes[slot] = code
+            }
+            slots = newSlots
+            slotCodes = newCodes
+        }
     }
 
     private struct IntegerCodes: NumberVisitor {
