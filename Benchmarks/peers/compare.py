@@ -443,6 +443,26 @@ def ms(figures, key):
     return f"{figures[key] * 1e3:.2f}" if key in figures else ""
 
 
+def settle_page_cache(paths):
+    """Drops each file (every file under a directory) from the page cache and reads it back
+    sequentially, as after a reboot and a `cat`: every engine then finds it cached the same way.
+
+    Linux caches a file in folios sized by how the pages came in, and each fault of a memory map
+    maps one folio (or a window of small ones). A file just written in small pieces (pyarrow's IPC
+    writer writes buffer by buffer) sits in 4 KiB folios until evicted, and mapping it costs
+    ~20x the page faults of the same file read back (411 MB: 32 ms against 1.5 ms). Left as the
+    writer left it, the read benchmarks would measure the generator's write sizes."""
+    for root in paths:
+        files = [root] if os.path.isfile(root) else [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+        for path in files:
+            with open(path, "rb", buffering=0) as file:
+                os.fsync(file.fileno())
+                os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+                chunk = bytearray(8 << 20)
+                while file.readinto(chunk):
+                    pass
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -464,7 +484,9 @@ def machine():
 
 NOTES = """\
 - Every engine runs each workload in its own fresh process, on the same files, in the same run; the
-  files are in the page cache (warm). Times are the median and best of the repeats in that process;
+  files are in the page cache (warm), each dropped from it and read back sequentially before the run
+  (so they are cached in the large folios a sequential read leaves, not in the 4 KiB pieces a
+  small-write writer like pyarrow's leaves: a fresh mapping of the latter faults ~20x as often). Times are the median and best of the repeats in that process;
   "first" is the first run in the fresh process (for queries: open + execute). Quiver opens the file
   inside every timed query run; its query sources map files through `MappingCache.shared`, so a
   repeat over the unchanged file reuses the first run's mapping (and its page-table entries)
@@ -521,6 +543,7 @@ def run(args):
     many_file = write_batches(os.path.join(work, f"many-{many[0]}.arrow"), *many)
     binary = build_quiver()
     sorted_store = load_store(binary, sorted_file, os.path.join(work, "sorted-store"))
+    settle_page_cache([seed_file, seed_stream, many_file, lineitem, sorted_file, sorted_store])
 
     results, failed = [], False
     header = (f"{'workload':<21} {'engine':<15} {'median ms':>10} {'best ms':>10} {'first ms':>10} {'ratio':>6} "

@@ -54,7 +54,7 @@ import Testing
             let output = try FileOutput(path: path, bufferCapacity: 4096, pool: pool)
             try output.write(small)  // buffered
             #expect(try FileDescriptor.open(path, .readOnly).status().size == 0)
-            try output.write(large)  // flushes the 1000, then passes through
+            try output.write(large)  // the 1000 and 7192 more go out together, up to offset 8192
             try output.write(small)
             try output.writeZeros(5)
             #expect(output.position == 12_005)
@@ -80,6 +80,39 @@ import Testing
         try truncated.write([9])
         try truncated.close()
         #expect(try MappedFile(path: path).buffer.array == [9])
+    }
+
+    /// The file only ever receives whole buffer-aligned stretches (plus what `flush` forces
+    /// out), whatever the sizes written — and nothing is lost or reordered on the way.
+    @Test func fileOutputWritesWholeAlignedStretches() throws {
+        let directory = try TestPaths.temporaryDirectory("quiver-sys")
+        let capacity = 1024
+        for seed in UInt64(1)...20 {
+            let path = directory.appendingPathComponent("aligned-\(seed)").path
+            var random = seed &* 0x9E37_79B9_7F4A_7C15
+            func next(_ bound: Int) -> Int {
+                random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Int(random >> 33) % bound
+            }
+            let output = try FileOutput(path: path, bufferCapacity: capacity, pool: MemoryPool())
+            var expected: [UInt8] = []
+            var flushedUpTo = 0
+            for step in 0..<40 {
+                // Mostly small pieces, sometimes several buffers at once, sometimes nothing.
+                let count = next(4) == 0 ? next(5 * capacity) : next(capacity / 3)
+                let piece = patternBytes(count, seed: seed << 8 | UInt64(step))
+                try output.write(piece)
+                expected += piece
+                if next(10) == 0 {
+                    try output.flush()
+                    flushedUpTo = expected.count
+                }
+                let onDisk = try FileDescriptor.open(path, .readOnly).status().size
+                #expect(onDisk == max(flushedUpTo, expected.count - expected.count % capacity), "seed \(seed) step \(step)")
+            }
+            try output.close()
+            #expect(try ReadFileInput(path: path).read(at: 0, count: expected.count).array == expected)
+        }
     }
 
     @Test func fileOutputOnADescriptorStartsAtItsPosition() throws {

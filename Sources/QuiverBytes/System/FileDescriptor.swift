@@ -137,6 +137,31 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
         try drain(bytes) { rest, _ in try write(rest) }
     }
 
+    /// Writes all of `first` then all of `second` as one stretch of the file (`writev(2)`),
+    /// looping over short writes.
+    public func writeAll(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) throws {
+        var written = 0
+        let total = first.count + second.count
+        while written < total {
+            // What is left of each part: the first may be done, or partly done.
+            let firstRest = first.count > written ? UnsafeRawBufferPointer(rebasing: first[written...]) : UnsafeRawBufferPointer(start: nil, count: 0)
+            let secondRest = UnsafeRawBufferPointer(rebasing: second[max(0, written - first.count)...])
+            var vectors = [
+                iovec(iov_base: UnsafeMutableRawPointer(mutating: firstRest.baseAddress), iov_len: firstRest.count),
+                iovec(iov_base: UnsafeMutableRawPointer(mutating: secondRest.baseAddress), iov_len: secondRest.count),
+            ]
+            let skip = firstRest.isEmpty ? 1 : 0
+            let count = try vectors.withUnsafeMutableBufferPointer { vectors in
+                try valueOrErrno { system_writev(rawValue, vectors.baseAddress! + skip, CInt(2 - skip)) }
+                    .get("writev", description)
+            }
+            guard count > 0 else {
+                throw QuiverError(.io, "writev(\(description)): no progress after \(written) of \(total) bytes")
+            }
+            written += count
+        }
+    }
+
     /// Writes all of `bytes` at `offset` (`pwrite(2)`), without moving the file position.
     public func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
         try drain(bytes) { rest, done in

@@ -1,10 +1,17 @@
 /// Output to a file, a pipe or standard output, through an internal write buffer.
 ///
-/// Small writes are gathered in a buffer (1 MiB by default, allocated from the pool on first
-/// use) and reach the operating system on `flush()`, when the buffer fills, or on `close()`;
-/// writes at least as large as the buffer go straight through after flushing what is
-/// pending. `sync()` additionally waits for the disk. `deinit` flushes and closes as a last
-/// resort but cannot report errors: call `close()` to see them.
+/// Small writes are gathered in a buffer (2 MiB by default, allocated from the pool on first
+/// use) and reach the operating system on `flush()`, on `close()`, or as soon as they reach
+/// a multiple of the buffer's size in the file: the file is written in whole buffer-aligned
+/// stretches — a large write goes out together with what is pending (one `writev`, no
+/// copy) up to the last such boundary it crosses, and only its tail is buffered.
+///
+/// Why aligned: Linux keeps a file's pages in the page cache in folios sized by how they
+/// were written, and every later memory map of the file faults in a folio at a time. Written
+/// in aligned 2 MiB stretches, the 411 MB LZ4 lineitem file maps in 1.5 ms of page faults;
+/// written in the ~1 MB unaligned pieces a record batch gives, 18 ms; in pyarrow's
+/// buffer-sized writes, 32 ms. `sync()` additionally waits for the disk. `deinit` flushes
+/// and closes as a last resort but cannot report errors: call `close()` to see them.
 public final class FileOutput: ByteOutput {
     /// What opening a path does to an existing file.
     public enum Mode: Sendable {
@@ -28,7 +35,7 @@ public final class FileOutput: ByteOutput {
     /// Opens (creating if needed) the file at `path` for writing.
     public convenience init(
         path: String, mode: Mode = .truncate, permissions: UInt32 = 0o644,
-        bufferCapacity: Int = 1 << 20, pool: MemoryPool = .default
+        bufferCapacity: Int = FileOutput.defaultBufferCapacity, pool: MemoryPool = .default
     ) throws {
         let options: FileDescriptor.OpenOptions = mode == .truncate ? [.create, .truncate] : [.create, .append]
         let descriptor = try FileDescriptor.open(path, .writeOnly, options: options, permissions: permissions)
@@ -46,14 +53,14 @@ public final class FileOutput: ByteOutput {
     /// `close()`/`deinit` only if `closeOnDeinit`.
     public convenience init(
         descriptor: FileDescriptor, closeOnDeinit: Bool = false,
-        bufferCapacity: Int = 1 << 20, pool: MemoryPool = .default
+        bufferCapacity: Int = FileOutput.defaultBufferCapacity, pool: MemoryPool = .default
     ) throws {
         let start = try descriptor.currentPosition() ?? 0
         self.init(descriptor: descriptor, position: start, owns: closeOnDeinit, bufferCapacity: bufferCapacity, pool: pool)
     }
 
     /// Writes to the process's standard output (flushed, never closed, by this object).
-    public static func standardOutput(bufferCapacity: Int = 1 << 20, pool: MemoryPool = .default) -> FileOutput {
+    public static func standardOutput(bufferCapacity: Int = FileOutput.defaultBufferCapacity, pool: MemoryPool = .default) -> FileOutput {
         FileOutput(
             descriptor: .standardOutput, position: 0, owns: false, bufferCapacity: bufferCapacity, pool: pool)
     }
@@ -74,21 +81,33 @@ public final class FileOutput: ByteOutput {
         }
     }
 
-    /// Buffers `bytes`, or writes them straight through if they are at least as large as
-    /// the buffer. May block on a full pipe.
+    /// The buffer size unless told otherwise: the huge page size, so the stretches written
+    /// can become huge-page folios (see the type's notes).
+    public static let defaultBufferCapacity = 2 << 20
+
+    /// Buffers `bytes`; once they reach a multiple of the buffer size in the file, writes
+    /// what is pending and `bytes` up to the last such boundary. May block on a full pipe.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try checkOpen("write")
-        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        if pendingCount + bytes.count > bufferCapacity { try flush() }
-        if bytes.count >= bufferCapacity {
-            try descriptor.writeAll(bytes)
-        } else {
+        guard !bytes.isEmpty else { return }
+        let end = position + bytes.count
+        let boundary = end - end % bufferCapacity
+        // Pending bytes never straddle a boundary, so below one they and `bytes` fit the buffer.
+        var tail = bytes
+        if boundary > position {
+            let head = boundary - position
+            let buffered = UnsafeRawBufferPointer(start: pending?.pointer, count: pendingCount)
+            try descriptor.writeAll(buffered, UnsafeRawBufferPointer(rebasing: bytes[..<head]))
+            pendingCount = 0
+            tail = UnsafeRawBufferPointer(rebasing: bytes[head...])
+        }
+        if let start = tail.baseAddress, !tail.isEmpty {
             let buffer = pending ?? pool.allocate(byteCount: bufferCapacity)
             pending = buffer
-            (buffer.pointer + pendingCount).copyMemory(from: source, byteCount: bytes.count)
-            pendingCount += bytes.count
+            (buffer.pointer + pendingCount).copyMemory(from: start, byteCount: tail.count)
+            pendingCount += tail.count
         }
-        position += bytes.count
+        position = end
     }
 
     /// Hands buffered bytes to the operating system (they survive a crash of this process,

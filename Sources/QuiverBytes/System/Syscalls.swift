@@ -42,6 +42,11 @@ func system_write(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int 
 }
 
 @inline(__always)
+func system_writev(_ fd: CInt, _ vectors: UnsafePointer<iovec>, _ count: CInt) -> Int {
+    writev(fd, vectors, count)
+}
+
+@inline(__always)
 func system_pwrite(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ offset: Int) -> Int {
     pwrite(fd, buffer, count, off_t(offset))
 }
