@@ -248,7 +248,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
     }
 
     @Test func scanVisitsEveryBatchAndDropsThePagesBehindIt() throws {
-        let rows = 64 << 10, batches = 32  // 256 KiB per batch, 8 MiB in all
+        let rows = 64 << 10, batches = 128  // 256 KiB per batch, 32 MiB in all
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: rows), times: batches)
         defer { DiskFixtures.remove(path) }
         let reader = try FileReader(path: path)
@@ -263,8 +263,10 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
         }
         #expect(visited == Array(0..<batches))
         #expect(sum == Int64(batches) * Int64(rows) * Int64(rows - 1) / 2)
-        // Only the batch in hand (plus read-around) is ever mapped in, never the whole file.
-        #expect(mostMapped < 3 << 20)
+        // Only the batch in hand plus the read-ahead window is ever mapped in, never the whole
+        // file. (A fault maps a whole page-cache folio, and files FileOutput writes are cached in
+        // folios of up to 2 MiB, so the bound is a few of those.)
+        #expect(mostMapped < 8 << 20)
         #expect(try MemoryUsage.mappedResidentBytes(of: mapping) < 1 << 20)
 
         // A plain loop keeps every touched page mapped: the contrast the advice makes.
