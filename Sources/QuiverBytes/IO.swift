@@ -81,13 +81,19 @@ public protocol ByteOutput: AnyObject {
     var position: Int { get }
     /// Writes all of `bytes` (or throws).
     func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Writes the bytes of a buffer. An output may keep a reference to `buffer` instead of
+    /// copying it, until it writes it out. Defaults to `write(buffer.bytes)`.
+    func write(_ buffer: Buffer) throws
     /// Pushes buffered bytes to the operating system.
     func flush() throws
 }
 
 extension ByteOutput {
-    /// Writes the bytes of a buffer.
-    public func write(_ buffer: Buffer) throws { try write(buffer.bytes) }
+    /// `write(buffer.bytes)`.
+    public func write(_ buffer: Buffer) throws {
+        try write(buffer.bytes)
+        withExtendedLifetime(buffer) {}
+    }
     /// Writes an array of bytes.
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     /// Writes `count` zero bytes (padding).

@@ -137,28 +137,42 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
         try drain(bytes) { rest, _ in try write(rest) }
     }
 
-    /// Writes all of `first` then all of `second` as one stretch of the file (`writev(2)`),
-    /// looping over short writes.
-    public func writeAll(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) throws {
+    /// The most vectors one `writev`/`pwritev` takes (Linux's `UIO_MAXIOV`, POSIX `IOV_MAX`).
+    static let maxVectorsPerCall = 1024
+
+    /// Writes all of `pieces`, in order, as one stretch of the file: at the file position
+    /// (`writev(2)`), or at `offset` without moving it (`pwritev(2)`). Loops over short
+    /// writes and over more pieces than one call takes.
+    public func writeAll(_ pieces: [UnsafeRawBufferPointer], at offset: Int? = nil) throws {
+        var vectors = pieces.filter { !$0.isEmpty }.map {
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+        }
+        let total = pieces.reduce(0) { $0 + $1.count }
         var written = 0
-        let total = first.count + second.count
-        while written < total {
-            // What is left of each part: the first may be done, or partly done.
-            let firstRest = first.count > written ? UnsafeRawBufferPointer(rebasing: first[written...]) : UnsafeRawBufferPointer(start: nil, count: 0)
-            let secondRest = UnsafeRawBufferPointer(rebasing: second[max(0, written - first.count)...])
-            var vectors = [
-                iovec(iov_base: UnsafeMutableRawPointer(mutating: firstRest.baseAddress), iov_len: firstRest.count),
-                iovec(iov_base: UnsafeMutableRawPointer(mutating: secondRest.baseAddress), iov_len: secondRest.count),
-            ]
-            let skip = firstRest.isEmpty ? 1 : 0
+        var first = 0  // the first vector not yet written in full
+        let call = offset == nil ? "writev" : "pwritev"
+        while first < vectors.count {
+            let batch = CInt(min(vectors.count - first, Self.maxVectorsPerCall))
             let count = try vectors.withUnsafeMutableBufferPointer { vectors in
-                try valueOrErrno { system_writev(rawValue, vectors.baseAddress! + skip, CInt(2 - skip)) }
-                    .get("writev", description)
+                let start = vectors.baseAddress! + first
+                return try valueOrErrno {
+                    offset.map { system_pwritev(rawValue, start, batch, $0 + written) } ?? system_writev(rawValue, start, batch)
+                }.get(call, description)
             }
             guard count > 0 else {
-                throw QuiverError(.io, "writev(\(description)): no progress after \(written) of \(total) bytes")
+                throw QuiverError(.io, "\(call)(\(description)): no progress after \(written) of \(total) bytes")
             }
             written += count
+            // Skip the vectors written in full; trim the one written in part.
+            var rest = count
+            while first < vectors.count, rest >= vectors[first].iov_len {
+                rest -= vectors[first].iov_len
+                first += 1
+            }
+            if rest > 0 {
+                vectors[first].iov_base = vectors[first].iov_base.map { $0 + rest }
+                vectors[first].iov_len -= rest
+            }
         }
     }
 

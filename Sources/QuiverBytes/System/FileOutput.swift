@@ -97,7 +97,7 @@ public final class FileOutput: ByteOutput {
         if boundary > position {
             let head = boundary - position
             let buffered = UnsafeRawBufferPointer(start: pending?.pointer, count: pendingCount)
-            try descriptor.writeAll(buffered, UnsafeRawBufferPointer(rebasing: bytes[..<head]))
+            try descriptor.writeAll([buffered, UnsafeRawBufferPointer(rebasing: bytes[..<head])])
             pendingCount = 0
             tail = UnsafeRawBufferPointer(rebasing: bytes[head...])
         }

@@ -47,6 +47,11 @@ func system_writev(_ fd: CInt, _ vectors: UnsafePointer<iovec>, _ count: CInt) -
 }
 
 @inline(__always)
+func system_pwritev(_ fd: CInt, _ vectors: UnsafePointer<iovec>, _ count: CInt, _ offset: Int) -> Int {
+    pwritev(fd, vectors, count, off_t(offset))
+}
+
+@inline(__always)
 func system_pwrite(_ fd: CInt, _ buffer: UnsafeRawPointer?, _ count: Int, _ offset: Int) -> Int {
     pwrite(fd, buffer, count, off_t(offset))
 }
