@@ -39,6 +39,7 @@ final class AggregationState {
         var rowCount = rowCount
         var mask = selection?.bits
         var ids: [Int32]? = nil
+        defer { if let ids { RowScratch.give(ids) } }
         if keys != nil {
             ids = try keys!.internSmallDomains(keyColumns, rowCount: rowCount, mask: mask, pool: pool)
             if ids == nil {

@@ -60,9 +60,9 @@ struct KeyTable {
         }
     }
 
-    /// Interns every row of `keys`, returning each row's id.
+    /// Interns every row of `keys`, returning each row's id (in a `RowScratch` array).
     mutating func intern(_ keys: KeyEncoder) -> [Int32] {
-        var ids = [Int32](repeating: 0, count: keys.rowCount)
+        var ids = RowScratch.take(count: keys.rowCount, fill: 0)
         ids.withUnsafeMutableBufferPointer { ids in
             keys.forEachKey { row, key, hash in ids[row] = intern(key, hash: hash) }
         }
@@ -75,24 +75,23 @@ struct KeyTable {
     /// from its columns' codes (column at a time), only the first row of each code is encoded
     /// and interned, and the rest look their code up. Only rows in `mask` (nil: all) are
     /// interned; the others get an arbitrary id. Nil when some key column is not small (then
-    /// `intern(KeyEncoder(…))` does the general work).
+    /// `intern(KeyEncoder(…))` does the general work). The ids are a `RowScratch` array.
     mutating func internSmallDomains(_ columns: [ArrayData], rowCount: Int, mask: BitView? = nil, pool: MemoryPool) throws -> [Int32]? {
         let limit = Swift.min(1 << 16, Swift.max(1024, 4 * rowCount))
-        var combined = [Int32](repeating: 0, count: rowCount)
+        var combined = RowScratch.take(count: rowCount, fill: 0)
+        defer { RowScratch.give(combined) }
         var domain = 1
         for column in columns {
-            guard let (codes, size) = try SmallDomain.codes(column, limit: limit / domain) else { return nil }
-            let radix = Int32(domain)
-            combined.withUnsafeMutableBufferPointer { combined in
-                codes.withUnsafeBufferPointer { codes in
-                    for row in 0..<rowCount { combined[row] &+= codes[row] &* radix }
-                }
+            let size = try combined.withUnsafeMutableBufferPointer { combined in
+                try SmallDomain.addCodes(column, limit: limit / domain, radix: Int32(domain), into: combined)
             }
+            guard let size else { return nil }
             domain *= size
         }
-        var local = [Int32](repeating: -1, count: domain)
+        var local = RowScratch.take(count: domain, fill: -1)
+        defer { RowScratch.give(local) }
         var firstRows: [Int32] = []
-        var localIds = [Int32](repeating: 0, count: rowCount)
+        var localIds = RowScratch.take(count: rowCount, fill: 0)
         local.withUnsafeMutableBufferPointer { local in
             combined.withUnsafeBufferPointer { combined in
                 localIds.withUnsafeMutableBufferPointer { localIds in
@@ -109,10 +108,17 @@ struct KeyTable {
                 }
             }
         }
-        guard !firstRows.isEmpty else { return localIds }
-        let representatives = try columns.map { try Take.take($0, rows: firstRows, pool: pool) }
-        let ids = intern(try KeyEncoder(representatives, rowCount: firstRows.count, pool: pool))
-        return ids.withUnsafeBufferPointer { ids in localIds.map { ids[Int($0)] } }
+        if !firstRows.isEmpty {
+            let representatives = try columns.map { try Take.take($0, rows: firstRows, pool: pool) }
+            let ids = intern(try KeyEncoder(representatives, rowCount: firstRows.count, pool: pool))
+            ids.withUnsafeBufferPointer { ids in
+                localIds.withUnsafeMutableBufferPointer { localIds in
+                    for row in 0..<rowCount { localIds[row] = ids[Int(localIds[row])] }
+                }
+            }
+            RowScratch.give(ids)
+        }
+        return localIds
     }
 
     private mutating func grow() {
@@ -380,26 +386,35 @@ enum KeyDecoder {
 
 /// Per-row codes for a key column with few possible values: 0 for NULL, 1… for values.
 private enum SmallDomain {
-    /// The codes and the domain size (codes are < size), or nil when the column has more than
-    /// `limit` possible codes or is not a dictionary, boolean or integer column.
-    static func codes(_ column: ArrayData, limit: Int) throws -> ([Int32], Int)? {
+    /// Adds each row's code times `radix` to `combined[row]` and returns the domain size
+    /// (codes are < size); nil when the column has more than `limit` possible codes or is
+    /// not a dictionary, boolean or integer column (`combined` is then partly updated).
+    static func addCodes(
+        _ column: ArrayData, limit: Int, radix: Int32, into combined: UnsafeMutableBufferPointer<Int32>
+    ) throws -> Int? {
         let validity = Bitmaps.validity(column)
         switch column.type.storageType {
         case .dictionary:
             guard let dictionary = column.dictionary, dictionary.length + 1 <= limit else { return nil }
             let rows = try Take.indexRows(column, nullRow: -1)
-            return (rows.map { $0 + 1 }, dictionary.length + 1)
+            for row in 0..<column.length { combined[row] &+= (rows[row] + 1) &* radix }
+            return dictionary.length + 1
         case .boolean:
             guard limit >= 3 else { return nil }
             let bits = Columns.bits(column)
-            return ((0..<column.length).map { row in (validity?[row] ?? true) ? (bits[row] ? 2 : 1) : 0 }, 3)
+            for row in 0..<column.length where validity?[row] ?? true { combined[row] &+= (bits[row] ? 2 : 1) &* radix }
+            return 3
         case .utf8, .binary:
-            return shortStrings(column, Columns.strings(column, offsets: Int32.self), validity: validity, limit: limit)
+            return shortStrings(
+                column, Columns.strings(column, offsets: Int32.self), validity: validity, limit: limit, radix: radix,
+                into: combined)
         case .largeUtf8, .largeBinary:
-            return shortStrings(column, Columns.strings(column, offsets: Int64.self), validity: validity, limit: limit)
+            return shortStrings(
+                column, Columns.strings(column, offsets: Int64.self), validity: validity, limit: limit, radix: radix,
+                into: combined)
         default:
             guard column.type.isInteger, let kind = NumberKind(column.type) else { return nil }
-            return try kind.visit(IntegerCodes(column: column, validity: validity, limit: limit))
+            return try kind.visit(IntegerCodes(column: column, validity: validity, limit: limit, radix: radix, combined: combined))
         }
     }
 
@@ -408,49 +423,40 @@ private enum SmallDomain {
     /// the top byte), which a small open-addressing table numbers in order of appearance.
     /// Nil as soon as a longer value or one too many distinct values shows up.
     private static func shortStrings<O: FixedWidthInteger>(
-        _ column: ArrayData, _ view: StringsView<O>, validity: BitView?, limit: Int
-    ) -> ([Int32], Int)? {
+        _ column: ArrayData, _ view: StringsView<O>, validity: BitView?, limit: Int, radix: Int32,
+        into codes: UnsafeMutableBufferPointer<Int32>
+    ) -> Int? {
         let rowCount = column.length
         // Loading a whole word is safe while it ends inside the data buffer.
         let dataEnd = column.buffers[2].count
         var numbering = PackedNumbering(limit: limit)
         // Values of at most one byte (flags, status letters) skip the table: a direct map.
         var byteCodes = [Int32](repeating: 0, count: 257)
-        var codes = [Int32](repeating: 0, count: rowCount)
-        var failed = false
-        codes.withUnsafeMutableBufferPointer { codes in
-            for row in 0..<rowCount {
-                if let validity, !validity[row] { continue }  // code 0: NULL
-                let start = Int(view.offsets[row])
-                let count = Int(view.offsets[row + 1]) - start
-                guard count <= 7 else {
-                    failed = true
-                    return
-                }
-                let byteIndex = count == 0 ? 256 : Int(view.bytes.load(fromByteOffset: start, as: UInt8.self))
-                if count <= 1, byteCodes[byteIndex] != 0 {
-                    codes[row] = byteCodes[byteIndex]
-                    continue
-                }
-                var packed: UInt64
-                if start + 8 <= dataEnd {
-                    packed = view.bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self)
-                    packed &= (1 << UInt64(count * 8)) - 1
-                } else {
-                    packed = 0
-                    for index in 0..<count {
-                        packed |= UInt64(view.bytes.load(fromByteOffset: start + index, as: UInt8.self)) << UInt64(index * 8)
-                    }
-                }
-                guard let code = numbering.code(of: packed | UInt64(count) << 56) else {
-                    failed = true
-                    return
-                }
-                if count <= 1 { byteCodes[byteIndex] = code }
-                codes[row] = code
+        for row in 0..<rowCount {
+            if let validity, !validity[row] { continue }  // code 0: NULL
+            let start = Int(view.offsets[row])
+            let count = Int(view.offsets[row + 1]) - start
+            guard count <= 7 else { return nil }
+            let byteIndex = count == 0 ? 256 : Int(view.bytes.load(fromByteOffset: start, as: UInt8.self))
+            if count <= 1, byteCodes[byteIndex] != 0 {
+                codes[row] &+= byteCodes[byteIndex] &* radix
+                continue
             }
+            var packed: UInt64
+            if start + 8 <= dataEnd {
+                packed = view.bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self)
+                packed &= (1 << UInt64(count * 8)) - 1
+            } else {
+                packed = 0
+                for index in 0..<count {
+                    packed |= UInt64(view.bytes.load(fromByteOffset: start + index, as: UInt8.self)) << UInt64(index * 8)
+                }
+            }
+            guard let code = numbering.code(of: packed | UInt64(count) << 56) else { return nil }
+            if count <= 1 { byteCodes[byteIndex] = code }
+            codes[row] &+= code &* radix
         }
-        return failed ? nil : (codes, numbering.distinct + 1)
+        return numbering.distinct + 1
     }
 
     /// Numbers distinct 63-bit values 1, 2, … in order of first sight: open addressing over
@@ -501,8 +507,10 @@ private enum SmallDomain {
         let column: ArrayData
         let validity: BitView?
         let limit: Int
+        let radix: Int32
+        let combined: UnsafeMutableBufferPointer<Int32>
 
-        func visit<T: NumberValue>(_: T.Type) throws -> ([Int32], Int)? {
+        func visit<T: NumberValue>(_: T.Type) throws -> Int? {
             let values = Columns.values(column, as: T.self)
             var low: T?
             var high: T?
@@ -511,14 +519,14 @@ private enum SmallDomain {
                 if low.map({ value < $0 }) ?? true { low = value }
                 if high.map({ value > $0 }) ?? true { high = value }
             }
-            guard let low, let high else { return (Array(repeating: 0, count: column.length), 1) }
+            guard let low, let high else { return 1 }  // all NULL: every code 0
             let span = high.int128Value - low.int128Value + 2
             guard span <= Int128(limit) else { return nil }
             let base = low.int128Value
-            let codes = (0..<column.length).map { row -> Int32 in
-                (validity?[row] ?? true) ? Int32(truncatingIfNeeded: values[row].int128Value - base + 1) : 0
+            for row in 0..<column.length where validity?[row] ?? true {
+                combined[row] &+= Int32(truncatingIfNeeded: values[row].int128Value - base + 1) &* radix
             }
-            return (codes, Int(span))
+            return Int(span)
         }
     }
 }
