@@ -91,18 +91,33 @@ struct GroupedRows {
     /// Counted rows per group, for accumulators whose input has no NULLs.
     let countedPerGroup: [Int64]
 
+    /// Up to this many groups, counting uses four lanes.
+    static let maxLanedGroups = 1024
+
     /// `countedRows` is how many rows `mask` has set (`rowCount` without a mask).
     init(ids: [Int32]?, mask: BitView?, rowCount: Int, countedRows: Int, groupCount: Int) {
         self.ids = ids
         self.mask = mask
         self.rowCount = rowCount
         self.groupCount = groupCount
-        var counted = [Int64](repeating: 0, count: Swift.max(groupCount, 1))
+        let groups = Swift.max(groupCount, 1)
+        var counted = [Int64](repeating: 0, count: groups)
         if let ids {
-            counted.withUnsafeMutableBufferPointer { counted in
+            // Few groups: four interleaved copies of the counts, so consecutive rows of one
+            // group do not wait on each other's increment.
+            let lanes = groups <= Self.maxLanedGroups ? 4 : 1
+            var laned = [Int64](repeating: 0, count: lanes * groups)
+            laned.withUnsafeMutableBufferPointer { laned in
                 ids.withUnsafeBufferPointer { ids in
-                    forEachSetRow(mask, nil, count: rowCount) { counted[Int(ids[$0])] += 1 }
+                    if lanes == 4 {
+                        forEachSetRow(mask, nil, count: rowCount) { laned[($0 & 3) &* groups &+ Int(ids[$0])] += 1 }
+                    } else {
+                        forEachSetRow(mask, nil, count: rowCount) { laned[Int(ids[$0])] += 1 }
+                    }
                 }
+            }
+            for lane in 0..<lanes {
+                for group in 0..<groups { counted[group] += laned[lane * groups + group] }
             }
         } else {
             counted[0] = Int64(countedRows)
