@@ -20,7 +20,18 @@ final class AggregationState {
         self.keyTypes = keyTypes
         self.pool = pool
         keys = keyTypes.isEmpty ? nil : KeyTable()
-        accumulators = try calls.map { try makeAccumulator($0, pool: pool) }
+        // sum(x) and avg(x) of one x (TPC-H Q1 has two such pairs) add x up once.
+        var accumulators: [any Accumulator] = []
+        for call in calls {
+            if call.function == .sum || call.function == .avg, let argument = call.argument,
+                let earlier = accumulators.lazy.compactMap({ $0 as? SumAccumulator }).first(where: { $0.call.argument == argument })
+            {
+                accumulators.append(SharedSum(source: earlier, call: call))
+            } else {
+                accumulators.append(try makeAccumulator(call, pool: pool))
+            }
+        }
+        self.accumulators = accumulators
     }
 
     var groupCount: Int { keys?.count ?? 1 }
@@ -359,6 +370,12 @@ private final class SumAccumulator: Accumulator {
     }
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
+        try finish(as: call, groupCount: groupCount, pool: pool)
+    }
+
+    /// The result of `call` — this accumulator's own, or a sum or avg of the same argument
+    /// (see `SharedSum`) — from the sums and counts.
+    func finish(as call: AggregateCall, groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         guard !overflow else { throw QuiverError(.query, "overflow in \(call.text)") }
         state.grow(to: groupCount)
         var scalars: [Scalar] = []
@@ -382,6 +399,25 @@ private final class SumAccumulator: Accumulator {
             }
         }
         return try ScalarArrays.array(of: scalars, type: call.type, pool: pool)
+    }
+}
+
+/// A sum or avg whose argument an earlier sum or avg already adds up: nothing to do per
+/// batch or merge (the source does it), and the result comes from the source's sums and
+/// counts — both functions keep the same ones.
+private final class SharedSum: Accumulator {
+    let source: SumAccumulator
+    let call: AggregateCall
+
+    init(source: SumAccumulator, call: AggregateCall) {
+        self.source = source
+        self.call = call
+    }
+
+    func update(_ input: ArrayData?, _ rows: GroupedRows) throws {}
+    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {}
+    func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
+        try source.finish(as: call, groupCount: groupCount, pool: pool)
     }
 }
 
