@@ -435,9 +435,9 @@ extension DataType {
 /// without a branch: their differences, exact in 64 bits, are or-ed together, so the sign bit
 /// says whether any is negative — a loop the compiler turns into vector code. A block with a
 /// decrease, and 64-bit offsets, are searched one offset at a time.
-enum OffsetOrder {
+package enum OffsetOrder {
     /// The first index whose offset is below the one before it, or nil.
-    static func firstDecrease<O: ArrowOffset>(_ offsets: UnsafeBufferPointer<O>) -> Int? {
+    package static func firstDecrease<O: ArrowOffset>(_ offsets: UnsafeBufferPointer<O>) -> Int? {
         guard let base = offsets.baseAddress, offsets.count > 1 else { return nil }
         var index = 1
         if O.self == Int32.self {  // folds away when specialised

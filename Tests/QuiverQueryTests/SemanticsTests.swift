@@ -189,6 +189,43 @@ import Testing
         #expect(try Self.rows("SELECT g FROM t GROUP BY g", columns) == [[.string("a")], [.string("b")], [.string("c")]])
     }
 
+    /// One-byte string keys (TPC-H's flags) take a direct byte map; any other length in the
+    /// batch, or a NULL, sends it down the general short-string path. Same groups either way.
+    @Test func oneByteStringKeys() throws {
+        let letters = (0..<3000).map { String(UnicodeScalar(UInt8(33 + ($0 * 7919) % 90))) }
+        var expected: [String: Int] = [:]
+        var order: [String] = []
+        for letter in letters {
+            if expected[letter] == nil { order.append(letter) }
+            expected[letter, default: 0] += 1
+        }
+        let all = try Self.rows("SELECT g, count(*) FROM t GROUP BY g", [("g", Make.utf8(letters))])
+        #expect(all == order.map { [.string($0), .int(Int64(expected[$0]!))] })
+        for odd in ["", "ab", nil] as [String?] {
+            let mixed: [String?] = letters.prefix(100).map { $0 } + [odd]
+            var counts: [String?: Int] = [:]
+            var seen: [String?] = []
+            for key in mixed {
+                if counts[key] == nil { seen.append(key) }
+                counts[key, default: 0] += 1
+            }
+            let grouped = try Self.rows("SELECT g, count(*) FROM t GROUP BY g", [("g", Make.utf8(mixed))])
+            #expect(grouped == seen.map { [$0.map { .string($0) } ?? .null, .int(Int64(counts[$0]!))] })
+        }
+    }
+
+    /// The engine's own gate on string columns: offsets that go backwards, or past the data,
+    /// are refused with a typed error before any kernel reads them.
+    @Test func malformedStringOffsetsAreRefused() throws {
+        let data = Buffer(copying: Array("abcdefgh".utf8))
+        for offsets in [[0, 3, 2, 8], [0, 2, 4, 9], Array(0...100).map { $0 == 70 ? 10 : min($0, 8) }] as [[Int32]] {
+            let column = ArrayData(
+                type: .utf8, length: offsets.count - 1, buffers: [.empty, Buffer(copyingValues: offsets), data])
+            let error = #expect(throws: QuiverError.self) { try Self.rows("SELECT s, count(*) FROM t GROUP BY s", [("s", column)]) }
+            #expect(error?.code == .invalidData)
+        }
+    }
+
     @Test func namesLiteralsAndMixedTypes() throws {
         let columns: [(String, ArrayData)] = [
             ("Mixed Case", Make.int32([1, 2])), ("u", Make.uint8([200, 7])), ("f", Make.float32([0.5, 1.5])), ("SELECT", Make.int16([3, 4])),

@@ -432,6 +432,25 @@ private enum SmallDomain {
         var numbering = PackedNumbering(limit: limit)
         // Values of at most one byte (flags, status letters) skip the table: a direct map.
         var byteCodes = [Int32](repeating: 0, count: 257)
+        if validity == nil, rowCount > 0, Int(view.offsets[rowCount] - view.offsets[0]) == rowCount,
+            (0..<rowCount).allSatisfy({ view.offsets[$0 + 1] &- view.offsets[$0] == 1 })
+        {
+            // Every value one byte (TPC-H's flags): the byte indexes the map directly.
+            let bytes = view.bytes.assumingMemoryBound(to: UInt8.self) + Int(view.offsets[0])
+            return byteCodes.withUnsafeMutableBufferPointer { byteCodes -> Int? in
+                for row in 0..<rowCount {
+                    let byte = Int(bytes[row])
+                    var code = byteCodes[byte]
+                    if code == 0 {
+                        guard let new = numbering.code(of: UInt64(byte) | 1 << 56) else { return nil }
+                        code = new
+                        byteCodes[byte] = code
+                    }
+                    codes[row] &+= code &* radix
+                }
+                return numbering.distinct + 1
+            }
+        }
         for row in 0..<rowCount {
             if let validity, !validity[row] { continue }  // code 0: NULL
             let start = Int(view.offsets[row])

@@ -86,23 +86,17 @@ enum ColumnCheck {
         data.buffers[1] = aligned(data.buffers[1], width: width, pool: pool)
     }
 
-    private static func checkOffsets<O: FixedWidthInteger>(
+    private static func checkOffsets<O: ArrowOffset>(
         _ data: inout ArrayData, _ type: O.Type, end: Int, pool: MemoryPool
     ) throws {
         let width = MemoryLayout<O>.size
         try requireBytes(data.buffers[1], try checkedProduct(end + 1, width), "offsets")
         data.buffers[1] = aligned(data.buffers[1], width: width, pool: pool)
-        let offsets = data.buffers[1].baseAddress.assumingMemoryBound(to: O.self)
-        var previous = offsets[data.offset]
-        guard previous >= 0 else { throw invalid("negative string offset") }
-        // One pass, no early exit in the common case: track validity with a flag.
-        var ordered = true
-        for index in (data.offset + 1)..<(end + 1) {
-            let next = offsets[index]
-            ordered = ordered && next >= previous
-            previous = next
-        }
-        guard ordered, Int(previous) <= data.buffers[2].count else {
+        let offsets = UnsafeBufferPointer(
+            start: data.buffers[1].baseAddress.assumingMemoryBound(to: O.self) + data.offset, count: end + 1 - data.offset)
+        guard offsets[0] >= 0 else { throw invalid("negative string offset") }
+        // The validator's vectorised pass (64 offsets per step).
+        guard OffsetOrder.firstDecrease(offsets) == nil, Int(offsets[offsets.count - 1]) <= data.buffers[2].count else {
             throw invalid("string offsets are not monotonic or exceed the data buffer")
         }
     }
