@@ -94,9 +94,9 @@ public enum BitUtil {
         bits.storeBytes(of: value ? byte | mask : byte & ~mask, toByteOffset: index >> 3, as: UInt8.self)
     }
 
-    /// Bytes needed for `bitCount` bits.
+    /// Bytes needed for `bitCount` bits (no overflow near `Int.max`: lengths can be hostile).
     @inlinable
-    public static func byteCount(forBits bitCount: Int) -> Int { (bitCount + 7) / 8 }
+    public static func byteCount(forBits bitCount: Int) -> Int { bitCount / 8 + (bitCount % 8 == 0 ? 0 : 1) }
 
     /// Counts the set bits in `[from, from + count)`.
     public static func countSetBits(_ bits: UnsafeRawPointer, from start: Int, count: Int) -> Int {

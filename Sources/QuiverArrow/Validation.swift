@@ -68,9 +68,8 @@ private struct ArrayValidator {
         guard data.buffers.count == 2, data.children.isEmpty, data.dictionary == nil else { return false }
         let (validity, values) = (data.buffers[0], data.buffers[1])
         let (valueBytes, overflow) = width.multipliedReportingOverflow(by: end)
-        let bitmapBytes = end / 8 + (end % 8 == 0 ? 0 : 1)
         return !overflow && values.count >= valueBytes && values.isAligned(to: width)
-            && (validity.count == 0 ? data.nullCount == 0 : validity.count >= bitmapBytes)
+            && (validity.count == 0 ? data.nullCount == 0 : validity.count >= BitUtil.byteCount(forBits: end))
     }
 
     // MARK: Buffers

@@ -164,6 +164,11 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         expectInvalid(data, "overflow")  // Int.max × 4 bytes
         data.length = Int.max / 2
         expectInvalid(data, "overflow")
+        // With a validity bitmap: its byte count is worked out without overflowing (this
+        // used to trap), and the one byte given is far too few.
+        var withBitmap = Make.int32([1], validity: [0x01])
+        withBitmap.length = Int.max
+        expectInvalid(withBitmap, "needs 1152921504606846976")
         var strings = StringArray(["a"]).data
         strings.length = Int.max - 1
         expectInvalid(strings, "overflow")
