@@ -1,7 +1,5 @@
-import Dispatch
 import QuiverArrow
 import QuiverBytes
-import Synchronization
 
 /// Decodes IPC record batch bodies into `ArrayData`: the inverse of `ArrayEncoder`.
 ///
@@ -86,13 +84,7 @@ public enum ArrayDecoder {
         guard mayRunInParallel, batch.runsInParallel else {
             return try batch.finish((0..<batch.taskCount).map(batch.decodeColumn(at:)))
         }
-        let outcomes = Mutex<[BatchDecoder.Outcome?]>(Array(repeating: nil, count: batch.taskCount))
-        let order = batch.heaviestFirst
-        DispatchQueue.concurrentPerform(iterations: order.count) { task in
-            let outcome = batch.decodeColumn(at: order[task])
-            outcomes.withLock { $0[order[task]] = outcome }
-        }
-        return try batch.finish(outcomes.withLock { $0 })
+        return try batch.finish(concurrentMap(count: batch.taskCount, startingWith: batch.heaviestFirst) { batch.decodeColumn(at: $0) })
     }
 
     /// A record batch split into column tasks (see `BatchDecoder`); `plan` must be `schema`'s.
@@ -197,12 +189,9 @@ struct BatchDecoder: Sendable {
 
     /// The batch from every task's outcome (in task order), or the error a serial decode
     /// would have thrown.
-    func finish(_ outcomes: [Outcome?]) throws -> RecordBatch {
-        let columns = try outcomes.map { outcome in
-            guard let outcome else { throw QuiverError(.invalidMessage, "a column was not decoded") }
-            return try outcome.column.get()
-        }
-        if let invalid = outcomes.lazy.compactMap({ $0?.invalid }).first { throw invalid }
+    func finish(_ outcomes: [Outcome]) throws -> RecordBatch {
+        let columns = try outcomes.map { try $0.column.get() }
+        if let invalid = outcomes.lazy.compactMap(\.invalid).first { throw invalid }
         let projected = selected.map { Schema($0.map { schema.fields[$0] }, metadata: schema.metadata) } ?? schema
         return RecordBatch(uncheckedSchema: projected, columns: columns, length: length)
     }

@@ -1,7 +1,5 @@
-import Dispatch
 import QuiverArrow
 import QuiverBytes
-import Synchronization
 
 /// Per-buffer body compression (`BodyCompression` in Message.fbs, method BUFFER).
 ///
@@ -125,17 +123,7 @@ public enum BodyCompression {
                 try withErrorContext("buffer \(index)") { try transform(buffer) }
             }
         }
-        let slots = Mutex<[Result<Buffer, any Error>?]>(Array(repeating: nil, count: buffers.count))
-        DispatchQueue.concurrentPerform(iterations: buffers.count) { index in
-            let result = Result { try transform(buffers[index]) }
-            slots.withLock { $0[index] = result }
-        }
-        let results = slots.withLock { $0 }
-        return try results.enumerated().map { index, result in
-            try withErrorContext("buffer \(index)") {
-                guard let result else { throw QuiverError(.compression, "buffer was not processed") }
-                return try result.get()
-            }
-        }
+        let results = concurrentMap(count: buffers.count) { index in Result { try transform(buffers[index]) } }
+        return try results.enumerated().map { index, result in try withErrorContext("buffer \(index)") { try result.get() } }
     }
 }

@@ -1,7 +1,5 @@
-import Dispatch
 import QuiverArrow
 import QuiverBytes
-import Synchronization
 
 /// Reads an Arrow IPC file (pyarrow's `ipc.open_file`): random access to its record batches
 /// through the footer.
@@ -231,15 +229,14 @@ public final class FileReader: Sendable {
             }
         }
         let prepared = decoders
-        let tasks = prepared.indices.flatMap { batch in prepared[batch].heaviestFirst.map { (batch, $0) } }
         let firstTask = prepared.reduce(into: [0]) { starts, decoder in starts.append(starts[starts.count - 1] + decoder.taskCount) }
-        let outcomes = Mutex<[BatchDecoder.Outcome?]>(Array(repeating: nil, count: tasks.count))
-        DispatchQueue.concurrentPerform(iterations: tasks.count) { task in
-            let (batch, column) = tasks[task]
-            let outcome = prepared[batch].decodeColumn(at: column)
-            outcomes.withLock { $0[firstTask[batch] + column] = outcome }
+        // Tasks numbered batch by batch, column by column; started in that batch order, each
+        // batch's heaviest column first.
+        let columns = prepared.indices.flatMap { batch in (0..<prepared[batch].taskCount).map { (batch: batch, column: $0) } }
+        let order = prepared.indices.flatMap { batch in prepared[batch].heaviestFirst.map { firstTask[batch] + $0 } }
+        let decoded = concurrentMap(count: columns.count, startingWith: order) { task in
+            prepared[columns[task].batch].decodeColumn(at: columns[task].column)
         }
-        let decoded = outcomes.withLock { $0 }
         var batches: [RecordBatch] = []
         batches.reserveCapacity(decoders.count)
         for (index, decoder) in decoders.enumerated() {

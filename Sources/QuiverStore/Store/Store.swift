@@ -1,4 +1,3 @@
-import Dispatch
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
@@ -207,15 +206,8 @@ public final class Store: Sendable {
     static func concurrentMap<T, R: Sendable>(_ items: [T], _ transform: @Sendable (T) throws -> R) throws -> [R]
     where T: Sendable {
         guard items.count > 4 else { return try items.map(transform) }
-        let results = Mutex<[Result<R, any Error>?]>(Array(repeating: nil, count: items.count))
-        DispatchQueue.concurrentPerform(iterations: items.count) { index in
-            let result = Result { try transform(items[index]) }
-            results.withLock { $0[index] = result }
-        }
-        return try results.withLock { $0 }.map { result in
-            guard let result else { throw QuiverError(.invalidArgument, "an item was not processed") }
-            return try result.get()
-        }
+        return try QuiverBytes.concurrentMap(count: items.count) { index in Result { try transform(items[index]) } }
+            .map { try $0.get() }
     }
 
     // MARK: Paths

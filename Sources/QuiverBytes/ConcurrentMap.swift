@@ -1,0 +1,22 @@
+import Dispatch
+import Synchronization
+
+/// `transform(index)` for every index in `0..<count`, spread across the cores
+/// (`DispatchQueue.concurrentPerform`); the results in index order.
+///
+/// `order`, a permutation of the indices (default: ascending), is the order the tasks are
+/// started in — heaviest first, say, so the cores finish together. Errors are values here:
+/// a throwing transform returns `Result`s, and the caller decides which failure wins.
+public func concurrentMap<R: Sendable>(
+    count: Int, startingWith order: [Int]? = nil, _ transform: @Sendable (Int) -> R
+) -> [R] {
+    precondition(order.map { $0.count == count && Set($0).count == count && $0.allSatisfy((0..<count).contains) } ?? true)
+    let slots = Mutex<[R?]>(Array(repeating: nil, count: count))
+    DispatchQueue.concurrentPerform(iterations: count) { iteration in
+        let index = order?[iteration] ?? iteration
+        let result = transform(index)
+        slots.withLock { $0[index] = result }
+    }
+    // Every slot is filled: `order` covers each index once.
+    return slots.withLock { $0 }.map { $0! }
+}
