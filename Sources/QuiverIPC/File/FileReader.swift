@@ -170,9 +170,11 @@ public final class FileReader: Sendable {
     /// of tasks across cores — no core waits at the end of each batch for the other's last
     /// column. The messages are read first, one after the other (framing and metadata only).
     func readBatches(columns: [Int]?) throws -> [RecordBatch] {
+        // Work per byte: full validation of more than plain numbers, or decompression.
+        let validatesValues = !(options.trusted || plan.isPlain)
         // Plain columns, uncompressed (as the first batch tells) or trusted: nothing to spread.
         let isCompressed = { [self] in (try? readRecordBatchMessage(at: 0))?.header.compression != nil }
-        guard options.useThreads, numRecordBatches > 1, !(options.trusted || plan.isPlain) || isCompressed() else {
+        guard options.useThreads, numRecordBatches > 1, validatesValues || isCompressed() else {
             return try (0..<numRecordBatches).map { try recordBatch(at: $0, columns: columns) }
         }
         var messages: [BatchMessage] = []
@@ -183,7 +185,7 @@ public final class FileReader: Sendable {
             do {
                 let message = try withErrorContext("record batch \(index)") { try readRecordBatchMessage(at: index) }
                 messages.append(message)
-                if message.header.compression != nil || !(options.trusted || plan.isPlain) { heavyBytes += message.body.count }
+                if validatesValues || message.header.compression != nil { heavyBytes += message.body.count }
             } catch {
                 stoppedBy = error
                 break

@@ -102,9 +102,6 @@ struct GroupedRows {
     /// Counted rows per group, for accumulators whose input has no NULLs.
     let countedPerGroup: [Int64]
 
-    /// Up to this many groups, counting uses four lanes.
-    static let maxLanedGroups = 1024
-
     /// `countedRows` is how many rows `mask` has set (`rowCount` without a mask).
     init(ids: [Int32]?, mask: BitView?, rowCount: Int, countedRows: Int, groupCount: Int) {
         self.ids = ids
@@ -114,17 +111,12 @@ struct GroupedRows {
         let groups = Swift.max(groupCount, 1)
         var counted = [Int64](repeating: 0, count: groups)
         if let ids {
-            // Few groups: four interleaved copies of the counts, so consecutive rows of one
-            // group do not wait on each other's increment.
-            let lanes = groups <= Self.maxLanedGroups ? 4 : 1
+            // Interleaved copies of the counts, as `addByGroup` keeps of its sums.
+            let lanes = laneCount(groups: groups)
             var laned = [Int64](repeating: 0, count: lanes * groups)
             laned.withUnsafeMutableBufferPointer { laned in
                 ids.withUnsafeBufferPointer { ids in
-                    if lanes == 4 {
-                        forEachSetRow(mask, nil, count: rowCount) { laned[($0 & 3) &* groups &+ Int(ids[$0])] += 1 }
-                    } else {
-                        forEachSetRow(mask, nil, count: rowCount) { laned[Int(ids[$0])] += 1 }
-                    }
+                    forEachSetRow(mask, nil, count: rowCount) { laned[($0 & (lanes - 1)) &* groups &+ Int(ids[$0])] += 1 }
                 }
             }
             for lane in 0..<lanes {
@@ -421,6 +413,12 @@ private final class SharedSum: Accumulator {
     }
 }
 
+/// How many interleaved copies of per-group slots a pass over rows keeps (see `addByGroup`):
+/// four while groups are few (up to 1024), where rows of one group follow each other; one
+/// beyond.
+@inline(__always)
+private func laneCount(groups: Int) -> Int { groups <= 1024 ? 4 : 1 }
+
 /// Adds each counted row's value into its group's slot of `sums`; returns true on overflow.
 ///
 /// Rows add into four interleaved copies of the slots (row i into copy i mod 4), folded at
@@ -432,7 +430,7 @@ private func addByGroup<T: NumberValue, Acc: ArithmeticValue>(
     _ values: UnsafePointer<T>, _ ids: UnsafeBufferPointer<Int32>, _ mask: BitView?, _ rowCount: Int,
     into sums: UnsafeMutableBufferPointer<Acc>, groupCount: Int
 ) -> Bool {
-    let lanes = groupCount <= 1024 ? 4 : 1
+    let lanes = laneCount(groups: groupCount)
     var overflow = false
     var copies = [Acc](repeating: .zero, count: lanes * groupCount)
     copies.withUnsafeMutableBufferPointer { copies in
