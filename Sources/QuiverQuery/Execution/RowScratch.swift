@@ -25,7 +25,8 @@ enum RowScratch {
 
     private static let kept = Mutex<[UInt: [[Int32]]]>([:])
 
-    private static var thread: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))) }
+    /// The calling thread (`pthread_t` is an integer in glibc).
+    private static var thread: UInt { UInt(pthread_self()) }
 
     /// An array of `count` copies of `fill`, in a kept array's storage when one is free.
     static func take(count: Int, fill: Int32) -> [Int32] {
