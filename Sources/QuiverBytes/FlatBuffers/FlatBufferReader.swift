@@ -59,7 +59,7 @@ public struct FlatBufferTable {
     /// The absolute position of field `id`, or nil if absent; checks `size` bytes fit inside
     /// the table's inline area.
     @inlinable
-    func fieldPosition(_ id: Int, size: Int) throws -> Int? {
+    public func fieldPosition(_ id: Int, size: Int) throws -> Int? {
         let slot = 4 + 2 * id
         guard slot + 2 <= vtableSize else { return nil }
         let offset = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + slot))

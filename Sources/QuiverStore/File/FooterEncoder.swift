@@ -29,22 +29,13 @@ struct FooterEncoder {
     init(schema: Schema) throws {
         base = ArrowMetadata.encodeFooter(
             Footer(version: .v5, schema: schema, dictionaries: [], recordBatches: [], customMetadata: ["": ""]))
-        // Root offset → footer table → its vtable → the fields' positions in the table.
-        let bytes = base
-        func read<T: FixedWidthInteger>(_ type: T.Type, at position: Int) throws -> T {
-            guard position >= 0, position + MemoryLayout<T>.size <= bytes.count else {
-                throw QuiverError(.invalidFlatBuffer, "footer base: position \(position) out of bounds")
-            }
-            return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: T.self)) }
-        }
-        let table = Int(try read(UInt32.self, at: 0))
-        let vtable = table - Int(try read(Int32.self, at: table))
-        let vtableSize = Int(try read(UInt16.self, at: vtable))
+        // The footer table (verified), and where its fields are.
+        let footer = try FlatBufferTable.root(of: Buffer(copying: base))
         func field(_ id: Int) throws -> Int {
-            let slot = 4 + 2 * id
-            let offset = slot + 2 <= vtableSize ? Int(try read(UInt16.self, at: vtable + slot)) : 0
-            guard offset != 0 else { throw QuiverError(.invalidFlatBuffer, "footer base: field \(id) is missing") }
-            return table + offset
+            guard let position = try footer.fieldPosition(id, size: 4) else {
+                throw QuiverError(.invalidFlatBuffer, "footer base: field \(id) is missing")
+            }
+            return position
         }
         // Footer fields (Schema.fbs): version 0, schema 1, dictionaries 2, recordBatches 3,
         // custom_metadata 4.
