@@ -5,10 +5,11 @@ import Testing
 @testable import QuiverStore
 
 /// `PositionedOutput` against a model of the file: random small and large writes (copied
-/// bytes and kept buffers), flushes, moves back (as a commit overwrites the footer) and
-/// discards. After every write the file must hold exactly the model's bytes below the last
-/// stretch boundary the writes reached and grow no further — whole aligned stretches go out
-/// as soon as they are complete, nothing else does until a flush — and in the end everything.
+/// bytes and kept buffers), flushes, commits (a footer written past the data, which the
+/// next writes overwrite) and discards. After every write the file must hold exactly the
+/// model's bytes below the last stretch boundary the writes reached and grow no further —
+/// whole aligned stretches go out as soon as they are complete, nothing else does until a
+/// flush — and in the end everything.
 @Suite("Positioned output")
 struct PositionedOutputTests {
     @Test(arguments: UInt64(1)...12)
@@ -40,12 +41,13 @@ struct PositionedOutputTests {
             case 0:
                 try output.flush()
                 written = model.count
-            case 1 where position > 0:
-                // Back to an earlier offset, as a commit's next append overwrites the footer.
-                let target = next(position + 1)
-                try output.seek(to: target)
-                model.removeSubrange(target...)
-                written = target
+            case 1:
+                // A commit: flush, then the footer goes straight to the file after the data,
+                // where the next append overwrites it.
+                try output.flush()
+                let footer = [UInt8](repeating: 0xF0, count: 1 + next(3000))
+                try footer.withUnsafeBytes { try descriptor.writeAll($0, at: output.position) }
+                written = model.count
             case 2 where position > written:
                 // A failed append: what is pending is dropped and the writer goes back to its
                 // last commit (somewhere in what is on disk); the file keeps what it had.

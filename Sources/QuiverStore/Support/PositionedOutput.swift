@@ -97,12 +97,6 @@ final class PositionedOutput: ByteOutput {
         try writePending(through: position)
     }
 
-    /// Flushes, then makes `offset` the position of the next write.
-    func seek(to offset: Int) throws {
-        try flush()
-        pendingStart = offset
-    }
-
     /// Drops pending bytes without writing them and moves to `offset` (after a failed
     /// write, when the caller restores the committed state).
     func discard(movingTo offset: Int) {
