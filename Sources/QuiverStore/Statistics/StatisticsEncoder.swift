@@ -76,12 +76,12 @@ struct StatisticsEncoder: Sendable {
         let layout = try StatisticsCodec.Layout.of(members)
         let rows = columns.count, entries = keys.count
         // The batch rows are the null ones.
-        var validity = [UInt8](repeating: 0, count: (rows + 7) / 8)
+        var validity = [UInt8](repeating: 0, count: BitUtil.byteCount(forBits: rows))
         for (row, column) in columns.enumerated() where column >= 0 { validity[row >> 3] |= 1 << UInt8(row & 7) }
         let column = ArrayData(
             type: .int32, length: rows, nullCount: rows - columns.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) },
             buffers: [Buffer(copying: validity), Buffer(copyingValues: columns)])
-        var boolBits = [UInt8](repeating: 0, count: (bools.count + 7) / 8)
+        var boolBits = [UInt8](repeating: 0, count: BitUtil.byteCount(forBits: bools.count))
         for (index, flag) in bools.enumerated() where flag { boolBits[index >> 3] |= 1 << UInt8(index & 7) }
         let allChildren = [
             ArrayData(type: .int64, length: ints.count, buffers: [.empty, Buffer(copyingValues: ints)]),
