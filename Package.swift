@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each knowing only the ones below it:
-//   CLZ4/CZstd/CZlib (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → QuiverStore
+//   CLZ4/CZstd/CZlib/CPCRE2 (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → QuiverStore
 //   → QuiverQuery → quiver (CLI)
 let package = Package(
     name: "Quiver",
@@ -25,11 +25,14 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(
+            name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
         .target(name: "QuiverBytes"),
         .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
         .target(
             name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd", "CZlib"],),
-        .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore"]),
+        .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore", "CPCRE2"]),
         .target(name: "QuiverStore", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .executableTarget(
             name: "quiver",

@@ -20,7 +20,7 @@ import Darwin
 ///                      tables: ["lineitem": lineitem]).execute()
 /// ```
 /// The pipeline is fixed: scan → `filter` (WHERE) → `select` or `aggregate` (with
-/// `having`) → `orderBy` → `limit`, whatever order the calls come in. Building never fails;
+/// `having`) → `distinct` → `orderBy` → `offset` → `limit`, whatever order the calls come in. Building never fails;
 /// names and types are checked when the query is planned (`execute`, `stream`, `explain`,
 /// `outputSchema`), which throw `QuiverError(.query, …)` pointing at the problem.
 ///
@@ -44,8 +44,8 @@ public struct Query: Sendable {
         spec = QuerySpec(source: source, tableName: name)
     }
 
-    /// Parses a SQL statement (`[EXPLAIN] SELECT … FROM table [WHERE] [GROUP BY] [HAVING]
-    /// [ORDER BY] [LIMIT]`) over `tables`. Throws `query` errors with line, column and a caret
+    /// Parses a SQL statement (`[EXPLAIN] SELECT [DISTINCT] … FROM table [WHERE] [GROUP BY]
+    /// [HAVING] [ORDER BY] [LIMIT] [OFFSET]`) over `tables`. Throws `query` errors with line, column and a caret
     /// under the offending token.
     public init(sql: String, tables: [String: any BatchSource]) throws {
         self = try SQLParser.parse(sql, tables: tables)
@@ -107,6 +107,21 @@ public struct Query: Sendable {
         return copy
     }
 
+    /// Skips the first `count` output rows (after sorting), before `limit` applies.
+    public func offset(_ count: Int) -> Query {
+        var copy = self
+        copy.spec.offset = count
+        return copy
+    }
+
+    /// Outputs each distinct row once (`SELECT DISTINCT`): the select list becomes the
+    /// grouping keys, so rows come in order of first appearance unless sorted.
+    public func distinct() -> Query {
+        var copy = self
+        copy.spec.distinct = true
+        return copy
+    }
+
     /// Plans and runs the query on `options.parallelism` threads and collects its output.
     /// Results are the same on every run and at every parallelism.
     public func execute(_ options: ExecutionOptions = ExecutionOptions()) throws -> QueryResult {
@@ -162,6 +177,8 @@ struct QuerySpec: Sendable {
     var having: Expr? = nil
     var orderBy: [SortKey] = []
     var limit: Int? = nil
+    var offset = 0
+    var distinct = false
     var explain = false
     var sql: SourceText? = nil
 

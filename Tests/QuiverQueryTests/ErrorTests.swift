@@ -117,7 +117,8 @@ import Testing
             }
         }
         #expect(message("SELECT x + 1 FROM t")?.contains("integer overflow") == true)
-        #expect(message("SELECT sum(x) FROM t")?.contains("overflows int64") == true)
+        // Integer sums are 128-bit (DuckDB's HUGEINT): past int64 they are exact, not errors.
+        #expect(message("SELECT sum(x) FROM t") == nil)
         #expect(message("SELECT CAST(s AS INTEGER) FROM t")?.contains("could not convert 'x' to int32") == true)
         #expect(message("SELECT CAST(x AS SMALLINT) FROM t")?.contains("out of range") == true)
         // A NULL slot's garbage never overflows.

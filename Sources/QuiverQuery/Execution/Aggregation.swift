@@ -383,10 +383,10 @@ private final class SumAccumulator: Accumulator {
                 scalars.append(.float64((isExact ? Double(exact) / divisor : state.float[group]) / Double(count)))
             } else if !isExact {
                 scalars.append(.float64(state.float[group]))
-            } else if case .int64 = call.type {
-                guard let value = Int64(exactly: exact) else { throw QuiverError(.query, "\(call.text) overflows int64") }
-                scalars.append(.int64(value))
             } else {
+                guard exact.magnitude < Decimal.powersOfTen[38] else {
+                    throw QuiverError(.query, "\(call.text) does not fit in 38 digits")
+                }
                 scalars.append(Scalar(type: call.type, payload: .decimal(exact)))
             }
         }

@@ -83,6 +83,18 @@ struct Evaluator {
         case .cast(let a, let type):
             let operand = try values(a, input)
             return .array(try Cast.evaluate(try operand.materialize(length: length, pool: pool), to: type, pool: pool))
+        case .call(let function, let arguments, let type):
+            let operands = try arguments.map { try values($0, input) }
+            return try FunctionKernels.evaluate(function, operands, type: type, length: length, pool: pool)
+        case .caseWhen(let parts, _):
+            // Conditions are read as truth values, results as plain values.
+            let operands = try parts.enumerated().map { index, part in
+                index % 2 == 0 && index < parts.count - 1 ? try evaluate(part, input) : try values(part, input)
+            }
+            if operands.count == 1 { return operands[0] }
+            let allConstant = operands.allSatisfy { if case .scalar = $0 { true } else { false } }
+            let result = try FunctionKernels.caseWhen(operands, length: allConstant ? 1 : length, pool: pool)
+            return allConstant ? .scalar(ScalarArrays.scalar(result, at: 0)) : .array(result)
         }
     }
 

@@ -45,7 +45,7 @@ final class Execution: @unchecked Sendable {
         if case .aggregate(let spec) = plan.mode, aggregate == nil {
             aggregate = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
         }
-        if plan.limit == 0 {
+        if plan.fetchCount == 0 {
             isStopped = true
             return
         }
@@ -86,7 +86,7 @@ final class Execution: @unchecked Sendable {
             guard input.length > 0 else { return outcome }
             var columns = try outputs.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
             var length = input.length
-            if let limit = plan.limit, !plan.sort.isEmpty, limit < length {
+            if let limit = plan.fetchCount, !plan.sort.isEmpty, limit < length {
                 let rows = try RowOrder(columns: try sortable(columns), specs: plan.sort).top(limit, count: length)
                 columns = try columns.map { try Take.take($0, rows: rows, pool: options.pool) }
                 length = rows.count
@@ -178,21 +178,22 @@ final class Execution: @unchecked Sendable {
         }
         guard let columns = outcome.columns, outcome.length > 0 else { return true }
         if plan.sort.isEmpty {
-            var batch = RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(columns.prefix(plan.visibleWidth)), length: outcome.length)
-            if let limit = plan.limit {
-                if emittedRows + batch.length >= limit {
-                    batch = batch.slice(from: 0, length: limit - emittedRows)
-                    isStopped = true
-                }
+            // Rows before the offset are dropped; past offset + limit the scan stops.
+            let batch = RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(columns.prefix(plan.visibleWidth)), length: outcome.length)
+            let start = Swift.max(0, Swift.min(batch.length, plan.offset - emittedRows))
+            var end = batch.length
+            if let fetch = plan.fetchCount, emittedRows + batch.length >= fetch {
+                end = fetch - emittedRows
+                isStopped = true
             }
             emittedRows += batch.length
-            ready.append(batch)
+            if start < end { ready.append(start == 0 && end == batch.length ? batch : batch.slice(from: start, length: end - start)) }
             return !isStopped
         }
         runs.append(columns)
         runRows += outcome.length
         // Keep the top-k candidates small: re-select once they grow well past k.
-        if let limit = plan.limit, runRows > Swift.max(4 * limit, 65_536) {
+        if let limit = plan.fetchCount, runRows > Swift.max(4 * limit, 65_536) {
             let merged = try sortRuns(limit: limit)
             runs = [merged.columns]
             runRows = merged.length
@@ -223,16 +224,23 @@ final class Execution: @unchecked Sendable {
             runs = [outputs]
             runRows = grouped.length
             if plan.sort.isEmpty {
-                var batch = RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(outputs.prefix(plan.visibleWidth)), length: grouped.length)
-                if let limit = plan.limit, limit < batch.length { batch = batch.slice(from: 0, length: limit) }
-                return [batch]
+                let batch = RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(outputs.prefix(plan.visibleWidth)), length: grouped.length)
+                return [window(of: batch)]
             }
         }
         if plan.sort.isEmpty { return takeReady() }
         let sorted: (columns: [ArrayData], length: Int) = runs.isEmpty
             ? (plan.extendedFields.map { Output.nulls($0.type, length: 0, pool: options.pool) }, 0)
-            : try sortRuns(limit: plan.limit)
+            : try sortRuns(limit: plan.fetchCount)
         runs = []
-        return [RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(sorted.columns.prefix(plan.visibleWidth)), length: sorted.length)]
+        return [window(of: RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(sorted.columns.prefix(plan.visibleWidth)), length: sorted.length))]
+    }
+
+    /// The rows of a complete result that OFFSET and LIMIT keep.
+    private func window(of batch: RecordBatch) -> RecordBatch {
+        let start = Swift.min(plan.offset, batch.length)
+        let end = plan.fetchCount.map { Swift.min($0, batch.length) } ?? batch.length
+        if start == 0 && end == batch.length { return batch }
+        return batch.slice(from: start, length: Swift.max(0, end - start))
     }
 }

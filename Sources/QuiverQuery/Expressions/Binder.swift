@@ -73,6 +73,10 @@ struct Binder {
             return try cast(operand, to: type)
         case .aggregate(let function, _):
             throw QuiverError(.query, "aggregate function \(function.rawValue) is not allowed in \(clause)")
+        case .function(let name, let arguments):
+            return try bindFunction(name, arguments)
+        case .caseWhen(let parts, let otherwise):
+            return try bindCase(parts, otherwise: otherwise)
         }
     }
 
@@ -117,7 +121,7 @@ struct Binder {
 
     // MARK: - Typing
 
-    private func boolean(_ expr: Expr) throws -> BoundExpr {
+    func boolean(_ expr: Expr) throws -> BoundExpr {
         let bound = try bind(expr)
         let family = TypeRules.family(bound.type)
         guard family == .boolean || family == .null else {
@@ -126,7 +130,7 @@ struct Binder {
         return bound
     }
 
-    private func string(_ expr: Expr, _ what: String) throws -> BoundExpr {
+    func string(_ expr: Expr, _ what: String) throws -> BoundExpr {
         let bound = try bind(expr)
         guard [.string, .binary, .null].contains(TypeRules.family(bound.type)) else {
             throw site.error("\(what) needs a string, found \(ScalarArrays.valueType(bound.type)) (\(expr))", at: expr.position)
@@ -155,7 +159,7 @@ struct Binder {
         return .literal(.decimal128(unscaled: value, precision: Swift.max(1, String(value.magnitude).count), scale: 0))
     }
 
-    private func compare(_ op: CompareOp, _ a: BoundExpr, _ b: BoundExpr) throws -> BoundExpr {
+    func compare(_ op: CompareOp, _ a: BoundExpr, _ b: BoundExpr) throws -> BoundExpr {
         var (a, b) = (a, b)
         // A literal meets a column at the column's type when that loses nothing, so the
         // kernel compares the column's own values (int32 column vs 5, double column vs 0.05).
@@ -170,7 +174,7 @@ struct Binder {
 
     /// `scalar` as a value of `type` if it converts exactly (or is a string literal naming a
     /// date, number, …, which must then parse); nil to fall back to the common-type rules.
-    private func coerce(_ scalar: Scalar, toward type: DataType) throws -> Scalar? {
+    func coerce(_ scalar: Scalar, toward type: DataType) throws -> Scalar? {
         let target = ScalarArrays.valueType(type)
         let from = TypeRules.family(scalar.type)
         let to = TypeRules.family(target)
@@ -191,7 +195,7 @@ struct Binder {
     }
 
     /// Evaluates an expression whose operands are all literals.
-    private func fold(_ expr: BoundExpr) throws -> BoundExpr {
+    func fold(_ expr: BoundExpr) throws -> BoundExpr {
         guard expr.children.allSatisfy(\.isLiteral) else { return expr }
         return .literal(try Evaluator(pool: pool).fold(expr))
     }

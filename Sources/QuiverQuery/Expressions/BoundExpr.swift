@@ -18,12 +18,16 @@ indirect enum BoundExpr: Hashable, Sendable {
     case isNull(BoundExpr, negated: Bool)
     case like(BoundExpr, LikePattern, negated: Bool)
     case cast(BoundExpr, DataType)
+    /// A scalar function of per-row arguments; the last value is the result type.
+    case call(ScalarFunction, [BoundExpr], DataType)
+    /// Conditions and results alternating, then the ELSE result; all results of `DataType`.
+    case caseWhen([BoundExpr], DataType)
 
     var type: DataType {
         switch self {
         case .column(_, let type): return type
         case .literal(let scalar): return scalar.type
-        case .arithmetic(_, _, _, let type), .cast(_, let type): return type
+        case .arithmetic(_, _, _, let type), .cast(_, let type), .call(_, _, let type), .caseWhen(_, let type): return type
         case .compare, .and, .or, .not, .isNull, .like: return .boolean
         }
     }
@@ -34,6 +38,7 @@ indirect enum BoundExpr: Hashable, Sendable {
         case .arithmetic(_, let a, let b, _), .compare(_, let a, let b), .and(let a, let b), .or(let a, let b):
             return [a, b]
         case .not(let e), .isNull(let e, _), .like(let e, _, _), .cast(let e, _): return [e]
+        case .call(_, let arguments, _), .caseWhen(let arguments, _): return arguments
         }
     }
 

@@ -30,6 +30,11 @@ public struct Expr: Sendable, CustomStringConvertible {
         case cast(Expr, DataType)
         /// `argument` nil is `count(*)`.
         case aggregate(AggregateFunction, Expr?)
+        /// A scalar function by its SQL name (lowercase), checked when planned.
+        case function(String, [Expr])
+        /// Searched CASE: conditions and results alternate (`[when1, then1, when2, then2, …]`),
+        /// then the ELSE result (nil: NULL).
+        case caseWhen([Expr], otherwise: Expr?)
     }
 
     let node: Node
@@ -99,6 +104,53 @@ public struct Expr: Sendable, CustomStringConvertible {
     public func startsWith(_ prefix: String) -> Expr { Expr(.startsWith(self, prefix)) }
     /// `CAST(self AS type)`.
     public func cast(_ type: DataType) -> Expr { Expr(.cast(self, type)) }
+
+    /// A scalar function called by its SQL name, e.g. `Expr.function("lower", col("name"))`.
+    /// Names and argument types are checked when the query is planned.
+    public static func function(_ name: String, _ arguments: [Expr]) -> Expr {
+        Expr(.function(name.lowercased(), arguments))
+    }
+
+    /// Variadic form of `function(_:_:)`.
+    public static func function(_ name: String, _ arguments: Expr...) -> Expr { function(name, arguments) }
+
+    /// `CASE WHEN c1 THEN r1 … ELSE otherwise END`: the result of the first condition that is
+    /// TRUE, else `otherwise` (NULL when nil). All results are cast to one type.
+    public static func caseWhen(_ branches: [(when: Expr, then: Expr)], else otherwise: Expr? = nil) -> Expr {
+        Expr(.caseWhen(branches.flatMap { [$0.when, $0.then] }, otherwise: otherwise))
+    }
+
+    /// `coalesce(a, b, …)`: the first argument that is not NULL.
+    public static func coalesce(_ arguments: Expr...) -> Expr { function("coalesce", arguments) }
+    /// `nullif(self, other)`: NULL where `self = other`, else `self`.
+    public func nullIf(_ other: Expr) -> Expr { Expr.function("nullif", self, other) }
+    /// `length(self)`: characters (Unicode code points) of a string.
+    public func length() -> Expr { Expr.function("length", self) }
+    /// `strlen(self)`: bytes of a string.
+    public func byteLength() -> Expr { Expr.function("strlen", self) }
+    /// `lower(self)`.
+    public func lowercased() -> Expr { Expr.function("lower", self) }
+    /// `upper(self)`.
+    public func uppercased() -> Expr { Expr.function("upper", self) }
+    /// `substring(self, start, count)` in characters, counting from 1.
+    public func substring(_ start: Expr, _ count: Expr? = nil) -> Expr {
+        Expr.function("substring", [self, start] + (count.map { [$0] } ?? []))
+    }
+    /// `extract(part FROM self)`: `year`, `month`, `day`, `hour`, `minute`, `second`, `dow`, ….
+    public func extract(_ part: String) -> Expr { Expr.function("date_part", Expr(stringLiteral: part), self) }
+    /// `date_trunc(part, self)`: the start of the `part` (`minute`, `day`, `month`, …) holding it.
+    public func truncated(to part: String) -> Expr { Expr.function("date_trunc", Expr(stringLiteral: part), self) }
+    /// `regexp_matches(self, pattern, options)`: whether the PCRE pattern matches anywhere.
+    public func matches(regex pattern: String, options: String = "") -> Expr {
+        Expr.function("regexp_matches", self, Expr(stringLiteral: pattern), Expr(stringLiteral: options))
+    }
+    /// `regexp_replace(self, pattern, replacement, options)`: `\1` in the replacement is group 1;
+    /// option `g` replaces every match.
+    public func replacing(regex pattern: String, with replacement: String, options: String = "") -> Expr {
+        Expr.function(
+            "regexp_replace", self, Expr(stringLiteral: pattern), Expr(stringLiteral: replacement),
+            Expr(stringLiteral: options))
+    }
 
     /// Sort ascending by this expression (NULLs last).
     public func ascending(nullsFirst: Bool = false) -> SortKey {
@@ -176,8 +228,8 @@ public func count() -> Expr { Expr(.aggregate(.countStar, nil)) }
 public func count(_ argument: Expr) -> Expr { Expr(.aggregate(.count, argument)) }
 /// `count(DISTINCT x)`: the number of distinct non-NULL values.
 public func countDistinct(_ argument: Expr) -> Expr { Expr(.aggregate(.countDistinct, argument)) }
-/// `sum(x)`: integers → int64 (error past its range), floats → double, decimals →
-/// decimal128(38, scale). NULL when every input is NULL.
+/// `sum(x)`: integers → decimal128(38, 0) (DuckDB's HUGEINT), floats → double, decimals →
+/// decimal128(38, scale); an error past 38 digits. NULL when every input is NULL.
 public func sum(_ argument: Expr) -> Expr { Expr(.aggregate(.sum, argument)) }
 /// `min(x)` over numbers, dates, timestamps, decimals and strings.
 public func min(_ argument: Expr) -> Expr { Expr(.aggregate(.min, argument)) }
@@ -230,6 +282,15 @@ extension Expr {
             text = "\(e.render(top: false, typed: typed)) \(negated ? "NOT " : "")LIKE \(Scalar.utf8(pattern))\(escapeText)"
         case .startsWith(let e, let prefix): return "starts_with(\(e.render(top: true, typed: typed)), \(Scalar.utf8(prefix)))"
         case .cast(let e, let type): return "CAST(\(e.render(top: true, typed: typed)) AS \(SQLText.typeName(type)))"
+        case .function(let name, let arguments):
+            return "\(name)(\(arguments.map { $0.render(top: true, typed: typed) }.joined(separator: ", ")))"
+        case .caseWhen(let parts, let otherwise):
+            var text = "CASE"
+            for pair in stride(from: 0, to: parts.count - 1, by: 2) {
+                text += " WHEN \(parts[pair].render(top: true, typed: typed)) THEN \(parts[pair + 1].render(top: true, typed: typed))"
+            }
+            if let otherwise { text += " ELSE \(otherwise.render(top: true, typed: typed))" }
+            return text + " END"
         case .aggregate(let function, let argument):
             switch function {
             case .countStar: return "count(*)"
@@ -273,6 +334,8 @@ extension Expr {
         case .inList(let e, let values, _): return [e] + values
         case .between(let e, let low, let high, _): return [e, low, high]
         case .aggregate(_, let argument): return argument.map { [$0] } ?? []
+        case .function(_, let arguments): return arguments
+        case .caseWhen(let parts, let otherwise): return parts + (otherwise.map { [$0] } ?? [])
         }
     }
 
@@ -297,6 +360,8 @@ extension Expr {
         case .inList(let e, let values, let negated): node = .inList(try r(e), try values.map(r), negated: negated)
         case .between(let e, let low, let high, let negated): node = .between(try r(e), try r(low), try r(high), negated: negated)
         case .aggregate(let f, let argument): node = .aggregate(f, try argument.map(r))
+        case .function(let name, let arguments): node = .function(name, try arguments.map(r))
+        case .caseWhen(let parts, let otherwise): node = .caseWhen(try parts.map(r), otherwise: try otherwise.map(r))
         }
         return Expr(node).keeping(self)
     }

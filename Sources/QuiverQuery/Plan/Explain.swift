@@ -15,7 +15,9 @@ enum Explain {
 
     static func render(_ plan: PhysicalPlan, skipped: Int) -> String {
         var lines: [String] = []
-        if let limit = plan.limit { lines.append("Limit: \(limit)") }
+        if plan.limit != nil || plan.offset > 0 {
+            lines.append("Limit: \(plan.limit.map(String.init) ?? "all")\(plan.offset > 0 ? " offset \(plan.offset)" : "")")
+        }
         if !plan.sort.isEmpty {
             lines.append("\(plan.limit == nil ? "Sort" : "TopK"): \(plan.sortTexts.joined(separator: ", "))")
         }

@@ -22,6 +22,8 @@ struct PhysicalPlan: Sendable {
     let sort: [SortSpec]
     let sortTexts: [String]
     let limit: Int?
+    /// Output rows skipped before the limit applies.
+    let offset: Int
     let outputSchema: Schema
     /// Visible outputs + hidden sort keys.
     let extendedFields: [Field]
@@ -33,6 +35,11 @@ struct PhysicalPlan: Sendable {
     }
 
     var visibleWidth: Int { outputSchema.fields.count }
+
+    /// Rows the query must produce before dropping the offset: `limit + offset` (nil: all).
+    var fetchCount: Int? {
+        limit.map { $0 > Int.max - offset ? Int.max : $0 + offset }
+    }
 }
 
 /// GROUP BY / aggregate functions and what is computed from their results.

@@ -6,6 +6,7 @@ import QuiverBytes
 /// works out which columns the scan must load.
 enum Planner {
     static func plan(_ spec: QuerySpec, pool: MemoryPool) throws -> PhysicalPlan {
+        var spec = spec
         let site = ErrorSite(source: spec.sql)
         let fields = spec.source.schema.fields
         let input = { (clause: String) in Binder(fields: fields, site: site, pool: pool, clause: clause) }
@@ -22,8 +23,20 @@ enum Planner {
         let items = spec.items ?? fields.indices.map { Expr(.slot($0, fields[$0].name)) }
         guard !items.isEmpty else { throw QuiverError(.query, "a query must output at least one column") }
         if let limit = spec.limit, limit < 0 { throw QuiverError(.query, "LIMIT must not be negative") }
-        let isAggregate = spec.isAggregate || !spec.groupBy.isEmpty || spec.having != nil
+        guard spec.offset >= 0 else { throw QuiverError(.query, "OFFSET must not be negative") }
+        var isAggregate = spec.isAggregate || !spec.groupBy.isEmpty || spec.having != nil
             || items.contains(where: \.containsAggregate)
+        if spec.distinct {
+            if !isAggregate {
+                // Distinct rows are the groups of the whole select list.
+                spec.groupBy = items
+                isAggregate = true
+            } else if !spec.groupBy.allSatisfy({ key in items.contains { $0.matches(key) } }) {
+                throw QuiverError(
+                    .query, "SELECT DISTINCT with GROUP BY needs every group key in the select list")
+            }
+            // With every key selected, each group is already one distinct row.
+        }
 
         let mode: PhysicalPlan.Mode
         let visible: [Field]
@@ -68,7 +81,7 @@ enum Planner {
             filterText: spec.filters.isEmpty ? nil : spec.filters.map(\.description).joined(separator: " AND "),
             postFilterColumns: sourceColumns.sorted(), mode: mode, sort: sort,
             sortTexts: spec.orderBy.map { "\($0.expr) \($0.descending ? "DESC" : "ASC")\($0.nullsFirst ? " NULLS FIRST" : "")" },
-            limit: spec.limit, outputSchema: Schema(visible), extendedFields: extended)
+            limit: spec.limit, offset: spec.offset, outputSchema: Schema(visible), extendedFields: extended)
     }
 
     /// The output column a sort key names: an output name, a `slot` (SQL ordinal), or an
@@ -183,7 +196,9 @@ enum Planner {
             type = .int64
         case .sum, .avg:
             switch family {
-            case .integer: type = function == .sum ? .int64 : .float64
+            // As DuckDB's HUGEINT: integer sums never overflow a 64-bit result; Arrow has no
+            // 128-bit integer, so they come out as decimal128(38, 0), as DuckDB exports them.
+            case .integer: type = function == .sum ? TypeRules.decimal128(38, 0) : .float64
             case .float, .null: type = .float64
             case .decimal:
                 type = function == .sum ? TypeRules.decimal128(38, Cast.decimalScale(valueType)) : .float64

@@ -43,7 +43,7 @@ enum SQLLexer {
     static let keywords: Set<String> = [
         "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "ORDER", "ASC", "DESC", "LIMIT", "AS", "AND",
         "OR", "NOT", "IS", "NULL", "IN", "BETWEEN", "LIKE", "ESCAPE", "CAST", "DATE", "TIMESTAMP", "TRUE",
-        "FALSE", "DISTINCT", "EXPLAIN", "NULLS", "FIRST", "LAST",
+        "FALSE", "DISTINCT", "EXPLAIN", "NULLS", "FIRST", "LAST", "OFFSET", "CASE", "WHEN", "THEN", "ELSE", "END",
     ]
 
     static func isKeyword(_ word: String) -> Bool { keywords.contains(word.uppercased()) }

@@ -100,7 +100,7 @@ struct SQLParser {
     private mutating func statement(_ tables: [String: any BatchSource]) throws -> Query {
         let explain = accept(keyword: "EXPLAIN")
         try expect(keyword: "SELECT")
-        if isKeyword("DISTINCT") { throw error("SELECT DISTINCT is not supported (use GROUP BY)", at: current) }
+        let distinct = accept(keyword: "DISTINCT")
         var items: [Expr]? = []
         var star: SQLToken?
         repeat {
@@ -178,10 +178,23 @@ struct SQLParser {
                 orderBy.append(key)
             } while accept(symbol: ",")
         }
-        if accept(keyword: "LIMIT") {
-            guard case .number(let text) = current.kind, let limit = Int(text) else { throw unexpected("a row count after LIMIT") }
-            _ = advance()
-            query = query.limit(limit)
+        // LIMIT and OFFSET, in either order.
+        var sawLimit = false
+        var sawOffset = false
+        while !(sawLimit && sawOffset) {
+            if !sawLimit && accept(keyword: "LIMIT") {
+                guard case .number(let text) = current.kind, let limit = Int(text) else { throw unexpected("a row count after LIMIT") }
+                _ = advance()
+                query = query.limit(limit)
+                sawLimit = true
+            } else if !sawOffset && accept(keyword: "OFFSET") {
+                guard case .number(let text) = current.kind, let offset = Int(text) else { throw unexpected("a row count after OFFSET") }
+                _ = advance()
+                query = query.offset(offset)
+                sawOffset = true
+            } else {
+                break
+            }
         }
         _ = accept(symbol: ";")
         guard current.kind == .end else { throw unexpected("end of statement") }
@@ -192,6 +205,7 @@ struct SQLParser {
         }
         query.spec.groupBy = groupBy
         query.spec.isAggregate = !groupBy.isEmpty
+        query.spec.distinct = distinct
         query.spec.having = having
         query.spec.orderBy = orderBy
         return query
@@ -379,6 +393,8 @@ struct SQLParser {
                 } catch let failure as QuiverError {
                     throw error(failure.message, at: textToken)
                 }
+            case "CASE":
+                return try caseExpression()
             case "CAST":
                 _ = advance()
                 try expect(symbol: "(")
@@ -434,7 +450,51 @@ struct SQLParser {
             try expect(symbol: ")")
             return Expr(.startsWith(operand, prefix), position: token.offset)
         }
-        throw error("unknown function '\(function)' (known: count, sum, min, max, avg, starts_with)", at: token)
+        if lowered == "extract" {
+            // extract(part FROM value): the part is a name or a string.
+            let partToken = current
+            let part: String
+            switch partToken.kind {
+            case .word(let word), .quoted(let word), .string(let word): part = word
+            default: throw unexpected("a date part such as year or minute")
+            }
+            _ = advance()
+            try expect(keyword: "FROM")
+            let value = try expression()
+            try expect(symbol: ")")
+            let partLiteral = Expr(.literal(.utf8(part)), position: partToken.offset)
+            return Expr(.function("date_part", [partLiteral, value]), position: token.offset)
+        }
+        guard ScalarFunctionNames.arities[lowered] != nil else {
+            throw error(
+                "unknown function '\(function)' (known: count, sum, min, max, avg, extract, \(ScalarFunctionNames.listed))",
+                at: token)
+        }
+        var arguments: [Expr] = []
+        if !isSymbol(")") {
+            repeat { arguments.append(try expression()) } while accept(symbol: ",")
+        }
+        try expect(symbol: ")")
+        return Expr(.function(lowered, arguments), position: token.offset)
+    }
+
+    /// `CASE [operand] WHEN … THEN … [WHEN …] [ELSE …] END`; the simple form compares the
+    /// operand with each WHEN value.
+    private mutating func caseExpression() throws -> Expr {
+        let token = advance()
+        let operand = isKeyword("WHEN") ? nil : try expression()
+        var parts: [Expr] = []
+        while isKeyword("WHEN") {
+            let whenToken = advance()
+            let condition = try expression()
+            parts.append(operand.map { Expr(.compare(.equal, $0, condition), position: whenToken.offset) } ?? condition)
+            try expect(keyword: "THEN")
+            parts.append(try expression())
+        }
+        guard !parts.isEmpty else { throw unexpected("WHEN after CASE") }
+        let otherwise = accept(keyword: "ELSE") ? try expression() : nil
+        try expect(keyword: "END")
+        return Expr(.caseWhen(parts, otherwise: otherwise), position: token.offset)
     }
 
     private func number(_ text: String, _ token: SQLToken) throws -> Scalar {

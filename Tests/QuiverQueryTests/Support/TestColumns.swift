@@ -126,6 +126,10 @@ enum Read {
         case .uint32: return .int(Int64(load(UInt32.self)))
         case .float32: return .double(Double(load(Float.self)))
         case .float64: return .double(load(Double.self))
+        case .decimal(128, _, 0):
+            // Integer sums (decimal128(38, 0), as DuckDB's HUGEINT) read as integers when they fit.
+            let value = load(Int128.self)
+            return Int64(exactly: value).map { .int($0) } ?? .double(Double(value))
         case .decimal(128, _, let scale):
             return .double(Double(load(Int128.self)) / pow10(scale))
         case .boolean: return .bool(BitUtil.get(data.buffers[1].baseAddress, at))
