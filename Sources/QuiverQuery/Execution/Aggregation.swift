@@ -11,7 +11,7 @@ final class AggregationState {
     private let calls: [AggregateCall]
     private let keyTypes: [DataType]
     /// nil without GROUP BY: then there is exactly one group, even over no rows.
-    private var keys: KeyTable?
+    private var keys: GroupKeys?
     private let accumulators: [any Accumulator]
     private let pool: MemoryPool
 
@@ -19,7 +19,7 @@ final class AggregationState {
         self.calls = calls
         self.keyTypes = keyTypes
         self.pool = pool
-        keys = keyTypes.isEmpty ? nil : KeyTable()
+        keys = keyTypes.isEmpty ? nil : GroupKeys(types: keyTypes)
         // sum(x) and avg(x) of one x (TPC-H Q1 has two such pairs) add x up once.
         var accumulators: [any Accumulator] = []
         for call in calls {
@@ -52,7 +52,9 @@ final class AggregationState {
         var ids: [Int32]? = nil
         defer { if let ids { RowScratch.give(ids) } }
         if keys != nil {
-            ids = try keys!.internSmallDomains(keyColumns, rowCount: rowCount, mask: mask, pool: pool)
+            ids = try SmallDomain.localIds(keyColumns, rowCount: rowCount, mask: mask, pool: pool) {
+                try keys!.intern($0, pool: pool)
+            }
             if ids == nil {
                 if let selection, mask != nil {
                     let rows = selection.rows()
@@ -61,7 +63,7 @@ final class AggregationState {
                     rowCount = rows.count
                     mask = nil
                 }
-                ids = keys!.intern(try KeyEncoder(keyColumns, rowCount: rowCount, pool: pool))
+                ids = try keys!.intern(keyColumns, pool: pool)
             }
         }
         let counted = mask == nil ? rowCount : selection?.count ?? rowCount
@@ -75,9 +77,7 @@ final class AggregationState {
     func merge(_ other: AggregationState) throws {
         var map: [Int32] = [0]
         if keys != nil, let otherKeys = other.keys {
-            map = (0..<otherKeys.count).map { id in
-                otherKeys.withKey(id) { keys!.intern($0, hash: otherKeys.hash(of: id)) }
-            }
+            map = keys!.intern(otherKeys)
         }
         for (mine, theirs) in zip(accumulators, other.accumulators) {
             try mine.merge(theirs, map: map, groupCount: groupCount)
@@ -86,8 +86,56 @@ final class AggregationState {
 
     /// The group keys (as their value types) followed by one array per aggregate.
     func finish() throws -> [ArrayData] {
-        let keyArrays = try keys.map { try KeyDecoder.decode($0, types: keyTypes, pool: pool) } ?? []
+        let keyArrays = try keys.map { try $0.decode(types: keyTypes, pool: pool) } ?? []
         return try keyArrays + accumulators.map { try $0.finish(groupCount: groupCount, pool: pool) }
+    }
+}
+
+/// The distinct group keys of an aggregation: packed words when the keys are fixed-width and
+/// fit in 16 bytes, encoded byte strings otherwise. (Optional stored tables, so mutating one
+/// through `table!` happens in place, without a copy-on-write of its arrays.)
+struct GroupKeys {
+    private var bytes: KeyTable?
+    private var packed: PackedKeyTable?
+    private let layout: PackedKeyLayout?
+
+    init(types: [DataType]) {
+        layout = PackedKeyLayout(types)
+        if layout == nil { bytes = KeyTable() } else { packed = PackedKeyTable() }
+    }
+
+    var count: Int { packed?.count ?? bytes?.count ?? 0 }
+
+    /// Interns every row of `columns` (all the same length); the ids are a `RowScratch` array.
+    mutating func intern(_ columns: [ArrayData], pool: MemoryPool) throws -> [Int32] {
+        let rowCount = columns.first?.length ?? 0
+        guard let layout, packed != nil else {
+            return bytes!.intern(try KeyEncoder(columns, rowCount: rowCount, pool: pool))
+        }
+        let plain = try columns.map { try Take.decodeDictionary($0, pool: pool) }
+        var ids = RowScratch.take(count: rowCount, fill: 0)
+        var rowKeys = [PackedKey](repeating: PackedKey(), count: rowCount)
+        rowKeys.withUnsafeMutableBufferPointer { layout.encode(plain, rowCount: rowCount, into: $0) }
+        rowKeys.withUnsafeBufferPointer { rowKeys in
+            ids.withUnsafeMutableBufferPointer { packed!.intern(rowKeys, ids: $0) }
+        }
+        return ids
+    }
+
+    /// Interns every key of `other` (of the same types); entry `g` is the id here of its
+    /// group `g`.
+    mutating func intern(_ other: GroupKeys) -> [Int32] {
+        if let theirs = other.packed {
+            return theirs.keys.map { packed!.intern($0) }
+        }
+        guard let theirs = other.bytes else { return [] }
+        return (0..<theirs.count).map { id in theirs.withKey(id) { bytes!.intern($0, hash: theirs.hash(of: id)) } }
+    }
+
+    func decode(types: [DataType], pool: MemoryPool) throws -> [ArrayData] {
+        if let packed, let layout { return layout.decode(packed.keys, types: types, pool: pool) }
+        guard let bytes else { return [] }
+        return try KeyDecoder.decode(bytes, types: types, pool: pool)
     }
 }
 

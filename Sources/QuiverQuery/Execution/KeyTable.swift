@@ -71,54 +71,13 @@ struct KeyTable {
 
     /// Interns rows whose keys come from small domains — dictionary indices, booleans,
     /// integers spanning a short range in this batch, and short strings with few distinct
-    /// values in this batch — without encoding every row: each row gets a mixed-radix code
-    /// from its columns' codes (column at a time), only the first row of each code is encoded
-    /// and interned, and the rest look their code up. Only rows in `mask` (nil: all) are
-    /// interned; the others get an arbitrary id. Nil when some key column is not small (then
-    /// `intern(KeyEncoder(…))` does the general work). The ids are a `RowScratch` array.
+    /// values in this batch — without encoding every row (see `SmallDomain.localIds`). Nil
+    /// when some key column is not small (then `intern(KeyEncoder(…))` does the general work).
+    /// The ids are a `RowScratch` array.
     mutating func internSmallDomains(_ columns: [ArrayData], rowCount: Int, mask: BitView? = nil, pool: MemoryPool) throws -> [Int32]? {
-        let limit = Swift.min(1 << 16, Swift.max(1024, 4 * rowCount))
-        var combined = RowScratch.take(count: rowCount, fill: 0)
-        defer { RowScratch.give(combined) }
-        var domain = 1
-        for column in columns {
-            let size = try combined.withUnsafeMutableBufferPointer { combined in
-                try SmallDomain.addCodes(column, limit: limit / domain, radix: Int32(domain), into: combined)
-            }
-            guard let size else { return nil }
-            domain *= size
+        try SmallDomain.localIds(columns, rowCount: rowCount, mask: mask, pool: pool) { representatives in
+            intern(try KeyEncoder(representatives, rowCount: representatives.first?.length ?? 0, pool: pool))
         }
-        var local = RowScratch.take(count: domain, fill: -1)
-        defer { RowScratch.give(local) }
-        var firstRows: [Int32] = []
-        var localIds = RowScratch.take(count: rowCount, fill: 0)
-        local.withUnsafeMutableBufferPointer { local in
-            combined.withUnsafeBufferPointer { combined in
-                localIds.withUnsafeMutableBufferPointer { localIds in
-                    forEachSetRow(mask, nil, count: rowCount) { row in
-                        let code = Int(combined[row])
-                        var id = local[code]
-                        if id < 0 {
-                            id = Int32(firstRows.count)
-                            local[code] = id
-                            firstRows.append(Int32(row))
-                        }
-                        localIds[row] = id
-                    }
-                }
-            }
-        }
-        if !firstRows.isEmpty {
-            let representatives = try columns.map { try Take.take($0, rows: firstRows, pool: pool) }
-            let ids = intern(try KeyEncoder(representatives, rowCount: firstRows.count, pool: pool))
-            ids.withUnsafeBufferPointer { ids in
-                localIds.withUnsafeMutableBufferPointer { localIds in
-                    for row in 0..<rowCount { localIds[row] = ids[Int(localIds[row])] }
-                }
-            }
-            RowScratch.give(ids)
-        }
-        return localIds
     }
 
     private mutating func grow() {
@@ -385,7 +344,61 @@ enum KeyDecoder {
 }
 
 /// Per-row codes for a key column with few possible values: 0 for NULL, 1… for values.
-private enum SmallDomain {
+enum SmallDomain {
+    /// Ids for rows whose key columns all come from small domains: each row gets a
+    /// mixed-radix code from its columns' codes (column at a time), only the first row of
+    /// each code is interned (`internRepresentatives` gets those rows' key columns and returns
+    /// their ids, a `RowScratch` array), and the rest look their code up. Only rows in `mask`
+    /// (nil: all) get meaningful ids. Nil when some column is not small. The result is a
+    /// `RowScratch` array.
+    static func localIds(
+        _ columns: [ArrayData], rowCount: Int, mask: BitView?, pool: MemoryPool,
+        internRepresentatives: ([ArrayData]) throws -> [Int32]
+    ) throws -> [Int32]? {
+        let limit = Swift.min(1 << 16, Swift.max(1024, 4 * rowCount))
+        var combined = RowScratch.take(count: rowCount, fill: 0)
+        defer { RowScratch.give(combined) }
+        var domain = 1
+        for column in columns {
+            let size = try combined.withUnsafeMutableBufferPointer { combined in
+                try addCodes(column, limit: limit / domain, radix: Int32(domain), into: combined)
+            }
+            guard let size else { return nil }
+            domain *= size
+        }
+        var local = RowScratch.take(count: domain, fill: -1)
+        defer { RowScratch.give(local) }
+        var firstRows: [Int32] = []
+        var localIds = RowScratch.take(count: rowCount, fill: 0)
+        local.withUnsafeMutableBufferPointer { local in
+            combined.withUnsafeBufferPointer { combined in
+                localIds.withUnsafeMutableBufferPointer { localIds in
+                    forEachSetRow(mask, nil, count: rowCount) { row in
+                        let code = Int(combined[row])
+                        var id = local[code]
+                        if id < 0 {
+                            id = Int32(firstRows.count)
+                            local[code] = id
+                            firstRows.append(Int32(row))
+                        }
+                        localIds[row] = id
+                    }
+                }
+            }
+        }
+        if !firstRows.isEmpty {
+            let representatives = try columns.map { try Take.take($0, rows: firstRows, pool: pool) }
+            let ids = try internRepresentatives(representatives)
+            ids.withUnsafeBufferPointer { ids in
+                localIds.withUnsafeMutableBufferPointer { localIds in
+                    for row in 0..<rowCount { localIds[row] = ids[Int(localIds[row])] }
+                }
+            }
+            RowScratch.give(ids)
+        }
+        return localIds
+    }
+
     /// Adds each row's code times `radix` to `combined[row]` and returns the domain size
     /// (codes are < size); nil when the column has more than `limit` possible codes or is
     /// not a dictionary, boolean or integer column (`combined` is then partly updated).

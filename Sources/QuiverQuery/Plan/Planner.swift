@@ -127,6 +127,13 @@ enum Planner {
                     return Expr(.slot(key, keyFields[key].name))
                 }
                 switch node.node {
+                case .aggregate(.sum, let argument?) where offsetSum(argument, binder: argumentBinder) != nil:
+                    // sum(x ± k) = sum(x) ± k·count(x), exactly, for integer and decimal x and
+                    // a constant k: many such sums then share one pass over x.
+                    guard let (x, op, k) = offsetSum(argument, binder: argumentBinder) else { return nil }
+                    let count = Expr(.aggregate(.count, x))
+                    let rewritten = Expr(.arithmetic(op, Expr(.aggregate(.sum, x)), Expr(.arithmetic(.multiply, k, count))))
+                    return try rewrite(rewritten, clause: clause)
                 case .aggregate(let function, let argument):
                     let call = try site.locating(node.position) {
                         try makeCall(function, argument, text: node.description, binder: argumentBinder)
@@ -177,6 +184,23 @@ enum Planner {
             havingText: spec.having?.description, outputs: outputs,
             outputTexts: items.map(\.description) + spec.orderBy.map(\.expr.description))
         return (plan, visible, extended, sort)
+    }
+
+    /// `x + k`, `x - k` or `k + x` with `x` exact (integer or decimal) and `k` an exact constant:
+    /// the parts of `sum(x ± k)`'s rewrite, or nil when it does not apply.
+    private static func offsetSum(_ argument: Expr, binder: Binder) -> (Expr, ArithmeticOp, Expr)? {
+        guard case .arithmetic(let op, let a, let b) = argument.node, op == .add || op == .subtract else { return nil }
+        func isConstant(_ e: Expr) -> Bool {
+            guard case .literal(let scalar) = e.node, !scalar.isNull else { return false }
+            return [.integer, .decimal].contains(TypeRules.family(scalar.type))
+        }
+        func isExact(_ e: Expr) -> Bool {
+            guard !e.containsAggregate, let bound = try? binder.bind(e) else { return false }
+            return [.integer, .decimal].contains(TypeRules.family(bound.type))
+        }
+        if isConstant(b) && isExact(a) { return (a, op, b) }
+        if op == .add && isConstant(a) && isExact(b) { return (b, op, a) }
+        return nil
     }
 
     private static func makeCall(_ function: AggregateFunction, _ argument: Expr?, text: String, binder: Binder) throws -> AggregateCall {

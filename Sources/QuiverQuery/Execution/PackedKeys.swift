@@ -1,0 +1,204 @@
+import QuiverArrow
+import QuiverBytes
+
+/// A group key of fixed-width columns packed into 16 value bytes and a null mask: grouping by
+/// integers, dates, timestamps, floats and booleans (up to 16 bytes in all, e.g. an int64 and
+/// an int32) compares and hashes three words instead of an encoded byte string.
+struct PackedKey: Hashable {
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+    /// Bit `c` set: key column `c` is NULL (its value bytes stay zero). In a count(DISTINCT)
+    /// pair table this word carries the group id instead (NULL values are not counted there).
+    var tag: UInt64 = 0
+
+    /// A 64-bit mix of the three words (murmur3's finaliser over a multiply-xor combine).
+    @inline(__always)
+    var hashValue64: UInt64 {
+        var h = low &* 0x9E37_79B9_7F4A_7C15
+        h ^= (high ^ (h >> 31)) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= tag &* 0x1656_67B1_9E37_79F9
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        h = h &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 33
+        return h
+    }
+}
+
+/// Where each key column's value sits in a `PackedKey`'s 16 value bytes.
+struct PackedKeyLayout {
+    struct Slot {
+        let offset: Int
+        let width: Int
+        /// 32 or 64 for float columns (whose -0 and NaNs are normalised), 0 otherwise.
+        let float: Int
+        let isBoolean: Bool
+    }
+
+    let slots: [Slot]
+
+    /// The layout for key columns of `types` (value types), or nil when one is not fixed-width
+    /// or they need more than 16 bytes.
+    init?(_ types: [DataType]) {
+        var slots: [Slot] = []
+        var offset = 0
+        for type in types {
+            let width: Int
+            var float = 0
+            var isBoolean = false
+            switch type.storageType {
+            case .boolean:
+                width = 1
+                isBoolean = true
+            case .float32:
+                (width, float) = (4, 32)
+            case .float64:
+                (width, float) = (8, 64)
+            case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64, .date32, .date64, .timestamp,
+                .time32, .time64, .duration, .decimal:
+                guard let fixed = type.storageType.fixedByteWidth else { return nil }
+                width = fixed
+            default:
+                return nil
+            }
+            guard offset + width <= 16 else { return nil }
+            slots.append(Slot(offset: offset, width: width, float: float, isBoolean: isBoolean))
+            offset += width
+        }
+        guard !slots.isEmpty, slots.count <= 64 else { return nil }
+        self.slots = slots
+    }
+
+    /// Packs row `r` of `columns` (plain arrays of the layout's types, `rowCount` long) into
+    /// `keys[r]`, one column at a time.
+    func encode(_ columns: [ArrayData], rowCount: Int, into keys: UnsafeMutableBufferPointer<PackedKey>) {
+        keys.initialize(repeating: PackedKey())
+        let base = UnsafeMutableRawPointer(keys.baseAddress!)
+        let stride = MemoryLayout<PackedKey>.stride
+        for (column, (data, slot)) in zip(columns, slots).enumerated() {
+            let validity = Bitmaps.validity(data)
+            if slot.isBoolean {
+                let bits = Columns.bits(data)
+                for row in 0..<rowCount { base.storeBytes(of: bits[row] ? 1 : 0, toByteOffset: row * stride + slot.offset, as: UInt8.self) }
+            } else {
+                let values = data.buffers[1].baseAddress + data.offset * slot.width
+                switch (slot.float, slot.width) {
+                case (64, _):
+                    for row in 0..<rowCount {
+                        let v = values.loadUnaligned(fromByteOffset: row * 8, as: Double.self)
+                        base.storeBytes(of: v == 0 ? 0.0 : (v.isNaN ? .nan : v), toByteOffset: row * stride + slot.offset, as: Double.self)
+                    }
+                case (32, _):
+                    for row in 0..<rowCount {
+                        let v = values.loadUnaligned(fromByteOffset: row * 4, as: Float.self)
+                        base.storeBytes(of: v == 0 ? Float(0) : (v.isNaN ? .nan : v), toByteOffset: row * stride + slot.offset, as: Float.self)
+                    }
+                case (_, 8):
+                    for row in 0..<rowCount {
+                        base.storeBytes(of: values.loadUnaligned(fromByteOffset: row * 8, as: UInt64.self), toByteOffset: row * stride + slot.offset, as: UInt64.self)
+                    }
+                case (_, 4):
+                    for row in 0..<rowCount {
+                        base.storeBytes(of: values.loadUnaligned(fromByteOffset: row * 4, as: UInt32.self), toByteOffset: row * stride + slot.offset, as: UInt32.self)
+                    }
+                default:
+                    for row in 0..<rowCount {
+                        (base + row * stride + slot.offset).copyMemory(from: values + row * slot.width, byteCount: slot.width)
+                    }
+                }
+            }
+            if let validity {
+                let bit = UInt64(1) << UInt64(column)
+                for row in 0..<rowCount where !validity[row] {
+                    // A NULL's value bytes are zero, so all NULLs of a column are one key.
+                    (base + row * stride + slot.offset).initializeMemory(as: UInt8.self, repeating: 0, count: slot.width)
+                    keys[row].tag |= bit
+                }
+            }
+        }
+    }
+
+    /// The key columns of `keys`, typed `types` (the inverse of `encode`).
+    func decode(_ keys: [PackedKey], types: [DataType], pool: MemoryPool) -> [ArrayData] {
+        let count = keys.count
+        let stride = MemoryLayout<PackedKey>.stride
+        return keys.withUnsafeBytes { raw in
+            zip(slots, types).enumerated().map { column, pair in
+                let (slot, type) = pair
+                let bit = UInt64(1) << UInt64(column)
+                let nulls = keys.reduce(0) { $0 + ($1.tag & bit != 0 ? 1 : 0) }
+                let validity: (Buffer, nullCount: Int)? = nulls == 0 ? nil : (
+                    Bitmaps.build(count: count, pool: pool) { keys[$0].tag & bit == 0 }.finish(), nulls)
+                if slot.isBoolean {
+                    let bits = Bitmaps.build(count: count, pool: pool) { raw.load(fromByteOffset: $0 * stride + slot.offset, as: UInt8.self) != 0 }
+                    return Output.array(type, length: count, validity: validity, [bits.finish()])
+                }
+                let values = Output.fixed(UInt8.self, count: count * slot.width, pool: pool) { out in
+                    for row in 0..<count {
+                        (UnsafeMutableRawPointer(out) + row * slot.width).copyMemory(
+                            from: raw.baseAddress! + row * stride + slot.offset, byteCount: slot.width)
+                    }
+                }
+                return Output.array(type, length: count, validity: validity, [values])
+            }
+        }
+    }
+}
+
+/// Interns packed keys: dense ids in order of first appearance, open addressing with linear
+/// probing over a power-of-two table (load ≤ 1/2). A value type for the same reason as
+/// `KeyTable`.
+struct PackedKeyTable {
+    private(set) var keys: [PackedKey] = []
+    private var slots: [Int32]
+    private var mask: Int
+
+    init(capacity: Int = 16) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = Array(repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    var count: Int { keys.count }
+
+    /// The id of `key`, adding it if new.
+    @inline(__always)
+    mutating func intern(_ key: PackedKey) -> Int32 {
+        var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
+        while true {
+            let id = slots[slot]
+            if id < 0 { break }
+            if keys[Int(id)] == key { return id }
+            slot = (slot + 1) & mask
+        }
+        let id = Int32(keys.count)
+        slots[slot] = id
+        keys.append(key)
+        if keys.count * 2 > slots.count { grow() }
+        return id
+    }
+
+    /// Interns each of `rowKeys`, writing each row's id to `ids`.
+    mutating func intern(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>, mask rowMask: BitView? = nil) {
+        if let rowMask {
+            forEachSetRow(rowMask, nil, count: rowKeys.count) { ids[$0] = intern(rowKeys[$0]) }
+        } else {
+            for row in 0..<rowKeys.count { ids[row] = intern(rowKeys[row]) }
+        }
+    }
+
+    private mutating func grow() {
+        let size = slots.count * 2
+        slots = Array(repeating: -1, count: size)
+        mask = size - 1
+        slots.withUnsafeMutableBufferPointer { slots in
+            for (id, key) in keys.enumerated() {
+                var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
+                while slots[slot] >= 0 { slot = (slot + 1) & mask }
+                slots[slot] = Int32(id)
+            }
+        }
+    }
+}
