@@ -66,6 +66,12 @@ import Testing
         "SELECT sum(i + 1), sum(i - 2), sum(3 + i), sum(i + 1.5), sum(f + 1), count(*) FROM t",
         "SELECT i % 3 AS k, sum(i + 1), sum(i + 2), sum(CAST(i AS DECIMAL(10,2)) - 0.25) FROM t GROUP BY k",
         "SELECT sum(i + 1) FROM t WHERE i IS NULL",
+        // Packed group keys: NULLs, floats, booleans, several columns, and count(DISTINCT) pairs.
+        "SELECT f, count(*), count(DISTINCT i) FROM t GROUP BY f",
+        "SELECT i, big, count(*), count(DISTINCT big), count(DISTINCT f) FROM t GROUP BY i, big",
+        "SELECT i > 2 AS b, d, count(*), sum(big) FROM t GROUP BY b, d",
+        "SELECT count(DISTINCT i), count(DISTINCT d), count(DISTINCT ts), count(DISTINCT s) FROM t",
+        "SELECT i % 2 AS k, count(DISTINCT s), count(DISTINCT ts) FROM t GROUP BY k",
         "SELECT sum(big), count(*), coalesce(sum(i), 0) FROM t WHERE id > 100",
         "SELECT count(*) FROM t WHERE regexp_matches(s, 'google') AND extract(year FROM ts) > 2000",
         "SELECT date_trunc('month', d) AS m, count(*) FROM t GROUP BY m ORDER BY m NULLS LAST",

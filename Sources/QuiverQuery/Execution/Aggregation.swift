@@ -191,7 +191,7 @@ private func makeAccumulator(_ call: AggregateCall, pool: MemoryPool) throws -> 
     switch call.function {
     case .countStar: return CountAccumulator(countsNulls: true)
     case .count: return CountAccumulator(countsNulls: false)
-    case .countDistinct: return DistinctAccumulator(pool: pool)
+    case .countDistinct: return DistinctAccumulator(valueType: valueType, pool: pool)
     case .sum, .avg:
         guard let kind = NumberKind(valueType) else { return CountAccumulator(countsNulls: false, allNull: call.type) }
         return SumAccumulator(call: call, kind: kind, scale: Cast.decimalScale(valueType))
@@ -418,27 +418,40 @@ private final class SumAccumulator: Accumulator {
     func finish(as call: AggregateCall, groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         guard !overflow else { throw QuiverError(.query, "overflow in \(call.text)") }
         state.grow(to: groupCount)
-        var scalars: [Scalar] = []
-        scalars.reserveCapacity(groupCount)
-        for group in 0..<groupCount {
-            let count = state.counts[group]
-            let exact = state.exact[group]
-            guard count > 0 else {
-                scalars.append(.null(call.type))
-                continue
-            }
-            if call.function == .avg {
-                scalars.append(.float64((isExact ? Double(exact) / divisor : state.float[group]) / Double(count)))
-            } else if !isExact {
-                scalars.append(.float64(state.float[group]))
-            } else {
-                guard exact.magnitude < Decimal.powersOfTen[38] else {
-                    throw QuiverError(.query, "\(call.text) does not fit in 38 digits")
+        // Written straight into the result buffers: millions of groups must not each become
+        // a Scalar.
+        let counts = state.counts
+        let empty = counts.prefix(groupCount).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        let validity: (Buffer, nullCount: Int)? = empty == 0 ? nil
+            : (Bitmaps.build(count: groupCount, pool: pool) { counts[$0] > 0 }.finish(), empty)
+        let values: Buffer
+        if call.function == .avg || !isExact {
+            let isAverage = call.function == .avg
+            values = Output.fixed(Double.self, count: groupCount, pool: pool) { out in
+                for group in 0..<groupCount {
+                    let sum = isExact ? Self.double(state.exact[group]) / divisor : state.float[group]
+                    out[group] = isAverage ? (counts[group] > 0 ? sum / Double(counts[group]) : 0) : sum
                 }
-                scalars.append(Scalar(type: call.type, payload: .decimal(exact)))
+            }
+        } else {
+            let limit = Decimal.powersOfTen[38]
+            if (0..<groupCount).contains(where: { state.exact[$0].magnitude >= limit && counts[$0] > 0 }) {
+                throw QuiverError(.query, "\(call.text) does not fit in 38 digits")
+            }
+            values = Output.fixed(Int128.self, count: groupCount, pool: pool) { out in
+                state.exact.withUnsafeBufferPointer { exact in
+                    for group in 0..<groupCount { out[group] = counts[group] > 0 ? exact[group] : 0 }
+                }
             }
         }
-        return try ScalarArrays.array(of: scalars, type: call.type, pool: pool)
+        return Output.array(call.type, length: groupCount, validity: validity, [values])
+    }
+
+    /// `Double(value)` with the common case (it fits in 64 bits) on the fast conversion.
+    @inline(__always)
+    private static func double(_ value: Int128) -> Double {
+        if let small = Int64(exactly: value) { return Double(small) }
+        return Double(value)
     }
 }
 
@@ -618,15 +631,41 @@ private final class BytesMinMax: Accumulator {
 }
 
 /// count(DISTINCT x): one key table of (group, value) pairs; a group's count is the number
-/// of pairs with its id. NULL values are not counted.
+/// of pairs with its id. NULL values are not counted. Fixed-width values of up to 16 bytes
+/// pair up as packed keys (the value in the words, the group in the tag), others as encoded
+/// byte strings behind a 4-byte group id.
 private final class DistinctAccumulator: Accumulator {
     var pairs = KeyTable()
+    var packedPairs = PackedKeyTable()
+    let layout: PackedKeyLayout?
     let pool: MemoryPool
 
-    init(pool: MemoryPool) { self.pool = pool }
+    init(valueType: DataType, pool: MemoryPool) {
+        layout = PackedKeyLayout([valueType])
+        self.pool = pool
+    }
 
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws {
         guard let input else { return }
+        if let layout {
+            let plain = try Take.decodeDictionary(input, pool: pool)
+            var keys = [PackedKey](repeating: PackedKey(), count: rows.rowCount)
+            // The table moves into a local for the loop: a class's stored property would be
+            // exclusivity-checked on every intern.
+            var table = packedPairs
+            packedPairs = PackedKeyTable(capacity: 0)
+            keys.withUnsafeMutableBufferPointer { keys in
+                layout.encode([plain], rowCount: rows.rowCount, into: keys)
+                let ids = rows.ids
+                forEachSetRow(Bitmaps.validity(plain), rows.mask, count: rows.rowCount) { row in
+                    var key = keys[row]
+                    key.tag = UInt64(UInt32(bitPattern: ids?[row] ?? 0))
+                    _ = table.intern(key)
+                }
+            }
+            packedPairs = table
+            return
+        }
         let prefix = rows.ids ?? [Int32](repeating: 0, count: rows.rowCount)
         let encoder = try KeyEncoder([input], rowCount: rows.rowCount, groupPrefix: prefix, pool: pool)
         Self.intern(encoder, mask: rows.mask, into: &pairs)
@@ -642,6 +681,13 @@ private final class DistinctAccumulator: Accumulator {
 
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
         guard let other = other as? DistinctAccumulator else { return }
+        var table = packedPairs
+        packedPairs = PackedKeyTable(capacity: 0)
+        for var key in other.packedPairs.keys {
+            key.tag = UInt64(UInt32(bitPattern: map[Int(key.tag)]))
+            _ = table.intern(key)
+        }
+        packedPairs = table
         var scratch: [UInt8] = []
         for id in 0..<other.pairs.count {
             other.pairs.withKey(id) { key in
@@ -656,6 +702,7 @@ private final class DistinctAccumulator: Accumulator {
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         var counts = [Int64](repeating: 0, count: groupCount)
+        for key in packedPairs.keys where key.tag < UInt64(groupCount) { counts[Int(key.tag)] += 1 }
         for id in 0..<pairs.count {
             let group = pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) }
             if group < groupCount { counts[group] += 1 }

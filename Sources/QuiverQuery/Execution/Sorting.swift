@@ -26,12 +26,17 @@ struct RowOrder {
         }
     }
 
+    @inline(__always)
     func compare(_ a: Int, _ b: Int) -> Int {
-        for key in keys {
-            let c = key.compare(a, b)
-            if c != 0 { return c }
+        // Through a buffer pointer: iterating the array copies each comparer (a retain and a
+        // release of its closure and column per row pair).
+        keys.withUnsafeBufferPointer { keys in
+            for index in keys.indices {
+                let c = keys[index].compare(a, b)
+                if c != 0 { return c }
+            }
+            return 0
         }
-        return 0
     }
 
     /// Strict weak order with ties broken by position.
@@ -116,6 +121,7 @@ private struct KeyComparer {
     /// Keeps the compared buffers alive.
     let retained: ArrayData
 
+    @inline(__always)
     func compare(_ a: Int, _ b: Int) -> Int {
         let aNull = isAllNull || !(validity?[a] ?? true)
         let bNull = isAllNull || !(validity?[b] ?? true)
