@@ -198,8 +198,12 @@ import Testing
             let keys = Array(sortable.shuffled(using: &random).prefix(Int.random(in: 1...2, using: &random)))
             let directions = keys.map { _ in (Bool.random(using: &random), Bool.random(using: &random)) }
             let limit: Int? = Bool.random(using: &random) ? Int.random(in: 0...30, using: &random) : nil
+            let offset = Bool.random(using: &random) ? Int.random(in: 0...12, using: &random) : 0
+            // A filter dropping some rows takes the late-materialising top-k path.
+            let filtered = Bool.random(using: &random)
             let reference = ReferenceTable(s.batches)
-            let positions = reference.rows.indices.sorted { a, b in
+            let kept = reference.rows.indices.filter { !filtered || !reference.row($0)[keys[0]]!.isNull }
+            let positions = kept.sorted { a, b in
                 for (key, (descending, nullsFirst)) in zip(keys, directions) {
                     let x = reference.row(a)[key]!, y = reference.row(b)[key]!
                     if x.isNull || y.isNull {
@@ -211,9 +215,11 @@ import Testing
                 }
                 return a < b
             }
-            let expected = positions.prefix(limit ?? positions.count).map { reference.rows[$0] }
+            let expected = positions.dropFirst(offset).prefix(limit ?? positions.count).map { reference.rows[$0] }
             let order = zip(keys, directions).map { "\($0) \($1.0 ? "DESC" : "ASC") NULLS \($1.1 ? "FIRST" : "LAST")" }
-            let sql = "SELECT * FROM t ORDER BY \(order.joined(separator: ", "))" + (limit.map { " LIMIT \($0)" } ?? "")
+            let sql = "SELECT * FROM t" + (filtered ? " WHERE \(keys[0]) IS NOT NULL" : "")
+                + " ORDER BY \(order.joined(separator: ", "))" + (limit.map { " LIMIT \($0)" } ?? "")
+                + (offset > 0 ? " OFFSET \(offset)" : "")
             #expect(try Self.run(sql, s) == expected, "\(sql)")
         }
     }

@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverTestSupport
 import Testing
 @testable import QuiverQuery
 
@@ -67,6 +68,19 @@ import Testing
                               [("s", Make.utf8(words))]).map { $0 } == [
             [f, f, f, t], [f, f, f, f], [f, f, t, t], [f, f, f, t], [f, t, f, t], [t, f, f, t], [f, f, f, t], [n, n, n, n],
         ])
+    }
+
+    /// `%needle%` against a naive search, over strings long enough for the 16-byte steps and
+    /// their tail, with matches at every position (a two-letter alphabet makes many).
+    @Test func likeContainsMatchesNaiveSearch() throws {
+        var random = SeededRandom(seed: 7)
+        let words: [String?] = (0..<400).map { _ in
+            String((0..<Int.random(in: 0...70, using: &random)).map { _ in Bool.random(using: &random) ? "a" : "b" })
+        }
+        for needle in ["a", "b", "ab", "ba", "aab", "abba", "bbbbb", "abababab", "aaaaaaaaaaaaaaaaaaa"] {
+            let result = try Self.rows("SELECT s LIKE '%\(needle)%' FROM t", [("s", Make.utf8(words))]).map { $0[0] }
+            #expect(result == words.map { V.bool($0!.contains(needle)) }, "\(needle)")
+        }
     }
 
     @Test func casts() throws {

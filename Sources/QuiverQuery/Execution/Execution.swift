@@ -69,6 +69,9 @@ final class Execution: @unchecked Sendable {
         var input = try load(batch)
         var outcome = Outcome(rows: input.length, selected: input.length)
         var selection: Selection? = nil
+        // Top-k rows of a row-wise query: only the sort keys are computed for every kept row.
+        let topK = plan.sort.isEmpty ? nil : plan.fetchCount
+        var keptRows: [Int32]? = nil
         if let filter = plan.filter {
             let kept = Selection(try evaluator.evaluate(filter, input), length: input.length, pool: options.pool)
             outcome.selected = kept.count
@@ -76,6 +79,8 @@ final class Execution: @unchecked Sendable {
                 if case .aggregate(let spec) = plan.mode, kept.count * 2 >= input.length || spec.readsNoColumns {
                     // Most rows stay (or none is read): aggregate in place, reading the bits.
                     selection = kept
+                } else if case .project = plan.mode, let k = topK, kept.count > k {
+                    keptRows = kept.rows()
                 } else {
                     input = try gather(input, kept)
                 }
@@ -83,16 +88,28 @@ final class Execution: @unchecked Sendable {
         }
         switch plan.mode {
         case .project(let outputs, _):
-            guard input.length > 0 else { return outcome }
-            var columns = try outputs.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
-            var length = input.length
-            if let limit = plan.fetchCount, !plan.sort.isEmpty, limit < length {
-                let rows = try RowOrder(columns: try sortable(columns), specs: plan.sort).top(limit, count: length)
-                columns = try columns.map { try Take.take($0, rows: rows, pool: options.pool) }
-                length = rows.count
+            let candidates = keptRows?.count ?? input.length
+            guard candidates > 0 else { return outcome }
+            if let k = topK, k < candidates {
+                // Late materialisation: sort keys over the candidate rows pick the top k, and
+                // only those k rows of the other outputs are ever gathered or computed.
+                let keyColumns = Set(plan.sort.flatMap { outputs[$0.column].columns })
+                let keyInput = try keptRows.map { try gather(input, rows: $0, columns: keyColumns) } ?? input
+                var sortColumns = outputs.map { _ in Output.nulls(.null, length: 0, pool: options.pool) }
+                for spec in plan.sort {
+                    sortColumns[spec.column] = try evaluator.evaluate(outputs[spec.column], keyInput)
+                        .materialize(length: candidates, pool: options.pool)
+                }
+                let top = try RowOrder(columns: try sortable(sortColumns), specs: plan.sort).top(k, count: candidates)
+                let rows = keptRows.map { kept in top.map { kept[Int($0)] } } ?? top
+                let chosen = try gather(input, rows: rows, columns: Set(plan.postFilterColumns))
+                outcome.columns = try outputs.map { try evaluator.evaluate($0, chosen).materialize(length: rows.count, pool: options.pool) }
+                outcome.length = rows.count
+                return outcome
             }
+            let columns = try outputs.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
             outcome.columns = columns
-            outcome.length = length
+            outcome.length = input.length
         case .aggregate(let spec):
             let state = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
             if input.length > 0 && outcome.selected > 0 {
@@ -117,9 +134,13 @@ final class Execution: @unchecked Sendable {
 
     /// The columns read after the filter, gathered to the rows `selection` keeps.
     private func gather(_ input: ColumnSet, _ selection: Selection) throws -> ColumnSet {
-        let rows = selection.rows()
+        try gather(input, rows: selection.rows(), columns: Set(plan.postFilterColumns))
+    }
+
+    /// `columns` of `input`, gathered to `rows`.
+    private func gather(_ input: ColumnSet, rows: [Int32], columns: Set<Int>) throws -> ColumnSet {
         var narrowed = [ArrayData?](repeating: nil, count: input.columns.count)
-        for column in plan.postFilterColumns {
+        for column in columns {
             if let data = input.columns[column] { narrowed[column] = try Take.take(data, rows: rows, pool: options.pool) }
         }
         return ColumnSet(columns: narrowed, length: rows.count)

@@ -104,19 +104,36 @@ struct LikePattern: Hashable, Sendable, CustomStringConvertible {
         return bytes.withUnsafeBytes { memcmp(value.start + position, $0.baseAddress ?? value.start, bytes.count) == 0 }
     }
 
+    /// Substring search, 16 positions per step: a position is a candidate when both the
+    /// needle's first and last bytes match there (one SIMD compare each), and only candidates
+    /// are confirmed with `memcmp` — far fewer than memchr's hits on a common first letter.
     private static func contains(_ value: ByteString, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first else { return true }
-        guard value.count >= needle.count else { return false }
-        var position = 0
-        let last = value.count - needle.count
-        while position <= last {
-            // memchr finds the next candidate start; memcmp confirms it.
-            guard let hit = memchr(value.start + position, Int32(first), last - position + 1) else { return false }
-            position = UnsafeRawPointer(hit) - value.start
-            if hasPrefix(value, needle, at: position) { return true }
-            position += 1
+        let n = needle.count
+        guard n > 0 else { return true }
+        let count = value.count
+        guard count >= n else { return false }
+        return needle.withUnsafeBytes { needleBytes in
+            let needleBase = needleBytes.baseAddress!
+            let first = SIMD16<UInt8>(repeating: needle[0])
+            let last = SIMD16<UInt8>(repeating: needle[n - 1])
+            var position = 0
+            while position + 16 + n - 1 <= count {
+                let a = value.start.loadUnaligned(fromByteOffset: position, as: SIMD16<UInt8>.self)
+                let b = value.start.loadUnaligned(fromByteOffset: position + n - 1, as: SIMD16<UInt8>.self)
+                let candidates = (a .== first) .& (b .== last)
+                if any(candidates) {
+                    for lane in 0..<16 where candidates[lane] {
+                        if n <= 2 || memcmp(value.start + position + lane + 1, needleBase + 1, n - 2) == 0 { return true }
+                    }
+                }
+                position += 16
+            }
+            while position + n <= count {
+                if memcmp(value.start + position, needleBase, n) == 0 { return true }
+                position += 1
+            }
+            return false
         }
-        return false
     }
 
     /// Bytes in the UTF-8 sequence that starts with `lead` (1 for stray continuation bytes).
