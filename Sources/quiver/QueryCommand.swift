@@ -29,6 +29,8 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Worker threads (default: every core).") var threads: Int?
     @Option(name: .shortAndLong, help: "Write the result here instead of standard output.") var output: String?
     @Flag(help: "Print time, batches skipped, bytes allocated and RSS to standard error.") var stats = false
+    @Option(name: .customLong("repeat"), help: "Run the query this many times in this process and report the fastest and median run (with --stats): warm timings.")
+    var repetitions: Int = 1
 
     func run() throws {
         let start = ContinuousClock.now
@@ -59,13 +61,20 @@ struct QueryCommand: ParsableCommand {
         } catch let error as QuiverError {
             throw QueryFailure(error: error)
         }
-        let result: QueryResult
+        var result: QueryResult
+        var runs: [Duration] = []
         do {
             result = try query.execute(ExecutionOptions(parallelism: threads, pool: pool))
+            runs.append(ContinuousClock.now - start)
+            for _ in 1..<max(1, repetitions) {
+                let again = ContinuousClock.now
+                result = try query.execute(ExecutionOptions(parallelism: threads, pool: pool))
+                runs.append(ContinuousClock.now - again)
+            }
         } catch let error as QuiverError {
             throw QueryFailure(error: error)
         }
-        let elapsed = ContinuousClock.now - start
+        let elapsed = runs[0]
         let allocated = pool.totalAllocatedBytes - allocatedBefore
         let sink = try openOutput(output ?? "-")
         try ResultWriter.write(result, format: format, maxRows: maxRows, to: sink)
@@ -76,6 +85,10 @@ struct QueryCommand: ParsableCommand {
             var line = "time \(elapsed)  batches \(s.batchesTotal) (skipped \(s.batchesSkipped))  "
             line += "rows \(result.numRows)  allocated \(allocated) B"
             if let rss { line += "  RSS Δ \(rss) B" }
+            if runs.count > 1 {
+                let sorted = runs.dropFirst().sorted()
+                line += "  repeated \(runs.count - 1)×: fastest \(sorted[0]), median \(sorted[sorted.count / 2])"
+            }
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
     }

@@ -43,7 +43,7 @@ final class Execution: @unchecked Sendable {
     func consume(_ range: Range<Int>) throws {
         guard !isStopped else { return }
         if case .aggregate(let spec) = plan.mode, aggregate == nil {
-            aggregate = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
+            aggregate = try AggregationState(calls: spec.calls, keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
         }
         if plan.fetchCount == 0 {
             isStopped = true
@@ -111,7 +111,7 @@ final class Execution: @unchecked Sendable {
             outcome.columns = columns
             outcome.length = input.length
         case .aggregate(let spec):
-            let state = try AggregationState(calls: spec.calls, keyTypes: spec.keys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
+            let state = try AggregationState(calls: spec.calls, keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
             if input.length > 0 && outcome.selected > 0 {
                 var evaluated: ([ArrayData], [ArrayData?])? = nil
                 if let kept = selection {
@@ -149,7 +149,7 @@ final class Execution: @unchecked Sendable {
     /// The group keys and aggregate arguments evaluated over every row of `input`.
     private func evaluateAggregateInputs(_ spec: AggregatePlan, _ input: ColumnSet) throws -> ([ArrayData], [ArrayData?]) {
         let evaluator = evaluator.remembering()
-        let keys = try spec.keys.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
+        let keys = try spec.hashedKeys.map { try evaluator.evaluate($0, input).materialize(length: input.length, pool: options.pool) }
         let arguments = try spec.calls.map { call in
             try call.argument.map { try evaluator.values($0, input).materialize(length: input.length, pool: options.pool) }
         }
@@ -235,7 +235,7 @@ final class Execution: @unchecked Sendable {
     func finish() throws -> [RecordBatch] {
         if case .aggregate(let spec) = plan.mode, let state = aggregate {
             aggregate = nil
-            let results = try state.finish()
+            let results = try withDerivedKeys(spec, try state.finish(), groupCount: state.groupCount)
             var grouped = ColumnSet(columns: results, length: state.groupCount)
             if let having = spec.having {
                 let rows = Selection(try evaluator.evaluate(having, grouped), length: grouped.length, pool: options.pool).rows()
@@ -255,6 +255,30 @@ final class Execution: @unchecked Sendable {
             : try sortRuns(limit: plan.fetchCount)
         runs = []
         return [window(of: RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(sorted.columns.prefix(plan.visibleWidth)), length: sorted.length))]
+    }
+
+    /// The aggregate's output with the derived keys put back at their positions, each computed
+    /// once per group from the hashed plain keys it reads.
+    private func withDerivedKeys(_ spec: AggregatePlan, _ results: [ArrayData], groupCount: Int) throws -> [ArrayData] {
+        guard !spec.derivedKeys.isEmpty else { return results }
+        let hashed = spec.keys.indices.filter { !spec.derivedKeys.contains($0) }
+        // The hashed plain keys as the source columns they are.
+        var sourceColumns = [ArrayData?](repeating: nil, count: plan.source.schema.fields.count)
+        for (result, position) in hashed.enumerated() {
+            if case .column(let index, _) = spec.keys[position] { sourceColumns[index] = results[result] }
+        }
+        let groups = ColumnSet(columns: sourceColumns, length: groupCount)
+        var keys: [ArrayData] = []
+        var next = 0
+        for position in spec.keys.indices {
+            if spec.derivedKeys.contains(position) {
+                keys.append(try evaluator.evaluate(spec.keys[position], groups).materialize(length: groupCount, pool: options.pool))
+            } else {
+                keys.append(results[next])
+                next += 1
+            }
+        }
+        return keys + results[next...]
     }
 
     /// The rows of a complete result that OFFSET and LIMIT keep.

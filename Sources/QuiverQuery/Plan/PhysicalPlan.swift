@@ -46,6 +46,13 @@ struct PhysicalPlan: Sendable {
 struct AggregatePlan: Sendable {
     /// Group keys over source columns.
     let keys: [BoundExpr]
+    /// Keys computed from other keys rather than hashed (`GROUP BY x, x - 1`): their
+    /// positions in `keys`. Each reads only source columns that are themselves plain keys, so
+    /// it is a function of the group and is evaluated once per group after aggregating.
+    let derivedKeys: Set<Int>
+
+    /// The keys that are hashed, in order.
+    var hashedKeys: [BoundExpr] { keys.indices.filter { !derivedKeys.contains($0) }.map { keys[$0] } }
     let keyTexts: [String]
     let calls: [AggregateCall]
     /// Fields of the aggregate's output: keys then calls.

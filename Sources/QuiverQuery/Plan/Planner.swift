@@ -115,6 +115,18 @@ enum Planner {
     ) throws -> (plan: AggregatePlan, visible: [Field], extended: [Field], sort: [SortSpec]) {
         let keyBinder = input("GROUP BY")
         let keys = try spec.groupBy.map { try keyBinder.bind($0) }
+        // A key reading only columns that are plain (non-dictionary) keys is a function of them.
+        var plainKeyColumns = Set<Int>()
+        for key in keys {
+            guard case .column(let index, let type) = key else { continue }
+            if case .dictionary = type { continue }
+            plainKeyColumns.insert(index)
+        }
+        let derivedKeys = Set(keys.indices.filter { position in
+            if case .column = keys[position] { return false }
+            let columns = keys[position].columns
+            return !columns.isEmpty && columns.isSubset(of: plainKeyColumns)
+        })
         let keyFields = zip(spec.groupBy, keys).map { Field($0.outputName, ScalarArrays.valueType($1.type)) }
         var calls: [AggregateCall] = []
         let argumentBinder = input("an aggregate argument")
@@ -180,7 +192,7 @@ enum Planner {
         }
         let extended = visible + outputs[visible.count...].enumerated().map { Field("__sort\($0.offset)", $0.element.type) }
         let plan = AggregatePlan(
-            keys: keys, keyTexts: spec.groupBy.map(\.description), calls: calls, fields: fields, having: having,
+            keys: keys, derivedKeys: derivedKeys, keyTexts: spec.groupBy.map(\.description), calls: calls, fields: fields, having: having,
             havingText: spec.having?.description, outputs: outputs,
             outputTexts: items.map(\.description) + spec.orderBy.map(\.expr.description))
         return (plan, visible, extended, sort)
