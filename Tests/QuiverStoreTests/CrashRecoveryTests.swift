@@ -337,12 +337,13 @@ struct CrashRecoveryTests {
         var generator = SystemRandomNumberGenerator()
         let deadline = Date().addingTimeInterval(20)
         var round = 0, withLeftovers = 0, completed = 0
-        while round < 30 && Date() < deadline {
+        while round < 25 && Date() < deadline {
             round += 1
             // Alternate the target so that every compaction rewrites the whole table.
             let rows = round % 2 == 0 ? "7" : "11"
             let child = try ChildProcess(quiverBinary, ["store", "compact", store, "t", "--rows-per-batch", rows])
-            usleep(UInt32.random(in: 0...25_000, using: &generator))
+            // A compaction syncs each new file: it takes a few hundred milliseconds here.
+            usleep(UInt32.random(in: 0...400_000, using: &generator))
             child.kill()
             if child.output.contains(where: { $0.hasPrefix("compacted") }) { completed += 1 }
             let snapshot = try Store(at: store, log: StoreLog.silent).snapshot(of: "t")
@@ -355,7 +356,7 @@ struct CrashRecoveryTests {
             #expect(texts == expected, "round \(round): the table's rows changed (\(texts.count) rows)")
             withLeftovers += try expectLeftoversHandled(store, "t", "round \(round)") > 0 ? 1 : 0
         }
-        #expect(round >= 10, "\(round) rounds, \(completed) completed, \(withLeftovers) with leftovers")
+        #expect(round >= 10 && withLeftovers > 0, "\(round) rounds, \(completed) completed, \(withLeftovers) with leftovers")
     }
 
     @Test("a killed store append of a three-batch file leaves all three batches or none", .timeLimit(.minutes(1)))
@@ -378,7 +379,8 @@ struct CrashRecoveryTests {
         while round < 40 && Date() < deadline {
             round += 1
             let child = try ChildProcess(quiverBinary, ["store", "append", store, "t", input, "--no-sync", "-q"])
-            usleep(UInt32.random(in: 0...40_000, using: &generator))
+            // A debug build takes ~100 ms for the whole call, most of it before the writes.
+            usleep(UInt32.random(in: 0...150_000, using: &generator))
             child.kill()
             // Opening the writer recovers whatever the kill left.
             let writer = try Store(at: store, log: StoreLog.silent).writer(for: "t", options: fastWriter)
@@ -392,6 +394,6 @@ struct CrashRecoveryTests {
             if batches > previous { landed += 1 }
             previous = batches
         }
-        #expect(round >= 10, "\(round) rounds, \(landed) landed")
+        #expect(round >= 10 && landed > 0, "\(round) rounds, \(landed) landed")
     }
 }
