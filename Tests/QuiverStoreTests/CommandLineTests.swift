@@ -11,19 +11,31 @@ struct CommandLineTests {
     /// Runs `quiver` with `arguments` (and `input` on standard input); returns its exit
     /// status and standard output.
     private func quiver(_ arguments: [String], input: Data = Data()) throws -> (status: Int32, output: String) {
+        let result = try quiverWithErrors(arguments, input: input)
+        return (result.status, result.output)
+    }
+
+    /// `quiver(_:input:)`, with standard error (a file: not a terminal) too.
+    private func quiverWithErrors(_ arguments: [String], input: Data = Data()) throws -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: quiverBinary)
         process.arguments = arguments
         let stdin = Pipe(), stdout = Pipe()
+        let errorsPath = NSTemporaryDirectory() + "quiver-stderr-\(UUID().uuidString)"
+        try #require(FileManager.default.createFile(atPath: errorsPath, contents: nil))
+        defer { try? FileManager.default.removeItem(atPath: errorsPath) }
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorsPath))
         process.standardInput = stdin
         process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
         stdin.fileHandleForWriting.write(input)
         try stdin.fileHandleForWriting.close()
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try errors.close()
+        let errorText = String(decoding: try Data(contentsOf: URL(fileURLWithPath: errorsPath)), as: UTF8.self)
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), errorText)
     }
 
     @Test("append a file and a stream from stdin, list, stats, compact, check, repair")
@@ -135,5 +147,28 @@ struct CommandLineTests {
         #expect(repaired.status == 0 && repaired.output.contains("kept 2 batches"), "\(repaired.output)")
         #expect(try quiver(["check", store]).status == 0)
         #expect(try quiver(["query", store, "SELECT count(*) AS n FROM t", "--format", "csv", "--verify"]).output.contains("10"))
+    }
+
+    @Test("progress on standard error that is not a terminal is plain lines, without escape sequences")
+    func progressWithoutEscapes() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (store, _) = try sampleStore(directory)
+        let result = try quiverWithErrors(["store", "append", store, "t", directory.file("in.arrow"), "--progress-after", "0"])
+        #expect(result.status == 0)
+        #expect(result.errors.contains("1 batches, 5 rows") && result.errors.contains("appended to 't': 4 batches"), "\(result.errors)")
+        #expect(!result.errors.contains("\u{1B}") && !result.errors.contains("\r"), "\(result.errors.debugDescription)")
+    }
+
+    @Test("store list on a crashed store says the table needs repair")
+    func listSaysRepair() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (store, _) = try sampleStore(directory)
+        let file = try Store(at: store).snapshot(of: "t").files[0].path
+        try writeFile(file, try fileBytes(file).dropLast(3))
+        let listed = try quiverWithErrors(["store", "list", store])
+        #expect(listed.status == 0 && listed.output.contains("4 batches"), "\(listed.output)")
+        #expect(listed.errors.contains("needs repair"), "\(listed.errors)")
     }
 }
