@@ -84,6 +84,7 @@ struct StoreAppendCommand: ParsableCommand {
     @Option(help: "Commit every this many batches, acknowledging each commit on standard output (default: one commit for the whole call).")
     var batchesPerCommit: Int?
     @Flag(name: .shortAndLong, help: "Print nothing but errors.") var quiet = false
+    @Option(help: .hidden) var progressAfter: Int = 1000  // milliseconds before the first progress line (tests: 0)
 
     func validate() throws {
         if let batchesPerCommit, batchesPerCommit < 1 { throw ValidationError("--batches-per-commit must be at least 1") }
@@ -100,7 +101,7 @@ struct StoreAppendCommand: ParsableCommand {
         let writer = try store.writer(for: table, options: WriterOptions(durability: noSync ? .buffered : .synced))
         defer { try? writer.close() }
         if !created, settings.isGiven { try writer.setOptions(settings.applied(to: writer.tableOptions)) }
-        let progress = Progress(quiet: quiet)
+        let progress = Progress(quiet: quiet, after: .milliseconds(progressAfter))
         var group: [RecordBatch] = []
         var committedBatches = 0, commits = 0
         func commit() throws {
@@ -148,7 +149,11 @@ final class Progress {
     private var batches = 0, rows = 0, bytes = 0
     private var reported = false
 
-    init(quiet: Bool) {
+    private let delay: Duration
+
+    /// Progress lines start once the append has run for `after`.
+    init(quiet: Bool, after: Duration = .seconds(1)) {
+        delay = after
         self.quiet = quiet
         start = clock.now
         lastReport = start
@@ -159,7 +164,7 @@ final class Progress {
         rows += batch.length
         bytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
         let now = clock.now
-        guard !quiet, now - start > .seconds(1), now - lastReport > .milliseconds(500) else { return }
+        guard !quiet, now - start >= delay, !reported || now - lastReport > .milliseconds(500) else { return }
         lastReport = now
         reported = true
         if redraws {

@@ -43,11 +43,7 @@ struct CommandLineTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let file = directory.file("in.arrow")
-        let output = try FileOutput(path: file)
-        let writer = try FileWriter(output: output, schema: Sample.schema)
-        for k in 0..<4 { try writer.write(Sample.batch(k, rows: 5)) }
-        try writer.finish()
-        try output.close()
+        try writeSampleFile(file)
         let stream = BufferOutputStream()
         let streamWriter = try StreamWriter(output: stream, schema: Sample.schema)
         try streamWriter.write(Sample.batch(9, rows: 2))
@@ -80,14 +76,19 @@ struct CommandLineTests {
         #expect(try Store(at: store).snapshot(of: "t").numRows == 22)
     }
 
-    /// A store with table `t` of `Sample` batches 0..<4 (5 rows each), appended by the CLI.
-    private func sampleStore(_ directory: TemporaryDirectory, arguments: [String] = []) throws -> (store: String, output: String) {
-        let file = directory.file("in.arrow")
-        let output = try FileOutput(path: file)
+    /// Writes an Arrow file of `Sample` batches 0..<4, 5 rows each.
+    private func writeSampleFile(_ path: String) throws {
+        let output = try FileOutput(path: path)
         let writer = try FileWriter(output: output, schema: Sample.schema)
         for k in 0..<4 { try writer.write(Sample.batch(k, rows: 5)) }
         try writer.finish()
         try output.close()
+    }
+
+    /// A store with table `t` of `Sample` batches 0..<4 (5 rows each), appended by the CLI.
+    private func sampleStore(_ directory: TemporaryDirectory, arguments: [String] = []) throws -> (store: String, output: String) {
+        let file = directory.file("in.arrow")
+        try writeSampleFile(file)
         let store = directory.file("store")
         let appended = try quiver(["store", "append", store, "t", file, "-q"] + arguments)
         #expect(appended.status == 0)

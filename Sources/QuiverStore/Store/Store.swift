@@ -124,14 +124,13 @@ public final class Store: Sendable {
             }
             try FileSystem.createDirectory(directory)
             // Leftovers of an earlier attempt that never reached the catalog are not data.
-            for file in try FileSystem.contentsOfDirectory(directory) where file.hasSuffix(".arrow") {
+            for file in try FileSystem.contentsOfDirectory(directory) where file.hasSuffix(".arrow") || file.hasSuffix(".tmp") {
                 try FileSystem.removeFile(FileSystem.join(directory, file))
             }
             let first = Store.fileName(1)
-            let file = try AppendableFile.create(
-                path: FileSystem.join(directory, first), schema: schema, options: AppendOptions(durability: .synced))
+            let file = try TableWriter.createFile(first, in: directory, schema: schema, options: AppendOptions(durability: .synced))
             try file.close()
-            try FileSystem.syncDirectory(directory)
+            try TableWriter.placeFiles([first], in: directory, open: nil)
             catalog.tables.append(TableEntry(name: name, schema: schema, files: [first], options: options, nextFileNumber: 2))
         }
     }

@@ -171,7 +171,9 @@ public final class TableWriter: Sendable {
         }
     }
 
-    /// Writes a batch without committing it (see `commit()`).
+    /// Writes a batch without committing it (see `commit()`). After a crash before the
+    /// commit, each batch written this way may be found complete and kept on its own: for
+    /// all or nothing, use `append(contentsOf:)`.
     public func write(_ batch: RecordBatch) throws {
         try state.withLock { state in
             try prepare(&state, for: batch)
@@ -208,13 +210,9 @@ public final class TableWriter: Sendable {
         let file = try TableWriter.createFile(
             name, in: directory, schema: state.entry.schema, options: options.appendOptions(state.entry.options))
         try TableWriter.placeFiles([name], in: directory, open: file)
-        state.entry = try Catalog.update(store.path) { catalog in
-            guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
-                throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
-            }
-            catalog.tables[index].files.append(name)
-            catalog.tables[index].nextFileNumber = number + 1
-            return catalog.tables[index]
+        state.entry = try updateEntry { entry in
+            entry.files.append(name)
+            entry.nextFileNumber = number + 1
         }
         try state.active.close()
         state.active = file
@@ -234,19 +232,24 @@ public final class TableWriter: Sendable {
             let old = state.entry.options
             guard new != old else { return }
             try state.active.commit()
-            state.entry = try Catalog.update(store.path) { catalog in
-                guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
-                    throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
-                }
-                catalog.tables[index].options = new
-                return catalog.tables[index]
-            }
+            state.entry = try updateEntry { entry in entry.options = new }
             if new.compression != old.compression || new.compressionLevel != old.compressionLevel {
                 let path = state.active.path
                 try state.active.close()
                 state.active = try AppendableFile(
                     path: path, options: options.appendOptions(new), fallbackSchema: state.entry.schema, log: store.log)
             }
+        }
+    }
+
+    /// Changes this table's catalog entry under the catalog lock; returns the new entry.
+    private func updateEntry(_ change: (inout TableEntry) -> Void) throws -> TableEntry {
+        try Catalog.update(store.path) { catalog in
+            guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
+                throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
+            }
+            change(&catalog.tables[index])
+            return catalog.tables[index]
         }
     }
 
@@ -257,13 +260,7 @@ public final class TableWriter: Sendable {
             try checkOpen(state)
             let schema = try change(state.entry.schema)
             try state.active.commit()
-            state.entry = try Catalog.update(store.path) { catalog in
-                guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
-                    throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
-                }
-                catalog.tables[index].schema = schema
-                return catalog.tables[index]
-            }
+            state.entry = try updateEntry { entry in entry.schema = schema }
             try roll(&state)
         }
     }
@@ -355,13 +352,9 @@ public final class TableWriter: Sendable {
             try last.commit()
             try TableWriter.placeFiles(names, in: directory, open: last)
             let oldNames = state.entry.files
-            state.entry = try Catalog.update(store.path) { catalog in
-                guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
-                    throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
-                }
-                catalog.tables[index].files = names
-                catalog.tables[index].nextFileNumber = next
-                return catalog.tables[index]
+            state.entry = try updateEntry { entry in
+                entry.files = names
+                entry.nextFileNumber = next
             }
             try state.active.close()
             state.active = last
