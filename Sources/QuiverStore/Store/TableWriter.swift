@@ -163,9 +163,14 @@ public final class TableWriter: Sendable {
         try state.withLock { state in
             guard let first = batches.first else { return }
             try prepare(&state, for: first)
-            for (index, batch) in batches.enumerated() {
-                if index > 0, try state.active.needsNewFile(for: batch) { try roll(&state) }
-                try state.active.write(batch, commitRemaining: batches.count - 1 - index)
+            do {
+                for (index, batch) in batches.enumerated() {
+                    if index > 0, try state.active.needsNewFile(for: batch) { try roll(&state) }
+                    try state.active.write(batch, commitRemaining: batches.count - 1 - index)
+                }
+            } catch {
+                state.active.discardPending()  // no part of the group may reach a later commit
+                throw error
             }
             try state.active.commit()
         }
