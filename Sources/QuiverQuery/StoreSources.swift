@@ -16,11 +16,14 @@ public struct StoreTableSource: BatchSource {
     /// For batch i of the table: which file, and which batch in it.
     private let locations: [(file: Int, batch: Int)]
     private let columnStatistics: [[ColumnStatistics?]]
+    /// Whether batches are verified before they are read (the snapshot's choice).
+    private let verifies: Bool
 
     /// Scans `snapshot` (take one with `store.snapshot(of:)`).
     public init(_ snapshot: TableSnapshot) throws {
         self.snapshot = snapshot
         readers = try snapshot.files.map { try $0.reader() }
+        verifies = snapshot.files.contains { $0.verifiesChecksums }
         locations = snapshot.files.enumerated().flatMap { file, files in
             (0..<files.numRecordBatches).map { (file: file, batch: $0) }
         }
@@ -46,7 +49,7 @@ public struct StoreTableSource: BatchSource {
             throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(locations.count)")
         }
         let location = locations[index]
-        try snapshot.files[location.file].verifyChecksum(ofBatch: location.batch)
+        if verifies { try snapshot.files[location.file].verifyChecksum(ofBatch: location.batch) }
         return try readers[location.file].recordBatch(at: location.batch, columns: columns)
     }
 

@@ -342,7 +342,7 @@ struct CrashRecoveryTests {
             // Alternate the target so that every compaction rewrites the whole table.
             let rows = round % 2 == 0 ? "7" : "11"
             let child = try ChildProcess(quiverBinary, ["store", "compact", store, "t", "--rows-per-batch", rows])
-            // A compaction syncs each new file: it takes a few hundred milliseconds here.
+            // A compaction syncs each new file: the kill must be able to fall that late.
             usleep(UInt32.random(in: 0...400_000, using: &generator))
             child.kill()
             if child.output.contains(where: { $0.hasPrefix("compacted") }) { completed += 1 }
@@ -379,7 +379,7 @@ struct CrashRecoveryTests {
         while round < 40 && Date() < deadline {
             round += 1
             let child = try ChildProcess(quiverBinary, ["store", "append", store, "t", input, "--no-sync", "-q"])
-            // A debug build takes ~100 ms for the whole call, most of it before the writes.
+            // Most of a debug build's call passes before the writes: the kill must be able to fall after.
             usleep(UInt32.random(in: 0...150_000, using: &generator))
             child.kill()
             // Opening the writer recovers whatever the kill left.

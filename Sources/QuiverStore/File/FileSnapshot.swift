@@ -16,7 +16,7 @@ public struct SnapshotOptions: Sendable {
     public var readOptions: IPCReadOptions
     /// Verify each message's body checksum (`quiver:xxh64`) when it is read: a damaged
     /// batch or dictionary then throws `invalidData` instead of yielding altered values.
-    /// Costs a pass over every body read (~0.1 ms per MB), whichever columns are projected.
+    /// Costs a hashing pass over every body read, whichever columns are projected.
     public var verifyChecksums: Bool
 
     /// No seal required, 2 s of retries, then read-only recovery; full validation; no

@@ -142,7 +142,7 @@ enum StoreFileFormat {
     }
 
     /// Reads the message of `block` from `input` and verifies its body checksum (see
-    /// `verifyChecksum`). Reads the body's pages (hashing ~10 GB/s), copies nothing from a
+    /// `verifyChecksum`). Reads (and hashes) every page of the body, copies nothing from a
     /// mapping.
     static func verifyChecksum(of block: FileBlock, in input: any RandomAccessInput) throws {
         let offset = try checkedCount(block.offset, "block offset")
