@@ -236,11 +236,12 @@ public final class Store: Sendable {
         return false
     }
 
-    /// The table's writer lock, taken, when no writer holds it; nil when one does.
+    /// The table's writer lock, taken, when no writer holds it; nil when one does (or the
+    /// lock cannot be opened: then nothing can be concluded, as if a writer were alive).
     private func lockIfNoWriter(_ table: String) throws -> FileDescriptor? {
         let path = FileSystem.join(tableDirectory(table), "writer.lock")
         // The table's first writer creates the file; creating it here changes nothing.
-        let lock = try FileDescriptor.open(path, .readWrite, options: [.create])
+        guard let lock = try? FileDescriptor.open(path, .readWrite, options: [.create]) else { return nil }
         do {
             try lock.lockExclusive()
             return lock
