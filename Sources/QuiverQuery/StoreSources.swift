@@ -6,7 +6,9 @@ import QuiverStore
 /// A store table scanned by the query engine: a consistent snapshot of its files (the
 /// committed footers when the snapshot was taken, however the writer appends meanwhile),
 /// with the per-batch statistics the footers carry, so zone maps skip batches without
-/// touching their pages.
+/// touching their pages. A snapshot taken with `verifyChecksums` makes every batch read
+/// verify its body checksum first: a damaged batch fails the query with `invalidData`
+/// instead of giving altered values.
 public struct StoreTableSource: BatchSource {
     /// The snapshot scanned.
     public let snapshot: TableSnapshot
@@ -14,11 +16,14 @@ public struct StoreTableSource: BatchSource {
     /// For batch i of the table: which file, and which batch in it.
     private let locations: [(file: Int, batch: Int)]
     private let columnStatistics: [[ColumnStatistics?]]
+    /// Whether batches are verified before they are read (the snapshot's choice).
+    private let verifies: Bool
 
     /// Scans `snapshot` (take one with `store.snapshot(of:)`).
     public init(_ snapshot: TableSnapshot) throws {
         self.snapshot = snapshot
         readers = try snapshot.files.map { try $0.reader() }
+        verifies = snapshot.files.contains { $0.verifiesChecksums }
         locations = snapshot.files.enumerated().flatMap { file, files in
             (0..<files.numRecordBatches).map { (file: file, batch: $0) }
         }
@@ -30,9 +35,10 @@ public struct StoreTableSource: BatchSource {
         }
     }
 
-    /// Snapshots table `name` of `store` now.
-    public init(store: Store, table name: String) throws {
-        try self.init(try store.snapshot(of: name))
+    /// Snapshots table `name` of `store` now; `verifyChecksums` verifies every batch read
+    /// (see `SnapshotOptions.verifyChecksums`).
+    public init(store: Store, table name: String, verifyChecksums: Bool = false) throws {
+        try self.init(try store.snapshot(of: name, options: SnapshotOptions(verifyChecksums: verifyChecksums)))
     }
 
     public var schema: Schema { snapshot.schema }
@@ -43,6 +49,7 @@ public struct StoreTableSource: BatchSource {
             throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(locations.count)")
         }
         let location = locations[index]
+        if verifies { try snapshot.files[location.file].verifyChecksum(ofBatch: location.batch) }
         return try readers[location.file].recordBatch(at: location.batch, columns: columns)
     }
 

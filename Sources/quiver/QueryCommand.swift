@@ -31,6 +31,8 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Print time, batches skipped, bytes allocated and RSS to standard error.") var stats = false
     @Option(name: .customLong("repeat"), help: "Run the query this many times in this process and report the fastest and median run (with --stats): warm timings.")
     var repetitions: Int = 1
+    @Flag(help: "Verify each store batch's checksum as it is read: damaged data fails the query instead of altering its result.")
+    var verify = false
 
     func run() throws {
         let start = ContinuousClock.now
@@ -41,11 +43,18 @@ struct QueryCommand: ParsableCommand {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             // A store: every table, by name, each a snapshot of its committed batches.
-            let store = try Store(at: path, log: { _ in })
+            // Warnings (a crashed table that needs repair) go to standard error.
+            let store = try Store(at: path)
             for name in try store.tableNames() {
-                tables[name] = try StoreTableSource(store: store, table: name)
+                tables[name] = try StoreTableSource(store: store, table: name, verifyChecksums: verify)
             }
         } else {
+            if verify {
+                // A file has no snapshot to verify batch by batch: verify all its messages first.
+                let file = try FileSnapshot.open(path: path, options: SnapshotOptions(verifyChecksums: true))
+                _ = try file.reader()
+                for index in 0..<file.numRecordBatches { try file.verifyChecksum(ofBatch: index) }
+            }
             let source = try FileBatchSource(path: path)
             tables["t"] = source
             let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent

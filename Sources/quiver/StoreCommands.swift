@@ -14,17 +14,31 @@ struct StoreCommand: ParsableCommand {
         ])
 }
 
-/// Table settings shared by `create` and `append`.
+/// Table settings shared by `create` and `append`: for a new table, what is omitted takes
+/// `TableOptions`' defaults; for an existing one (`append`), what is given changes it.
 struct TableSettings: ParsableArguments {
-    @Option(help: "Body compression of new batches: none, lz4 or zstd.") var compression: CompressionChoice = .none
+    @Option(help: "Body compression of new batches: none, lz4 or zstd (default none).") var compression: CompressionChoice?
     @Option(help: "Compression level (codec default when omitted).") var level: Int?
-    @Option(help: "Roll to a new file past this many bytes.") var maxFileBytes: Int = 1 << 30
-    @Option(help: "Roll to a new file past this many batches.") var maxBatchesPerFile: Int = 256
+    @Option(help: "Roll to a new file past this many bytes (default 1 GiB).") var maxFileBytes: Int?
+    @Option(help: "Roll to a new file past this many batches (default 256).") var maxBatchesPerFile: Int?
 
-    var options: TableOptions {
-        TableOptions(
-            compression: compression.codec, compressionLevel: level, maxFileBytes: maxFileBytes,
-            maxBatchesPerFile: maxBatchesPerFile)
+    /// Settings for a new table.
+    var options: TableOptions { applied(to: TableOptions()) }
+
+    /// Whether any setting was given.
+    var isGiven: Bool { compression != nil || level != nil || maxFileBytes != nil || maxBatchesPerFile != nil }
+
+    /// `existing` with the given settings changed (a new codec drops the old level).
+    func applied(to existing: TableOptions) -> TableOptions {
+        var options = existing
+        if let compression {
+            options.compression = compression.codec
+            options.compressionLevel = nil
+        }
+        if let level { options.compressionLevel = level }
+        if let maxFileBytes { options.maxFileBytes = maxFileBytes }
+        if let maxBatchesPerFile { options.maxBatchesPerFile = maxBatchesPerFile }
+        return options
     }
 }
 
@@ -49,56 +63,97 @@ struct StoreCreateCommand: ParsableCommand {
 struct StoreAppendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "append",
-        abstract: "Append the batches of Arrow files or streams (- for standard input) to a table, creating it if needed.")
+        abstract: "Append the batches of Arrow files or streams (- for standard input) to a table, creating it if needed.",
+        discussion: """
+            By default all the batches of one call are one commit: a crash or kill leaves the
+            table with all of them or none, so the call can simply be run again. The batches are
+            held (memory-mapped files: views; streams: in memory) until that commit. With
+            --batches-per-commit N, every N batches are a commit and each is acknowledged on
+            standard output as it lands, one JSON line:
+              {"commit":1,"first_batch":0,"batches":N,"rows":R}
+            (first_batch counts this call's input batches from 0), so after a crash the caller
+            knows which of its batches are in the table. Table settings given for an existing
+            table change it (see store create).
+            """)
 
     @Argument(help: "The store directory (created if missing).") var directory: String
     @Argument(help: "The table.") var table: String
     @Argument(help: "Arrow files or streams, or - for standard input.") var inputs: [String]
     @OptionGroup var settings: TableSettings
     @Flag(help: "Do not fsync commits (they survive a crash of this process, not of the machine).") var noSync = false
-    @Option(help: "Commit after this many batches (and at the end of each input).") var batchesPerCommit: Int = 64
+    @Option(help: "Commit every this many batches, acknowledging each commit on standard output (default: one commit for the whole call).")
+    var batchesPerCommit: Int?
     @Flag(name: .shortAndLong, help: "Print nothing but errors.") var quiet = false
+    @Option(help: .hidden) var progressAfter: Int = 1000  // milliseconds before the first progress line (tests: 0)
+
+    func validate() throws {
+        if let batchesPerCommit, batchesPerCommit < 1 { throw ValidationError("--batches-per-commit must be at least 1") }
+    }
 
     func run() throws {
         let store = try Store.openOrCreate(at: directory)
+        var created = false
         if try !store.hasTable(table) {
             guard let first = inputs.first else { throw ValidationError("no input to take the table's schema from") }
             try store.createTable(table, schema: try ArrowInput.open(first).schema, options: settings.options)
+            created = true
         }
         let writer = try store.writer(for: table, options: WriterOptions(durability: noSync ? .buffered : .synced))
         defer { try? writer.close() }
-        let progress = Progress(quiet: quiet)
+        if !created, settings.isGiven { try writer.setOptions(settings.applied(to: writer.tableOptions)) }
+        let progress = Progress(quiet: quiet, after: .milliseconds(progressAfter))
+        var group: [RecordBatch] = []
+        var committedBatches = 0, commits = 0
+        func commit() throws {
+            guard !group.isEmpty else { return }
+            try writer.append(contentsOf: group)
+            commits += 1
+            if batchesPerCommit != nil {
+                let rows = group.reduce(0) { $0 + $1.length }
+                say("{\"commit\":\(commits),\"first_batch\":\(committedBatches),\"batches\":\(group.count),\"rows\":\(rows)}")
+            }
+            committedBatches += group.count
+            group = []
+        }
         for path in inputs {
-            let input = try ArrowInput.open(path)
-            var sinceCommit = 0
-            try input.forEachBatch { batch in
-                try writer.write(batch)
-                sinceCommit += 1
-                if sinceCommit >= batchesPerCommit {
-                    try writer.commit()
-                    sinceCommit = 0
-                }
+            try ArrowInput.open(path).forEachBatch { batch in
+                group.append(batch)
                 progress.add(batch)
+                if let batchesPerCommit, group.count >= batchesPerCommit { try commit() }
                 return true
             }
-            try writer.commit()
         }
+        try commit()
         try writer.close()
         progress.finish(table: table)
     }
 }
 
+/// Writes `line` to standard output at once (unbuffered: a caller reading acknowledgements
+/// must see each as soon as its commit landed).
+func say(_ line: String) {
+    (line + "\n").utf8CString.withUnsafeBytes { bytes in
+        try? FileDescriptor.standardOutput.writeAll(UnsafeRawBufferPointer(rebasing: bytes.dropLast()))
+    }
+}
+
 /// Reports progress on standard error about twice a second once an append has run for a
-/// second, and a summary at the end.
+/// second, and a summary at the end. Progress lines redraw one line on a terminal; to
+/// anything else (a log file, a pipe) they are plain lines, without escape sequences.
 final class Progress {
     private let quiet: Bool
+    private let redraws = FileDescriptor.standardError.isTerminal
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
     private var lastReport: ContinuousClock.Instant
     private var batches = 0, rows = 0, bytes = 0
     private var reported = false
 
-    init(quiet: Bool) {
+    private let delay: Duration
+
+    /// Progress lines start once the append has run for `after`.
+    init(quiet: Bool, after: Duration = .seconds(1)) {
+        delay = after
         self.quiet = quiet
         start = clock.now
         lastReport = start
@@ -109,15 +164,22 @@ final class Progress {
         rows += batch.length
         bytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
         let now = clock.now
-        guard !quiet, now - start > .seconds(1), now - lastReport > .milliseconds(500) else { return }
+        guard !quiet, now - start >= delay, !reported || now - lastReport > .milliseconds(500) else { return }
         lastReport = now
         reported = true
-        StoreLog.standardError("\u{1B}[2K\r" + line(now))
+        if redraws {
+            // Erase the line and return to its start, without a newline, so the next overwrites it.
+            "\u{1B}[2K\r\(line(now))".utf8CString.withUnsafeBytes { bytes in
+                try? FileDescriptor.standardError.writeAll(UnsafeRawBufferPointer(rebasing: bytes.dropLast()))
+            }
+        } else {
+            StoreLog.standardError(line(now))
+        }
     }
 
     func finish(table: String) {
         guard !quiet else { return }
-        StoreLog.standardError((reported ? "\u{1B}[2K\r" : "") + "appended to '\(table)': " + line(clock.now))
+        StoreLog.standardError((reported && redraws ? "\u{1B}[2K\r" : "") + "appended to '\(table)': " + line(clock.now))
     }
 
     private func line(_ now: ContinuousClock.Instant) -> String {
@@ -245,11 +307,6 @@ struct StoreTestWriterCommand: ParsableCommand {
         try writer.close()
     }
 
-    private func say(_ line: String) {
-        (line + "\n").utf8CString.withUnsafeBytes { bytes in
-            try? FileDescriptor.standardOutput.writeAll(UnsafeRawBufferPointer(rebasing: bytes.dropLast()))
-        }
-    }
 }
 
 /// The batches `test-writer` appends: batch `k` has `1 + k % 5` rows; row `i` holds

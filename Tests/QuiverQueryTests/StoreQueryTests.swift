@@ -43,4 +43,40 @@ import Testing
         #expect(fileResult.statistics.batchesSkipped >= 90)
         #expect(fileResult.batches[0].logicallyEquals(reference.batches[0]))
     }
+
+    @Test func verifyingSourceFailsOnDamageInsteadOfAlteringResults() throws {
+        let directory = try TestPaths.temporaryDirectory("store-verify")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.create(at: directory.path, log: { _ in })
+        let schema = Schema([Field("k", .int64, nullable: false), Field("v", .int64, nullable: false)])
+        try store.createTable("t", schema: schema)
+        let writer = try store.writer(for: "t", options: WriterOptions(durability: .buffered, checksums: true))
+        for b in 0..<3 {
+            let keys = (0..<100).map { Int64(b * 100 + $0) }
+            try writer.append(try RecordBatch(schema: schema, columns: [ArrayData.build(from: keys), ArrayData.build(from: keys)]))
+        }
+        try writer.close()
+        // Flip the low bit of the first `v` of batch 1 (150 + … : the values 100…199 hold no other 100).
+        let file = try #require(try store.snapshot(of: "t").files.first)
+        let block = file.footer.recordBatches[1]
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file.path)))
+        let body = Int(block.offset) + Int(block.metadataLength)
+        let hundred = withUnsafeBytes(of: Int64(100).littleEndian) { Array($0) }
+        let positions = (body..<(body + Int(block.bodyLength) - 8)).filter { bytes[$0..<($0 + 8)].elementsEqual(hundred) }
+        let at = try #require(positions.last)  // the `v` column comes after `k`
+        bytes[at] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: file.path))
+
+        let sql = "SELECT sum(v) AS s FROM t"
+        let plain = try Query(sql: sql, tables: ["t": try StoreTableSource(store: store, table: "t")]).execute()
+        #expect(plain.batches[0].columns[0].value(at: 0) == .int(Int64((0..<300).reduce(0, +) + 1)))  // silently altered
+        let verifying = try StoreTableSource(store: store, table: "t", verifyChecksums: true)
+        #expect { try Query(sql: sql, tables: ["t": verifying]).execute() } throws: { ($0 as? QuiverError)?.code == .invalidData }
+        // Even a column whose bytes are intact: the batch is damaged.
+        #expect { try Query(sql: "SELECT sum(k) AS s FROM t", tables: ["t": verifying]).execute() } throws: {
+            ($0 as? QuiverError)?.code == .invalidData
+        }
+        let undamaged = try Query(sql: "SELECT sum(k) AS s FROM t WHERE k < 100", tables: ["t": verifying]).execute()
+        #expect(undamaged.batches[0].columns[0].value(at: 0) == .int(Int64((0..<100).reduce(0, +))))
+    }
 }

@@ -50,6 +50,31 @@ struct AppendableFileTests {
         try file.close()
     }
 
+    @Test("a group with a bad batch commits none of its batches, now or at the next commit")
+    func failedGroupCommitsNothing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store.create(at: directory.path, log: StoreLog.silent)
+        try store.createTable("t", schema: Sample.schema)
+        let writer = try store.writer(for: "t", options: fastWriter)
+        try writer.append(Sample.batch(0))
+        let other = try RecordBatch(schema: Schema([Field("x", .int32)]), columns: [ArrayData.build(from: [1] as [Int32?])])
+        #expect { try writer.append(contentsOf: [Sample.batch(1), other, Sample.batch(2)]) } throws: {
+            ($0 as? QuiverError)?.code == .schemaMismatch
+        }
+        try writer.commit()
+        try writer.append(Sample.batch(3))
+        try writer.close()
+        let batches = try store.snapshot(of: "t").readBatches()
+        #expect(batches.count == 2 && Sample.matches(batches[0], 0) && Sample.matches(batches[1], 3), "\(batches.count) batches")
+        // The same through a file.
+        let file = try AppendableFile.create(path: directory.file("a.arrow"), schema: Sample.schema, options: fastAppend)
+        #expect { try file.append(contentsOf: [Sample.batch(0), other]) } throws: { ($0 as? QuiverError)?.code == .schemaMismatch }
+        try file.commit()
+        #expect(file.numRecordBatches == 0)
+        try file.close()
+    }
+
     @Test("a second writer of the same file gets .conflict, in this process too")
     func secondWriterConflicts() throws {
         let directory = try TemporaryDirectory()

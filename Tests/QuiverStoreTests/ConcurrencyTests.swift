@@ -111,4 +111,27 @@ struct ConcurrencyTests {
         let final = try reader.snapshot(of: "t")
         #expect(final.numRecordBatches == 600 && final.files.count == 12)
     }
+
+    @Test("check while a writer process commits and rolls finds nothing wrong", .timeLimit(.minutes(1)))
+    func checkWhileWriting() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let setup = try ChildProcess(quiverBinary, ["store", "test-writer", path, "t", "--count", "0", "--max-batches-per-file", "25"])
+        setup.waitForExit()
+        let child = try ChildProcess(quiverBinary, ["store", "test-writer", path, "t", "--count", "1500", "--max-batches-per-file", "25"])
+        let store = try Store(at: path, log: StoreLog.silent)
+        var checks = 0
+        var alarms: [FileCheckReport] = []
+        let deadline = Date().addingTimeInterval(20)
+        while child.process.isRunning && Date() < deadline {
+            alarms += try store.check().filter { !$0.isHealthy }
+            checks += 1
+        }
+        child.waitForExit()
+        #expect(child.process.terminationStatus == 0)
+        #expect(alarms.isEmpty, "\(alarms.count) false alarms in \(checks) checks: \(alarms.prefix(3))")
+        #expect(checks >= 5, "\(checks) checks")
+        #expect(try store.check().allSatisfy(\.isHealthy))
+    }
 }

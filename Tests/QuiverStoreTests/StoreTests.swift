@@ -3,6 +3,7 @@ import QuiverArrow
 import QuiverBytes
 import QuiverIPC
 import QuiverTestSupport
+import Synchronization
 import Testing
 @testable import QuiverStore
 
@@ -114,12 +115,74 @@ struct StoreTests {
         let last = FileSystem.join(tableDirectory, files[files.count - 1])
         let bytes = try fileBytes(last)
         try writeFile(last, bytes.dropLast(7))  // tear the last file's footer
-        #expect(try store.check().contains { $0.needsRepair })
+        let checks = try store.check()
+        #expect(checks.contains { $0.needsRepair && $0.path == last })
+        #expect(checks.contains { $0.needsRepair && $0.path == orphan && !$0.isHealthy })  // not listed: a leftover
         let reports = try store.repair()
-        #expect(reports.count == 1 && reports[0].keptBatches == 1 && reports[0].rewritten)
+        #expect(reports.count == 2, "\(reports)")
+        #expect(reports.contains { $0.path == orphan && $0.removed })
+        #expect(reports.contains { $0.path == last && $0.keptBatches == 1 && $0.rewritten && !$0.removed })
         #expect(!FileSystem.exists(orphan))
         #expect(try store.check().allSatisfy { $0.isHealthy })
         #expect(try store.snapshot(of: "t").numRecordBatches == 5)
+    }
+
+    @Test("a crashed table is read at once, not after the writer timeout, and said to need repair")
+    func crashedTableSaysRepair() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let lines = Mutex<[String]>([])
+        let store = try Store.create(at: directory.path, log: { line in lines.withLock { $0.append(line) } })
+        try store.createTable("t", schema: Sample.schema)
+        let writer = try store.writer(for: "t", options: fastWriter)
+        for k in 0..<3 { try writer.append(Sample.batch(k)) }
+        try writer.close()
+        let last = FileSystem.join(store.tableDirectory("t"), try store.table("t").files[0])
+        try writeFile(last, try fileBytes(last).dropLast(5))  // the writer "crashed" in its last commit
+        let reader = try Store(at: directory.path, log: { line in lines.withLock { $0.append(line) } })
+        let start = ContinuousClock.now
+        let snapshot = try reader.snapshot(of: "t")
+        #expect(ContinuousClock.now - start < .milliseconds(1500), "\(ContinuousClock.now - start): waited for a writer that is gone")
+        #expect(snapshot.numRecordBatches == 3 && snapshot.files[0].recovery != nil)
+        #expect(lines.withLock { $0 }.contains { $0.contains("needs repair") && $0.contains("quiver repair") }, "\(lines.withLock { $0 })")
+    }
+
+    @Test("batches appended together share a commit and a file: the table's limits roll before them, not between")
+    func groupCommitDoesNotSplit() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store.create(at: directory.path, log: StoreLog.silent)
+        try store.createTable("t", schema: Sample.schema, options: TableOptions(maxBatchesPerFile: 2))
+        let writer = try store.writer(for: "t", options: fastWriter)
+        try writer.append(Sample.batch(0))
+        try writer.append(contentsOf: (1..<6).map { Sample.batch($0) })
+        #expect(try writer.snapshot().files.map(\.numRecordBatches) == [6])
+        try writer.append(Sample.batch(6))  // the file is full: a new one
+        #expect(try writer.snapshot().files.map(\.numRecordBatches) == [6, 1])
+        try writer.close()
+        #expect(try (0..<7).allSatisfy { Sample.matches(try store.snapshot(of: "t").recordBatch(at: $0), $0) })
+    }
+
+    @Test("changing a table's settings: limits and codec apply to the next appends")
+    func changeSettings() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store.create(at: directory.path, log: StoreLog.silent)
+        try store.createTable("t", schema: Sample.schema)
+        let writer = try store.writer(for: "t", options: fastWriter)
+        try writer.append(Sample.batch(0, rows: 500))
+        let options = TableOptions(compression: .zstd, compressionLevel: 3, maxBatchesPerFile: 2)
+        try writer.setOptions(options)
+        #expect(try store.table("t").options == options && writer.tableOptions == options)
+        #expect { try writer.setOptions(TableOptions(maxBatchesPerFile: 0)) } throws: { ($0 as? QuiverError)?.code == .invalidArgument }
+        for k in 1..<4 { try writer.append(Sample.batch(k, rows: 500)) }
+        let snapshot = try writer.snapshot()
+        #expect(snapshot.files.map(\.numRecordBatches) == [2, 2])
+        // The first batch is stored raw, the later ones compressed (and smaller).
+        let blocks = snapshot.files[0].footer.recordBatches
+        #expect(blocks[1].bodyLength < blocks[0].bodyLength / 2, "\(blocks)")
+        try writer.close()
+        #expect(try (0..<4).allSatisfy { Sample.matches(try store.snapshot(of: "t").recordBatch(at: $0), $0, rows: 500) })
     }
 
     @Test("a table gains a nullable column: older rows read it as null, appends need it")

@@ -285,6 +285,10 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
     public func unlock() throws {
         _ = try valueOrErrno { system_flock(rawValue, LOCK_UN) }.get("flock", description)
     }
+
+    /// Whether the descriptor is a terminal (`isatty(3)`): where output may carry escape
+    /// sequences, such as a progress line that redraws itself.
+    public var isTerminal: Bool { system_isatty(rawValue) == 1 }
 }
 
 /// How a range of a file or mapping will be read: advice for the kernel's read-ahead and

@@ -27,6 +27,9 @@ func system_open(_ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t) ->
 func system_close(_ fd: CInt) -> CInt { close(fd) }
 
 @inline(__always)
+func system_isatty(_ fd: CInt) -> CInt { isatty(fd) }
+
+@inline(__always)
 func system_read(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
     read(fd, buffer, count)
 }

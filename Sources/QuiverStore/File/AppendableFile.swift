@@ -73,7 +73,7 @@ public struct AppendOptions: Sendable {
 /// one thread appends (wrap it, as `TableWriter` does, to share it).
 public final class AppendableFile {
     /// The file's path.
-    public let path: String
+    public private(set) var path: String
     /// The options in effect.
     public let options: AppendOptions
     /// What opening had to repair, if anything.
@@ -93,6 +93,8 @@ public final class AppendableFile {
     private var userMetadata: Metadata
     /// A write or commit failed part-way: the committed footer must be put back first.
     private var broken = false
+    /// What the messages being written say about their commit (`quiver:commit_remaining`).
+    private let commitMarker = CommitMarker()
     private var isClosed = false
 
     /// The state of the last commit.
@@ -143,14 +145,20 @@ public final class AppendableFile {
     /// unreadable (`recovery`, reported to `log`). `fallbackSchema` lets recovery rebuild a
     /// file whose schema message itself is incomplete (as an empty file of that schema).
     /// A file not written by Quiver gains statistics for its existing batches (read once).
+    ///
+    /// `rebuildBecause` (a reason) rebuilds the file from its messages even though its footer
+    /// is fine — for a file whose batches are damaged: the file is cut before the first
+    /// message that fails its checksum or validation.
     public convenience init(
         path: String, options: AppendOptions = .init(), fallbackSchema: Schema? = nil,
-        log: @Sendable (String) -> Void = StoreLog.standardError
+        log: @Sendable (String) -> Void = StoreLog.standardError, rebuildBecause: String? = nil
     ) throws {
         let descriptor = try FileDescriptor.open(path, .readWrite)
         do {
             try descriptor.lockExclusive()
-            try self.init(path: path, descriptor: descriptor, options: options, fallbackSchema: fallbackSchema, log: log)
+            try self.init(
+                path: path, descriptor: descriptor, options: options, fallbackSchema: fallbackSchema, log: log,
+                rebuildBecause: rebuildBecause)
         } catch {
             try? descriptor.close()
             throw error
@@ -176,7 +184,7 @@ public final class AppendableFile {
     /// An existing file on a locked descriptor.
     private init(
         path: String, descriptor: FileDescriptor, options: AppendOptions, fallbackSchema: Schema?,
-        log: @Sendable (String) -> Void
+        log: @Sendable (String) -> Void, rebuildBecause: String?
     ) throws {
         self.path = path
         self.options = options
@@ -184,7 +192,10 @@ public final class AppendableFile {
         let size = try descriptor.status().size
         let input = ReadFileInput(descriptor: descriptor, size: size, pool: options.pool)
         recovery = nil
+        // Rebuilding a file whose footer is usable: the footer vouches for its batches.
+        let committedEnd = rebuildBecause == nil ? 0 : (try? FooterIO.read(input, requireSeal: false))?.dataEnd ?? 0
         do {
+            if let rebuildBecause { throw QuiverError(.invalidData, rebuildBecause) }
             let footer = try FooterIO.read(input, requireSeal: false)
             userMetadata = AppendableFile.userMetadata(footer.footer.customMetadata)
             let reader = try FileReader(
@@ -214,7 +225,7 @@ public final class AppendableFile {
         } catch let error as QuiverError where AppendableFile.isFooterProblem(error) {
             let scanned = try FileRecovery.scan(
                 input, fallbackSchema: fallbackSchema, prefixLength: options.statisticsPrefixLength,
-                minMax: options.minMaxStatistics, pool: options.pool)
+                minMax: options.minMaxStatistics, committedEnd: committedEnd, pool: options.pool)
             // The footer is unreadable, so any caller metadata in it is lost; say so.
             userMetadata = [:]
             output = PositionedOutput(descriptor: descriptor, position: scanned.dataEnd, fileSize: size, pool: options.pool)
@@ -241,7 +252,7 @@ public final class AppendableFile {
             configureWriter()
             try commit(force: true)
             let report = RecoveryReport(
-                path: path, reason: "footer unusable: \(error.message)", originalSize: size,
+                path: path, reason: rebuildBecause ?? "footer unusable: \(error.message)", originalSize: size,
                 keptBatches: scanned.recordBatchBlocks.count, keptRows: scanned.rows, dataEnd: scanned.dataEnd,
                 newSize: committed.size, stopReason: scanned.stopReason, rewritten: true)
             recovery = report
@@ -268,7 +279,20 @@ public final class AppendableFile {
     }
 
     private func configureWriter() {
-        writer.bodyMetadata = options.checksums ? StoreFileFormat.checksumMetadata : nil
+        let checksums = options.checksums, marker = commitMarker
+        writer.bodyMetadata = { body in
+            var metadata = checksums ? StoreFileFormat.checksumMetadata(body) : [:]
+            if let remaining = marker.remaining { metadata[StoreFileFormat.commitRemainingKey] = String(remaining) }
+            return metadata
+        }
+    }
+
+    /// Gives the file its final name (files are created under a temporary one, so a crash
+    /// never leaves a half-made file under a data file's name). Not durable until the
+    /// directory is synced.
+    func rename(to newPath: String) throws {
+        try FileSystem.rename(path, to: newPath)
+        path = newPath
     }
 
     /// `metadata` without the keys Quiver maintains itself.
@@ -310,6 +334,26 @@ public final class AppendableFile {
     /// another schema (nothing is written then).
     public func write(_ batch: RecordBatch) throws {
         _ = try write(batch, preparingCommit: false)
+    }
+
+    /// Writes `batch` as one of a multi-batch commit that has `remaining` batches after it
+    /// (recovery keeps the commit's batches only together). A failure drops every batch
+    /// written since the last commit, so no part of the commit can be committed later.
+    func write(_ batch: RecordBatch, commitRemaining remaining: Int) throws {
+        commitMarker.remaining = remaining
+        defer { commitMarker.remaining = nil }
+        do {
+            _ = try write(batch, preparingCommit: false)
+        } catch {
+            discardPending()
+            throw error
+        }
+    }
+
+    /// Drops the batches written since the last commit (the file goes back to its last
+    /// commit before the next operation).
+    func discardPending() {
+        if !pending.isEmpty || output.position != committed.dataEnd { broken = true }
     }
 
     /// The footer's statistics for the committed batches plus the one pending batch,
@@ -366,9 +410,17 @@ public final class AppendableFile {
     }
 
     /// Writes and commits several batches under one commit (group commit: one footer and
-    /// at most two syncs for all of them).
+    /// at most two syncs for all of them). Atomic: after a crash the file holds all of them
+    /// or none (each carries `quiver:commit_remaining`); batches `write` left pending before
+    /// join the commit but not that promise.
     public func append(contentsOf batches: [RecordBatch]) throws {
-        for batch in batches { try write(batch) }
+        guard batches.count > 1 else {
+            if let batch = batches.first { try append(batch) }
+            return
+        }
+        for (index, batch) in batches.enumerated() {
+            try write(batch, commitRemaining: batches.count - 1 - index)
+        }
         try commit()
     }
 
@@ -432,12 +484,13 @@ public final class AppendableFile {
 
     /// A consistent read view of the committed batches, taken from memory (no footer read,
     /// no waiting). Later commits do not change it.
-    public func snapshot(readOptions: IPCReadOptions = .init()) throws -> FileSnapshot {
+    public func snapshot(readOptions: IPCReadOptions = .init(), verifyChecksums: Bool = false) throws -> FileSnapshot {
         try checkOpen()
         let mapping = try MappedFile(descriptor: descriptor)
         return try FileSnapshot(
             path: path, footer: committed.footer, footerOffset: committed.dataEnd + 8, committedSize: committed.size,
-            statistics: committed.statistics, input: mapping, readOptions: readOptions, recovery: nil)
+            statistics: committed.statistics, input: mapping, readOptions: readOptions, recovery: nil,
+            verifyChecksums: verifyChecksums)
     }
 
     /// Commits pending batches (or, after a failure, restores the last commit), gives back
@@ -459,6 +512,13 @@ public final class AppendableFile {
     private func checkOpen() throws {
         guard !isClosed else { throw QuiverError(.invalidArgument, "\(path) is closed") }
     }
+}
+
+/// The `quiver:commit_remaining` of the message being written (nil: none); shared by an
+/// `AppendableFile` and its writer's metadata closure, so the closure holds no reference to
+/// the file.
+private final class CommitMarker {
+    var remaining: Int?
 }
 
 /// Where the store reports what it repaired.

@@ -33,20 +33,30 @@ public enum FileCheck {
     /// Reads the whole file: the footer (and its seal), then every batch — its body
     /// checksum, full validation, and its statistics against the footer's. Never throws:
     /// whatever fails is a problem in the report.
-    public static func check(path: String) -> FileCheckReport {
+    ///
+    /// The footer is read as a snapshot reads it, so checking a file that a writer is
+    /// appending to checks its last commit: a footer that fails verification is read again
+    /// for up to `retryTimeout`, or once more after `keepRetrying` says no writer is alive.
+    public static func check(path: String, retryTimeout: Duration = .seconds(2)) -> FileCheckReport {
+        check(path: path, retryTimeout: retryTimeout, keepRetrying: { true })
+    }
+
+    static func check(path: String, retryTimeout: Duration = .seconds(2), keepRetrying: () -> Bool) -> FileCheckReport {
         let input: MappedFile
-        do {
-            input = try MappedFile(path: path)
-        } catch {
-            return FileCheckReport(path: path, problems: ["cannot open: \(error)"], batches: 0, rows: 0, sealed: false, needsRepair: false)
-        }
         let footer: CommittedFooter
         do {
-            footer = try FooterIO.read(input, requireSeal: false)
+            let (mapping, result) = try FileSnapshot.mapCommitted(
+                path: path, requireSeal: false, retryTimeout: retryTimeout, pool: .default, keepRetrying: keepRetrying)
+            input = mapping
+            switch result {
+            case .success(let committed): footer = committed
+            case .failure(let error):
+                return FileCheckReport(
+                    path: path, problems: ["footer unusable (run repair): \(error)"], batches: 0, rows: 0, sealed: false,
+                    needsRepair: true)
+            }
         } catch {
-            return FileCheckReport(
-                path: path, problems: ["footer unusable (run repair): \(error)"], batches: 0, rows: 0, sealed: false,
-                needsRepair: true)
+            return FileCheckReport(path: path, problems: ["cannot open: \(error)"], batches: 0, rows: 0, sealed: false, needsRepair: false)
         }
         var problems: [String] = []
         var rows = 0
@@ -55,9 +65,10 @@ public enum FileCheck {
             let stored = try FileSnapshot.readStatistics(footer.footer, input: input, pool: .default)
             let hasColumnStatistics = footer.footer.customMetadata[StatisticsCodec.metadataKey] != nil
             for (index, block) in (footer.footer.dictionaries + footer.footer.recordBatches).enumerated() {
-                let cursor = RandomAccessCursor(input, startingAt: Int(block.offset))
-                if let message = try MessageReader(cursor).next(), !StoreFileFormat.checksumMatches(message) {
-                    problems.append("message \(index) at byte \(block.offset): body checksum mismatch")
+                do {
+                    try StoreFileFormat.verifyChecksum(of: block, in: input)
+                } catch let error as QuiverError {
+                    problems.append("message \(index): \(error.message)")
                 }
             }
             for index in 0..<reader.numRecordBatches {
@@ -103,13 +114,24 @@ public enum FileCheck {
     }
 
     /// Opens the file for appending — which recovers it if its footer is unusable — and
-    /// closes it. Returns the recovery, or nil when the file was fine. Takes the file's
-    /// lock (`.conflict` while a writer has it).
+    /// closes it; a file whose batches are damaged (checksums, validation, statistics) is
+    /// rebuilt from the messages before the first bad one. Returns the recovery, or nil
+    /// when the file was fine. Takes the file's lock (`.conflict` while a writer has it).
     public static func repair(
         path: String, fallbackSchema: Schema? = nil, log: @Sendable (String) -> Void = StoreLog.standardError
     ) throws -> RecoveryReport? {
-        let file = try AppendableFile(path: path, options: AppendOptions(durability: .synced), fallbackSchema: fallbackSchema, log: log)
+        let file = try AppendableFile(
+            path: path, options: AppendOptions(durability: .synced), fallbackSchema: fallbackSchema, log: log,
+            rebuildBecause: damage(path: path))
         try file.close()
         return file.recovery
+    }
+
+    /// Why the file at `path` must be rebuilt although its footer is usable (its batches
+    /// are damaged), or nil. For a file no writer is appending to.
+    static func damage(path: String) -> String? {
+        let check = check(path: path, retryTimeout: .zero)
+        guard !check.isHealthy, !check.needsRepair, FileSystem.exists(path) else { return nil }
+        return "damaged: " + check.problems.joined(separator: "; ")
     }
 }

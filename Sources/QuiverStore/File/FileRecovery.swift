@@ -23,14 +23,27 @@ public struct RecoveryReport: Sendable, Hashable, CustomStringConvertible {
     public let stopReason: String
     /// Whether the file was rewritten (false for a read-only, in-memory recovery).
     public let rewritten: Bool
+    /// Whether the file was removed (a store file the catalog does not list).
+    public var removed = false
 
     /// Bytes after the last complete batch that recovery discarded (a torn message, an old
     /// footer).
     public var discardedBytes: Int { max(0, originalSize - dataEnd) }
 
     public var description: String {
-        "\(rewritten ? "repaired" : "recovered (read-only)") \(path): \(reason); kept \(keptBatches) batches "
+        if removed { return "removed \(path): \(reason) (\(originalSize) bytes)" }
+        return "\(rewritten ? "repaired" : "recovered (read-only)") \(path): \(reason); kept \(keptBatches) batches "
             + "(\(keptRows) rows) ending at byte \(dataEnd), discarded \(discardedBytes) bytes after them (\(stopReason))"
+    }
+}
+
+extension RecoveryReport {
+    /// The report of removing the file at `path` of `size` bytes.
+    init(removing path: String, size: Int, reason: String) {
+        self.init(
+            path: path, reason: reason, originalSize: size, keptBatches: 0, keptRows: 0, dataEnd: 0, newSize: 0,
+            stopReason: "removed", rewritten: true)
+        removed = true
     }
 }
 
@@ -55,16 +68,21 @@ enum FileRecovery {
     /// Walks the messages of `input` from offset 8 and keeps every complete record batch
     /// (with the dictionaries before it): a message is complete when its framing and
     /// metadata decode, its body lies inside the input, its `quiver:xxh64` (if any) matches
-    /// and its arrays validate. The walk stops at the first message that is not, at the
+    /// and its arrays validate. The batches of a multi-batch commit
+    /// (`quiver:commit_remaining`) are kept together or not at all. The walk stops at the first message that is not, at the
     /// end-of-stream marker or at the end of the input; dictionaries after the last kept
     /// batch are dropped with it. Computes each kept batch's statistics.
     ///
     /// Throws `invalidMessage` when the input is not an Arrow file (wrong leading magic) or
     /// holds no complete schema message — unless `fallbackSchema` is given, which then
     /// stands for a file with no batches.
+    ///
+    /// `committedEnd`: where the messages of a usable footer end (when rebuilding a file
+    /// whose batches, not footer, are damaged): batches before it are committed, so they
+    /// are kept without waiting for the rest of their commit.
     static func scan(
         _ input: any RandomAccessInput, fallbackSchema: Schema? = nil, prefixLength: Int, minMax: Bool = true,
-        pool: MemoryPool = .default
+        committedEnd: Int = 0, pool: MemoryPool = .default
     ) throws -> ScannedFile {
         let head = try input.read(at: 0, count: min(8, input.size))
         guard head.array == Array(StoreFileFormat.leadingMagic.prefix(head.count)) else {
@@ -90,6 +108,11 @@ enum FileRecovery {
         // Dictionaries since the last kept batch: kept only if a complete batch follows.
         var pendingMemo = scanned.dictionaries
         var pendingBlocks: [FileBlock] = []
+        // Batches of a multi-batch commit whose last batch has not been seen yet, and how
+        // many more that commit announced.
+        var groupBlocks: [FileBlock] = []
+        var groupStatistics: [BatchStatistics] = []
+        var groupRemaining: Int?
         while true {
             let message: Message
             do {
@@ -107,8 +130,10 @@ enum FileRecovery {
             let block = FileBlock(
                 offset: Int64(offset), metadataLength: Int32(clamping: end - offset - message.body.count),
                 bodyLength: Int64(message.body.count))
-            guard StoreFileFormat.checksumMatches(message) else {
-                scanned.stopReason = "body checksum mismatch in the message at byte \(offset)"
+            do {
+                try StoreFileFormat.verifyChecksum(message, offset: offset)
+            } catch let error as QuiverError {
+                scanned.stopReason = error.message
                 break
             }
             do {
@@ -124,10 +149,18 @@ enum FileRecovery {
                     let batch = try ArrayDecoder.decodeRecordBatch(
                         schema: schema, header: header, body: message.body, dictionaries: pendingMemo,
                         version: message.metadata.version, options: options)
-                    scanned.statistics.append(
-                        StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax))
-                    scanned.recordBatchBlocks.append(block)
+                    let remaining = try commitRemaining(message, expected: groupRemaining)
+                    groupStatistics.append(StatisticsCollector.statistics(of: batch, prefixLength: prefixLength, minMax: minMax))
+                    groupBlocks.append(block)
+                    groupRemaining = remaining == 0 ? nil : remaining - 1
+                    // Kept at the commit's last batch (the whole commit is complete), or
+                    // where a footer still vouches for the batch.
+                    guard remaining == 0 || end <= committedEnd else { continue }
+                    scanned.statistics += groupStatistics
+                    scanned.recordBatchBlocks += groupBlocks
                     scanned.dictionaryBlocks += pendingBlocks
+                    groupStatistics = []
+                    groupBlocks = []
                     pendingBlocks = []
                     scanned.dictionaries = pendingMemo
                     scanned.dataEnd = end
@@ -137,7 +170,24 @@ enum FileRecovery {
                 break
             }
         }
+        if !groupBlocks.isEmpty {
+            scanned.stopReason += "; dropped the \(groupBlocks.count) complete batches of a commit whose other batches are missing"
+        }
         return scanned
+    }
+
+    /// The `quiver:commit_remaining` of a record batch message (0 without one: a batch
+    /// committed alone). Throws when it is malformed or does not continue the commit before
+    /// it (`expected`: what that commit announced next).
+    private static func commitRemaining(_ message: Message, expected: Int?) throws -> Int {
+        let text = message.metadata.customMetadata[StoreFileFormat.commitRemainingKey]
+        guard let remaining = text.map({ Int($0) }) ?? 0, remaining >= 0 else {
+            throw QuiverError(.invalidMessage, "unreadable commit entry '\(text ?? "")'")
+        }
+        if let expected, remaining != expected {
+            throw QuiverError(.invalidMessage, "a batch announcing \(remaining) more where its commit has \(expected) more")
+        }
+        return remaining
     }
 
     /// The footer describing `scanned` (its metadata: the caller's plus the statistics).

@@ -14,16 +14,22 @@ public struct SnapshotOptions: Sendable {
     public var recoverAfterTimeout: Bool
     /// How batches are decoded (validation, pool).
     public var readOptions: IPCReadOptions
+    /// Verify each message's body checksum (`quiver:xxh64`) when it is read: a damaged
+    /// batch or dictionary then throws `invalidData` instead of yielding altered values.
+    /// Costs a hashing pass over every body read, whichever columns are projected.
+    public var verifyChecksums: Bool
 
-    /// No seal required, 2 s of retries, then read-only recovery; full validation.
+    /// No seal required, 2 s of retries, then read-only recovery; full validation; no
+    /// checksum verification.
     public init(
         requireSeal: Bool = false, retryTimeout: Duration = .seconds(2), recoverAfterTimeout: Bool = true,
-        readOptions: IPCReadOptions = .init()
+        readOptions: IPCReadOptions = .init(), verifyChecksums: Bool = false
     ) {
         self.requireSeal = requireSeal
         self.retryTimeout = retryTimeout
         self.recoverAfterTimeout = recoverAfterTimeout
         self.readOptions = readOptions
+        self.verifyChecksums = verifyChecksums
     }
 }
 
@@ -48,6 +54,8 @@ public struct FileSnapshot: Sendable {
     public let numRows: Int
     /// Set when the snapshot had to recover the file in memory (its footer stayed torn).
     public let recovery: RecoveryReport?
+    /// Whether reads verify body checksums (`SnapshotOptions.verifyChecksums`).
+    public let verifiesChecksums: Bool
     let footerOffset: Int
     private let input: any RandomAccessInput
     private let readOptions: IPCReadOptions
@@ -60,7 +68,7 @@ public struct FileSnapshot: Sendable {
 
     init(
         path: String, footer: Footer, footerOffset: Int, committedSize: Int, statistics: [BatchStatistics],
-        input: any RandomAccessInput, readOptions: IPCReadOptions, recovery: RecoveryReport?
+        input: any RandomAccessInput, readOptions: IPCReadOptions, recovery: RecoveryReport?, verifyChecksums: Bool = false
     ) throws {
         guard statistics.count == footer.recordBatches.count else {
             throw QuiverError(
@@ -75,6 +83,7 @@ public struct FileSnapshot: Sendable {
         self.input = input
         self.readOptions = readOptions
         self.recovery = recovery
+        self.verifiesChecksums = verifyChecksums
         cache = ReaderCache()
     }
 
@@ -82,9 +91,41 @@ public struct FileSnapshot: Sendable {
     /// it fails verification, as when a writer is mid-commit) and maps the file. Throws
     /// `.notFound` if the file does not exist.
     public static func open(path: String, options: SnapshotOptions = .init()) throws -> FileSnapshot {
+        try open(path: path, options: options, keepRetrying: { true })
+    }
+
+    /// `open(path:options:)`, asking `keepRetrying` before waiting for a torn footer: false
+    /// (no writer alive) stops the retries after one more look.
+    static func open(path: String, options: SnapshotOptions, keepRetrying: () -> Bool) throws -> FileSnapshot {
+        let (mapping, result) = try mapCommitted(
+            path: path, requireSeal: options.requireSeal, retryTimeout: options.retryTimeout,
+            pool: options.readOptions.pool, keepRetrying: keepRetrying)
+        switch result {
+        case .success(let footer):
+            let statistics = try readStatistics(footer.footer, input: mapping, pool: options.readOptions.pool)
+            return try FileSnapshot(
+                path: path, footer: footer.footer, footerOffset: footer.footerOffset, committedSize: footer.fileSize,
+                statistics: statistics, input: mapping, readOptions: options.readOptions, recovery: nil,
+                verifyChecksums: options.verifyChecksums)
+        case .failure(let error):
+            guard options.recoverAfterTimeout else { throw error.adding(context: path) }
+            return try recoverInMemory(path: path, mapping: mapping, reason: error.message, options: options)
+        }
+    }
+
+    /// Maps the file at `path` and reads its committed footer — the one way every reader
+    /// (snapshots, `FileCheck`) takes a file's committed state. A footer that fails
+    /// verification is what a reader sees while a writer commits, so it is read again
+    /// (backing off) until `retryTimeout`, or one look after `keepRetrying` says no writer
+    /// is alive; then the last failure is returned with the mapping. Throws `.notFound`
+    /// if the file does not exist, and I/O errors.
+    static func mapCommitted(
+        path: String, requireSeal: Bool, retryTimeout: Duration, pool: MemoryPool, keepRetrying: () -> Bool
+    ) throws -> (mapping: MappedFile, footer: Result<CommittedFooter, QuiverError>) {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: options.retryTimeout)
+        let deadline = clock.now.advanced(by: retryTimeout)
         var delay = 20
+        var lastLook = false
         while true {
             let descriptor: FileDescriptor
             do {
@@ -94,35 +135,31 @@ public struct FileSnapshot: Sendable {
             }
             defer { try? descriptor.close() }
             let size = try descriptor.status().size
-            let input = ReadFileInput(descriptor: descriptor, size: size, pool: options.readOptions.pool)
+            let input = ReadFileInput(descriptor: descriptor, size: size, pool: pool)
             let footer: CommittedFooter
             do {
-                footer = try FooterIO.read(input, requireSeal: options.requireSeal)
+                footer = try FooterIO.read(input, requireSeal: requireSeal)
             } catch let error as QuiverError where AppendableFile.isFooterProblem(error) || error.code == .io {
                 // .io: a read came back short (a writer cut the file back to its last commit).
-                guard clock.now >= deadline else {
-                    FileSystem.sleep(microseconds: delay)
+                guard clock.now >= deadline || lastLook else {
+                    lastLook = !keepRetrying()
+                    FileSystem.sleep(microseconds: lastLook ? 1_000 : delay)
                     delay = min(delay * 2, 5_000)
                     continue
                 }
-                guard options.recoverAfterTimeout else { throw error.adding(context: path) }
-                return try recoverInMemory(path: path, descriptor: descriptor, reason: error.message, options: options)
+                return (try MappedFile(descriptor: descriptor), .failure(error))
             }
             let mapping = try MappedFile(descriptor: descriptor)
             guard mapping.size >= footer.dataEnd else { continue }  // cut while we looked: look again
-            let statistics = try readStatistics(footer.footer, input: mapping, pool: options.readOptions.pool)
-            return try FileSnapshot(
-                path: path, footer: footer.footer, footerOffset: footer.footerOffset, committedSize: footer.fileSize,
-                statistics: statistics, input: mapping, readOptions: options.readOptions, recovery: nil)
+            return (mapping, .success(footer))
         }
     }
 
     /// A snapshot of a file whose footer stayed unusable: its complete batches, found by
     /// walking the messages; the file is not modified.
     private static func recoverInMemory(
-        path: String, descriptor: FileDescriptor, reason: String, options: SnapshotOptions
+        path: String, mapping: MappedFile, reason: String, options: SnapshotOptions
     ) throws -> FileSnapshot {
-        let mapping = try MappedFile(descriptor: descriptor)
         let scanned = try FileRecovery.scan(mapping, prefixLength: 64, pool: options.readOptions.pool)
         let footer = try FileRecovery.footer(for: scanned, metadata: [:])
         let report = RecoveryReport(
@@ -131,7 +168,8 @@ public struct FileSnapshot: Sendable {
             newSize: mapping.size, stopReason: scanned.stopReason, rewritten: false)
         return try FileSnapshot(
             path: path, footer: footer, footerOffset: scanned.dataEnd, committedSize: scanned.dataEnd,
-            statistics: scanned.statistics, input: mapping, readOptions: options.readOptions, recovery: report)
+            statistics: scanned.statistics, input: mapping, readOptions: options.readOptions, recovery: report,
+            verifyChecksums: options.verifyChecksums)
     }
 
     /// The footer's statistics; for files without them, the row count of each batch (read
@@ -155,21 +193,41 @@ public struct FileSnapshot: Sendable {
         }
     }
 
-    /// A reader over the snapshot's batches (created once, then shared).
+    /// A reader over the snapshot's batches (created once, then shared). With
+    /// `verifiesChecksums`, the dictionaries' checksums are verified first; the reader
+    /// itself does not verify batches (`recordBatch(at:)` does, or `verifyChecksum(ofBatch:)`).
     public func reader() throws -> FileReader {
         try cache.reader {
-            try FileReader(input: input, footer: footer, footerOffset: footerOffset, options: readOptions)
+            if verifiesChecksums {
+                for block in footer.dictionaries { try StoreFileFormat.verifyChecksum(of: block, in: input) }
+            }
+            return try FileReader(input: input, footer: footer, footerOffset: footerOffset, options: readOptions)
         }
     }
 
-    /// Record batch `index` of the snapshot (zero-copy views of the mapping).
-    public func recordBatch(at index: Int) throws -> RecordBatch {
-        try reader().recordBatch(at: index)
+    /// Verifies the body checksum of batch `index` when the snapshot verifies checksums
+    /// (a no-op otherwise). Throws `invalidData` for a damaged batch.
+    public func verifyChecksum(ofBatch index: Int) throws {
+        guard verifiesChecksums else { return }
+        guard index >= 0, index < footer.recordBatches.count else {
+            throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(footer.recordBatches.count)")
+        }
+        try withErrorContext(path) { try StoreFileFormat.verifyChecksum(of: footer.recordBatches[index], in: input) }
     }
 
-    /// Every batch of the snapshot.
+    /// Record batch `index` of the snapshot (zero-copy views of the mapping), verified
+    /// first with `verifiesChecksums`.
+    public func recordBatch(at index: Int) throws -> RecordBatch {
+        let reader = try reader()
+        try verifyChecksum(ofBatch: index)
+        return try reader.recordBatch(at: index)
+    }
+
+    /// Every batch of the snapshot (verified first with `verifiesChecksums`).
     public func readBatches() throws -> [RecordBatch] {
-        try reader().readBatches()
+        let reader = try reader()
+        for index in 0..<numRecordBatches { try verifyChecksum(ofBatch: index) }
+        return try reader.readBatches()
     }
 
     /// The statistics of all the file's rows together.

@@ -21,6 +21,8 @@ import QuiverIPC
 // length, parse the flatbuffer from its start and ignore the 16 seal bytes after it. With
 // checksums on (the default for synced commits), every dictionary and record batch message
 // carries `quiver:xxh64` (hex xxh64 of its body) in its message custom_metadata. The
+// messages of a multi-batch commit also carry `quiver:commit_remaining`: how many record
+// batches of the same commit follow (0 on the last). The
 // footer's custom_metadata carries `quiver:statistics` (StatisticsCodec.swift; absent while
 // the file has no batches) next to any metadata of the caller's.
 //
@@ -40,19 +42,23 @@ import QuiverIPC
 // or read while being written fails verification. A file whose footer fails is *recovered*
 // (FileRecovery.swift): the messages are walked from offset 8, each checked (framing,
 // bounds, body checksum, full validation), and the file is cut after the last complete
-// record batch — a batch is kept only with every byte of it and of its dictionaries. So a
-// file holds every acknowledged batch, may hold the one batch in flight if all its bytes
-// arrived, and never part of a batch. Recovery is reported (RecoveryReport), never silent.
+// commit — a batch is kept only with every byte of it and of its dictionaries, and of every
+// batch of its commit (`quiver:commit_remaining`). So a file holds every acknowledged
+// commit, may hold the one commit in flight if all its bytes arrived, and never part of a
+// batch or of a commit. Recovery is reported (RecoveryReport), never silent. A checksum
+// entry that cannot be read (a malformed value, a damaged key) marks its message damaged.
 //
 // SPACE RESERVED AHEAD. Writers of large batches reserve disk blocks past the end of the
 // file (fallocate with FALLOC_FL_KEEP_SIZE: the size, and so what readers see, is unchanged)
 // so the page cache takes the writes faster; closing the file gives back what was not used.
 // A crash can leave such blocks reserved until the file's next writer closes it.
 //
-// READERS (FileSnapshot) read the tail once, verify the seal and take the footer as their
-// snapshot: the batches it names lie before D and never change. A failed seal means a
-// writer is mid-commit (or crashed): the reader retries with backoff, and only after a
-// timeout recovers in memory, read-only.
+// READERS (FileSnapshot, and FileCheck the same way) read the tail once, verify the seal and
+// take the footer as their snapshot: the batches it names lie before D and never change. A
+// failed seal means a writer is mid-commit (or crashed): the reader retries with backoff,
+// and only after a timeout — or at once when the store finds no writer alive — recovers in
+// memory, read-only. Readers may verify each body's checksum as they read it
+// (SnapshotOptions.verifyChecksums); by default they trust the bytes.
 // ─────────────────────────────────────────────────────────────────────────────────────────
 
 /// Constants of the store file format.
@@ -85,10 +91,65 @@ enum StoreFileFormat {
         return [checksumKey: hasher.finalize().hexDigits]
     }
 
-    /// Whether a message's body matches its `quiver:xxh64` (true when it has none).
-    static func checksumMatches(_ message: Message) -> Bool {
-        guard let expected = message.metadata.customMetadata[checksumKey] else { return true }
-        return XXHash64.hash(message.body.bytes).hexDigits == expected
+    /// Message custom metadata of each batch of a multi-batch commit: how many record
+    /// batches of the same commit follow it ("0" on its last). Recovery keeps the batches of
+    /// such a commit only if its last one is complete too, so the commit lands whole or not
+    /// at all. Batches committed alone carry no such entry.
+    static let commitRemainingKey = "quiver:commit_remaining"
+
+    /// What a message's `quiver:xxh64` entry says about its body.
+    enum ChecksumState: Equatable {
+        /// The body hashes to the recorded value.
+        case matches
+        /// The message has no checksum (written with checksums off, or by another writer).
+        case absent
+        /// The body does not hash to the recorded value: the body is damaged.
+        case mismatch
+        /// The entry is there but cannot be read (a malformed value, or a key that a damaged
+        /// byte turned into a near miss): the message is damaged, not "without a checksum".
+        case unreadable
+    }
+
+    /// The state of `message`'s body checksum.
+    static func checksumState(_ message: Message) -> ChecksumState {
+        let metadata = message.metadata.customMetadata
+        guard let expected = metadata[checksumKey] else {
+            return metadata.contains { isDamagedKey($0.key) } ? .unreadable : .absent
+        }
+        guard expected.utf8.count == 16, expected.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return .unreadable }
+        return XXHash64.hash(message.body.bytes).hexDigits == expected ? .matches : .mismatch
+    }
+
+    /// Whether `key` is not one of the store's message keys but differs from one in at most
+    /// three bytes of the same length: what a flipped byte makes of a store key.
+    static func isDamagedKey(_ key: String) -> Bool {
+        let bytes = Array(key.utf8)
+        return [checksumKey, commitRemainingKey].contains { known in
+            let expected = Array(known.utf8)
+            return bytes != expected && bytes.count == expected.count && zip(bytes, expected).filter { $0 != $1 }.count <= 3
+        }
+    }
+
+    /// Throws `invalidData` unless `message`'s body checksum matches or is absent (a damaged
+    /// message must yield an error, never altered values). `offset` locates it in messages.
+    static func verifyChecksum(_ message: Message, offset: Int) throws {
+        switch checksumState(message) {
+        case .matches, .absent: return
+        case .mismatch: throw QuiverError(.invalidData, "body checksum mismatch in the message at byte \(offset) (damaged data)")
+        case .unreadable: throw QuiverError(.invalidData, "unreadable checksum entry in the message at byte \(offset) (damaged metadata)")
+        }
+    }
+
+    /// Reads the message of `block` from `input` and verifies its body checksum (see
+    /// `verifyChecksum`). Reads (and hashes) every page of the body, copies nothing from a
+    /// mapping.
+    static func verifyChecksum(of block: FileBlock, in input: any RandomAccessInput) throws {
+        let offset = try checkedCount(block.offset, "block offset")
+        guard let message = try MessageReader(RandomAccessCursor(input, startingAt: offset)).next() else {
+            throw QuiverError(.invalidMessage, "no message at byte \(offset)")
+        }
+        try verifyChecksum(message, offset: offset)
     }
 }
 

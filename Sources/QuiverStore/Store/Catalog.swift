@@ -32,10 +32,14 @@ import QuiverIPC
 // catalog.arrow.tmp, fsyncs it, renames it over catalog.arrow and fsyncs the directory:
 // readers see the old catalog or the new one, never a mix.
 //
-// Files not named by the catalog are not part of the table: a writer removes them when it
-// opens the table (leftovers of a crash between creating a file and listing it, or of an
-// interrupted compaction). Files a compaction replaced are removed after the new catalog
-// is durable; readers that still map them keep reading them.
+// A new data file (a roll, a compaction) is made as NAME.arrow.tmp, committed, renamed to
+// NAME.arrow, the directory synced, and only then listed by the catalog: a crash never
+// leaves a half-made file under a data file's name. Files not named by the catalog are not
+// part of the table: a writer removes them when it opens the table (leftovers of a crash
+// between creating a file and listing it, or of an interrupted compaction); with no writer
+// alive, `check` reports them and `repair` removes them (with a writer alive, they may be
+// its roll or compaction in progress). Files a compaction replaced are removed after the
+// new catalog is durable; readers that still map them keep reading them.
 // ─────────────────────────────────────────────────────────────────────────────────────────
 
 /// Per-table settings kept in the catalog.

@@ -116,9 +116,7 @@ public final class Store: Sendable {
     /// Throws `.conflict` if it exists, `.invalidArgument` for a bad name.
     public func createTable(_ name: String, schema: Schema, options: TableOptions = .init()) throws {
         try Store.checkName(name)
-        guard options.maxBatchesPerFile > 0, options.maxFileBytes > 0 else {
-            throw QuiverError(.invalidArgument, "table limits must be positive")
-        }
+        try Store.checkLimits(options)
         let directory = tableDirectory(name)
         try Catalog.update(path) { catalog in
             guard !catalog.tables.contains(where: { $0.name == name }) else {
@@ -126,14 +124,13 @@ public final class Store: Sendable {
             }
             try FileSystem.createDirectory(directory)
             // Leftovers of an earlier attempt that never reached the catalog are not data.
-            for file in try FileSystem.contentsOfDirectory(directory) where file.hasSuffix(".arrow") {
+            for file in try FileSystem.contentsOfDirectory(directory) where file.hasSuffix(".arrow") || file.hasSuffix(".tmp") {
                 try FileSystem.removeFile(FileSystem.join(directory, file))
             }
             let first = Store.fileName(1)
-            let file = try AppendableFile.create(
-                path: FileSystem.join(directory, first), schema: schema, options: AppendOptions(durability: .synced))
+            let file = try TableWriter.createFile(first, in: directory, schema: schema, options: AppendOptions(durability: .synced))
             try file.close()
-            try FileSystem.syncDirectory(directory)
+            try TableWriter.placeFiles([first], in: directory, open: nil)
             catalog.tables.append(TableEntry(name: name, schema: schema, files: [first], options: options, nextFileNumber: 2))
         }
     }
@@ -151,10 +148,11 @@ public final class Store: Sendable {
     /// From the open writer's memory when this object has one for the table, otherwise
     /// from disk: the catalog, then each file's verified footer (retried while a writer in
     /// another process is committing; re-read from the catalog if a compaction replaced
-    /// files meanwhile).
+    /// files meanwhile). A torn footer with no writer alive is a crash: the file is
+    /// recovered in memory at once and `log` says that it needs `repair`.
     public func snapshot(of table: String, options: SnapshotOptions = .init()) throws -> TableSnapshot {
         if let writer = writers.withLock({ $0[table]?.writer }), writer.isOpen {
-            return try writer.snapshot()
+            return try writer.snapshot(readOptions: options.readOptions, verifyChecksums: options.verifyChecksums)
         }
         var attempt = 0
         while true {
@@ -162,7 +160,12 @@ public final class Store: Sendable {
             do {
                 let directory = tableDirectory(table)
                 let files = try Store.concurrentMap(entry.files) { name in
-                    try FileSnapshot.open(path: FileSystem.join(directory, name), options: options)
+                    try FileSnapshot.open(
+                        path: FileSystem.join(directory, name), options: options,
+                        keepRetrying: { self.hasLiveWriter(table) })
+                }
+                for recovery in files.compactMap(\.recovery) {
+                    log("quiver: warning: \(recovery); the table needs repair: run quiver repair \(path)")
                 }
                 return TableSnapshot(name: table, schema: entry.schema, files: files)
             } catch let error as QuiverError where error.code == .notFound && attempt < 20 {
@@ -182,15 +185,77 @@ public final class Store: Sendable {
     // MARK: Checking and repairing
 
     /// Verifies every data file of every table (footer, seal, each batch's checksum and
-    /// validity, statistics); reads all data.
+    /// validity, statistics); reads all data. Files the catalog does not list are problems
+    /// too (leftovers of a crash) — unless a writer is alive, whose roll or compaction may
+    /// be making them. Safe on a live store: footers are read as snapshots are (retried
+    /// while a writer commits), and a file a compaction removed meanwhile sends the table's
+    /// check back to the new catalog.
     public func check() throws -> [FileCheckReport] {
-        try tables().flatMap { entry in
-            entry.files.map { FileCheck.check(path: FileSystem.join(tableDirectory(entry.name), $0)) }
+        try tables().flatMap { entry in try check(table: entry.name) }
+    }
+
+    private func check(table: String) throws -> [FileCheckReport] {
+        let directory = tableDirectory(table)
+        var attempt = 0
+        while true {
+            var reports: [FileCheckReport] = []
+            let entry: TableEntry
+            // Holding the writer lock for the instant of listing the directory: no writer can
+            // be making files meanwhile, so any file the catalog does not list is a leftover.
+            if let lock = try lockIfNoWriter(table) {
+                defer {
+                    try? lock.unlock()
+                    try? lock.close()
+                }
+                entry = try Catalog.read(path).table(table)
+                for name in try TableWriter.unlistedFiles(in: directory, entry: entry) {
+                    reports.append(
+                        FileCheckReport(
+                            path: FileSystem.join(directory, name), problems: [TableWriter.unlistedReason + ": run repair to remove it"],
+                            batches: 0, rows: 0, sealed: false, needsRepair: true))
+                }
+            } else {
+                entry = try Catalog.read(path).table(table)
+            }
+            let files = entry.files.map { FileSystem.join(directory, $0) }
+            let checks = files.map { FileCheck.check(path: $0, keepRetrying: { self.hasLiveWriter(table) }) }
+            // A compaction replaced the files while we read them: check the new ones.
+            if attempt < 20, files.contains(where: { !FileSystem.exists($0) }), try Catalog.read(path).table(table).files != entry.files {
+                attempt += 1
+                continue
+            }
+            return checks + reports
         }
     }
 
-    /// Repairs every file whose footer is unusable (see `AppendableFile`), table by table
-    /// under each table's writer lock. Returns what was repaired.
+    /// Whether a writer (in any process) holds table `table`'s lock.
+    func hasLiveWriter(_ table: String) -> Bool {
+        guard let lock = try? lockIfNoWriter(table) else { return true }
+        try? lock.unlock()
+        try? lock.close()
+        return false
+    }
+
+    /// The table's writer lock, taken, when no writer holds it; nil when one does (or the
+    /// lock cannot be opened: then nothing can be concluded, as if a writer were alive).
+    private func lockIfNoWriter(_ table: String) throws -> FileDescriptor? {
+        let path = FileSystem.join(tableDirectory(table), "writer.lock")
+        // The table's first writer creates the file; creating it here changes nothing.
+        guard let lock = try? FileDescriptor.open(path, .readWrite, options: [.create]) else { return nil }
+        do {
+            try lock.lockExclusive()
+            return lock
+        } catch let error as QuiverError where error.code == .conflict {
+            try? lock.close()
+            return nil
+        }
+    }
+
+    /// Repairs the store, table by table under each table's writer lock: rebuilds files
+    /// whose footer is unusable (see `AppendableFile`) and files with damaged batches (cut
+    /// before the first bad message: the batches from there to the end of that file are
+    /// dropped, and reported), and removes files the catalog does not list. Returns what was
+    /// done; empty when the store was healthy.
     public func repair() throws -> [RecoveryReport] {
         var reports: [RecoveryReport] = []
         for entry in try tables() {
@@ -220,6 +285,12 @@ public final class Store: Sendable {
     /// The name of data file number `number`: eight digits and `.arrow`.
     static func fileName(_ number: Int) -> String {
         String(number).leftPadded(8) + ".arrow"
+    }
+
+    static func checkLimits(_ options: TableOptions) throws {
+        guard options.maxBatchesPerFile > 0, options.maxFileBytes > 0 else {
+            throw QuiverError(.invalidArgument, "table limits must be positive")
+        }
     }
 
     static func checkName(_ name: String) throws {

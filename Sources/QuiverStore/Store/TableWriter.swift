@@ -16,7 +16,8 @@ public final class TableWriter: Sendable {
     public let store: Store
     /// How it appends.
     public let options: WriterOptions
-    /// What opening repaired (a torn last file; with `Store.repair`, any file).
+    /// What opening repaired (a torn last file; with `Store.repair`, any file, and the
+    /// removal of files the catalog does not list).
     public let recoveries: [RecoveryReport]
     private let directory: String
     private let lockDescriptor: FileDescriptor
@@ -36,36 +37,45 @@ public final class TableWriter: Sendable {
         self.store = store
         self.options = options
         directory = store.tableDirectory(table)
-        let entry = try Catalog.read(store.path).table(table)
+        _ = try Catalog.read(store.path).table(table)  // `.notFound` before any file is created
         lockDescriptor = try FileDescriptor.open(FileSystem.join(directory, "writer.lock"), .readWrite, options: [.create])
         do {
-            do {
-                try lockDescriptor.lockExclusive()
-            } catch let error as QuiverError where error.code == .conflict {
-                throw QuiverError(.conflict, "table '\(table)' already has a writer (in this or another process)")
-            }
+            try TableWriter.lock(lockDescriptor, table: table)
+            // The catalog as of holding the lock: a writer that just closed may have changed it.
+            let entry = try Catalog.read(store.path).table(table)
+            var reports: [RecoveryReport] = []
             // Files the catalog does not list never held committed data of this table.
-            for name in try FileSystem.contentsOfDirectory(directory)
-            where (name.hasSuffix(".arrow") || name.hasSuffix(".tmp")) && !entry.files.contains(name) {
-                try FileSystem.removeFile(FileSystem.join(directory, name))
-                store.log("quiver: removed \(FileSystem.join(directory, name)): not listed by the catalog (left by an interrupted roll or compaction)")
+            for name in try TableWriter.unlistedFiles(in: directory, entry: entry) {
+                let path = FileSystem.join(directory, name)
+                let size = (try? FileDescriptor.open(path, .readOnly)).map { descriptor in
+                    defer { try? descriptor.close() }
+                    return (try? descriptor.status().size) ?? 0
+                } ?? 0
+                try FileSystem.removeFile(path)
+                let report = RecoveryReport(removing: path, size: size, reason: TableWriter.unlistedReason)
+                reports.append(report)
+                store.log("quiver: \(report)")
             }
             guard let last = entry.files.last else {
                 throw QuiverError(.invalidData, "table '\(table)' lists no data files")
             }
-            var reports: [RecoveryReport] = []
+            /// With `repairAll`, a file that is not healthy (damaged batches, statistics that do
+            /// not describe its data) is rebuilt from the messages before the first bad one.
+            let directory = self.directory, appendOptions = options.appendOptions(entry.options)
+            func open(_ name: String) throws -> AppendableFile {
+                let path = FileSystem.join(directory, name)
+                let damage = repairAll ? FileCheck.damage(path: path) : nil
+                return try AppendableFile(
+                    path: path, options: appendOptions, fallbackSchema: entry.schema, log: store.log, rebuildBecause: damage)
+            }
             if repairAll {
                 for name in entry.files.dropLast() {
-                    let file = try AppendableFile(
-                        path: FileSystem.join(directory, name), options: options.appendOptions(entry.options),
-                        fallbackSchema: entry.schema, log: store.log)
+                    let file = try open(name)
                     if let report = file.recovery { reports.append(report) }
                     try file.close()
                 }
             }
-            let active = try AppendableFile(
-                path: FileSystem.join(directory, last), options: options.appendOptions(entry.options),
-                fallbackSchema: entry.schema, log: store.log)
+            let active = try open(last)
             if let report = active.recovery { reports.append(report) }
             recoveries = reports
             state = Mutex(State(active: active, entry: entry))
@@ -77,6 +87,55 @@ public final class TableWriter: Sendable {
 
     deinit {
         try? close()
+    }
+
+    /// Why a file the catalog does not list is not data.
+    static let unlistedReason = "not listed by the catalog (left by an interrupted roll or compaction)"
+
+    /// Data files (`.arrow`) and files being made (`.tmp`) in `directory` that `entry` does
+    /// not list. Only leftovers when no writer holds the table's lock: a live writer's roll
+    /// or compaction has such files until its catalog change.
+    static func unlistedFiles(in directory: String, entry: TableEntry) throws -> [String] {
+        try FileSystem.contentsOfDirectory(directory).filter { name in
+            (name.hasSuffix(".arrow") || name.hasSuffix(".tmp")) && !entry.files.contains(name)
+        }.sorted()
+    }
+
+    /// Takes the table's writer lock. Retries for a moment: `Store.check` holds it for the
+    /// instant of listing the directory. `.conflict` if another writer keeps it.
+    static func lock(_ descriptor: FileDescriptor, table: String) throws {
+        for attempt in 0... {
+            do {
+                try descriptor.lockExclusive()
+                return
+            } catch let error as QuiverError where error.code == .conflict {
+                guard attempt < 20 else {
+                    throw QuiverError(.conflict, "table '\(table)' already has a writer (in this or another process)")
+                }
+                FileSystem.sleep(microseconds: 5_000)
+            }
+        }
+    }
+
+    /// Creates data file `name` in `directory` under a temporary name (`name.tmp`), committed
+    /// and empty; `placeFiles` renames it in.
+    static func createFile(_ name: String, in directory: String, schema: Schema, options: AppendOptions) throws -> AppendableFile {
+        try AppendableFile.create(path: FileSystem.join(directory, name + ".tmp"), schema: schema, options: options)
+    }
+
+    /// Renames files made by `createFile` to their names and syncs the directory: only then
+    /// may the catalog list them (a crash before leaves `.tmp` files, never a half-made
+    /// data file under a data file's name).
+    static func placeFiles(_ names: [String], in directory: String, open: AppendableFile?) throws {
+        for name in names {
+            let path = FileSystem.join(directory, name)
+            if let open, open.path == path + ".tmp" {
+                try open.rename(to: path)
+            } else {
+                try FileSystem.rename(path + ".tmp", to: path)
+            }
+        }
+        try FileSystem.syncDirectory(directory)
     }
 
     /// Whether `close()` has not been called yet.
@@ -96,18 +155,30 @@ public final class TableWriter: Sendable {
         }
     }
 
-    /// Appends several batches with one commit per file they land in (group commit).
+    /// Appends several batches under one commit (group commit): after a crash the table
+    /// holds all of them or none. A full file rolls before the batches, never between them,
+    /// so they may take the file past its limits. Only a batch whose dictionary the file
+    /// cannot take splits them, committed file by file.
     public func append(contentsOf batches: [RecordBatch]) throws {
         try state.withLock { state in
-            for batch in batches {
-                try prepare(&state, for: batch)
-                try state.active.write(batch)
+            guard let first = batches.first else { return }
+            try prepare(&state, for: first)
+            do {
+                for (index, batch) in batches.enumerated() {
+                    if index > 0, try state.active.needsNewFile(for: batch) { try roll(&state) }
+                    try state.active.write(batch, commitRemaining: batches.count - 1 - index)
+                }
+            } catch {
+                state.active.discardPending()  // no part of the group may reach a later commit
+                throw error
             }
             try state.active.commit()
         }
     }
 
-    /// Writes a batch without committing it (see `commit()`).
+    /// Writes a batch without committing it (see `commit()`). After a crash before the
+    /// commit, each batch written this way may be found complete and kept on its own: for
+    /// all or nothing, use `append(contentsOf:)`.
     public func write(_ batch: RecordBatch) throws {
         try state.withLock { state in
             try prepare(&state, for: batch)
@@ -141,20 +212,50 @@ public final class TableWriter: Sendable {
         try state.active.commit()
         let number = state.entry.nextFileNumber
         let name = Store.fileName(number)
-        let file = try AppendableFile.create(
-            path: FileSystem.join(directory, name), schema: state.entry.schema,
-            options: options.appendOptions(state.entry.options))
-        if options.durability == .synced { try FileSystem.syncDirectory(directory) }
-        state.entry = try Catalog.update(store.path) { catalog in
-            guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
-                throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
-            }
-            catalog.tables[index].files.append(name)
-            catalog.tables[index].nextFileNumber = number + 1
-            return catalog.tables[index]
+        let file = try TableWriter.createFile(
+            name, in: directory, schema: state.entry.schema, options: options.appendOptions(state.entry.options))
+        try TableWriter.placeFiles([name], in: directory, open: file)
+        state.entry = try updateEntry { entry in
+            entry.files.append(name)
+            entry.nextFileNumber = number + 1
         }
         try state.active.close()
         state.active = file
+    }
+
+    /// The table's settings (from the catalog, as of this writer's last change to it).
+    public var tableOptions: TableOptions { state.withLock { $0.entry.options } }
+
+    /// Changes the table's settings in the catalog. New limits apply from the next append;
+    /// a new codec from the next batch (Arrow lets each batch of a file have its own): the
+    /// file appended to is reopened with it. `.invalidArgument` for limits that are not
+    /// positive.
+    public func setOptions(_ new: TableOptions) throws {
+        try Store.checkLimits(new)
+        try state.withLock { state in
+            try checkOpen(state)
+            let old = state.entry.options
+            guard new != old else { return }
+            try state.active.commit()
+            state.entry = try updateEntry { entry in entry.options = new }
+            if new.compression != old.compression || new.compressionLevel != old.compressionLevel {
+                let path = state.active.path
+                try state.active.close()
+                state.active = try AppendableFile(
+                    path: path, options: options.appendOptions(new), fallbackSchema: state.entry.schema, log: store.log)
+            }
+        }
+    }
+
+    /// Changes this table's catalog entry under the catalog lock; returns the new entry.
+    private func updateEntry(_ change: (inout TableEntry) -> Void) throws -> TableEntry {
+        try Catalog.update(store.path) { catalog in
+            guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
+                throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
+            }
+            change(&catalog.tables[index])
+            return catalog.tables[index]
+        }
     }
 
     /// Replaces the table's schema by `change(schema)` in the catalog and starts a new
@@ -164,13 +265,7 @@ public final class TableWriter: Sendable {
             try checkOpen(state)
             let schema = try change(state.entry.schema)
             try state.active.commit()
-            state.entry = try Catalog.update(store.path) { catalog in
-                guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
-                    throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
-                }
-                catalog.tables[index].schema = schema
-                return catalog.tables[index]
-            }
+            state.entry = try updateEntry { entry in entry.schema = schema }
             try roll(&state)
         }
     }
@@ -178,28 +273,32 @@ public final class TableWriter: Sendable {
     // MARK: Reading
 
     /// A consistent snapshot of the table as of the last commit, from this writer's memory
-    /// (older files' footers are read once and cached: they never change).
-    public func snapshot(readOptions: IPCReadOptions = .init()) throws -> TableSnapshot {
+    /// (older files' footers are read once and cached: they never change). With
+    /// `verifyChecksums`, reads verify body checksums (`SnapshotOptions.verifyChecksums`).
+    public func snapshot(readOptions: IPCReadOptions = .init(), verifyChecksums: Bool = false) throws -> TableSnapshot {
         try state.withLock { state in
             try checkOpen(state)
-            return try snapshot(&state, readOptions: readOptions)
+            return try snapshot(&state, readOptions: readOptions, verifyChecksums: verifyChecksums)
         }
     }
 
-    private func snapshot(_ state: inout State, readOptions: IPCReadOptions) throws -> TableSnapshot {
+    private func snapshot(_ state: inout State, readOptions: IPCReadOptions, verifyChecksums: Bool = false) throws -> TableSnapshot {
         var files: [FileSnapshot] = []
         for name in state.entry.files.dropLast() {
-            if let cached = state.sealed[name] {
+            let key = verifyChecksums ? name + "#verified" : name
+            if let cached = state.sealed[key] {
                 files.append(cached)
                 continue
             }
             let file = try FileSnapshot.open(
                 path: FileSystem.join(directory, name),
-                options: SnapshotOptions(requireSeal: true, retryTimeout: .zero, recoverAfterTimeout: false, readOptions: readOptions))
-            state.sealed[name] = file
+                options: SnapshotOptions(
+                    requireSeal: true, retryTimeout: .zero, recoverAfterTimeout: false, readOptions: readOptions,
+                    verifyChecksums: verifyChecksums))
+            state.sealed[key] = file
             files.append(file)
         }
-        files.append(try state.active.snapshot(readOptions: readOptions))
+        files.append(try state.active.snapshot(readOptions: readOptions, verifyChecksums: verifyChecksums))
         return TableSnapshot(name: table, schema: state.entry.schema, files: files)
     }
 
@@ -231,8 +330,7 @@ public final class TableWriter: Sendable {
                 let name = Store.fileName(next)
                 next += 1
                 names.append(name)
-                let file = try AppendableFile.create(
-                    path: FileSystem.join(directory, name), schema: state.entry.schema, options: appendOptions)
+                let file = try TableWriter.createFile(name, in: directory, schema: state.entry.schema, options: appendOptions)
                 current = file
                 return file
             }
@@ -257,15 +355,11 @@ public final class TableWriter: Sendable {
             try flush()
             let last = try output(for: nil)
             try last.commit()
-            try FileSystem.syncDirectory(directory)
+            try TableWriter.placeFiles(names, in: directory, open: last)
             let oldNames = state.entry.files
-            state.entry = try Catalog.update(store.path) { catalog in
-                guard let index = catalog.tables.firstIndex(where: { $0.name == table }) else {
-                    throw QuiverError(.notFound, "table '\(table)' vanished from the catalog")
-                }
-                catalog.tables[index].files = names
-                catalog.tables[index].nextFileNumber = next
-                return catalog.tables[index]
+            state.entry = try updateEntry { entry in
+                entry.files = names
+                entry.nextFileNumber = next
             }
             try state.active.close()
             state.active = last
