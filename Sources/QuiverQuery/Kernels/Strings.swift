@@ -104,36 +104,37 @@ struct LikePattern: Hashable, Sendable, CustomStringConvertible {
         return bytes.withUnsafeBytes { memcmp(value.start + position, $0.baseAddress ?? value.start, bytes.count) == 0 }
     }
 
-    /// Substring search, 16 positions per step: a position is a candidate when both the
-    /// needle's first and last bytes match there (one SIMD compare each), and only candidates
-    /// are confirmed with `memcmp` — far fewer than memchr's hits on a common first letter.
     private static func contains(_ value: ByteString, _ needle: [UInt8]) -> Bool {
+        needle.withUnsafeBytes { firstIndex(of: $0, in: value.start, count: value.count) != nil }
+    }
+
+    /// The first position of `needle` in `count` bytes at `base`, 16 positions per step: a
+    /// position is a candidate when both the needle's first and last bytes match there (one
+    /// SIMD compare each), and only candidates are confirmed with `memcmp` — far fewer than
+    /// memchr's hits on a common first letter.
+    static func firstIndex(of needle: UnsafeRawBufferPointer, in base: UnsafeRawPointer, count: Int) -> Int? {
         let n = needle.count
-        guard n > 0 else { return true }
-        let count = value.count
-        guard count >= n else { return false }
-        return needle.withUnsafeBytes { needleBytes in
-            let needleBase = needleBytes.baseAddress!
-            let first = SIMD16<UInt8>(repeating: needle[0])
-            let last = SIMD16<UInt8>(repeating: needle[n - 1])
-            var position = 0
-            while position + 16 + n - 1 <= count {
-                let a = value.start.loadUnaligned(fromByteOffset: position, as: SIMD16<UInt8>.self)
-                let b = value.start.loadUnaligned(fromByteOffset: position + n - 1, as: SIMD16<UInt8>.self)
-                let candidates = (a .== first) .& (b .== last)
-                if any(candidates) {
-                    for lane in 0..<16 where candidates[lane] {
-                        if n <= 2 || memcmp(value.start + position + lane + 1, needleBase + 1, n - 2) == 0 { return true }
-                    }
+        guard n > 0, let needleBase = needle.baseAddress else { return 0 }
+        guard count >= n else { return nil }
+        let first = SIMD16<UInt8>(repeating: needle[0])
+        let last = SIMD16<UInt8>(repeating: needle[n - 1])
+        var position = 0
+        while position + 16 + n - 1 <= count {
+            let a = base.loadUnaligned(fromByteOffset: position, as: SIMD16<UInt8>.self)
+            let b = base.loadUnaligned(fromByteOffset: position + n - 1, as: SIMD16<UInt8>.self)
+            let candidates = (a .== first) .& (b .== last)
+            if any(candidates) {
+                for lane in 0..<16 where candidates[lane] {
+                    if n <= 2 || memcmp(base + position + lane + 1, needleBase + 1, n - 2) == 0 { return position + lane }
                 }
-                position += 16
             }
-            while position + n <= count {
-                if memcmp(value.start + position, needleBase, n) == 0 { return true }
-                position += 1
-            }
-            return false
+            position += 16
         }
+        while position + n <= count {
+            if memcmp(base + position, needleBase, n) == 0 { return position }
+            position += 1
+        }
+        return nil
     }
 
     /// Bytes in the UTF-8 sequence that starts with `lead` (1 for stray continuation bytes).
@@ -188,7 +189,11 @@ enum StringKernels {
     /// `value LIKE pattern` for each row (NULL where the value is NULL).
     static func like(_ input: ArrayData, _ pattern: LikePattern, pool: MemoryPool) -> ArrayData {
         let bits: BitmapWriter
-        if Columns.hasLargeOffsets(input.type) {
+        if case .contains(let needle) = pattern.shape, !needle.isEmpty {
+            bits = Columns.hasLargeOffsets(input.type)
+                ? containsAcrossValues(Columns.strings(input, offsets: Int64.self), count: input.length, needle, pool: pool)
+                : containsAcrossValues(Columns.strings(input, offsets: Int32.self), count: input.length, needle, pool: pool)
+        } else if Columns.hasLargeOffsets(input.type) {
             let view = Columns.strings(input, offsets: Int64.self)
             bits = Bitmaps.build(count: input.length, pool: pool, LikeTest(view: view, pattern: pattern))
         } else {
@@ -197,6 +202,40 @@ enum StringKernels {
         }
         let validity = input.nullCount > 0 ? ((try? Take.copyValidity(input, pool: pool)) ?? .empty, input.nullCount) : nil
         return Output.array(.boolean, length: input.length, validity: validity, [bits.finish()])
+    }
+}
+
+extension StringKernels {
+    /// `%needle%` over all rows at once: one search runs through the values' bytes back to
+    /// back, and each hit marks the row it starts in when it also ends there (a hit across a
+    /// boundary resumes one byte on). A row that matches skips the rest of its bytes.
+    fileprivate static func containsAcrossValues<O: FixedWidthInteger>(
+        _ view: StringsView<O>, count: Int, _ needle: [UInt8], pool: MemoryPool
+    ) -> BitmapWriter {
+        let writer = BitmapWriter(count: count, pool: pool)
+        for word in 0..<writer.wordCount { writer.words[word] = 0 }
+        guard count > 0 else { return writer }
+        let end = Int(truncatingIfNeeded: view.offsets[count])
+        var position = Int(truncatingIfNeeded: view.offsets[0])
+        var row = 0
+        needle.withUnsafeBytes { needle in
+            while position < end,
+                let hit = LikePattern.firstIndex(of: needle, in: view.bytes + position, count: end - position)
+            {
+                let at = position + hit
+                while row < count && Int(truncatingIfNeeded: view.offsets[row + 1]) <= at { row += 1 }
+                guard row < count else { break }
+                let rowEnd = Int(truncatingIfNeeded: view.offsets[row + 1])
+                if at + needle.count <= rowEnd {
+                    writer.words[row >> 6] |= 1 << UInt64(row & 63)
+                    position = rowEnd
+                    row += 1
+                } else {
+                    position = at + 1
+                }
+            }
+        }
+        return writer
     }
 }
 
