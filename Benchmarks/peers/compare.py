@@ -5,6 +5,8 @@ Quiver's median to the fastest peer's, bytes allocated, peak RSS and whether the
 
   python3 Benchmarks/peers/compare.py [--datasets DIR] [--dir DIR] [--iterations N]
                                       [--big-iterations N] [--only PREFIXES] [--smoke] [--large-gib G]
+                                      [--clickbench-iterations N] [--clickbench-queries 1,2,…]
+                                      [--scale-check [--scale-rows N]]
 
 Workloads: the seed reads/writes (vs pyarrow); lineitem SF1 read_all uncompressed/LZ4/ZSTD via
 mmap (Quiver validated and trusted); LZ4 decode on one thread (GB/s of output); TPC-H Q1 and Q6
@@ -12,17 +14,28 @@ over the plain and LZ4 files (vs DuckDB's native table, DuckDB over the Arrow ta
 a 1% range predicate and count(*) WHERE k > c on one core over datasets' sorted.arrow.
 Datasets come from `python3 datasets/generate.py --scale 1` (`make datasets`).
 
+ClickBench (`--only clickbench` runs it alone): its 43 queries, unmodified
+(datasets/queries/clickbench.sql), on the synthetic hits.arrow: Quiver over the file and over a
+store table of it (made with `quiver store append`), DuckDB's native table, DuckDB over the
+Arrow table and Polars, one process per engine. Answers are checked against DuckDB (ties of
+ORDER BY … LIMIT allowed); a query Quiver answers wrong fails the run unless listed in
+CLICKBENCH_KNOWN_GAPS. A full run writes the ClickBench section of BENCHMARKS.md and
+peers/clickbench.png. `--only clickbench --scale-check` instead runs the queries in Quiver and
+DuckDB's native table on the datasets' hits and at --scale-rows rows (20M by default, generated
+into --dir) and records the time ratio per query in BENCHMARKS.md.
+
 Quiver's side is `quiver-peer-workloads` from this Benchmarks package, built in release mode
 by this script (only that product). A full run writes BENCHMARKS.md at the repository root and
 peers/benchmarks.png (matplotlib, installed if missing). --smoke generates TPC-H SF0.01 and a
 small seed in a temporary directory, runs two repeats and fails unless every answer equals
-Quiver's (`make test-peers`). --large-gib G also scans a G GiB mapped file batch by batch and
+Quiver's (`make test-peers`); it also runs ClickBench on 50,000 generated hits rows. --large-gib G also scans a G GiB mapped file batch by batch and
 reports peak RSS: Quiver's FileReader.scan (madvise ahead/behind), the loop without advice, pyarrow.
 The `--child ENGINE WORKLOAD PATH N [THREADS]` form is internal: one peer's run, as JSON.
 """
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -196,6 +209,9 @@ def peak_rss():
 
 def child(engine, name, path, iterations, threads):
     """One engine's workload, in this (fresh) process; prints its figures as JSON."""
+    if name.startswith("clickbench:"):
+        clickbench_child(engine, [int(n) for n in name.split(":")[1].split(",")], path, iterations)
+        return
     if engine == "pyarrow" and name == "read-all":
         def run():
             with pa.memory_map(path, "rb") as f:
@@ -524,11 +540,30 @@ def run(args):
     if args.smoke:
         data_dir = tempfile.mkdtemp(prefix="quiver-peers-")
         subprocess.run([sys.executable, os.path.join(REPO, "datasets", "generate.py"), "--scale", "0.01",
-                        "--only", "lineitem,sorted", "--out", data_dir], check=True, stdout=subprocess.DEVNULL)
+                        "--only", "lineitem,sorted,hits", "--hits-rows", str(SMOKE_HITS_ROWS), "--out", data_dir],
+                       check=True, stdout=subprocess.DEVNULL)
         datasets, work = data_dir, data_dir
     else:
         datasets, work = args.datasets, args.dir
     os.makedirs(work, exist_ok=True)
+    only = [o for o in args.only.split(",") if o]
+    clickbench_only = bool(only) and all(o.startswith("clickbench") for o in only)
+    binary = build_quiver()
+    results, failed = ([], False) if clickbench_only else classic(args, datasets, work, binary)
+    if args.large_gib > 0:
+        failed |= not large_scan(binary, work, args.large_gib)
+    if not args.smoke and results:
+        write_report(results, args.iterations, args.big_iterations)
+    if not only or any(o.startswith("clickbench") or "clickbench".startswith(o) for o in only):
+        failed |= clickbench(args, binary, datasets, work)
+    if args.smoke:
+        shutil.rmtree(work, ignore_errors=True)
+    print("answers: " + ("some DIFFER or failed" if failed else "all agree"))
+    return failed
+
+
+def classic(args, datasets, work, binary):
+    """The seed, lineitem, TPC-H and sorted workloads: (rows for the report, failed)."""
     lineitem = next((os.path.join(datasets, d) for d in sorted(os.listdir(datasets)) if d.startswith("lineitem-sf")),
                     None)
     sorted_file = os.path.join(datasets, "sorted", "sorted.arrow")
@@ -541,7 +576,6 @@ def run(args):
     seed_file = write_batches(os.path.join(work, f"seed-{batches}.arrow"), batches, rows)
     seed_stream = write_batches(os.path.join(work, f"seed-{batches}.stream"), batches, rows, stream=True)
     many_file = write_batches(os.path.join(work, f"many-{many[0]}.arrow"), *many)
-    binary = build_quiver()
     sorted_store = load_store(binary, sorted_file, os.path.join(work, "sorted-store"))
 
     results, failed = [], False
@@ -589,13 +623,30 @@ def run(args):
                   f"{'agree' if figures['agree'] else 'DIFFER: ' + json.dumps(answer(figures))}")
         results.append((key, label, rows_out))
         sys.stdout.flush()
-    if args.large_gib > 0:
-        failed |= not large_scan(binary, work, args.large_gib)
-    if args.smoke:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        write_report(results, args.iterations, args.big_iterations)
-    print("answers: " + ("some DIFFER or failed" if failed else "all agree"))
+    return results, failed
+
+
+def clickbench(args, binary, datasets, work):
+    """The ClickBench section of a run (and --scale-check); returns whether it failed."""
+    path = os.path.join(datasets, "hits", "hits.arrow")
+    if not os.path.exists(path):
+        print(f"clickbench: no {path}: run `python3 datasets/generate.py --only hits`")
+        return True
+    count = len(clickbench_queries())
+    numbers = [int(n) for n in args.clickbench_queries.split(",")] if args.clickbench_queries \
+        else list(range(1, count + 1))
+    iterations = 1 if args.smoke else args.clickbench_iterations
+    if args.scale_check:
+        large_dir = os.path.join(work, f"hits-{args.scale_rows}")
+        subprocess.run([sys.executable, os.path.join(REPO, "datasets", "generate.py"), "--only", "hits",
+                        "--hits-rows", str(args.scale_rows), "--out", large_dir], check=True)
+        scale_check(binary, path, os.path.join(large_dir, "hits", "hits.arrow"), numbers, min(iterations, 3))
+        return False
+    cli = build_quiver_cli()
+    print(f"\nClickBench: {len(numbers)} queries on {row_count(path):,} rows of hits", flush=True)
+    results, extras, failed = run_clickbench(binary, cli, path, work, numbers, iterations, self_test=args.smoke)
+    if not args.smoke and len(numbers) == count:
+        clickbench_report(results, extras, path, iterations)
     return failed
 
 
@@ -643,6 +694,7 @@ def write_report(results, iterations, big_iterations):
                          f"{mib(f, 'allocated_bytes')} | {mib(f, 'peak_rss_bytes')} | {extra(f)} | "
                          f"{'agree' if f['agree'] else 'DIFFER'} |")
     lines += ["", "Workloads:", ""] + [f"- `{key}`: {label}" for key, label, _ in results]
+    lines += [""] + preserved_blocks()
     lines += ["", "## Notes", "", NOTES, "![Quiver vs peers](Benchmarks/peers/benchmarks.png)", ""]
     with open(os.path.join(REPO, "BENCHMARKS.md"), "w") as out:
         out.write("\n".join(lines))
@@ -685,6 +737,542 @@ def chart(results, path, info):
     fig.savefig(path, dpi=110)
 
 
+
+# ---------------------------------------------------------------------------------------------
+# ClickBench: its 43 queries, unmodified (datasets/queries/clickbench.sql), over a synthetic
+# `hits` table (datasets/generate.py --only hits): Quiver over the Arrow file and over a store
+# table of it, DuckDB (native table and over the Arrow table) and Polars.
+
+CLICKBENCH_FILE = os.path.join(QUERIES_DIR, "clickbench.sql")
+CLICKBENCH_ENGINES = ("quiver", "quiver-store", "duckdb-native", "duckdb-arrow", "polars")
+# Queries Quiver's engine cannot run yet (it rejects OFFSET, CASE, extract, DATE_TRUNC, STRLEN
+# and REGEXP_REPLACE), so `--smoke` lets them fail; every other query must equal DuckDB's answer
+# or the smoke run fails. Remove a number as soon as the engine runs it (the smoke run says so).
+CLICKBENCH_KNOWN_GAPS = {19, 28, 29, 39, 40, 41, 42, 43}
+# A query's runs stop repeating once they have taken this long (the first run and one repeat
+# always happen), so a slow engine cannot stall the comparison.
+CLICKBENCH_BUDGET_S = 5.0
+SMOKE_HITS_ROWS = 50_000
+
+
+def clickbench_queries():
+    sys.path.insert(0, os.path.join(REPO, "datasets"))
+    from generate import clickbench_queries as queries
+    return queries()
+
+
+def clickbench_child(engine, numbers, path, iterations):
+    """One peer's run of the numbered queries in this process: figures per query, or its error."""
+    queries = clickbench_queries()
+    figures = {}
+    if engine == "duckdb-native":
+        import duckdb
+        con = duckdb.connect()
+        start = time.perf_counter()
+        arrow = ipc.open_file(pa.memory_map(path, "rb")).read_all()
+        con.register("arrow_input", arrow)
+        con.execute("CREATE TABLE hits AS SELECT * FROM arrow_input")
+        con.unregister("arrow_input")
+        del arrow
+        figures["load_s"] = time.perf_counter() - start
+        run = lambda sql: con.execute(sql).fetchall()
+    elif engine == "duckdb-arrow":
+        import duckdb
+        con = duckdb.connect()
+
+        def run(sql):
+            with pa.memory_map(path, "rb") as f:
+                con.register("hits", ipc.open_file(f).read_all())
+                rows = con.execute(sql).fetchall()
+                con.unregister("hits")
+                return rows
+    elif engine == "polars":
+        import polars as pl
+        run = lambda sql: pl.SQLContext(hits=pl.scan_ipc(path)).execute(sql).collect().rows()
+    else:
+        raise ValueError(engine)
+    reports = []
+    for number in numbers:
+        sql = queries[number - 1]
+        times, rows = [], None
+        try:
+            while len(times) < iterations + 1 and (len(times) < 2 or sum(times) < CLICKBENCH_BUDGET_S):
+                start = time.perf_counter()
+                rows = run(sql)
+                times.append(time.perf_counter() - start)
+        except Exception as error:  # reported per query: "n/a" in the table
+            reports.append({"number": number, "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"})
+            continue
+        warm = sorted(times[1:] or times)
+        answer = [[v if v is None or isinstance(v, (int, float, str)) else str(v) for v in row]
+                  for row in canonical_rows(rows)]
+        reports.append({"number": number, "median_s": warm[len(warm) // 2], "best_s": warm[0],
+                        "first_s": times[0], "repeats": len(times) - 1, "answer": answer})
+    figures["queries"] = reports
+    figures["peak_rss_bytes"] = peak_rss()
+    print(json.dumps(figures))
+
+
+TIMESTAMP_TEXT = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?Z?$")
+
+
+def canonical(value):
+    """One spelling per value across engines: instants as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (no
+    zero fraction), dates ISO, decimals as ints or floats."""
+    import datetime
+    import decimal
+    if isinstance(value, datetime.datetime):
+        value = value.isoformat(sep=" ")
+    elif isinstance(value, datetime.date):
+        return value.isoformat()
+    elif isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, str):
+        match = TIMESTAMP_TEXT.match(value)
+        if match:
+            fraction = (match.group(3) or "").rstrip("0")
+            return f"{match.group(1)} {match.group(2)}{fraction if fraction != '.' else ''}"
+    return value
+
+
+def canonical_rows(rows):
+    return [tuple(canonical(v) for v in row) for row in rows]
+
+
+def row_hash(row):
+    """A hashable form of a row in which floats within ~1e-10 relative usually coincide (a row
+    that misses is then compared value by value)."""
+    return tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row)
+
+
+def top_level(sql):
+    """The indices of `sql`'s characters outside parentheses and string literals."""
+    depth, quote = 0, False
+    for i, char in enumerate(sql):
+        if char == "'":
+            quote = not quote
+        elif not quote and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not quote and depth == 0:
+            yield i
+
+
+def split_top_level(text, separator=","):
+    """`text` split at `separator` outside parentheses and quotes."""
+    cuts = [i for i in top_level(text) if text[i] == separator]
+    bounds = zip([-1] + cuts, cuts + [len(text)])
+    return [text[start + 1:end].strip() for start, end in bounds]
+
+
+def top_level_keyword(sql, keyword):
+    """Index of `keyword` (e.g. ' FROM ') in `sql` outside parentheses and quotes, or -1."""
+    upper = sql.upper()
+    return next((i for i in top_level(sql) if upper.startswith(keyword, i)), -1)
+
+
+class ClickBenchChecker:
+    """Checks an engine's answer to a ClickBench query against DuckDB over the same Arrow file.
+
+    Without ORDER BY the rows are compared as multisets (and with a LIMIT, every returned row
+    must be a row of the query's whole result). With ORDER BY … [LIMIT n [OFFSET m]] ties make
+    several answers right: DuckDB computes the whole ordered result with the ORDER BY
+    expressions appended as columns; position i of a right answer has the i-th order key of
+    that result's [m, m+n) slice, and the rows at the positions of one key are a sub-multiset
+    of the whole result's rows with that key. Floats agree within 1e-9 relative."""
+
+    def __init__(self, path):
+        import duckdb
+        self.con = duckdb.connect()
+        self.table = ipc.open_file(pa.memory_map(path, "rb")).read_all()
+        self.con.register("hits", self.table)
+        self.cache = {}
+
+    def expected(self, sql):
+        """(whole result's rows restricted to the slice's keys, by key; the slice's key
+        sequence; visible column count; whether ordered), cached per query."""
+        if sql in self.cache:
+            return self.cache[sql]
+        body = sql.strip().rstrip(";")
+        limit = re.search(r"\s+LIMIT\s+(\d+)(?:\s+OFFSET\s+(\d+))?\s*$", body, re.IGNORECASE)
+        count = int(limit.group(1)) if limit else None
+        offset = int(limit.group(2) or 0) if limit else 0
+        whole = body[:limit.start()] if limit else body
+        order_at = top_level_keyword(whole, " ORDER BY ")
+        if order_at < 0:
+            self.cache[sql] = (self.con.sql(whole).to_arrow_table(), None, None, count)
+            return self.cache[sql]
+        keys = [re.sub(r"\s+(ASC|DESC)$", "", k, flags=re.IGNORECASE) for k in split_top_level(whole[order_at + 10:])]
+        from_at = top_level_keyword(whole, " FROM ")
+        keyed = whole[:from_at] + "".join(", " + k for k in keys) + whole[from_at:]
+        table = self.con.sql(keyed).to_arrow_table()
+        width = table.num_columns - len(keys)
+        end = table.num_rows if count is None else min(table.num_rows, offset + count)
+        window = table.slice(offset, max(0, end - offset))
+        key_columns = [window.column(width + j).to_pylist() for j in range(len(keys))]
+        sequence = canonical_rows(zip(*key_columns))
+        # Only the whole result's rows whose key occurs in the slice matter.
+        mask = None
+        for j, values in enumerate(key_columns):
+            column = table.column(width + j)
+            part = pc.is_in(column, value_set=pa.array(values, type=column.type))
+            mask = part if mask is None else pc.and_(mask, part)
+        self.cache[sql] = (table.filter(mask), sequence, width, count)
+        return self.cache[sql]
+
+    def check(self, sql, answer):
+        """'ok' or a short reason the answer is wrong."""
+        rows = canonical_rows(answer)
+        table, sequence, width, count = self.expected(sql)
+        expected = narrowed(table, rows)
+        if sequence is None:
+            if count is None:
+                if len(rows) != table.num_rows:
+                    return f"{len(rows)} rows, expected {table.num_rows}"
+                return "ok" if contained(rows, expected) else "rows differ"
+            if len(rows) != min(count, table.num_rows):
+                return f"{len(rows)} rows, expected {min(count, table.num_rows)}"
+            return "ok" if contained(rows, expected) else "a row not in the whole result"
+        if len(rows) != len(sequence):
+            return f"{len(rows)} rows, expected {len(sequence)}"
+        if any(len(r) != width for r in rows):
+            return f"rows of {len(rows[0])} columns, expected {width}"
+        by_key = {}
+        for row in expected:
+            by_key.setdefault(row[width:], []).append(row[:width])
+        expected, positions = by_key, {}
+        for row, key in zip(rows, sequence):
+            positions.setdefault(key, []).append(row)
+        for key, group in positions.items():
+            if not contained(group, expected.get(key, [])):
+                return f"rows at order key {list(key)} are not the whole result's"
+        return "ok"
+
+
+def narrowed(table, rows):
+    """The rows of `table` (as canonical tuples) that may match one of `rows`: those whose value
+    in the first integer or string column is one of the answer's there (an exact filter; a
+    large result is not converted to Python whole)."""
+    if table.num_rows > 1000 and rows:
+        for j, column in enumerate(table.columns[:len(rows[0])]):
+            integer = pa.types.is_integer(column.type)
+            if not (integer or pa.types.is_string(column.type)):
+                continue
+            values = [row[j] for row in rows]
+            if all(isinstance(v, int) and not isinstance(v, bool) if integer else isinstance(v, str) for v in values):
+                table = table.filter(pc.is_in(column, value_set=pa.array(values, type=column.type)))
+                break
+    return canonical_rows(zip(*[c.to_pylist() for c in table.columns]))
+
+
+def contained(rows, pool):
+    """Whether `rows` is a sub-multiset of `pool` (floats within 1e-9 relative): exact matches
+    first, then the rest value by value."""
+    available = {}
+    for row in pool:
+        available.setdefault(row_hash(row), []).append(row)
+    misses = []
+    for row in rows:
+        bucket = available.get(row_hash(row))
+        if bucket:
+            bucket.pop()
+        else:
+            misses.append(row)
+    leftovers = [r for bucket in available.values() for r in bucket] if misses else []
+    for row in misses:
+        match = next((i for i, r in enumerate(leftovers) if agree(list(r), list(row))), None)
+        if match is None:
+            return False
+        leftovers.pop(match)
+    return True
+
+
+def row_count(path):
+    reader = ipc.open_file(pa.memory_map(path, "rb"))
+    return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+
+
+def build_quiver_cli():
+    """The `quiver` CLI in release mode, built from this package's dependency (the release
+    modules quiver-peer-workloads already built are shared)."""
+    subprocess.run(["swift", "build", "-c", "release", "--product", "quiver"], cwd=PACKAGE, check=True,
+                   stdout=subprocess.DEVNULL)
+    out = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=PACKAGE,
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(out, "quiver")
+
+
+def hits_store(cli, source, directory):
+    """A Quiver store whose table `hits` holds `source`'s batches, made with the CLI
+    (`quiver store append DIR hits FILE`); rebuilt when the source is newer."""
+    if os.path.isdir(directory) and os.path.getmtime(directory) >= os.path.getmtime(source):
+        return directory
+    shutil.rmtree(directory, ignore_errors=True)
+    subprocess.run([cli, "store", "append", directory, "hits", source, "--no-sync", "--quiet"], check=True)
+    return directory
+
+
+def clickbench_engine(engine, binary, path, store, numbers, iterations):
+    """One engine's figures per query number, run in one fresh process (a Quiver process that
+    dies is rerun query by query, so one crash costs one query)."""
+    def command(subset):
+        listed = ",".join(map(str, subset))
+        if engine.startswith("quiver"):
+            return [binary, "sql-file", store if engine == "quiver-store" else path, str(iterations),
+                    CLICKBENCH_FILE, listed, "hits"]
+        return [sys.executable, os.path.abspath(__file__), "--child", engine, "clickbench:" + listed, path,
+                str(iterations)]
+    try:
+        figures = run_child(command(numbers), {"POLARS_MAX_THREADS": str(os.cpu_count())})
+        reports = {q["number"]: q for q in figures["queries"]}
+    except Exception as error:
+        if len(numbers) == 1:
+            return {numbers[0]: {"number": numbers[0], "error": f"crashed: {str(error)[-300:]}"}}, {}
+        reports, figures = {}, {}
+        for number in numbers:
+            reports.update(clickbench_engine(engine, binary, path, store, [number], iterations)[0])
+    return reports, figures
+
+
+def checker_self_test(checker, sqls, results):
+    """The checker must reject wrong answers, or a green run means nothing: DuckDB's own answer
+    with its last row dropped, and with an integer of its last row off by one."""
+    import copy
+    escaped = []
+    for number, row in results:
+        answer = row.get("duckdb-native", {}).get("answer")
+        if not answer:
+            continue
+        dropped = copy.deepcopy(answer)[:-1]
+        wrong = copy.deepcopy(answer)
+        column = next((j for j in reversed(range(len(wrong[-1])))
+                       if isinstance(wrong[-1][j], int) and not isinstance(wrong[-1][j], bool)), None)
+        for label, mutated in (("a row dropped", dropped),) + ((("an integer off by one", wrong),) if column is not None else ()):
+            if mutated is wrong:
+                wrong[-1][column] += 1
+            if checker.check(sqls[number - 1], mutated) == "ok":
+                escaped.append(f"Q{number} ({label})")
+    if escaped:
+        print("clickbench: the answer check accepted wrong answers: " + ", ".join(escaped))
+    return not escaped
+
+
+def run_clickbench(binary, cli, path, work, numbers, iterations, engines=CLICKBENCH_ENGINES, self_test=False):
+    """Runs and checks the queries in every engine; prints the table; returns (per-query
+    results, per-engine figures, failed)."""
+    store = hits_store(cli, path, os.path.join(work, "hits-store"))
+    settle_page_cache([path, store])
+    sqls = clickbench_queries()
+    per_engine, extras = {}, {}
+    for engine in engines:
+        start = time.perf_counter()
+        per_engine[engine], extras[engine] = clickbench_engine(engine, binary, path, store, numbers, iterations)
+        print(f"clickbench: {engine} ran {len(numbers)} queries in {time.perf_counter() - start:.0f} s", flush=True)
+    checker = ClickBenchChecker(path)
+    results, failed = [], False
+    for number in numbers:
+        row = {}
+        for engine in engines:
+            report = dict(per_engine[engine].get(number, {"error": "no report"}))
+            if "error" in report:
+                report["error"] = (report["error"].strip().splitlines() or ["?"])[0]
+                report["status"] = "n/a" if engine == "polars" else "error"
+            else:
+                verdict = checker.check(sqls[number - 1], report["answer"])
+                report["status"] = "ok" if verdict == "ok" else "mismatch"
+                report["why"] = verdict
+            row[engine] = report
+        results.append((number, row))
+    print(f"\n{'query':<6} " + " ".join(f"{e + ' ms':>17}" for e in engines) + f" {'ratio':>6} {'store':>6}  answers")
+    for number, row in results:
+        native = row.get("duckdb-native", {}).get("median_s")
+        cells, ratios = [], []
+        for engine in engines:
+            report = row[engine]
+            cells.append(f"{report['median_s'] * 1e3:>17.2f}" if "median_s" in report else f"{report['status']:>17}")
+        for engine in ("quiver", "quiver-store"):
+            report = row.get(engine, {})
+            ratios.append(f"{report['median_s'] / native:>6.2f}" if native and "median_s" in report else f"{'':>6}")
+        notes = []
+        for engine in engines:
+            report = row[engine]
+            if report["status"] != "ok":
+                notes.append(f"{engine} {report['status']}: {report.get('why') or report.get('error', '')}"[:160])
+        print(f"Q{number:<5} " + " ".join(cells) + " " + " ".join(ratios) + "  " + ("; ".join(notes) or "all equal"))
+        for engine in ("quiver", "quiver-store"):
+            if engine not in row:
+                continue
+            good = row[engine]["status"] == "ok"
+            if not good and number not in CLICKBENCH_KNOWN_GAPS:
+                failed = True
+            if good and number in CLICKBENCH_KNOWN_GAPS and engine == "quiver":
+                print(f"  Q{number} now equals DuckDB's answer: remove it from CLICKBENCH_KNOWN_GAPS")
+    if self_test:
+        failed |= not checker_self_test(checker, sqls, results)
+    for engine in engines:
+        if engine != "duckdb-native":
+            mean, count = geometric_mean(results, engine)
+            if mean:
+                print(f"geometric mean of {engine} / duckdb-native over the {count} queries it answered "
+                      f"right: {mean:.2f}")
+    if failed:
+        print("clickbench: Quiver's answer differs from DuckDB's (or Quiver failed) on a query outside "
+              f"CLICKBENCH_KNOWN_GAPS {sorted(CLICKBENCH_KNOWN_GAPS)}")
+    return results, extras, failed
+
+
+def geometric_mean(results, engine, reference="duckdb-native"):
+    """Geometric mean of engine / reference medians over the queries the engine answered right."""
+    import math
+    logs = [math.log(row[engine]["median_s"] / row[reference]["median_s"]) for _, row in results
+            if row.get(engine, {}).get("status") == "ok" and "median_s" in row.get(reference, {})]
+    return (math.exp(sum(logs) / len(logs)), len(logs)) if logs else (None, 0)
+
+
+def replace_block(name, lines):
+    """Replaces (or adds before the Notes) the `<!-- name -->` block of BENCHMARKS.md: the
+    ClickBench sections live alongside the ones write_report regenerates."""
+    path = os.path.join(REPO, "BENCHMARKS.md")
+    text = open(path).read() if os.path.exists(path) else "# Quiver benchmarks\n"
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = "\n".join([begin, *lines, end])
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    elif "\n## Notes" in text:
+        at = text.index("\n## Notes")
+        text = text[:at] + "\n" + block + "\n" + text[at:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as out:
+        out.write(text)
+
+
+def preserved_blocks():
+    """The ClickBench blocks of the current BENCHMARKS.md, to carry over a rewrite."""
+    path = os.path.join(REPO, "BENCHMARKS.md")
+    text = open(path).read() if os.path.exists(path) else ""
+    return [m.group(0) for m in re.finditer(r"<!-- (clickbench[\w-]*):begin -->.*?<!-- \1:end -->", text, re.DOTALL)]
+
+
+def clickbench_report(results, extras, path, iterations):
+    info = machine()
+    count = row_count(path)
+    load = extras.get("duckdb-native", {}).get("load_s")
+    lines = ["## ClickBench: the 43 queries on a synthetic hits table", "",
+             f"Generated by `python3 Benchmarks/peers/compare.py --only clickbench` on {info['date']}: ClickBench's "
+             f"queries as written in its DuckDB dialect (`datasets/queries/clickbench.sql`) on `hits.arrow` from "
+             f"`python3 datasets/generate.py --only hits` ({count:,} rows, {os.path.getsize(path) / 2**20:.0f} MiB, "
+             "105 columns, uncompressed, 65,536-row batches).", "",
+             f"- Machine: {info['cpu']}, {info['nproc']} cores, {info['memory']}; {info['swift']}; "
+             f"DuckDB {info['duckdb']}, Polars {info['polars']}, pyarrow {info['pyarrow']}",
+             f"- Each engine in its own fresh process; per query a first run and up to {iterations} warm repeats "
+             f"(fewer once its runs pass {CLICKBENCH_BUDGET_S:.0f} s); the times are the repeats' medians",
+             f"- Load average (5 min) at the end of the run: {info['load']} on {info['nproc']} cores (shared machine)",
+             "- quiver: `Query(sql:tables:)` over the Arrow file (opened in every run); quiver-store: over a store "
+             "table holding the same batches (`quiver store append DIR hits hits.arrow`; every run opens the store); "
+             "duckdb-native: DuckDB's own table, loaded from the Arrow file before timing"
+             + (f" ({load:.1f} s)" if load else "") + "; duckdb-arrow: map + `read_all` + query each run; "
+             "polars: `pl.scan_ipc` + `SQLContext` + `collect()` each run",
+             "- ratio = the engine's median / duckdb-native's (< 1: faster). Answers are checked against DuckDB "
+             "over the same file: without ORDER BY as multisets, with ORDER BY … LIMIT tie-insensitively (rows "
+             "whose order key ties at the cut may differ), floats to 1e-9 relative. n/a: the engine cannot run "
+             "the query (its error is listed below); mismatch: a different answer", ""]
+    engines = [e for e in CLICKBENCH_ENGINES if any(e in row for _, row in results)]
+    for engine in engines:
+        if engine == "duckdb-native":
+            continue
+        mean, n = geometric_mean(results, engine)
+        if mean:
+            lines.append(f"- **Geometric mean, {engine} / duckdb-native: {mean:.2f}** over the {n} queries it "
+                         "answered right")
+    lines += ["", "| query | " + " | ".join(f"{e} ms" for e in engines) + " | quiver ratio | store ratio | answers |",
+              "|---|" + "---:|" * (len(engines) + 2) + "---|"]
+    errors = {}
+    for number, row in results:
+        native = row.get("duckdb-native", {}).get("median_s")
+        cells = []
+        for engine in engines:
+            report = row[engine]
+            cells.append(f"{report['median_s'] * 1e3:.1f}" if "median_s" in report else report["status"])
+            if "error" in report:
+                errors.setdefault(report["error"][:200], []).append(f"{engine} Q{number}")
+        ratios = [f"{row[e]['median_s'] / native:.2f}" if native and "median_s" in row.get(e, {}) else ""
+                  for e in ("quiver", "quiver-store")]
+        verdicts = [f"{e} {row[e]['status']}" for e in engines if row[e]["status"] != "ok"]
+        lines.append(f"| Q{number} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " | "
+                     + (", ".join(verdicts) or "all equal") + " |")
+    if errors:
+        lines += ["", "Errors:", ""] + [f"- {', '.join(where)}: `{error}`" for error, where in errors.items()]
+    lines += ["", "![ClickBench: each engine vs DuckDB's native table](Benchmarks/peers/clickbench.png)", ""]
+    replace_block("clickbench", lines)
+    clickbench_chart(results, engines, os.path.join(HERE, "clickbench.png"), info)
+    print(f"wrote the ClickBench section of {os.path.join(REPO, 'BENCHMARKS.md')} and clickbench.png")
+
+
+def clickbench_chart(results, engines, path, info):
+    """Per query, each engine's median / DuckDB native's (log scale)."""
+    try:
+        import matplotlib
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"], check=True)
+        import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    colors = {"quiver": "#d62728", "quiver-store": "#ff9896", "duckdb-arrow": "#98df8a", "polars": "#9467bd"}
+    shown = [e for e in engines if e != "duckdb-native"]
+    fig, ax = plt.subplots(figsize=(14, 5))
+    width = 0.8 / len(shown)
+    for i, engine in enumerate(shown):
+        xs, ys = [], []
+        for j, (number, row) in enumerate(results):
+            report, native = row[engine], row["duckdb-native"]
+            if report.get("status") == "ok" and "median_s" in native:
+                xs.append(j + (i - (len(shown) - 1) / 2) * width)
+                ys.append(report["median_s"] / native["median_s"])
+        ax.bar(xs, ys, width=width, color=colors.get(engine, "gray"), label=engine)
+    ax.set_yscale("log")
+    ax.axhline(1, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(results)), [f"Q{n}" for n, _ in results], fontsize=7, rotation=90)
+    ax.set_ylabel("median / DuckDB native's (log; < 1 faster)")
+    ax.set_title(f"ClickBench on a synthetic hits table vs DuckDB's native table ({info['nproc']} cores, "
+                 f"{info['date']}); missing bars: no right answer", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def scale_check(binary, small, large, numbers, iterations):
+    """The queries at two sizes in Quiver (file) and DuckDB's native table: time ratio per query."""
+    runs = {}
+    for label, path in (("small", small), ("large", large)):
+        settle_page_cache([path])
+        for engine in ("quiver", "duckdb-native"):
+            runs[(label, engine)] = clickbench_engine(engine, binary, path, None, numbers, iterations)[0]
+    sizes = {"small": row_count(small), "large": row_count(large)}
+    factor = sizes["large"] / sizes["small"]
+    info = machine()
+    header = (f"| query | quiver {sizes['small']:,} ms | quiver {sizes['large']:,} ms | quiver × | "
+              f"duckdb-native {sizes['small']:,} ms | duckdb-native {sizes['large']:,} ms | duckdb × |")
+    lines = [f"### Scaling: {sizes['small']:,} → {sizes['large']:,} rows ({factor:.0f}× the rows)", "",
+             f"Generated by `python3 Benchmarks/peers/compare.py --only clickbench --scale-check` on {info['date']} "
+             f"(load average (5 min) at the end: {info['load']} on {info['nproc']} cores, shared machine). Same "
+             f"queries, Quiver over the Arrow file and DuckDB's native table, medians of up to {iterations} "
+             f"repeats; × = the large time / the small time (linear scaling: {factor:.0f}).", "", header,
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    print("\n" + header)
+    for number in numbers:
+        cells = []
+        for engine in ("quiver", "duckdb-native"):
+            a, b = runs[("small", engine)].get(number, {}), runs[("large", engine)].get(number, {})
+            if "median_s" in a and "median_s" in b:
+                cells += [f"{a['median_s'] * 1e3:.1f}", f"{b['median_s'] * 1e3:.1f}", f"{b['median_s'] / a['median_s']:.1f}"]
+            else:
+                cells += ["n/a", "n/a", ""]
+        line = f"| Q{number} | " + " | ".join(cells) + " |"
+        lines.append(line)
+        print(line, flush=True)
+    replace_block("clickbench-scaling", lines + [""])
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         engine, name, path, iterations = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
@@ -699,6 +1287,14 @@ def main():
     parser.add_argument("--only", default="", help="comma-separated workload prefixes")
     parser.add_argument("--smoke", action="store_true", help="tiny data, 2 repeats; checks answers agree")
     parser.add_argument("--large-gib", type=int, default=0)
+    parser.add_argument("--clickbench-iterations", type=int, default=5,
+                        help="warm repeats of each ClickBench query (fewer past a few seconds)")
+    parser.add_argument("--clickbench-queries", default="", help="ClickBench query numbers, e.g. 1,19,43 (default all)")
+    parser.add_argument("--scale-check", action="store_true",
+                        help="instead of the comparison: ClickBench in Quiver and DuckDB's native table on "
+                             "the datasets' hits and at --scale-rows rows (generated into --dir); the time "
+                             "ratio per query goes into BENCHMARKS.md")
+    parser.add_argument("--scale-rows", type=int, default=20_000_000)
     args = parser.parse_args()
     sys.exit(1 if run(args) else 0)
 

@@ -43,6 +43,14 @@ import QuiverStore
 //                      (open + execute) and warm repeats (open + execute, file resident);
 //                      PATH may be a store directory: its table `t` is queried (open the store,
 //                      snapshot, execute)
+//   sql-file           every query of a SQL file (one per line, `--` comment lines skipped;
+//                      ClickBench's datasets/queries/clickbench.sql) over PATH, an Arrow file or a
+//                      store directory, registered as table TABLE (the store's table of that
+//                      name): `sql-file PATH ITERATIONS SQLFILE [NUMBERS] [TABLE]` (NUMBERS: e.g.
+//                      1,5,43; default all; TABLE default hits). Each query: a first run and up to
+//                      ITERATIONS warm repeats (fewer once its runs pass a few seconds), each
+//                      opening the source and executing `Query(sql:tables:)`; its answer as rows,
+//                      or the error it threw
 //   store-load         loads PATH's batches into a new store at ITERATIONS (a directory path)
 //                      as table `t`: the store the range query runs on
 
@@ -275,6 +283,50 @@ func runQuery(_ name: String, parallelism: Int?, path: String, iterations: Int) 
     ]) { $1 }
 }
 
+/// The queries of a SQL file: one per line, blank and `--` comment lines skipped (query N is the
+/// Nth remaining line, as compare.py counts them).
+func queryLines(of file: String) throws -> [String] {
+    try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
+        $0.trimmingCharacters(in: .whitespaces)
+    }.filter { !$0.isEmpty && !$0.hasPrefix("--") }
+}
+
+/// Runs the numbered queries of `file` over `path` (see `sql-file` above). A query that throws
+/// is reported with its error; the others still run.
+func runSQLFile(_ file: String, numbers: [Int]?, table: String, path: String, iterations: Int) throws -> Figures {
+    let lines = try queryLines(of: file)
+    let budget = 5.0
+    var reports: [Figures] = []
+    for number in numbers ?? Array(1...lines.count) {
+        guard lines.indices.contains(number - 1) else {
+            reports.append(["number": number, "error": "no query \(number) in \(file)"])
+            continue
+        }
+        let sql = lines[number - 1]
+        var times: [Double] = []
+        var result: QueryResult?
+        do {
+            while times.count < iterations + 1 && (times.count < 2 || times.reduce(0, +) < budget) {
+                let start = ContinuousClock.now
+                let source: any BatchSource = FileSystem.isDirectory(path)
+                    ? try StoreTableSource(store: try Store(at: path, log: { _ in }), table: table)
+                    : try FileBatchSource(path: path)
+                result = try Query(sql: sql, tables: [table: source]).execute()
+                times.append(seconds(ContinuousClock.now - start))
+            }
+        } catch {
+            reports.append(["number": number, "error": "\(error)"])
+            continue
+        }
+        guard let result else { continue }
+        let warm = summary(times.count > 1 ? Array(times.dropFirst()) : times)
+        reports.append(warm.merging([
+            "number": number, "first_s": times[0], "repeats": times.count - 1, "answer": rows(of: result),
+        ]) { $1 })
+    }
+    return ["queries": reports]
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: quiver-peer-workloads WORKLOAD PATH [ITERATIONS]\n".utf8))
@@ -389,6 +441,13 @@ do {
         result = try storeAppend(path: path, rounds: rounds, minMax: !parts.contains("no-minmax"), iterations: iterations)
     case "store-statistics":
         result = try storeStatistics(path: path, iterations: iterations)
+    case "sql-file":
+        guard arguments.count > 4 else { throw QuiverError(.invalidArgument, "sql-file PATH ITERATIONS SQLFILE [NUMBERS] [TABLE]") }
+        let numbers = arguments.count > 5 && !arguments[5].isEmpty
+            ? arguments[5].split(separator: ",").compactMap { Int($0) } : nil
+        result = try runSQLFile(
+            arguments[4], numbers: numbers, table: arguments.count > 6 ? arguments[6] : "hits", path: path,
+            iterations: iterations)
     case let name where name.hasPrefix("query:"):
         let parts = name.split(separator: ":").map(String.init)
         result = try runQuery(parts[1], parallelism: parts.count > 2 ? Int(parts[2]) : nil, path: path, iterations: iterations)
