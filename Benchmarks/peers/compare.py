@@ -745,10 +745,9 @@ def chart(results, path, info):
 
 CLICKBENCH_FILE = os.path.join(QUERIES_DIR, "clickbench.sql")
 CLICKBENCH_ENGINES = ("quiver", "quiver-store", "duckdb-native", "duckdb-arrow", "polars")
-# Queries Quiver's engine cannot run yet (it rejects OFFSET, CASE, extract, DATE_TRUNC, STRLEN
-# and REGEXP_REPLACE), so `--smoke` lets them fail; every other query must equal DuckDB's answer
-# or the smoke run fails. Remove a number as soon as the engine runs it (the smoke run says so).
-CLICKBENCH_KNOWN_GAPS = {19, 28, 29, 39, 40, 41, 42, 43}
+# Queries Quiver's engine may fail on (none now): `--smoke` lets a listed query fail; every
+# other query must equal DuckDB's answer or the smoke run fails.
+CLICKBENCH_KNOWN_GAPS = set()
 # A query's runs stop repeating once they have taken this long (the first run and one repeat
 # always happen), so a slow engine cannot stall the comparison.
 CLICKBENCH_BUDGET_S = 5.0
