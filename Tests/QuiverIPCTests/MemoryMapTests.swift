@@ -56,6 +56,30 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
 }
 
 @Suite struct MemoryMapTests {
+    /// Readers of a cached mapping remember which batches passed validation and decode them
+    /// trusted the next time; a batch that failed must fail again on every read.
+    @Test func validationIsRememberedOnlyWhenItPasses() throws {
+        let strings = StringArray(["quiver-good", "quiver-bad!"] as [String?])
+        let batch = RecordBatch(uncheckedSchema: Schema([Field("s", .utf8)]), columns: [strings.data], length: 2)
+        let path = try DiskFixtures.write(batch, times: 2, name: "utf8.arrow")
+        defer {
+            MappingCache.shared.remove(path: path)
+            DiskFixtures.remove(path)
+        }
+        // Make the second batch's second string invalid UTF-8.
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let marker = Array("quiver-bad!".utf8)
+        let hits = (0...(bytes.count - marker.count)).filter { bytes[$0..<($0 + marker.count)].elementsEqual(marker) }
+        #expect(hits.count == 2)
+        bytes[hits[1] + 6] = 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        for _ in 0..<2 {
+            let reader = try FileReader(path: path, source: .sharedMemoryMap)
+            #expect(try reader.recordBatch(at: 0).length == 2)
+            #expect(throws: QuiverError.self) { _ = try reader.recordBatch(at: 1) }
+        }
+    }
+
     /// Reads with a private pool so tests running in parallel do not disturb the counts.
     static func read(
         _ path: String, _ source: FileSource, stream: Bool = false

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Synchronization
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -38,6 +39,19 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
     /// The whole mapped file as one zero-copy buffer (`Buffer.empty` for an empty file,
     /// which is not mapped at all: `mmap` rejects length 0).
     public let buffer: Buffer
+    private let facts = Mutex<[String: any AnyObject & Sendable]>([:])
+
+    /// A fact about the mapped bytes that holds as long as this mapping does (e.g. which
+    /// batches a reader has already validated), made by `make` the first time `key` is asked
+    /// for and shared by every reader of the mapping — with `MappingCache`, across queries.
+    public func fact<T: AnyObject & Sendable>(_ key: String, make: () -> T) -> T {
+        facts.withLock { facts in
+            if let known = facts[key] as? T { return known }
+            let made = make()
+            facts[key] = made
+            return made
+        }
+    }
 
     /// Maps the file at `path` read-only. Throws `.io` if it cannot be opened, is not a
     /// regular file, or cannot be mapped. Costs a few system calls; reads no data.

@@ -1,3 +1,4 @@
+import Synchronization
 import QuiverArrow
 import QuiverBytes
 
@@ -32,6 +33,9 @@ public final class FileReader: Sendable {
     let messageLimit: Int
     /// How to decode the schema's batches, worked out once.
     private let plan: SchemaPlan
+    /// Batches whose columns have been fully validated through this input (shared by every
+    /// reader of a cached mapping), so a repeated read of the same bytes decodes trusted.
+    private let validated: ValidatedColumns
 
     /// The number of record batches (pyarrow's `num_record_batches`).
     public var numRecordBatches: Int { recordBatchBlocks.count }
@@ -58,6 +62,8 @@ public final class FileReader: Sendable {
         messageLimit = limit
         schema = footer.schema
         plan = SchemaPlan(footer.schema, maxDepth: options.maxNestingDepth)
+        let mapping = (input as? MappedFile) ?? (input as? MappedFileInput)?.mapping
+        validated = mapping?.fact("quiver.validatedColumns") { ValidatedColumns() } ?? ValidatedColumns()
         footerMetadata = footer.customMetadata
         metadataVersion = footer.version
         recordBatchBlocks = footer.recordBatches
@@ -132,9 +138,18 @@ public final class FileReader: Sendable {
         }
         return try withErrorContext("record batch \(index)") {
             let message = try readRecordBatchMessage(at: index)
-            return try ArrayDecoder.decodeRecordBatch(
+            // Columns this mapping's bytes have already passed full validation for are decoded
+            // trusted: the bytes cannot have changed under the mapping of an unchanged file.
+            let block = recordBatchBlocks[index]
+            let requested = columns ?? Array(schema.fields.indices)
+            let alreadyValid = !options.trusted && validated.contains(offset: block.offset, columns: requested)
+            var decodeOptions = options
+            if alreadyValid { decodeOptions.trusted = true }
+            let batch = try ArrayDecoder.decodeRecordBatch(
                 schema: schema, header: message.header, body: message.body, dictionaries: dictionaries,
-                version: message.version, options: options, missingDictionaries: .error, columns: columns, plan: plan)
+                version: message.version, options: decodeOptions, missingDictionaries: .error, columns: columns, plan: plan)
+            if !options.trusted && !alreadyValid { validated.insert(offset: block.offset, columns: requested) }
+            return batch
         }
     }
 
@@ -325,5 +340,25 @@ public final class FileReader: Sendable {
                 .invalidMessage, "message body length \(bodyLength) differs from its block's \(block.bodyLength)")
         }
         return try input.read(at: block.offset + block.metadataLength, count: block.bodyLength)
+    }
+}
+
+/// Which (batch, column) pairs of one mapped file have passed full validation; batches are
+/// named by their message offset, so readers with different footers of one growing file
+/// agree.
+final class ValidatedColumns: Sendable {
+    private let pairs = Mutex<Set<PairKey>>([])
+
+    private struct PairKey: Hashable {
+        let offset: Int64
+        let column: Int
+    }
+
+    func contains(offset: Int64, columns: [Int]) -> Bool {
+        pairs.withLock { pairs in columns.allSatisfy { pairs.contains(PairKey(offset: offset, column: $0)) } }
+    }
+
+    func insert(offset: Int64, columns: [Int]) {
+        pairs.withLock { pairs in for column in columns { pairs.insert(PairKey(offset: offset, column: column)) } }
     }
 }
