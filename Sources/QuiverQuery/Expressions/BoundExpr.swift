@@ -50,7 +50,21 @@ indirect enum BoundExpr: Hashable, Sendable {
 
     /// The conjuncts of an AND chain.
     var conjuncts: [BoundExpr] {
-        if case .and(let a, let b) = self { return a.conjuncts + b.conjuncts }
-        return [self]
+        var result: [BoundExpr] = []
+        var pending = [self]
+        while let next = pending.popLast() {
+            if case .and(let a, let b) = next { pending += [b, a] } else { result.append(next) }
+        }
+        return result
+    }
+
+    /// `terms` joined by AND (or OR) as a balanced tree (nil when empty), so that n terms are
+    /// log2(n) levels deep for the passes that recurse.
+    static func balanced(_ terms: ArraySlice<BoundExpr>, and: Bool) -> BoundExpr? {
+        guard let first = terms.first else { return nil }
+        if terms.count == 1 { return first }
+        let middle = terms.startIndex + terms.count / 2
+        let (left, right) = (balanced(terms[..<middle], and: and)!, balanced(terms[middle...], and: and)!)
+        return and ? .and(left, right) : .or(left, right)
     }
 }
