@@ -94,3 +94,47 @@ import Testing
         #expect(Self.int64Column(try query.select(col("a")).execute()) == [.int(1), .int(2), .int(3)])
     }
 }
+
+/// `x IN (…)` is one set lookup per row, with the semantics of the ORed comparisons.
+@Suite struct InListTests {
+    static func rows(_ sql: String) throws -> [[V]] {
+        let source = try InMemorySource(batches: [try Make.batch([
+            ("i", Make.int32([1, 2, nil, 40_000])), ("f", Make.float64([0.5, 2, nil, -0.0])),
+            ("s", Make.utf8(["x", "yy", nil, ""])), ("k", Make.dictionary([0, 1, nil, 2], ["x", "yy", ""])),
+            ("d", Make.date32([0, 1, nil, 3])), ("m", Make.decimal128([150, -5, nil, 0], precision: 9, scale: 2)),
+            ("b", Make.bool([true, false, nil, true])),
+        ])])
+        return Read.rows(try Query(sql: sql, tables: ["t": source]).execute().batches)
+    }
+
+    static let t = V.bool(true), f = V.bool(false), n = V.null
+
+    @Test func twentyThousandValues() throws {
+        let values = (0..<20_000).map { String($0 * 3 + 2) }.joined(separator: ", ")
+        #expect(try Self.rows("SELECT i IN (\(values)), i NOT IN (\(values)) FROM t") == [
+            [Self.f, Self.t], [Self.t, Self.f], [Self.n, Self.n], [Self.f, Self.t],
+        ])
+        // 40,000 is not in the list (it is 3k + 1); a hundred thousand values still answer.
+        let many = (0..<100_000).map { String($0 * 2) }.joined(separator: ",")
+        #expect(try Self.rows("SELECT count(*) FROM t WHERE i IN (\(many))") == [[.int(2)]])
+    }
+
+    @Test(arguments: [
+        ("i IN (1, 40000, 7)", [t, f, n, t]),
+        ("i IN (1, NULL, 7)", [t, n, n, n]),
+        ("i NOT IN (1, NULL, 7)", [f, n, n, n]),
+        ("i IN (2, 5000000000, 1.0, 2.5)", [t, t, n, f]),  // past int32 and fractional values too
+        ("f IN (0.5, 0, 1e300)", [t, f, n, t]),  // -0.0 = 0
+        ("s IN ('x', '', 'zz')", [t, f, n, t]),
+        ("k IN ('x', '', 'zz')", [t, f, n, t]),  // a dictionary column
+        ("k NOT IN ('yy', 'q')", [t, f, n, t]),
+        ("d IN (DATE '1970-01-01', '1970-01-04')", [t, f, n, t]),
+        ("m IN (1.5, -0.05, 3)", [t, t, n, f]),
+        ("b IN (true, NULL)", [t, n, n, t]),
+        ("i IN (1, i + 1, 3)", [t, f, n, f]),  // a value that is not a literal
+        ("i + 1 IN (2, 3)", [t, t, n, f]),
+    ])
+    func semantics(_ condition: String, _ expected: [V]) throws {
+        #expect(try Self.rows("SELECT \(condition) FROM t").map { $0[0] } == expected, "\(condition)")
+    }
+}

@@ -80,6 +80,8 @@ struct Evaluator {
             if operand.isNullScalar { return .scalar(.null(.boolean)) }
             let matched = StringKernels.like(try operand.materialize(length: length, pool: pool), pattern, pool: pool)
             return negated ? .array(Logic.not(.array(matched), length: length, pool: pool)) : .array(matched)
+        case .inSet(let a, let set):
+            return .array(try set.evaluate(try values(a, input), length: length, pool: pool))
         case .cast(let a, let type):
             let operand = try values(a, input)
             return .array(try Cast.evaluate(try operand.materialize(length: length, pool: pool), to: type, pool: pool))

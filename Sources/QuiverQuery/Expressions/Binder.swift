@@ -48,12 +48,26 @@ struct Binder {
         case .inList(let a, let values, let negated):
             guard !values.isEmpty else { throw QuiverError(.query, "IN needs at least one value") }
             let operand = try bind(a)
-            var result: BoundExpr?
+            // Each value is typed as `operand = value` would be; the literals compared with the
+            // same (converted) operand then become one set, anything else stays a comparison.
+            var tests: [BoundExpr] = []
+            var literals: [BoundExpr: (test: Int, values: [Scalar])] = [:]
             for value in values {
                 let test = try site.locating(value.position) { try compare(.equal, operand, try bind(value)) }
-                result = try result.map { try fold(.or($0, test)) } ?? test
+                if case .compare(.equal, let left, .literal(let scalar)) = test, !left.isLiteral {
+                    if literals[left] == nil { literals[left] = (tests.count, []) }
+                    literals[left]?.values.append(scalar)
+                    if literals[left]?.values.count == 1 { tests.append(test) }
+                } else {
+                    tests.append(test)
+                }
             }
-            let any = result ?? .literal(.boolean(false))
+            for (left, group) in literals where group.values.count > 1 {
+                if let set = try InSet(group.values, type: left.type, pool: pool) { tests[group.test] = .inSet(left, set) } else {
+                    tests[group.test] = try balancedOr(group.values.map { .compare(.equal, left, .literal($0)) }[...])
+                }
+            }
+            let any = try balancedOr(tests[...])
             return negated ? try fold(.not(any)) : any
         case .between(let a, let low, let high, let negated):
             let operand = try bind(a)
@@ -188,6 +202,13 @@ struct Binder {
             back == scalar
         else { return nil }
         return converted
+    }
+
+    /// `tests` ORed as a balanced tree (so its height is log2 of their number), folded.
+    private func balancedOr(_ tests: ArraySlice<BoundExpr>) throws -> BoundExpr {
+        if tests.count == 1, let only = tests.first { return only }
+        let middle = tests.startIndex + tests.count / 2
+        return try fold(.or(try balancedOr(tests[..<middle]), try balancedOr(tests[middle...])))
     }
 
     /// Evaluates an expression whose operands are all literals.

@@ -17,6 +17,8 @@ indirect enum BoundExpr: Hashable, Sendable {
     case not(BoundExpr)
     case isNull(BoundExpr, negated: Bool)
     case like(BoundExpr, LikePattern, negated: Bool)
+    /// `x IN (literals…)`, the literals already of `x`'s type.
+    case inSet(BoundExpr, InSet)
     case cast(BoundExpr, DataType)
 
     var type: DataType {
@@ -24,7 +26,7 @@ indirect enum BoundExpr: Hashable, Sendable {
         case .column(_, let type): return type
         case .literal(let scalar): return scalar.type
         case .arithmetic(_, _, _, let type), .cast(_, let type): return type
-        case .compare, .and, .or, .not, .isNull, .like: return .boolean
+        case .compare, .and, .or, .not, .isNull, .like, .inSet: return .boolean
         }
     }
 
@@ -33,7 +35,7 @@ indirect enum BoundExpr: Hashable, Sendable {
         case .column, .literal: return []
         case .arithmetic(_, let a, let b, _), .compare(_, let a, let b), .and(let a, let b), .or(let a, let b):
             return [a, b]
-        case .not(let e), .isNull(let e, _), .like(let e, _, _), .cast(let e, _): return [e]
+        case .not(let e), .isNull(let e, _), .like(let e, _, _), .cast(let e, _), .inSet(let e, _): return [e]
         }
     }
 
