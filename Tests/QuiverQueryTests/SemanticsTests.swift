@@ -49,6 +49,19 @@ import Testing
         ])
     }
 
+    /// A string literal next to a literal of another type is read as that type, in
+    /// comparisons, IN and BETWEEN (DuckDB 2.0.1 answers TRUE to each of these).
+    @Test(arguments: [
+        "DATE '2000-01-01' < '2001-01-01'", "'2001-01-01' > DATE '2000-01-01'",
+        "DATE '2000-01-01' IN ('1999-01-01', '2000-01-01')", "NOT (DATE '2000-01-01' IN ('1999-01-01'))",
+        "'2000-01-02' BETWEEN DATE '2000-01-01' AND '2000-01-03'",
+        "DATE '2000-01-02' BETWEEN '2000-01-01' AND '2000-01-03'",
+        "TIMESTAMP '2000-01-01 10:00:00' = '2000-01-01 10:00:00'", "1 < '2'", "NOT ('10' < 9)", "1.5 = '1.5'",
+    ])
+    func stringLiteralsTakeTheOtherLiteralsType(_ condition: String) throws {
+        #expect(try Self.rows("SELECT \(condition) FROM t", [("a", Make.int64([1]))]) == [[.bool(true)]], "\(condition)")
+    }
+
     @Test func likePatterns() throws {
         let words: [String?] = ["apple", "banana", "grape", "ápple", "a_b", "a%b", "", nil]
         func matches(_ pattern: String) throws -> [V] {

@@ -173,14 +173,22 @@ struct Binder {
         var (a, b) = (a, b)
         // A literal meets a column at the column's type when that loses nothing, so the
         // kernel compares the column's own values (int32 column vs 5, double column vs 0.05).
-        if case .literal(let scalar) = a, !b.isLiteral { a = .literal(try coerce(scalar, toward: b.type) ?? scalar) }
-        if case .literal(let scalar) = b, !a.isLiteral { b = .literal(try coerce(scalar, toward: a.type) ?? scalar) }
+        // A string literal is read as the other side's type even when that is a literal too
+        // (`DATE '2000-01-01' < '2001-01-01'`, as DuckDB).
+        if case .literal(let scalar) = a, !b.isLiteral || (Binder.isString(a) && !Binder.isString(b)) {
+            a = .literal(try coerce(scalar, toward: b.type) ?? scalar)
+        }
+        if case .literal(let scalar) = b, !a.isLiteral || (Binder.isString(b) && !Binder.isString(a)) {
+            b = .literal(try coerce(scalar, toward: a.type) ?? scalar)
+        }
         if let common = try TypeRules.comparisonType(a.type, b.type) {
             a = try cast(a, to: common)
             b = try cast(b, to: common)
         }
         return try fold(.compare(op, a, b))
     }
+
+    private static func isString(_ expr: BoundExpr) -> Bool { TypeRules.family(expr.type) == .string }
 
     /// `scalar` as a value of `type` if it converts exactly (or is a string literal naming a
     /// date, number, …, which must then parse); nil to fall back to the common-type rules.
