@@ -276,14 +276,14 @@ private final class CountAccumulator: Accumulator {
 private final class SumAccumulator: Accumulator {
     let call: AggregateCall
     let kind: NumberKind
-    let divisor: Double
+    let scale: Int
     var state = Carriers()
     var overflow = false
 
     init(call: AggregateCall, kind: NumberKind, scale: Int) {
         self.call = call
         self.kind = kind
-        divisor = Double(Decimal.powersOfTen[scale])
+        self.scale = scale
     }
 
     var isExact: Bool { kind != .float32 && kind != .float64 }
@@ -380,7 +380,7 @@ private final class SumAccumulator: Accumulator {
                 continue
             }
             if call.function == .avg {
-                scalars.append(.float64((isExact ? Double(exact) / divisor : state.float[group]) / Double(count)))
+                scalars.append(.float64((isExact ? Decimal.toDouble(exact, scale: scale) : state.float[group]) / Double(count)))
             } else if !isExact {
                 scalars.append(.float64(state.float[group]))
             } else if case .int64 = call.type {

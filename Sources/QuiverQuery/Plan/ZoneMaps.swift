@@ -134,7 +134,7 @@ enum ScalarOrder {
         case .float(let v): return v
         case .int(let v): return Double(v)
         case .uint(let v): return Double(v)
-        case .decimal(let v): return Double(v) / Double(Decimal.powersOfTen[Cast.decimalScale(s.type)])
+        case .decimal(let v): return Decimal.toDouble(v, scale: Cast.decimalScale(s.type))
         default: return nil
         }
     }

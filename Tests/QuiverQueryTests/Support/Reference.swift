@@ -135,7 +135,8 @@ extension String {
 }
 
 enum Reference {
-    /// SQL arithmetic: integers stay integers (truncating division), NULL on a zero divisor.
+    /// SQL arithmetic: integers stay integers (truncating division, NULL on a zero divisor);
+    /// doubles are IEEE (a zero divisor gives ±inf or NaN).
     static func arithmetic(_ op: String, _ x: V, _ y: V) -> V {
         switch (x, y) {
         case (.int(let a), .int(let b)):
@@ -152,8 +153,8 @@ enum Reference {
             case "+": return .double(a + b)
             case "-": return .double(a - b)
             case "*": return .double(a * b)
-            case "/": return b == 0 ? .null : .double(a / b)
-            default: return b == 0 ? .null : .double(a.truncatingRemainder(dividingBy: b))
+            case "/": return .double(a / b)
+            default: return .double(a.truncatingRemainder(dividingBy: b))
             }
         }
     }
