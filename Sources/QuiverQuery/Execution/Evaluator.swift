@@ -148,8 +148,9 @@ struct Evaluator {
     }
 
     private func singleDictionaryColumn(_ expr: BoundExpr, _ input: ColumnSet) -> Int? {
-        let columns = expr.columns
-        guard columns.count == 1, let index = columns.first, index < input.columns.count,
+        // Cheap test first: this runs at every node of every expression.
+        guard input.columns.contains(where: { if case .dictionary = $0?.type.storageType { true } else { false } }),
+            let index = expr.singleColumn, index < input.columns.count,
             let column = input.columns[index], case .dictionary = column.type.storageType,
             let dictionary = column.dictionary, dictionary.length > 0, dictionary.length <= Swift.max(input.length, 64)
         else { return nil }

@@ -197,7 +197,14 @@ struct Binder {
         let from = TypeRules.family(scalar.type)
         let to = TypeRules.family(target)
         if scalar.isNull || from == .null { return .null(target) }
+        if scalar.type == target { return scalar }
         if from == to && [.string, .binary, .boolean].contains(from) { return nil }
+        // Integer to integer: exact or not at all, without running the cast kernel (an IN list
+        // of 100,000 values comes through here once per value).
+        if from == .integer && to == .integer {
+            guard let value = ScalarArrays.number(scalar, as: Int128.self), let kind = NumberKind(target) else { return nil }
+            return try kind.visit(Cast.Narrow(value: value, type: target))
+        }
         if from == .string {
             guard case .bytes(let bytes) = scalar.payload, [.temporal, .integer, .float, .decimal, .boolean].contains(to),
                 TypeRules.canCast(.utf8, to: target)

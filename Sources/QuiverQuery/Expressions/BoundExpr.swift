@@ -45,6 +45,22 @@ indirect enum BoundExpr: Hashable, Sendable {
         return children.reduce(into: Set<Int>()) { $0.formUnion($1.columns) }
     }
 
+    /// The one column the expression reads; nil when it reads none or several (the walk stops
+    /// at a second column).
+    var singleColumn: Int? {
+        var found: Int?
+        var pending = [self]
+        while let next = pending.popLast() {
+            if case .column(let index, _) = next {
+                if let found, found != index { return nil }
+                found = index
+            } else {
+                pending += next.children
+            }
+        }
+        return found
+    }
+
     var isLiteral: Bool {
         if case .literal = self { return true }
         return false

@@ -319,7 +319,8 @@ extension Cast {
         }
     }
 
-    private struct Narrow: NumberVisitor {
+    /// `value` as a scalar of `type`, nil when it does not fit.
+    struct Narrow: NumberVisitor {
         let value: Int128
         let type: DataType
         func visit<T: NumberValue>(_: T.Type) throws -> Scalar? {
