@@ -67,6 +67,16 @@ import Testing
         #expect(Self.int64Column(batch) == [.int(2 * Int64(terms)), .int(3 * Int64(terms))])
     }
 
+    @Test func theTallestTreesEvaluateOnWorkerThreads() throws {
+        // Each term raises the decimal scale, so the binder adds a cast per level: the bound
+        // tree is about twice the limit, evaluated by the parallel scan's threads.
+        let source = try InMemorySource(batches: (0..<4).map { _ in try Make.batch([("i", Make.int64(Array(0..<100)))]) })
+        let terms = (1..<Expr.maxDepth - 3).map { " + 0." + String(repeating: "0", count: $0 % 30) + "1" }.joined()
+        let sql = "SELECT count(*) FROM t WHERE i\(terms) > 50 AND (i\(terms)) * 2 < 1000"
+        let result = try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2))
+        #expect(Read.rows(result.batches) == [[.int(4 * 51)]])  // i + 1.79… > 50
+    }
+
     @Test func fiveThousandOrTermsAreAnswered() throws {
         let terms = (1...5000).map { "a = \($0)" }.joined(separator: " OR ")
         #expect(Self.int64Column(try Self.run("SELECT a FROM t WHERE \(terms)")) == [.int(1), .int(2), .int(3)])
