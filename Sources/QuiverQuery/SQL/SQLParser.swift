@@ -258,7 +258,9 @@ struct SQLParser {
     }
 
     private mutating func disjunction() throws -> Expr {
-        var terms = [try conjunction()]
+        let first = try conjunction()
+        guard isKeyword("OR") else { return first }  // the usual case, without building arrays
+        var terms = [first]
         var operators: [Int?] = []
         while isKeyword("OR") {
             operators.append(advance().offset)
@@ -268,7 +270,9 @@ struct SQLParser {
     }
 
     private mutating func conjunction() throws -> Expr {
-        var terms = [try negation()]
+        let first = try negation()
+        guard isKeyword("AND") else { return first }  // the usual case, without building arrays
+        var terms = [first]
         var operators: [Int?] = []
         while isKeyword("AND") {
             operators.append(advance().offset)
