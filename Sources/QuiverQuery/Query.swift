@@ -27,15 +27,18 @@ import Darwin
 /// Semantics, as in DuckDB unless noted:
 /// - NULL propagates through arithmetic and comparisons; AND/OR/NOT are three-valued; WHERE
 ///   and HAVING keep rows that are TRUE.
-/// - Integer arithmetic is `int64` and overflow is an error; `x / 0` and `x % 0` are NULL for
-///   every numeric type; integer division truncates.
-/// - Decimals compute exactly as scaled `Int128` (+, −, ×, sum); ÷, % and avg are `double`.
+/// - Integer arithmetic is `int64` and overflow is an error; integer division truncates
+///   (DuckDB's `/` on integers divides as floats). `x / 0` and `x % 0` are ±inf/NaN for floats
+///   (as DuckDB) and NULL for integers and decimals (DuckDB 2.0 raises an error for `%`).
+/// - Decimals compute exactly as scaled `Int128` (+, −, ×, %, sum); ÷ and avg are `double`,
+///   and a decimal becomes the nearest `double` (correctly rounded).
 /// - Float comparisons are IEEE (NaN compares false — DuckDB treats NaN as largest); ORDER
 ///   BY puts NaN after numbers; min/max skip NaN.
 /// - ORDER BY defaults to ASC NULLS LAST; ties keep scan order. Without ORDER BY, rows come
 ///   in scan order and groups in order of first appearance — the same on every run.
-/// - CAST rounds half away from zero into integers and fails (does not wrap or NULL) when a
-///   value does not fit or a string does not parse.
+/// - CAST into integers rounds a float half to even and a decimal half away from zero (as
+///   DuckDB); it fails (does not wrap or NULL) when a value does not fit or a string does
+///   not parse. Floats print as the shortest text that reads back the same value.
 public struct Query: Sendable {
     var spec: QuerySpec
 

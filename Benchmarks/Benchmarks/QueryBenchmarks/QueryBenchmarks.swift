@@ -46,6 +46,19 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Parsing and planning only: a 100,000-value IN list is one set, built in one pass.
+    let inList = "SELECT count(*) FROM t WHERE k IN (" + (0..<100_000).map { String($0 * 7) }.joined(separator: ", ") + ")"
+    let small = try! SyntheticLineitem.sortedSource(rows: 1 << 10, batchRows: 1 << 10)
+    Benchmark(
+        "sql/plan x IN (100,000 values)",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(3),
+            thresholds: [.mallocCountTotal: .init(absolute: [.p90: 2_000_000])])
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try Query(sql: inList, tables: ["t": small]).outputSchema())
+        }
+    }
+
     // Statistics skipping: a sorted key in 160 batches; a 1% range touches 2 of them.
     let sorted = try! SyntheticLineitem.sortedSource(rows: 160 << 16, batchRows: 1 << 16)
     Benchmark(

@@ -324,14 +324,14 @@ private final class CountAccumulator: Accumulator {
 private final class SumAccumulator: Accumulator {
     let call: AggregateCall
     let kind: NumberKind
-    let divisor: Double
+    let scale: Int
     var state = Carriers()
     var overflow = false
 
     init(call: AggregateCall, kind: NumberKind, scale: Int) {
         self.call = call
         self.kind = kind
-        divisor = Double(Decimal.powersOfTen[scale])
+        self.scale = scale
     }
 
     var isExact: Bool { kind != .float32 && kind != .float64 }
@@ -429,7 +429,7 @@ private final class SumAccumulator: Accumulator {
             let isAverage = call.function == .avg
             values = Output.fixed(Double.self, count: groupCount, pool: pool) { out in
                 for group in 0..<groupCount {
-                    let sum = isExact ? Self.double(state.exact[group]) / divisor : state.float[group]
+                    let sum = isExact ? Decimal.toDouble(state.exact[group], scale: scale) : state.float[group]
                     out[group] = isAverage ? (counts[group] > 0 ? sum / Double(counts[group]) : 0) : sum
                 }
             }
@@ -447,12 +447,6 @@ private final class SumAccumulator: Accumulator {
         return Output.array(call.type, length: groupCount, validity: validity, [values])
     }
 
-    /// `Double(value)` with the common case (it fits in 64 bits) on the fast conversion.
-    @inline(__always)
-    private static func double(_ value: Int128) -> Double {
-        if let small = Int64(exactly: value) { return Double(small) }
-        return Double(value)
-    }
 }
 
 /// A sum or avg whose argument an earlier sum or avg already adds up: nothing to do per

@@ -80,6 +80,8 @@ struct Evaluator {
             if operand.isNullScalar { return .scalar(.null(.boolean)) }
             let matched = StringKernels.like(try operand.materialize(length: length, pool: pool), pattern, pool: pool)
             return negated ? .array(Logic.not(.array(matched), length: length, pool: pool)) : .array(matched)
+        case .inSet(let a, let set):
+            return .array(try set.evaluate(try values(a, input), length: length, pool: pool))
         case .cast(let a, let type):
             let operand = try values(a, input)
             return .array(try Cast.evaluate(try operand.materialize(length: length, pool: pool), to: type, pool: pool))
@@ -158,8 +160,9 @@ struct Evaluator {
     }
 
     private func singleDictionaryColumn(_ expr: BoundExpr, _ input: ColumnSet) -> Int? {
-        let columns = expr.columns
-        guard columns.count == 1, let index = columns.first, index < input.columns.count,
+        // Cheap test first: this runs at every node of every expression.
+        guard input.columns.contains(where: { if case .dictionary = $0?.type.storageType { true } else { false } }),
+            let index = expr.singleColumn, index < input.columns.count,
             let column = input.columns[index], case .dictionary = column.type.storageType,
             let dictionary = column.dictionary, dictionary.length > 0, dictionary.length <= Swift.max(input.length, 64)
         else { return nil }

@@ -48,12 +48,26 @@ struct Binder {
         case .inList(let a, let values, let negated):
             guard !values.isEmpty else { throw QuiverError(.query, "IN needs at least one value") }
             let operand = try bind(a)
-            var result: BoundExpr?
+            // Each value is typed as `operand = value` would be; the literals compared with the
+            // same (converted) operand then become one set, anything else stays a comparison.
+            var tests: [BoundExpr] = []
+            var literals: [BoundExpr: (test: Int, values: [Scalar])] = [:]
             for value in values {
                 let test = try site.locating(value.position) { try compare(.equal, operand, try bind(value)) }
-                result = try result.map { try fold(.or($0, test)) } ?? test
+                if case .compare(.equal, let left, .literal(let scalar)) = test, !left.isLiteral {
+                    if literals[left] == nil { literals[left] = (tests.count, []) }
+                    literals[left]?.values.append(scalar)
+                    if literals[left]?.values.count == 1 { tests.append(test) }
+                } else {
+                    tests.append(test)
+                }
             }
-            let any = result ?? .literal(.boolean(false))
+            for (left, group) in literals where group.values.count > 1 {
+                if let set = try InSet(group.values, type: left.type, pool: pool) { tests[group.test] = .inSet(left, set) } else {
+                    tests[group.test] = try balancedOr(group.values.map { .compare(.equal, left, .literal($0)) }[...])
+                }
+            }
+            let any = try balancedOr(tests[...])
             return negated ? try fold(.not(any)) : any
         case .between(let a, let low, let high, let negated):
             let operand = try bind(a)
@@ -163,14 +177,22 @@ struct Binder {
         var (a, b) = (a, b)
         // A literal meets a column at the column's type when that loses nothing, so the
         // kernel compares the column's own values (int32 column vs 5, double column vs 0.05).
-        if case .literal(let scalar) = a, !b.isLiteral { a = .literal(try coerce(scalar, toward: b.type) ?? scalar) }
-        if case .literal(let scalar) = b, !a.isLiteral { b = .literal(try coerce(scalar, toward: a.type) ?? scalar) }
+        // A string literal is read as the other side's type even when that is a literal too
+        // (`DATE '2000-01-01' < '2001-01-01'`, as DuckDB).
+        if case .literal(let scalar) = a, !b.isLiteral || (Binder.isString(a) && !Binder.isString(b)) {
+            a = .literal(try coerce(scalar, toward: b.type) ?? scalar)
+        }
+        if case .literal(let scalar) = b, !a.isLiteral || (Binder.isString(b) && !Binder.isString(a)) {
+            b = .literal(try coerce(scalar, toward: a.type) ?? scalar)
+        }
         if let common = try TypeRules.comparisonType(a.type, b.type) {
             a = try cast(a, to: common)
             b = try cast(b, to: common)
         }
         return try fold(.compare(op, a, b))
     }
+
+    private static func isString(_ expr: BoundExpr) -> Bool { TypeRules.family(expr.type) == .string }
 
     /// `scalar` as a value of `type` if it converts exactly (or is a string literal naming a
     /// date, number, …, which must then parse); nil to fall back to the common-type rules.
@@ -179,7 +201,14 @@ struct Binder {
         let from = TypeRules.family(scalar.type)
         let to = TypeRules.family(target)
         if scalar.isNull || from == .null { return .null(target) }
+        if scalar.type == target { return scalar }
         if from == to && [.string, .binary, .boolean].contains(from) { return nil }
+        // Integer to integer: exact or not at all, without running the cast kernel (an IN list
+        // of 100,000 values comes through here once per value).
+        if from == .integer && to == .integer {
+            guard let value = ScalarArrays.number(scalar, as: Int128.self), let kind = NumberKind(target) else { return nil }
+            return try kind.visit(Cast.Narrow(value: value, type: target))
+        }
         if from == .string {
             guard case .bytes(let bytes) = scalar.payload, [.temporal, .integer, .float, .decimal, .boolean].contains(to),
                 TypeRules.canCast(.utf8, to: target)
@@ -192,6 +221,13 @@ struct Binder {
             back == scalar
         else { return nil }
         return converted
+    }
+
+    /// `tests` ORed as a balanced tree (so its height is log2 of their number), folded.
+    private func balancedOr(_ tests: ArraySlice<BoundExpr>) throws -> BoundExpr {
+        if tests.count == 1, let only = tests.first { return only }
+        let middle = tests.startIndex + tests.count / 2
+        return try fold(.or(try balancedOr(tests[..<middle]), try balancedOr(tests[middle...])))
     }
 
     /// Evaluates an expression whose operands are all literals.

@@ -35,6 +35,23 @@ public struct Expr: Sendable, CustomStringConvertible {
         /// Searched CASE: conditions and results alternate (`[when1, then1, when2, then2, …]`),
         /// then the ELSE result (nil: NULL).
         case caseWhen([Expr], otherwise: Expr?)
+
+        /// The greatest depth among the children (0 for a leaf).
+        var childDepth: Int {
+            switch self {
+            case .column, .slot, .literal, .invalid, .aggregate(_, nil): return 0
+            case .negate(let e), .not(let e), .isNull(let e, _), .like(let e, _, _, _), .startsWith(let e, _),
+                .cast(let e, _), .aggregate(_, let e?):
+                return e.depth
+            case .arithmetic(_, let a, let b), .compare(_, let a, let b), .and(let a, let b), .or(let a, let b):
+                return Swift.max(a.depth, b.depth)
+            case .inList(let e, let values, _): return values.reduce(e.depth) { Swift.max($0, $1.depth) }
+            case .between(let e, let low, let high, _): return Swift.max(e.depth, low.depth, high.depth)
+            case .function(_, let arguments): return arguments.reduce(0) { Swift.max($0, $1.depth) }
+            case .caseWhen(let parts, let otherwise):
+                return parts.reduce(otherwise?.depth ?? 0) { Swift.max($0, $1.depth) }
+            }
+        }
     }
 
     let node: Node
@@ -42,10 +59,41 @@ public struct Expr: Sendable, CustomStringConvertible {
     public private(set) var alias: String?
     /// UTF-8 offset of the expression in the SQL text it came from (for error carets).
     var position: Int?
+    /// The height of the tree (a leaf is 1), kept as nodes are built so that limiting it
+    /// costs nothing and needs no recursion.
+    let depth: Int
 
     init(_ node: Node, position: Int? = nil) {
         self.node = node
         self.position = position
+        self.depth = 1 + node.childDepth
+    }
+
+    /// The tallest expression tree a query may hold. Binding, folding, printing, evaluating
+    /// and releasing an expression each recurse once per level, so it is the height (not the
+    /// size) that must be bounded to keep the stack safe. The SQL parser builds AND/OR chains
+    /// balanced and IN lists as one node, so thousands of terms stay far below it; a chain of
+    /// arithmetic (`a + a + …`) is built as written and so counts one level per term.
+    public static let maxDepth = 500
+
+    /// A `capacityExceeded` error unless `depth` is within `maxDepth`.
+    static func checkDepth(_ depth: Int, site: ErrorSite, at position: Int?) throws {
+        guard depth > maxDepth else { return }
+        throw site.error(
+            "expression nested too deeply: \(depth) levels, the limit is \(maxDepth)", at: position, code: .capacityExceeded)
+    }
+
+    /// `terms` joined by AND (or OR) as a balanced tree, so a chain of n terms is log2(n)
+    /// levels deep; `operators[i]` is the position of the operator after `terms[i]`. Both are
+    /// associative in SQL's three-valued logic, so the shape does not change the result.
+    static func balanced(_ terms: [Expr], operators: [Int?], and: Bool) -> Expr {
+        func build(_ low: Int, _ high: Int) -> Expr {
+            if low == high { return terms[low] }
+            let middle = (low + high) / 2
+            let (left, right) = (build(low, middle), build(middle + 1, high))
+            return Expr(and ? .and(left, right) : .or(left, right), position: operators[middle])
+        }
+        return build(0, terms.count - 1)
     }
 
     /// Whether two expressions are the same computation, ignoring aliases and source
@@ -269,8 +317,13 @@ extension Expr {
         case .negate(let e): return "-" + e.render(top: false, typed: typed)
         case .arithmetic(let op, let a, let b): text = "\(a.render(top: false, typed: typed)) \(op.rawValue) \(b.render(top: false, typed: typed))"
         case .compare(let op, let a, let b): text = "\(a.render(top: false, typed: typed)) \(op.rawValue) \(b.render(top: false, typed: typed))"
-        case .and(let a, let b): text = "\(a.render(top: false, typed: typed)) AND \(b.render(top: false, typed: typed))"
-        case .or(let a, let b): text = "\(a.render(top: false, typed: typed)) OR \(b.render(top: false, typed: typed))"
+        case .and(let a, let b):
+            // AND in AND (OR in OR) needs no parentheses: the chain reads the same whatever its shape.
+            let flat = { (e: Expr) in if case .and = e.node { true } else { false } }
+            text = "\(a.render(top: flat(a), typed: typed)) AND \(b.render(top: flat(b), typed: typed))"
+        case .or(let a, let b):
+            let flat = { (e: Expr) in if case .or = e.node { true } else { false } }
+            text = "\(a.render(top: flat(a), typed: typed)) OR \(b.render(top: flat(b), typed: typed))"
         case .not(let e): text = "NOT \(e.render(top: false, typed: typed))"
         case .isNull(let e, let negated): text = "\(e.render(top: false, typed: typed)) IS \(negated ? "NOT " : "")NULL"
         case .inList(let e, let values, let negated):

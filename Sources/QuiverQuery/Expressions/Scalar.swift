@@ -115,7 +115,8 @@ extension Scalar: CustomStringConvertible {
             return "TIMESTAMP '\(CalendarMath.formatTimestamp(v, unit: unit))'"
         case (.int(let v), _): return String(v)
         case (.uint(let v), _): return String(v)
-        case (.float(let v), _): return String(v)
+        case (.float(let v), .float32): return FloatText.shortest(Float(v))
+        case (.float(let v), _): return FloatText.shortest(v)
         case (.decimal(let v), .decimal(_, _, let scale)): return Decimal.format(v, scale: scale)
         case (.decimal(let v), _): return String(v)
         case (.bytes(let b), _):
@@ -167,6 +168,25 @@ enum Decimal {
         return powers
     }()
 
+    /// `value / 10^scale` rounded correctly to the nearest `Double`. When both are exact
+    /// doubles (|value| ≤ 2^53, 10^scale ≤ 10^22) one IEEE division is correctly rounded;
+    /// otherwise the decimal's text goes through the correctly rounded parser. (Dividing an
+    /// already rounded `Double(value)` is off by one ulp for values such as 955.6400146484375.)
+    static func toDouble(_ value: Int128, scale: Int) -> Double {
+        // Int64 → Double is one instruction; the generic Int128 conversion is not.
+        if value.magnitude <= 1 << 53 && scale <= 22 { return Double(Int64(truncatingIfNeeded: value)) / exactDoubles[scale] }
+        return Double(String(value) + "e-" + String(scale)) ?? .nan
+    }
+
+    /// `toDouble` for `Float` (rounding once, not through a `Double`).
+    static func toFloat(_ value: Int128, scale: Int) -> Float {
+        if value.magnitude <= 1 << 24 && scale <= 10 { return Float(value) / Float(exactDoubles[scale]) }
+        return Float(String(value) + "e-" + String(scale)) ?? .nan
+    }
+
+    /// 10^n for n in 0...22, each exact as a `Double`.
+    private static let exactDoubles: [Double] = (0...22).map { Double(powersOfTen[$0]) }
+
     static func format(_ value: Int128, scale: Int) -> String {
         let magnitude = value.magnitude
         var digits = String(magnitude)
@@ -185,5 +205,52 @@ extension String {
             if character == target { result += replacement } else { result.append(character) }
         }
         return result
+    }
+}
+
+/// Floats as text the way DuckDB prints them: the shortest digits that read back as the same
+/// value (Swift's own algorithm), laid out as Python's `repr` does — positional for decimal
+/// exponents −4 … 15 (`0.0001`, `1000000000000000.0`), scientific with a signed two-digit
+/// exponent beyond (`1e-05`, `1.5e+300`); `inf`, `-inf`, `nan`, `-0.0`.
+enum FloatText {
+    static func shortest(_ value: Double) -> String { layout(value.description, isNaN: value.isNaN, isInfinite: value.isInfinite) }
+
+    static func shortest(_ value: Float) -> String { layout(value.description, isNaN: value.isNaN, isInfinite: value.isInfinite) }
+
+    /// Re-lays out Swift's shortest round-trip `description` (`1e-05`, `1e+16`, `0.001`).
+    private static func layout(_ text: String, isNaN: Bool, isInfinite: Bool) -> String {
+        if isNaN { return "nan" }
+        var body = Substring(text)
+        let negative = body.first == "-"
+        if negative { body = body.dropFirst() }
+        let sign = negative ? "-" : ""
+        if isInfinite { return sign + "inf" }
+        var exponent = 0
+        if let e = body.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exponent = Int(body[body.index(after: e)...]) ?? 0
+            body = body[..<e]
+        }
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
+        let integer = parts[0]
+        var digits = Array(integer.utf8) + (parts.count > 1 ? Array(parts[1].utf8) : [])
+        // The value is 0.d1d2… × 10^point.
+        var point = integer.count + exponent
+        while digits.first == UInt8(ascii: "0") {
+            digits.removeFirst()
+            point -= 1
+        }
+        while digits.last == UInt8(ascii: "0") { digits.removeLast() }
+        if digits.isEmpty { return sign + "0.0" }
+        let text = String(decoding: digits, as: UTF8.self)
+        if point >= -3 && point <= 16 {
+            if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + text }
+            if point >= digits.count { return sign + text + String(repeating: "0", count: point - digits.count) + ".0" }
+            let split = text.index(text.startIndex, offsetBy: point)
+            return sign + text[..<split] + "." + text[split...]
+        }
+        let power = point - 1
+        let mantissa = digits.count == 1 ? text : String(text.prefix(1)) + "." + text.dropFirst()
+        let magnitude = String(abs(power))
+        return sign + mantissa + "e" + (power < 0 ? "-" : "+") + (magnitude.count < 2 ? "0" : "") + magnitude
     }
 }

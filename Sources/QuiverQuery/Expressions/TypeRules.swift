@@ -143,7 +143,8 @@ enum TypeRules {
         guard [Family.integer, .float, .decimal].contains(fa), [Family.integer, .float, .decimal].contains(fb) else {
             throw QuiverError(.query, "cannot apply \(op.rawValue) to \(va) and \(vb)")
         }
-        if fa == .float || fb == .float || ((fa == .decimal || fb == .decimal) && (op == .divide || op == .remainder)) {
+        // Decimal % decimal stays exact, as DuckDB (`-740412.34 % 0.01` is 0.00); ÷ is double.
+        if fa == .float || fb == .float || ((fa == .decimal || fb == .decimal) && op == .divide) {
             return (.float64, .float64, .float64)
         }
         if fa == .integer && fb == .integer { return (.int64, .int64, .int64) }

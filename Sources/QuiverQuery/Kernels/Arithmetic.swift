@@ -8,8 +8,9 @@ enum ArithmeticOp: String, Sendable, Hashable {
 
 /// Arithmetic kernels over the three compute types: `int64` (overflow is an error),
 /// `double` (IEEE) and `decimal128` (unscaled `Int128`; the binder has already aligned
-/// scales for + and -, and × adds them). Division or remainder by zero yields NULL for every
-/// type, as in DuckDB.
+/// scales for +, - and %, and × adds them). Division or remainder by zero: `double` follows
+/// IEEE (±inf, NaN) as DuckDB does; `int64` and `decimal128` yield NULL, where DuckDB 2.0
+/// raises an error for `%` (and its `/` on integers is a float division, so gives inf).
 enum Arithmetic {
     static func evaluate(
         _ op: ArithmeticOp, _ left: Datum, _ right: Datum, type: DataType, length: Int, pool: MemoryPool
@@ -18,7 +19,7 @@ enum Arithmetic {
         var validities = [left.validity, right.validity]
         // Rows dividing by zero are NULL: AND the divisor's "non-zero" bits into the validity.
         var nonZero: ArrayData?
-        if op == .divide || op == .remainder {
+        if (op == .divide || op == .remainder) && NumberKind(type) != .float64 {
             switch right {
             case .scalar(let s):
                 if ScalarArrays.number(s, as: Double.self) == 0 { return Output.nulls(type, length: length, pool: pool) }

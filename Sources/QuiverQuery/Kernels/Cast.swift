@@ -5,7 +5,8 @@ import QuiverBytes
 /// (every integer, decimal, date and timestamp) or `Double` (floats) — so each direction is
 /// one generic loop per physical type rather than one per pair.
 ///
-/// Semantics (as DuckDB): float → integer and decimal → integer round half away from zero;
+/// Semantics (as DuckDB 2.0): float → integer rounds half to even, float → decimal and
+/// decimal → integer round half away from zero; decimal → float is correctly rounded;
 /// out-of-range values, NaN/infinity to integer, and unparsable strings are errors, never
 /// wrapped or NULL; temporal narrowing (timestamp → date) floors.
 enum Cast {
@@ -189,10 +190,13 @@ enum Cast {
                             out[row] = .zero
                         }
                     }
-                } else {
-                    let divisor = Double(Decimal.powersOfTen[sourceScale])
+                } else if T.self == Float.self {
                     for row in 0..<length {
-                        out[row] = T(exactlyDouble: Double(input[row]) / divisor) ?? .zero
+                        out[row] = unsafeBitCast(Decimal.toFloat(input[row], scale: sourceScale), to: T.self)
+                    }
+                } else {
+                    for row in 0..<length {
+                        out[row] = T(exactlyDouble: Decimal.toDouble(input[row], scale: sourceScale)) ?? .zero
                     }
                 }
             }
@@ -210,13 +214,14 @@ enum Cast {
         func visit<T: NumberValue>(_ type: T.Type) throws -> Buffer {
             let factor = Double(Decimal.powersOfTen[scale])
             let bound = precision.map { Decimal.powersOfTen[Swift.min($0, 38)] }
+            let rule: FloatingPointRoundingRule = precision == nil ? .toNearestOrEven : .toNearestOrAwayFromZero
             return try Output.fixed(T.self, count: length, pool: pool) { out in
                 for row in 0..<length {
                     if !T.isInteger {
                         out[row] = T(exactlyDouble: input[row]) ?? .zero
                         continue
                     }
-                    let scaled = (input[row] * factor).rounded(.toNearestOrAwayFromZero)
+                    let scaled = (input[row] * factor).rounded(rule)
                     if let wide = Int128(exactly: scaled), wide.magnitude < (bound ?? Int128.max).magnitude,
                         let value = T(exactlyInt128: wide)
                     {
@@ -314,7 +319,8 @@ extension Cast {
         }
     }
 
-    private struct Narrow: NumberVisitor {
+    /// `value` as a scalar of `type`, nil when it does not fit.
+    struct Narrow: NumberVisitor {
         let value: Int128
         let type: DataType
         func visit<T: NumberValue>(_: T.Type) throws -> Scalar? {

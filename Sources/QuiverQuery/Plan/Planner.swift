@@ -11,13 +11,20 @@ enum Planner {
         let fields = spec.source.schema.fields
         let input = { (clause: String) in Binder(fields: fields, site: site, pool: pool, clause: clause) }
 
-        // WHERE
-        var filter: BoundExpr?
+        // Every later pass recurses over the trees: refuse any taller than the limit first
+        // (the SQL parser already did; this is for the Swift builder).
+        for expr in spec.filters + (spec.items ?? []) + spec.groupBy + [spec.having].compactMap({ $0 }) + spec.orderBy.map(\.expr) {
+            try Expr.checkDepth(expr.depth, site: site, at: expr.position)
+        }
+
+        // WHERE: the filters ANDed as a balanced tree, so any number of them stays shallow.
+        var conditions: [BoundExpr] = []
         for predicate in spec.filters {
             let bound = try input("WHERE").bind(predicate)
             try requireBoolean(bound, predicate, "WHERE", site)
-            filter = filter.map { .and($0, bound) } ?? bound
+            conditions.append(bound)
         }
+        var filter = BoundExpr.balanced(conditions[...], and: true)
         if let current = filter, case .literal(let scalar) = current, case .bool(true) = scalar.payload { filter = nil }
 
         let items = spec.items ?? fields.indices.map { Expr(.slot($0, fields[$0].name)) }
@@ -131,11 +138,13 @@ enum Planner {
         var calls: [AggregateCall] = []
         let argumentBinder = input("an aggregate argument")
 
+        // Spelled once: matching spells each node of the rewritten trees, not the keys again.
+        let groupKeys = spec.groupBy.map(\.structuralKey)
         // Replaces aggregate calls and GROUP BY expressions by slots of the aggregate output;
         // any other column reference is an error.
         func rewrite(_ expr: Expr, clause: String) throws -> Expr {
             try expr.rewritten { node in
-                if let key = spec.groupBy.firstIndex(where: { $0.matches(node) }) {
+                if !groupKeys.isEmpty, let key = groupKeys.firstIndex(of: node.structuralKey) {
                     return Expr(.slot(key, keyFields[key].name))
                 }
                 switch node.node {

@@ -5,7 +5,7 @@ import QuiverBytes
 /// min/max/null counts prove the filter cannot be TRUE for any of its rows.
 ///
 /// Understood: `column <op> literal` (either side; a column under a numeric widening cast
-/// too), `IS [NOT] NULL`, AND, OR — which covers BETWEEN and IN, as the binder rewrites them
+/// too), `IS [NOT] NULL`, AND, OR, IN lists — which covers BETWEEN, as the binder rewrites it
 /// into those. Anything else is assumed to match.
 enum ZoneMaps {
     /// For each batch of the plan's source, whether it can be skipped.
@@ -36,6 +36,21 @@ enum ZoneMaps {
                 return mayMatch(op.flipped, column: column, value, batch: batch, source: source)
             }
             return true
+        case .inSet(let operand, let set):
+            // Some value within the batch's range: each one for short lists, else the list's span.
+            guard let column = column(of: operand) else { return true }
+            if set.values.count <= 64 {
+                return set.values.contains { mayMatch(.equal, column: column, $0, batch: batch, source: source) }
+            }
+            guard var low = set.values.first else { return false }
+            var high = low
+            for value in set.values.dropFirst() {
+                guard let below = ScalarOrder.compare(value, low), let above = ScalarOrder.compare(value, high) else { return true }
+                if below < 0 { low = value }
+                if above > 0 { high = value }
+            }
+            return mayMatch(.greaterOrEqual, column: column, low, batch: batch, source: source)
+                && mayMatch(.lessOrEqual, column: column, high, batch: batch, source: source)
         default:
             return true
         }
@@ -119,7 +134,7 @@ enum ScalarOrder {
         case .float(let v): return v
         case .int(let v): return Double(v)
         case .uint(let v): return Double(v)
-        case .decimal(let v): return Double(v) / Double(Decimal.powersOfTen[Cast.decimalScale(s.type)])
+        case .decimal(let v): return Decimal.toDouble(v, scale: Cast.decimalScale(s.type))
         default: return nil
         }
     }

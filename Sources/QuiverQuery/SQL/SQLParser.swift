@@ -17,7 +17,19 @@ import QuiverBytes
 /// ```
 /// Keywords are case-insensitive; `"quoted"` names keep case. GROUP BY and ORDER BY accept
 /// select-list aliases and 1-based ordinals.
+///
+/// Limits, so that no text can exhaust the stack (each is a `capacityExceeded` error pointing
+/// at the token): parentheses, NOT, unary minus, CAST and function arguments nest at most
+/// `maxNesting` deep, and the expression tree built is at most `Expr.maxDepth` tall. AND/OR
+/// chains are built balanced, so any number of terms fits; arithmetic chains are built as
+/// written (left to right), one level per operator.
 struct SQLParser {
+    /// How deeply the parser may recurse: parentheses, NOT, unary minus, CAST, function
+    /// arguments and IN values each add a level.
+    static let maxNesting = 256
+
+    private var nesting = 0
+
     private let source: SourceText
     private let tokens: [SQLToken]
     private var index = 0
@@ -237,30 +249,58 @@ struct SQLParser {
 
     // MARK: - Expressions (lowest precedence first)
 
-    private mutating func expression() throws -> Expr { try disjunction() }
+    private mutating func expression() throws -> Expr {
+        try enter()
+        defer { nesting -= 1 }
+        return try disjunction()
+    }
+
+    /// One more level of recursion, refused past `maxNesting`.
+    private mutating func enter() throws {
+        nesting += 1
+        guard nesting <= SQLParser.maxNesting else {
+            throw source.error(
+                "expression nested too deeply: the limit is \(SQLParser.maxNesting) levels of parentheses, NOT, minus, CAST or function calls",
+                at: current.offset, length: Swift.max(1, current.length), code: .capacityExceeded)
+        }
+    }
+
+    /// `expr`, unless it is taller than `Expr.maxDepth`.
+    private func checked(_ expr: Expr) throws -> Expr {
+        try Expr.checkDepth(expr.depth, site: ErrorSite(source: source), at: expr.position)
+        return expr
+    }
 
     private mutating func disjunction() throws -> Expr {
-        var left = try conjunction()
+        let first = try conjunction()
+        guard isKeyword("OR") else { return first }  // the usual case, without building arrays
+        var terms = [first]
+        var operators: [Int?] = []
         while isKeyword("OR") {
-            let op = advance()
-            left = Expr(.or(left, try conjunction()), position: op.offset)
+            operators.append(advance().offset)
+            terms.append(try conjunction())
         }
-        return left
+        return try checked(Expr.balanced(terms, operators: operators, and: false))
     }
 
     private mutating func conjunction() throws -> Expr {
-        var left = try negation()
+        let first = try negation()
+        guard isKeyword("AND") else { return first }  // the usual case, without building arrays
+        var terms = [first]
+        var operators: [Int?] = []
         while isKeyword("AND") {
-            let op = advance()
-            left = Expr(.and(left, try negation()), position: op.offset)
+            operators.append(advance().offset)
+            terms.append(try negation())
         }
-        return left
+        return try checked(Expr.balanced(terms, operators: operators, and: true))
     }
 
     private mutating func negation() throws -> Expr {
         if isKeyword("NOT") {
             let op = advance()
-            return Expr(.not(try negation()), position: op.offset)
+            try enter()
+            defer { nesting -= 1 }
+            return try checked(Expr(.not(try negation()), position: op.offset))
         }
         return try predicate()
     }
@@ -270,12 +310,12 @@ struct SQLParser {
         let token = current
         if case .symbol(let symbol) = token.kind, let op = SQLParser.comparisons[symbol] {
             _ = advance()
-            return Expr(.compare(op, left, try additive()), position: token.offset)
+            return try checked(Expr(.compare(op, left, try additive()), position: token.offset))
         }
         if accept(keyword: "IS") {
             let negated = accept(keyword: "NOT")
             try expect(keyword: "NULL")
-            return Expr(.isNull(left, negated: negated), position: token.offset)
+            return try checked(Expr(.isNull(left, negated: negated), position: token.offset))
         }
         let negated = accept(keyword: "NOT")
         if accept(keyword: "IN") {
@@ -283,13 +323,13 @@ struct SQLParser {
             var values: [Expr] = []
             repeat { values.append(try expression()) } while accept(symbol: ",")
             try expect(symbol: ")")
-            return Expr(.inList(left, values, negated: negated), position: token.offset)
+            return try checked(Expr(.inList(left, values, negated: negated), position: token.offset))
         }
         if accept(keyword: "BETWEEN") {
             let low = try additive()
             try expect(keyword: "AND")
             let high = try additive()
-            return Expr(.between(left, low, high, negated: negated), position: token.offset)
+            return try checked(Expr(.between(left, low, high, negated: negated), position: token.offset))
         }
         if accept(keyword: "LIKE") {
             let pattern = try stringLiteral("a pattern string after LIKE")
@@ -302,7 +342,7 @@ struct SQLParser {
                 }
                 escape = character
             }
-            return Expr(.like(left, pattern: pattern, escape: escape, negated: negated), position: token.offset)
+            return try checked(Expr(.like(left, pattern: pattern, escape: escape, negated: negated), position: token.offset))
         }
         if negated { throw unexpected("IN, BETWEEN or LIKE after NOT") }
         return left
@@ -316,7 +356,7 @@ struct SQLParser {
         var left = try multiplicative()
         while isSymbol("+") || isSymbol("-") {
             let op = advance()
-            left = Expr(.arithmetic(op.kind == .symbol("+") ? .add : .subtract, left, try multiplicative()), position: op.offset)
+            left = try checked(Expr(.arithmetic(op.kind == .symbol("+") ? .add : .subtract, left, try multiplicative()), position: op.offset))
         }
         return left
     }
@@ -326,22 +366,24 @@ struct SQLParser {
         while isSymbol("*") || isSymbol("/") || isSymbol("%") {
             let op = advance()
             let kind: ArithmeticOp = op.kind == .symbol("*") ? .multiply : op.kind == .symbol("/") ? .divide : .remainder
-            left = Expr(.arithmetic(kind, left, try unary()), position: op.offset)
+            left = try checked(Expr(.arithmetic(kind, left, try unary()), position: op.offset))
         }
         return left
     }
 
     private mutating func unary() throws -> Expr {
-        if isSymbol("-") {
+        if isSymbol("-") || isSymbol("+") {
             let op = advance()
+            try enter()
+            defer { nesting -= 1 }
             let operand = try unary()
+            if op.kind == .symbol("+") { return operand }
             // Fold "-literal" so "-5" is the int64 literal −5 (and the minimum int64 parses).
             if case .literal(let scalar) = operand.node, let negative = SQLParser.negate(scalar) {
                 return Expr(.literal(negative), position: op.offset)
             }
-            return Expr(.negate(operand), position: op.offset)
+            return try checked(Expr(.negate(operand), position: op.offset))
         }
-        if accept(symbol: "+") { return try unary() }
         return try primary()
     }
 
@@ -402,7 +444,7 @@ struct SQLParser {
                 try expect(keyword: "AS")
                 let type = try typeName()
                 try expect(symbol: ")")
-                return Expr(.cast(operand, type), position: token.offset)
+                return try checked(Expr(.cast(operand, type), position: token.offset))
             default:
                 if SQLLexer.isKeyword(word) { throw unexpected("an expression") }
                 if tokens[index + 1].kind == .symbol("(") { return try call(word, token) }
@@ -441,14 +483,14 @@ struct SQLParser {
             }
             let argument = try expression()
             try expect(symbol: ")")
-            return Expr(.aggregate(distinct ? .countDistinct : aggregate, argument), position: token.offset)
+            return try checked(Expr(.aggregate(distinct ? .countDistinct : aggregate, argument), position: token.offset))
         }
         if lowered == "starts_with" {
             let operand = try expression()
             try expect(symbol: ",")
             let prefix = try stringLiteral("a prefix string")
             try expect(symbol: ")")
-            return Expr(.startsWith(operand, prefix), position: token.offset)
+            return try checked(Expr(.startsWith(operand, prefix), position: token.offset))
         }
         if lowered == "extract" {
             // extract(part FROM value): the part is a name or a string.
@@ -498,11 +540,12 @@ struct SQLParser {
     }
 
     private func number(_ text: String, _ token: SQLToken) throws -> Scalar {
-        if text.contains("e") || text.contains("E") {
+        // Scanned as bytes: Character-wise `contains` was most of the time of parsing a long IN list.
+        if text.utf8.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
             guard let value = Double(text) else { throw error("malformed number", at: token) }
             return .float64(value)
         }
-        if !text.contains("."), let value = Int64(text) { return .int64(value) }
+        if !text.utf8.contains(UInt8(ascii: ".")), let value = Int64(text) { return .int64(value) }
         guard let decimal = Scalar.parseDecimal(Array(text.utf8)) else {
             throw error("number \(text) does not fit in 38 digits", at: token)
         }

@@ -11,7 +11,7 @@ struct SourceText: Sendable {
     ///   SELECT count(*) FROM t WHERE l_shipdat > 3
     ///                                ^~~~~~~~~
     /// ```
-    func error(_ message: String, at offset: Int, length: Int = 1) -> QuiverError {
+    func error(_ message: String, at offset: Int, length: Int = 1, code: QuiverError.Code = .query) -> QuiverError {
         let bytes = Array(text.utf8)
         let position = Swift.max(0, Swift.min(offset, bytes.count))
         var lineStart = position
@@ -24,7 +24,7 @@ struct SourceText: Sendable {
         let snippet = String(decoding: bytes[lineStart..<lineEnd], as: UTF8.self)
         let width = Swift.max(1, Swift.min(length, lineEnd - position))
         let marker = String(repeating: " ", count: prefix.count) + "^" + String(repeating: "~", count: width - 1)
-        return QuiverError(.query, "\(message) at line \(line), column \(column)\n  \(snippet)\n  \(marker)")
+        return QuiverError(code, "\(message) at line \(line), column \(column)\n  \(snippet)\n  \(marker)")
     }
 }
 
@@ -33,9 +33,9 @@ struct SourceText: Sendable {
 struct ErrorSite: Sendable {
     let source: SourceText?
 
-    func error(_ message: String, at position: Int?, length: Int = 1) -> QuiverError {
-        guard let source, let position else { return QuiverError(.query, message) }
-        return source.error(message, at: position, length: length)
+    func error(_ message: String, at position: Int?, length: Int = 1, code: QuiverError.Code = .query) -> QuiverError {
+        guard let source, let position else { return QuiverError(code, message) }
+        return source.error(message, at: position, length: length, code: code)
     }
 
     /// Runs `body`, relocating a plain query error to `position` when it has none yet.

@@ -92,7 +92,10 @@ indirect enum TExpr: CustomStringConvertible {
         case .arithmetic(let op, let a, let b):
             return Reference.arithmetic(op, a.evaluate(row), b.evaluate(row))
         case .compare(let op, let a, let b):
-            guard let c = Reference.compare(a.evaluate(row), b.evaluate(row)) else { return .null }
+            let (x, y) = (a.evaluate(row), b.evaluate(row))
+            // IEEE: NaN (from 0/0 now that float division by zero is not NULL) equals nothing.
+            if !x.isNull, !y.isNull, x.asDouble?.isNaN == true || y.asDouble?.isNaN == true { return .bool(op == "<>") }
+            guard let c = Reference.compare(x, y) else { return .null }
             switch op {
             case "=": return .bool(c == 0)
             case "<>": return .bool(c != 0)
@@ -135,7 +138,8 @@ extension String {
 }
 
 enum Reference {
-    /// SQL arithmetic: integers stay integers (truncating division), NULL on a zero divisor.
+    /// SQL arithmetic: integers stay integers (truncating division, NULL on a zero divisor);
+    /// doubles are IEEE (a zero divisor gives ±inf or NaN).
     static func arithmetic(_ op: String, _ x: V, _ y: V) -> V {
         switch (x, y) {
         case (.int(let a), .int(let b)):
@@ -152,8 +156,8 @@ enum Reference {
             case "+": return .double(a + b)
             case "-": return .double(a - b)
             case "*": return .double(a * b)
-            case "/": return b == 0 ? .null : .double(a / b)
-            default: return b == 0 ? .null : .double(a.truncatingRemainder(dividingBy: b))
+            case "/": return .double(a / b)
+            default: return .double(a.truncatingRemainder(dividingBy: b))
             }
         }
     }

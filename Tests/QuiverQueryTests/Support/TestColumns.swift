@@ -162,7 +162,7 @@ enum Read {
 func close(_ a: V, _ b: V, tolerance: Double = 1e-9) -> Bool {
     switch (a, b) {
     case (.double(let x), .double(let y)):
-        if x.isNaN && y.isNaN { return true }
+        if (x.isNaN && y.isNaN) || x == y { return true }
         return abs(x - y) <= tolerance * max(1, abs(x), abs(y))
     case (.int(let x), .double(let y)), (.double(let y), .int(let x)):
         return abs(Double(x) - y) <= tolerance * max(1, abs(y))

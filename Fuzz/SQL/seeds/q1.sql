@@ -1,0 +1,1 @@
+SELECT i, f + 1, s FROM t WHERE i > 0 AND s LIKE 'x%' ORDER BY 2 DESC LIMIT 3

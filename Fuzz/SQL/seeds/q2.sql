@@ -1,0 +1,1 @@
+SELECT k, count(*), sum(m), avg(f), min(d), max(ts) FROM t GROUP BY k HAVING count(*) > 1 ORDER BY k NULLS FIRST

@@ -1,0 +1,1 @@
+SELECT count(DISTINCT k), starts_with(s, 'y') FROM t WHERE n IN (1, 3, NULL) OR NOT b IS NULL

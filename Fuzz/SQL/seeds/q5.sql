@@ -1,0 +1,1 @@
+EXPLAIN SELECT -(-i) % 3, i / 0, f / 0, m % 0.01 FROM t AS x WHERE x.i NOT IN (1, 2.5, '3') AND ts < TIMESTAMP '2000-01-01 00:00:00'

@@ -1,0 +1,1 @@
+SELECT ((((i)))) * -2 FROM t WHERE b = TRUE AND f <> 2.5e0 AND s NOT LIKE '%!%' ESCAPE '!'
