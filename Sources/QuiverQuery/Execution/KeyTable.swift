@@ -18,7 +18,9 @@ import Darwin
 /// a class's stored arrays would pay a dynamic exclusivity check on every probe.
 struct KeyTable {
     private(set) var count = 0
-    private var slots: [Int32]
+    /// Per slot: 0 when empty, else the key's id + 1 in the low 32 bits and the high 32 bits
+    /// of its hash above them, so a probe rejects most other keys without touching them.
+    private var slots: [UInt64]
     private var mask: Int
     private var hashes: [UInt64] = []
     private var starts: [Int] = [0]
@@ -27,21 +29,28 @@ struct KeyTable {
     init(capacity: Int = 16) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: -1, count: size)
+        slots = Array(repeating: 0, count: size)
         mask = size - 1
     }
 
     /// The id of `key`, adding it if new.
     mutating func intern(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
+        let tag = hash & 0xFFFF_FFFF_0000_0000
         var slot = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let id = slots[slot]
-            if id < 0 { break }
-            if hashes[Int(id)] == hash && equals(Int(id), key) { return id }
-            slot = (slot + 1) & mask
+        let found: Int32? = slots.withUnsafeBufferPointer { slots in
+            while true {
+                let entry = slots[slot]
+                if entry == 0 { return nil }
+                if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                    let id = Int(entry & 0xFFFF_FFFF) - 1
+                    if equals(id, key) { return Int32(id) }
+                }
+                slot = (slot + 1) & mask
+            }
         }
+        if let found { return found }
         let id = Int32(count)
-        slots[slot] = id
+        slots[slot] = tag | UInt64(id + 1)
         hashes.append(hash)
         arena.append(contentsOf: key)
         starts.append(arena.count)
@@ -50,13 +59,16 @@ struct KeyTable {
         return id
     }
 
+    @inline(__always)
     private func equals(_ id: Int, _ key: UnsafeRawBufferPointer) -> Bool {
-        let start = starts[id]
-        guard starts[id + 1] - start == key.count else { return false }
-        guard let base = key.baseAddress, key.count > 0 else { return true }
-        return arena.withUnsafeBytes { stored in
-            guard let storedBase = stored.baseAddress else { return false }
-            return memcmp(storedBase + start, base, key.count) == 0
+        starts.withUnsafeBufferPointer { starts in
+            let start = starts[id]
+            guard starts[id + 1] - start == key.count else { return false }
+            guard let base = key.baseAddress, key.count > 0 else { return true }
+            return arena.withUnsafeBytes { stored in
+                guard let storedBase = stored.baseAddress else { return false }
+                return memcmp(storedBase + start, base, key.count) == 0
+            }
         }
     }
 
@@ -82,12 +94,15 @@ struct KeyTable {
 
     private mutating func grow() {
         let size = slots.count * 2
-        slots = Array(repeating: -1, count: size)
+        slots = Array(repeating: 0, count: size)
         mask = size - 1
-        for id in 0..<count {
-            var slot = Int(truncatingIfNeeded: hashes[id]) & mask
-            while slots[slot] >= 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(id)
+        slots.withUnsafeMutableBufferPointer { slots in
+            for id in 0..<count {
+                let hash = hashes[id]
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while slots[slot] != 0 { slot = (slot + 1) & mask }
+                slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
+            }
         }
     }
 
@@ -291,54 +306,82 @@ private struct KeyColumn {
     }
 }
 
-/// Rebuilds key columns from interned keys (the inverse of `KeyEncoder`).
+/// Rebuilds key columns from interned keys (the inverse of `KeyEncoder`), writing each
+/// column's buffers directly (millions of groups must not each become a `Scalar`).
 enum KeyDecoder {
+    private enum Column {
+        case fixed(UnsafeMutableRawPointer, HeapAllocation, width: Int)
+        case bits
+        case strings(StringBuilder)
+    }
+
     static func decode(_ table: KeyTable, types: [DataType], skipPrefix: Int = 0, pool: MemoryPool) throws -> [ArrayData] {
         let count = table.count
-        var scalars = [[Scalar]](repeating: [], count: types.count)
-        for index in types.indices { scalars[index].reserveCapacity(count) }
+        var valid = [[Bool]](repeating: [Bool](repeating: true, count: count), count: types.count)
+        var bitValues = [[Bool]](repeating: [], count: types.count)
+        for (index, type) in types.enumerated() where type.storageType == .boolean {
+            bitValues[index] = [Bool](repeating: false, count: count)
+        }
+        var columns: [Column] = try types.map { type in
+            switch type.storageType {
+            case .boolean: return .bits
+            case .utf8, .binary, .largeUtf8, .largeBinary:
+                return .strings(StringBuilder(type: type.storageType, capacity: count, pool: pool))
+            default:
+                guard let width = type.fixedByteWidth else { throw QuiverError(.query, "cannot group by \(type)") }
+                let allocation = pool.allocateZeroed(byteCount: Swift.max(1, count * width))
+                return .fixed(allocation.pointer, allocation, width: width)
+            }
+        }
         for id in 0..<count {
-            table.withKey(id) { key in
+            try table.withKey(id) { key in
+                guard let base = key.baseAddress else { return }
                 var at = skipPrefix
-                for (column, type) in types.enumerated() {
-                    guard key[at] == 1 else {
-                        scalars[column].append(.null(type))
-                        at += 1
-                        continue
-                    }
+                for index in columns.indices {
+                    let isValid = key[at] == 1
                     at += 1
-                    scalars[column].append(readValue(key, &at, type))
+                    if !isValid { valid[index][id] = false }
+                    switch columns[index] {
+                    case .fixed(let out, _, let width):
+                        if isValid {
+                            (out + id * width).copyMemory(from: base + at, byteCount: width)
+                            at += width
+                        }
+                    case .bits:
+                        if isValid {
+                            bitValues[index][id] = key[at] != 0
+                            at += 1
+                        }
+                    case .strings(var builder):
+                        columns[index] = .bits  // the builder moves out while appending
+                        if isValid {
+                            let length = Int(base.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+                            try builder.append(UnsafeRawBufferPointer(start: base + at + 4, count: length))
+                            at += 4 + length
+                        } else {
+                            builder.appendNull()
+                        }
+                        columns[index] = .strings(builder)
+                    }
                 }
             }
         }
-        return try zip(scalars, types).map { try ScalarArrays.array(of: $0, type: $1, pool: pool) }
-    }
-
-    private static func readValue(_ key: UnsafeRawBufferPointer, _ at: inout Int, _ type: DataType) -> Scalar {
-        guard let base = key.baseAddress else { return .null(type) }
-        switch type.storageType {
-        case .boolean:
-            at += 1
-            return .boolean(key[at - 1] != 0)
-        case .utf8, .binary, .largeUtf8, .largeBinary:
-            let length = Int(base.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-            let bytes = Array(UnsafeRawBufferPointer(rebasing: key[(at + 4)..<(at + 4 + length)]))
-            at += 4 + length
-            return Scalar(type: type, payload: .bytes(bytes))
-        default:
-            guard let kind = NumberKind(type), let width = type.fixedByteWidth,
-                let scalar = try? kind.visit(ReadUnaligned(base: base + at, type: type))
-            else { return .null(type) }
-            at += width
-            return scalar
-        }
-    }
-
-    private struct ReadUnaligned: NumberVisitor {
-        let base: UnsafeRawPointer
-        let type: DataType
-        func visit<T: NumberValue>(_: T.Type) throws -> Scalar {
-            ScalarArrays.scalar(base.loadUnaligned(as: T.self), type: type)
+        return columns.indices.map { index in
+            let (column, type, valid) = (columns[index], types[index], valid[index])
+            let nulls = valid.reduce(0) { $0 + ($1 ? 0 : 1) }
+            let validity: (Buffer, nullCount: Int)? = nulls == 0 ? nil
+                : (Bitmaps.build(count: count, pool: pool) { valid[$0] }.finish(), nulls)
+            switch column {
+            case .fixed(_, let allocation, let width):
+                return Output.array(type, length: count, validity: validity, [allocation.buffer(count: count * width)])
+            case .bits:
+                let bits = bitValues[index]
+                return Output.array(type, length: count, validity: validity, [Bitmaps.build(count: count, pool: pool) { bits[$0] }.finish()])
+            case .strings(let builder):
+                var data = builder.finish()
+                data.type = type
+                return data
+            }
         }
     }
 }
