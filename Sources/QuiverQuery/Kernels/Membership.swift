@@ -62,7 +62,11 @@ final class InSet: Hashable, @unchecked Sendable {
         let values: [Scalar]
         func visit<T: NumberValue>(_ type: T.Type) throws -> any MembershipTable {
             // A value that does not convert exactly to the operand's type cannot equal any row.
-            NumberTable<T>(values: Set(values.compactMap { ScalarArrays.number($0, as: T.self) }))
+            let sorted = NumberTable.sortedDistinct(values.compactMap { ScalarArrays.number($0, as: T.self) })
+            // The lookup is made here, where T is concrete, so its loop is specialised; a
+            // method of a generic table called through the protocol would run unspecialised,
+            // looking up type metadata per row.
+            return NumberTable { data, pool in NumberTable.contains(data, sorted, pool: pool) }
         }
     }
 }
@@ -72,12 +76,52 @@ private protocol MembershipTable: Sendable {
     func contains(_ data: ArrayData, pool: MemoryPool) -> Buffer
 }
 
-private struct NumberTable<T: NumberValue>: MembershipTable {
-    let values: Set<T>
+private struct NumberTable: MembershipTable {
+    let lookup: @Sendable (ArrayData, MemoryPool) -> Buffer
 
-    func contains(_ data: ArrayData, pool: MemoryPool) -> Buffer {
-        let column = ValuesOperand(base: Columns.values(data, as: T.self))
-        return Bitmaps.build(count: data.length, pool: pool) { values.contains(column[$0]) }.finish()
+    init(_ lookup: @escaping @Sendable (ArrayData, MemoryPool) -> Buffer) { self.lookup = lookup }
+
+    func contains(_ data: ArrayData, pool: MemoryPool) -> Buffer { lookup(data, pool) }
+
+    /// The distinct values, ascending (NaN, which equals nothing, is left out).
+    static func sortedDistinct<T: NumberValue>(_ values: [T]) -> [T] {
+        Array(Set(values.filter { $0 == $0 })).sorted()
+    }
+
+    /// Up to this many values are compared one by one; longer lists are binary-searched. Both
+    /// beat hashing every row with `Set`'s SipHash.
+    static let linearLimit = 16
+
+    @inline(__always)
+    static func contains<T: NumberValue>(_ data: ArrayData, _ sorted: [T], pool: MemoryPool) -> Buffer {
+        let column = Columns.values(data, as: T.self)
+        return sorted.withUnsafeBufferPointer { values in
+            let count = values.count
+            if count <= linearLimit {
+                return Bitmaps.build(count: data.length, pool: pool, LinearTest(column: column, values: values)).finish()
+            }
+            return Bitmaps.build(count: data.length, pool: pool) { row in
+                let x = column[row]
+                var low = 0
+                var high = count
+                while low < high {
+                    let middle = (low + high) >> 1
+                    if values[middle] < x { low = middle + 1 } else { high = middle }
+                }
+                return low < count && values[low] == x
+            }.finish()
+        }
+    }
+
+    private struct LinearTest<T: NumberValue>: RowTest {
+        let column: UnsafePointer<T>
+        let values: UnsafeBufferPointer<T>
+        @inline(__always) func callAsFunction(_ row: Int) -> Bool {
+            let x = column[row]
+            var hit = false
+            for index in 0..<values.count { hit = hit || values[index] == x }
+            return hit
+        }
     }
 }
 
