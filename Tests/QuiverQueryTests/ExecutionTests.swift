@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverTestSupport
 import Testing
 @testable import QuiverQuery
 
@@ -24,6 +25,47 @@ import Testing
                 }
             }
         }
+    }
+
+    /// Many groups merge by hash partition on several threads: the output (groups in order of
+    /// first appearance, every aggregate) is the same as the serial merge's at parallelism 1,
+    /// for packed and byte-string keys, NULL keys, distinct counts and string min/max, and
+    /// each group's count is right.
+    @Test func partitionedMergeMatchesSerialMerge() throws {
+        var random = SeededRandom(seed: 11)
+        let batches = try (0..<8).map { _ in
+            let keys: [Int64?] = (0..<20_000).map { _ in Int.random(in: 0..<100, using: &random) == 0 ? nil : Int64.random(in: 0..<60_000, using: &random) }
+            let values: [Int64?] = (0..<20_000).map { _ in Int64.random(in: -5...1_000_000, using: &random) }
+            return try Make.batch([
+                ("k", Make.int64(keys)), ("v", Make.int64(values)),
+                ("s", Make.utf8(keys.map { $0.map { "key-\($0 % 40_000)" } })),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        var expectedCounts: [Int64?: Int64] = [:]
+        var firstSeen: [Int64?] = []
+        for batch in batches {
+            for value in Read.values(batch.columns[0]) {
+                let key: Int64? = { if case .int(let k) = value { return k } else { return nil } }()
+                if expectedCounts[key] == nil { firstSeen.append(key) }
+                expectedCounts[key, default: 0] += 1
+            }
+        }
+        for sql in [
+            "SELECT k, count(*), sum(v), avg(v), min(s), max(v), count(DISTINCT v % 7) FROM t GROUP BY k",
+            "SELECT s, count(*), count(DISTINCT k), min(k) FROM t GROUP BY s",
+            "SELECT k, s, count(*) FROM t GROUP BY k, s",
+        ] {
+            let query = try Query(sql: sql, tables: ["t": source])
+            let serial = Read.rows(try query.execute(ExecutionOptions(parallelism: 1)).batches)
+            let partitioned = Read.rows(try query.execute(ExecutionOptions(parallelism: 4)).batches)
+            #expect(serial.count > 16_384, "\(sql): too few groups to partition")
+            #expect(partitioned == serial, "\(sql)")
+        }
+        let counted = Read.rows(try Query(sql: "SELECT k, count(*) FROM t GROUP BY k", tables: ["t": source])
+            .execute(ExecutionOptions(parallelism: 4)).batches)
+        #expect(counted.map { $0[0] } == firstSeen.map { $0.map { V.int($0) } ?? .null })
+        #expect(counted.map { $0[1] } == firstSeen.map { V.int(expectedCounts[$0]!) })
     }
 
     /// LIMIT without ORDER BY returns the first rows in batch order, and stops scanning.

@@ -89,6 +89,62 @@ final class AggregationState {
         let keyArrays = try keys.map { try $0.decode(types: keyTypes, pool: pool) } ?? []
         return try keyArrays + accumulators.map { try $0.finish(groupCount: groupCount, pool: pool) }
     }
+
+    /// Whether partials of this aggregation should be kept for `finish(partials:)` rather
+    /// than merged as they come: there are group keys (a global aggregate merges cheaply).
+    var mergesByPartition: Bool { keys != nil }
+
+    /// Merges the per-batch `partials` (in batch order) and finishes them, like merging each
+    /// into the first and calling `finish()`, but in parallel: groups are split into
+    /// partitions by key hash, each partition merges every partial's groups of its own in
+    /// batch order on its own thread, and the groups come out in order of first appearance
+    /// (batch, then position in the batch) — the same output at any parallelism.
+    static func finish(
+        partials: [AggregationState], calls: [AggregateCall], keyTypes: [DataType], parallelism: Int, pool: MemoryPool
+    ) throws -> (columns: [ArrayData], groupCount: Int) {
+        let totalGroups = partials.reduce(0) { $0 + $1.groupCount }
+        let partitions = totalGroups < 16_384 || parallelism == 1 ? 1 : parallelism * 2
+        // Each partition only reads the partials, which no one writes any more.
+        let shared = UncheckedSendable(partials)
+        let outcomes = concurrentMap(count: partitions) { partition in
+            UncheckedSendable(Result { () throws -> (columns: [ArrayData], firstSeen: [UInt64]) in
+                let state = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
+                var firstSeen: [UInt64] = []
+                for (batch, partial) in shared.value.enumerated() {
+                    var map: [Int32] = [0]
+                    if let theirs = partial.keys {
+                        map = state.keys!.intern(theirs, partition: partition, of: partitions) { group in
+                            firstSeen.append(UInt64(batch) << 32 | UInt64(group))
+                        }
+                    }
+                    for (mine, theirs) in zip(state.accumulators, partial.accumulators) {
+                        try mine.merge(theirs, map: map, groupCount: state.groupCount)
+                    }
+                }
+                return (try state.finish(), firstSeen)
+            })
+        }
+        let merged = try outcomes.map { try $0.value.get() }
+        if merged.count == 1 { return (merged[0].columns, merged[0].firstSeen.count) }
+        // Partitions' groups interleaved back into order of first appearance.
+        var order: [(key: UInt64, ref: RowRef)] = []
+        order.reserveCapacity(merged.reduce(0) { $0 + $1.firstSeen.count })
+        for (partition, part) in merged.enumerated() {
+            for (row, key) in part.firstSeen.enumerated() { order.append((key, RowRef(source: Int32(partition), row: Int32(row)))) }
+        }
+        order.sort { $0.key < $1.key }
+        let refs = order.map(\.ref)
+        let columns = try merged[0].columns.indices.map { column in
+            try Take.take(merged.map { $0.columns[column] }, refs: refs, pool: pool)
+        }
+        return (columns, refs.count)
+    }
+}
+
+/// A value handed to worker threads that only read it.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// The distinct group keys of an aggregation: packed words when the keys are fixed-width and
@@ -120,6 +176,38 @@ struct GroupKeys {
             ids.withUnsafeMutableBufferPointer { packed!.intern(rowKeys, ids: $0) }
         }
         return ids
+    }
+
+    /// Interns the keys of `other` whose hash falls in `partition` of `partitions` (its high
+    /// bits, independent of the slot a table probes first); entry `g` of the result is the id
+    /// here of `other`'s group `g`, or -1 for a group of another partition. `isNew(g)` is
+    /// called, in order, for each group that is new here.
+    mutating func intern(_ other: GroupKeys, partition: Int, of partitions: Int, isNew: (Int) -> Void) -> [Int32] {
+        @inline(__always) func owns(_ hash: UInt64) -> Bool { partitions == 1 || Int((hash >> 40) % UInt64(partitions)) == partition }
+        if let theirs = other.packed {
+            var table = packed!
+            packed = nil
+            defer { packed = table }
+            return theirs.keys.enumerated().map { group, key in
+                guard owns(key.hashValue64) else { return -1 }
+                let before = table.count
+                let id = table.intern(key)
+                if id == before { isNew(group) }
+                return id
+            }
+        }
+        guard let theirs = other.bytes else { return [] }
+        var table = bytes!
+        bytes = nil
+        defer { bytes = table }
+        return (0..<theirs.count).map { group in
+            let hash = theirs.hash(of: group)
+            guard owns(hash) else { return -1 }
+            let before = table.count
+            let id = theirs.withKey(group) { table.intern($0, hash: hash) }
+            if id == before { isNew(group) }
+            return id
+        }
     }
 
     /// Interns every key of `other` (of the same types); entry `g` is the id here of its
@@ -306,7 +394,9 @@ private final class CountAccumulator: Accumulator {
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
         guard let other = other as? CountAccumulator else { return }
         growSlots(&counts, to: groupCount, with: 0)
-        for (group, count) in other.counts.enumerated() { counts[Int(map[group])] += count }
+        counts.withUnsafeMutableBufferPointer { counts in
+            for (group, count) in other.counts.enumerated() where map[group] >= 0 { counts[Int(map[group])] += count }
+        }
     }
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
@@ -398,15 +488,28 @@ private final class SumAccumulator: Accumulator {
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
         guard let other = other as? SumAccumulator else { return }
         state.grow(to: groupCount)
-        for group in 0..<other.state.counts.count {
-            let target = Int(map[group])
-            let (sum, o) = state.exact[target].addingReportingOverflow(other.state.exact[group])
-            state.exact[target] = sum
-            state.float[target] += other.state.float[group]
-            state.counts[target] += other.state.counts[group]
-            overflow = overflow || o
+        // Through buffer pointers: element access on a class's stored arrays pays an
+        // exclusivity and a uniqueness check each time.
+        var overflowed = other.overflow
+        let (theirExact, theirFloat, theirCounts) = (other.state.exact, other.state.float, other.state.counts)
+        var mine = state
+        state = Carriers()
+        defer { state = mine }
+        mine.exact.withUnsafeMutableBufferPointer { exact in
+            mine.float.withUnsafeMutableBufferPointer { float in
+                mine.counts.withUnsafeMutableBufferPointer { counts in
+                    for group in 0..<theirCounts.count where map[group] >= 0 {
+                        let target = Int(map[group])
+                        let (sum, o) = exact[target].addingReportingOverflow(theirExact[group])
+                        exact[target] = sum
+                        float[target] += theirFloat[group]
+                        counts[target] += theirCounts[group]
+                        overflowed = overflowed || o
+                    }
+                }
+            }
         }
-        overflow = overflow || other.overflow
+        overflow = overflow || overflowed
     }
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
@@ -552,7 +655,7 @@ private final class MinMaxAccumulator: Accumulator {
     func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
         guard let other = other as? MinMaxAccumulator else { return }
         state.grow(to: groupCount)
-        for group in 0..<other.state.counts.count where other.state.counts[group] > 0 {
+        for group in 0..<other.state.counts.count where other.state.counts[group] > 0 && map[group] >= 0 {
             let target = Int(map[group])
             let first = state.counts[target] == 0
             let exact = other.state.exact[group]
@@ -610,7 +713,7 @@ private final class BytesMinMax: Accumulator {
         guard let other = other as? BytesMinMax else { return }
         growSlots(&values, to: groupCount, with: nil)
         for (group, value) in other.values.enumerated() {
-            guard let value else { continue }
+            guard let value, map[group] >= 0 else { continue }
             value.withUnsafeBytes { raw in
                 offer(ByteString(start: raw.baseAddress ?? Buffer.empty.baseAddress, count: raw.count), Int(map[group]))
             }
@@ -677,7 +780,7 @@ private final class DistinctAccumulator: Accumulator {
         guard let other = other as? DistinctAccumulator else { return }
         var table = packedPairs
         packedPairs = PackedKeyTable(capacity: 0)
-        for var key in other.packedPairs.keys {
+        for var key in other.packedPairs.keys where map[Int(key.tag)] >= 0 {
             key.tag = UInt64(UInt32(bitPattern: map[Int(key.tag)]))
             _ = table.intern(key)
         }
@@ -688,6 +791,7 @@ private final class DistinctAccumulator: Accumulator {
                 scratch.removeAll(keepingCapacity: true)
                 scratch.append(contentsOf: key)
                 let group = key.loadUnaligned(as: Int32.self)
+                guard map[Int(group)] >= 0 else { return }
                 scratch.withUnsafeMutableBytes { $0.storeBytes(of: map[Int(group)], as: Int32.self) }
                 scratch.withUnsafeBytes { _ = pairs.intern($0, hash: KeyTable.hash($0)) }
             }

@@ -19,6 +19,8 @@ final class Execution: @unchecked Sendable {
     private var runs: [[ArrayData]] = []
     private var runRows = 0
     private var aggregate: AggregationState?
+    /// Per-batch partial aggregates with group keys, in batch order, merged at `finish`.
+    private var partials: [AggregationState] = []
     private(set) var isStopped = false
 
     init(plan: PhysicalPlan, options: ExecutionOptions) {
@@ -194,7 +196,7 @@ final class Execution: @unchecked Sendable {
         statistics.rowsScanned += outcome.rows
         statistics.rowsSelected += outcome.selected
         if let partial = outcome.aggregate {
-            try aggregate?.merge(partial)
+            if partial.mergesByPartition { partials.append(partial) } else { try aggregate?.merge(partial) }
             return true
         }
         guard let columns = outcome.columns, outcome.length > 0 else { return true }
@@ -235,8 +237,16 @@ final class Execution: @unchecked Sendable {
     func finish() throws -> [RecordBatch] {
         if case .aggregate(let spec) = plan.mode, let state = aggregate {
             aggregate = nil
-            let results = try withDerivedKeys(spec, try state.finish(), groupCount: state.groupCount)
-            var grouped = ColumnSet(columns: results, length: state.groupCount)
+            // Keyed partials were kept per batch (an empty state stands in when there were none).
+            let (finished, groupCount) = state.mergesByPartition
+                ? try AggregationState.finish(
+                    partials: partials.isEmpty ? [state] : partials, calls: spec.calls,
+                    keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) },
+                    parallelism: options.parallelism, pool: options.pool)
+                : (try state.finish(), state.groupCount)
+            partials = []
+            let results = try withDerivedKeys(spec, finished, groupCount: groupCount)
+            var grouped = ColumnSet(columns: results, length: groupCount)
             if let having = spec.having {
                 let rows = Selection(try evaluator.evaluate(having, grouped), length: grouped.length, pool: options.pool).rows()
                 grouped = ColumnSet(columns: try results.map { try Take.take($0, rows: rows, pool: options.pool) }, length: rows.count)
