@@ -247,6 +247,12 @@ func rows(of result: QueryResult) -> [[Any]] {
                 case .int(let value): return value
                 case .uint(let value): return value
                 case .null: return NSNull()
+                // Decimals (integer sums are decimal128(38, 0), as DuckDB's HUGEINT) as numbers:
+                // integers when they fit, else doubles; only past Int64 with no fraction as text.
+                case .decimal(let text):
+                    if let integer = Int64(text) { return integer }
+                    if text.contains("."), let number = Double(text) { return number }
+                    return text
                 default: return column.formatValue(at: row)
                 }
             }
