@@ -149,7 +149,10 @@ public struct FileSnapshot: Sendable {
                 }
                 return (try MappedFile(descriptor: descriptor), .failure(error))
             }
-            let mapping = try MappedFile(descriptor: descriptor)
+            // Through the shared cache: querying an unchanged store again reuses the mapping,
+            // its resident pages and what readers learned about it (validated batches). A file
+            // that grew since is another version (its size is part of its identity).
+            let mapping = try MappingCache.shared.mapping(path: path, descriptor: descriptor)
             guard mapping.size >= footer.dataEnd else { continue }  // cut while we looked: look again
             return (mapping, .success(footer))
         }
