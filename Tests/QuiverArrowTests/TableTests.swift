@@ -77,6 +77,41 @@ import Testing
         #expect(YearMonthIntervalArray([14], type: .interval(.yearMonth)).data.formatValue(at: 0) == "14M")
     }
 
+    /// Every temporal type at the ends of its integer, in every unit: the split into seconds
+    /// and fraction must not overflow near `Int64.min` (the first of these trapped in
+    /// `quiver cat`). Expected texts from an arbitrary-precision reference (numpy agrees where
+    /// it can). A time of day outside the day is invalid but must still print: hours keep
+    /// counting, minutes and seconds stay in range.
+    @Test(arguments: [
+        (TimeUnit.second, "-292277022657-01-27 08:29:52", "292277026596-12-04 15:30:07", "-596524:45:52", "596523:14:07"),
+        (.millisecond, "-292275055-05-16 16:47:04.192", "292278994-08-17 07:12:55.807", "-597:28:36.352", "596:31:23.647"),
+        (.microsecond, "-290308-12-21 19:59:05.224192", "294247-01-10 04:00:54.775807",
+         "-2562047789:59:05.224192", "2562047788:00:54.775807"),
+        (.nanosecond, "1677-09-21 00:12:43.145224192", "2262-04-11 23:47:16.854775807",
+         "-2562048:12:43.145224192", "2562047:47:16.854775807"),
+    ])
+    func formatsTemporalExtremes(_ unit: TimeUnit, _ minStamp: String, _ maxStamp: String, _ minTime: String, _ maxTime: String) {
+        let stamps = TimestampArray([Int64.min, Int64.max], type: .timestamp(unit, timezone: nil))
+        #expect(stamps.data.formatValue(at: 0) == minStamp)
+        #expect(stamps.data.formatValue(at: 1) == maxStamp)
+        #expect(TimestampArray([Int64.min], type: .timestamp(unit, timezone: "UTC")).data.formatValue(at: 0) == minStamp + "Z")
+        let durations = DurationArray([Int64.min, Int64.max], type: .duration(unit))
+        #expect(durations.data.formatValue(at: 0) == "\(Int64.min)\(unit.abbreviation)")
+        #expect(durations.data.formatValue(at: 1) == "\(Int64.max)\(unit.abbreviation)")
+        let times = unit == .second || unit == .millisecond
+            ? Time32Array([Int32.min, Int32.max], type: .time32(unit)).data
+            : Time64Array([Int64.min, Int64.max], type: .time64(unit)).data
+        #expect(times.formatValue(at: 0) == minTime)
+        #expect(times.formatValue(at: 1) == maxTime)
+    }
+
+    @Test func formatsDateExtremes() {
+        #expect(Date64Array([Int64.min, Int64.max], type: .date64).data.formatValue(at: 0) == "-292275055-05-16")
+        #expect(Date64Array([Int64.min, Int64.max], type: .date64).data.formatValue(at: 1) == "292278994-08-17")
+        #expect(Date32Array([Int32.min], type: .date32).data.formatValue(at: 0) == "-5877641-06-23")
+        #expect(Date32Array([Int32.max], type: .date32).data.formatValue(at: 0) == "5881580-07-11")
+    }
+
     @Test func formatsNestedValues() throws {
         let type = DataType.struct([Field("tags", .list(Field("item", .utf8))), Field("score", .float32)])
         let data = try ArrayData.build(

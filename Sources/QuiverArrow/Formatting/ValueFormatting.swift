@@ -29,14 +29,14 @@ enum ValueFormatter {
         case .string(let text): return nested ? quoted(text) : text
         case .binary(let bytes): return "0x" + bytes.map(hexByte).joined()
         case .date32(let days): return formatDate(days: Int64(days))
-        case .date64(let milliseconds): return formatDate(days: floorDivide(milliseconds, 86_400_000))
+        case .date64(let milliseconds): return formatDate(days: floorDivMod(milliseconds, 86_400_000).quotient)
         case .time(let value, let unit):
             let (seconds, fraction) = split(value, unit)
             return formatTimeOfDay(seconds: seconds) + formatFraction(fraction, unit)
         case .timestamp(let value, let unit, let zone):
             let (seconds, fraction) = split(value, unit)
-            let days = floorDivide(seconds, 86_400)
-            return formatDate(days: days) + " " + formatTimeOfDay(seconds: seconds - days * 86_400)
+            let (days, secondOfDay) = floorDivMod(seconds, 86_400)
+            return formatDate(days: days) + " " + formatTimeOfDay(seconds: secondOfDay)
                 + formatFraction(fraction, unit) + (zone == nil ? "" : "Z")
         case .duration(let value, let unit): return "\(value)\(unit.abbreviation)"
         case .yearMonthInterval(let months): return "\(months)M"
@@ -115,9 +115,8 @@ enum ValueFormatter {
 
     /// Whole seconds (floored) and the non-negative sub-second remainder in `unit`.
     private static func split(_ value: Int64, _ unit: TimeUnit) -> (seconds: Int64, fraction: Int64) {
-        let perSecond = scale(unit).perSecond
-        let seconds = floorDivide(value, perSecond)
-        return (seconds, value - seconds * perSecond)
+        let (seconds, fraction) = floorDivMod(value, scale(unit).perSecond)
+        return (seconds, fraction)
     }
 
     private static func formatFraction(_ fraction: Int64, _ unit: TimeUnit) -> String {
@@ -127,9 +126,11 @@ enum ValueFormatter {
         return "." + String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
+    /// `HH:MM:SS`; a time outside the day (invalid, but any Int64 can arrive) keeps
+    /// counting hours, so minutes and seconds stay in range and the text stays exact.
     private static func formatTimeOfDay(seconds: Int64) -> String {
-        let (hours, rest) = seconds.quotientAndRemainder(dividingBy: 3_600)
-        let (minutes, secs) = rest.quotientAndRemainder(dividingBy: 60)
+        let (hours, rest) = floorDivMod(seconds, 3_600)
+        let (minutes, secs) = floorDivMod(rest, 60)
         return pad(hours, 2) + ":" + pad(minutes, 2) + ":" + pad(secs, 2)
     }
 
@@ -143,8 +144,7 @@ enum ValueFormatter {
 
     static func civilDate(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
-        let era = floorDivide(z, 146_097)
-        let dayOfEra = z - era * 146_097
+        let (era, dayOfEra) = floorDivMod(z, 146_097)
         let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let shiftedMonth = (5 * dayOfYear + 2) / 153
@@ -159,8 +159,11 @@ enum ValueFormatter {
     }
 }
 
-/// Division rounding toward negative infinity (times before the epoch).
-func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+/// Division rounding toward negative infinity (times before the epoch) and the remainder
+/// that goes with it, in `0..<divisor` for a positive divisor. Taken from
+/// `quotientAndRemainder` rather than as `value - quotient * divisor`, which overflows when
+/// `value` lies within one divisor of `Int64.min`.
+func floorDivMod(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, modulo: Int64) {
     let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
-    return remainder < 0 ? quotient - 1 : quotient
+    return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
 }
