@@ -228,10 +228,12 @@ public enum ArrowMetadata {
             let precision = Int(try table.scalar(0, default: Int32(0)))
             let scale = Int(try table.scalar(1, default: Int32(0)))
             let bitWidth = Int(try table.scalar(2, default: Int32(128)))
-            guard [32, 64, 128, 256].contains(bitWidth) else {
+            guard let precisions = DataType.decimalPrecisions(bitWidth: bitWidth) else {
                 throw QuiverError(.invalidMessage, "decimal bit width \(bitWidth) is not 32, 64, 128 or 256")
             }
-            guard precision > 0 else { throw QuiverError(.invalidMessage, "decimal precision \(precision) must be positive") }
+            guard precisions.contains(precision) else {
+                throw QuiverError(.invalidMessage, "decimal\(bitWidth) precision \(precision) is outside \(precisions)")
+            }
             return .decimal(bitWidth: bitWidth, precision: precision, scale: scale)
         case .date:
             switch try table.scalar(0, default: Int16(1)) {
