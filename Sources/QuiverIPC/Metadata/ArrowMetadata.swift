@@ -132,6 +132,7 @@ public enum ArrowMetadata {
                 fields.append(try withErrorContext("field \(index)") { try decodeField(field, budget: &budget) })
             }
         }
+        _ = try table.vector(SchemaField.features, elementSize: 8)  // verified (as Arrow C++ does), unused
         return Schema(fields, metadata: try decodeMetadata(table, SchemaField.customMetadata, budget: &budget))
     }
 
@@ -164,6 +165,7 @@ public enum ArrowMetadata {
             if let indexTable = try encoding.table(1, budget: &budget) {
                 indexType = try decodeInt(indexTable)
             }
+            _ = try encoding.scalar(3, default: Int16(0))  // dictionaryKind: verified (as Arrow C++ does), unused
             type = .dictionary(index: indexType, value: type, ordered: try encoding.bool(2))
         }
         if let extensionName = metadata[extensionNameKey] {
