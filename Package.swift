@@ -38,7 +38,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],),
         .target(
-            name: "QuiverTestSupport", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"],
+            name: "QuiverTestSupport", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore"],
             path: "Tests/QuiverTestSupport"),
         .testTarget(name: "QuiverBytesTests", dependencies: ["QuiverBytes", "QuiverTestSupport"]),
         .testTarget(name: "QuiverArrowTests", dependencies: ["QuiverArrow", "QuiverTestSupport"]),
