@@ -53,3 +53,21 @@ let package = Package(
             ]),
     ]
 )
+
+// Fuzz targets (Fuzz/, one executable per reader): declared only when QUIVER_FUZZ is set, so
+// that a plain `swift build` neither compiles nor resolves them. `make fuzz` sets it and builds
+// them with libFuzzer and AddressSanitizer into .build-fuzz.
+if Context.environment["QUIVER_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .target(
+            name: "QuiverFuzzSupport", dependencies: ["CFuzzDriver", "QuiverBytes", "QuiverTestSupport"],
+            path: "Fuzz/Support"),
+        .executableTarget(
+            name: "FuzzStreamReader", dependencies: ["QuiverFuzzSupport", "QuiverTestSupport"], path: "Fuzz/StreamReader"),
+        .executableTarget(
+            name: "FuzzFileReader", dependencies: ["QuiverFuzzSupport", "QuiverTestSupport"], path: "Fuzz/FileReader"),
+        .executableTarget(
+            name: "FuzzStoreFile", dependencies: ["QuiverFuzzSupport", "QuiverTestSupport", "QuiverStore"], path: "Fuzz/StoreFile"),
+    ]
+}
