@@ -31,6 +31,7 @@ import Testing
         let table = try Self.root(Self.layout())
         #expect(try table.string(0) == "abc")
         #expect(try table.scalar(1, default: Int64(0)) == 42)
+        #expect(table.has(0) && table.has(1) && !table.has(2))
     }
 
     @Test func stringWithoutItsTerminatingNulIsRefused() throws {

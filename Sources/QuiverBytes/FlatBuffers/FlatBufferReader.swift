@@ -86,7 +86,8 @@ public struct FlatBufferTable {
         guard offset >= 4, offset + size <= inlineSize else {
             throw flatBufferError("field \(id) at \(offset) outside table of \(inlineSize) bytes")
         }
-        guard size & (size - 1) != 0 || (position + offset) & (size - 1) == 0 else {
+        // Presence (size 0) and bytes need no alignment.
+        guard size < 2 || (position + offset) & (size - 1) == 0 else {
             throw flatBufferError("field \(id) at \(position + offset) is not \(size)-byte aligned")
         }
         return position + offset
