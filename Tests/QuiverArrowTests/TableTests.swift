@@ -112,6 +112,29 @@ import Testing
         #expect(Date32Array([Int32.max], type: .date32).data.formatValue(at: 0) == "5881580-07-11")
     }
 
+    /// A list may hold billions of nulls in no bytes (a null child needs no buffers): the
+    /// text stops with "…" at `maxLength` instead of materialising them (a fuzzer's file made
+    /// `formatValue` ask for a 2^52-element array).
+    @Test func hugeNestedValuesFormatBounded() throws {
+        let count = 1 << 52
+        let nulls = ArrayData(type: .null, length: count, nullCount: count, buffers: [])
+        func int64s(_ values: [Int64]) -> Buffer { Buffer(copying: values.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }) }
+        let lists = ArrayData(
+            type: .largeListView(Field("item", .null)), length: 1, buffers: [.empty, int64s([0]), int64s([Int64(count)])],
+            children: [nulls])
+        try lists.validate(full: true)
+        let text = lists.formatValue(at: 0, maxLength: 100)
+        #expect(text.hasPrefix("[null, null, "))
+        #expect(text.hasSuffix(", …]"))
+        #expect(text.utf8.count < 120)
+        // The same inside a struct, with the default limit.
+        let nested = ArrayData(type: .struct([Field("l", lists.type)]), length: 1, buffers: [.empty], children: [lists])
+        let long = nested.formatValue(at: 0)
+        #expect(long.hasPrefix("{l: [null, ") && long.hasSuffix("…]}") && long.utf8.count < (1 << 16) + 16)
+        // Small values are whole, as before.
+        #expect(try ArrayData.build([.list([.int(1), .null])], type: .list(Field("item", .int32))).formatValue(at: 0) == "[1, null]")
+    }
+
     @Test func formatsNestedValues() throws {
         let type = DataType.struct([Field("tags", .list(Field("item", .utf8))), Field("score", .float32)])
         let data = try ArrayData.build(

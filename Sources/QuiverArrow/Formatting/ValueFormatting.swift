@@ -4,9 +4,26 @@ extension ArrayData {
     /// Slot `index` as display text: `null`, numbers, ISO dates and times, strings as they
     /// are at the top level and quoted inside lists/structs/maps (`[1, null]`,
     /// `{a: "x"}`), binary as hex (`0x01ff`). Allocates; for printers, not hot paths.
-    public func formatValue(at index: Int) -> String {
-        ValueFormatter.format(value(at: index), type: type, nested: false)
+    ///
+    /// Nested values are formatted element by element and stop with `…` once the text has
+    /// 64 KiB: a valid list may hold billions of nulls in no bytes at all, so
+    /// building its whole `ArrowValue` (or text) is not an option.
+    public func formatValue(at index: Int) -> String { formatValue(at: index, maxLength: 1 << 16) }
+
+    /// `formatValue(at:)` with the text's limit in bytes.
+    public func formatValue(at index: Int, maxLength: Int) -> String {
+        var text = BoundedText(limit: maxLength)
+        ValueFormatter.append(self, at: index, nested: false, into: &text)
+        return text.text
     }
+}
+
+/// Text that is built until it reaches `limit` bytes (then the builder stops adding).
+struct BoundedText {
+    var text = ""
+    let limit: Int
+    var isFull: Bool { text.utf8.count >= limit }
+    mutating func append(_ part: String) { text += part }
 }
 
 extension ArrowValue: CustomStringConvertible {
@@ -60,6 +77,61 @@ enum ValueFormatter {
             }
             return "{" + parts.joined(separator: ", ") + "}"
         }
+    }
+
+    /// Appends slot `index` of `data`: nested types child by child, within `text`'s limit;
+    /// scalars through `format`.
+    static func append(_ data: ArrayData, at index: Int, nested: Bool, into text: inout BoundedText) {
+        if NullMask(data).isNull(index) { return text.append("null") }
+        switch data.type.storageType {
+        case .list, .largeList, .listView, .largeListView, .fixedSizeList:
+            appendElements(data.elementRange(at: index), "[", "]", into: &text) { position, text in
+                append(data.children[0], at: position, nested: true, into: &text)
+            }
+        case .struct(let fields):
+            appendElements(0..<fields.count, "{", "}", into: &text) { member, text in
+                text.append(fields[member].name + ": ")
+                append(data.children[member], at: data.offset + index, nested: true, into: &text)
+            }
+        case .map:
+            let entries = data.children[0]
+            appendElements(data.elementRange(at: index), "{", "}", into: &text) { position, text in
+                append(entries.children[0], at: entries.offset + position, nested: true, into: &text)
+                text.append(": ")
+                append(entries.children[1], at: entries.offset + position, nested: true, into: &text)
+            }
+        case .union:
+            let (child, position) = UnionArray(unchecked: data).location(at: index)
+            append(data.children[child], at: position, nested: nested, into: &text)
+        case .dictionary:
+            guard let dictionary = data.dictionary, let key = DictionaryArray(unchecked: data).key(at: index) else {
+                return text.append("null")
+            }
+            append(dictionary, at: key, nested: nested, into: &text)
+        case .runEndEncoded:
+            append(data.children[1], at: RunEndEncodedArray(unchecked: data).physicalIndex(at: index), nested: nested, into: &text)
+        default:
+            text.append(format(data.value(at: index), type: data.type, nested: nested))
+        }
+    }
+
+    /// `open`, the elements of `range` separated by ", ", `close` — with `…` for the rest once
+    /// the text is full (each element adds at least a byte, so the loop is bounded by the
+    /// limit, not by the range).
+    private static func appendElements(
+        _ range: Range<Int>, _ open: String, _ close: String, into text: inout BoundedText,
+        _ element: (Int, inout BoundedText) -> Void
+    ) {
+        text.append(open)
+        for position in range {
+            if position != range.lowerBound { text.append(", ") }
+            if text.isFull {
+                text.append("…")
+                break
+            }
+            element(position, &text)
+        }
+        text.append(close)
     }
 
     /// The type whose values an `ArrowValue` of `type` carries: dictionaries show their
