@@ -28,7 +28,7 @@ for dir in "$GOLDEN"/cpp-21.0.0 "$GOLDEN"/2.0.0-compression; do
 done
 
 # cat (every row) and ARROW_TO_JSON over every golden file, valid and malformed, and every
-# regression input: a valid file prints (exit 0); a malformed one fails with a message
+# regression input (../shared/regressions, Tests/Regressions): a valid file prints (exit 0); a malformed one fails with a message
 # (exit 1). Never a crash (a signal, exit > 1) or a hang (timeout exits 124).
 REGRESSIONS=${REGRESSIONS:-../shared/regressions}
 cat_and_json() {  # cat_and_json TEST FILE: TEST is "test \$? -eq 0" or "test \$? -le 1"
@@ -39,7 +39,7 @@ cat_and_json() {  # cat_and_json TEST FILE: TEST is "test \$? -eq 0" or "test \$
 for file in "$GOLDEN"/*/*.arrow_file "$GOLDEN"/*/*.stream "$REGRESSIONS"/0[12]-*.arrow "$REGRESSIONS"/01-*.stream; do
   cat_and_json 'test $? -eq 0' "$file"
 done
-for file in "$GOLDEN"/../bad/*/* "$REGRESSIONS"/*; do
+for file in "$GOLDEN"/../bad/*/* "$REGRESSIONS"/* Tests/Regressions/*/*; do
   [ "$(basename "$file")" = README.md ] || cat_and_json 'test $? -le 1' "$file"
 done
 
