@@ -41,7 +41,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],),
         .target(
-            name: "QuiverTestSupport", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"],
+            name: "QuiverTestSupport", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore"],
             path: "Tests/QuiverTestSupport"),
         .testTarget(name: "QuiverBytesTests", dependencies: ["QuiverBytes", "QuiverTestSupport"]),
         .testTarget(name: "QuiverArrowTests", dependencies: ["QuiverArrow", "QuiverTestSupport"]),
@@ -56,3 +56,21 @@ let package = Package(
             ]),
     ]
 )
+
+// Fuzz targets (Fuzz/, one executable per reader): declared only when QUIVER_FUZZ is set, so
+// that a plain `swift build` neither compiles nor resolves them. `make fuzz` sets it and builds
+// them with libFuzzer and AddressSanitizer into .build-fuzz.
+if Context.environment["QUIVER_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .target(
+            name: "QuiverFuzzSupport", dependencies: ["CFuzzDriver", "QuiverBytes", "QuiverTestSupport"],
+            path: "Fuzz/Support"),
+        .executableTarget(
+            name: "FuzzStreamReader", dependencies: ["QuiverFuzzSupport", "QuiverTestSupport"], path: "Fuzz/StreamReader"),
+        .executableTarget(
+            name: "FuzzFileReader", dependencies: ["QuiverFuzzSupport", "QuiverTestSupport"], path: "Fuzz/FileReader"),
+        .executableTarget(
+            name: "FuzzStoreFile", dependencies: ["QuiverFuzzSupport", "QuiverTestSupport", "QuiverStore"], path: "Fuzz/StoreFile"),
+    ]
+}

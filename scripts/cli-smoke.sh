@@ -27,6 +27,22 @@ for dir in "$GOLDEN"/cpp-21.0.0 "$GOLDEN"/2.0.0-compression; do
   done
 done
 
+# cat (every row) and ARROW_TO_JSON over every golden file, valid and malformed, and every
+# regression input (../shared/regressions, Tests/Regressions): a valid file prints (exit 0); a malformed one fails with a message
+# (exit 1). Never a crash (a signal, exit > 1) or a hang (timeout exits 124).
+REGRESSIONS=${REGRESSIONS:-../shared/regressions}
+cat_and_json() {  # cat_and_json TEST FILE: TEST is "test \$? -eq 0" or "test \$? -le 1"
+  local test=$1 file=$2 name; name=$(basename "$(dirname "$file")")/$(basename "$file")
+  check "cat $name" bash -c "timeout 20 '$QUIVER' cat --limit 100000000 '$file' >/dev/null; $test"
+  check "ARROW_TO_JSON $name" bash -c "timeout 20 '$QUIVER' integration --mode ARROW_TO_JSON --json '$TMP/any.json' --arrow '$file' >/dev/null; $test"
+}
+for file in "$GOLDEN"/*/*.arrow_file "$GOLDEN"/*/*.stream "$REGRESSIONS"/0[12]-*.arrow "$REGRESSIONS"/01-*.stream; do
+  cat_and_json 'test $? -eq 0' "$file"
+done
+for file in "$GOLDEN"/../bad/*/* "$REGRESSIONS"/* Tests/Regressions/*/*; do
+  [ "$(basename "$file")" = README.md ] || cat_and_json 'test $? -le 1' "$file"
+done
+
 # A mismatch must fail with a message, not pass.
 cpp="$GOLDEN/cpp-21.0.0"
 check "VALIDATE detects mismatch" bash -c "! '$QUIVER' integration --mode VALIDATE --json '$cpp/generated_primitive.json.gz' --arrow '$cpp/generated_nested.arrow_file'"

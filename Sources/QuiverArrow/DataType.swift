@@ -151,6 +151,22 @@ public enum BufferKind: Sendable, Hashable {
     case validity, bits, values, offsets32, offsets64, data, views, sizes32, sizes64, typeIds
 }
 
+extension DataType {
+    /// The precisions Arrow allows a decimal of `bitWidth` bits (Arrow C++'s
+    /// `ValidateDecimalPrecision`): as many digits as the integer always holds. Nil for a width
+    /// Arrow does not define. The scale has no bound in Arrow (negative is legal and Arrow C++
+    /// checks none), so nothing may be sized by it.
+    public static func decimalPrecisions(bitWidth: Int) -> ClosedRange<Int>? {
+        switch bitWidth {
+        case 32: return 1...9
+        case 64: return 1...18
+        case 128: return 1...38
+        case 256: return 1...76
+        default: return nil
+        }
+    }
+}
+
 extension DataType: CustomStringConvertible {
     /// Arrow's usual spelling, e.g. `timestamp[ms, tz=UTC]`, `list<item: int32>`.
     public var description: String {

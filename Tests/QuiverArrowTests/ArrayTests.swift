@@ -175,6 +175,38 @@ import Testing
         // Trailing zeros past the scale are exact, so accepted.
         #expect(try DecimalArray(try ArrayData.build([.decimal("1.2000")], type: type))[0] == "1.20")
     }
+
+    /// Arrow bounds a decimal's precision, not its scale: the text of a value must not grow
+    /// with |scale| (a scale of two billion made `quiver cat` build strings of two billion
+    /// zeros). Up to 76 either way it is plain; beyond, scientific as Arrow C++ writes it.
+    @Test(arguments: [128, 256, 32, 64])
+    func extremeScalesFormatBounded(_ bitWidth: Int) throws {
+        func text(_ unscaled: Int64, scale: Int) throws -> String? {
+            // The unscaled integer as it lies in an IPC body, sign-extended to the width.
+            let bytes = (0..<bitWidth / 8).map { UInt8(truncatingIfNeeded: $0 < 8 ? unscaled >> ($0 * 8) : unscaled >> 63) }
+            let type = DataType.decimal(bitWidth: bitWidth, precision: 5, scale: scale)
+            return try DecimalArray(ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copying: bytes)]))[0]
+        }
+        // First, and required: without the bound the next lines would build strings of
+        // billions of zeros.
+        try #require(try text(12345, scale: 77) == "1.2345E-73")
+        #expect(try text(12345, scale: 2_000_000_000) == "1.2345E-1999999996")
+        #expect(try text(-12345, scale: -2_000_000_000) == "-1.2345E+2000000004")
+        #expect(try text(0, scale: Int(Int32.max)) == "0E-2147483647")
+        #expect(try text(7, scale: Int(Int32.min)) == "7E+2147483648")
+        #expect(try text(12345, scale: 76) == "0." + String(repeating: "0", count: 71) + "12345")
+        #expect(try text(12345, scale: -76) == "12345" + String(repeating: "0", count: 76))
+    }
+
+    /// Parsing a decimal text for a huge scale: zero needs no scaling, anything else overflows
+    /// within the width's digits — no loop of `scale` steps.
+    @Test func parsingForExtremeScaleIsBounded() throws {
+        let type = DataType.decimal(bitWidth: 128, precision: 5, scale: 2_000_000_000)
+        let start = ContinuousClock.now
+        #expect(try DecimalArray(try ArrayData.build([.decimal("0")], type: type))[0] == "0E-2000000000")
+        #expect(throws: QuiverError.self) { try ArrayData.build([.decimal("1")], type: type) }
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
 }
 
 @Suite struct NestedArrayTests {

@@ -77,6 +77,64 @@ import Testing
         #expect(YearMonthIntervalArray([14], type: .interval(.yearMonth)).data.formatValue(at: 0) == "14M")
     }
 
+    /// Every temporal type at the ends of its integer, in every unit: the split into seconds
+    /// and fraction must not overflow near `Int64.min` (the first of these trapped in
+    /// `quiver cat`). Expected texts from an arbitrary-precision reference (numpy agrees where
+    /// it can). A time of day outside the day is invalid but must still print: hours keep
+    /// counting, minutes and seconds stay in range.
+    @Test(arguments: [
+        (TimeUnit.second, "-292277022657-01-27 08:29:52", "292277026596-12-04 15:30:07", "-596524:45:52", "596523:14:07"),
+        (.millisecond, "-292275055-05-16 16:47:04.192", "292278994-08-17 07:12:55.807", "-597:28:36.352", "596:31:23.647"),
+        (.microsecond, "-290308-12-21 19:59:05.224192", "294247-01-10 04:00:54.775807",
+         "-2562047789:59:05.224192", "2562047788:00:54.775807"),
+        (.nanosecond, "1677-09-21 00:12:43.145224192", "2262-04-11 23:47:16.854775807",
+         "-2562048:12:43.145224192", "2562047:47:16.854775807"),
+    ])
+    func formatsTemporalExtremes(_ unit: TimeUnit, _ minStamp: String, _ maxStamp: String, _ minTime: String, _ maxTime: String) {
+        let stamps = TimestampArray([Int64.min, Int64.max], type: .timestamp(unit, timezone: nil))
+        #expect(stamps.data.formatValue(at: 0) == minStamp)
+        #expect(stamps.data.formatValue(at: 1) == maxStamp)
+        #expect(TimestampArray([Int64.min], type: .timestamp(unit, timezone: "UTC")).data.formatValue(at: 0) == minStamp + "Z")
+        let durations = DurationArray([Int64.min, Int64.max], type: .duration(unit))
+        #expect(durations.data.formatValue(at: 0) == "\(Int64.min)\(unit.abbreviation)")
+        #expect(durations.data.formatValue(at: 1) == "\(Int64.max)\(unit.abbreviation)")
+        let times = unit == .second || unit == .millisecond
+            ? Time32Array([Int32.min, Int32.max], type: .time32(unit)).data
+            : Time64Array([Int64.min, Int64.max], type: .time64(unit)).data
+        #expect(times.formatValue(at: 0) == minTime)
+        #expect(times.formatValue(at: 1) == maxTime)
+    }
+
+    @Test func formatsDateExtremes() {
+        #expect(Date64Array([Int64.min, Int64.max], type: .date64).data.formatValue(at: 0) == "-292275055-05-16")
+        #expect(Date64Array([Int64.min, Int64.max], type: .date64).data.formatValue(at: 1) == "292278994-08-17")
+        #expect(Date32Array([Int32.min], type: .date32).data.formatValue(at: 0) == "-5877641-06-23")
+        #expect(Date32Array([Int32.max], type: .date32).data.formatValue(at: 0) == "5881580-07-11")
+    }
+
+    /// A list may hold billions of nulls in no bytes (a null child needs no buffers): the
+    /// text stops with "…" at `maxLength` instead of materialising them (a fuzzer's file made
+    /// `formatValue` ask for a 2^52-element array).
+    @Test func hugeNestedValuesFormatBounded() throws {
+        let count = 1 << 52
+        let nulls = ArrayData(type: .null, length: count, nullCount: count, buffers: [])
+        func int64s(_ values: [Int64]) -> Buffer { Buffer(copying: values.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }) }
+        let lists = ArrayData(
+            type: .largeListView(Field("item", .null)), length: 1, buffers: [.empty, int64s([0]), int64s([Int64(count)])],
+            children: [nulls])
+        try lists.validate(full: true)
+        let text = lists.formatValue(at: 0, maxLength: 100)
+        #expect(text.hasPrefix("[null, null, "))
+        #expect(text.hasSuffix(", …]"))
+        #expect(text.utf8.count < 120)
+        // The same inside a struct, with the default limit.
+        let nested = ArrayData(type: .struct([Field("l", lists.type)]), length: 1, buffers: [.empty], children: [lists])
+        let long = nested.formatValue(at: 0)
+        #expect(long.hasPrefix("{l: [null, ") && long.hasSuffix("…]}") && long.utf8.count < (1 << 16) + 16)
+        // Small values are whole, as before.
+        #expect(try ArrayData.build([.list([.int(1), .null])], type: .list(Field("item", .int32))).formatValue(at: 0) == "[1, null]")
+    }
+
     @Test func formatsNestedValues() throws {
         let type = DataType.struct([Field("tags", .list(Field("item", .utf8))), Field("score", .float32)])
         let data = try ArrayData.build(

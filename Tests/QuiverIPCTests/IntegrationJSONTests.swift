@@ -154,6 +154,19 @@ struct IntegrationJSONTests {
         #expect(narrow.type == .decimal(bitWidth: 32, precision: 3, scale: 2))
     }
 
+    /// A width from metadata is no size to allocate by: with no rows, a
+    /// fixed_size_binary[2^28] column is written at once, without a zero value of 2^28 bytes
+    /// (a fuzzer's file declared 754974739 and ARROW_TO_JSON hexed 755 MB per column).
+    @Test func declaredWidthWithoutRowsAllocatesNothing() throws {
+        let type = DataType.fixedSizeBinary(byteWidth: 1 << 28)
+        let schema = Schema([Field("f", type)])
+        let empty = try RecordBatch(schema: schema, columns: [ArrayData(type: type, length: 0, buffers: [.empty, .empty])])
+        let start = ContinuousClock.now
+        let json = try IntegrationJSON.write(schema: schema, batches: [empty])
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(json.count < 1_000)
+    }
+
     @Test func stringsBinaryAndViews() throws {
         let batch = try readGolden("generated_binary").batches[0]
         let utf8 = try #require(batch.column(named: "utf8_nullable"))

@@ -138,6 +138,27 @@ private func goldenFiles(_ suffix: String) throws -> [URL] {
         }
     }
 
+    /// Arrow C++'s precision bounds per decimal width, enforced when a schema is read (a
+    /// precision of 1769238607 came from a fuzzer); the scale is free, as in Arrow.
+    @Test(arguments: [(32, 9), (64, 18), (128, 38), (256, 76)])
+    func decimalPrecisionIsBoundedByWidth(_ bitWidth: Int, _ maxPrecision: Int) throws {
+        func decode(_ precision: Int, scale: Int = 2) throws -> MessageMetadata {
+            let type = DataType.decimal(bitWidth: bitWidth, precision: precision, scale: scale)
+            return try ArrowMetadata.decodeMessage(Buffer(copying: ArrowMetadata.encodeMessage(
+                MessageMetadata(header: .schema(Schema([Field("d", type)])), bodyLength: 0))))
+        }
+        for (precision, scale) in [(maxPrecision, 2), (1, -2_000_000_000), (1, 2_000_000_000)] {
+            guard case .schema(let schema) = try decode(precision, scale: scale).header else {
+                Issue.record("not a schema")
+                continue
+            }
+            #expect(schema.fields[0].type == .decimal(bitWidth: bitWidth, precision: precision, scale: scale))
+        }
+        for bad in [0, -1, maxPrecision + 1, 1_769_238_607] {
+            #expect(throws: QuiverError.self, "precision \(bad)") { try decode(bad) }
+        }
+    }
+
     @Test func hostileFlatBuffersThrow() throws {
         let valid = ArrowMetadata.encodeMessage(
             MessageMetadata(header: .schema(Schema([Field("a", .list(Field("b", .int32)))])), bodyLength: 0))

@@ -11,6 +11,13 @@ public enum TestPaths {
     public static let golden: URL = repositoryRoot.deletingLastPathComponent()
         .appendingPathComponent("shared/golden")
 
+    /// `../shared/regressions` beside the repository: inputs that once crashed Quiver.
+    public static let regressions: URL = repositoryRoot.deletingLastPathComponent()
+        .appendingPathComponent("shared/regressions")
+
+    /// `Tests/Regressions`: the committed regression corpus, a folder per fuzz target.
+    public static let committedRegressions: URL = repositoryRoot.appendingPathComponent("Tests/Regressions")
+
     /// A fresh temporary directory for one test.
     public static func temporaryDirectory(_ name: String = "quiver-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory

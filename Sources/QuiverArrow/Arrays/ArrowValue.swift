@@ -113,30 +113,14 @@ extension ArrayData {
         case .utf8: return .string(StringArray(unchecked: self).value(at: index))
         case .largeUtf8: return .string(LargeStringArray(unchecked: self).value(at: index))
         case .utf8View: return .string(StringViewArray(unchecked: self).value(at: index))
-        case .list:
-            let offsets = ListArray(unchecked: self).offsets
-            return .list(children[0].values(in: Int(offsets[index])..<Int(offsets[index + 1])))
-        case .largeList:
-            let offsets = LargeListArray(unchecked: self).offsets
-            return .list(children[0].values(in: Int(offsets[index])..<Int(offsets[index + 1])))
-        case .listView:
-            let list = ListViewArray(unchecked: self)
-            let start = Int(list.offsets[index])
-            return .list(children[0].values(in: start..<start + Int(list.sizes[index])))
-        case .largeListView:
-            let list = LargeListViewArray(unchecked: self)
-            let start = Int(list.offsets[index])
-            return .list(children[0].values(in: start..<start + Int(list.sizes[index])))
-        case .fixedSizeList(_, let size):
-            let start = (offset + index) * size
-            return .list(children[0].values(in: start..<start + size))
+        case .list, .largeList, .listView, .largeListView, .fixedSizeList:
+            return .list(children[0].values(in: elementRange(at: index)))
         case .struct(let fields):
             // Children line up with this array through its offset: no slicing needed.
             return .struct(zip(fields, children).map { ($0.name, $1.value(at: offset + index)) })
         case .map:
-            let offsets = MapArray(unchecked: self).offsets
             let entries = children[0]
-            return .map((Int(offsets[index])..<Int(offsets[index + 1])).map {
+            return .map(elementRange(at: index).map {
                 (entries.children[0].value(at: entries.offset + $0), entries.children[1].value(at: entries.offset + $0))
             })
         case .union:
@@ -148,6 +132,35 @@ extension ArrayData {
         case .runEndEncoded:
             return children[1].value(at: RunEndEncodedArray(unchecked: self).physicalIndex(at: index))
         case .extension: return .null  // unreachable: storageType is never .extension
+        }
+    }
+
+    /// The child slots that slot `index` of a list-like array spans: list, large list, list
+    /// view, fixed-size list (slots of `children[0]`) or map (entries of `children[0]`, before
+    /// their offset). Empty for any other type. The data must be valid.
+    func elementRange(at index: Int) -> Range<Int> {
+        switch type.storageType {
+        case .list:
+            let offsets = ListArray(unchecked: self).offsets
+            return Int(offsets[index])..<Int(offsets[index + 1])
+        case .largeList:
+            let offsets = LargeListArray(unchecked: self).offsets
+            return Int(offsets[index])..<Int(offsets[index + 1])
+        case .listView:
+            let list = ListViewArray(unchecked: self)
+            let start = Int(list.offsets[index])
+            return start..<start + Int(list.sizes[index])
+        case .largeListView:
+            let list = LargeListViewArray(unchecked: self)
+            let start = Int(list.offsets[index])
+            return start..<start + Int(list.sizes[index])
+        case .fixedSizeList(_, let size):
+            let start = (offset + index) * size
+            return start..<start + size
+        case .map:
+            let offsets = MapArray(unchecked: self).offsets
+            return Int(offsets[index])..<Int(offsets[index + 1])
+        default: return 0..<0
         }
     }
 

@@ -71,14 +71,25 @@ enum DecimalFormat {
         }
     }
 
+    /// The largest |scale| written out in plain notation: the most digits any decimal has.
+    /// Arrow puts no bound on the scale, so beyond this the text switches to scientific
+    /// notation rather than growing with the scale (`decimal128(5, 2000000000)` must print
+    /// its values, not build strings of two billion zeros).
+    static let maxPlainScale = 76
+
     /// Formats an unscaled integer (little-endian words, two's complement) with `scale`
-    /// fraction digits; a negative scale appends zeros.
+    /// fraction digits; a negative scale appends zeros. Past `maxPlainScale` either way:
+    /// scientific notation as Arrow C++ writes it (`1.2345E-2000000000`, `0E+7`).
     static func string(words: [UInt64], scale: Int) -> String {
         var magnitude = words
         let negative = (words.last ?? 0) >> 63 == 1
         if negative { negate(&magnitude) }
         var digits = decimalDigits(magnitude)
-        if scale < 0 {
+        if scale.magnitude > maxPlainScale {
+            let exponent = Int128(digits.count - 1) - Int128(scale)
+            if digits.count > 1 { digits.insert(".", at: digits.index(after: digits.startIndex)) }
+            digits += "E" + (exponent >= 0 ? "+" : "") + String(exponent)
+        } else if scale < 0 {
             if digits != "0" { digits += String(repeating: "0", count: -scale) }
         } else if scale > 0 {
             if digits.count <= scale {
@@ -117,8 +128,12 @@ enum DecimalFormat {
             guard multiplyAdd(&words, 10, UInt64(byte - UInt8(ascii: "0"))) else { return nil }
         }
         guard sawDigit else { return nil }
-        for _ in (fractionDigits ?? 0)..<max(scale, fractionDigits ?? 0) {
-            guard multiplyAdd(&words, 10, 0) else { return nil }
+        // Scale the digits up to `scale` fraction digits. Zero stays zero (no loop, whatever
+        // the scale); anything else overflows within the width's few dozen digits.
+        if words.contains(where: { $0 != 0 }) {
+            for _ in (fractionDigits ?? 0)..<max(scale, fractionDigits ?? 0) {
+                guard multiplyAdd(&words, 10, 0) else { return nil }
+            }
         }
         guard (words.last ?? 0) >> 63 == 0 else { return nil }  // magnitude must leave the sign bit
         if negative { negate(&words) }

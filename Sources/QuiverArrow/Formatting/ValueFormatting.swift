@@ -4,9 +4,26 @@ extension ArrayData {
     /// Slot `index` as display text: `null`, numbers, ISO dates and times, strings as they
     /// are at the top level and quoted inside lists/structs/maps (`[1, null]`,
     /// `{a: "x"}`), binary as hex (`0x01ff`). Allocates; for printers, not hot paths.
-    public func formatValue(at index: Int) -> String {
-        ValueFormatter.format(value(at: index), type: type, nested: false)
+    ///
+    /// Nested values are formatted element by element and stop with `…` once the text has
+    /// 64 KiB: a valid list may hold billions of nulls in no bytes at all, so
+    /// building its whole `ArrowValue` (or text) is not an option.
+    public func formatValue(at index: Int) -> String { formatValue(at: index, maxLength: 1 << 16) }
+
+    /// `formatValue(at:)` with the text's limit in bytes.
+    public func formatValue(at index: Int, maxLength: Int) -> String {
+        var text = BoundedText(limit: maxLength)
+        ValueFormatter.append(self, at: index, nested: false, into: &text)
+        return text.text
     }
+}
+
+/// Text that is built until it reaches `limit` bytes (then the builder stops adding).
+struct BoundedText {
+    var text = ""
+    let limit: Int
+    var isFull: Bool { text.utf8.count >= limit }
+    mutating func append(_ part: String) { text += part }
 }
 
 extension ArrowValue: CustomStringConvertible {
@@ -29,14 +46,14 @@ enum ValueFormatter {
         case .string(let text): return nested ? quoted(text) : text
         case .binary(let bytes): return "0x" + bytes.map(hexByte).joined()
         case .date32(let days): return formatDate(days: Int64(days))
-        case .date64(let milliseconds): return formatDate(days: floorDivide(milliseconds, 86_400_000))
+        case .date64(let milliseconds): return formatDate(days: floorDivMod(milliseconds, 86_400_000).quotient)
         case .time(let value, let unit):
             let (seconds, fraction) = split(value, unit)
             return formatTimeOfDay(seconds: seconds) + formatFraction(fraction, unit)
         case .timestamp(let value, let unit, let zone):
             let (seconds, fraction) = split(value, unit)
-            let days = floorDivide(seconds, 86_400)
-            return formatDate(days: days) + " " + formatTimeOfDay(seconds: seconds - days * 86_400)
+            let (days, secondOfDay) = floorDivMod(seconds, 86_400)
+            return formatDate(days: days) + " " + formatTimeOfDay(seconds: secondOfDay)
                 + formatFraction(fraction, unit) + (zone == nil ? "" : "Z")
         case .duration(let value, let unit): return "\(value)\(unit.abbreviation)"
         case .yearMonthInterval(let months): return "\(months)M"
@@ -60,6 +77,61 @@ enum ValueFormatter {
             }
             return "{" + parts.joined(separator: ", ") + "}"
         }
+    }
+
+    /// Appends slot `index` of `data`: nested types child by child, within `text`'s limit;
+    /// scalars through `format`.
+    static func append(_ data: ArrayData, at index: Int, nested: Bool, into text: inout BoundedText) {
+        if NullMask(data).isNull(index) { return text.append("null") }
+        switch data.type.storageType {
+        case .list, .largeList, .listView, .largeListView, .fixedSizeList:
+            appendElements(data.elementRange(at: index), "[", "]", into: &text) { position, text in
+                append(data.children[0], at: position, nested: true, into: &text)
+            }
+        case .struct(let fields):
+            appendElements(0..<fields.count, "{", "}", into: &text) { member, text in
+                text.append(fields[member].name + ": ")
+                append(data.children[member], at: data.offset + index, nested: true, into: &text)
+            }
+        case .map:
+            let entries = data.children[0]
+            appendElements(data.elementRange(at: index), "{", "}", into: &text) { position, text in
+                append(entries.children[0], at: entries.offset + position, nested: true, into: &text)
+                text.append(": ")
+                append(entries.children[1], at: entries.offset + position, nested: true, into: &text)
+            }
+        case .union:
+            let (child, position) = UnionArray(unchecked: data).location(at: index)
+            append(data.children[child], at: position, nested: nested, into: &text)
+        case .dictionary:
+            guard let dictionary = data.dictionary, let key = DictionaryArray(unchecked: data).key(at: index) else {
+                return text.append("null")
+            }
+            append(dictionary, at: key, nested: nested, into: &text)
+        case .runEndEncoded:
+            append(data.children[1], at: RunEndEncodedArray(unchecked: data).physicalIndex(at: index), nested: nested, into: &text)
+        default:
+            text.append(format(data.value(at: index), type: data.type, nested: nested))
+        }
+    }
+
+    /// `open`, the elements of `range` separated by ", ", `close` — with `…` for the rest once
+    /// the text is full (each element adds at least a byte, so the loop is bounded by the
+    /// limit, not by the range).
+    private static func appendElements(
+        _ range: Range<Int>, _ open: String, _ close: String, into text: inout BoundedText,
+        _ element: (Int, inout BoundedText) -> Void
+    ) {
+        text.append(open)
+        for position in range {
+            if position != range.lowerBound { text.append(", ") }
+            if text.isFull {
+                text.append("…")
+                break
+            }
+            element(position, &text)
+        }
+        text.append(close)
     }
 
     /// The type whose values an `ArrowValue` of `type` carries: dictionaries show their
@@ -115,9 +187,8 @@ enum ValueFormatter {
 
     /// Whole seconds (floored) and the non-negative sub-second remainder in `unit`.
     private static func split(_ value: Int64, _ unit: TimeUnit) -> (seconds: Int64, fraction: Int64) {
-        let perSecond = scale(unit).perSecond
-        let seconds = floorDivide(value, perSecond)
-        return (seconds, value - seconds * perSecond)
+        let (seconds, fraction) = floorDivMod(value, scale(unit).perSecond)
+        return (seconds, fraction)
     }
 
     private static func formatFraction(_ fraction: Int64, _ unit: TimeUnit) -> String {
@@ -127,9 +198,11 @@ enum ValueFormatter {
         return "." + String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
+    /// `HH:MM:SS`; a time outside the day (invalid, but any Int64 can arrive) keeps
+    /// counting hours, so minutes and seconds stay in range and the text stays exact.
     private static func formatTimeOfDay(seconds: Int64) -> String {
-        let (hours, rest) = seconds.quotientAndRemainder(dividingBy: 3_600)
-        let (minutes, secs) = rest.quotientAndRemainder(dividingBy: 60)
+        let (hours, rest) = floorDivMod(seconds, 3_600)
+        let (minutes, secs) = floorDivMod(rest, 60)
         return pad(hours, 2) + ":" + pad(minutes, 2) + ":" + pad(secs, 2)
     }
 
@@ -143,8 +216,7 @@ enum ValueFormatter {
 
     static func civilDate(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
-        let era = floorDivide(z, 146_097)
-        let dayOfEra = z - era * 146_097
+        let (era, dayOfEra) = floorDivMod(z, 146_097)
         let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let shiftedMonth = (5 * dayOfYear + 2) / 153
@@ -159,8 +231,11 @@ enum ValueFormatter {
     }
 }
 
-/// Division rounding toward negative infinity (times before the epoch).
-func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+/// Division rounding toward negative infinity (times before the epoch) and the remainder
+/// that goes with it, in `0..<divisor` for a positive divisor. Taken from
+/// `quotientAndRemainder` rather than as `value - quotient * divisor`, which overflows when
+/// `value` lies within one divisor of `Int64.min`.
+func floorDivMod(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, modulo: Int64) {
     let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
-    return remainder < 0 ? quotient - 1 : quotient
+    return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
 }

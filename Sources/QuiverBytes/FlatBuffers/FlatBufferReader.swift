@@ -9,7 +9,12 @@
 /// Every position is checked before it is read: the root and every table, vtable, string and
 /// vector must lie inside the buffer, each field inside its table's inline area, and a vector's
 /// element count is bounded by the bytes that follow it — so a hostile count cannot size an
-/// allocation. Traversal depth and the number of tables visited are budgeted by the caller
+/// allocation. The rules of the FlatBuffers C++ `Verifier` that Arrow C++ runs (alignment
+/// checks on) hold for everything read, so a buffer Arrow refuses is refused here too: the
+/// buffer is at least 12 bytes; tables and the length words of strings and vectors are
+/// 4-byte aligned, vtables 2-byte aligned with an even size, scalar fields aligned to their
+/// size (positions relative to the buffer's start); an offset is neither 0 nor negative as
+/// an int32; a string's terminating NUL is inside the buffer and is a NUL. Traversal depth and the number of tables visited are budgeted by the caller
 /// through `FlatBufferBudget`, which defeats cyclic or exponentially shared structures.
 /// Fields beyond a vtable's end read as absent, which is how unknown (newer) fields and old
 /// writers stay compatible.
@@ -28,19 +33,33 @@ public struct FlatBufferTable {
     /// Reads the root table of a flatbuffer.
     @inlinable
     public static func root(of buffer: Buffer) throws -> FlatBufferTable {
-        let offset = Int(try buffer.readLittleEndian(UInt32.self, at: 0))
-        return try FlatBufferTable(buffer: buffer, position: offset)
+        // The smallest table: root offset, a 4-byte vtable, the table's soffset.
+        guard buffer.count >= 12 else { throw flatBufferError("flatbuffer of \(buffer.count) bytes, fewer than 12") }
+        return try FlatBufferTable(buffer: buffer, position: followOffset(in: buffer, at: 0))
+    }
+
+    /// The target of the uoffset at `at` (4-byte aligned and inside the buffer, checked by
+    /// the caller): not itself, not negative as an int32, inside the buffer.
+    @inlinable
+    static func followOffset(in buffer: Buffer, at: Int) throws -> Int {
+        let offset = buffer.uncheckedReadLittleEndian(UInt32.self, at: at)
+        guard offset != 0, offset <= UInt32(Int32.max), at + Int(offset) < buffer.count else {
+            throw flatBufferError("offset \(offset) at \(at) leaves the buffer of \(buffer.count) bytes")
+        }
+        return at + Int(offset)
     }
 
     /// Verifies the table header and vtable at `position`.
     @inlinable
     public init(buffer: Buffer, position: Int) throws {
         try checkRange(offset: position, count: 4, within: buffer.count)
+        guard position & 3 == 0 else { throw flatBufferError("table at \(position) is not 4-byte aligned") }
         let soffset = Int(Int32(bitPattern: buffer.uncheckedReadLittleEndian(UInt32.self, at: position)))
         let vtable = position - soffset
         guard vtable >= 0, vtable <= buffer.count - 4 else {
             throw flatBufferError("vtable at \(vtable) outside buffer of \(buffer.count)")
         }
+        guard vtable & 1 == 0 else { throw flatBufferError("vtable at \(vtable) is not 2-byte aligned") }
         let vtableSize = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable))
         let inlineSize = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + 2))
         guard vtableSize >= 4, vtableSize & 1 == 0, vtableSize <= buffer.count - vtable else {
@@ -57,7 +76,7 @@ public struct FlatBufferTable {
     }
 
     /// The absolute position of field `id`, or nil if absent; checks `size` bytes fit inside
-    /// the table's inline area.
+    /// the table's inline area and, for a scalar (`size` 2, 4 or 8), are aligned to `size`.
     @inlinable
     public func fieldPosition(_ id: Int, size: Int) throws -> Int? {
         let slot = 4 + 2 * id
@@ -66,6 +85,10 @@ public struct FlatBufferTable {
         guard offset != 0 else { return nil }
         guard offset >= 4, offset + size <= inlineSize else {
             throw flatBufferError("field \(id) at \(offset) outside table of \(inlineSize) bytes")
+        }
+        // Presence (size 0) and bytes need no alignment.
+        guard size < 2 || (position + offset) & (size - 1) == 0 else {
+            throw flatBufferError("field \(id) at \(position + offset) is not \(size)-byte aligned")
         }
         return position + offset
     }
@@ -89,11 +112,7 @@ public struct FlatBufferTable {
     @inlinable
     func indirect(_ id: Int) throws -> Int? {
         guard let at = try fieldPosition(id, size: 4) else { return nil }
-        let target = at + Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: at))
-        guard target < buffer.count else {
-            throw flatBufferError("field \(id) points to \(target), outside buffer")
-        }
-        return target
+        return try Self.followOffset(in: buffer, at: at)
     }
 
     /// A sub-table field, counted against `budget`.
@@ -107,9 +126,12 @@ public struct FlatBufferTable {
     /// A string field, verified as UTF-8 and NUL-terminated.
     public func string(_ id: Int) throws -> String? {
         guard let target = try indirect(id) else { return nil }
-        try checkRange(offset: target, count: 4, within: buffer.count)
+        try Self.checkLengthWord(buffer, at: target)
         let length = Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: target))
         try checkRange(offset: target + 4, count: length + 1, within: buffer.count)
+        guard buffer.uncheckedReadLittleEndian(UInt8.self, at: target + 4 + length) == 0 else {
+            throw flatBufferError("string field \(id) at \(target) is not NUL-terminated")
+        }
         let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress + target + 4, count: length)
         guard let string = String(validating: bytes, as: UTF8.self) else {
             throw QuiverError(.invalidFlatBuffer, "string field \(id) is not valid UTF-8")
@@ -121,11 +143,18 @@ public struct FlatBufferTable {
     @inlinable
     public func vector(_ id: Int, elementSize: Int) throws -> FlatBufferVector? {
         guard let target = try indirect(id) else { return nil }
-        try checkRange(offset: target, count: 4, within: buffer.count)
+        try Self.checkLengthWord(buffer, at: target)
         let count = Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: target))
         let bytes = try checkedProduct(count, elementSize)
         try checkRange(offset: target + 4, count: bytes, within: buffer.count)
         return FlatBufferVector(buffer: buffer, start: target + 4, count: count, elementSize: elementSize)
+    }
+
+    /// The length word of a string or vector: inside the buffer and 4-byte aligned.
+    @inlinable
+    static func checkLengthWord(_ buffer: Buffer, at position: Int) throws {
+        try checkRange(offset: position, count: 4, within: buffer.count)
+        guard position & 3 == 0 else { throw flatBufferError("string or vector at \(position) is not 4-byte aligned") }
     }
 }
 
@@ -163,12 +192,7 @@ public struct FlatBufferVector {
     public func table(at index: Int, budget: inout FlatBufferBudget) throws -> FlatBufferTable {
         precondition(index >= 0 && index < count && elementSize == 4)
         try budget.visit()
-        let at = start + index * 4
-        let target = at + Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: at))
-        guard target < buffer.count else {
-            throw QuiverError(.invalidFlatBuffer, "vector element \(index) points outside buffer")
-        }
-        return try FlatBufferTable(buffer: buffer, position: target)
+        return try FlatBufferTable(buffer: buffer, position: FlatBufferTable.followOffset(in: buffer, at: start + index * 4))
     }
 }
 

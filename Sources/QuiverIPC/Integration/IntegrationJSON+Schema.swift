@@ -97,8 +97,16 @@ extension IntegrationJSON {
         case "decimal", "decimal32", "decimal64", "decimal256":
             let defaultWidth = ["decimal32": 32, "decimal64": 64, "decimal256": 256][name] ?? 128
             let bitWidth = json["bitWidth"] == nil ? defaultWidth : try int("bitWidth")
-            guard [32, 64, 128, 256].contains(bitWidth) else { throw QuiverError(.invalidData, "decimal bit width \(bitWidth)") }
-            return .decimal(bitWidth: bitWidth, precision: try int("precision"), scale: try int("scale"))
+            guard let precisions = DataType.decimalPrecisions(bitWidth: bitWidth) else {
+                throw QuiverError(.invalidData, "decimal bit width \(bitWidth)")
+            }
+            let precision = try int("precision")
+            guard precisions.contains(precision) else {
+                throw QuiverError(.invalidData, "decimal\(bitWidth) precision \(precision) is outside \(precisions)")
+            }
+            let scale = try int("scale")
+            guard Int32(exactly: scale) != nil else { throw QuiverError(.invalidData, "decimal scale \(scale) is not an int32") }
+            return .decimal(bitWidth: bitWidth, precision: precision, scale: scale)
         case "date":
             switch try json.member("unit").stringValue("unit") {
             case "DAY": return .date32

@@ -75,13 +75,21 @@ struct IntegrationArrayWriter {
     // MARK: Values
 
     /// DATA of a fixed-width array (or dictionary indices): one JSON value per slot, the
-    /// zero value at null slots.
+    /// zero value at null slots. The zero is made at the first null slot: metadata may declare
+    /// any width (a fixed_size_binary[754974739] with no rows), and only a slot — whose bytes
+    /// the buffer then holds — makes that width real.
     private func fixedWidth(_ array: ArrayData, _ type: DataType) -> JSONValue {
         let width = type.fixedByteWidth ?? 0
-        let zeros = Buffer(copying: [UInt8](repeating: 0, count: max(width, 1)))
-        let zero = withExtendedLifetime(zeros) { IntegrationValues.load(type, at: zeros.baseAddress) }
         let base = array.buffers[1].baseAddress + array.offset * width
-        return .array((0..<array.length).map { array.isNull($0) ? zero : IntegrationValues.load(type, at: base + $0 * width) })
+        var zero: JSONValue?
+        return .array((0..<array.length).map { slot in
+            guard array.isNull(slot) else { return IntegrationValues.load(type, at: base + slot * width) }
+            if let zero { return zero }
+            let zeros = Buffer(copying: [UInt8](repeating: 0, count: max(width, 1)))
+            let made = withExtendedLifetime(zeros) { IntegrationValues.load(type, at: zeros.baseAddress) }
+            zero = made
+            return made
+        })
     }
 
     /// OFFSET + DATA of binary/utf8 arrays, or VIEWS + VARIADIC_DATA_BUFFERS of view arrays.

@@ -132,6 +132,7 @@ public enum ArrowMetadata {
                 fields.append(try withErrorContext("field \(index)") { try decodeField(field, budget: &budget) })
             }
         }
+        _ = try table.vector(SchemaField.features, elementSize: 8)  // verified (as Arrow C++ does), unused
         return Schema(fields, metadata: try decodeMetadata(table, SchemaField.customMetadata, budget: &budget))
     }
 
@@ -164,6 +165,7 @@ public enum ArrowMetadata {
             if let indexTable = try encoding.table(1, budget: &budget) {
                 indexType = try decodeInt(indexTable)
             }
+            _ = try encoding.scalar(3, default: Int16(0))  // dictionaryKind: verified (as Arrow C++ does), unused
             type = .dictionary(index: indexType, value: type, ordered: try encoding.bool(2))
         }
         if let extensionName = metadata[extensionNameKey] {
@@ -228,10 +230,12 @@ public enum ArrowMetadata {
             let precision = Int(try table.scalar(0, default: Int32(0)))
             let scale = Int(try table.scalar(1, default: Int32(0)))
             let bitWidth = Int(try table.scalar(2, default: Int32(128)))
-            guard [32, 64, 128, 256].contains(bitWidth) else {
+            guard let precisions = DataType.decimalPrecisions(bitWidth: bitWidth) else {
                 throw QuiverError(.invalidMessage, "decimal bit width \(bitWidth) is not 32, 64, 128 or 256")
             }
-            guard precision > 0 else { throw QuiverError(.invalidMessage, "decimal precision \(precision) must be positive") }
+            guard precisions.contains(precision) else {
+                throw QuiverError(.invalidMessage, "decimal\(bitWidth) precision \(precision) is outside \(precisions)")
+            }
             return .decimal(bitWidth: bitWidth, precision: precision, scale: scale)
         case .date:
             switch try table.scalar(0, default: Int16(1)) {
