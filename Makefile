@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-unit test-cli test-asan test-peers build datasets bench fuzz fuzz-build
+.PHONY: setup demo test test-unit test-cli test-asan test-peers build datasets bench fuzz fuzz-build fuzz-sql
 
 setup:
 	@bash scripts/setup.sh
@@ -61,7 +61,20 @@ FUZZ_BUILD = QUIVER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 fuzz-build:
 	for target in $(FUZZ_TARGETS); do $(FUZZ_BUILD) --product $$target || exit 1; done
 
-fuzz: fuzz-build
+# The SQL target is its own package (Fuzz/SQL), built with the same flags into its own folder.
+FUZZ_SQL_BUILD = swift build -c release --package-path Fuzz/SQL --scratch-path .build-fuzz-sql \
+	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+	-Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+
+fuzz-sql:
+	$(FUZZ_SQL_BUILD)
+	mkdir -p .build-fuzz-sql/corpus
+	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 .build-fuzz-sql/release/FuzzSQL \
+	  .build-fuzz-sql/corpus Fuzz/SQL/seeds -dict=Fuzz/SQL/sql.dict -max_len=4096 \
+	  -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz-sql/ -print_final_stats=1 \
+	  -timeout=10 -rss_limit_mb=4096
+
+fuzz: fuzz-build fuzz-sql
 	for target in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/$$target/corpus && \
 	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 .build-fuzz/release/$$target \
