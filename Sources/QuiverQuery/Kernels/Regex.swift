@@ -157,9 +157,10 @@ struct RegexMatcher {
         guard rc > 0 else { throw failure(rc) }
         let vector = pcre2_get_ovector_pointer_8(matchData)!
         return (0...program.groupCount).map { group in
-            // Groups past the highest that matched, and unset ones (PCRE2_UNSET, ~0), are nil.
-            let low = Int(bitPattern: UInt(vector[2 * group]))
-            let high = Int(bitPattern: UInt(vector[2 * group + 1]))
+            // Groups past the highest that matched, and unset ones (PCRE2_UNSET, ~0: size_t
+            // comes into Swift as Int, so -1), are nil.
+            let low = Int(truncatingIfNeeded: vector[2 * group])
+            let high = Int(truncatingIfNeeded: vector[2 * group + 1])
             return group >= Int(rc) || low < 0 || high < low ? nil : low..<high
         }
     }
