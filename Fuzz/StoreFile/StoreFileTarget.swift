@@ -15,6 +15,7 @@ import QuiverTestSupport
         Fuzz.run { data, size in
             StoreFileTarget.write(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
             _ = StoreFileReplay.run(path: StoreFileTarget.path)
+            unlink(StoreFileTarget.path)  // nothing left behind when libFuzzer exits
             return 0
         }
     }
