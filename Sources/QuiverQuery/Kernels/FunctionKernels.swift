@@ -192,11 +192,14 @@ enum StringFunctions {
 
     /// `lower` / `upper`: ASCII strings byte by byte, others through Swift's Unicode case
     /// mapping (full mappings, so `upper('ß')` is `SS` where DuckDB gives `ẞ`).
-    static func changeCase(_ data: ArrayData, upper: Bool, pool: MemoryPool) throws -> ArrayData {
+    /// A utf8 array with a value per row of the strings `data`: NULL where `data` is NULL,
+    /// else the bytes `transform` leaves in its output for the row's bytes.
+    fileprivate static func mapStrings(
+        _ data: ArrayData, pool: MemoryPool, _ transform: (UnsafeRawBufferPointer, inout [UInt8]) throws -> Void
+    ) throws -> ArrayData {
         var builder = StringBuilder(type: .utf8, capacity: data.length, pool: pool)
-        var scratch: [UInt8] = []
+        var output: [UInt8] = []
         let validity = Bitmaps.validity(data)
-        let (from, to): (UInt8, UInt8) = upper ? (97, 122) : (65, 90)
         try withStrings(data) { string in
             for row in 0..<data.length {
                 guard validity?[row] ?? true else {
@@ -204,18 +207,24 @@ enum StringFunctions {
                     continue
                 }
                 let value = string(row)
-                let bytes = UnsafeRawBufferPointer(start: value.start, count: value.count)
-                if bytes.allSatisfy({ $0 < 0x80 }) {
-                    scratch.removeAll(keepingCapacity: true)
-                    for byte in bytes { scratch.append(byte >= from && byte <= to ? byte ^ 0x20 : byte) }
-                    try scratch.withUnsafeBytes { try builder.append($0) }
-                } else {
-                    let text = String(decoding: bytes, as: UTF8.self)
-                    try builder.append(upper ? text.uppercased() : text.lowercased())
-                }
+                output.removeAll(keepingCapacity: true)
+                try transform(UnsafeRawBufferPointer(start: value.start, count: value.count), &output)
+                try output.withUnsafeBytes { try builder.append($0) }
             }
         }
         return builder.finish()
+    }
+
+    static func changeCase(_ data: ArrayData, upper: Bool, pool: MemoryPool) throws -> ArrayData {
+        let (from, to): (UInt8, UInt8) = upper ? (97, 122) : (65, 90)
+        return try mapStrings(data, pool: pool) { bytes, output in
+            if bytes.allSatisfy({ $0 < 0x80 }) {
+                for byte in bytes { output.append(byte >= from && byte <= to ? byte ^ 0x20 : byte) }
+            } else {
+                let text = String(decoding: bytes, as: UTF8.self)
+                output.append(contentsOf: (upper ? text.uppercased() : text.lowercased()).utf8)
+            }
+        }
     }
 
     /// `substring(s, start[, count])` over characters, as DuckDB: start 1 is the first
@@ -306,55 +315,42 @@ enum StringFunctions {
     static func regexpReplace(
         _ data: ArrayData, _ regex: RegexProgram, _ replacement: RegexReplacement, pool: MemoryPool
     ) throws -> ArrayData {
-        var builder = StringBuilder(type: .utf8, capacity: data.length, pool: pool)
-        let validity = Bitmaps.validity(data)
-        var output: [UInt8] = []
         try regex.withMatcher { matcher in
-            try withStrings(data) { string in
-                for row in 0..<data.length {
-                    guard validity?[row] ?? true else {
-                        builder.appendNull()
+            try mapStrings(data, pool: pool) { bytes, output in
+                let value = ByteString(start: bytes.baseAddress ?? Buffer.empty.baseAddress, count: bytes.count)
+                // RE2's global replace, as DuckDB runs it: an empty match right where the
+                // previous match ended does not count; the scan steps over one character.
+                var position = 0
+                var previousEnd: Int?
+                while position <= value.count, let groups = try matcher.firstMatch(in: value, from: position),
+                    let whole = groups[0]
+                {
+                    output.append(contentsOf: bytes[position..<whole.lowerBound])
+                    if whole.isEmpty && whole.lowerBound == previousEnd {
+                        guard whole.lowerBound < value.count else {
+                            position = value.count
+                            break
+                        }
+                        var next = whole.lowerBound + 1
+                        while next < value.count, bytes[next] & 0xC0 == 0x80 { next += 1 }
+                        output.append(contentsOf: bytes[whole.lowerBound..<next])
+                        position = next
                         continue
                     }
-                    let value = string(row)
-                    let bytes = UnsafeRawBufferPointer(start: value.start, count: value.count)
-                    output.removeAll(keepingCapacity: true)
-                    // RE2's global replace, as DuckDB runs it: an empty match right where the
-                    // previous match ended does not count; the scan steps over one character.
-                    var position = 0
-                    var previousEnd: Int?
-                    while position <= value.count, let groups = try matcher.firstMatch(in: value, from: position),
-                        let whole = groups[0]
-                    {
-                        output.append(contentsOf: bytes[position..<whole.lowerBound])
-                        if whole.isEmpty && whole.lowerBound == previousEnd {
-                            guard whole.lowerBound < value.count else {
-                                position = value.count
-                                break
-                            }
-                            var next = whole.lowerBound + 1
-                            while next < value.count, bytes[next] & 0xC0 == 0x80 { next += 1 }
-                            output.append(contentsOf: bytes[whole.lowerBound..<next])
-                            position = next
-                            continue
+                    for piece in replacement.pieces {
+                        switch piece {
+                        case .bytes(let literal): output.append(contentsOf: literal)
+                        case .group(let group):
+                            if let range = groups[group] { output.append(contentsOf: bytes[range]) }
                         }
-                        for piece in replacement.pieces {
-                            switch piece {
-                            case .bytes(let literal): output.append(contentsOf: literal)
-                            case .group(let group):
-                                if let range = groups[group] { output.append(contentsOf: bytes[range]) }
-                            }
-                        }
-                        position = whole.upperBound
-                        previousEnd = position
-                        guard regex.options.global else { break }
                     }
-                    output.append(contentsOf: bytes[Swift.min(position, value.count)...])
-                    try output.withUnsafeBytes { try builder.append($0) }
+                    position = whole.upperBound
+                    previousEnd = position
+                    guard regex.options.global else { break }
                 }
+                output.append(contentsOf: bytes[Swift.min(position, value.count)...])
             }
         }
-        return builder.finish()
     }
 }
 
