@@ -180,6 +180,19 @@ import Testing
         }
     }
 
+    /// Every function name the parser accepts binds through `Expr.function` too.
+    @Test func swiftAPIFunctionsBind() throws {
+        let source = try InMemorySource(batches: [try Make.batch([("s", Make.utf8(["abc", nil]))])])
+        let result = try Query(source).select([
+            Expr.function("starts_with", col("s"), "ab"), col("s").uppercased(), col("s").length(),
+            Expr.coalesce(col("s"), "none"), col("s").replacing(regex: "(b)", with: "[\\1]"),
+        ]).execute()
+        #expect(Read.rows(result.batches) == [
+            [.bool(true), .string("ABC"), .int(3), .string("abc"), .string("a[b]c")],
+            [.null, .null, .null, .string("none"), .null],
+        ])
+    }
+
     @Test func hugeIntegerSumsAreExact() throws {
         let values: [Int64?] = Array(repeating: Int64.max, count: 1000) + [nil]
         let source = try InMemorySource(batches: [try Make.batch([("x", Make.int64(values))])])

@@ -31,6 +31,9 @@ extension Binder {
             return try fold(.call(.lower, [try string(arguments[0], name)], .utf8))
         case "upper", "ucase":
             return try fold(.call(.upper, [try string(arguments[0], name)], .utf8))
+        case "starts_with":
+            let prefix = try constantString(arguments[1], "the prefix of starts_with")
+            return try fold(.like(try string(arguments[0], name), LikePattern(prefix: prefix), negated: false))
         case "substring", "substr":
             let operands = [try string(arguments[0], name)] + (try arguments.dropFirst().map { try integer($0, name) })
             return try fold(.call(.substring, operands, .utf8))
