@@ -73,14 +73,12 @@ final class AggregationState {
         }
     }
 
-    /// Folds `other` (a later batch's partial) into this state.
+    /// Folds `other` (a later batch's partial) into this state. Only for aggregates without
+    /// group keys (their one group is group 0); keyed partials go to `finish(partials:…)`.
     func merge(_ other: AggregationState) throws {
-        var map: [Int32] = [0]
-        if keys != nil, let otherKeys = other.keys {
-            map = keys!.intern(otherKeys)
-        }
+        precondition(keys == nil, "keyed partials merge by partition")
         for (mine, theirs) in zip(accumulators, other.accumulators) {
-            try mine.merge(theirs, map: map, groupCount: groupCount)
+            try mine.merge(theirs, map: [0], groupCount: groupCount)
         }
     }
 
@@ -208,16 +206,6 @@ struct GroupKeys {
             if id == before { isNew(group) }
             return id
         }
-    }
-
-    /// Interns every key of `other` (of the same types); entry `g` is the id here of its
-    /// group `g`.
-    mutating func intern(_ other: GroupKeys) -> [Int32] {
-        if let theirs = other.packed {
-            return theirs.keys.map { packed!.intern($0) }
-        }
-        guard let theirs = other.bytes else { return [] }
-        return (0..<theirs.count).map { id in theirs.withKey(id) { bytes!.intern($0, hash: theirs.hash(of: id)) } }
     }
 
     func decode(types: [DataType], pool: MemoryPool) throws -> [ArrayData] {
