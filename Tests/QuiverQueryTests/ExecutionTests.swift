@@ -1,3 +1,4 @@
+import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverTestSupport
@@ -66,6 +67,21 @@ import Testing
             .execute(ExecutionOptions(parallelism: 4)).batches)
         #expect(counted.map { $0[0] } == firstSeen.map { $0.map { V.int($0) } ?? .null })
         #expect(counted.map { $0[1] } == firstSeen.map { V.int(expectedCounts[$0]!) })
+    }
+
+    /// Workers fold batches into long-lived states; when the first batch is slow to arrive,
+    /// a later batch starts its own state first. Groups still come out in order of first
+    /// appearance, for few groups (one merge partition) and many.
+    @Test func slowFirstBatchKeepsFirstAppearanceOrder() throws {
+        for groupsPerBatch in [3, 5_000] {
+            let batches = try (0..<6).map { batch in
+                try Make.batch([("k", Make.int64((0..<groupsPerBatch).map { Int64(batch * groupsPerBatch + $0) }))])
+            }
+            let source = SlowFirstBatch(inner: try InMemorySource(batches: batches))
+            let rows = Read.rows(try Query(sql: "SELECT k, count(*) FROM t GROUP BY k", tables: ["t": source])
+                .execute(ExecutionOptions(parallelism: 3)).batches)
+            #expect(rows.map { $0[0] } == (0..<6 * groupsPerBatch).map { V.int(Int64($0)) }, "\(groupsPerBatch) groups per batch")
+        }
     }
 
     /// LIMIT without ORDER BY returns the first rows in batch order, and stops scanning.
@@ -290,4 +306,16 @@ import Testing
         var failing = Query(source).select(col("missing")).stream().makeAsyncIterator()
         await #expect(throws: QuiverError.self) { _ = try await failing.next() }
     }
+}
+
+/// A source whose batch 0 arrives late, so other workers start later batches first.
+private struct SlowFirstBatch: BatchSource {
+    let inner: InMemorySource
+    var schema: Schema { inner.schema }
+    var batchCount: Int { inner.batchCount }
+    func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
+        if index == 0 { Thread.sleep(forTimeInterval: 0.2) }
+        return try inner.batch(at: index, columns: columns)
+    }
+    func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
 }

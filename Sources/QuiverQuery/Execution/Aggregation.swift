@@ -4,9 +4,12 @@ import QuiverBytes
 /// The state of a hash aggregation: the distinct group keys seen so far and, per aggregate,
 /// one accumulator slot per group.
 ///
-/// Each batch (morsel) builds its own partial state; partials merge into the running total
-/// in batch order, so groups come out in order of first appearance and floating-point sums
-/// add up the same way on every run and at every parallelism.
+/// Partial states merge by hash partition at the end (`finish(partials:…)`), and groups come
+/// out in order of first appearance (batch, then position in the batch) at any parallelism.
+/// When the result does not depend on the order rows are folded in (`isOrderIndependent`),
+/// each worker folds many batches into one long-lived state; otherwise (floating-point sums)
+/// each batch builds its own partial and partials merge in batch order, so float sums add up
+/// the same way on every run.
 final class AggregationState {
     private let calls: [AggregateCall]
     private let keyTypes: [DataType]
@@ -14,6 +17,12 @@ final class AggregationState {
     private var keys: GroupKeys?
     private let accumulators: [any Accumulator]
     private let pool: MemoryPool
+    /// Per group, where it first appeared: the batch in the high 32 bits, its rank among the
+    /// groups new in that batch below. (Keyed states only.)
+    private var firstSeen: [UInt64] = []
+    /// The highest batch folded in so far (-1: none); batches must come in ascending order
+    /// for `firstSeen` to hold each group's first appearance.
+    private(set) var lastBatch = -1
 
     init(calls: [AggregateCall], keyTypes: [DataType], pool: MemoryPool) throws {
         self.calls = calls
@@ -36,6 +45,21 @@ final class AggregationState {
 
     var groupCount: Int { keys?.count ?? 1 }
 
+    /// Whether the aggregates' results are the same whatever order rows are folded in:
+    /// everything but floating-point sums and averages (whose rounding depends on the order)
+    /// and floating-point min/max (which keeps whichever of -0 and 0 came first).
+    static func isOrderIndependent(_ calls: [AggregateCall]) -> Bool {
+        calls.allSatisfy { call in
+            guard let argument = call.argument else { return true }
+            switch call.function {
+            case .count, .countStar, .countDistinct: return true
+            case .sum, .avg, .min, .max:
+                let family = TypeRules.family(ScalarArrays.valueType(argument.type))
+                return family != .float
+            }
+        }
+    }
+
     /// Adds one batch: `keyColumns` (evaluated group keys) and `inputs` (evaluated
     /// arguments, nil for count(*)), all `rowCount` rows long, of which only the rows in
     /// `selection` (nil: all) count.
@@ -43,8 +67,17 @@ final class AggregationState {
     /// Selected rows are aggregated in place when the keys come from small domains (or there
     /// are none): each accumulator reads the selection's bits instead of gathered copies.
     /// Other keys are gathered to the selected rows first and interned row by row.
-    func update(keyColumns: [ArrayData], inputs: [ArrayData?], rowCount: Int, selection: Selection? = nil) throws {
+    ///
+    /// `batch` is the batch's index in the scan; batches must come in ascending order.
+    func update(keyColumns: [ArrayData], inputs: [ArrayData?], rowCount: Int, selection: Selection? = nil, batch: Int = 0) throws {
+        lastBatch = Swift.max(lastBatch, batch)
         if let selection, selection.count == 0 { return }
+        let groupsBefore = groupCount
+        defer {
+            if keys != nil {
+                for rank in 0..<(groupCount - groupsBefore) { firstSeen.append(UInt64(batch) << 32 | UInt64(rank)) }
+            }
+        }
         var keyColumns = keyColumns
         var inputs = inputs
         var rowCount = rowCount
@@ -77,8 +110,12 @@ final class AggregationState {
     /// group keys (their one group is group 0); keyed partials go to `finish(partials:…)`.
     func merge(_ other: AggregationState) throws {
         precondition(keys == nil, "keyed partials merge by partition")
-        for (mine, theirs) in zip(accumulators, other.accumulators) {
-            try mine.merge(theirs, map: [0], groupCount: groupCount)
+        let zero: [Int32] = [0]
+        try zero.withUnsafeBufferPointer { zero in
+            let map = GroupMap(groups: zero, targets: zero, partitionOf: nil, partition: 0)
+            for (mine, theirs) in zip(accumulators, other.accumulators) {
+                try mine.merge(theirs, map, groupCount: groupCount)
+            }
         }
     }
 
@@ -92,50 +129,163 @@ final class AggregationState {
     /// than merged as they come: there are group keys (a global aggregate merges cheaply).
     var mergesByPartition: Bool { keys != nil }
 
-    /// Merges the per-batch `partials` (in batch order) and finishes them, like merging each
-    /// into the first and calling `finish()`, but in parallel: groups are split into
-    /// partitions by key hash, each partition merges every partial's groups of its own in
-    /// batch order on its own thread, and the groups come out in order of first appearance
-    /// (batch, then position in the batch) — the same output at any parallelism.
+    /// Merges `partials` (per-batch partials in batch order, or long-lived per-worker states
+    /// of an order-independent aggregation) and finishes them, like merging each into the
+    /// first and calling `finish()`, but in parallel: groups are split into partitions by key
+    /// hash, each partition merges every partial's groups of its own, in order, on its own
+    /// thread, and the groups come out in order of first appearance (batch, then position in
+    /// the batch) — the same output at any parallelism.
+    ///
+    /// Partitions are many when groups are (each about `groupsPerPartition`), so each
+    /// partition's table stays small enough for the cache; each partial's groups are routed
+    /// to their partitions once, so a partition reads only its own groups.
     static func finish(
         partials: [AggregationState], calls: [AggregateCall], keyTypes: [DataType], parallelism: Int, pool: MemoryPool
     ) throws -> (columns: [ArrayData], groupCount: Int) {
+        // One partial already holds its groups in order of first appearance.
+        if partials.count == 1 { return (try partials[0].finish(), partials[0].groupCount) }
         let totalGroups = partials.reduce(0) { $0 + $1.groupCount }
-        let partitions = totalGroups < 16_384 || parallelism == 1 ? 1 : parallelism * 2
-        // Each partition only reads the partials, which no one writes any more.
+        var partitionCount = 1
+        while partitionCount < 256 && totalGroups / partitionCount > groupsPerPartition { partitionCount *= 2 }
+        // At least two partitions per thread once there is enough to share (a power of two).
+        while totalGroups > groupsPerPartition && partitionCount < Swift.min(parallelism * 2, 256) { partitionCount *= 2 }
+        let partitions = partitionCount
+        // Each partition only reads the partials, which no one writes any more, and writes
+        // only its own groups' entries of the routes' targets.
         let shared = UncheckedSendable(partials)
+        let routes = concurrentMap(count: partials.count) { index in
+            UncheckedSendable(PartitionRoute(shared.value[index].keys!, partitions: partitions))
+        }.map(\.value)
+        defer { for route in routes { route.targets.deallocate() } }
+        let sharedRoutes = UncheckedSendable(routes)
         let outcomes = concurrentMap(count: partitions) { partition in
             UncheckedSendable(Result { () throws -> (columns: [ArrayData], firstSeen: [UInt64]) in
                 let state = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
                 var firstSeen: [UInt64] = []
-                for (batch, partial) in shared.value.enumerated() {
-                    var map: [Int32] = [0]
-                    if let theirs = partial.keys {
-                        map = state.keys!.intern(theirs, partition: partition, of: partitions) { group in
-                            firstSeen.append(UInt64(batch) << 32 | UInt64(group))
+                for (partial, route) in zip(shared.value, sharedRoutes.value) {
+                    let groups = route.groups[partition]
+                    guard !groups.isEmpty else { continue }
+                    try groups.withUnsafeBufferPointer { groups in
+                        state.keys!.intern(partial.keys!, groups: groups, targets: route.targets) { group, id, isNew in
+                            let seen = partial.firstSeen[group]
+                            if isNew { firstSeen.append(seen) } else if seen < firstSeen[Int(id)] { firstSeen[Int(id)] = seen }
                         }
-                    }
-                    for (mine, theirs) in zip(state.accumulators, partial.accumulators) {
-                        try mine.merge(theirs, map: map, groupCount: state.groupCount)
+                        try route.partitionOf.withUnsafeBufferPointer { partitionOf in
+                            let map = GroupMap(
+                                groups: groups, targets: UnsafeBufferPointer(route.targets),
+                                partitionOf: partitions == 1 ? nil : partitionOf, partition: partition)
+                            for (mine, theirs) in zip(state.accumulators, partial.accumulators) {
+                                try mine.merge(theirs, map, groupCount: state.groupCount)
+                            }
+                        }
                     }
                 }
                 return (try state.finish(), firstSeen)
             })
         }
         let merged = try outcomes.map { try $0.value.get() }
-        if merged.count == 1 { return (merged[0].columns, merged[0].firstSeen.count) }
-        // Partitions' groups interleaved back into order of first appearance.
-        var order: [(key: UInt64, ref: RowRef)] = []
-        order.reserveCapacity(merged.reduce(0) { $0 + $1.firstSeen.count })
-        for (partition, part) in merged.enumerated() {
-            for (row, key) in part.firstSeen.enumerated() { order.append((key, RowRef(source: Int32(partition), row: Int32(row)))) }
-        }
-        order.sort { $0.key < $1.key }
-        let refs = order.map(\.ref)
+        // Partitions' groups interleaved back into order of first appearance (also needed
+        // with one partition: worker states are merged in no particular order).
+        let refs = firstAppearanceOrder(merged.map(\.firstSeen))
         let columns = try merged[0].columns.indices.map { column in
             try Take.take(merged.map { $0.columns[column] }, refs: refs, pool: pool)
         }
         return (columns, refs.count)
+    }
+
+    /// About how many groups one partition of a merge holds (a table of that many fits in a
+    /// core's cache).
+    static let groupsPerPartition = 8_192
+}
+
+/// The groups of all partitions (`firstSeen[p][r]`: where group `r` of partition `p` first
+/// appeared; all distinct) in order of first appearance: an LSD radix sort, 11 bits a pass,
+/// over only the bits the batch numbers and ranks use (two passes for a few million groups).
+private func firstAppearanceOrder(_ firstSeen: [[UInt64]]) -> [RowRef] {
+    var maxBatch: UInt64 = 0
+    var maxRank: UInt64 = 0
+    for part in firstSeen {
+        for key in part {
+            maxBatch = Swift.max(maxBatch, key >> 32)
+            maxRank = Swift.max(maxRank, key & 0xFFFF_FFFF)
+        }
+    }
+    let rankBits = UInt64(64 - maxRank.leadingZeroBitCount)
+    let bits = Int(rankBits) + (64 - maxBatch.leadingZeroBitCount)
+    var items: [(key: UInt64, ref: RowRef)] = []
+    items.reserveCapacity(firstSeen.reduce(0) { $0 + $1.count })
+    for (partition, part) in firstSeen.enumerated() {
+        for (row, key) in part.enumerated() {
+            items.append(((key >> 32) << rankBits | (key & 0xFFFF_FFFF), RowRef(source: Int32(partition), row: Int32(row))))
+        }
+    }
+    let digitBits = 11
+    var scratch = items
+    var shift = 0
+    while shift < bits {
+        var starts = [Int](repeating: 0, count: (1 << digitBits) + 1)
+        let digitMask = UInt64(1 << digitBits - 1)
+        for item in items { starts[Int((item.key >> UInt64(shift)) & digitMask) + 1] += 1 }
+        for digit in 1..<starts.count { starts[digit] += starts[digit - 1] }
+        items.withUnsafeBufferPointer { items in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                for item in items {
+                    let digit = Int((item.key >> UInt64(shift)) & digitMask)
+                    scratch[starts[digit]] = item
+                    starts[digit] += 1
+                }
+            }
+        }
+        swap(&items, &scratch)
+        shift += digitBits
+    }
+    return items.map(\.ref)
+}
+
+/// Where the groups of one partial go in a partitioned merge: each group's partition (by key
+/// hash), each partition's groups in ascending order, and room for each group's id in its
+/// partition's merged state (written by that partition only).
+private struct PartitionRoute {
+    let partitionOf: [UInt8]
+    let groups: [[Int32]]
+    let targets: UnsafeMutableBufferPointer<Int32>
+
+    init(_ keys: GroupKeys, partitions: Int) {
+        let count = keys.count
+        targets = .allocate(capacity: Swift.max(count, 1))
+        targets.initialize(repeating: -1)
+        guard partitions > 1 else {
+            partitionOf = []
+            groups = [(0..<count).map { Int32($0) }]
+            return
+        }
+        var partitionOf = [UInt8](repeating: 0, count: count)
+        var groups = [[Int32]](repeating: [], count: partitions)
+        for group in 0..<count {
+            let partition = GroupKeys.partition(keys.hash(of: group), of: partitions)
+            partitionOf[group] = UInt8(partition)
+            groups[partition].append(Int32(group))
+        }
+        self.partitionOf = partitionOf
+        self.groups = groups
+    }
+}
+
+/// Which groups of a partial fold into which groups of a merged state.
+struct GroupMap {
+    /// The partial's groups that fold here, ascending.
+    let groups: UnsafeBufferPointer<Int32>
+    /// Per partial group, its id here (meaningful for `groups`).
+    let targets: UnsafeBufferPointer<Int32>
+    /// Per partial group, its partition (nil: every group folds here).
+    let partitionOf: UnsafeBufferPointer<UInt8>?
+    let partition: Int
+
+    /// The id here of the partial's `group`, or nil when it belongs to another partition.
+    @inline(__always)
+    func target(_ group: Int) -> Int? {
+        if let partitionOf, Int(partitionOf[group]) != partition { return nil }
+        return Int(targets[group])
     }
 }
 
@@ -176,35 +326,47 @@ struct GroupKeys {
         return ids
     }
 
-    /// Interns the keys of `other` whose hash falls in `partition` of `partitions` (its high
-    /// bits, independent of the slot a table probes first); entry `g` of the result is the id
-    /// here of `other`'s group `g`, or -1 for a group of another partition. `isNew(g)` is
-    /// called, in order, for each group that is new here.
-    mutating func intern(_ other: GroupKeys, partition: Int, of partitions: Int, isNew: (Int) -> Void) -> [Int32] {
-        @inline(__always) func owns(_ hash: UInt64) -> Bool { partitions == 1 || Int((hash >> 40) % UInt64(partitions)) == partition }
+    /// The hash of group `group`'s key.
+    func hash(of group: Int) -> UInt64 {
+        if let packed { return packed.keys[group].hashValue64 }
+        return bytes!.hash(of: group)
+    }
+
+    /// The partition of a key with `hash` among `partitions` (a power of two): high bits of
+    /// the hash, independent of the slot a table probes first.
+    @inline(__always)
+    static func partition(_ hash: UInt64, of partitions: Int) -> Int { Int(truncatingIfNeeded: hash >> 40) & (partitions - 1) }
+
+    /// Interns the keys of `other`'s `groups`, writing each one's id here to `targets[g]`, and
+    /// calls `interned(g, id, isNew)` for each, in order.
+    mutating func intern(
+        _ other: GroupKeys, groups: UnsafeBufferPointer<Int32>, targets: UnsafeMutableBufferPointer<Int32>,
+        interned: (Int, Int32, Bool) -> Void
+    ) {
         if let theirs = other.packed {
             var table = packed!
             packed = nil
             defer { packed = table }
-            return theirs.keys.enumerated().map { group, key in
-                guard owns(key.hashValue64) else { return -1 }
-                let before = table.count
-                let id = table.intern(key)
-                if id == before { isNew(group) }
-                return id
+            theirs.keys.withUnsafeBufferPointer { keys in
+                for group in groups {
+                    let before = table.count
+                    let id = table.intern(keys[Int(group)])
+                    targets[Int(group)] = id
+                    interned(Int(group), id, id == before)
+                }
             }
+            return
         }
-        guard let theirs = other.bytes else { return [] }
+        guard let theirs = other.bytes else { return }
         var table = bytes!
         bytes = nil
         defer { bytes = table }
-        return (0..<theirs.count).map { group in
+        for group in groups.lazy.map(Int.init) {
             let hash = theirs.hash(of: group)
-            guard owns(hash) else { return -1 }
             let before = table.count
             let id = theirs.withKey(group) { table.intern($0, hash: hash) }
-            if id == before { isNew(group) }
-            return id
+            targets[group] = id
+            interned(group, id, id == before)
         }
     }
 
@@ -223,8 +385,10 @@ struct GroupedRows {
     let mask: BitView?
     let rowCount: Int
     let groupCount: Int
-    /// Counted rows per group, for accumulators whose input has no NULLs.
-    let countedPerGroup: [Int64]
+    /// Counted rows per group, for accumulators whose input has no NULLs; nil when there are
+    /// more groups than rows (a long-lived state's groups: a pass over them per batch would
+    /// cost more than the rows), and then counts are added row by row.
+    let countedPerGroup: [Int64]?
 
     /// `countedRows` is how many rows `mask` has set (`rowCount` without a mask).
     init(ids: [Int32]?, mask: BitView?, rowCount: Int, countedRows: Int, groupCount: Int) {
@@ -233,6 +397,10 @@ struct GroupedRows {
         self.rowCount = rowCount
         self.groupCount = groupCount
         let groups = Swift.max(groupCount, 1)
+        if ids != nil && groups > rowCount {
+            countedPerGroup = nil
+            return
+        }
         var counted = [Int64](repeating: 0, count: groups)
         if let ids {
             // Interleaved copies of the counts, as `addByGroup` keeps of its sums.
@@ -257,8 +425,9 @@ struct GroupedRows {
 protocol Accumulator: AnyObject {
     /// Folds in the counted rows of one batch.
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws
-    /// Folds in another accumulator of the same kind; its group g is group `map[g]` here.
-    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws
+    /// Folds in another accumulator of the same kind: its groups `map.groups`, each into
+    /// group `map.targets[g]` here.
+    func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData
 }
 
@@ -305,7 +474,11 @@ private func forEachValidRow(_ input: ArrayData?, _ rows: GroupedRows, _ body: (
 
 /// Adds the rows counted per group to `counts` (for inputs without NULLs).
 private func addCounted(_ rows: GroupedRows, to counts: UnsafeMutableBufferPointer<Int64>) {
-    for (group, count) in rows.countedPerGroup.enumerated() where count > 0 { counts[group] += count }
+    guard let perGroup = rows.countedPerGroup else {
+        forEachValidRow(nil, rows) { _, group in counts[group] += 1 }
+        return
+    }
+    for (group, count) in perGroup.enumerated() where count > 0 { counts[group] += count }
 }
 
 /// Per-group number state kept in a carrier type — `Int128` for integers, decimals and dates
@@ -313,14 +486,18 @@ private func addCounted(_ rows: GroupedRows, to counts: UnsafeMutableBufferPoint
 /// a generic class called through an existential run unspecialised, looking up type metadata
 /// per operation; here each batch's loop is specialised through `NumberKind.visit` instead.)
 private struct Carriers {
+    /// Whether the values are exact (`exact` holds them) or floats (`float` does); the other
+    /// array stays empty.
+    let isExact: Bool
     var exact: [Int128] = []
     var float: [Double] = []
     /// Non-NULL inputs per group (sum/avg), or 0/1 "seen" (min/max).
     var counts: [Int64] = []
 
+    init(kind: NumberKind) { isExact = kind != .float32 && kind != .float64 }
+
     mutating func grow(to count: Int) {
-        growSlots(&exact, to: count, with: 0)
-        growSlots(&float, to: count, with: 0)
+        if isExact { growSlots(&exact, to: count, with: 0) } else { growSlots(&float, to: count, with: 0) }
         growSlots(&counts, to: count, with: 0)
     }
 
@@ -379,11 +556,12 @@ private final class CountAccumulator: Accumulator {
         }
     }
 
-    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+    func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? CountAccumulator else { return }
         growSlots(&counts, to: groupCount, with: 0)
+        let theirs = other.counts
         counts.withUnsafeMutableBufferPointer { counts in
-            for (group, count) in other.counts.enumerated() where map[group] >= 0 { counts[Int(map[group])] += count }
+            for group in map.groups.lazy.map(Int.init) where group < theirs.count { counts[Int(map.targets[group])] += theirs[group] }
         }
     }
 
@@ -403,16 +581,17 @@ private final class SumAccumulator: Accumulator {
     let call: AggregateCall
     let kind: NumberKind
     let scale: Int
-    var state = Carriers()
+    var state: Carriers
     var overflow = false
 
     init(call: AggregateCall, kind: NumberKind, scale: Int) {
         self.call = call
         self.kind = kind
         self.scale = scale
+        state = Carriers(kind: kind)
     }
 
-    var isExact: Bool { kind != .float32 && kind != .float64 }
+    var isExact: Bool { state.isExact }
 
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws {
         guard let input else { return }
@@ -473,7 +652,7 @@ private final class SumAccumulator: Accumulator {
         }
     }
 
-    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+    func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? SumAccumulator else { return }
         state.grow(to: groupCount)
         // Through buffer pointers: element access on a class's stored arrays pays an
@@ -481,18 +660,22 @@ private final class SumAccumulator: Accumulator {
         var overflowed = other.overflow
         let (theirExact, theirFloat, theirCounts) = (other.state.exact, other.state.float, other.state.counts)
         var mine = state
-        state = Carriers()
+        state = Carriers(kind: kind)
         defer { state = mine }
+        let isExact = mine.isExact
         mine.exact.withUnsafeMutableBufferPointer { exact in
             mine.float.withUnsafeMutableBufferPointer { float in
                 mine.counts.withUnsafeMutableBufferPointer { counts in
-                    for group in 0..<theirCounts.count where map[group] >= 0 {
-                        let target = Int(map[group])
-                        let (sum, o) = exact[target].addingReportingOverflow(theirExact[group])
-                        exact[target] = sum
-                        float[target] += theirFloat[group]
+                    for group in map.groups.lazy.map(Int.init) where group < theirCounts.count {
+                        let target = Int(map.targets[group])
+                        if isExact {
+                            let (sum, o) = exact[target].addingReportingOverflow(theirExact[group])
+                            exact[target] = sum
+                            overflowed = overflowed || o
+                        } else {
+                            float[target] += theirFloat[group]
+                        }
                         counts[target] += theirCounts[group]
-                        overflowed = overflowed || o
                     }
                 }
             }
@@ -553,7 +736,7 @@ private final class SharedSum: Accumulator {
     }
 
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws {}
-    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {}
+    func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {}
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         try source.finish(as: call, groupCount: groupCount, pool: pool)
     }
@@ -578,6 +761,16 @@ private func addByGroup<T: NumberValue, Acc: ArithmeticValue>(
 ) -> Bool {
     let lanes = laneCount(groups: groupCount)
     var overflow = false
+    if lanes == 1 {
+        // Many groups: rows of one group rarely follow each other; add in place.
+        forEachSetRow(mask, nil, count: rowCount) { row in
+            let group = Int(ids[row])
+            let (sum, o) = Acc.add(sums[group], Acc.widen(values[row]))
+            sums[group] = sum
+            overflow = overflow || o
+        }
+        return overflow
+    }
     var copies = [Acc](repeating: .zero, count: lanes * groupCount)
     copies.withUnsafeMutableBufferPointer { copies in
         @inline(__always) func add(_ row: Int) {
@@ -603,15 +796,16 @@ private final class MinMaxAccumulator: Accumulator {
     let isMax: Bool
     let type: DataType
     let kind: NumberKind
-    var state = Carriers()
+    var state: Carriers
 
     init(isMax: Bool, type: DataType, kind: NumberKind) {
         self.isMax = isMax
         self.type = type
         self.kind = kind
+        state = Carriers(kind: kind)
     }
 
-    var isExact: Bool { kind != .float32 && kind != .float64 }
+    var isExact: Bool { state.isExact }
 
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws {
         guard let input else { return }
@@ -640,16 +834,19 @@ private final class MinMaxAccumulator: Accumulator {
         }
     }
 
-    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+    func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? MinMaxAccumulator else { return }
         state.grow(to: groupCount)
-        for group in 0..<other.state.counts.count where other.state.counts[group] > 0 && map[group] >= 0 {
-            let target = Int(map[group])
+        for group in map.groups.lazy.map(Int.init) where group < other.state.counts.count && other.state.counts[group] > 0 {
+            let target = Int(map.targets[group])
             let first = state.counts[target] == 0
-            let exact = other.state.exact[group]
-            let float = other.state.float[group]
-            if first || (isMax ? exact > state.exact[target] : exact < state.exact[target]) { state.exact[target] = exact }
-            if first || (isMax ? float > state.float[target] : float < state.float[target]) { state.float[target] = float }
+            if isExact {
+                let exact = other.state.exact[group]
+                if first || (isMax ? exact > state.exact[target] : exact < state.exact[target]) { state.exact[target] = exact }
+            } else {
+                let float = other.state.float[group]
+                if first || (isMax ? float > state.float[target] : float < state.float[target]) { state.float[target] = float }
+            }
             state.counts[target] = 1
         }
     }
@@ -697,13 +894,13 @@ private final class BytesMinMax: Accumulator {
         }
     }
 
-    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+    func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? BytesMinMax else { return }
         growSlots(&values, to: groupCount, with: nil)
-        for (group, value) in other.values.enumerated() {
-            guard let value, map[group] >= 0 else { continue }
+        for group in map.groups.lazy.map(Int.init) where group < other.values.count {
+            guard let value = other.values[group] else { continue }
             value.withUnsafeBytes { raw in
-                offer(ByteString(start: raw.baseAddress ?? Buffer.empty.baseAddress, count: raw.count), Int(map[group]))
+                offer(ByteString(start: raw.baseAddress ?? Buffer.empty.baseAddress, count: raw.count), Int(map.targets[group]))
             }
         }
     }
@@ -764,23 +961,25 @@ private final class DistinctAccumulator: Accumulator {
         }
     }
 
-    func merge(_ other: any Accumulator, map: [Int32], groupCount: Int) throws {
+    /// Pairs are walked whole (they are not grouped by partition): each partition of a merge
+    /// takes those of its own groups.
+    func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? DistinctAccumulator else { return }
         var table = packedPairs
         packedPairs = PackedKeyTable(capacity: 0)
-        for var key in other.packedPairs.keys where map[Int(key.tag)] >= 0 {
-            key.tag = UInt64(UInt32(bitPattern: map[Int(key.tag)]))
+        for var key in other.packedPairs.keys {
+            guard let target = map.target(Int(key.tag)) else { continue }
+            key.tag = UInt64(UInt32(bitPattern: Int32(target)))
             _ = table.intern(key)
         }
         packedPairs = table
         var scratch: [UInt8] = []
         for id in 0..<other.pairs.count {
             other.pairs.withKey(id) { key in
+                guard let target = map.target(Int(key.loadUnaligned(as: Int32.self))) else { return }
                 scratch.removeAll(keepingCapacity: true)
                 scratch.append(contentsOf: key)
-                let group = key.loadUnaligned(as: Int32.self)
-                guard map[Int(group)] >= 0 else { return }
-                scratch.withUnsafeMutableBytes { $0.storeBytes(of: map[Int(group)], as: Int32.self) }
+                scratch.withUnsafeMutableBytes { $0.storeBytes(of: Int32(target), as: Int32.self) }
                 scratch.withUnsafeBytes { _ = pairs.intern($0, hash: KeyTable.hash($0)) }
             }
         }

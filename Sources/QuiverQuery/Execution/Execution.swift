@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import Synchronization
 
 /// Runs a `PhysicalPlan`: the per-batch pipeline on worker threads (scan, filter, project or
 /// partial aggregation, per-batch top-k) and the in-order combination of batch results.
@@ -21,6 +22,9 @@ final class Execution: @unchecked Sendable {
     private var aggregate: AggregationState?
     /// Per-batch partial aggregates with group keys, in batch order, merged at `finish`.
     private var partials: [AggregationState] = []
+    /// The states workers fold batches into when the aggregation does not depend on the
+    /// order of batches (nil otherwise: then each batch makes a partial).
+    private let workerStates: WorkerStates?
     private(set) var isStopped = false
 
     init(plan: PhysicalPlan, options: ExecutionOptions) {
@@ -30,6 +34,12 @@ final class Execution: @unchecked Sendable {
         skip = options.useStatistics ? ZoneMaps.prune(plan) : Array(repeating: false, count: plan.source.batchCount)
         statistics.batchesTotal = plan.source.batchCount
         statistics.batchesSkipped = skip.filter { $0 }.count
+        if case .aggregate(let spec) = plan.mode, AggregationState.isOrderIndependent(spec.calls) {
+            let keyTypes = spec.hashedKeys.map { ScalarArrays.valueType($0.type) }
+            workerStates = WorkerStates { [pool = options.pool] in try AggregationState(calls: spec.calls, keyTypes: keyTypes, pool: pool) }
+        } else {
+            workerStates = nil
+        }
     }
 
     /// What one batch produced.
@@ -113,25 +123,39 @@ final class Execution: @unchecked Sendable {
             outcome.columns = columns
             outcome.length = input.length
         case .aggregate(let spec):
+            if let workerStates {
+                guard input.length > 0 && outcome.selected > 0 else { return outcome }
+                try workerStates.fold(batch: index) { state in
+                    try fold(spec, input, selection, into: state, batch: index)
+                }
+                return outcome
+            }
             let state = try AggregationState(calls: spec.calls, keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
             if input.length > 0 && outcome.selected > 0 {
-                var evaluated: ([ArrayData], [ArrayData?])? = nil
-                if let kept = selection {
-                    evaluated = try? evaluateAggregateInputs(spec, input)
-                    if evaluated == nil {
-                        // An expression failed on some row — possibly one the filter dropped
-                        // (overflow, a cast out of range): evaluate the kept rows only, where
-                        // a failure is the query's.
-                        input = try gather(input, kept)
-                        selection = nil
-                    }
-                }
-                let (keys, arguments) = try evaluated ?? evaluateAggregateInputs(spec, input)
-                try state.update(keyColumns: keys, inputs: arguments, rowCount: input.length, selection: selection)
+                try fold(spec, input, selection, into: state, batch: index)
             }
             outcome.aggregate = state
         }
         return outcome
+    }
+
+    /// Folds the rows of `input` that `selection` keeps (nil: all) into `state`.
+    private func fold(_ spec: AggregatePlan, _ input: ColumnSet, _ selection: Selection?, into state: AggregationState, batch: Int) throws {
+        var input = input
+        var selection = selection
+        var evaluated: ([ArrayData], [ArrayData?])? = nil
+        if let kept = selection {
+            evaluated = try? evaluateAggregateInputs(spec, input)
+            if evaluated == nil {
+                // An expression failed on some row — possibly one the filter dropped
+                // (overflow, a cast out of range): evaluate the kept rows only, where
+                // a failure is the query's.
+                input = try gather(input, kept)
+                selection = nil
+            }
+        }
+        let (keys, arguments) = try evaluated ?? evaluateAggregateInputs(spec, input)
+        try state.update(keyColumns: keys, inputs: arguments, rowCount: input.length, selection: selection, batch: batch)
     }
 
     /// The columns read after the filter, gathered to the rows `selection` keeps.
@@ -237,6 +261,10 @@ final class Execution: @unchecked Sendable {
     func finish() throws -> [RecordBatch] {
         if case .aggregate(let spec) = plan.mode, let state = aggregate {
             aggregate = nil
+            if let workerStates {
+                let states = workerStates.takeAll()
+                if state.mergesByPartition { partials = states } else { for other in states { try state.merge(other) } }
+            }
             // Keyed partials were kept per batch (an empty state stands in when there were none).
             let (finished, groupCount) = state.mergesByPartition
                 ? try AggregationState.finish(
@@ -297,5 +325,58 @@ final class Execution: @unchecked Sendable {
         let end = plan.fetchCount.map { Swift.min($0, batch.length) } ?? batch.length
         if start == 0 && end == batch.length { return batch }
         return batch.slice(from: start, length: Swift.max(0, end - start))
+    }
+}
+
+/// Long-lived aggregation states that workers fold batches into, one batch at a time each:
+/// a worker takes a free state, folds its batch in and puts it back, so there are about as
+/// many states as workers, each interning a group once however many batches hold it.
+///
+/// A state that has grown past `retiredGroups` is retired instead of put back (it joins the
+/// final merge as it is) and the next batch starts a new one: tables that stay small stay in
+/// the cache, and the merge, partitioned by key, combines them in cache-sized pieces.
+///
+/// A worker gets a state that has only folded earlier batches (or a new one), so each state
+/// sees its batches in ascending order and knows where its groups first appeared.
+private final class WorkerStates: @unchecked Sendable {
+    private struct Pool {
+        var free: [UncheckedBox<AggregationState>] = []
+        var all: [UncheckedBox<AggregationState>] = []
+    }
+    private let make: () throws -> AggregationState
+    private let pool = Mutex(Pool())
+
+    init(make: @escaping () throws -> AggregationState) { self.make = make }
+
+    /// Runs `body` with a state no other worker holds meanwhile, that has folded only
+    /// batches before `batch`.
+    func fold(batch: Int, _ body: (AggregationState) throws -> Void) throws {
+        let taken = pool.withLock { pool -> UncheckedBox<AggregationState>? in
+            let candidates = pool.free.indices.filter { pool.free[$0].value.lastBatch < batch }
+            guard let best = candidates.max(by: { pool.free[$0].value.lastBatch < pool.free[$1].value.lastBatch }) else { return nil }
+            return pool.free.remove(at: best)
+        }
+        let state: AggregationState
+        if let taken {
+            state = taken.value
+        } else {
+            state = try make()
+            pool.withLock { $0.all.append(UncheckedBox(state)) }
+        }
+        defer {
+            pool.withLock { $0.free.append(UncheckedBox(state)) }
+        }
+        try body(state)
+    }
+
+    static let retiredGroups = 1 << 15
+
+    /// Every state made, in the order they were made; the pool is empty afterwards.
+    func takeAll() -> [AggregationState] {
+        let all = pool.withLock { pool in
+            defer { pool = Pool() }
+            return pool.all
+        }
+        return all.map(\.value)
     }
 }

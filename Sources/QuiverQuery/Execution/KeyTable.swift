@@ -35,22 +35,82 @@ struct KeyTable {
 
     /// The id of `key`, adding it if new.
     mutating func intern(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
-        let tag = hash & 0xFFFF_FFFF_0000_0000
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        let found: Int32? = slots.withUnsafeBufferPointer { slots in
+        let place = withStorage { storage in storage.find(key, hash: hash) }
+        return place.id >= 0 ? Int32(place.id) : insert(key, hash: hash, at: place.slot)
+    }
+
+    /// Interns every row of `keys`, returning each row's id (in a `RowScratch` array).
+    ///
+    /// Rows are looked up with the table's storage held open until one is new; only then
+    /// does the storage change (an insert, perhaps a growth) and the lookups resume.
+    mutating func intern(_ keys: KeyEncoder) -> [Int32] {
+        let rowCount = keys.rowCount
+        var ids = RowScratch.take(count: rowCount, fill: 0)
+        ids.withUnsafeMutableBufferPointer { ids in
+            keys.withKeys { key in
+                var row = 0
+                while row < rowCount {
+                    let miss: (slot: Int, hash: UInt64)? = withStorage { storage in
+                        while row < rowCount {
+                            let hash = KeyTable.hash(key(row))
+                            let place = storage.find(key(row), hash: hash)
+                            if place.id < 0 { return (place.slot, hash) }
+                            ids[row] = Int32(place.id)
+                            row += 1
+                        }
+                        return nil
+                    }
+                    guard let miss else { break }
+                    ids[row] = insert(key(row), hash: miss.hash, at: miss.slot)
+                    row += 1
+                }
+            }
+        }
+        return ids
+    }
+
+    /// The table's arrays, read in place while a lookup runs.
+    private struct Storage {
+        let slots: UnsafeBufferPointer<UInt64>
+        let starts: UnsafeBufferPointer<Int>
+        let arena: UnsafeRawBufferPointer
+        let mask: Int
+
+        /// The id of `key` (and -1 for the slot), or -1 and the empty slot where it belongs.
+        @inline(__always)
+        func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (id: Int, slot: Int) {
+            let tag = hash & 0xFFFF_FFFF_0000_0000
+            var slot = Int(truncatingIfNeeded: hash) & mask
             while true {
                 let entry = slots[slot]
-                if entry == 0 { return nil }
+                if entry == 0 { return (-1, slot) }
                 if entry & 0xFFFF_FFFF_0000_0000 == tag {
                     let id = Int(entry & 0xFFFF_FFFF) - 1
-                    if equals(id, key) { return Int32(id) }
+                    let start = starts[id]
+                    if starts[id + 1] - start == key.count
+                        && (key.count == 0 || KeyTable.bytesEqual(arena.baseAddress! + start, key.baseAddress!, key.count))
+                    {
+                        return (id, -1)
+                    }
                 }
                 slot = (slot + 1) & mask
             }
         }
-        if let found { return found }
+    }
+
+    @inline(__always)
+    private func withStorage<R>(_ body: (Storage) -> R) -> R {
+        slots.withUnsafeBufferPointer { slots in
+            starts.withUnsafeBufferPointer { starts in
+                arena.withUnsafeBytes { arena in body(Storage(slots: slots, starts: starts, arena: arena, mask: mask)) }
+            }
+        }
+    }
+
+    /// Adds `key` as the next id at `slot`, the empty slot `find` gave for it.
+    private mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, at slot: Int) -> Int32 {
         let id = Int32(count)
-        slots[slot] = tag | UInt64(id + 1)
+        slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
         hashes.append(hash)
         arena.append(contentsOf: key)
         starts.append(arena.count)
@@ -59,26 +119,20 @@ struct KeyTable {
         return id
     }
 
+    /// Whether `count` bytes at `a` and `b` are equal: short keys word by word, inline.
     @inline(__always)
-    private func equals(_ id: Int, _ key: UnsafeRawBufferPointer) -> Bool {
-        starts.withUnsafeBufferPointer { starts in
-            let start = starts[id]
-            guard starts[id + 1] - start == key.count else { return false }
-            guard let base = key.baseAddress, key.count > 0 else { return true }
-            return arena.withUnsafeBytes { stored in
-                guard let storedBase = stored.baseAddress else { return false }
-                return memcmp(storedBase + start, base, key.count) == 0
-            }
+    static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        if count > 32 { return memcmp(a, b, count) == 0 }
+        var index = 0
+        while index + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: index, as: UInt64.self) != b.loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }
+            index += 8
         }
-    }
-
-    /// Interns every row of `keys`, returning each row's id (in a `RowScratch` array).
-    mutating func intern(_ keys: KeyEncoder) -> [Int32] {
-        var ids = RowScratch.take(count: keys.rowCount, fill: 0)
-        ids.withUnsafeMutableBufferPointer { ids in
-            keys.forEachKey { row, key, hash in ids[row] = intern(key, hash: hash) }
+        while index < count {
+            if a.load(fromByteOffset: index, as: UInt8.self) != b.load(fromByteOffset: index, as: UInt8.self) { return false }
+            index += 1
         }
-        return ids
+        return true
     }
 
     /// Interns rows whose keys come from small domains — dictionary indices, booleans,
@@ -126,12 +180,22 @@ struct KeyTable {
                 h ^= h >> 29
                 index += 8
             }
+            // The last 0–7 bytes, little-endian, read with at most two loads: the word
+            // ending at the key's end shifted down, or two overlapping halves.
+            let remaining = count - index
             var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < count {
-                tail |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << shift
-                shift += 8
-                index += 1
+            if remaining > 0 && count >= 8 {
+                tail = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) >> UInt64(8 * (8 - remaining))
+            } else if remaining >= 4 {
+                tail = UInt64(base.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+                    | UInt64(base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)) << UInt64(8 * (remaining - 4))
+            } else {
+                var shift: UInt64 = 0
+                while index < count {
+                    tail |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << shift
+                    shift += 8
+                    index += 1
+                }
             }
             h = (h ^ tail) &* 0x9FB2_1C65_1E98_DF25
         }
@@ -178,11 +242,20 @@ struct KeyEncoder {
 
     var rowCount: Int { offsets.count - 1 }
 
+    /// Calls `body` with a function giving each row's key (valid during `body`).
+    func withKeys<R>(_ body: ((Int) -> UnsafeRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeBytes { all in
+            offsets.withUnsafeBufferPointer { offsets in
+                body { row in UnsafeRawBufferPointer(rebasing: all[offsets[row]..<offsets[row + 1]]) }
+            }
+        }
+    }
+
     /// Calls `body` with each row's key and its hash.
     func forEachKey(_ body: (Int, UnsafeRawBufferPointer, UInt64) -> Void) {
-        bytes.withUnsafeBytes { all in
+        withKeys { key in
             for row in 0..<rowCount {
-                let key = UnsafeRawBufferPointer(rebasing: all[offsets[row]..<offsets[row + 1]])
+                let key = key(row)
                 body(row, key, KeyTable.hash(key))
             }
         }

@@ -26,28 +26,32 @@ struct RowOrder {
         }
     }
 
+    /// Compares rows `a` and b` by every key in turn (`keys` is `self.keys`, read in place:
+    /// iterating the array would copy each comparer, a retain and a release per row pair).
     @inline(__always)
-    func compare(_ a: Int, _ b: Int) -> Int {
-        // Through a buffer pointer: iterating the array copies each comparer (a retain and a
-        // release of its closure and column per row pair).
-        keys.withUnsafeBufferPointer { keys in
-            for index in keys.indices {
-                let c = keys[index].compare(a, b)
-                if c != 0 { return c }
-            }
-            return 0
+    private static func compare(_ keys: UnsafeBufferPointer<KeyComparer>, _ a: Int, _ b: Int) -> Int {
+        for index in keys.indices {
+            let c = keys[index].compare(a, b)
+            if c != 0 { return c }
         }
+        return 0
+    }
+
+    /// Strict weak order with ties broken by position.
+    @inline(__always)
+    private static func less(_ keys: UnsafeBufferPointer<KeyComparer>, _ a: Int32, _ b: Int32) -> Bool {
+        let c = compare(keys, Int(a), Int(b))
+        return c != 0 ? c < 0 : a < b
     }
 
     /// Strict weak order with ties broken by position.
     func less(_ a: Int32, _ b: Int32) -> Bool {
-        let c = compare(Int(a), Int(b))
-        return c != 0 ? c < 0 : a < b
+        keys.withUnsafeBufferPointer { Self.less($0, a, b) }
     }
 
     /// All rows in order.
     func sorted(count: Int) -> [Int32] {
-        (0..<Int32(count)).sorted(by: less)
+        keys.withUnsafeBufferPointer { keys in (0..<Int32(count)).sorted { Self.less(keys, $0, $1) } }
     }
 
     /// The first `k` rows in order, keeping a heap of the best `k` seen so far
@@ -55,35 +59,38 @@ struct RowOrder {
     func top(_ k: Int, count: Int) -> [Int32] {
         guard k > 0 else { return [] }
         if k >= count { return sorted(count: count) }
-        // A max-heap on `less`: the root is the worst row kept.
-        var heap: [Int32] = []
-        heap.reserveCapacity(k)
-        for row in 0..<Int32(count) {
-            if heap.count < k {
-                heap.append(row)
-                var child = heap.count - 1
-                while child > 0 {
-                    let parent = (child - 1) / 2
-                    guard less(heap[parent], heap[child]) else { break }
-                    heap.swapAt(parent, child)
-                    child = parent
-                }
-            } else if less(row, heap[0]) {
-                heap[0] = row
-                var parent = 0
-                while true {
-                    let left = 2 * parent + 1
-                    let right = left + 1
-                    var largest = parent
-                    if left < k && less(heap[largest], heap[left]) { largest = left }
-                    if right < k && less(heap[largest], heap[right]) { largest = right }
-                    if largest == parent { break }
-                    heap.swapAt(parent, largest)
-                    parent = largest
+        return keys.withUnsafeBufferPointer { keys in
+            @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool { Self.less(keys, a, b) }
+            // A max-heap on `less`: the root is the worst row kept.
+            var heap: [Int32] = []
+            heap.reserveCapacity(k)
+            for row in 0..<Int32(count) {
+                if heap.count < k {
+                    heap.append(row)
+                    var child = heap.count - 1
+                    while child > 0 {
+                        let parent = (child - 1) / 2
+                        guard less(heap[parent], heap[child]) else { break }
+                        heap.swapAt(parent, child)
+                        child = parent
+                    }
+                } else if less(row, heap[0]) {
+                    heap[0] = row
+                    var parent = 0
+                    while true {
+                        let left = 2 * parent + 1
+                        let right = left + 1
+                        var largest = parent
+                        if left < k && less(heap[largest], heap[left]) { largest = left }
+                        if right < k && less(heap[largest], heap[right]) { largest = right }
+                        if largest == parent { break }
+                        heap.swapAt(parent, largest)
+                        parent = largest
+                    }
                 }
             }
+            return heap.sorted(by: less)
         }
-        return heap.sorted(by: less)
     }
 }
 

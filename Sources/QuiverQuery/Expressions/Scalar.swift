@@ -174,6 +174,7 @@ enum Decimal {
     /// already rounded `Double(value)` is off by one ulp for values such as 955.6400146484375.)
     static func toDouble(_ value: Int128, scale: Int) -> Double {
         // Int64 → Double is one instruction; the generic Int128 conversion is not.
+        if scale == 0 && value.magnitude <= 1 << 53 { return Double(Int64(truncatingIfNeeded: value)) }
         if value.magnitude <= 1 << 53 && scale <= 22 { return Double(Int64(truncatingIfNeeded: value)) / exactDoubles[scale] }
         return Double(String(value) + "e-" + String(scale)) ?? .nan
     }
