@@ -4,12 +4,12 @@ import QuiverBytes
 /// The state of a hash aggregation: the distinct group keys seen so far and, per aggregate,
 /// one accumulator slot per group.
 ///
-/// Partial states merge by hash partition at the end (`finish(partials:…)`), and groups come
-/// out in order of first appearance (batch, then position in the batch) at any parallelism.
-/// When the result does not depend on the order rows are folded in (`isOrderIndependent`),
-/// each worker folds many batches into one long-lived state; otherwise (floating-point sums)
-/// each batch builds its own partial and partials merge in batch order, so float sums add up
-/// the same way on every run.
+/// Each batch (morsel) builds its own partial state; keyed partials merge by hash partition at
+/// the end (`finish(partials:…)`) and groups come out in order of first appearance (batch,
+/// then position in the batch) at any parallelism. A global aggregate whose result does not
+/// depend on the order rows are folded in (`isOrderIndependent`) is instead folded by each
+/// worker into one long-lived state; float sums merge in batch order, so they add up the same
+/// way on every run.
 final class AggregationState {
     private let calls: [AggregateCall]
     private let keyTypes: [DataType]
@@ -129,16 +129,15 @@ final class AggregationState {
     /// than merged as they come: there are group keys (a global aggregate merges cheaply).
     var mergesByPartition: Bool { keys != nil }
 
-    /// Merges `partials` (per-batch partials in batch order, or long-lived per-worker states
-    /// of an order-independent aggregation) and finishes them, like merging each into the
+    /// Merges keyed `partials` (per-batch partials in batch order) and finishes them, like merging each into the
     /// first and calling `finish()`, but in parallel: groups are split into partitions by key
     /// hash, each partition merges every partial's groups of its own, in order, on its own
     /// thread, and the groups come out in order of first appearance (batch, then position in
     /// the batch) — the same output at any parallelism.
     ///
-    /// Partitions are many when groups are (each about `groupsPerPartition`), so each
-    /// partition's table stays small enough for the cache; each partial's groups are routed
-    /// to their partitions once, so a partition reads only its own groups.
+    /// There are more partitions when there are more groups (about `groupsPerPartition`
+    /// each, at least two per thread); each partial's groups are routed to their partitions
+    /// once, so a partition reads only its own groups.
     static func finish(
         partials: [AggregationState], calls: [AggregateCall], keyTypes: [DataType], parallelism: Int, pool: MemoryPool
     ) throws -> (columns: [ArrayData], groupCount: Int) {
@@ -184,8 +183,7 @@ final class AggregationState {
             })
         }
         let merged = try outcomes.map { try $0.value.get() }
-        // Partitions' groups interleaved back into order of first appearance (also needed
-        // with one partition: worker states are merged in no particular order).
+        // Partitions' groups interleaved back into order of first appearance.
         let refs = firstAppearanceOrder(merged.map(\.firstSeen))
         let columns = try merged[0].columns.indices.map { column in
             try Take.take(merged.map { $0.columns[column] }, refs: refs, pool: pool)
@@ -193,9 +191,10 @@ final class AggregationState {
         return (columns, refs.count)
     }
 
-    /// About how many groups one partition of a merge holds (a table of that many fits in a
-    /// core's cache).
-    static let groupsPerPartition = 8_192
+    /// About how many groups one partition of a merge holds at most (beyond two partitions
+    /// per thread): fewer, larger partitions cost less in set-up and in the final gather than
+    /// they lose to cache misses.
+    static let groupsPerPartition = 262_144
 }
 
 /// The groups of all partitions (`firstSeen[p][r]`: where group `r` of partition `p` first

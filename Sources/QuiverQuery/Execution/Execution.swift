@@ -22,8 +22,10 @@ final class Execution: @unchecked Sendable {
     private var aggregate: AggregationState?
     /// Per-batch partial aggregates with group keys, in batch order, merged at `finish`.
     private var partials: [AggregationState] = []
-    /// The states workers fold batches into when the aggregation does not depend on the
-    /// order of batches (nil otherwise: then each batch makes a partial).
+    /// The states workers fold batches into for a global aggregate (no group keys) whose
+    /// result does not depend on the order of batches; nil otherwise, and then each batch
+    /// makes a partial. (Keyed partials stay per batch: a table per batch stays small enough
+    /// for the cache, where one table per worker grows past it.)
     private let workerStates: WorkerStates?
     private(set) var isStopped = false
 
@@ -34,7 +36,7 @@ final class Execution: @unchecked Sendable {
         skip = options.useStatistics ? ZoneMaps.prune(plan) : Array(repeating: false, count: plan.source.batchCount)
         statistics.batchesTotal = plan.source.batchCount
         statistics.batchesSkipped = skip.filter { $0 }.count
-        if case .aggregate(let spec) = plan.mode, AggregationState.isOrderIndependent(spec.calls) {
+        if case .aggregate(let spec) = plan.mode, spec.hashedKeys.isEmpty, AggregationState.isOrderIndependent(spec.calls) {
             let keyTypes = spec.hashedKeys.map { ScalarArrays.valueType($0.type) }
             workerStates = WorkerStates { [pool = options.pool] in try AggregationState(calls: spec.calls, keyTypes: keyTypes, pool: pool) }
         } else {
@@ -330,11 +332,7 @@ final class Execution: @unchecked Sendable {
 
 /// Long-lived aggregation states that workers fold batches into, one batch at a time each:
 /// a worker takes a free state, folds its batch in and puts it back, so there are about as
-/// many states as workers, each interning a group once however many batches hold it.
-///
-/// A state that has grown past `retiredGroups` is retired instead of put back (it joins the
-/// final merge as it is) and the next batch starts a new one: tables that stay small stay in
-/// the cache, and the merge, partitioned by key, combines them in cache-sized pieces.
+/// many states as workers and no per-batch state to set up and merge.
 ///
 /// A worker gets a state that has only folded earlier batches (or a new one), so each state
 /// sees its batches in ascending order and knows where its groups first appeared.
@@ -363,13 +361,9 @@ private final class WorkerStates: @unchecked Sendable {
             state = try make()
             pool.withLock { $0.all.append(UncheckedBox(state)) }
         }
-        defer {
-            pool.withLock { $0.free.append(UncheckedBox(state)) }
-        }
+        defer { pool.withLock { $0.free.append(UncheckedBox(state)) } }
         try body(state)
     }
-
-    static let retiredGroups = 1 << 15
 
     /// Every state made, in the order they were made; the pool is empty afterwards.
     func takeAll() -> [AggregationState] {
