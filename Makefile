@@ -52,7 +52,11 @@ bench: setup
 ## (see BadCorpusTests) once fixed.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= FuzzStreamReader FuzzFileReader FuzzStoreFile
-FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -max_len=65536
+# Leak checks are off (the runtime's process-lifetime allocations are not leaks, and
+# libFuzzer's own leak probe re-runs inputs); allocation stacks are not recorded, which
+# only shortens ASan's reports.
+FUZZ_ASAN = detect_leaks=0:malloc_context_size=0
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -max_len=65536 -detect_leaks=0
 # Linked with lld: gold fails with an internal error on these executables.
 FUZZ_BUILD = QUIVER_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
 	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
@@ -69,15 +73,15 @@ FUZZ_SQL_BUILD = swift build -c release --package-path Fuzz/SQL --scratch-path .
 fuzz-sql:
 	$(FUZZ_SQL_BUILD)
 	mkdir -p .build-fuzz-sql/corpus
-	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 .build-fuzz-sql/release/FuzzSQL \
+	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$(FUZZ_ASAN) .build-fuzz-sql/release/FuzzSQL \
 	  .build-fuzz-sql/corpus Fuzz/SQL/seeds -dict=Fuzz/SQL/sql.dict -max_len=4096 \
 	  -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz-sql/ -print_final_stats=1 \
-	  -timeout=10 -rss_limit_mb=4096
+	  -timeout=10 -rss_limit_mb=4096 -detect_leaks=0
 
 fuzz: fuzz-build fuzz-sql
 	for target in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/$$target/corpus && \
-	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 .build-fuzz/release/$$target \
+	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$(FUZZ_ASAN) .build-fuzz/release/$$target \
 	    .build-fuzz/$$target/corpus ../shared/golden ../shared/regressions Tests/Regressions \
 	    -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/$$target/ \
 	    -print_final_stats=1 $(FUZZ_FLAGS) || exit 1; \

@@ -44,7 +44,7 @@ enum ValueFormatter {
         case .float(let number): return formatFloat(number, type: type)
         case .decimal(let text): return text
         case .string(let text): return nested ? quoted(text) : text
-        case .binary(let bytes): return "0x" + bytes.map(hexByte).joined()
+        case .binary(let bytes): return hex(bytes)
         case .date32(let days): return formatDate(days: Int64(days))
         case .date64(let milliseconds): return formatDate(days: floorDivMod(milliseconds, 86_400_000).quotient)
         case .time(let value, let unit):
@@ -170,9 +170,19 @@ enum ValueFormatter {
         return result + "\""
     }
 
-    private static func hexByte(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    /// `0x` and two lowercase hex digits per byte, written into one buffer (a string per
+    /// byte, joined, costs an allocation per byte).
+    private static func hex(_ bytes: [UInt8]) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        var text: [UInt8] = [UInt8(ascii: "0"), UInt8(ascii: "x")]
+        text.reserveCapacity(2 + 2 * bytes.count)
+        digits.withUTF8Buffer { digits in
+            for byte in bytes {
+                text.append(digits[Int(byte >> 4)])
+                text.append(digits[Int(byte & 15)])
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Units per second and fraction digits of a time unit.
