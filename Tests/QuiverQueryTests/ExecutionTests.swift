@@ -84,6 +84,34 @@ import Testing
         }
     }
 
+    /// ORDER BY … LIMIT over groups computes derived keys and outputs for the top groups only;
+    /// the rows are those of the full ordered result, ties (broken by first appearance),
+    /// HAVING, OFFSET and derived keys included.
+    @Test func topGroupsEqualTheFullOrderedResult() throws {
+        var random = SeededRandom(seed: 5)
+        let batches = try (0..<4).map { _ in
+            try Make.batch([
+                ("k", Make.int64((0..<5_000).map { _ in Int64.random(in: 0..<3_000, using: &random) })),
+                ("v", Make.int64((0..<5_000).map { _ in Int.random(in: 0..<10, using: &random) == 0 ? nil : Int64.random(in: -50...50, using: &random) })),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        for (body, offset, limit) in [
+            ("SELECT k, count(*) AS c, sum(v) FROM t GROUP BY k ORDER BY c DESC", 0, 10),
+            ("SELECT k, count(*) AS c FROM t GROUP BY k ORDER BY c", 3, 10),
+            ("SELECT k, k - 1, k * 2, count(*) AS c FROM t GROUP BY k, k - 1, k * 2 ORDER BY c DESC", 0, 7),
+            ("SELECT k, k - 1, count(*) AS c FROM t GROUP BY k, k - 1 ORDER BY k - 1 DESC", 0, 5),
+            ("SELECT k, sum(v) AS s FROM t GROUP BY k HAVING count(*) > 8 ORDER BY s DESC, k", 2, 4),
+            ("SELECT min(v), k % 7 AS m, count(*) FROM t GROUP BY m ORDER BY m", 0, 3),
+        ] {
+            let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+            let sql = body + " LIMIT \(limit)" + (offset > 0 ? " OFFSET \(offset)" : "")
+            let limited = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+            #expect(full.count > offset + limit, "\(sql)")
+            #expect(limited == Array(full.dropFirst(offset).prefix(limit)), "\(sql)")
+        }
+    }
+
     /// LIMIT without ORDER BY returns the first rows in batch order, and stops scanning.
     @Test func limitTakesLeadingRowsAndStopsEarly() throws {
         let batches = try (0..<50).map { b in try Make.batch([("i", Make.int64((0..<100).map { Int64(b * 100 + $0) }))]) }

@@ -275,8 +275,14 @@ final class Execution: @unchecked Sendable {
                     parallelism: options.parallelism, pool: options.pool)
                 : (try state.finish(), state.groupCount)
             partials = []
-            let results = try withDerivedKeys(spec, finished, groupCount: groupCount)
-            var grouped = ColumnSet(columns: results, length: groupCount)
+            var (finishedGroups, rowCount) = (finished, groupCount)
+            if let k = plan.fetchCount, !plan.sort.isEmpty, let top = try topGroups(spec, finished, groupCount: groupCount, k: k) {
+                // Late materialisation: only the top groups' derived keys and outputs.
+                finishedGroups = try finished.map { try Take.take($0, rows: top, pool: options.pool) }
+                rowCount = top.count
+            }
+            let results = try withDerivedKeys(spec, finishedGroups, groupCount: rowCount)
+            var grouped = ColumnSet(columns: results, length: rowCount)
             if let having = spec.having {
                 let rows = Selection(try evaluator.evaluate(having, grouped), length: grouped.length, pool: options.pool).rows()
                 grouped = ColumnSet(columns: try results.map { try Take.take($0, rows: rows, pool: options.pool) }, length: rows.count)
@@ -295,6 +301,36 @@ final class Execution: @unchecked Sendable {
             : try sortRuns(limit: plan.fetchCount)
         runs = []
         return [window(of: RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(sorted.columns.prefix(plan.visibleWidth)), length: sorted.length))]
+    }
+
+    /// The groups (ids into `finished`, the hashed keys then the aggregates) that HAVING keeps
+    /// and ORDER BY puts first, at most `k` of them, found from the sort keys alone; nil when
+    /// that would not save work (few groups, or a sort key or HAVING reads a derived key).
+    private func topGroups(_ spec: AggregatePlan, _ finished: [ArrayData], groupCount: Int, k: Int) throws -> [Int32]? {
+        guard k < groupCount / 2 else { return nil }
+        let read = plan.sort.reduce(spec.having?.columns ?? []) { $0.union(spec.outputs[$1.column].columns) }
+        guard read.isDisjoint(with: spec.derivedKeys) else { return nil }
+        // `finished` at the output field positions, derived keys left out.
+        var fields = [ArrayData?](repeating: nil, count: spec.fields.count)
+        var next = 0
+        for position in fields.indices where !spec.derivedKeys.contains(position) {
+            fields[position] = finished[next]
+            next += 1
+        }
+        var groups = ColumnSet(columns: fields, length: groupCount)
+        var ids: [Int32]? = nil
+        if let having = spec.having {
+            let kept = Selection(try evaluator.evaluate(having, groups), length: groupCount, pool: options.pool).rows()
+            groups = ColumnSet(columns: try groups.columns.map { try $0.map { try Take.take($0, rows: kept, pool: options.pool) } }, length: kept.count)
+            ids = kept
+        }
+        var sortColumns = spec.outputs.map { _ in Output.nulls(.null, length: 0, pool: options.pool) }
+        for sort in plan.sort {
+            sortColumns[sort.column] = try evaluator.evaluate(spec.outputs[sort.column], groups).materialize(length: groups.length, pool: options.pool)
+        }
+        let top = try RowOrder(columns: try sortable(sortColumns), specs: plan.sort).top(k, count: groups.length)
+        // Ascending ids keep the groups' order of first appearance among ties.
+        return (ids.map { kept in top.map { kept[Int($0)] } } ?? top).sorted()
     }
 
     /// The aggregate's output with the derived keys put back at their positions, each computed
