@@ -112,6 +112,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    tls(args.binary)
     if FAILURES:
         sys.exit(f"{len(FAILURES)} failure(s): {FAILURES}")
     print("all Flight interoperability checks passed")
@@ -285,6 +286,30 @@ def auth(port):
     check(list(client.list_flights(options=options)) == [], "basic-auth handshake hands out a working bearer token")
     direct = fl.FlightCallOptions(headers=[(b"authorization", b"Bearer s3cret")])
     check(list(client.list_flights(options=direct)) == [], "bearer token header")
+
+
+def tls(binary):
+    """--tls-cert/--tls-key: a grpc+tls:// client that trusts the certificate reads."""
+    directory = tempfile.mkdtemp(prefix="quiver-flight-tls-")
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True)
+    proc, port = start(binary, os.path.join(directory, "store"), "--tls-cert", cert, "--tls-key", key)
+    try:
+        with open(cert, "rb") as f:
+            client = fl.connect(f"grpc+tls://127.0.0.1:{port}", tls_root_certs=f.read())
+        items = batches(3, 2, 50)
+        put(client, "secure", items[0].schema, items)
+        info = client.get_flight_info(fl.FlightDescriptor.for_path("secure"))
+        got = pa.concat_tables([read_endpoint(client, e) for e in info.endpoints])
+        check(got.equals(pa.Table.from_batches(items)), "TLS: do_put and do_get over grpc+tls")
+        plain = fl.connect(f"grpc://127.0.0.1:{port}")
+        expect_error(lambda: list(plain.list_flights()), "TLS: a plain-text client is refused")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":
