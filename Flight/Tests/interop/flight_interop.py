@@ -113,6 +113,13 @@ def main():
         proc.terminate()
         proc.wait(timeout=10)
     tls(args.binary)
+    limited = tempfile.mkdtemp(prefix="quiver-flight-limits-")
+    proc, port = start(args.binary, limited, "--max-streams", "1", "--memory-limit", "100000")
+    try:
+        limits(port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
     if FAILURES:
         sys.exit(f"{len(FAILURES)} failure(s): {FAILURES}")
     print("all Flight interoperability checks passed")
@@ -286,6 +293,35 @@ def auth(port):
     check(list(client.list_flights(options=options)) == [], "basic-auth handshake hands out a working bearer token")
     direct = fl.FlightCallOptions(headers=[(b"authorization", b"Bearer s3cret")])
     check(list(client.list_flights(options=direct)) == [], "bearer token header")
+
+
+def limits(port):
+    """--max-streams 1 and --memory-limit: a client that stops reading holds its stream (the
+    server waits on flow control, no buffering), a second stream is refused at once, and
+    cancelling the first frees its slot. A query over the memory limit fails cleanly."""
+    location = f"grpc://127.0.0.1:{port}"
+    client = fl.connect(location)
+    big = [pa.record_batch({"x": pa.array(range(i * 500_000, (i + 1) * 500_000), pa.int64())}) for i in range(16)]
+    put(client, "big", big[0].schema, big)  # 64 MB in one endpoint: more than any flow-control window
+    endpoint = client.get_flight_info(fl.FlightDescriptor.for_path("big")).endpoints[0]
+    slow = client.do_get(endpoint.ticket)
+    check(slow.read_chunk().data.num_rows == 500_000, "a slow reader gets its first batch")
+    other = fl.connect(location)
+    expect_error(lambda: other.do_get(endpoint.ticket).read_all(), "a second stream over the cap", "RESOURCE_EXHAUSTED", "resource exhausted", "streams are being served")
+    slow.cancel()
+    freed = False
+    for _ in range(100):
+        try:
+            freed = other.do_get(endpoint.ticket).read_all().num_rows == 8_000_000
+            break
+        except (fl.FlightError, pa.ArrowException):
+            time.sleep(0.1)
+    check(freed, "cancelling the slow reader frees its stream")
+    expect_error(lambda: other.do_get(other.get_flight_info(
+        fl.FlightDescriptor.for_command(b"SELECT x % 1000000 AS k, count(*) AS n FROM big GROUP BY k")).endpoints[0].ticket).read_all(),
+        "a query over the memory limit", "RESOURCE_EXHAUSTED", "resource exhausted", "over the limit")
+    check(other.do_get(other.get_flight_info(fl.FlightDescriptor.for_command(b"SELECT x FROM big LIMIT 3")).endpoints[0].ticket)
+          .read_all().num_rows == 3, "a small query under the memory limit runs")
 
 
 def tls(binary):
