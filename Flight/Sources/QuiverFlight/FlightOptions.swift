@@ -20,6 +20,8 @@ public struct FlightOptions: Sendable {
     /// How a `DoPut` stream's batches are validated (full validation by default).
     public var readOptions: IPCReadOptions
 
+    /// Options with the defaults a shared server wants: no auth, 64 streams, 1 GiB per
+    /// query, 256 MiB per incoming message, 16 batches per endpoint, full validation.
     public init(
         bearerToken: String? = nil, maxConcurrentStreams: Int = 64, requestMemoryLimit: Int = 1 << 30,
         maxRequestMessageBytes: Int = 256 << 20, batchesPerEndpoint: Int = 16, readOptions: IPCReadOptions = .init()

@@ -12,10 +12,12 @@ public struct FlightServer: Sendable {
     /// PEM files of the certificate chain and private key: with both, the server speaks TLS
     /// (clients connect to `grpc+tls://`), otherwise plain text (`grpc://`).
     public var tlsCertificatePath: String?
+    /// See `tlsCertificatePath`.
     public var tlsPrivateKeyPath: String?
     /// The service's options.
     public var options: FlightOptions
 
+    /// A server for `host:port`, plain text unless both TLS paths are given.
     public init(
         host: String = "127.0.0.1", port: Int = 8815, tlsCertificatePath: String? = nil, tlsPrivateKeyPath: String? = nil,
         options: FlightOptions = .init()

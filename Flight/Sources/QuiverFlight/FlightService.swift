@@ -49,6 +49,7 @@ public final class FlightService: RegistrableRPCService, Sendable {
         for writer in open { try writer.close() }
     }
 
+    /// Registers the Flight methods with a gRPC router (`GRPCServer` calls this).
     public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         let handlers = Handlers(service: self)
         handlers.registerMethods(with: &router)
