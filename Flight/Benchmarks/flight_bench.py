@@ -51,8 +51,8 @@ def peer_server(port, files):
     server.serve()
 
 
-def start_quiver(binary, store):
-    proc = subprocess.Popen([binary, "serve", store, "--port", "0"], stdout=subprocess.PIPE, text=True)
+def start_quiver(binary, store, *extra):
+    proc = subprocess.Popen([binary, "serve", store, "--port", "0", *extra], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     assert "serving" in line, line
     return proc, int(line.rsplit(":", 1)[1])

@@ -35,28 +35,74 @@ struct FlightDataSerializer: MessageSerializer {
         }
     }
 
+    /// The wire form of one FlightData: field tags and lengths around the two parts.
+    /// Built through `Bytes(sequence)` rather than `Bytes(repeating:count:)` plus a write:
+    /// the transport's buffer then takes the bytes in one `memcpy` per part (through
+    /// `FramedParts._copyContents`) instead of being zero-filled first.
     static func frame<Bytes: GRPCContiguousBytes>(_ header: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Bytes {
-        let headerField = header.count > 0 ? 1 + Varint.size(of: UInt64(header.count)) + header.count : 0
-        let bodyField = body.count > 0 ? 2 + Varint.size(of: UInt64(body.count)) + body.count : 0
-        var bytes = Bytes(repeating: 0, count: headerField + bodyField)
-        bytes.withUnsafeMutableBytes { out in
-            var position = 0
-            if header.count > 0 {
-                out[position] = 0x12
-                position += 1
-                position = Varint.write(UInt64(header.count), into: out, at: position)
-                out.baseAddress!.advanced(by: position).copyMemory(from: header.baseAddress!, byteCount: header.count)
-                position += header.count
-            }
-            if body.count > 0 {
-                out[position] = 0xC2
-                out[position + 1] = 0x3E
-                position += 2
-                position = Varint.write(UInt64(body.count), into: out, at: position)
-                out.baseAddress!.advanced(by: position).copyMemory(from: body.baseAddress!, byteCount: body.count)
+        var headerPrefix: [UInt8] = []
+        if header.count > 0 {
+            headerPrefix.append(0x12)
+            Varint.append(UInt64(header.count), to: &headerPrefix)
+        }
+        var bodyPrefix: [UInt8] = []
+        if body.count > 0 {
+            bodyPrefix += [0xC2, 0x3E]
+            Varint.append(UInt64(body.count), to: &bodyPrefix)
+        }
+        return headerPrefix.withUnsafeBytes { headerPrefix in
+            bodyPrefix.withUnsafeBytes { bodyPrefix in
+                Bytes(FramedParts(parts: [headerPrefix, header, bodyPrefix, body]))
             }
         }
-        return bytes
+    }
+}
+
+/// Byte ranges read as one sequence, copied out a range at a time. Valid only while the
+/// ranges are (inside the closures that lend them).
+struct FramedParts: Sequence {
+    let parts: [UnsafeRawBufferPointer]
+
+    var underestimatedCount: Int { parts.reduce(0) { $0 + $1.count } }
+
+    struct Iterator: IteratorProtocol {
+        let parts: [UnsafeRawBufferPointer]
+        var part = 0
+        var offset = 0
+
+        mutating func next() -> UInt8? {
+            while part < parts.count {
+                if offset < parts[part].count {
+                    defer { offset += 1 }
+                    return parts[part][offset]
+                }
+                part += 1
+                offset = 0
+            }
+            return nil
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(parts: parts) }
+
+    func _copyContents(initializing buffer: UnsafeMutableBufferPointer<UInt8>) -> (Iterator, Int) {
+        var iterator = makeIterator()
+        var written = 0
+        while iterator.part < parts.count, written < buffer.count {
+            let part = parts[iterator.part]
+            let take = Swift.min(part.count - iterator.offset, buffer.count - written)
+            if take > 0 {
+                UnsafeMutableRawPointer(buffer.baseAddress! + written)
+                    .copyMemory(from: part.baseAddress! + iterator.offset, byteCount: take)
+            }
+            written += take
+            iterator.offset += take
+            if iterator.offset == part.count {
+                iterator.part += 1
+                iterator.offset = 0
+            }
+        }
+        return (iterator, written)
     }
 }
 
@@ -122,26 +168,13 @@ struct FlightDataDeserializer: MessageDeserializer {
 
 /// Protobuf base-128 varints.
 enum Varint {
-    static func size(of value: UInt64) -> Int {
+    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
         var value = value
-        var size = 1
         while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
             value >>= 7
-            size += 1
         }
-        return size
-    }
-
-    static func write(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at position: Int) -> Int {
-        var value = value
-        var position = position
-        while value >= 0x80 {
-            out[position] = UInt8(truncatingIfNeeded: value) | 0x80
-            value >>= 7
-            position += 1
-        }
-        out[position] = UInt8(value)
-        return position + 1
+        bytes.append(UInt8(value))
     }
 
     /// At most ten bytes; a longer or truncated varint is `INVALID_ARGUMENT`.

@@ -37,6 +37,31 @@ import Testing
         #expect(ours.body.isAligned(to: 64))
     }
 
+    @Test func framedPartsCopyOutAsTheirConcatenation() {
+        let parts: [[UInt8]] = [[1, 2], [], [3, 4, 5], [6]]
+        let expected = parts.flatMap { $0 }
+        parts[0].withUnsafeBytes { a in
+            parts[1].withUnsafeBytes { b in
+                parts[2].withUnsafeBytes { c in
+                    parts[3].withUnsafeBytes { d in
+                        let framed = FramedParts(parts: [a, b, c, d])
+                        #expect(Array(framed) == expected)  // element by element
+                        for size in 0...expected.count + 2 {  // in bulk, into buffers of every size
+                            var out = [UInt8](repeating: 0, count: size)
+                            let (iterator, written) = out.withUnsafeMutableBufferPointer { framed._copyContents(initializing: $0) }
+                            #expect(written == min(size, expected.count))
+                            #expect(Array(out.prefix(written)) == Array(expected.prefix(written)))
+                            var rest = iterator
+                            var tail: [UInt8] = []
+                            while let byte = rest.next() { tail.append(byte) }
+                            #expect(tail == Array(expected.dropFirst(written)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func incomingDescriptorAndUnknownFieldsAreRead() throws {
         var message = Arrow_Flight_Protocol_FlightData()
         message.flightDescriptor.type = .path
