@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,31 +99,39 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     args = parser.parse_args()
-    store = tempfile.mkdtemp(prefix="quiver-flight-")
+    scratch = tempfile.mkdtemp(prefix="quiver-flight-")
+    try:
+        checks(args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if FAILURES:
+        sys.exit(f"{len(FAILURES)} failure(s): {FAILURES}")
+    print("all Flight interoperability checks passed")
+
+
+def checks(args, scratch):
+    store = os.path.join(scratch, "store")
     proc, port = start(args.binary, store, "--batches-per-endpoint", "2")
     try:
         run(store, port)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    secured = tempfile.mkdtemp(prefix="quiver-flight-auth-")
+    secured = os.path.join(scratch, "auth")
     proc, port = start(args.binary, secured, "--token", "s3cret")
     try:
         auth(port)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    tls(args.binary)
-    limited = tempfile.mkdtemp(prefix="quiver-flight-limits-")
+    tls(args.binary, os.path.join(scratch, "tls"))
+    limited = os.path.join(scratch, "limits")
     proc, port = start(args.binary, limited, "--max-streams", "1", "--memory-limit", "100000")
     try:
         limits(port)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    if FAILURES:
-        sys.exit(f"{len(FAILURES)} failure(s): {FAILURES}")
-    print("all Flight interoperability checks passed")
 
 
 def run(store, port):
@@ -331,9 +340,9 @@ def limits(port):
           .read_all().num_rows == 3, "a small query under the memory limit runs")
 
 
-def tls(binary):
+def tls(binary, directory):
     """--tls-cert/--tls-key: a grpc+tls:// client that trusts the certificate reads."""
-    directory = tempfile.mkdtemp(prefix="quiver-flight-tls-")
+    os.makedirs(directory)
     cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
