@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-unit test-cli test-asan test-peers build datasets bench fuzz fuzz-build fuzz-sql
+.PHONY: setup demo test test-unit test-cli test-asan test-peers test-flight bench-flight build datasets bench fuzz fuzz-build fuzz-sql
 
 setup:
 	@bash scripts/setup.sh
@@ -14,7 +14,7 @@ demo: build
 ## Every test: unit + interoperability tests, the CLI on the golden corpus, and the
 ## malformed-input corpus under AddressSanitizer.
 test: setup
-	$(MAKE) test-unit test-cli test-asan test-peers
+	$(MAKE) test-unit test-cli test-asan test-peers test-flight
 
 test-unit:
 	swift test
@@ -35,6 +35,21 @@ test-asan:
 # and the quiver CLI (release).
 test-peers:
 	python3 Benchmarks/peers/compare.py --smoke
+
+# The Arrow Flight server (Flight/, a package of its own so that only it builds gRPC):
+# pyarrow.flight and the ADBC Flight SQL driver against quiver-flight on 127.0.0.1, then the
+# package's unit tests.
+test-flight:
+	swift build --package-path Flight --product quiver-flight
+	python3 Flight/Tests/interop/flight_interop.py --binary Flight/.build/debug/quiver-flight
+	swift test --package-path Flight
+
+## DoGet of TPC-H SF1 lineitem (uncompressed and LZ4) over loopback against a pyarrow.flight
+## server on the same files, and the first batch of a LIMIT 10 query: prints GB/s and ratios.
+## Run `make datasets` first.
+bench-flight: setup
+	swift build -c release --package-path Flight --product quiver-flight
+	python3 Flight/Benchmarks/flight_bench.py --binary Flight/.build/release/quiver-flight
 
 ## Benchmark datasets into datasets/generated (TPC-H lineitem SF1 via tpchgen-cli, seed, wide, sorted).
 datasets: setup

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for building and testing Quiver:
 # the system compression libraries (liblz4-dev, libzstd-dev, zlib1g-dev for .json.gz, pkg-config),
-# PCRE2 for SQL regular expressions (libpcre2-dev) and the Python peers
-# the interoperability tests compare against (pyarrow, Polars, DuckDB). Idempotent: installs only what is missing.
+# PCRE2 for SQL regular expressions (libpcre2-dev), openssl (test certificates for the Flight
+# server's TLS) and the Python peers
+# the interoperability tests compare against (pyarrow, Polars, DuckDB, and the ADBC Flight SQL
+# driver for the Flight server). Idempotent: installs only what is missing.
 set -euo pipefail
 
 need_apt=()
-for pkg in liblz4-dev libzstd-dev zlib1g-dev libpcre2-dev pkg-config; do
+for pkg in liblz4-dev libzstd-dev zlib1g-dev libpcre2-dev pkg-config openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -20,6 +22,11 @@ PYTHON=${PYTHON:-python3}
 need_pip=()
 for mod in pyarrow polars duckdb numpy; do
   "$PYTHON" -c "import $mod" >/dev/null 2>&1 || need_pip+=("$mod")
+done
+# The Flight server's interoperability tests (make test-flight): pyarrow.flight comes with
+# pyarrow; the ADBC Flight SQL driver and its driver manager are modules of their own.
+for pkg in adbc_driver_flightsql:adbc-driver-flightsql adbc_driver_manager:adbc-driver-manager; do
+  "$PYTHON" -c "import ${pkg%%:*}" >/dev/null 2>&1 || need_pip+=("${pkg##*:}")
 done
 # TPC-H data for the query tests and datasets (a command, not a module).
 command -v tpchgen-cli >/dev/null 2>&1 || need_pip+=("tpchgen-cli")

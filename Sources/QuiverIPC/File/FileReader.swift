@@ -28,7 +28,7 @@ public final class FileReader: Sendable {
     /// bodies are viewed in the mapping), bodies through `read`.
     let input: any RandomAccessInput
     let recordBatchBlocks: [FileBlock]
-    private let dictionaryBlocks: [FileBlock]
+    let dictionaryBlocks: [FileBlock]
     /// Messages must end before the footer starts.
     let messageLimit: Int
     /// How to decode the schema's batches, worked out once.
