@@ -330,7 +330,7 @@ struct IntegrationJSONTests {
     @Test func damagedFilesNeverTrap() throws {
         let file = try readGolden("generated_nested_dictionary")
         let text = try IntegrationJSON.write(schema: file.schema, batches: file.batches)
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(seed: 102)
         for cut in stride(from: 0, to: text.count, by: max(1, text.count / 300)) {
             _ = try? IntegrationJSON.read(from: text.prefix(cut))
         }

@@ -21,7 +21,7 @@ struct EncodingTests {
     /// implementation to compare against, over every length class.
     @Test("xxh64 agrees with libzstd's frame checksums", arguments: [0, 1, 3, 4, 7, 8, 31, 32, 33, 63, 64, 100, 1000, 4097])
     func agreesWithZstd(length: Int) throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(seed: 107)
         let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let context = try #require(ZSTD_createCCtx())
         defer { ZSTD_freeCCtx(context) }

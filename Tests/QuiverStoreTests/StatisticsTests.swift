@@ -80,7 +80,7 @@ struct StatisticsTests {
 
     @Test("chunk keys order byte strings as memcmp does, and are equal for short strings only when they are")
     func chunkKeys() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(seed: 108)
         func memcmpOrder(_ a: [UInt8], _ b: [UInt8]) -> Int {
             a.lexicographicallyPrecedes(b) ? -1 : (b.lexicographicallyPrecedes(a) ? 1 : 0)
         }
@@ -118,7 +118,7 @@ struct StatisticsTests {
 
     @Test("string min and max match a sort, across blocks, ties, nulls, slices and layouts")
     func stringExtremes() throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(seed: 109)
         let alphabets: [[Character]] = [["a", "b"], ["a", "b", "c", "d", "é"]]
         for round in 0..<60 {
             let count = [1, 7, 1_000, 3_000][round % 4]

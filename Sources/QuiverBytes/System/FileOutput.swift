@@ -7,10 +7,10 @@
 /// copy) up to the last such boundary it crosses, and only its tail is buffered.
 ///
 /// Why aligned: Linux keeps a file's pages in the page cache in folios sized by how they
-/// were written, and every later memory map of the file faults in a folio at a time. Written
-/// in aligned 2 MiB stretches, the 411 MB LZ4 lineitem file maps in 1.5 ms of page faults;
-/// written in the ~1 MB unaligned pieces a record batch gives, 18 ms; in pyarrow's
-/// buffer-sized writes, 32 ms. `sync()` additionally waits for the disk. `deinit` flushes
+/// were written, and every later memory map of the file faults in a folio at a time: a file
+/// written in aligned 2 MiB stretches maps with an order of magnitude fewer faults than one
+/// written in the unaligned pieces a record batch gives (figures in BENCHMARKS.md).
+/// `sync()` additionally waits for the disk. `deinit` flushes
 /// and closes as a last resort but cannot report errors: call `close()` to see them.
 public final class FileOutput: ByteOutput {
     /// What opening a path does to an existing file.

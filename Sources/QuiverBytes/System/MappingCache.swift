@@ -42,10 +42,10 @@ public struct FileIdentity: Sendable, Hashable {
 /// has not changed since, returns the existing mapping instead of making a new one.
 ///
 /// Why: a fresh mapping starts with no page-table entries, so every first touch of a page is
-/// a fault — even when the file is entirely in the page cache. Scanning 170 MB of columns
-/// through a new mapping costs ~40k page-table entries, ~25 ms of kernel time, and the
-/// `munmap` undoes them again; a service that queries the same files over and over pays that
-/// on every query. A reused mapping keeps its entries, so warm queries run at memory speed.
+/// a fault — even when the file is entirely in the page cache: a new mapping costs one
+/// page-table entry per touched page, in kernel time, and the `munmap` undoes them again; a
+/// service that queries the same files over and over pays that on every query. A reused
+/// mapping keeps its entries, so warm queries run at memory speed.
 ///
 /// What it costs: cached mappings stay mapped after the readers are gone, so their touched
 /// pages count in the process's resident set (they are page cache: shared and reclaimable,

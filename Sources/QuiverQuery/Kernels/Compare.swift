@@ -32,10 +32,10 @@ enum CompareOp: String, Sendable, Hashable {
 /// Comparison kernels: two operands of one physical type → a boolean array whose validity is
 /// the AND of the operands' validities.
 ///
-/// The inner loop packs 64 results per word with no branches, which LLVM vectorises: on
-/// 6M doubles it runs at memory speed (~4 ms/thread here). Explicit generic `SIMD8<T>` code
-/// was tried and is ~7× slower, because `.<` on a generic `SIMD8<T>` resolves to the
-/// lane-by-lane fallback before specialisation ever sees the concrete type.
+/// The inner loop packs 64 results per word with no branches, which LLVM vectorises, so it
+/// runs at memory speed. Explicit generic `SIMD8<T>` code was tried and is much slower,
+/// because `.<` on a generic `SIMD8<T>` resolves to the lane-by-lane fallback before
+/// specialisation ever sees the concrete type.
 enum Compare {
     static func evaluate(_ op: CompareOp, _ left: Datum, _ right: Datum, length: Int, pool: MemoryPool) throws -> ArrayData {
         if left.isNullScalar || right.isNullScalar { return Output.nulls(.boolean, length: length, pool: pool) }

@@ -6,8 +6,8 @@ import QuiverBytes
 /// Writes reach the file in whole `stretch`-aligned pieces of it (2 MiB: the huge page
 /// size) as soon as they cross such a boundary, and the rest on `flush()` (a commit).
 /// Linux caches a file in folios sized by how it was written, and every memory map of the
-/// file faults a folio at a time: a store file written buffer by buffer faulted in 10.6 ms
-/// per fresh mapping of 160 MB, written in aligned stretches in under 1 ms.
+/// file faults a folio at a time, so a file written in aligned stretches maps with far fewer
+/// faults than one written buffer by buffer (figures in BENCHMARKS.md).
 ///
 /// Nothing is copied twice: a record batch's buffers (`write(_: Buffer)`) are kept by
 /// reference until their stretch goes out in one `pwritev`; only small writes (framing,
