@@ -160,7 +160,16 @@ final class AggregationState {
         let outcomes = concurrentMap(count: partitions) { partition in
             UncheckedSendable(Result { () throws -> (columns: [ArrayData], firstSeen: [UInt64]) in
                 let state = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
+                // Room for this partition's groups up front, so its table does not keep
+                // rehashing and regrowing (the sum over partials, capped: groups recur).
+                let counts = sharedRoutes.value.map { $0.groups[partition].count }
+                let expected = Swift.min(counts.reduce(0, +), 4 * (counts.max() ?? 0))
+                let bytes = zip(shared.value, counts).reduce(0) { total, pair in
+                    total + pair.0.keys!.keyBytes * pair.1 / Swift.max(1, pair.0.groupCount)
+                }
+                state.keys!.reserve(groups: expected, bytes: bytes * expected / Swift.max(1, counts.reduce(0, +)))
                 var firstSeen: [UInt64] = []
+                firstSeen.reserveCapacity(expected)
                 for (partial, route) in zip(shared.value, sharedRoutes.value) {
                     let groups = route.groups[partition]
                     guard !groups.isEmpty else { continue }
@@ -323,6 +332,14 @@ struct GroupKeys {
             ids.withUnsafeMutableBufferPointer { packed!.intern(rowKeys, ids: $0) }
         }
         return ids
+    }
+
+    /// The bytes the keys take (0 for packed keys, which take none beyond their words).
+    var keyBytes: Int { bytes?.keyBytes ?? 0 }
+
+    /// Makes room for `groups` more groups whose keys take `bytes` bytes.
+    mutating func reserve(groups: Int, bytes: Int) {
+        if packed != nil { packed!.reserve(keys: groups) } else { self.bytes?.reserve(keys: groups, bytes: bytes) }
     }
 
     /// The hash of group `group`'s key.

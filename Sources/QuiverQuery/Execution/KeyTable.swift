@@ -146,8 +146,9 @@ struct KeyTable {
         }
     }
 
-    private mutating func grow() {
-        let size = slots.count * 2
+    private mutating func grow() { rehash(size: slots.count * 2) }
+
+    private mutating func rehash(size: Int) {
         slots = Array(repeating: 0, count: size)
         mask = size - 1
         slots.withUnsafeMutableBufferPointer { slots in
@@ -156,6 +157,32 @@ struct KeyTable {
                 var slot = Int(truncatingIfNeeded: hash) & mask
                 while slots[slot] != 0 { slot = (slot + 1) & mask }
                 slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
+            }
+        }
+    }
+
+    /// Makes room for `keys` more keys of `bytes` bytes in all, so that interning them
+    /// neither rehashes nor regrows the arena.
+    mutating func reserve(keys: Int, bytes: Int) {
+        let wanted = count + keys
+        if wanted * 2 > slots.count {
+            var size = slots.count
+            while size < wanted * 2 { size <<= 1 }
+            rehash(size: size)
+        }
+        hashes.reserveCapacity(wanted)
+        starts.reserveCapacity(wanted + 1)
+        arena.reserveCapacity(arena.count + bytes)
+    }
+
+    /// The bytes all keys take.
+    var keyBytes: Int { arena.count }
+
+    /// Calls `body` with a function giving each key's bytes by id (valid during `body`).
+    func withKeys<R>(_ body: ((Int) -> UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try starts.withUnsafeBufferPointer { starts in
+            try arena.withUnsafeBytes { arena in
+                try body { id in UnsafeRawBufferPointer(rebasing: arena[starts[id]..<starts[id + 1]]) }
             }
         }
     }
@@ -388,6 +415,14 @@ enum KeyDecoder {
         case strings(StringBuilder)
     }
 
+    /// How a key column's values are laid out, read per key without copying `Column`s (whose
+    /// payloads would be retained and released per value).
+    private enum Layout {
+        case fixed(width: Int)
+        case bits
+        case strings
+    }
+
     static func decode(_ table: KeyTable, types: [DataType], skipPrefix: Int = 0, pool: MemoryPool) throws -> [ArrayData] {
         let count = table.count
         var valid = [[Bool]](repeating: [Bool](repeating: true, count: count), count: types.count)
@@ -406,39 +441,53 @@ enum KeyDecoder {
                 return .fixed(allocation.pointer, allocation, width: width)
             }
         }
-        for id in 0..<count {
-            try table.withKey(id) { key in
-                guard let base = key.baseAddress else { return }
+        let layouts: [Layout] = columns.map {
+            switch $0 {
+            case .fixed(_, _, let width): return .fixed(width: width)
+            case .bits: return .bits
+            case .strings: return .strings
+            }
+        }
+        let outputs: [UnsafeMutableRawPointer?] = columns.map { if case .fixed(let out, _, _) = $0 { return out } else { return nil } }
+        // The builders move out of `columns` while the keys are read.
+        var builders: [StringBuilder?] = columns.indices.map { index in
+            guard case .strings(let builder) = columns[index] else { return nil }
+            columns[index] = .bits
+            return builder
+        }
+        try table.withKeys { key in
+            for id in 0..<count {
+                let key = key(id)
+                guard let base = key.baseAddress else { continue }
                 var at = skipPrefix
-                for index in columns.indices {
-                    let isValid = key[at] == 1
+                for index in layouts.indices {
+                    let isValid = base.load(fromByteOffset: at, as: UInt8.self) == 1
                     at += 1
                     if !isValid { valid[index][id] = false }
-                    switch columns[index] {
-                    case .fixed(let out, _, let width):
+                    switch layouts[index] {
+                    case .fixed(let width):
                         if isValid {
-                            (out + id * width).copyMemory(from: base + at, byteCount: width)
+                            (outputs[index]! + id * width).copyMemory(from: base + at, byteCount: width)
                             at += width
                         }
                     case .bits:
                         if isValid {
-                            bitValues[index][id] = key[at] != 0
+                            bitValues[index][id] = base.load(fromByteOffset: at, as: UInt8.self) != 0
                             at += 1
                         }
-                    case .strings(var builder):
-                        columns[index] = .bits  // the builder moves out while appending
+                    case .strings:
                         if isValid {
                             let length = Int(base.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-                            try builder.append(UnsafeRawBufferPointer(start: base + at + 4, count: length))
+                            try builders[index]!.append(UnsafeRawBufferPointer(start: base + at + 4, count: length))
                             at += 4 + length
                         } else {
-                            builder.appendNull()
+                            builders[index]!.appendNull()
                         }
-                        columns[index] = .strings(builder)
                     }
                 }
             }
         }
+        for (index, builder) in builders.enumerated() { if let builder { columns[index] = .strings(builder) } }
         return columns.indices.map { index in
             let (column, type, valid) = (columns[index], types[index], valid[index])
             let nulls = valid.reduce(0) { $0 + ($1 ? 0 : 1) }

@@ -189,8 +189,19 @@ struct PackedKeyTable {
         }
     }
 
-    private mutating func grow() {
-        let size = slots.count * 2
+    /// Makes room for `count` more keys, so that interning them does not rehash.
+    mutating func reserve(keys count: Int) {
+        let wanted = keys.count + count
+        keys.reserveCapacity(wanted)
+        guard wanted * 2 > slots.count else { return }
+        var size = slots.count
+        while size < wanted * 2 { size <<= 1 }
+        rehash(size: size)
+    }
+
+    private mutating func grow() { rehash(size: slots.count * 2) }
+
+    private mutating func rehash(size: Int) {
         slots = Array(repeating: -1, count: size)
         mask = size - 1
         slots.withUnsafeMutableBufferPointer { slots in
