@@ -45,6 +45,9 @@ final class AggregationState {
 
     var groupCount: Int { keys?.count ?? 1 }
 
+    /// The (group, value) pairs the distinct counts hold.
+    var distinctPairs: Int { accumulators.reduce(0) { $0 + (($1 as? DistinctAccumulator)?.pairCount ?? 0) } }
+
     /// Whether the aggregates' results are the same whatever order rows are folded in:
     /// everything but floating-point sums and averages (whose rounding depends on the order)
     /// and floating-point min/max (which keeps whichever of -0 and 0 came first).
@@ -143,11 +146,16 @@ final class AggregationState {
     ) throws -> (columns: [ArrayData], groupCount: Int) {
         // One partial already holds its groups in order of first appearance.
         if partials.count == 1 { return (try partials[0].finish(), partials[0].groupCount) }
+        // The merge's work: its groups, and the (group, value) pairs of distinct counts, which
+        // can far outnumber the groups (`COUNT(DISTINCT UserID) … GROUP BY RegionID`).
         let totalGroups = partials.reduce(0) { $0 + $1.groupCount }
+        let work = totalGroups + partials.reduce(0) { $0 + $1.distinctPairs }
         var partitionCount = 1
-        while partitionCount < 256 && totalGroups / partitionCount > groupsPerPartition { partitionCount *= 2 }
+        while partitionCount < 256 && work / partitionCount > groupsPerPartition { partitionCount *= 2 }
         // At least two partitions per thread once there is enough to share (a power of two).
-        while totalGroups > groupsPerPartition && partitionCount < Swift.min(parallelism * 2, 256) { partitionCount *= 2 }
+        while work > groupsPerPartition && partitionCount < Swift.min(parallelism * 2, 256) { partitionCount *= 2 }
+        // No more partitions than groups to spread over them.
+        while partitionCount > 1 && partitionCount / 2 >= totalGroups { partitionCount /= 2 }
         let partitions = partitionCount
         // Each partition only reads the partials, which no one writes any more, and writes
         // only its own groups' entries of the routes' targets.
@@ -937,6 +945,8 @@ private final class DistinctAccumulator: Accumulator {
     var packedPairs = PackedKeyTable()
     let layout: PackedKeyLayout?
     let pool: MemoryPool
+
+    var pairCount: Int { pairs.count + packedPairs.count }
 
     init(valueType: DataType, pool: MemoryPool) {
         layout = PackedKeyLayout([valueType])
