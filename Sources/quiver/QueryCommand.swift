@@ -28,7 +28,8 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Rows to print with --format table.") var maxRows: Int = 100
     @Option(help: "Worker threads (default: every core).") var threads: Int?
     @Option(name: .shortAndLong, help: "Write the result here instead of standard output.") var output: String?
-    @Flag(help: "Print time, batches skipped, bytes allocated and RSS to standard error.") var stats = false
+    @Flag(help: "Print time, batches skipped, bytes allocated, RSS, bytes read from disk and major faults to standard error.")
+    var stats = false
     @Option(name: .customLong("repeat"), help: "Run the query this many times in this process and report the fastest and median run (with --stats): warm timings.")
     var repetitions: Int = 1
     @Flag(help: "Verify each store batch's checksum as it is read: damaged data fails the query instead of altering its result.")
@@ -39,6 +40,8 @@ struct QueryCommand: ParsableCommand {
         let pool = MemoryPool.default
         let allocatedBefore = pool.totalAllocatedBytes
         let rssBefore = try? MemoryUsage.residentSetBytes()
+        let diskBefore = try? MemoryUsage.storageReadBytes()
+        let faultsBefore = try? MemoryUsage.majorFaults()
         var tables: [String: any BatchSource] = [:]
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -94,6 +97,15 @@ struct QueryCommand: ParsableCommand {
             var line = "time \(elapsed)  batches \(s.batchesTotal) (skipped \(s.batchesSkipped))  "
             line += "rows \(result.numRows)  allocated \(allocated) B"
             if let rss { line += "  RSS Δ \(rss) B" }
+            if let peak = try? MemoryUsage.peakResidentSetBytes() { line += "  peak RSS \(peak) B" }
+            // I/O over every run: bytes the kernel read from storage for this process (reads,
+            // faults and the read-ahead they started) and faults that waited for the disk.
+            if let before = diskBefore, let after = try? MemoryUsage.storageReadBytes() {
+                line += "  read from disk \(after - before) B"
+            }
+            if let before = faultsBefore, let after = try? MemoryUsage.majorFaults() {
+                line += "  major faults \(after - before)"
+            }
             if runs.count > 1 {
                 let sorted = runs.dropFirst().sorted()
                 line += "  repeated \(runs.count - 1)×: fastest \(sorted[0]), median \(sorted[sorted.count / 2])"

@@ -68,7 +68,7 @@ extension FileReader {
     /// mapped this is a plain loop over `recordBatch(at:)`, whose pool buffers are freed as
     /// soon as `body` lets go of them.
     public func scan(readAhead: Int = 8 << 20, _ body: (_ index: Int, _ batch: RecordBatch) throws -> Void) throws {
-        var advisor = ((input as? MappedFile) ?? (input as? MappedFileInput)?.mapping).map {
+        var advisor = mappedFile.map {
             ScanAdvisor(file: $0, limit: messageLimit, readAhead: max(readAhead, MemoryUsage.pageSize))
         }
         advisor?.start()
@@ -141,6 +141,11 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
 
     func read(at offset: Int, count: Int) throws -> Buffer {
         try mapping.read(at: offset, count: count)
+    }
+
+    /// Advice for the descriptor's own reads (`posix_fadvise`): the metadata `pread`s.
+    func adviseDescriptor(_ advice: AccessAdvice) {
+        try? descriptor.advise(advice)
     }
 
     /// The `count` bytes at `offset` (a message's framing and flatbuffer) in a buffer of

@@ -1,0 +1,192 @@
+import Synchronization
+import QuiverArrow
+import QuiverBytes
+
+/// How a `PlannedScan` drives I/O: how far ahead of the scan it asks for bytes, and whether
+/// it gives back the pages it brought in.
+public struct ScanIOPolicy: Sendable, Hashable {
+    /// How the bytes ahead of the scan are requested.
+    public enum Prefetch: Sendable, Hashable {
+        /// `MADV_WILLNEED` on exactly the needed ranges of the mapping: the kernel reads them
+        /// into the page cache in the background, the batches stay zero-copy views.
+        case willNeed
+        /// No requests ahead: each page is read when first touched (one page per fault,
+        /// since the mapping is advised `MADV_RANDOM` while the scan runs).
+        case none
+    }
+
+    /// Bytes of needed ranges (projected columns, not whole batches) requested ahead of the
+    /// batch being read. At least the next batch is always requested.
+    public var readAhead: Int
+    /// How the window is requested.
+    public var prefetch: Prefetch
+    /// Whether the pages a batch needed that were not resident when it was planned are
+    /// unmapped (`MADV_DONTNEED`) once the last view of that batch goes, so the kernel can
+    /// reclaim them first. Pages that were resident already are left alone: data that was
+    /// warm stays warm.
+    public var releaseBehind: Bool
+
+    /// A policy; see the properties.
+    public init(readAhead: Int = 32 << 20, prefetch: Prefetch = .willNeed, releaseBehind: Bool = true) {
+        self.readAhead = max(0, readAhead)
+        self.prefetch = prefetch
+        self.releaseBehind = releaseBehind
+    }
+
+    /// 32 MiB ahead with `MADV_WILLNEED`, release behind.
+    public static let `default` = ScanIOPolicy()
+}
+
+/// One scan's reads over record batches of memory-mapped Arrow files, planned so that only
+/// the bytes the scan needs are read from disk — the query engine's I/O path.
+///
+/// ```
+///  batches, in scan order:  b0   b1   b2   b3   b4   b5 …
+///                           ^read      ^---- window: the projected columns' buffer ranges
+///                                            of the next batches, readAhead bytes of them,
+///                                            requested with MADV_WILLNEED (resident ranges,
+///                                            as mincore tells, are not requested)
+///  mapping advice while a scan runs: MADV_RANDOM (no read-around on faults: the kernel's
+///  8 MB window would pull in every column); the descriptor's metadata preads: FADV_RANDOM
+///  behind the scan: pages brought in for a batch are unmapped when its last view goes
+/// ```
+///
+/// Batches are still views into the mapping (zero-copy; warm data costs nothing extra but
+/// one `mincore` per range). Positions may be read from several threads in any order; the
+/// window follows the furthest position asked for. Inputs that are not mapped are read as
+/// `recordBatch(at:columns:)` reads them.
+public final class PlannedScan: Sendable {
+    /// One batch of the scan: which reader, which of its batches.
+    public struct Step: Sendable {
+        public let reader: FileReader
+        public let batch: Int
+        public init(reader: FileReader, batch: Int) {
+            self.reader = reader
+            self.batch = batch
+        }
+    }
+
+    /// The batches, in scan order.
+    public let steps: [Step]
+    /// The top-level columns read from each.
+    public let columns: [Int]
+    /// The policy.
+    public let policy: ScanIOPolicy
+    private let state = Mutex(State())
+    /// The mappings the scan advised, to restore when it ends.
+    private let mappings: [MappedFile]
+
+    private struct State {
+        /// Positions below this have been planned (requested, or found resident).
+        var planned = 0
+        /// Per planned position, the bytes it needs.
+        var neededBytes: [Int] = []
+        /// Per position, the page spans brought in for it, released when its batch goes.
+        var release: [Int: [Range<Int>]] = [:]
+    }
+
+    /// Plans a scan of `steps` (in that order) reading `columns` of each. Advises every mapped
+    /// file involved `MADV_RANDOM` until the last scan of it ends. Reads nothing yet.
+    public init(_ steps: [Step], columns: [Int], policy: ScanIOPolicy = .default) {
+        self.steps = steps
+        self.columns = columns
+        self.policy = policy
+        var seen = Set<ObjectIdentifier>()
+        var mappings: [MappedFile] = []
+        for step in steps {
+            guard let file = step.reader.mappedFile, seen.insert(ObjectIdentifier(step.reader)).inserted else { continue }
+            (step.reader.input as? MappedFileInput)?.adviseDescriptor(.random)
+            if !mappings.contains(where: { $0 === file }) { mappings.append(file) }
+        }
+        self.mappings = mappings
+        for file in mappings where file.fact(ActiveScans.key, make: ActiveScans.init).begin() {
+            try? file.advise(.random)
+        }
+    }
+
+    deinit {
+        for file in mappings where file.fact(ActiveScans.key, make: ActiveScans.init).end() {
+            try? file.advise(.normal)
+        }
+    }
+
+    /// The batch at `position` of the scan (`steps[position]`), with `columns` (in that
+    /// order). First extends the window of requested bytes past `position`. Throws
+    /// `invalidArgument` for a position outside the scan, and whatever reading the batch throws.
+    public func recordBatch(at position: Int) throws -> RecordBatch {
+        guard steps.indices.contains(position) else {
+            throw QuiverError(.invalidArgument, "position \(position) of a scan of \(steps.count) batches")
+        }
+        plan(through: position)
+        let step = steps[position]
+        let release = state.withLock { $0.release.removeValue(forKey: position) }
+        guard let release, let file = step.reader.mappedFile else {
+            return try step.reader.recordBatch(at: step.batch, columns: columns)
+        }
+        return try step.reader.recordBatch(at: step.batch, columns: columns) { body in
+            Buffer(owner: ReleasedPages(file: file, spans: release), baseAddress: body.baseAddress, count: body.count)
+        }
+    }
+
+    /// Plans every position up to `position`, then more until `readAhead` bytes past it are.
+    private func plan(through position: Int) {
+        state.withLock { state in
+            var ahead = state.planned > position ? state.neededBytes[(position + 1)..<state.planned].reduce(0, +) : 0
+            while state.planned < steps.count && (state.planned <= position || ahead < policy.readAhead) {
+                let next = state.planned
+                let (bytes, brought) = request(steps[next])
+                state.neededBytes.append(bytes)
+                if !brought.isEmpty && policy.releaseBehind { state.release[next] = brought }
+                if next > position { ahead += bytes }
+                state.planned += 1
+            }
+        }
+    }
+
+    /// Requests one step's ranges that are not resident; returns the bytes it needs and the
+    /// ranges requested. Advice is only advice: a failing call changes nothing read, and a
+    /// batch whose metadata is bad is left for the read to report.
+    private func request(_ step: Step) -> (bytes: Int, requested: [Range<Int>]) {
+        guard let file = step.reader.mappedFile,
+            let ranges = try? step.reader.bodyRanges(ofBatch: step.batch, columns: columns)
+        else { return (0, []) }
+        var requested: [Range<Int>] = []
+        var bytes = 0
+        for range in ranges {
+            bytes += range.count
+            guard let resident = try? file.residentBytes(in: range), resident < range.count else { continue }
+            if policy.prefetch == .willNeed { try? file.advise(.willNeed, range) }
+            requested.append(range)
+        }
+        return (bytes, requested)
+    }
+}
+
+/// The owner of a batch body read through a `PlannedScan`: keeps the mapping alive, and when
+/// the last view of the body goes, unmaps the pages the scan brought in for it. A later touch
+/// reads them back (from the page cache if they are still there).
+private final class ReleasedPages: BufferOwner, @unchecked Sendable {
+    let file: MappedFile
+    let spans: [Range<Int>]
+
+    init(file: MappedFile, spans: [Range<Int>]) {
+        self.file = file
+        self.spans = spans
+    }
+
+    deinit {
+        for span in spans { try? file.advise(.dontNeed, span) }
+    }
+}
+
+/// How many planned scans of one mapping are running: the first sets `MADV_RANDOM`, the last
+/// restores the default.
+private final class ActiveScans: Sendable {
+    static let key = "quiver.plannedScans"
+    private let count = Mutex(0)
+
+    /// Counts a scan in; true if it is the only one.
+    func begin() -> Bool { count.withLock { $0 += 1; return $0 == 1 } }
+    /// Counts a scan out; true if none is left.
+    func end() -> Bool { count.withLock { $0 -= 1; return $0 == 0 } }
+}
