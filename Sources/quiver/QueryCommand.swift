@@ -32,6 +32,10 @@ struct QueryCommand: ParsableCommand {
     var stats = false
     @Option(name: .customLong("repeat"), help: "Run the query this many times in this process and report the fastest and median run (with --stats): warm timings.")
     var repetitions: Int = 1
+    @Option(name: .customLong("read-ahead"), help: "MiB of the query's columns to request from disk ahead of the scan (MADV_WILLNEED); 0: read each page when first touched.")
+    var readAheadMiB: Int = ScanIOPolicy.default.readAhead >> 20
+    @Flag(help: "Keep the pages a scan read from disk mapped after their batch is done (default: release them, so the kernel reclaims them first).")
+    var keepPages = false
     @Flag(help: "Verify each store batch's checksum as it is read: damaged data fails the query instead of altering its result.")
     var verify = false
 
@@ -42,6 +46,8 @@ struct QueryCommand: ParsableCommand {
         let rssBefore = try? MemoryUsage.residentSetBytes()
         let diskBefore = try? MemoryUsage.storageReadBytes()
         let faultsBefore = try? MemoryUsage.majorFaults()
+        let io = ScanIOPolicy(
+            readAhead: max(0, readAheadMiB) << 20, prefetch: readAheadMiB > 0 ? .willNeed : .none, releaseBehind: !keepPages)
         var tables: [String: any BatchSource] = [:]
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -49,7 +55,9 @@ struct QueryCommand: ParsableCommand {
             // Warnings (a crashed table that needs repair) go to standard error.
             let store = try Store(at: path)
             for name in try store.tableNames() {
-                tables[name] = try StoreTableSource(store: store, table: name, verifyChecksums: verify)
+                var table = try StoreTableSource(store: store, table: name, verifyChecksums: verify)
+                table.ioPolicy = io
+                tables[name] = table
             }
         } else {
             if verify {
@@ -58,7 +66,8 @@ struct QueryCommand: ParsableCommand {
                 _ = try file.reader()
                 for index in 0..<file.numRecordBatches { try file.verifyChecksum(ofBatch: index) }
             }
-            let source = try FileBatchSource(path: path)
+            var source = try FileBatchSource(path: path)
+            source.ioPolicy = io
             tables["t"] = source
             let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             if stem.first.map({ $0.isLetter || $0 == "_" }) == true,

@@ -72,16 +72,17 @@ public final class PlannedScan: Sendable {
     public let columns: [Int]
     /// The policy.
     public let policy: ScanIOPolicy
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// The mappings the scan advised, to restore when it ends.
     private let mappings: [MappedFile]
 
     private struct State {
-        /// Positions below this have been planned (requested, or found resident).
-        var planned = 0
-        /// Per planned position, the bytes it needs.
-        var neededBytes: [Int] = []
-        /// Per position, the page spans brought in for it, released when its batch goes.
+        /// Positions below this have been claimed by a thread that requests their ranges.
+        var claimed = 0
+        /// Per position, the bytes it needs, once its request is done.
+        var neededBytes: [Int?]
+        /// Per position, the page spans requested for it (not resident when planned): released
+        /// when the last view of its batch goes.
         var release: [Int: [Range<Int>]] = [:]
     }
 
@@ -91,6 +92,7 @@ public final class PlannedScan: Sendable {
         self.steps = steps
         self.columns = columns
         self.policy = policy
+        state = Mutex(State(neededBytes: Array(repeating: nil, count: steps.count)))
         var seen = Set<ObjectIdentifier>()
         var mappings: [MappedFile] = []
         for step in steps {
@@ -105,6 +107,10 @@ public final class PlannedScan: Sendable {
     }
 
     deinit {
+        // Batches whose last view went before their request was recorded.
+        for position in state.withLock({ Array($0.release.keys) }) {
+            if let file = steps[position].reader.mappedFile { release(position, in: file) }
+        }
         for file in mappings where file.fact(ActiveScans.key, make: ActiveScans.init).end() {
             try? file.advise(.normal)
         }
@@ -119,28 +125,46 @@ public final class PlannedScan: Sendable {
         }
         plan(through: position)
         let step = steps[position]
-        let release = state.withLock { $0.release.removeValue(forKey: position) }
-        guard let release, let file = step.reader.mappedFile else {
+        guard policy.releaseBehind, let file = step.reader.mappedFile else {
             return try step.reader.recordBatch(at: step.batch, columns: columns)
         }
         return try step.reader.recordBatch(at: step.batch, columns: columns) { body in
-            Buffer(owner: ReleasedPages(file: file, spans: release), baseAddress: body.baseAddress, count: body.count)
+            Buffer(owner: ReleasedPages(scan: self, file: file, position: position), baseAddress: body.baseAddress,
+                   count: body.count)
         }
     }
 
-    /// Plans every position up to `position`, then more until `readAhead` bytes past it are.
+    /// Requests every position up to `position`, then more until `readAhead` bytes past it are.
+    /// Threads claim positions under the lock and request them outside it, so one thread
+    /// waiting for the disk to accept a request holds up no other.
     private func plan(through position: Int) {
-        state.withLock { state in
-            var ahead = state.planned > position ? state.neededBytes[(position + 1)..<state.planned].reduce(0, +) : 0
-            while state.planned < steps.count && (state.planned <= position || ahead < policy.readAhead) {
-                let next = state.planned
-                let (bytes, brought) = request(steps[next])
-                state.neededBytes.append(bytes)
-                if !brought.isEmpty && policy.releaseBehind { state.release[next] = brought }
-                if next > position { ahead += bytes }
-                state.planned += 1
+        while let next = state.withLock({ state -> Int? in
+            guard state.claimed < steps.count else { return nil }
+            if state.claimed > position {
+                // Positions claimed but not done yet count as the last size known.
+                var known = 0
+                var ahead = 0
+                for index in (position + 1)..<state.claimed {
+                    known = state.neededBytes[index] ?? known
+                    ahead += known
+                }
+                guard ahead < policy.readAhead else { return nil }
+            }
+            state.claimed += 1
+            return state.claimed - 1
+        }) {
+            let (bytes, requested) = request(steps[next])
+            state.withLock { state in
+                state.neededBytes[next] = bytes
+                if !requested.isEmpty { state.release[next] = requested }
             }
         }
+    }
+
+    /// Unmaps the pages requested for `position` (called when its batch's last view goes).
+    fileprivate func release(_ position: Int, in file: MappedFile) {
+        guard let spans = state.withLock({ $0.release.removeValue(forKey: position) }) else { return }
+        for span in spans { try? file.advise(.dontNeed, span) }
     }
 
     /// Requests one step's ranges that are not resident; returns the bytes it needs and the
@@ -163,20 +187,20 @@ public final class PlannedScan: Sendable {
 }
 
 /// The owner of a batch body read through a `PlannedScan`: keeps the mapping alive, and when
-/// the last view of the body goes, unmaps the pages the scan brought in for it. A later touch
-/// reads them back (from the page cache if they are still there).
+/// the last view of the body goes, has the scan unmap the pages it requested for the batch. A
+/// later touch reads them back (from the page cache if they are still there).
 private final class ReleasedPages: BufferOwner, @unchecked Sendable {
+    let scan: PlannedScan
     let file: MappedFile
-    let spans: [Range<Int>]
+    let position: Int
 
-    init(file: MappedFile, spans: [Range<Int>]) {
+    init(scan: PlannedScan, file: MappedFile, position: Int) {
+        self.scan = scan
         self.file = file
-        self.spans = spans
+        self.position = position
     }
 
-    deinit {
-        for span in spans { try? file.advise(.dontNeed, span) }
-    }
+    deinit { scan.release(position, in: file) }
 }
 
 /// How many planned scans of one mapping are running: the first sets `MADV_RANDOM`, the last
