@@ -88,6 +88,16 @@ extension FileReader {
     }
 }
 
+extension FileReader {
+    /// The bytes of record batch `index`'s framing and metadata (what `bodyRanges` reads), or
+    /// nil if its block lies outside the messages region.
+    func recordBatchMetadataRange(at index: Int) -> Range<Int>? {
+        guard let range = recordBatchByteRange(at: index) else { return nil }
+        let block = recordBatchBlocks[index]
+        return range.lowerBound..<(range.lowerBound + Int(block.metadataLength))
+    }
+}
+
 extension StreamReader {
     /// Opens the Arrow stream at `path`, memory-mapped (the default: batches are views into
     /// the mapping) or read front to back into pool buffers (works for FIFOs and devices too).

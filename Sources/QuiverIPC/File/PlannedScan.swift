@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import QuiverArrow
 import QuiverBytes
@@ -27,13 +28,13 @@ public struct ScanIOPolicy: Sendable, Hashable {
     public var releaseBehind: Bool
 
     /// A policy; see the properties.
-    public init(readAhead: Int = 32 << 20, prefetch: Prefetch = .willNeed, releaseBehind: Bool = true) {
+    public init(readAhead: Int = 64 << 20, prefetch: Prefetch = .willNeed, releaseBehind: Bool = true) {
         self.readAhead = max(0, readAhead)
         self.prefetch = prefetch
         self.releaseBehind = releaseBehind
     }
 
-    /// 32 MiB ahead with `MADV_WILLNEED`, release behind.
+    /// 64 MiB ahead with `MADV_WILLNEED`, release behind.
     public static let `default` = ScanIOPolicy()
 }
 
@@ -79,6 +80,12 @@ public final class PlannedScan: Sendable {
     private struct State {
         /// Positions below this have been claimed by a thread that requests their ranges.
         var claimed = 0
+        /// Positions below this have had their metadata requested.
+        var metadataRequested = 0
+        /// The furthest position a batch was asked for.
+        var furthest = -1
+        /// Whether the background planner is running.
+        var planning = false
         /// Per position, the bytes it needs, once its request is done.
         var neededBytes: [Int?]
         /// Per position, the page spans requested for it (not resident when planned): released
@@ -134,30 +141,85 @@ public final class PlannedScan: Sendable {
         }
     }
 
-    /// Requests every position up to `position`, then more until `readAhead` bytes past it are.
-    /// Threads claim positions under the lock and request them outside it, so one thread
-    /// waiting for the disk to accept a request holds up no other.
+    /// Requests every position up to `position` (on this thread: the batch is about to be
+    /// read), then has a background thread request more until `readAhead` bytes past the
+    /// furthest position read are: submitting a request blocks while the device's queue is
+    /// full, and no worker should wait for that. Threads claim positions under the lock and
+    /// request them outside it.
     private func plan(through position: Int) {
         while let next = state.withLock({ state -> Int? in
-            guard state.claimed < steps.count else { return nil }
-            if state.claimed > position {
-                // Positions claimed but not done yet count as the last size known.
-                var known = 0
-                var ahead = 0
-                for index in (position + 1)..<state.claimed {
-                    known = state.neededBytes[index] ?? known
-                    ahead += known
-                }
-                guard ahead < policy.readAhead else { return nil }
-            }
+            guard state.claimed <= position, state.claimed < steps.count else { return nil }
             state.claimed += 1
             return state.claimed - 1
         }) {
-            let (bytes, requested) = request(steps[next])
-            state.withLock { state in
-                state.neededBytes[next] = bytes
-                if !requested.isEmpty { state.release[next] = requested }
-            }
+            request(position: next)
+        }
+        // Claimed by the background planner but not requested yet: request it here too (a
+        // repeated request finds the pages in the cache or on their way, and costs no I/O).
+        if state.withLock({ $0.neededBytes[position] == nil }) { request(position: position) }
+        guard policy.prefetch == .willNeed else { return }
+        let start = state.withLock { state -> Bool in
+            state.furthest = max(state.furthest, position)
+            guard !state.planning, claimAhead(&state, commit: false) != nil else { return false }
+            state.planning = true
+            return true
+        }
+        if start { DispatchQueue.global(qos: .userInitiated).async { self.planAhead() } }
+    }
+
+    /// The background planner: claims and requests positions until the window is full.
+    private func planAhead() {
+        while let next = state.withLock({ state -> Int? in
+            if let next = claimAhead(&state, commit: true) { return next }
+            state.planning = false
+            return nil
+        }) {
+            request(position: next)
+        }
+    }
+
+    /// The next position to request ahead of the furthest one read, if fewer than `readAhead`
+    /// bytes are requested past it (positions claimed but not done count as the last size
+    /// known); with `commit`, claimed.
+    private func claimAhead(_ state: inout State, commit: Bool) -> Int? {
+        guard state.claimed < steps.count else { return nil }
+        var known = 0
+        var ahead = 0
+        for index in max(0, state.furthest + 1)..<max(state.claimed, state.furthest + 1) {
+            known = state.neededBytes[index] ?? known
+            ahead += known
+        }
+        guard ahead < policy.readAhead else { return nil }
+        if commit { state.claimed += 1 }
+        return state.claimed - (commit ? 1 : 0)
+    }
+
+    /// Requests position `position`'s ranges (and the metadata of the stretch ahead of it)
+    /// and records what it needs.
+    private func request(position: Int) {
+        requestMetadata(for: position)
+        let (bytes, requested) = request(steps[position])
+        state.withLock { state in
+            state.neededBytes[position] = bytes
+            if !requested.isEmpty { state.release[position] = requested }
+        }
+    }
+
+    /// Planning a position reads its metadata (a `pread`): cold, that read would wait behind
+    /// the body ranges already requested. So the metadata of the positions ahead is requested
+    /// (`MADV_WILLNEED`, a page or two each) well before they are planned, a stretch at a time.
+    private func requestMetadata(for position: Int) {
+        let stretch = 64
+        guard let range = state.withLock({ state -> Range<Int>? in
+            guard state.metadataRequested < min(steps.count, position + stretch) else { return nil }
+            let range = state.metadataRequested..<min(steps.count, position + 2 * stretch)
+            state.metadataRequested = range.upperBound
+            return range
+        }) else { return }
+        for step in steps[range] {
+            guard let file = step.reader.mappedFile, let metadata = step.reader.recordBatchMetadataRange(at: step.batch)
+            else { continue }
+            try? file.advise(.willNeed, metadata)
         }
     }
 
