@@ -34,6 +34,8 @@ struct QueryCommand: ParsableCommand {
     var repetitions: Int = 1
     @Option(name: .customLong("read-ahead"), help: "MiB of the query's columns to request from disk ahead of the scan (MADV_WILLNEED); 0: read each page when first touched.")
     var readAheadMiB: Int = ScanIOPolicy.default.readAhead >> 20
+    @Option(name: .customLong("io-threads"), help: "Threads that request the read-ahead window from the kernel.")
+    var ioThreads: Int = ScanIOPolicy.default.planners
     @Flag(help: "Keep the pages a scan read from disk mapped after their batch is done (default: release them, so the kernel reclaims them first).")
     var keepPages = false
     @Flag(help: "Verify each store batch's checksum as it is read: damaged data fails the query instead of altering its result.")
@@ -47,7 +49,8 @@ struct QueryCommand: ParsableCommand {
         let diskBefore = try? MemoryUsage.storageReadBytes()
         let faultsBefore = try? MemoryUsage.majorFaults()
         let io = ScanIOPolicy(
-            readAhead: max(0, readAheadMiB) << 20, prefetch: readAheadMiB > 0 ? .willNeed : .none, releaseBehind: !keepPages)
+            readAhead: max(0, readAheadMiB) << 20, prefetch: readAheadMiB > 0 ? .willNeed : .none, planners: ioThreads,
+            releaseBehind: !keepPages)
         var tables: [String: any BatchSource] = [:]
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {

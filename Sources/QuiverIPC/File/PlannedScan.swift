@@ -21,6 +21,9 @@ public struct ScanIOPolicy: Sendable, Hashable {
     public var readAhead: Int
     /// How the window is requested.
     public var prefetch: Prefetch
+    /// How many background threads may request the window at once: each request allocates
+    /// and queues its pages on the calling thread, so one thread can fall behind the disk.
+    public var planners: Int
     /// Whether the pages a batch needed that were not resident when it was planned are
     /// unmapped (`MADV_DONTNEED`) once the last view of that batch goes, so the kernel can
     /// reclaim them first. Pages that were resident already are left alone: data that was
@@ -28,13 +31,14 @@ public struct ScanIOPolicy: Sendable, Hashable {
     public var releaseBehind: Bool
 
     /// A policy; see the properties.
-    public init(readAhead: Int = 64 << 20, prefetch: Prefetch = .willNeed, releaseBehind: Bool = true) {
+    public init(readAhead: Int = 64 << 20, prefetch: Prefetch = .willNeed, planners: Int = 4, releaseBehind: Bool = true) {
         self.readAhead = max(0, readAhead)
+        self.planners = max(1, planners)
         self.prefetch = prefetch
         self.releaseBehind = releaseBehind
     }
 
-    /// 64 MiB ahead with `MADV_WILLNEED`, release behind.
+    /// 64 MiB ahead with `MADV_WILLNEED` from up to 4 threads, release behind.
     public static let `default` = ScanIOPolicy()
 }
 
@@ -45,8 +49,9 @@ public struct ScanIOPolicy: Sendable, Hashable {
 ///  batches, in scan order:  b0   b1   b2   b3   b4   b5 …
 ///                           ^read      ^---- window: the projected columns' buffer ranges
 ///                                            of the next batches, readAhead bytes of them,
-///                                            requested with MADV_WILLNEED (resident ranges,
-///                                            as mincore tells, are not requested)
+///                                            requested with MADV_WILLNEED by a background
+///                                            thread (resident ranges, as mincore tells, are
+///                                            not requested); their metadata a stretch earlier
 ///  mapping advice while a scan runs: MADV_RANDOM (no read-around on faults: the kernel's
 ///  8 MB window would pull in every column); the descriptor's metadata preads: FADV_RANDOM
 ///  behind the scan: pages brought in for a batch are unmapped when its last view goes
@@ -59,8 +64,11 @@ public struct ScanIOPolicy: Sendable, Hashable {
 public final class PlannedScan: Sendable {
     /// One batch of the scan: which reader, which of its batches.
     public struct Step: Sendable {
+        /// The file's reader (memory-mapped for the plan to apply).
         public let reader: FileReader
+        /// The batch's index in that file.
         public let batch: Int
+        /// A step reading `batch` of `reader`.
         public init(reader: FileReader, batch: Int) {
             self.reader = reader
             self.batch = batch
@@ -84,8 +92,8 @@ public final class PlannedScan: Sendable {
         var metadataRequested = 0
         /// The furthest position a batch was asked for.
         var furthest = -1
-        /// Whether the background planner is running.
-        var planning = false
+        /// How many background planners are running.
+        var planners = 0
         /// Per position, the bytes it needs, once its request is done.
         var neededBytes: [Int?]
         /// Per position, the page spans requested for it (not resident when planned): released
@@ -160,18 +168,18 @@ public final class PlannedScan: Sendable {
         guard policy.prefetch == .willNeed else { return }
         let start = state.withLock { state -> Bool in
             state.furthest = max(state.furthest, position)
-            guard !state.planning, claimAhead(&state, commit: false) != nil else { return false }
-            state.planning = true
+            guard state.planners < policy.planners, claimAhead(&state, commit: false) != nil else { return false }
+            state.planners += 1
             return true
         }
         if start { DispatchQueue.global(qos: .userInitiated).async { self.planAhead() } }
     }
 
-    /// The background planner: claims and requests positions until the window is full.
+    /// A background planner: claims and requests positions until the window is full.
     private func planAhead() {
         while let next = state.withLock({ state -> Int? in
             if let next = claimAhead(&state, commit: true) { return next }
-            state.planning = false
+            state.planners -= 1
             return nil
         }) {
             request(position: next)
