@@ -219,7 +219,7 @@ def run(cli, compare_path, datasets, limit_mib, warm, hits_path, shared_query, c
     else:
         print(f"pressure: no {lineitem}: run `python3 datasets/generate.py --scale 5 --only lineitem`")
     if hits_path and os.path.exists(hits_path):
-        sets.append((f"hits ({row_count(hits_path):,} rows)", hits_path, "hits", hits_queries(clickbench)))
+        sets.append((f"hits, {row_count(hits_path):,} rows", hits_path, "hits", hits_queries(clickbench)))
     elif hits_path:
         print(f"pressure: no {hits_path}")
     header = (f"{'data':<22} {'query':<10} {'engine':<17} {'cold s':>7} {'warm s':>7} {'read MiB':>9} "
