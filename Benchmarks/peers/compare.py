@@ -30,7 +30,12 @@ peers/benchmarks.png (matplotlib, installed if missing). --smoke generates TPC-H
 small seed in a temporary directory, runs two repeats and fails unless every answer equals
 Quiver's (`make test-peers`); it also runs ClickBench on 50,000 generated hits rows. --large-gib G also scans a G GiB mapped file batch by batch and
 reports peak RSS: Quiver's FileReader.scan (madvise ahead/behind), the loop without advice, pyarrow.
-The `--child ENGINE WORKLOAD PATH N [THREADS]` form is internal: one peer's run, as JSON.
+`--pressure` instead runs queries over files larger than memory (Benchmarks/peers/pressure.py):
+each engine in its own cgroup-v1 memory group of --pressure-limit-mib (1024), page cache dropped,
+one cold run and --pressure-warm warm runs, on SF5 lineitem and --pressure-hits; Quiver's CLI
+against DuckDB over pyarrow.dataset and Polars streaming; needs root.
+The `--child ENGINE WORKLOAD PATH N [THREADS]` form is internal: one peer's run, as JSON (and
+`--pressure-child ENGINE PATH TABLE SQL`, one run under pressure).
 """
 import argparse
 import json
