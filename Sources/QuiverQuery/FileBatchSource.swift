@@ -4,7 +4,9 @@ import QuiverIPC
 
 /// An Arrow file scanned by the query engine, usually through a memory map: each batch is
 /// decoded on demand with only the columns a query needs (`recordBatch(at:columns:)`), so
-/// the other columns are never decompressed, validated or paged in.
+/// the other columns are never decompressed, validated or paged in. A query's scan plans its
+/// I/O (`scan(batches:columns:)`, a `PlannedScan` under `ioPolicy`): only the byte ranges of
+/// those columns are read from disk, a window ahead of the scan.
 public struct FileBatchSource: BatchSource {
     /// The file.
     public let reader: FileReader
