@@ -27,7 +27,7 @@ test-cli:
 # process-lifetime allocations of the Swift runtime are not leaks.
 test-asan:
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan \
-	  --filter "BadCorpus|StoreFileCorpus|FlatBufferVerifier|FileCheckMetadata|TemporalExtremes|DateExtremes|extremeScales|ExtremeScale|decimalPrecision|hostileFlatBuffers|Compression|MemoryMap|ParallelDecode|ValidationTests|MappingCache|denseFiltersAggregateInPlace|rangesOnOneColumn|fileOutput|PositionedOutput|malformedStringOffsets|oneByteStringKeys"
+	  --filter "BadCorpus|StoreFileCorpus|FlatBufferVerifier|FileCheckMetadata|TemporalExtremes|DateExtremes|extremeScales|ExtremeScale|decimalPrecision|hostileFlatBuffers|Compression|MemoryMap|ParallelDecode|ValidationTests|MappingCache|denseFiltersAggregateInPlace|rangesOnOneColumn|fileOutput|PositionedOutput|malformedStringOffsets|oneByteStringKeys|ScanIOTests|IOAccountingTests"
 
 # Every peer comparison on tiny data (TPC-H SF0.01, small seed, 50,000 ClickBench hits rows),
 # two repeats: fails unless pyarrow's, DuckDB's and Polars' answers equal Quiver's (ClickBench:

@@ -60,6 +60,7 @@ check "bad input is an error, not a crash" bash -c "'$QUIVER' info '$GOLDEN/../b
 check "query" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT count(*) AS n, max(int32_nonnullable) AS m FROM t WHERE int8_nullable IS NOT NULL' --format csv | head -1 | grep -q '^n,m$'"
 check "query json" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT bool_nonnullable FROM t LIMIT 2' --format json | grep -q '{\"bool_nonnullable\":'"
 check "query arrow out" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT * FROM t' --format arrow | '$QUIVER' info - | grep -q 'format:       arrow stream'"
+check "query --stats reports disk reads and major faults" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT count(*) FROM t' --stats --read-ahead 8 --io-threads 2 --keep-pages 2>&1 >/dev/null | grep -qE 'read from disk [0-9]+ B  major faults [0-9]+'"
 check "explain" bash -c "'$QUIVER' query '$cpp/generated_primitive.arrow_file' 'EXPLAIN SELECT sum(int64_nullable) FROM t' | grep -q 'Scan: t; columns \[int64_nullable\]'"
 check "bad sql points at the token" bash -c "out=\$('$QUIVER' query '$cpp/generated_primitive.arrow_file' 'SELECT FROM t' 2>&1); code=\$?; echo \"\$out\" | grep -q 'line 1, column 8' && test \$code -eq 1"
 

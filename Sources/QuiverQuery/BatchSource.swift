@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 
 /// A table the query engine scans: a sequence of record batches under one schema.
 ///
@@ -20,6 +21,59 @@ public protocol BatchSource: Sendable {
     func batch(at index: Int, columns: [Int]) throws -> RecordBatch
     /// What is known about column `column` of batch `batch` without reading it, or nil.
     func statistics(batch: Int, column: Int) -> ColumnStatistics?
+    /// The reads of one scan: `batches` (those zone maps did not skip, in the order the
+    /// engine will ask for them, though threads may ask out of order), each with `columns`.
+    /// A source backed by files plans its I/O here (see `PlannedScan`); the default reads
+    /// each batch with `batch(at:columns:)`.
+    func scan(batches: [Int], columns: [Int]) -> any BatchScan
+}
+
+/// The batches of one scan of a `BatchSource`, read by the query engine from several threads.
+public protocol BatchScan: Sendable {
+    /// Batch `index` (an index into the source, one of the scan's batches), as
+    /// `BatchSource.batch(at:columns:)` returns it for the scan's columns.
+    func batch(at index: Int) throws -> RecordBatch
+}
+
+extension BatchSource {
+    public func scan(batches: [Int], columns: [Int]) -> any BatchScan {
+        DirectScan(source: self, columns: columns)
+    }
+}
+
+/// A scan that reads each batch when asked, with no I/O plan.
+struct DirectScan<Source: BatchSource>: BatchScan {
+    let source: Source
+    let columns: [Int]
+
+    func batch(at index: Int) throws -> RecordBatch {
+        try source.batch(at: index, columns: columns)
+    }
+}
+
+/// A scan of Arrow files through a `PlannedScan`: batch indices of the source map to
+/// positions in the plan; `before` runs before each read (a store's checksum check).
+struct FilePlannedScan: BatchScan {
+    let plan: PlannedScan
+    /// For each source batch index, its position in the plan, or -1.
+    let positions: [Int]
+    let fallback: @Sendable (Int) throws -> RecordBatch
+
+    init(
+        _ steps: [PlannedScan.Step], batches: [Int], batchCount: Int, columns: [Int], policy: ScanIOPolicy,
+        fallback: @escaping @Sendable (Int) throws -> RecordBatch
+    ) {
+        plan = PlannedScan(steps, columns: columns, policy: policy)
+        var positions = Array(repeating: -1, count: batchCount)
+        for (position, index) in batches.enumerated() where positions.indices.contains(index) { positions[index] = position }
+        self.positions = positions
+        self.fallback = fallback
+    }
+
+    func batch(at index: Int) throws -> RecordBatch {
+        guard positions.indices.contains(index), positions[index] >= 0 else { return try fallback(index) }
+        return try plan.recordBatch(at: positions[index])
+    }
 }
 
 /// Facts about one column of one batch, used to skip batches a predicate cannot match.

@@ -18,6 +18,8 @@ public struct StoreTableSource: BatchSource {
     private let columnStatistics: [[ColumnStatistics?]]
     /// Whether batches are verified before they are read (the snapshot's choice).
     private let verifies: Bool
+    /// How a query's scan reads the files (see `PlannedScan`).
+    public var ioPolicy: ScanIOPolicy = .default
 
     /// Scans `snapshot` (take one with `store.snapshot(of:)`).
     public init(_ snapshot: TableSnapshot) throws {
@@ -55,6 +57,34 @@ public struct StoreTableSource: BatchSource {
 
     public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
         columnStatistics[batch][column]
+    }
+
+    /// One `PlannedScan` over every file's batches in table order: the window runs across
+    /// file boundaries, and batches zone maps skipped are never requested.
+    public func scan(batches: [Int], columns: [Int]) -> any BatchScan {
+        let steps = batches.map { index in
+            let location = locations[index]
+            return PlannedScan.Step(reader: readers[location.file], batch: location.batch)
+        }
+        let plan = FilePlannedScan(
+            steps, batches: batches, batchCount: batchCount, columns: columns, policy: ioPolicy,
+            fallback: { [self] in try batch(at: $0, columns: columns) })
+        guard verifies else { return plan }
+        return VerifiedScan(plan: plan, verify: { [self] index in
+            let location = locations[index]
+            try snapshot.files[location.file].verifyChecksum(ofBatch: location.batch)
+        })
+    }
+}
+
+/// A store scan that verifies each batch's checksum before reading it.
+private struct VerifiedScan: BatchScan {
+    let plan: FilePlannedScan
+    let verify: @Sendable (Int) throws -> Void
+
+    func batch(at index: Int) throws -> RecordBatch {
+        try verify(index)
+        return try plan.batch(at: index)
     }
 }
 

@@ -28,9 +28,16 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Rows to print with --format table.") var maxRows: Int = 100
     @Option(help: "Worker threads (default: every core).") var threads: Int?
     @Option(name: .shortAndLong, help: "Write the result here instead of standard output.") var output: String?
-    @Flag(help: "Print time, batches skipped, bytes allocated and RSS to standard error.") var stats = false
+    @Flag(help: "Print time, batches skipped, bytes allocated, RSS, bytes read from disk and major faults to standard error.")
+    var stats = false
     @Option(name: .customLong("repeat"), help: "Run the query this many times in this process and report the fastest and median run (with --stats): warm timings.")
     var repetitions: Int = 1
+    @Option(name: .customLong("read-ahead"), help: "MiB of the query's columns to request from disk ahead of the scan (MADV_WILLNEED); 0: read each page when first touched.")
+    var readAheadMiB: Int = ScanIOPolicy.default.readAhead >> 20
+    @Option(name: .customLong("io-threads"), help: "Threads that request the read-ahead window from the kernel.")
+    var ioThreads: Int = ScanIOPolicy.default.planners
+    @Flag(help: "Keep the pages a scan read from disk mapped after their batch is done (default: release them, so the kernel reclaims them first).")
+    var keepPages = false
     @Flag(help: "Verify each store batch's checksum as it is read: damaged data fails the query instead of altering its result.")
     var verify = false
 
@@ -39,6 +46,11 @@ struct QueryCommand: ParsableCommand {
         let pool = MemoryPool.default
         let allocatedBefore = pool.totalAllocatedBytes
         let rssBefore = try? MemoryUsage.residentSetBytes()
+        let diskBefore = try? MemoryUsage.storageReadBytes()
+        let faultsBefore = try? MemoryUsage.majorFaults()
+        let io = ScanIOPolicy(
+            readAhead: max(0, readAheadMiB) << 20, prefetch: readAheadMiB > 0 ? .willNeed : .none, planners: ioThreads,
+            releaseBehind: !keepPages)
         var tables: [String: any BatchSource] = [:]
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -46,7 +58,9 @@ struct QueryCommand: ParsableCommand {
             // Warnings (a crashed table that needs repair) go to standard error.
             let store = try Store(at: path)
             for name in try store.tableNames() {
-                tables[name] = try StoreTableSource(store: store, table: name, verifyChecksums: verify)
+                var table = try StoreTableSource(store: store, table: name, verifyChecksums: verify)
+                table.ioPolicy = io
+                tables[name] = table
             }
         } else {
             if verify {
@@ -55,7 +69,8 @@ struct QueryCommand: ParsableCommand {
                 _ = try file.reader()
                 for index in 0..<file.numRecordBatches { try file.verifyChecksum(ofBatch: index) }
             }
-            let source = try FileBatchSource(path: path)
+            var source = try FileBatchSource(path: path)
+            source.ioPolicy = io
             tables["t"] = source
             let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             if stem.first.map({ $0.isLetter || $0 == "_" }) == true,
@@ -94,6 +109,15 @@ struct QueryCommand: ParsableCommand {
             var line = "time \(elapsed)  batches \(s.batchesTotal) (skipped \(s.batchesSkipped))  "
             line += "rows \(result.numRows)  allocated \(allocated) B"
             if let rss { line += "  RSS Δ \(rss) B" }
+            if let peak = try? MemoryUsage.peakResidentSetBytes() { line += "  peak RSS \(peak) B" }
+            // I/O over every run: bytes the kernel read from storage for this process (reads,
+            // faults and the read-ahead they started) and faults that waited for the disk.
+            if let before = diskBefore, let after = try? MemoryUsage.storageReadBytes() {
+                line += "  read from disk \(after - before) B"
+            }
+            if let before = faultsBefore, let after = try? MemoryUsage.majorFaults() {
+                line += "  major faults \(after - before)"
+            }
             if runs.count > 1 {
                 let sorted = runs.dropFirst().sorted()
                 line += "  repeated \(runs.count - 1)×: fastest \(sorted[0]), median \(sorted[sorted.count / 2])"

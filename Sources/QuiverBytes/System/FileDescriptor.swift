@@ -294,6 +294,8 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
 /// How a range of a file or mapping will be read: advice for the kernel's read-ahead and
 /// caching (`madvise(2)` for mappings, `posix_fadvise(2)` for files).
 public enum AccessAdvice: Sendable {
+    /// The kernel's default: moderate read-ahead (and read-around on mapping faults).
+    case normal
     /// Read ahead aggressively; pages may be dropped soon after they are read.
     case sequential
     /// Do not read ahead: accesses are scattered.
@@ -305,6 +307,7 @@ public enum AccessAdvice: Sendable {
 
     var madviseValue: CInt {
         switch self {
+        case .normal: MADV_NORMAL
         case .sequential: MADV_SEQUENTIAL
         case .random: MADV_RANDOM
         case .willNeed: MADV_WILLNEED
@@ -315,6 +318,7 @@ public enum AccessAdvice: Sendable {
     #if os(Linux)
     var fadviseValue: CInt {
         switch self {
+        case .normal: POSIX_FADV_NORMAL
         case .sequential: POSIX_FADV_SEQUENTIAL
         case .random: POSIX_FADV_RANDOM
         case .willNeed: POSIX_FADV_WILLNEED

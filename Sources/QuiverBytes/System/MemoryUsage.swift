@@ -39,6 +39,28 @@ public enum MemoryUsage {
         throw QuiverError(.io, "read(/proc/self/status): no VmHWM line")
     }
 
+    /// Bytes this process has caused to be read from storage so far (`read_bytes` in
+    /// `/proc/self/io`): reads, faults on mapped files and the read-ahead they start — what a
+    /// query really cost in I/O, unlike the bytes it viewed. Page-cache hits count nothing.
+    /// One small file read; Linux only (`.unsupported` elsewhere, or where the kernel keeps
+    /// no I/O accounting).
+    public static func storageReadBytes() throws -> Int {
+        let text = try procFile("/proc/self/io")
+        for line in text.split(separator: "\n") where line.hasPrefix("read_bytes:") {
+            if let field = line.split(separator: " ").last, let bytes = Int(field) { return bytes }
+        }
+        throw QuiverError(.unsupported, "read(/proc/self/io): no read_bytes line")
+    }
+
+    /// Page faults this process has taken that had to wait for storage (`ru_majflt` of
+    /// `getrusage`): touches of mapped pages that were not in the page cache. A scan whose
+    /// reads were requested ahead of it takes few.
+    public static func majorFaults() throws -> Int {
+        var usage = rusage()
+        _ = try valueOrErrno { system_getrusage(&usage) }.get("getrusage", "self")
+        return Int(usage.ru_majflt)
+    }
+
     /// How many of `buffer`'s bytes lie on pages resident in RAM now (`mincore(2)` over
     /// the pages the buffer spans). Works for mapped and heap buffers alike.
     public static func residentBytes(of buffer: Buffer) throws -> Int {

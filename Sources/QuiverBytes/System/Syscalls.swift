@@ -142,6 +142,16 @@ func system_mincore(_ address: UnsafeMutableRawPointer, _ length: Int, _ vector:
 @inline(__always)
 func system_pageSize() -> Int { Int(sysconf(CInt(_SC_PAGESIZE))) }
 
+/// `getrusage(RUSAGE_SELF)`: the process's own resource use (page faults, CPU time).
+@inline(__always)
+func system_getrusage(_ usage: UnsafeMutablePointer<rusage>) -> CInt {
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), usage)
+    #else
+    getrusage(RUSAGE_SELF, usage)
+    #endif
+}
+
 @inline(__always)
 func system_mkdir(_ path: UnsafePointer<CChar>, _ mode: mode_t) -> CInt { mkdir(path, mode) }
 

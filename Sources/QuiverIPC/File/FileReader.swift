@@ -62,8 +62,7 @@ public final class FileReader: Sendable {
         messageLimit = limit
         schema = footer.schema
         plan = SchemaPlan(footer.schema, maxDepth: options.maxNestingDepth)
-        let mapping = (input as? MappedFile) ?? (input as? MappedFileInput)?.mapping
-        validated = mapping?.fact("quiver.validatedColumns") { ValidatedColumns() } ?? ValidatedColumns()
+        validated = ((input as? MappedFile) ?? (input as? MappedFileInput)?.mapping)?.fact("quiver.validatedColumns") { ValidatedColumns() } ?? ValidatedColumns()
         footerMetadata = footer.customMetadata
         metadataVersion = footer.version
         recordBatchBlocks = footer.recordBatches
@@ -89,8 +88,7 @@ public final class FileReader: Sendable {
         let size = input.size
         let magic = FileFormat.magic
         // The leading magic is copied out of a mapped file, like message metadata, so its page
-        // is not mapped in; the footer is viewed in place (a large footer would cost a large
-        // allocation, and its pages are touched either way).
+        // is not mapped in.
         // Leading magic + padding, footer length, trailing magic.
         guard size >= 8 + 4 + magic.count else {
             throw QuiverError(.invalidMessage, "\(size) bytes are too few for an Arrow file")
@@ -98,7 +96,7 @@ public final class FileReader: Sendable {
         guard try input.readMetadata(at: 0, count: magic.count).array == magic else {
             throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
         }
-        let tail = try input.read(at: size - 4 - magic.count, count: 4 + magic.count)
+        let tail = try input.readMetadata(at: size - 4 - magic.count, count: 4 + magic.count)
         guard Array(tail.array[4...]) == magic else {
             throw QuiverError(.invalidMessage, "not an Arrow file (or truncated): no trailing ARROW1 magic")
         }
@@ -107,9 +105,12 @@ public final class FileReader: Sendable {
             throw QuiverError(.invalidMessage, "footer length \(footerLength) does not fit a file of \(size) bytes")
         }
         let limit = size - 4 - magic.count - footerLength
-        let footer = try withErrorContext("file footer") {
-            try ArrowMetadata.decodeFooter(try input.read(at: limit, count: footerLength))
-        }
+        // A footer up to 1 MiB is copied out too: a first touch of its page through a mapping
+        // reads around it (megabytes of the last batches' bodies) unless advised otherwise.
+        let footerBytes =
+            footerLength <= 1 << 20
+            ? try input.readMetadata(at: limit, count: footerLength) : try input.read(at: limit, count: footerLength)
+        let footer = try withErrorContext("file footer") { try ArrowMetadata.decodeFooter(footerBytes) }
         return (footer, limit)
     }
 
@@ -133,11 +134,18 @@ public final class FileReader: Sendable {
     /// in the order given; nil: all). The other columns' buffers are not decompressed,
     /// validated or — through a memory map — even paged in.
     public func recordBatch(at index: Int, columns: [Int]?) throws -> RecordBatch {
+        try recordBatch(at: index, columns: columns, body: nil)
+    }
+
+    /// `recordBatch(at:columns:)`, with `body` (when given) choosing the buffer the batch's
+    /// body is viewed through — e.g. one whose owner releases pages when the batch goes.
+    func recordBatch(at index: Int, columns: [Int]?, body wrap: ((Buffer) -> Buffer)?) throws -> RecordBatch {
         guard index >= 0, index < recordBatchBlocks.count else {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
         }
         return try withErrorContext("record batch \(index)") {
-            let message = try readRecordBatchMessage(at: index)
+            var message = try readRecordBatchMessage(at: index)
+            if let wrap { message = BatchMessage(header: message.header, body: wrap(message.body), version: message.version) }
             // Columns this mapping's bytes have already passed full validation for are decoded
             // trusted: the bytes cannot have changed under the mapping of an unchanged file.
             let block = recordBatchBlocks[index]
@@ -152,6 +160,54 @@ public final class FileReader: Sendable {
             return batch
         }
     }
+
+    /// The byte ranges of the file that hold the buffers of `columns` (top-level indices) in
+    /// record batch `index`, in file order, ranges less than a page apart merged: what a
+    /// projected read of the batch touches besides its metadata. For a compressed body these
+    /// are the compressed bytes. Reads and decodes the batch's metadata (one `pread` for a
+    /// mapped file), none of its body. Buffers whose regions lie outside the body are left
+    /// out (reading the batch reports them); throws like `recordBatch(at:columns:)` for a bad
+    /// index, column or message.
+    public func bodyRanges(ofBatch index: Int, columns: [Int]) throws -> [Range<Int>] {
+        guard index >= 0, index < recordBatchBlocks.count else {
+            throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
+        }
+        return try withErrorContext("record batch \(index)") {
+            let block = try FileReader.readFraming(recordBatchBlocks[index], from: input, limit: messageLimit, options: options)
+            let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
+            let header = message.header
+            let spans = try FieldSpan.spans(
+                of: schema.fields, header: header, version: message.version, maxDepth: options.maxNestingDepth)
+            let bodyStart = block.offset + block.metadataLength
+            var ranges: [Range<Int>] = []
+            for column in Set(columns).sorted() {
+                guard spans.indices.contains(column) else {
+                    throw QuiverError(.invalidArgument, "column \(column) of a schema with \(spans.count) fields")
+                }
+                for buffer in spans[column].buffers {
+                    let region = header.bufferRegion(at: buffer)
+                    guard region.offset >= 0, region.length > 0, region.offset <= Int64(block.bodyLength),
+                        region.length <= Int64(block.bodyLength) - region.offset
+                    else { continue }
+                    let start = bodyStart + Int(region.offset)
+                    ranges.append(start..<(start + Int(region.length)))
+                }
+            }
+            ranges.sort { $0.lowerBound < $1.lowerBound }
+            var merged: [Range<Int>] = []
+            for range in ranges {
+                if let last = merged.last, range.lowerBound <= last.upperBound + MemoryUsage.pageSize {
+                    merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, range.upperBound)
+                } else {
+                    merged.append(range)
+                }
+            }
+            return merged
+        }
+    }
+
+    /// The mapping this reader's bodies are views of, if the input is a memory-mapped file.
+    var mappedFile: MappedFile? { (input as? MappedFile) ?? (input as? MappedFileInput)?.mapping }
 
     /// Every record batch as a `Table` of chunked columns — pyarrow's `read_all()`.
     /// Zero-copy: the table's columns are the batches' buffers (views of the input).

@@ -68,7 +68,7 @@ extension FileReader {
     /// mapped this is a plain loop over `recordBatch(at:)`, whose pool buffers are freed as
     /// soon as `body` lets go of them.
     public func scan(readAhead: Int = 8 << 20, _ body: (_ index: Int, _ batch: RecordBatch) throws -> Void) throws {
-        var advisor = ((input as? MappedFile) ?? (input as? MappedFileInput)?.mapping).map {
+        var advisor = mappedFile.map {
             ScanAdvisor(file: $0, limit: messageLimit, readAhead: max(readAhead, MemoryUsage.pageSize))
         }
         advisor?.start()
@@ -85,6 +85,16 @@ extension FileReader {
     public func recordBatchByteRange(at index: Int) -> Range<Int>? {
         guard index >= 0, index < recordBatchBlocks.count else { return nil }
         return recordBatchBlocks[index].byteRange(limit: messageLimit)
+    }
+}
+
+extension FileReader {
+    /// The bytes of record batch `index`'s framing and metadata (what `bodyRanges` reads), or
+    /// nil if its block lies outside the messages region.
+    func recordBatchMetadataRange(at index: Int) -> Range<Int>? {
+        guard let range = recordBatchByteRange(at: index) else { return nil }
+        let block = recordBatchBlocks[index]
+        return range.lowerBound..<(range.lowerBound + Int(block.metadataLength))
     }
 }
 
@@ -141,6 +151,11 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
 
     func read(at offset: Int, count: Int) throws -> Buffer {
         try mapping.read(at: offset, count: count)
+    }
+
+    /// Advice for the descriptor's own reads (`posix_fadvise`): the metadata `pread`s.
+    func adviseDescriptor(_ advice: AccessAdvice) {
+        try? descriptor.advise(advice)
     }
 
     /// The `count` bytes at `offset` (a message's framing and flatbuffer) in a buffer of

@@ -13,6 +13,8 @@ final class Execution: @unchecked Sendable {
     let options: ExecutionOptions
     private let evaluator: Evaluator
     private let skip: [Bool]
+    /// The reads of the batches not skipped (the source plans their I/O).
+    private let scan: any BatchScan
     /// Everything below is touched only by `combine` (serialised, in batch order) and `finish`.
     private(set) var statistics = QueryStatistics()
     private var ready: [RecordBatch] = []
@@ -33,7 +35,9 @@ final class Execution: @unchecked Sendable {
         self.plan = plan
         self.options = options
         evaluator = Evaluator(pool: options.pool)
-        skip = options.useStatistics ? ZoneMaps.prune(plan) : Array(repeating: false, count: plan.source.batchCount)
+        let skip = options.useStatistics ? ZoneMaps.prune(plan) : Array(repeating: false, count: plan.source.batchCount)
+        self.skip = skip
+        scan = plan.source.scan(batches: skip.indices.filter { !skip[$0] }, columns: plan.scanColumns)
         statistics.batchesTotal = plan.source.batchCount
         statistics.batchesSkipped = skip.filter { $0 }.count
         if case .aggregate(let spec) = plan.mode, spec.hashedKeys.isEmpty, AggregationState.isOrderIndependent(spec.calls) {
@@ -79,7 +83,7 @@ final class Execution: @unchecked Sendable {
     // MARK: - Per batch (worker threads)
 
     private func process(_ index: Int) throws -> Outcome {
-        let batch = try plan.source.batch(at: index, columns: plan.scanColumns)
+        let batch = try scan.batch(at: index)
         var input = try load(batch)
         var outcome = Outcome(rows: input.length, selected: input.length)
         var selection: Selection? = nil

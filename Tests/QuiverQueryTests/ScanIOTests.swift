@@ -1,0 +1,141 @@
+import Foundation
+import QuiverArrow
+import QuiverBytes
+import QuiverIPC
+import QuiverQuery
+import QuiverStore
+import QuiverTestSupport
+import Testing
+
+/// A query's scan of a cold file reads from disk only the pages of the columns it needs:
+/// the file's pages are evicted from the page cache first, and `mincore` counts what the
+/// query brought back. Before planned scans, the kernel's read-around on each mapping fault
+/// (`read_ahead_kb`, often megabytes) pulled in every column of the batch.
+@Suite(.serialized) struct ScanIOTests {
+    static let columns = 16
+    static let rows = 32_768
+    static let batches = 16
+
+    /// A wide batch of random int64s (random: so compression cannot shrink the columns away).
+    static func wideBatch() -> RecordBatch {
+        var random = SeededRandom(seed: 18)
+        let fields = (0..<columns).map { Field("c\($0)", .int64) }
+        let data = (0..<columns).map { _ in Int64Array(values: (0..<rows).map { _ in Int64.random(in: 0..<1_000_000, using: &random) }).data }
+        return RecordBatch(uncheckedSchema: Schema(fields), columns: data, length: rows)
+    }
+
+    /// Writes `batch` `batches` times to a fresh file, syncs it and evicts its pages.
+    static func writeCold(_ batch: RecordBatch, compression: CompressionCodec? = nil) throws -> String {
+        let path = try TestPaths.temporaryDirectory("quiver-scan-io").appendingPathComponent("wide.arrow").path
+        let output = try FileOutput(path: path)
+        let writer = try FileWriter(output: output, schema: batch.schema, options: IPCWriteOptions(compression: compression))
+        for _ in 0..<batches { try writer.write(batch) }
+        try writer.finish()
+        try output.sync()
+        try output.close()
+        try evict(path)
+        return path
+    }
+
+    static func evict(_ path: String) throws {
+        let descriptor = try FileDescriptor.open(path, .readOnly)
+        defer { try? descriptor.close() }
+        try descriptor.advise(.dontNeed)
+    }
+
+    /// Bytes of the file in the page cache now (a fresh mapping: `mincore` looks at the cache).
+    static func residentBytes(_ path: String) throws -> Int {
+        try MappedFile(path: path).residentBytes()
+    }
+
+    static func cleanUp(_ path: String) {
+        MappingCache.shared.remove(path: path)
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    /// The bytes of `column` in every batch as stored (compressed, if the file is).
+    static func storedBytes(_ reader: FileReader, column: Int) throws -> Int {
+        try (0..<reader.numRecordBatches).reduce(0) { total, batch in
+            total + (try reader.bodyRanges(ofBatch: batch, columns: [column]).reduce(0) { $0 + $1.count })
+        }
+    }
+
+    @Test(arguments: [nil, CompressionCodec.lz4Frame, .zstd])
+    func aColdProjectedQueryReadsOnlyItsColumnsPages(compression: CompressionCodec?) throws {
+        let batch = Self.wideBatch()
+        let path = try Self.writeCold(batch, compression: compression)
+        defer { Self.cleanUp(path) }
+        let pageSize = MemoryUsage.pageSize
+        let fileSize = try #require(FileIdentity.current(path: path)).size
+        try #require(try Self.residentBytes(path) <= 4 * pageSize, "the page cache was not evicted")
+
+        let source = try FileBatchSource(path: path)
+        let touched = 7
+        let columnBytes = try Self.storedBytes(source.reader, column: touched)
+        #expect(columnBytes * 8 < fileSize)
+        let opened = try Self.residentBytes(path)
+        try #require(opened <= (4 * Self.batches + 8) * pageSize, "opening read \(opened) bytes, more than metadata")
+
+        let result = try Query(sql: "SELECT sum(c7) AS s FROM t", tables: ["t": source]).execute()
+        let expected = try Int64Array(batch.columns[touched]).values.reduce(0, &+) * Int64(Self.batches)
+        #expect(result.batches[0].columns[0].formatValue(at: 0) == "\(expected)")
+
+        // The column, plus per batch its metadata and the partial pages at the column's ends.
+        let resident = try Self.residentBytes(path)
+        #expect(resident >= columnBytes)
+        #expect(Double(resident) <= 1.2 * Double(columnBytes) + Double(Self.batches * 3 * pageSize + 4 * pageSize),
+            "resident \(resident) of a \(fileSize)-byte file; the column is \(columnBytes)")
+    }
+
+    @Test func warmQueriesReadNothingAndGiveTheSameAnswer() throws {
+        let path = try Self.writeCold(Self.wideBatch())
+        defer { Self.cleanUp(path) }
+        let source = try FileBatchSource(path: path)
+        let query = try Query(sql: "SELECT sum(c3) AS s, count(*) AS n FROM t WHERE c5 < 500000", tables: ["t": source])
+        let cold = try query.execute()
+        let afterCold = try Self.residentBytes(path)
+        let warm = try query.execute()
+        #expect(warm.batches[0].logicallyEquals(cold.batches[0]))
+        // Released pages stay in the page cache: the warm run finds them there.
+        #expect(try Self.residentBytes(path) == afterCold)
+        // The same answer as a whole-file read, which plans nothing.
+        let all = try InMemorySource(batches: try source.reader.readBatches(), computeStatistics: false)
+        let reference = try Query(sql: "SELECT sum(c3) AS s, count(*) AS n FROM t WHERE c5 < 500000", tables: ["t": all]).execute()
+        #expect(reference.batches[0].logicallyEquals(cold.batches[0]))
+    }
+
+    @Test func zoneMapsSkipStoreBatchesBeforeReadingAnyOfTheirBytes() throws {
+        let directory = try TestPaths.temporaryDirectory("quiver-scan-io-store")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.create(at: directory.path, log: { _ in })
+        let fields = [Field("k", .int64, nullable: false)] + (1..<8).map { Field("v\($0)", .int64) }
+        try store.createTable("sorted", schema: Schema(fields))
+        let writer = try store.writer(for: "sorted", options: WriterOptions(durability: .buffered))
+        let rows = 16_384
+        for b in 0..<16 {
+            let keys = (0..<rows).map { Int64(b * rows + $0) }
+            try writer.append(try RecordBatch(schema: Schema(fields), columns: fields.indices.map { c in
+                ArrayData.build(from: keys.map { $0 &* Int64(c + 1) })
+            }))
+        }
+        try writer.close()
+        let source = try StoreTableSource(store: store, table: "sorted")
+        let paths = Set(source.snapshot.files.map(\.path))
+        for path in paths {
+            let descriptor = try FileDescriptor.open(path, .readOnly)
+            try descriptor.sync()
+            try descriptor.close()
+            try Self.evict(path)
+        }
+        let before = try paths.reduce(0) { $0 + (try Self.residentBytes($1)) }
+
+        let result = try Query(sql: "SELECT sum(v3) AS s FROM sorted WHERE k BETWEEN 40000 AND 40999", tables: ["sorted": source])
+            .execute()
+        #expect(result.statistics.batchesSkipped == 15)
+        #expect(result.batches[0].columns[0].formatValue(at: 0) == "\((40000...40999).reduce(0) { $0 + $1 * 4 })")
+        // One batch of two columns: 256 KiB, and not a page of the 15 skipped batches.
+        let read = try paths.reduce(0) { $0 + (try Self.residentBytes($1)) } - before
+        #expect(read <= 2 * rows * 8 + 16 * 4 * MemoryUsage.pageSize, "read \(read)")
+        for path in paths { MappingCache.shared.remove(path: path) }
+    }
+}
