@@ -122,4 +122,22 @@ import Testing
         #expect(OutputFormat(mediaType: "text/CSV") == .csv)
         #expect(OutputFormat(mediaType: "image/png") == nil)
     }
+
+    /// Bytes are reached inside closures that keep their owner alive (issue 15: a pointer
+    /// taken from a temporary `getvalue()` outlived its buffer).
+    @Test func closureScopedByteAccess() throws {
+        let batch = try Self.sample()
+        let sink = BufferOutputStream()
+        try OutputFormat.arrow.write([batch], schema: batch.schema, to: sink)
+        let copied = sink.getvalue().withUnsafeBytes { Array($0) }
+        #expect(copied.suffix(8) == [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
+        #expect(try StreamReader(bytes: copied).readBatches()[0].logicallyEquals(batch))
+
+        let ints = try Int64Array(batch.columns[1])
+        #expect(ints.withUnsafeValues { Array($0) }.prefix(3) == [Int64.min, Int64.max, -42])
+        let strings = try StringArray(batch.columns[7].slice(from: 2, length: 3))
+        #expect(strings.withUnsafeBytes(at: 0) { String(decoding: $0, as: UTF8.self) } == "a,b")
+        #expect(strings.withUnsafeOffsets { $0.count } == 4)
+        #expect(batch.columns[1].buffers[1].withUnsafeBufferPointer(as: Int64.self) { $0[1] } == Int64.max)
+    }
 }

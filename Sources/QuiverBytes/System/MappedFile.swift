@@ -127,7 +127,7 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
 /// when the last buffer viewing it is released. Never counted by a `MemoryPool`.
 public final class MemoryMapping: BufferOwner, @unchecked Sendable {
     /// The first mapped byte (page-aligned).
-    public let address: UnsafeRawPointer
+    package let address: UnsafeRawPointer
     /// The mapped length in bytes.
     public let length: Int
 
