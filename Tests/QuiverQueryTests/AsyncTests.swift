@@ -2,6 +2,8 @@ import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverQuery
+import QuiverStore
+import QuiverTestSupport
 import Synchronization
 import Testing
 
@@ -26,7 +28,7 @@ final class CountingSource: BatchSource, @unchecked Sendable {
         if delay > .zero { blockingSleep(delay) }
         return try inner.batch(at: index, columns: columns)
     }
-    func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
+    func statistics(batch: Int, column: Int) -> QuiverQuery.ColumnStatistics? { nil }
 }
 
 /// Blocks the calling (Quiver) thread without using the CPU, as a slow disk would.
@@ -132,5 +134,55 @@ func blockingSleep(_ duration: Duration) {
             return rows
         }.value
         #expect(first.length + rest == 1000)
+    }
+}
+
+/// Readers never wait for the writer: a snapshot (and a query over it) taken while an
+/// append holds the writer's lock returns at once with the last commit.
+@Suite struct SnapshotWhileAppendingTests {
+    @Test func queryDuringAnAppendInFlightDoesNotWait() throws {
+        let directory = try TestPaths.temporaryDirectory("snapshot-in-flight")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.create(at: directory.path, log: { _ in })
+        let schema = Schema([Field("v", .int64, nullable: false)])
+        let table = "inflight\(UInt32.random(in: 0...UInt32.max))"
+        try store.createTable(table, schema: schema)
+        let writer = try store.writer(for: table, options: WriterOptions(durability: .buffered))
+        let batch = try RecordBatch(schema: schema, columns: [ArrayData.build(from: (0..<100).map { Int64($0) })])
+        try writer.append(batch)
+
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        TableWriter.appendHook = { name in
+            guard name == table else { return }
+            entered.signal()
+            release.wait()
+        }
+        defer { TableWriter.appendHook = nil }
+        let appended = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? writer.append(batch)
+            appended.signal()
+        }
+        entered.wait()  // the append now holds the writer's lock
+        // The query runs on its own thread so that, were it to wait for the append, the
+        // test would fail after a timeout rather than hang.
+        let count = Mutex<ArrowValue?>(nil)
+        let queried = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let result = try? Query(sql: "SELECT count(*) AS n FROM \(table)", tables: [table: try StoreTableSource(store: store, table: table)])
+                .execute(ExecutionOptions(parallelism: 1))
+            count.withLock { $0 = result?.batches[0].columns[0].value(at: 0) }
+            queried.signal()
+        }
+        let outcome = queried.wait(timeout: .now() + 5)
+        release.signal()
+        appended.wait()
+        if outcome == .timedOut { queried.wait() }
+        #expect(outcome == .success, "the query waited for the append in flight")
+        #expect(count.withLock { $0 } == .int(100))
+        let after = try Query(sql: "SELECT count(*) AS n FROM \(table)", tables: [table: try StoreTableSource(store: store, table: table)]).execute()
+        #expect(after.batches[0].columns[0].value(at: 0) == .int(200))
+        try writer.close()
     }
 }
