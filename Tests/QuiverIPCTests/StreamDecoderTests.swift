@@ -45,7 +45,7 @@ import Testing
     }
 
     static func randomCuts(_ count: Int, seed: UInt64) -> [Int] {
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededRandom(seed: seed)
         var cuts: [Int] = []
         var position = 0
         while true {
@@ -94,18 +94,5 @@ import Testing
         let bytes = Array(try Data(contentsOf: good))
         #expect(Self.decode(Array(bytes.dropLast(20)), cuts: [100]).1 == .endOfStream)
         #expect(Self.decode([], cuts: []).1 == .invalidMessage)
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -135,7 +135,7 @@ public final class StreamDecoder {
         if sawEnd { isFinished = true }
         consumed += complete
         pending = MutableBuffer(capacity: Swift.max(64 << 10, whole.count - complete), pool: options.pool)
-        try whole.withUnsafeBytes { pending.append(UnsafeRawBufferPointer(rebasing: $0[complete...])) }
+        whole.withUnsafeBytes { pending.append(UnsafeRawBufferPointer(rebasing: $0[complete...])) }
         try checkPartial()
         return batches
     }
