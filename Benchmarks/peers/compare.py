@@ -1146,10 +1146,11 @@ def replace_block(name, lines):
 
 
 def preserved_blocks():
-    """The ClickBench blocks of the current BENCHMARKS.md, to carry over a rewrite."""
+    """The ClickBench, service and output blocks of the current BENCHMARKS.md (measured by other
+    runs: `make bench-service`, the OutputBenchmarks suite), to carry over a rewrite."""
     path = os.path.join(REPO, "BENCHMARKS.md")
     text = open(path).read() if os.path.exists(path) else ""
-    return [m.group(0) for m in re.finditer(r"<!-- (clickbench[\w-]*):begin -->.*?<!-- \1:end -->", text, re.DOTALL)]
+    return [m.group(0) for m in re.finditer(r"<!-- ((?:clickbench|service|output)[\w-]*):begin -->.*?<!-- \1:end -->", text, re.DOTALL)]
 
 
 def clickbench_report(results, extras, path, iterations):

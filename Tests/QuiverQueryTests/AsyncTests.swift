@@ -77,22 +77,25 @@ func blockingSleep(_ duration: Duration) {
         scanning.store(false, ordering: .relaxed)
         let worst = await ticker.value
         #expect(scans > .milliseconds(600), "the scans must be long for the test to mean anything")
-        #expect(worst < .milliseconds(250), "a 10 ms tick was late by \(worst) during \(scans) of scans")
+        // Relative, not absolute: other suites load the machine and the pool while this runs.
+        // Blocking the pool, the tick waited about as long as the scans (1.5 s of 1.53 s).
+        #expect(worst < scans / 4, "a 10 ms tick was late by \(worst) during \(scans) of scans")
     }
 
     @Test func cancellingTheTaskStopsTheScanPromptly() async throws {
-        let source = try CountingSource(batches: 400, rows: 100, delay: .milliseconds(20))
+        let source = try CountingSource(batches: 1000, rows: 100, delay: .milliseconds(20))
         let query = try Query(sql: "SELECT sum(v) AS s FROM t", tables: ["t": source])
         let task = Task { try await query.execute(ExecutionOptions(parallelism: 2)) }
         try await Task.sleep(for: .milliseconds(100))
         let cancelled = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - cancelled < .milliseconds(500))
+        // The whole scan takes 10 s or more; a cancelled one stops after the batches in hand.
+        #expect(ContinuousClock.now - cancelled < .seconds(3))
         let read = source.reads.load(ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(100))
         #expect(source.reads.load(ordering: .relaxed) == read, "the scan went on after it was cancelled")
-        #expect(read < 100)
+        #expect(read < 300)
 
         // A stream, cancelled while its consumer waits.
         let streaming = Task {
