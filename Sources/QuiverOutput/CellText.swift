@@ -11,6 +11,19 @@ protocol CellText {
     func appendCSV(row: Int, to out: inout [UInt8])
 }
 
+/// The bytes of JSON's literals, and a `String`'s UTF-8 appended in one copy (appending a
+/// `String.UTF8View` goes element by element).
+enum Literal {
+    static let null = Array("null".utf8)
+    static let `true` = Array("true".utf8)
+    static let `false` = Array("false".utf8)
+
+    static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
+}
+
 enum Cells {
     /// The cell encoder for `column`.
     static func make(_ column: ArrayData) -> any CellText {
@@ -62,8 +75,8 @@ struct GenericCells: CellText {
 
     static func appendNested(_ value: ArrowValue, to out: inout [UInt8]) {
         switch value {
-        case .null: out += "null".utf8
-        case .bool(let flag): out += (flag ? "true" : "false").utf8
+        case .null: out += Literal.null
+        case .bool(let flag): out += flag ? Literal.true : Literal.false
         case .int(let integer): TextEncoding.appendInteger(integer, to: &out)
         case .uint(let integer): TextEncoding.appendInteger(integer, to: &out)
         case .float(let number): FloatCells<Double>.appendJSON(number, to: &out)
@@ -99,7 +112,7 @@ struct IntegerCells<T: FixedWidthInteger & ArrowPrimitive>: CellText {
     }
 
     func appendJSON(row: Int, to out: inout [UInt8]) {
-        if array.isNull(row) { out += "null".utf8 } else { TextEncoding.appendInteger(array.values[row], to: &out) }
+        if array.isNull(row) { out += Literal.null } else { TextEncoding.appendInteger(array.values[row], to: &out) }
     }
 
     func appendCSV(row: Int, to out: inout [UInt8]) {
@@ -120,17 +133,17 @@ struct FloatCells<T: BinaryFloatingPoint & ArrowPrimitive & LosslessStringConver
     /// A finite number as Swift prints a `Double` (shortest round-trip digits); NaN and
     /// infinities, which JSON lacks, as the strings "nan", "inf", "-inf".
     static func appendJSON(_ number: Double, to out: inout [UInt8]) {
-        if number.isFinite { out += number.description.utf8 } else { TextEncoding.appendJSONString(number.description, to: &out) }
+        if number.isFinite { Literal.append(number.description, to: &out) } else { TextEncoding.appendJSONString(number.description, to: &out) }
     }
 
     func appendJSON(row: Int, to out: inout [UInt8]) {
-        if array.isNull(row) { out += "null".utf8 } else { Self.appendJSON(Double(array.values[row]), to: &out) }
+        if array.isNull(row) { out += Literal.null } else { Self.appendJSON(Double(array.values[row]), to: &out) }
     }
 
     func appendCSV(row: Int, to out: inout [UInt8]) {
         if let generic { return generic.appendCSV(row: row, to: &out) }
         // The column's own precision: a float32 0.1 prints as 0.1.
-        if !array.isNull(row) { out += array.values[row].description.utf8 }
+        if !array.isNull(row) { Literal.append(array.values[row].description, to: &out) }
     }
 }
 
@@ -144,12 +157,12 @@ struct BooleanCells: CellText {
     }
 
     func appendJSON(row: Int, to out: inout [UInt8]) {
-        out += (array.isNull(row) ? "null" : array.value(at: row) ? "true" : "false").utf8
+        out += array.isNull(row) ? Literal.null : array.value(at: row) ? Literal.true : Literal.false
     }
 
     func appendCSV(row: Int, to out: inout [UInt8]) {
         if let generic { return generic.appendCSV(row: row, to: &out) }
-        if !array.isNull(row) { out += (array.value(at: row) ? "true" : "false").utf8 }
+        if !array.isNull(row) { out += array.value(at: row) ? Literal.true : Literal.false }
     }
 }
 
@@ -171,7 +184,7 @@ struct StringCells<Source: StringCellSource>: CellText {
     }
 
     func appendJSON(row: Int, to out: inout [UInt8]) {
-        if array.isNull(row) { out += "null".utf8 } else { TextEncoding.appendJSONString(array.bytes(at: row), to: &out) }
+        if array.isNull(row) { out += Literal.null } else { TextEncoding.appendJSONString(array.bytes(at: row), to: &out) }
     }
 
     func appendCSV(row: Int, to out: inout [UInt8]) {

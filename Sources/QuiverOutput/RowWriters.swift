@@ -17,6 +17,7 @@ public final class JSONRowWriter: RecordBatchWriter {
         case array
     }
 
+    private static let rowSeparator: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: "\n")]
     private let output: any ByteOutput
     private let style: Style
     /// `{"a":`, `,"b":`, …: each column's bytes before its value.
@@ -44,7 +45,9 @@ public final class JSONRowWriter: RecordBatchWriter {
         var out: [UInt8] = []
         out.reserveCapacity(batch.length * (keys.reduce(2) { $0 + $1.count + 8 }))
         for row in 0..<batch.length {
-            if style == .array { out += rowsWritten == 0 && row == 0 ? [UInt8(ascii: "[")] : [UInt8(ascii: ","), UInt8(ascii: "\n")] }
+            if style == .array {
+                if rowsWritten == 0 && row == 0 { out.append(UInt8(ascii: "[")) } else { out += Self.rowSeparator }
+            }
             if keys.isEmpty { out.append(UInt8(ascii: "{")) }
             for column in cells.indices {
                 out += keys[column]
