@@ -5,7 +5,7 @@ import Quiver
 /// 65,536, written as an Arrow stream, JSON rows, NDJSON and CSV into memory. The name
 /// carries the output's size, so throughput × size is the rate in bytes per second.
 let benchmarks: @Sendable () -> Void = {
-    let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident]
+    let metrics: [BenchmarkMetric] = [.wallClock, .cpuUser, .throughput, .mallocCountTotal, .peakMemoryResident]
     let schema = Schema([Field("id", .int64), Field("price", .float64), Field("name", .utf8), Field("flag", .boolean)])
     let batches = (0..<16).map { b in
         let ids = (0..<65_536).map { Int64(b * 65_536 + $0) }
