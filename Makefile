@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-unit test-cli test-asan test-peers test-flight bench-flight build datasets bench fuzz fuzz-build fuzz-sql
+.PHONY: setup demo test test-unit test-cli test-asan test-peers test-flight test-service bench-flight build datasets bench fuzz fuzz-build fuzz-sql
 
 setup:
 	@bash scripts/setup.sh
@@ -14,10 +14,22 @@ demo: build
 ## Every test: unit + interoperability tests, the CLI on the golden corpus, and the
 ## malformed-input corpus under AddressSanitizer.
 test: setup
-	$(MAKE) test-unit test-cli test-asan test-peers test-flight
+	$(MAKE) test-unit test-cli test-asan test-peers test-flight test-service
 
 test-unit:
 	swift test
+
+# The reference service end to end: built (debug: a first build of Hummingbird takes minutes),
+# started on a free port of 127.0.0.1, driven by pyarrow, curl and client threads.
+SERVICE = Examples/QuiverService
+test-service:
+	swift build --package-path $(SERVICE) --scratch-path $(SERVICE)/.build
+	python3 $(SERVICE)/Tests/service_e2e.py $(SERVICE)/.build/debug/quiver-service
+
+## The service under load (release): query p50/p99 and ingest rows/s, for BENCHMARKS.md.
+bench-service:
+	swift build -c release --package-path $(SERVICE) --scratch-path $(SERVICE)/.build
+	python3 $(SERVICE)/Tests/service_e2e.py $(SERVICE)/.build/release/quiver-service --load
 
 test-cli:
 	swift build --product quiver

@@ -3,12 +3,15 @@ import PackageDescription
 
 // Layers, each knowing only the ones below it:
 //   CLZ4/CZstd/CZlib/CPCRE2 (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → QuiverStore
-//   → QuiverQuery → quiver (CLI)
+//   → QuiverQuery → quiver (CLI); QuiverOutput (result writers) sits on QuiverIPC, beside the store.
+//   Quiver (Sources/Umbrella) re-exports the public modules: `import Quiver` is all a user needs.
 let package = Package(
     name: "Quiver",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "Quiver", targets: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore"]),
+        .library(
+            name: "Quiver",
+            targets: ["Quiver", "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore", "QuiverOutput"]),
         .executable(name: "quiver", targets: ["quiver"]),
     ],
     dependencies: [
@@ -34,10 +37,15 @@ let package = Package(
             name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd", "CZlib"],),
         .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore", "CPCRE2"]),
         .target(name: "QuiverStore", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
+        .target(name: "QuiverOutput", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
+        .target(
+            name: "Quiver",
+            dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore", "QuiverQuery", "QuiverOutput"],
+            path: "Sources/Umbrella"),
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore",
+                "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore", "QuiverOutput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],),
         .target(
@@ -48,6 +56,8 @@ let package = Package(
         .testTarget(
             name: "QuiverIPCTests", dependencies: ["QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverStore", "QuiverTestSupport", "quiver", "CZstd"]),
+        .testTarget(
+            name: "QuiverOutputTests", dependencies: ["Quiver", "QuiverOutput", "QuiverTestSupport"]),
         .testTarget(
             name: "QuiverQueryTests",
             dependencies: [

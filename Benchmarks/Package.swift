@@ -42,6 +42,14 @@ let package = Package(
             path: "Benchmarks/QueryBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(
+            name: "OutputBenchmarks",
+            dependencies: [
+                .product(name: "Quiver", package: "Quiver"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/OutputBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
             name: "quiver-peer-workloads",
             dependencies: ["QuiverBenchmarkSupport", .product(name: "Quiver", package: "Quiver")],
             path: "Sources/QuiverPeerWorkloads"),

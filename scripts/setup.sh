@@ -2,13 +2,13 @@
 # Installs what a fresh Debian machine lacks for building and testing Quiver:
 # the system compression libraries (liblz4-dev, libzstd-dev, zlib1g-dev for .json.gz, pkg-config),
 # PCRE2 for SQL regular expressions (libpcre2-dev), openssl (test certificates for the Flight
-# server's TLS) and the Python peers
-# the interoperability tests compare against (pyarrow, Polars, DuckDB, and the ADBC Flight SQL
-# driver for the Flight server). Idempotent: installs only what is missing.
+# server's TLS), curl (the service test) and the Python peers the interoperability tests
+# compare against (pyarrow, Polars, DuckDB, and the ADBC Flight SQL driver for the Flight
+# server). Idempotent: installs only what is missing.
 set -euo pipefail
 
 need_apt=()
-for pkg in liblz4-dev libzstd-dev zlib1g-dev libpcre2-dev pkg-config openssl; do
+for pkg in liblz4-dev libzstd-dev zlib1g-dev libpcre2-dev pkg-config openssl curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1152,10 +1152,11 @@ def replace_block(name, lines):
 
 def preserved_blocks():
     """The blocks other runs write into the current BENCHMARKS.md (ClickBench here, the Flight
-    server's Flight/Benchmarks/flight_bench.py, the --pressure mode), to carry over a rewrite."""
+    server's Flight/Benchmarks/flight_bench.py, the --pressure mode, `make bench-service`, the
+    OutputBenchmarks suite), to carry over a rewrite."""
     path = os.path.join(REPO, "BENCHMARKS.md")
     text = open(path).read() if os.path.exists(path) else ""
-    return [m.group(0) for m in re.finditer(r"<!-- ((?:clickbench|flight|pressure)[\w-]*):begin -->.*?<!-- \1:end -->", text, re.DOTALL)]
+    return [m.group(0) for m in re.finditer(r"<!-- ((?:clickbench|flight|pressure|service|output)[\w-]*):begin -->.*?<!-- \1:end -->", text, re.DOTALL)]
 
 
 def clickbench_report(results, extras, path, iterations):

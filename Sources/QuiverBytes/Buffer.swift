@@ -14,8 +14,9 @@ public protocol BufferOwner: AnyObject, Sendable {}
 public struct Buffer: @unchecked Sendable {
     /// Keeps the bytes alive; `nil` only for buffers over static storage (e.g. `Buffer.empty`).
     public let owner: (any BufferOwner)?
-    /// The first byte. Valid (and 64-byte aligned) even for an empty buffer.
-    public let baseAddress: UnsafeRawPointer
+    /// The first byte. Valid (and 64-byte aligned) even for an empty buffer. Package-only:
+    /// outside Quiver, bytes are reached inside `withUnsafeBytes`, which keeps the owner alive.
+    @usableFromInline package let baseAddress: UnsafeRawPointer
     /// The number of bytes viewed.
     public let count: Int
 
@@ -51,9 +52,28 @@ public struct Buffer: @unchecked Sendable {
         self = values.withUnsafeBytes { Buffer(copying: $0, pool: pool) }
     }
 
-    /// The viewed bytes. Valid while this buffer (or its owner) is alive.
+    /// The viewed bytes. Valid while this buffer (or its owner) is alive: package-only, since
+    /// nothing keeps the owner alive for a pointer that escapes (use `withUnsafeBytes`).
     @inlinable
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: baseAddress, count: count) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: baseAddress, count: count) }
+
+    /// Calls `body` with the viewed bytes, the owner kept alive until it returns. The pointer
+    /// must not escape `body`. O(1): no copy.
+    @inlinable
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(owner) {} }
+        return try body(bytes)
+    }
+
+    /// Calls `body` with the bytes viewed as `T` values (see `typed(as:)` for alignment), the
+    /// owner kept alive until it returns. The pointer must not escape `body`.
+    @inlinable
+    public func withUnsafeBufferPointer<T: BitwiseCopyable, R, E: Error>(
+        as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws(E) -> R
+    ) throws(E) -> R {
+        defer { withExtendedLifetime(owner) {} }
+        return try body(typed(as: type))
+    }
 
     /// The bytes as an array (copies; for tests and small metadata).
     public var array: [UInt8] { Array(bytes) }
@@ -103,7 +123,7 @@ public struct Buffer: @unchecked Sendable {
     /// decodes are: unaligned input is copied once at decode time) and `count` a multiple of
     /// `MemoryLayout<T>.stride`; trailing bytes are ignored.
     @inlinable
-    public func typed<T: BitwiseCopyable>(as type: T.Type) -> UnsafeBufferPointer<T> {
+    package func typed<T: BitwiseCopyable>(as type: T.Type) -> UnsafeBufferPointer<T> {
         assert(isAligned(to: MemoryLayout<T>.alignment))
         return UnsafeBufferPointer(
             start: baseAddress.assumingMemoryBound(to: T.self), count: count / MemoryLayout<T>.stride)

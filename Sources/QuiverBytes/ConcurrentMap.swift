@@ -1,8 +1,8 @@
 import Dispatch
 import Synchronization
 
-/// `transform(index)` for every index in `0..<count`, spread across the cores
-/// (`DispatchQueue.concurrentPerform`); the results in index order.
+/// `transform(index)` for every index in `0..<count`, spread across the cores (the calling
+/// thread and `WorkerPool.shared`'s threads); the results in index order.
 ///
 /// `order`, a permutation of the indices (default: ascending), is the order the tasks are
 /// started in — heaviest first, say, so the cores finish together. Errors are values here:
@@ -12,7 +12,7 @@ public func concurrentMap<R: Sendable>(
 ) -> [R] {
     precondition(order.map { $0.count == count && Set($0).count == count && $0.allSatisfy((0..<count).contains) } ?? true)
     let slots = Mutex<[R?]>(Array(repeating: nil, count: count))
-    DispatchQueue.concurrentPerform(iterations: count) { iteration in
+    WorkerPool.shared.parallelFor(iterations: count, width: onlineProcessorCount) { iteration in
         let index = order?[iteration] ?? iteration
         let result = transform(index)
         slots.withLock { $0[index] = result }

@@ -226,7 +226,7 @@ private struct Recycler: ~Copyable {
 /// hands out immutable views.
 public final class HeapAllocation: BufferOwner, @unchecked Sendable {
     /// The first byte (64-byte aligned).
-    public let pointer: UnsafeMutableRawPointer
+    package let pointer: UnsafeMutableRawPointer
     /// Usable bytes: the requested size rounded up to a multiple of 64.
     public let capacity: Int
     /// The size of the block underneath (`capacity` or more: recycled size classes, headroom).
@@ -258,4 +258,13 @@ public final class ForeignBytes: BufferOwner, @unchecked Sendable {
     /// Adopts bytes; `release` runs when the last buffer viewing them is gone.
     public init(release: @escaping @Sendable () -> Void) { self.release = release }
     deinit { release() }
+}
+
+extension HeapAllocation {
+    /// Calls `body` with the allocation's `capacity` bytes to fill them (before the first
+    /// `buffer(count:)` hands out views); the pointer must not escape `body`.
+    public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(self) {} }
+        return try body(UnsafeMutableRawBufferPointer(start: pointer, count: capacity))
+    }
 }

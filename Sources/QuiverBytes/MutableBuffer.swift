@@ -19,7 +19,7 @@ public final class MutableBuffer {
     public var capacity: Int { allocation.capacity }
 
     /// The first byte; valid until the next call that grows the buffer.
-    public var pointer: UnsafeMutableRawPointer { allocation.pointer }
+    package var pointer: UnsafeMutableRawPointer { allocation.pointer }
 
     /// Makes room for at least `capacity` bytes in total (amortised doubling).
     public func reserve(_ capacity: Int) {
@@ -82,7 +82,13 @@ public final class MutableBuffer {
     }
 
     /// The bytes written so far (valid until the buffer next grows).
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: allocation.pointer, count: count) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: allocation.pointer, count: count) }
+
+    /// Calls `body` with the bytes written so far; the pointer must not escape `body`.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(self) {} }
+        return try body(bytes)
+    }
 
     /// Hands the written bytes over as an immutable buffer (no copy) and resets this builder.
     public func finish() -> Buffer {

@@ -28,7 +28,8 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let schemaMismatch = Code(.schemaMismatch)
         /// A value or column has a type other than the one asked for.
         public static let typeMismatch = Code(.typeMismatch)
-        /// An operating-system call failed; the message carries `errno`'s text.
+        /// An operating-system call failed; `errno` holds the error number (`ENOSPC`,
+        /// `EACCES`, …) and the message its text.
         public static let io = Code(.io)
         /// A compressed buffer could not be decompressed (or compressed).
         public static let compression = Code(.compression)
@@ -46,6 +47,11 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let query = Code(.query)
 
         public var description: String { base.rawValue }
+
+        /// Whether errors of this kind are the caller's (bad input, a bad argument, a name
+        /// that does not exist, a conflict: a service answers 4xx) rather than Quiver's or
+        /// the system's (I/O: 5xx).
+        public var isCallerError: Bool { base != .io }
     }
 
     /// The kind of error.
@@ -54,11 +60,31 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
     public let message: String
     /// Where it happened, outermost last: e.g. `["field 'a'", "record batch 3", "offset 1024"]`.
     public private(set) var context: [String]
+    /// For `.io` errors from a system call, its `errno` (compare with `ENOSPC`, `EACCES`, …).
+    public let errno: Int32?
 
-    public init(_ code: Code, _ message: String, context: [String] = []) {
+    public init(_ code: Code, _ message: String, context: [String] = [], errno: Int32? = nil) {
         self.code = code
         self.message = message
         self.context = context
+        self.errno = errno
+    }
+
+    /// Whether the caller caused this error (see `Code.isCallerError`): a request to refuse
+    /// with a 4xx status, as opposed to a failure of the service (5xx).
+    public var isCallerError: Bool { code.isCallerError }
+
+    /// The HTTP status a service answers this error with: 404 not found, 409 conflict, 413
+    /// a declared size over Quiver's caps, 400 other caller errors; 507 a full disk
+    /// (`ENOSPC`, `EDQUOT`), 500 other failures.
+    public var httpStatus: Int {
+        switch code {
+        case .notFound: return 404
+        case .conflict: return 409
+        case .capacityExceeded: return 413
+        case .io: return isOutOfSpace ? 507 : 500
+        default: return 400
+        }
     }
 
     /// The same error with one more piece of context (e.g. the file offset of a message).

@@ -136,9 +136,10 @@ public struct Query: Sendable {
         return QueryResult(schema: plan.outputSchema, batches: batches, statistics: execution.statistics)
     }
 
-    /// The output batches as an `AsyncSequence`: row-wise queries yield each batch as its
-    /// window of input is processed (memory stays bounded by a few batches); aggregations
-    /// and sorts yield once everything is read. Planning errors surface on the first `next()`.
+    /// The output batches as an `AsyncSequence`, produced on Quiver's threads with
+    /// backpressure (see `QueryStream`): row-wise queries yield each batch as its window of
+    /// input is processed (memory stays bounded by a few batches); aggregations and sorts
+    /// yield once everything is read. Planning errors surface on the first `next()`.
     public func stream(_ options: ExecutionOptions = ExecutionOptions()) -> QueryStream {
         QueryStream(query: self, options: options)
     }
@@ -199,6 +200,8 @@ public struct ExecutionOptions: Sendable {
     public var pool: MemoryPool
     /// Whether to skip batches using the source's statistics.
     public var useStatistics: Bool
+    /// Checked before each batch; set by the async API when its task is cancelled.
+    package var cancellation: CancellationFlag?
 
     /// Options; `parallelism` defaults to the number of online processors.
     public init(parallelism: Int? = nil, pool: MemoryPool = .default, useStatistics: Bool = true) {

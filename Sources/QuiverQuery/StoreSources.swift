@@ -52,7 +52,22 @@ public struct StoreTableSource: BatchSource {
         }
         let location = locations[index]
         if verifies { try snapshot.files[location.file].verifyChecksum(ofBatch: location.batch) }
-        return try readers[location.file].recordBatch(at: location.batch, columns: columns)
+        let reader = readers[location.file]
+        let stored = reader.schema.fields.count
+        guard columns.contains(where: { $0 >= stored }) else {
+            return try reader.recordBatch(at: location.batch, columns: columns)
+        }
+        // A file written before columns were added: they read as null, as `TableSnapshot` has them.
+        let read = try reader.recordBatch(at: location.batch, columns: columns.filter { $0 < stored })
+        var next = 0
+        let arrays = try columns.map { column -> ArrayData in
+            guard column >= stored else { defer { next += 1 }; return read.columns[next] }
+            guard column < schema.fields.count else {
+                throw QuiverError(.invalidArgument, "column \(column) of a schema with \(schema.fields.count) fields")
+            }
+            return try SchemaEvolution.nulls(of: schema.fields[column].type, length: read.length)
+        }
+        return RecordBatch(uncheckedSchema: Schema(columns.map { schema.fields[$0] }, metadata: schema.metadata), columns: arrays, length: read.length)
     }
 
     public func statistics(batch: Int, column: Int) -> ColumnStatistics? {

@@ -3,6 +3,7 @@ import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverOutput
 import QuiverQuery
 import QuiverStore
 
@@ -133,14 +134,14 @@ struct QueryFailure: Error, CustomStringConvertible {
     var description: String { error.message }
 }
 
-/// Renders query results as a table, CSV, JSON lines or an Arrow stream.
+/// Renders query results as a table (here: it is for people), or as CSV, JSON lines or an
+/// Arrow stream through QuiverOutput's writers.
 enum ResultWriter {
     static func write(_ result: QueryResult, format: ResultFormat, maxRows: Int, to output: FileOutput) throws {
         switch format {
-        case .arrow:
-            let writer = try StreamWriter(output: output, schema: result.schema)
-            for batch in result.batches { try writer.write(batch) }
-            try writer.finish()
+        case .arrow: try QuiverOutput.OutputFormat.arrow.write(result.batches, schema: result.schema, to: output)
+        case .csv: try QuiverOutput.OutputFormat.csv.write(result.batches, schema: result.schema, to: output)
+        case .json: try QuiverOutput.OutputFormat.ndjson.write(result.batches, schema: result.schema, to: output)
         case .table where result.schema.fields.map(\.name) == ["plan"]:
             // EXPLAIN: the plan's lines, unabridged.
             var text = ""
@@ -151,71 +152,6 @@ enum ResultWriter {
         case .table:
             let table = try Table(schema: result.schema, batches: result.batches)
             try output.write(Array((TablePrinter.render(table: table, limit: maxRows) + "\n").utf8))
-        case .csv:
-            var text = result.schema.fields.map { csvField($0.name) }.joined(separator: ",") + "\n"
-            for batch in result.batches {
-                for row in 0..<batch.length {
-                    text += batch.columns.map { $0.isNull(row) ? "" : csvField($0.formatValue(at: row)) }
-                        .joined(separator: ",") + "\n"
-                }
-                try output.write(Array(text.utf8))
-                text = ""
-            }
-        case .json:
-            for batch in result.batches {
-                var text = ""
-                for row in 0..<batch.length {
-                    let members = zip(batch.schema.fields, batch.columns).map { field, column in
-                        "\(jsonString(field.name)):\(json(column.value(at: row), column, row))"
-                    }
-                    text += "{" + members.joined(separator: ",") + "}\n"
-                }
-                try output.write(Array(text.utf8))
-            }
-        }
-    }
-
-    private static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    private static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
-    /// Numbers and booleans as JSON values, nested values as arrays/objects, everything else
-    /// (dates, times, decimals, binary) as the string Quiver prints for it.
-    private static func json(_ value: ArrowValue, _ column: ArrayData, _ row: Int) -> String {
-        switch value {
-        case .null, .bool, .int, .uint, .float, .string, .list, .struct: return nested(value)
-        default: return jsonString(column.formatValue(at: row))
-        }
-    }
-
-    private static func nested(_ value: ArrowValue) -> String {
-        switch value {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .uint(let u): return String(u)
-        case .float(let d): return d.isFinite ? "\(d)" : jsonString("\(d)")
-        case .string(let s): return jsonString(s)
-        case .list(let items): return "[" + items.map { nested($0) }.joined(separator: ",") + "]"
-        case .struct(let members): return "{" + members.map { "\(jsonString($0.0)):\(nested($0.1))" }.joined(separator: ",") + "}"
-        default: return jsonString("\(value)")
         }
     }
 }

@@ -323,7 +323,7 @@ import Testing
         var streamed: [RecordBatch] = []
         for try await batch in query.stream(ExecutionOptions(parallelism: 2)) { streamed.append(batch) }
         #expect(streamed.count == 12)
-        #expect(Read.rows(streamed) == Read.rows(try query.execute().batches))
+        #expect(Read.rows(streamed) == Read.rows(try await query.execute().batches))
         // Stopping early is fine; aggregates arrive as one batch.
         var iterator = query.stream().makeAsyncIterator()
         #expect(try await iterator.next()?.length == 4)

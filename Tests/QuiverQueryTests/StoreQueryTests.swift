@@ -79,4 +79,30 @@ import Testing
         let undamaged = try Query(sql: "SELECT sum(k) AS s FROM t WHERE k < 100", tables: ["t": verifying]).execute()
         #expect(undamaged.batches[0].columns[0].formatValue(at: 0) == String((0..<100).reduce(0, +)))
     }
+
+    @Test func addedColumnReadsAsNullInOlderRows() throws {
+        let directory = try TestPaths.temporaryDirectory("store-evolve")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.create(at: directory.path, log: { _ in })
+        try store.createTable("t", schema: Schema([Field("a", .int64, nullable: false)]))
+        let writer = try store.writer(for: "t", options: WriterOptions(durability: .buffered))
+        try writer.append(try RecordBatch(schema: Schema([Field("a", .int64, nullable: false)]), columns: [ArrayData.build(from: [Int64(1), 2])]))
+        try writer.addColumn(Field("b", .utf8))
+        let evolved = Schema([Field("a", .int64, nullable: false), Field("b", .utf8)])
+        try writer.append(try RecordBatch(schema: evolved, columns: [ArrayData.build(from: [Int64(3)]), ArrayData.build(from: ["x"])]))
+        try writer.close()
+
+        let source = try StoreTableSource(store: store, table: "t")
+        let result = try Query(sql: "SELECT a, b FROM t ORDER BY a", tables: ["t": source]).execute()
+        let rows = result.batches.flatMap { batch in
+            (0..<batch.length).map { "\(batch.columns[0].formatValue(at: $0))|\(batch.columns[1].formatValue(at: $0))" }
+        }
+        #expect(rows == ["1|null", "2|null", "3|x"])
+        let counted = try Query(sql: "SELECT count(b) AS n, count(*) AS m FROM t WHERE b IS NULL OR a > 0", tables: ["t": source]).execute()
+        #expect(counted.batches[0].columns[0].value(at: 0) == .int(1))
+        #expect(counted.batches[0].columns[1].value(at: 0) == .int(3))
+        // Only the added column, from the older file alone.
+        let onlyB = try Query(sql: "SELECT b FROM t WHERE b IS NULL", tables: ["t": source]).execute()
+        #expect(onlyB.batches.reduce(0) { $0 + $1.length } == 2)
+    }
 }

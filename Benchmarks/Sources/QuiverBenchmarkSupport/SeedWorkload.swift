@@ -40,18 +40,21 @@ public enum SeedWorkload {
     /// Sums the first column's values greater than `threshold` over every batch, reading
     /// the buffers in place.
     public static func sum(of batches: [RecordBatch], greaterThan threshold: Int32 = 5000) -> Int64 {
-        batches.reduce(0) { $0 &+ Int32Kernels.sum(values(of: $1), greaterThan: threshold) }
+        batches.reduce(0) { $0 &+ sum(of: $1, greaterThan: threshold) }
     }
 
     /// Sums the first column's values over every batch.
     public static func total(of batches: [RecordBatch]) -> Int64 {
-        batches.reduce(0) { $0 &+ Int32Kernels.sum(values(of: $1)) }
+        batches.reduce(0) { $0 &+ sum(of: $1) }
     }
 
-    /// The first column's int32 values, viewed in place.
-    public static func values(of batch: RecordBatch) -> UnsafeBufferPointer<Int32> {
+    /// The sum of the first column's int32 values (those above `threshold`, if given), viewed in place.
+    public static func sum(of batch: RecordBatch, greaterThan threshold: Int32? = nil) -> Int64 {
         let column = batch.columns[0]
-        return UnsafeBufferPointer(rebasing: column.buffers[1].typed(as: Int32.self)[column.offset..<(column.offset + column.length)])
+        return column.buffers[1].withUnsafeBufferPointer(as: Int32.self) {
+            let values = UnsafeBufferPointer(rebasing: $0[column.offset..<(column.offset + column.length)])
+            return threshold.map { Int32Kernels.sum(values, greaterThan: $0) } ?? Int32Kernels.sum(values)
+        }
     }
 }
 

@@ -118,10 +118,10 @@ func scanBounded(_ path: String, advising: Bool, readAheadMiB: Int) throws -> Fi
     var total: Int64 = 0
     let start = ContinuousClock.now
     if advising {
-        try reader.scan(readAhead: readAheadMiB << 20) { _, batch in total &+= Int32Kernels.sum(SeedWorkload.values(of: batch)) }
+        try reader.scan(readAhead: readAheadMiB << 20) { _, batch in total &+= SeedWorkload.sum(of: batch) }
     } else {
         for index in 0..<reader.numRecordBatches {
-            total &+= Int32Kernels.sum(SeedWorkload.values(of: try reader.recordBatch(at: index)))
+            total &+= SeedWorkload.sum(of: try reader.recordBatch(at: index))
         }
     }
     let elapsed = seconds(ContinuousClock.now - start)
@@ -146,8 +146,9 @@ func readChecksum(_ batches: [RecordBatch]) -> [Any] {
         rows += batch.length
         guard let index = batch.schema.fields.firstIndex(where: { $0.type == .float64 }) else { continue }
         let column = batch.columns[index]
-        let values = column.buffers[1].typed(as: Double.self)
-        for row in column.offset..<(column.offset + column.length) { sum += values[row] }
+        column.buffers[1].withUnsafeBufferPointer(as: Double.self) { values in
+            for row in column.offset..<(column.offset + column.length) { sum += values[row] }
+        }
     }
     return [rows, sum]
 }

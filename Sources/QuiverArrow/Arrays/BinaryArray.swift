@@ -62,7 +62,7 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
 {
     public let data: ArrayData
     /// The `length + 1` offsets of this slice (empty for an empty array without offsets).
-    public let offsets: UnsafeBufferPointer<Offset>
+    @usableFromInline package let offsets: UnsafeBufferPointer<Offset>
     @usableFromInline let bytes: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
@@ -84,9 +84,17 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
 
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
+    /// Calls `body` with the `length + 1` offsets of this slice into the data buffer,
+    /// viewed in place; the pointer must not escape `body`.
+    @inlinable
+    public func withUnsafeOffsets<R, E: Error>(_ body: (UnsafeBufferPointer<Offset>) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(data) {} }
+        return try body(offsets)
+    }
+
     /// The bytes of slot `index`, viewed in place (valid while the array lives).
     @inlinable
-    public func bytes(at index: Int) -> UnsafeRawBufferPointer {
+    package func bytes(at index: Int) -> UnsafeRawBufferPointer {
         let start = Int(offsets[index])
         return UnsafeRawBufferPointer(start: bytes + start, count: Int(offsets[index + 1]) - start)
     }
@@ -94,6 +102,14 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
     /// The value of slot `index` (copies its bytes into a `String` or `[UInt8]`).
     @inlinable
     public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
+
+    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
+    /// escape `body`. No copy.
+    @inlinable
+    public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(data) {} }
+        return try body(bytes(at: index))
+    }
 }
 
 /// utf8 strings with 32-bit offsets (`string`).
@@ -148,7 +164,7 @@ public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArra
 
     /// The bytes of slot `index`, viewed in place (inside the view or a data buffer).
     @inlinable
-    public func bytes(at index: Int) -> UnsafeRawBufferPointer {
+    package func bytes(at index: Int) -> UnsafeRawBufferPointer {
         let view = views + index * BinaryViewLayout.size
         let count = Int(BinaryViewLayout.length(view))
         if count <= BinaryViewLayout.inlineCapacity {
@@ -161,6 +177,14 @@ public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArra
     /// The value of slot `index` (copies its bytes into a `String` or `[UInt8]`).
     @inlinable
     public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
+
+    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
+    /// escape `body`. No copy.
+    @inlinable
+    public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(data) {} }
+        return try body(bytes(at: index))
+    }
 }
 
 /// utf8 strings as views (`string_view`).
@@ -195,10 +219,18 @@ public struct FixedSizeBinaryArray: ArrowScalarArray, @unchecked Sendable {
 
     /// The bytes of slot `index`, viewed in place.
     @inlinable
-    public func bytes(at index: Int) -> UnsafeRawBufferPointer {
+    package func bytes(at index: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: values + index * byteWidth, count: byteWidth)
     }
 
     /// The value of slot `index` as a byte array (copies).
     @inlinable public func value(at index: Int) -> [UInt8] { Array(bytes(at: index)) }
+
+    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
+    /// escape `body`. No copy.
+    @inlinable
+    public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(data) {} }
+        return try body(bytes(at: index))
+    }
 }

@@ -7,7 +7,7 @@ public struct VariableListArray<Offset: ArrowOffset>: ArrowArray, @unchecked Sen
     public let data: ArrayData
     /// The `length + 1` offsets of this slice into `values` (empty for an empty array
     /// without offsets).
-    public let offsets: UnsafeBufferPointer<Offset>
+    @usableFromInline package let offsets: UnsafeBufferPointer<Offset>
     @usableFromInline let nulls: NullMask
 
     public init(_ data: ArrayData) throws {
@@ -30,6 +30,14 @@ public struct VariableListArray<Offset: ArrowOffset>: ArrowArray, @unchecked Sen
     /// The child array holding every list's elements (not sliced to this array's range).
     public var values: ArrayData { data.children[0] }
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
+
+    /// Calls `body` with the `length + 1` offsets of this slice into `values`, viewed in
+    /// place; the pointer must not escape `body`.
+    @inlinable
+    public func withUnsafeOffsets<R, E: Error>(_ body: (UnsafeBufferPointer<Offset>) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(data) {} }
+        return try body(offsets)
+    }
 
     /// The elements of slot `index` (zero-copy child slice).
     public func value(at index: Int) -> ArrayData {
@@ -56,9 +64,9 @@ func offsetsView<O: ArrowOffset>(_ data: ArrayData, _: O.Type) -> UnsafeBufferPo
 public struct VariableListViewArray<Offset: ArrowOffset>: ArrowArray, @unchecked Sendable {
     public let data: ArrayData
     /// Per-slot start in `values`.
-    public let offsets: UnsafeBufferPointer<Offset>
+    @usableFromInline package let offsets: UnsafeBufferPointer<Offset>
     /// Per-slot element count.
-    public let sizes: UnsafeBufferPointer<Offset>
+    @usableFromInline package let sizes: UnsafeBufferPointer<Offset>
     @usableFromInline let nulls: NullMask
 
     public init(_ data: ArrayData) throws {
@@ -175,7 +183,7 @@ public struct MapArray: ArrowArray, @unchecked Sendable {
     /// The entries struct array (keys, values), not sliced to this array's range.
     public var entries: ArrayData { data.children[0] }
     /// The `length + 1` offsets of this slice into `entries`.
-    public var offsets: UnsafeBufferPointer<Int32> { list.offsets }
+    package var offsets: UnsafeBufferPointer<Int32> { list.offsets }
 
     /// The keys and values of slot `index` (zero-copy slices of the entry children).
     public func value(at index: Int) -> (keys: ArrayData, items: ArrayData) {

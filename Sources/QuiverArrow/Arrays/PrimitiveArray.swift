@@ -132,8 +132,9 @@ public struct MonthDayNanoInterval: ArrowPrimitive, Hashable {
 /// valid as long as this array (or its `data`) is alive.
 public struct PrimitiveArray<T: ArrowPrimitive>: ArrowScalarArray, @unchecked Sendable {
     public let data: ArrayData
-    /// The `length` values, null slots included (their contents are unspecified).
-    public let values: UnsafeBufferPointer<T>
+    /// The `length` values, null slots included (their contents are unspecified). Package-only:
+    /// outside Quiver use `withUnsafeValues`, which keeps the array alive.
+    @usableFromInline package let values: UnsafeBufferPointer<T>
     @usableFromInline let nulls: NullMask
 
     public init(_ data: ArrayData) throws {
@@ -152,6 +153,14 @@ public struct PrimitiveArray<T: ArrowPrimitive>: ArrowScalarArray, @unchecked Se
 
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
     @inlinable public func value(at index: Int) -> T { values[index] }
+
+    /// Calls `body` with the `length` values (null slots included, their contents
+    /// unspecified), viewed in place; the pointer must not escape `body`.
+    @inlinable
+    public func withUnsafeValues<R, E: Error>(_ body: (UnsafeBufferPointer<T>) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(data) {} }
+        return try body(values)
+    }
 }
 
 // The numeric arrays, by element type.

@@ -127,16 +127,31 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
 /// when the last buffer viewing it is released. Never counted by a `MemoryPool`.
 public final class MemoryMapping: BufferOwner, @unchecked Sendable {
     /// The first mapped byte (page-aligned).
-    public let address: UnsafeRawPointer
+    package let address: UnsafeRawPointer
     /// The mapped length in bytes.
     public let length: Int
 
     init(address: UnsafeMutableRawPointer, length: Int) {
         self.address = UnsafeRawPointer(address)
         self.length = length
+        MemoryMapping.registry.withLock { $0[ObjectIdentifier(self)] = Weak(self) }
+    }
+
+    /// Every live mapping, weakly held, so memory reports can see them (one lock per map
+    /// and unmap).
+    private static let registry = Mutex<[ObjectIdentifier: Weak]>([:])
+    private struct Weak: @unchecked Sendable {
+        weak var mapping: MemoryMapping?
+        init(_ mapping: MemoryMapping) { self.mapping = mapping }
+    }
+
+    /// The mappings alive now.
+    static func live() -> [MemoryMapping] {
+        registry.withLock { $0.values.compactMap(\.mapping) }
     }
 
     deinit {
+        _ = MemoryMapping.registry.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
         // munmap fails only for invalid arguments, which would be a bug here; nothing to do.
         _ = system_munmap(UnsafeMutableRawPointer(mutating: address), length)
     }

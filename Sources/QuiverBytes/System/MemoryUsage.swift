@@ -103,9 +103,26 @@ public enum MemoryUsage {
     /// process — this drops when `MADV_DONTNEED` unmaps pages. Reads all of smaps (tens of
     /// KiB): for reports and tests, not hot paths. Linux only.
     public static func mappedResidentBytes(of mapping: MemoryMapping) throws -> Int {
+        try mappedResidentBytes(of: [mapping])
+    }
+
+    /// Resident bytes of every mapping Quiver holds now (readers, snapshots, `MappingCache`),
+    /// from one read of `/proc/self/smaps`. Linux only.
+    public static func mappedResidentBytes() throws -> Int {
+        try mappedResidentBytes(of: MemoryMapping.live())
+    }
+
+    /// Bytes mapped by every mapping Quiver holds now (resident or not). O(live mappings).
+    public static var mappedBytes: Int { MemoryMapping.live().reduce(0) { $0 + $1.length } }
+
+    /// The resident bytes of `mappings`, summed over one read of smaps.
+    private static func mappedResidentBytes(of mappings: [MemoryMapping]) throws -> Int {
         #if os(Linux)
-        let start = UInt(bitPattern: Int(bitPattern: mapping.address))
-        let end = start + UInt(mapping.length)
+        let ranges = mappings.map { mapping -> Range<UInt> in
+            let start = UInt(bitPattern: Int(bitPattern: mapping.address))
+            return start..<(start + UInt(mapping.length))
+        }
+        guard !ranges.isEmpty else { return 0 }
         let descriptor = try FileDescriptor.open("/proc/self/smaps", .readOnly)
         defer { try? descriptor.close() }
         var bytes: [UInt8] = []
@@ -118,7 +135,7 @@ public enum MemoryUsage {
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             // An entry starts "7f12a000-7f12b000 r--p …", then lines such as "Rss:   48 kB".
             if let dash = line.firstIndex(of: "-"), let low = UInt(line[..<dash], radix: 16) {
-                inside = low >= start && low < end
+                inside = ranges.contains { $0.contains(low) }
             } else if inside, line.hasPrefix("Rss:") {
                 total += (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
             }

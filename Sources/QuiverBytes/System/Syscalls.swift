@@ -193,6 +193,11 @@ func system_errno() -> CInt { errno }
 
 // MARK: - valueOrErrno
 
+extension QuiverError {
+    /// Whether this is an I/O error for a full disk or an exhausted quota (`ENOSPC`, `EDQUOT`).
+    public var isOutOfSpace: Bool { code == .io && (errno == ENOSPC || errno == EDQUOT) }
+}
+
 /// An `errno` value captured right after the call that set it.
 struct Errno: Error, Equatable {
     let rawValue: CInt
@@ -209,7 +214,7 @@ struct Errno: Error, Equatable {
 
     /// The error Quiver throws for it: `.io` with the message `call(subject): text`.
     func quiverError(_ call: String, _ subject: String) -> QuiverError {
-        QuiverError(.io, "\(call)(\(subject)): \(text)")
+        QuiverError(.io, "\(call)(\(subject)): \(text)", errno: rawValue)
     }
 }
 

@@ -75,7 +75,8 @@ public final class MessageReader {
             throw QuiverError(.endOfStream, "input ends inside a message prefix (\(prefix.count) of 4 bytes)")
         }
         var length = prefix.uncheckedReadLittleEndian(Int32.self, at: 0)
-        if length == -1 {  // continuation marker 0xFFFFFFFF, then the length
+        let continued = length == -1
+        if continued {  // continuation marker 0xFFFFFFFF, then the length
             let lengthBytes = try readFraming(4)
             guard lengthBytes.count == 4 else {
                 throw QuiverError(.endOfStream, "input ends after a continuation marker")
@@ -86,6 +87,12 @@ public final class MessageReader {
         guard length > 0 else { throw QuiverError(.invalidMessage, "negative metadata length \(length)") }
         let metadataLength = Int(length)
         guard metadataLength <= options.maxMetadataLength else {
+            // Without the continuation marker, a huge "legacy" length is far likelier bytes
+            // that are not Arrow at all (an HTTP body of text, say) than a real message.
+            guard continued else {
+                throw QuiverError(
+                    .invalidMessage, "not an Arrow IPC message: no continuation marker, and a length prefix of \(metadataLength)")
+            }
             throw QuiverError(
                 .capacityExceeded, "metadata length \(metadataLength) exceeds the cap of \(options.maxMetadataLength)")
         }

@@ -82,7 +82,9 @@ final class MessageWriter {
     /// Checks the batch's schema; returns the dictionaries it needs, paired with their ids.
     private func dictionaries(of batch: RecordBatch) throws -> [(id: Int64, values: ArrayData)] {
         guard batch.schema.fields.map(DictionaryIds.comparable) == comparableFields else {
-            throw QuiverError(.schemaMismatch, "record batch schema differs from the writer's:\n\(batch.schema)\nvs\n\(schema)")
+            let difference = batch.schema.firstDifference(from: schema) ?? "dictionary encoding"
+            throw QuiverError(
+                .schemaMismatch, "record batch schema differs from the writer's: \(difference)\n\(batch.schema)\nvs\n\(schema)")
         }
         var needed: [(id: Int64, values: ArrayData)] = []
         for (field, column) in zip(schema.fields, batch.columns) {

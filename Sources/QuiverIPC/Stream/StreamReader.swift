@@ -11,35 +11,24 @@ import QuiverBytes
 /// `error`.
 public final class StreamReader: Sequence, IteratorProtocol {
     /// The schema from the first message, with dictionary ids as the stream declares them.
-    public let schema: Schema
+    public var schema: Schema { decoder.schema }
     /// The options the reader was opened with.
-    public let options: IPCReadOptions
+    public var options: IPCReadOptions { decoder.options }
     /// The dictionaries as of the last batch read.
-    public private(set) var dictionaries: DictionaryMemo
+    public var dictionaries: DictionaryMemo { decoder.dictionaries }
     /// What has been read so far.
-    public private(set) var stats = IPCStats()
+    public var stats: IPCStats { decoder.stats }
     /// The error that ended iteration through `next()`, if any.
     public private(set) var error: (any Error)?
     private let messages: MessageReader
     private var ended = false
-    /// How to decode the schema's batches, worked out once.
-    private let plan: SchemaPlan
+    private var decoder: StreamMessages
 
     /// Opens a stream: reads and checks its schema message. Throws `invalidMessage` when the
     /// input is empty or does not begin with a schema.
     public init(input: any SequentialInput, options: IPCReadOptions = .init()) throws {
         messages = MessageReader(input, options: options)
-        self.options = options
-        guard let first = try messages.next() else {
-            throw QuiverError(.invalidMessage, "the stream is empty: no schema message")
-        }
-        guard case .schema(let schema) = first.metadata.header else {
-            throw QuiverError(.invalidMessage, "the stream does not begin with a schema message")
-        }
-        self.schema = schema
-        plan = SchemaPlan(schema, maxDepth: options.maxNestingDepth)
-        dictionaries = try DictionaryMemo(schema: schema)
-        stats.numMessages = 1
+        decoder = try StreamMessages(first: try messages.next(), options: options)
     }
 
     /// Opens a stream held in memory (zero-copy: batches view `buffer`).
@@ -58,28 +47,7 @@ public final class StreamReader: Sequence, IteratorProtocol {
         guard !ended else { return nil }
         do {
             while let message = try messages.next() {
-                stats.numMessages += 1
-                // Built only when an error needs it: formatting it per batch cost a tenth of the read.
-                func context() -> String { "message at offset \(message.offset)" }
-                switch message.metadata.header {
-                case .schema:
-                    throw QuiverError(.invalidMessage, "a second schema message inside the stream").adding(context: context())
-                case .dictionaryBatch(let batch):
-                    let update = try withErrorContext(context()) {
-                        try dictionaries.apply(
-                            batch, body: message.body, version: message.metadata.version, options: options)
-                    }
-                    stats.record(update)
-                case .recordBatch(let header):
-                    let batch = try withErrorContext("record batch \(stats.numRecordBatches), \(context())") {
-                        try ArrayDecoder.decodeRecordBatch(
-                            schema: schema, header: header, body: message.body, dictionaries: dictionaries,
-                            version: message.metadata.version, options: options, missingDictionaries: .emptyIfAllNull,
-                            plan: plan)
-                    }
-                    stats.numRecordBatches += 1
-                    return batch
-                }
+                if let batch = try decoder.apply(message) { return batch }
             }
             ended = true
             return nil
@@ -109,6 +77,61 @@ public final class StreamReader: Sequence, IteratorProtocol {
         } catch {
             self.error = error
             return nil
+        }
+    }
+}
+
+/// What a stream's messages mean, one at a time: the first must be the schema; dictionary
+/// batches update the dictionaries; record batches decode against them. Shared by
+/// `StreamReader` (pulling from an input) and `StreamDecoder` (fed bytes as they arrive).
+struct StreamMessages {
+    let schema: Schema
+    let options: IPCReadOptions
+    private(set) var dictionaries: DictionaryMemo
+    private(set) var stats = IPCStats()
+    /// How to decode the schema's batches, worked out once.
+    private let plan: SchemaPlan
+
+    /// Starts from the stream's first message (nil: the stream was empty). Throws
+    /// `invalidMessage` unless it is a schema.
+    init(first: Message?, options: IPCReadOptions) throws {
+        guard let first else {
+            throw QuiverError(.invalidMessage, "the stream is empty: no schema message")
+        }
+        guard case .schema(let schema) = first.metadata.header else {
+            throw QuiverError(.invalidMessage, "the stream does not begin with a schema message")
+        }
+        self.schema = schema
+        self.options = options
+        plan = SchemaPlan(schema, maxDepth: options.maxNestingDepth)
+        dictionaries = try DictionaryMemo(schema: schema)
+        stats.numMessages = 1
+    }
+
+    /// Applies one message after the schema: the record batch it holds, or nil for a
+    /// dictionary batch.
+    mutating func apply(_ message: Message) throws -> RecordBatch? {
+        stats.numMessages += 1
+        // Built only when an error needs it: formatting it per batch cost a tenth of the read.
+        func context() -> String { "message at offset \(message.offset)" }
+        switch message.metadata.header {
+        case .schema:
+            throw QuiverError(.invalidMessage, "a second schema message inside the stream").adding(context: context())
+        case .dictionaryBatch(let batch):
+            let update = try withErrorContext(context()) {
+                try dictionaries.apply(batch, body: message.body, version: message.metadata.version, options: options)
+            }
+            stats.record(update)
+            return nil
+        case .recordBatch(let header):
+            let batch = try withErrorContext("record batch \(stats.numRecordBatches), \(context())") {
+                try ArrayDecoder.decodeRecordBatch(
+                    schema: schema, header: header, body: message.body, dictionaries: dictionaries,
+                    version: message.metadata.version, options: options, missingDictionaries: .emptyIfAllNull,
+                    plan: plan)
+            }
+            stats.numRecordBatches += 1
+            return batch
         }
     }
 }

@@ -70,7 +70,10 @@ final class Execution: @unchecked Sendable {
         let indices = range.filter { !skip[$0] }
         try OrderedParallel.run(
             indices, parallelism: options.parallelism,
-            work: { index in try withErrorContext("record batch \(index)") { try self.process(index) } },
+            work: { index in
+                if self.options.cancellation?.isSet == true { throw CancellationError() }
+                return try withErrorContext("record batch \(index)") { try self.process(index) }
+            },
             combine: { try self.combine($0) })
     }
 

@@ -1,10 +1,11 @@
 import Dispatch
+import QuiverBytes
 import Synchronization
 
 /// Runs `work` over indices on several threads and hands each result to `combine` strictly
 /// in index order, so whatever `combine` accumulates is the same at any parallelism.
 ///
-/// Workers take the next index from a shared counter (morsel-driven: a fast thread simply
+/// Workers (the caller and `WorkerPool.shared`'s threads) take the next index from a shared counter (morsel-driven: a fast thread simply
 /// takes more batches). A finished result waits in a small reorder buffer until every earlier
 /// one is combined; a semaphore keeps at most `window` results in flight, bounding memory when
 /// one batch is slow. `combine` runs under a lock (one at a time) and returns false to stop
@@ -23,7 +24,7 @@ enum OrderedParallel {
         let state = SharedState<Partial>(window: parallelism * 4)
         try withoutActuallyEscaping(combine) { combine in
             let combiner = UncheckedBox(combine)
-            DispatchQueue.concurrentPerform(iterations: Swift.min(parallelism, indices.count)) { _ in
+            WorkerPool.shared.parallelFor(iterations: Swift.min(parallelism, indices.count), width: parallelism) { _ in
                 while true {
                     state.slots.wait()
                     let position = state.next.add(1, ordering: .relaxed).oldValue

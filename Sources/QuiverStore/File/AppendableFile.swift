@@ -118,6 +118,10 @@ public final class AppendableFile {
     public var committedSize: Int { committed.size }
     /// Statistics of every committed batch, in order.
     public var statistics: [BatchStatistics] { committed.statistics }
+    /// What a snapshot of the last commit needs, to build it away from the writer's lock.
+    var committedView: CommittedView {
+        CommittedView(path: path, footer: committed.footer, footerOffset: committed.dataEnd + 8, size: committed.size, statistics: committed.statistics)
+    }
     /// Batches written but not yet committed.
     public var numPendingBatches: Int { pending.count }
     /// Bytes of messages in the file, pending ones included (the footer comes after).
@@ -532,4 +536,22 @@ public enum StoreLog {
 
     /// Drops the line.
     @Sendable public static func silent(_ line: String) {}
+}
+
+/// The last commit of an appendable file, as values: a reader maps the file and sees exactly
+/// this (bytes before `size` never change while the file is appended to).
+struct CommittedView: Sendable {
+    let path: String
+    let footer: Footer
+    let footerOffset: Int
+    let size: Int
+    let statistics: [BatchStatistics]
+
+    /// A snapshot of this commit over a fresh mapping of the file.
+    func snapshot(readOptions: IPCReadOptions) throws -> FileSnapshot {
+        let mapping = try MappedFile(path: path)
+        return try FileSnapshot(
+            path: path, footer: footer, footerOffset: footerOffset, committedSize: size,
+            statistics: statistics, input: mapping, readOptions: readOptions, recovery: nil)
+    }
 }

@@ -27,7 +27,7 @@ extension TableSnapshot {
     }
 }
 
-enum SchemaEvolution {
+package enum SchemaEvolution {
     /// Throws unless a table of `schema` may gain `field`: nullable, a new name, and a type
     /// whose all-null arrays `nulls(of:length:)` can build.
     static func checkAddable(_ field: Field, to schema: Schema) throws {
@@ -43,7 +43,7 @@ enum SchemaEvolution {
     /// An array of `length` nulls of `type`: zeroed buffers under an all-zero validity
     /// bitmap (offsets all zero, children empty or all null). Throws `unsupported` for
     /// types without a validity bitmap of their own (unions, run-end encoded).
-    static func nulls(of type: DataType, length: Int, pool: MemoryPool = .default) throws -> ArrayData {
+    package static func nulls(of type: DataType, length: Int, pool: MemoryPool = .default) throws -> ArrayData {
         let storage = type.storageType
         func zeros(_ bytes: Int) -> Buffer { pool.allocateZeroed(byteCount: bytes).buffer(count: bytes) }
         let validity = zeros(BitUtil.byteCount(forBits: length))

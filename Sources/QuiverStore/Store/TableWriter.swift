@@ -10,6 +10,10 @@ import Synchronization
 /// Holds the table's `writer.lock` from opening to `close()` (or deinit). `Sendable`:
 /// calls from several threads are serialised by an internal lock.
 public final class TableWriter: Sendable {
+    /// Tests only: called with the table's name inside `append(_:)`, holding the writer's
+    /// lock, before the batch is written (to hold an append in flight).
+    nonisolated(unsafe) package static var appendHook: (@Sendable (String) -> Void)?
+
     /// The table written.
     public let table: String
     /// The store it belongs to.
@@ -22,6 +26,17 @@ public final class TableWriter: Sendable {
     private let directory: String
     private let lockDescriptor: FileDescriptor
     private let state: Mutex<State>
+    /// The last committed state, republished after every change under `state`'s lock:
+    /// snapshots read it under a lock of their own, so a reader never waits for an append
+    /// in flight (its write, its fsync) — it sees the commit before.
+    private let published = Mutex<Published?>(nil)
+
+    private struct Published: Sendable {
+        var schema: Schema
+        var sealed: [FileSnapshot]
+        var active: CommittedView
+        var isOpen: Bool
+    }
 
     private struct State {
         var active: AppendableFile
@@ -79,6 +94,7 @@ public final class TableWriter: Sendable {
             if let report = active.recovery { reports.append(report) }
             recoveries = reports
             state = Mutex(State(active: active, entry: entry))
+            state.withLock { publish(&$0) }
         } catch {
             try? lockDescriptor.close()
             throw error
@@ -138,8 +154,25 @@ public final class TableWriter: Sendable {
         try FileSystem.syncDirectory(directory)
     }
 
-    /// Whether `close()` has not been called yet.
-    public var isOpen: Bool { state.withLock { !$0.isClosed } }
+    /// Whether `close()` has not been called yet (never waits for an append in flight).
+    public var isOpen: Bool { published.withLock { $0?.isOpen ?? false } }
+
+    /// Publishes the committed state for snapshots; every change under `state`'s lock ends
+    /// with it (also a failed one, which restores the last commit).
+    private func publish(_ state: inout State) {
+        let sealed = try? state.entry.files.dropLast().map { name in
+            if let cached = state.sealed[name] { return cached }
+            let file = try FileSnapshot.open(
+                path: FileSystem.join(directory, name),
+                options: SnapshotOptions(requireSeal: true, retryTimeout: .zero, recoverAfterTimeout: false))
+            state.sealed[name] = file
+            return file
+        }
+        let next = sealed.map { Published(schema: state.entry.schema, sealed: $0, active: state.active.committedView, isOpen: !state.isClosed) }
+        published.withLock { published in
+            if let next { published = next } else { published?.isOpen = !state.isClosed }
+        }
+    }
 
     /// The table's schema (from the catalog).
     public var schema: Schema { state.withLock { $0.entry.schema } }
@@ -150,7 +183,9 @@ public final class TableWriter: Sendable {
     /// Throws `schemaMismatch` for a batch of another schema; nothing is written then.
     public func append(_ batch: RecordBatch) throws {
         try state.withLock { state in
+            defer { publish(&state) }
             try prepare(&state, for: batch)
+            TableWriter.appendHook?(table)
             try state.active.append(batch)
         }
     }
@@ -161,6 +196,7 @@ public final class TableWriter: Sendable {
     /// cannot take splits them, committed file by file.
     public func append(contentsOf batches: [RecordBatch]) throws {
         try state.withLock { state in
+            defer { publish(&state) }
             guard let first = batches.first else { return }
             try prepare(&state, for: first)
             do {
@@ -189,6 +225,7 @@ public final class TableWriter: Sendable {
     /// Commits what `write` wrote since the last commit.
     public func commit() throws {
         try state.withLock { state in
+            defer { publish(&state) }
             try checkOpen(state)
             try state.active.commit()
         }
@@ -233,6 +270,7 @@ public final class TableWriter: Sendable {
     public func setOptions(_ new: TableOptions) throws {
         try Store.checkLimits(new)
         try state.withLock { state in
+            defer { publish(&state) }
             try checkOpen(state)
             let old = state.entry.options
             guard new != old else { return }
@@ -262,6 +300,7 @@ public final class TableWriter: Sendable {
     /// file with it.
     func updateSchema(_ change: (Schema) throws -> Schema) throws {
         try state.withLock { state in
+            defer { publish(&state) }
             try checkOpen(state)
             let schema = try change(state.entry.schema)
             try state.active.commit()
@@ -275,8 +314,20 @@ public final class TableWriter: Sendable {
     /// A consistent snapshot of the table as of the last commit, from this writer's memory
     /// (older files' footers are read once and cached: they never change). With
     /// `verifyChecksums`, reads verify body checksums (`SnapshotOptions.verifyChecksums`).
+    ///
+    /// Never waits for an append in flight: it reads the state published at the last commit
+    /// and maps the last file afresh (verifying snapshots take the writer's lock).
     public func snapshot(readOptions: IPCReadOptions = .init(), verifyChecksums: Bool = false) throws -> TableSnapshot {
-        try state.withLock { state in
+        let defaults = IPCReadOptions()
+        let plain = !verifyChecksums && readOptions.trusted == defaults.trusted && readOptions.pool === defaults.pool
+            && readOptions.maxMetadataLength == defaults.maxMetadataLength
+            && readOptions.maxNestingDepth == defaults.maxNestingDepth && readOptions.useThreads == defaults.useThreads
+        // The sealed files were opened with the default options: other options take the lock.
+        if plain, let current = published.withLock({ $0 }), current.isOpen {
+            let files = current.sealed + [try current.active.snapshot(readOptions: readOptions)]
+            return TableSnapshot(name: table, schema: current.schema, files: files)
+        }
+        return try state.withLock { state in
             try checkOpen(state)
             return try snapshot(&state, readOptions: readOptions, verifyChecksums: verifyChecksums)
         }
@@ -311,6 +362,7 @@ public final class TableWriter: Sendable {
     /// listed. Readers holding snapshots of the old files keep reading them.
     public func compact(targetRowsPerBatch: Int = 65_536) throws -> CompactionReport {
         try state.withLock { state in
+            defer { publish(&state) }
             try checkOpen(state)
             try state.active.commit()
             let before = try snapshot(&state, readOptions: IPCReadOptions(trusted: true))
@@ -400,6 +452,7 @@ public final class TableWriter: Sendable {
     /// Commits pending batches, closes the last file and releases the table's lock.
     public func close() throws {
         try state.withLock { state in
+            defer { publish(&state) }
             guard !state.isClosed else { return }
             state.isClosed = true
             defer {
