@@ -75,14 +75,20 @@ public struct StoreTableSource: BatchSource {
     }
 
     /// One `PlannedScan` over every file's batches in table order: the window runs across
-    /// file boundaries, and batches zone maps skipped are never requested.
+    /// file boundaries, and batches zone maps skipped are never requested. Batches of files
+    /// written before a requested column was added are read by `batch(at:columns:)`, which
+    /// gives that column as nulls.
     public func scan(batches: [Int], columns: [Int]) -> any BatchScan {
-        let steps = batches.map { index in
+        let planned = batches.filter { index in
+            let stored = readers[locations[index].file].schema.fields.count
+            return columns.allSatisfy { $0 < stored }
+        }
+        let steps = planned.map { index in
             let location = locations[index]
             return PlannedScan.Step(reader: readers[location.file], batch: location.batch)
         }
         let plan = FilePlannedScan(
-            steps, batches: batches, batchCount: batchCount, columns: columns, policy: ioPolicy,
+            steps, batches: planned, batchCount: batchCount, columns: columns, policy: ioPolicy,
             fallback: { [self] in try batch(at: $0, columns: columns) })
         guard verifies else { return plan }
         return VerifiedScan(plan: plan, verify: { [self] index in

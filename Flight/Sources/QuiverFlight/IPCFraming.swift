@@ -117,16 +117,18 @@ final class FlightDataInput: SequentialInput, @unchecked Sendable {
         }
         let padded = alignUp(header.count, to: 8)
         let prefix = pool.allocateZeroed(byteCount: 8 + padded)
-        prefix.pointer.storeBytes(of: Int32(-1).littleEndian, as: Int32.self)
-        prefix.pointer.storeBytes(of: Int32(padded).littleEndian, toByteOffset: 4, as: Int32.self)
-        header.withUnsafeBytesForFlight { prefix.pointer.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        prefix.withUnsafeMutableBytes { out in
+            out.storeBytes(of: Int32(-1).littleEndian, as: Int32.self)
+            out.storeBytes(of: Int32(padded).littleEndian, toByteOffset: 4, as: Int32.self)
+            header.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[8...]).copyMemory(from: $0) }
+        }
         var parts = [prefix.buffer(count: 8 + padded)]
         if declared > 0 {
             if data.body.count == declared {
                 parts.append(data.body)
             } else {
                 let body = pool.allocateZeroed(byteCount: declared)
-                data.body.withUnsafeBytesForFlight { if $0.count > 0 { body.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+                data.body.withUnsafeBytes { source in body.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
                 parts.append(body.buffer(count: declared))
             }
         }
@@ -205,8 +207,8 @@ final class FlightDataInput: SequentialInput, @unchecked Sendable {
         let joined = pool.allocate(byteCount: count - remaining)
         var offset = 0
         for piece in gathered {
-            piece.withUnsafeBytesForFlight {
-                joined.pointer.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            piece.withUnsafeBytes { source in
+                joined.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[offset...]).copyMemory(from: source) }
             }
             offset += piece.count
         }
@@ -214,9 +216,3 @@ final class FlightDataInput: SequentialInput, @unchecked Sendable {
     }
 }
 
-extension Buffer {
-    /// The bytes inside a closure (the pointer must not escape it).
-    func withUnsafeBytesForFlight<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(bytes)
-    }
-}
