@@ -112,6 +112,24 @@ import Testing
         }
     }
 
+    /// Global min/max of integer columns without NULLs reduce in the column's own type: the
+    /// extremes of every width, across batches (one of a single row), equal the values'.
+    @Test func globalMinMaxOfIntegerColumns() throws {
+        var random = SeededRandom(seed: 17)
+        let sizes = [1_000, 1, 2_500]
+        var int64s: [[Int64]] = sizes.map { (0..<$0).map { _ in Int64.random(in: -1_000_000...1_000_000, using: &random) } }
+        int64s[2][7] = .max
+        int64s[0][3] = .min
+        let int16s: [[Int16]] = sizes.map { (0..<$0).map { _ in Int16.random(in: .min ... .max, using: &random) } }
+        let batches = try zip(int64s, int16s).map { wide, narrow in
+            try Make.batch([("w", Make.int64(wide)), ("n", Make.int16(narrow))])
+        }
+        let rows = Read.rows(try Query(sql: "SELECT min(w), max(w), min(n), max(n) FROM t", tables: ["t": try InMemorySource(batches: batches)])
+            .execute(ExecutionOptions(parallelism: 2)).batches)
+        let (wide, narrow) = (int64s.flatMap { $0 }, int16s.flatMap { $0 })
+        #expect(rows == [[.int(wide.min()!), .int(wide.max()!), .int(Int64(narrow.min()!)), .int(Int64(narrow.max()!))]])
+    }
+
     /// LIMIT without ORDER BY returns the first rows in batch order, and stops scanning.
     @Test func limitTakesLeadingRowsAndStopsEarly() throws {
         let batches = try (0..<50).map { b in try Make.batch([("i", Make.int64((0..<100).map { Int64(b * 100 + $0) }))]) }

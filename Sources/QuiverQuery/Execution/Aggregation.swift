@@ -847,6 +847,22 @@ private final class MinMaxAccumulator: Accumulator {
         func run<T: NumberValue, C: ArithmeticValue>(
             _ values: UnsafePointer<T>, _ best: UnsafeMutableBufferPointer<C>, _ seen: UnsafeMutableBufferPointer<Int64>
         ) {
+            if T.isInteger, rows.ids == nil, rows.mask == nil, rows.rowCount > 0, Bitmaps.validity(input) == nil {
+                // One group, every row counts: a reduction in the column's own type (which
+                // vectorises), widened once.
+                var extreme = values[0]
+                if isMax {
+                    for row in 1..<rows.rowCount { extreme = Swift.max(extreme, values[row]) }
+                } else {
+                    for row in 1..<rows.rowCount { extreme = Swift.min(extreme, values[row]) }
+                }
+                let value = C.widen(extreme)
+                if seen[0] == 0 || (isMax ? value > best[0] : value < best[0]) {
+                    best[0] = value
+                    seen[0] = 1
+                }
+                return
+            }
             forEachValidRow(input, rows) { row, group in
                 let value = C.widen(values[row])
                 guard value == value else { return }  // NaN
