@@ -153,6 +153,31 @@ private func fixture(_ name: String) -> (name: String, field: Field, data: Array
         #expect(Render.slots(decoded.columns[0]) == ["0:" + Render.bytes(unionBody, 0, 4), "0:" + Render.bytes(unionBody, 4, 4)])
     }
 
+    /// A projected read finds each column through spans worked out once per schema (no view
+    /// types) or per batch (view types): both must still reject a header that lacks the nodes
+    /// or buffers the schema needs, and read the projected column right when it has them.
+    @Test(arguments: ["list_of_struct", "utf8_view"])
+    func projectedDecodeChecksSpans(_ name: String) throws {
+        let (_, field, data) = fixture(name)
+        let encoded = try ArrayEncoder.encode([data, data], length: data.length)
+        let body = try encoded.makeBody()
+        let schema = Schema([Field("a", field.type, nullable: true), Field("b", field.type, nullable: true)])
+        let plan = SchemaPlan(schema, maxDepth: IPCReadOptions().maxNestingDepth)
+        #expect((plan.spans == nil) == (name == "utf8_view"))
+        func decode(_ header: RecordBatchHeader) throws -> RecordBatch {
+            try ArrayDecoder.decodeRecordBatch(
+                schema: schema, header: header, body: body, dictionaries: try DictionaryMemo(schema: Schema([])),
+                version: .v5, options: IPCReadOptions(), missingDictionaries: .error, columns: [1], plan: plan)
+        }
+        #expect(Render.slots(try decode(encoded.header).columns[0]) == Render.slots(data))
+        var short = encoded.header
+        short.nodes.removeLast()
+        #expect(throws: QuiverError.self) { try decode(short) }
+        short = encoded.header
+        short.buffers.removeLast()
+        #expect(throws: QuiverError.self) { try decode(short) }
+    }
+
     @Test func malformedHeadersThrow() throws {
         let (_, field, data) = fixture("list_of_struct")
         let encoded = try ArrayEncoder.encode([data], length: data.length)

@@ -60,8 +60,9 @@ public enum ArrayDecoder {
         columns selected: [Int]? = nil, plan: SchemaPlan? = nil
     ) throws -> RecordBatch {
         let length = try checkedCount(header.length, "record batch length")
-        let plans = (plan ?? SchemaPlan(schema, maxDepth: options.maxNestingDepth)).fields
-        assert(plans.count == schema.fields.count && plan.map { $0.maxDepth == options.maxNestingDepth } ?? true)
+        let plan = plan ?? SchemaPlan(schema, maxDepth: options.maxNestingDepth)
+        let plans = plan.fields
+        assert(plans.count == schema.fields.count && plan.maxDepth == options.maxNestingDepth)
         var reader = BodyReader(
             header: header, body: body, dictionaries: dictionaries, version: version, options: options,
             missingDictionaries: missingDictionaries)
@@ -80,7 +81,7 @@ public enum ArrayDecoder {
             if let firstInvalid { throw firstInvalid }
             return RecordBatch(uncheckedSchema: schema, columns: columns, length: length)
         }
-        let batch = try BatchDecoder(schema: schema, plans: plans, reader: reader, length: length, columns: selected)
+        let batch = try BatchDecoder(schema: schema, plan: plan, reader: reader, length: length, columns: selected)
         guard mayRunInParallel, batch.runsInParallel else {
             return try batch.finish((0..<batch.taskCount).map(batch.decodeColumn(at:)))
         }
@@ -96,7 +97,7 @@ public enum ArrayDecoder {
             header: header, body: body, dictionaries: dictionaries, version: version, options: options,
             missingDictionaries: missingDictionaries)
         return try BatchDecoder(
-            schema: schema, plans: plan.fields, reader: reader, length: try checkedCount(header.length, "record batch length"),
+            schema: schema, plan: plan, reader: reader, length: try checkedCount(header.length, "record batch length"),
             columns: columns)
     }
 
@@ -148,7 +149,8 @@ struct BatchDecoder: Sendable {
         body.count >= BodyCompression.parallelThreshold && (header.compression != nil || !options.trusted)
     }
 
-    fileprivate init(schema: Schema, plans: [FieldPlan], reader: BodyReader, length: Int, columns selected: [Int]?) throws {
+    fileprivate init(schema: Schema, plan: SchemaPlan, reader: BodyReader, length: Int, columns selected: [Int]?) throws {
+        let plans = plan.fields
         let fields = schema.fields
         if let selected {
             for index in selected where !fields.indices.contains(index) {
@@ -160,8 +162,7 @@ struct BatchDecoder: Sendable {
         self.reader = reader
         self.length = length
         self.selected = selected
-        spans = try FieldSpan.spans(
-            of: fields, header: reader.header, version: reader.version, maxDepth: reader.options.maxNestingDepth)
+        spans = try FieldSpan.spans(of: plan, header: reader.header, version: reader.version)
         indices = selected ?? Array(fields.indices)
         weights = indices.map { [spans, plans, reader] in reader.weight(of: plans[$0], spans[$0]) }
     }
@@ -207,8 +208,50 @@ struct FieldSpan {
     static func spans(of fields: [Field], header: RecordBatchHeader, version: MetadataVersion, maxDepth: Int) throws
         -> [FieldSpan]
     {
-        var node = 0, buffer = 0, variadic = 0
         let bufferCount = header.bufferCount
+        return try walk(
+            fields, version: version, maxDepth: maxDepth, limits: (header.nodeCount, bufferCount)
+        ) { variadic in
+            guard variadic < header.variadicBufferCounts.count else {
+                throw QuiverError(.invalidMessage, "record batch lacks a variadic buffer count for a view field")
+            }
+            return try checkedCount(header.variadicBufferCounts[variadic], limit: bufferCount, "variadic buffer count")
+        }
+    }
+
+    /// The spans of `plan`'s fields in a batch with `header`: the plan's spans worked out once
+    /// when its schema has no view types (they then depend on the version alone), checked
+    /// against the header's counts; else walked for this header. Throws as `spans(of:…)`.
+    static func spans(of plan: SchemaPlan, header: RecordBatchHeader, version: MetadataVersion) throws -> [FieldSpan] {
+        guard let fixed = version < .v5 ? plan.spansBeforeV5 : plan.spans else {
+            return try spans(of: plan.fields.map(\.field), header: header, version: version, maxDepth: plan.maxDepth)
+        }
+        // Spans only grow, so the last one exceeds the header's counts if any does.
+        if let last = fixed.last, last.nodes.upperBound > header.nodeCount || last.buffers.upperBound > header.bufferCount {
+            throw fewerNodesOrBuffers
+        }
+        return fixed
+    }
+
+    /// The spans of a schema without view types, whose spans do not depend on a header: nil
+    /// for a schema with view types or nested deeper than `maxDepth` (walked per batch, where
+    /// the latter throws).
+    static func headerIndependentSpans(of fields: [Field], version: MetadataVersion, maxDepth: Int) -> [FieldSpan]? {
+        try? walk(fields, version: version, maxDepth: maxDepth, limits: nil) { _ in throw viewTypeFound }
+    }
+
+    private static let fewerNodesOrBuffers = QuiverError(
+        .invalidMessage, "record batch has fewer nodes or buffers than its schema needs")
+    private static let viewTypeFound = QuiverError(.invalidMessage, "view type")
+
+    /// Walks the types of `fields` depth-first; `variadicCount(k)` gives the k-th view field's
+    /// count of variadic buffers. With `limits`, each field's end is checked against the
+    /// node and buffer counts.
+    private static func walk(
+        _ fields: [Field], version: MetadataVersion, maxDepth: Int, limits: (nodes: Int, buffers: Int)?,
+        variadicCount: (Int) throws -> Int
+    ) throws -> [FieldSpan] {
+        var node = 0, buffer = 0, variadic = 0
         func walk(_ type: DataType, depth: Int) throws {
             guard depth <= maxDepth else {
                 throw QuiverError(.invalidMessage, "fields nest deeper than \(maxDepth) levels")
@@ -218,11 +261,7 @@ struct FieldSpan {
             if case .union = storage, version < .v5 { buffer += 1 }
             buffer += storage.layout.count
             if storage.hasVariadicBuffers {
-                guard variadic < header.variadicBufferCounts.count else {
-                    throw QuiverError(.invalidMessage, "record batch lacks a variadic buffer count for a view field")
-                }
-                buffer += try checkedCount(
-                    header.variadicBufferCounts[variadic], limit: bufferCount, "variadic buffer count")
+                buffer += try variadicCount(variadic)
                 variadic += 1
             }
             for child in storage.children { try walk(child.type, depth: depth + 1) }
@@ -230,9 +269,7 @@ struct FieldSpan {
         return try fields.map { field in
             let start = (node, buffer, variadic)
             try walk(field.type, depth: 0)
-            guard node <= header.nodeCount, buffer <= bufferCount else {
-                throw QuiverError(.invalidMessage, "record batch has fewer nodes or buffers than its schema needs")
-            }
+            if let limits, node > limits.nodes || buffer > limits.buffers { throw fewerNodesOrBuffers }
             return FieldSpan(nodes: start.0..<node, buffers: start.1..<buffer, variadicCounts: start.2..<variadic)
         }
     }

@@ -12,11 +12,19 @@ struct SchemaPlan: Sendable {
     /// Whether every column is plain fixed-width (numbers, dates, booleans): validating
     /// uncompressed batches of such a schema reads no more than validity bitmaps.
     let isPlain: Bool
+    /// Each field's nodes and buffers in a V5 batch, when they do not depend on the batch
+    /// (no view types): walking a wide schema's types per batch was most of the cost of a
+    /// query that reads few of its columns.
+    let spans: [FieldSpan]?
+    /// The same for batches before V5 (whose unions have a validity buffer).
+    let spansBeforeV5: [FieldSpan]?
 
     init(_ schema: Schema, maxDepth: Int) {
         fields = schema.fields.map { FieldPlan($0, depth: 0, maxDepth: maxDepth) }
         self.maxDepth = maxDepth
         isPlain = fields.allSatisfy(\.isPlain)
+        spans = FieldSpan.headerIndependentSpans(of: schema.fields, version: .v5, maxDepth: maxDepth)
+        spansBeforeV5 = FieldSpan.headerIndependentSpans(of: schema.fields, version: .v4, maxDepth: maxDepth)
     }
 }
 

@@ -176,8 +176,7 @@ public final class FileReader: Sendable {
             let block = try FileReader.readFraming(recordBatchBlocks[index], from: input, limit: messageLimit, options: options)
             let message = try ArrowMetadata.decodeRecordBatchMessage(block.flatbuffer)
             let header = message.header
-            let spans = try FieldSpan.spans(
-                of: schema.fields, header: header, version: message.version, maxDepth: options.maxNestingDepth)
+            let spans = try FieldSpan.spans(of: plan, header: header, version: message.version)
             let bodyStart = block.offset + block.metadataLength
             var ranges: [Range<Int>] = []
             for column in Set(columns).sorted() {
