@@ -5,9 +5,13 @@ import QuiverBytes
 /// by row position, which makes every sort stable and so the output deterministic.
 struct RowOrder {
     private let keys: [KeyComparer]
+    /// The first key's values as order-preserving words (see `OrderWords`), when it is a
+    /// number: rows whose words differ compare by them alone, without calling the comparers.
+    private let firstWords: OrderWords?
 
     /// `columns` are the batch's columns (dictionary columns already decoded).
     init(columns: [ArrayData], specs: [SortSpec]) throws {
+        firstWords = specs.first.flatMap { OrderWords(columns[$0.column], $0) }
         keys = try specs.map { spec in
             let column = columns[spec.column]
             let comparer: (Int, Int) -> Int
@@ -37,21 +41,39 @@ struct RowOrder {
         return 0
     }
 
-    /// Strict weak order with ties broken by position.
+    /// Strict weak order with ties broken by position: by the first key's words where they
+    /// differ, else by every comparer.
     @inline(__always)
-    private static func less(_ keys: UnsafeBufferPointer<KeyComparer>, _ a: Int32, _ b: Int32) -> Bool {
+    private static func less(
+        _ keys: UnsafeBufferPointer<KeyComparer>, _ words: UnsafeBufferPointer<UInt64>?, _ a: Int32, _ b: Int32
+    ) -> Bool {
+        if let words {
+            let x = words[Int(a)]
+            let y = words[Int(b)]
+            if x != y { return x < y }
+        }
         let c = compare(keys, Int(a), Int(b))
         return c != 0 ? c < 0 : a < b
     }
 
+    /// Runs `body` with the comparers and the first key's words, read in place.
+    private func withKeys<Result>(
+        _ body: (UnsafeBufferPointer<KeyComparer>, UnsafeBufferPointer<UInt64>?) -> Result
+    ) -> Result {
+        keys.withUnsafeBufferPointer { keys in
+            guard let firstWords else { return body(keys, nil) }
+            return firstWords.words.withUnsafeBufferPointer { body(keys, $0) }
+        }
+    }
+
     /// Strict weak order with ties broken by position.
     func less(_ a: Int32, _ b: Int32) -> Bool {
-        keys.withUnsafeBufferPointer { Self.less($0, a, b) }
+        withKeys { Self.less($0, $1, a, b) }
     }
 
     /// All rows in order.
     func sorted(count: Int) -> [Int32] {
-        keys.withUnsafeBufferPointer { keys in (0..<Int32(count)).sorted { Self.less(keys, $0, $1) } }
+        withKeys { keys, words in (0..<Int32(count)).sorted { Self.less(keys, words, $0, $1) } }
     }
 
     /// The first `k` rows in order, keeping a heap of the best `k` seen so far
@@ -59,8 +81,8 @@ struct RowOrder {
     func top(_ k: Int, count: Int) -> [Int32] {
         guard k > 0 else { return [] }
         if k >= count { return sorted(count: count) }
-        return keys.withUnsafeBufferPointer { keys in
-            @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool { Self.less(keys, a, b) }
+        return withKeys { keys, words in
+            @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool { Self.less(keys, words, a, b) }
             // A max-heap on `less`: the root is the worst row kept.
             var heap: [Int32] = []
             heap.reserveCapacity(k)
@@ -90,6 +112,76 @@ struct RowOrder {
                 }
             }
             return heap.sorted(by: less)
+        }
+    }
+}
+
+/// A sort key's values as unsigned words whose order agrees with the key's: if row a's word
+/// is below row b's, a sorts first (direction and NULL placement applied). Equal words decide
+/// nothing — values that differ may share a word (64-bit integers beyond 2^53 round to one
+/// double, strings share their first 8 bytes, a NULL's word may equal a value's) — so ties go
+/// to the comparers.
+/// - Numbers map through `Double`, which never reverses an order (x ≤ y ⇒ Double(x) ≤
+///   Double(y)), then to the words of the IEEE order: -0 as 0, every NaN after +∞.
+/// - Strings and binaries map to their first 8 bytes, big-endian, padded with zeros: bytes
+///   compare as `memcmp` does, and a shorter string's padding never exceeds a longer one's bytes.
+private struct OrderWords {
+    let words: [UInt64]
+
+    init?(_ column: ArrayData, _ spec: SortSpec) {
+        var words: [UInt64]
+        switch column.type.storageType {
+        case .utf8, .binary: words = Self.prefixes(Columns.strings(column, offsets: Int32.self), count: column.length)
+        case .largeUtf8, .largeBinary: words = Self.prefixes(Columns.strings(column, offsets: Int64.self), count: column.length)
+        default:
+            guard let kind = NumberKind(column.type), let numbers = try? kind.visit(MakeOrderWords(column: column))
+            else { return nil }
+            words = numbers
+        }
+        if spec.descending {
+            for row in words.indices { words[row] = ~words[row] }
+        }
+        if let validity = Bitmaps.validity(column) {
+            let nullWord: UInt64 = spec.nullsFirst ? 0 : ~0
+            for row in 0..<column.length where !validity[row] { words[row] = nullWord }
+        }
+        self.words = words
+    }
+
+    private static func prefixes<O: FixedWidthInteger>(_ strings: StringsView<O>, count: Int) -> [UInt64] {
+        [UInt64](unsafeUninitializedCapacity: count) { out, initialized in
+            for row in 0..<count {
+                let value = strings[row]
+                var word: UInt64 = 0
+                if value.count >= 8 {
+                    word = UInt64(bigEndian: value.start.loadUnaligned(as: UInt64.self))
+                } else {
+                    for index in 0..<value.count {
+                        word |= UInt64(value.start.load(fromByteOffset: index, as: UInt8.self)) << (56 - 8 * UInt64(index))
+                    }
+                }
+                out[row] = word
+            }
+            initialized = count
+        }
+    }
+
+    @inline(__always)
+    static func word(_ value: Double) -> UInt64 {
+        if value.isNaN { return 0xFFF8_0000_0000_0000 }
+        let bits = (value == 0 ? 0.0 : value).bitPattern
+        return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
+    }
+}
+
+private struct MakeOrderWords: NumberVisitor {
+    let column: ArrayData
+
+    func visit<T: NumberValue>(_: T.Type) throws -> [UInt64] {
+        let values = Columns.values(column, as: T.self)
+        return [UInt64](unsafeUninitializedCapacity: column.length) { out, count in
+            for row in 0..<column.length { out[row] = OrderWords.word(values[row].doubleValue) }
+            count = column.length
         }
     }
 }
