@@ -63,4 +63,43 @@ import Testing
             return x.lexicographicallyPrecedes(y) ? -1 : (y.lexicographicallyPrecedes(x) ? 1 : 0)
         }, isNull: { values[$0] == nil })
     }
+
+    /// Several keys, with ties on the exact first key (small integers, NULLs) settled by the
+    /// next keys: a string and a wide integer whose words are not exact.
+    @Test func tiesOnExactWordsGoToTheNextKey() throws {
+        var random = SeededRandom(seed: 7)
+        let count = 300
+        let small: [Int32?] = (0..<count).map { _ in Int.random(in: 0..<6, using: &random) == 0 ? nil : Int32.random(in: -3...3, using: &random) }
+        let texts = ["", "a", "a\u{0}", "abcdefgh", "abcdefghX", "abcdefghY", "b"]
+        let strings: [String?] = (0..<count).map { _ in Int.random(in: 0..<8, using: &random) == 0 ? nil : texts.randomElement(using: &random)! }
+        let wide: [Int64?] = (0..<count).map { _ in Int64.max - Int64.random(in: 0...3, using: &random) }
+        let columns = [Make.int32(small), Make.utf8(strings), Make.int64(wide)]
+        func compare<T>(_ values: [T?], _ a: Int, _ b: Int, nullsFirst: Bool, descending: Bool, _ order: (T, T) -> Int) -> Int {
+            switch (values[a], values[b]) {
+            case (nil, nil): return 0
+            case (nil, _): return nullsFirst ? -1 : 1
+            case (_, nil): return nullsFirst ? 1 : -1
+            case (let x?, let y?): return descending ? -order(x, y) : order(x, y)
+            }
+        }
+        for (descending, nullsFirst) in [(false, false), (true, true), (true, false), (false, true)] {
+            let specs = (0..<3).map { SortSpec(column: $0, descending: descending != ($0 == 1), nullsFirst: nullsFirst) }
+            let order = try RowOrder(columns: columns, specs: specs)
+            let expected = (0..<Int32(count)).sorted { a, b in
+                let (x, y) = (Int(a), Int(b))
+                let keys = [
+                    compare(small, x, y, nullsFirst: nullsFirst, descending: specs[0].descending) { $0 < $1 ? -1 : ($0 > $1 ? 1 : 0) },
+                    compare(strings, x, y, nullsFirst: nullsFirst, descending: specs[1].descending) {
+                        let (p, q) = (Array($0.utf8), Array($1.utf8))
+                        return p.lexicographicallyPrecedes(q) ? -1 : (q.lexicographicallyPrecedes(p) ? 1 : 0)
+                    },
+                    compare(wide, x, y, nullsFirst: nullsFirst, descending: specs[2].descending) { $0 < $1 ? -1 : ($0 > $1 ? 1 : 0) },
+                ]
+                let c = keys.first { $0 != 0 } ?? 0
+                return c != 0 ? c < 0 : a < b
+            }
+            #expect(order.sorted(count: count) == expected)
+            #expect(order.top(17, count: count) == Array(expected.prefix(17)))
+        }
+    }
 }

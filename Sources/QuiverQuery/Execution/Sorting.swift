@@ -5,13 +5,26 @@ import QuiverBytes
 /// by row position, which makes every sort stable and so the output deterministic.
 struct RowOrder {
     private let keys: [KeyComparer]
-    /// The first key's values as order-preserving words (see `OrderWords`), when it is a
-    /// number: rows whose words differ compare by them alone, without calling the comparers.
-    private let firstWords: OrderWords?
+    /// Every key's rows as order words (see `OrderWords`), one stretch per key that has them.
+    private let words: [UInt64]
+    /// Per key, where its stretch of `words` starts and whether equal words mean equal keys.
+    private let keyWords: [KeyWords]
+
+    private struct KeyWords {
+        /// -1: the key has no words (it is compared by its comparer alone).
+        let start: Int
+        let exact: Bool
+    }
 
     /// `columns` are the batch's columns (dictionary columns already decoded).
     init(columns: [ArrayData], specs: [SortSpec]) throws {
-        firstWords = specs.first.flatMap { OrderWords(columns[$0.column], $0) }
+        var words: [UInt64] = []
+        keyWords = specs.map { spec in
+            guard let keyed = OrderWords(columns[spec.column], spec) else { return KeyWords(start: -1, exact: false) }
+            defer { words += keyed.words }
+            return KeyWords(start: words.count, exact: keyed.exact)
+        }
+        self.words = words
         keys = try specs.map { spec in
             let column = columns[spec.column]
             let comparer: (Int, Int) -> Int
@@ -30,50 +43,49 @@ struct RowOrder {
         }
     }
 
-    /// Compares rows `a` and b` by every key in turn (`keys` is `self.keys`, read in place:
-    /// iterating the array would copy each comparer, a retain and a release per row pair).
-    @inline(__always)
-    private static func compare(_ keys: UnsafeBufferPointer<KeyComparer>, _ a: Int, _ b: Int) -> Int {
-        for index in keys.indices {
-            let c = keys[index].compare(a, b)
-            if c != 0 { return c }
-        }
-        return 0
+    /// The comparers, words and word layout, read in place: reading a comparer out of the
+    /// array copies it (a retain and a release of each of its references per row pair).
+    private struct Keys {
+        let comparers: UnsafeBufferPointer<KeyComparer>
+        let words: UnsafeBufferPointer<UInt64>
+        let keyWords: UnsafeBufferPointer<KeyWords>
     }
 
-    /// Strict weak order with ties broken by position: by the first key's words where they
-    /// differ, else by every comparer.
+    /// Strict weak order with ties broken by position: key by key, by the key's words where
+    /// they differ (or are exact), else by its comparer.
     @inline(__always)
-    private static func less(
-        _ keys: UnsafeBufferPointer<KeyComparer>, _ words: UnsafeBufferPointer<UInt64>?, _ a: Int32, _ b: Int32
-    ) -> Bool {
-        if let words {
-            let x = words[Int(a)]
-            let y = words[Int(b)]
-            if x != y { return x < y }
+    private static func less(_ keys: Keys, _ a: Int32, _ b: Int32) -> Bool {
+        for index in 0..<keys.keyWords.count {
+            let layout = keys.keyWords[index]
+            if layout.start >= 0 {
+                let x = keys.words[layout.start + Int(a)]
+                let y = keys.words[layout.start + Int(b)]
+                if x != y { return x < y }
+                if layout.exact { continue }
+            }
+            let c = keys.comparers[index].compare(Int(a), Int(b))
+            if c != 0 { return c < 0 }
         }
-        let c = compare(keys, Int(a), Int(b))
-        return c != 0 ? c < 0 : a < b
+        return a < b
     }
 
-    /// Runs `body` with the comparers and the first key's words, read in place.
-    private func withKeys<Result>(
-        _ body: (UnsafeBufferPointer<KeyComparer>, UnsafeBufferPointer<UInt64>?) -> Result
-    ) -> Result {
-        keys.withUnsafeBufferPointer { keys in
-            guard let firstWords else { return body(keys, nil) }
-            return firstWords.words.withUnsafeBufferPointer { body(keys, $0) }
+    /// Runs `body` with the keys read in place.
+    private func withKeys<Result>(_ body: (Keys) -> Result) -> Result {
+        keys.withUnsafeBufferPointer { comparers in
+            words.withUnsafeBufferPointer { words in
+                keyWords.withUnsafeBufferPointer { body(Keys(comparers: comparers, words: words, keyWords: $0)) }
+            }
         }
     }
 
     /// Strict weak order with ties broken by position.
     func less(_ a: Int32, _ b: Int32) -> Bool {
-        withKeys { Self.less($0, $1, a, b) }
+        withKeys { Self.less($0, a, b) }
     }
 
     /// All rows in order.
     func sorted(count: Int) -> [Int32] {
-        withKeys { keys, words in (0..<Int32(count)).sorted { Self.less(keys, words, $0, $1) } }
+        withKeys { keys in (0..<Int32(count)).sorted { Self.less(keys, $0, $1) } }
     }
 
     /// The first `k` rows in order, keeping a heap of the best `k` seen so far
@@ -81,8 +93,8 @@ struct RowOrder {
     func top(_ k: Int, count: Int) -> [Int32] {
         guard k > 0 else { return [] }
         if k >= count { return sorted(count: count) }
-        return withKeys { keys, words in
-            @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool { Self.less(keys, words, a, b) }
+        return withKeys { keys in
+            @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool { Self.less(keys, a, b) }
             // A max-heap on `less`: the root is the worst row kept.
             var heap: [Int32] = []
             heap.reserveCapacity(k)
@@ -122,21 +134,29 @@ struct RowOrder {
 /// double, strings share their first 8 bytes, a NULL's word may equal a value's) — so ties go
 /// to the comparers.
 /// - Numbers map through `Double`, which never reverses an order (x ≤ y ⇒ Double(x) ≤
-///   Double(y)), then to the words of the IEEE order: -0 as 0, every NaN after +∞.
+///   Double(y)), then to the words of the IEEE order: -0 as 0, every NaN after +∞. The words
+///   are exact (equal words, equal keys) for floats and for integers within ±2^53, which
+///   convert without rounding; a NULL's word (0 or all ones) is no number's.
 /// - Strings and binaries map to their first 8 bytes, big-endian, padded with zeros: bytes
 ///   compare as `memcmp` does, and a shorter string's padding never exceeds a longer one's bytes.
 private struct OrderWords {
     let words: [UInt64]
+    /// Whether rows with equal words have equal keys.
+    let exact: Bool
 
     init?(_ column: ArrayData, _ spec: SortSpec) {
         var words: [UInt64]
         switch column.type.storageType {
-        case .utf8, .binary: words = Self.prefixes(Columns.strings(column, offsets: Int32.self), count: column.length)
-        case .largeUtf8, .largeBinary: words = Self.prefixes(Columns.strings(column, offsets: Int64.self), count: column.length)
+        case .utf8, .binary:
+            words = Self.prefixes(Columns.strings(column, offsets: Int32.self), count: column.length)
+            exact = false
+        case .largeUtf8, .largeBinary:
+            words = Self.prefixes(Columns.strings(column, offsets: Int64.self), count: column.length)
+            exact = false
         default:
             guard let kind = NumberKind(column.type), let numbers = try? kind.visit(MakeOrderWords(column: column))
             else { return nil }
-            words = numbers
+            (words, exact) = numbers
         }
         if spec.descending {
             for row in words.indices { words[row] = ~words[row] }
@@ -177,12 +197,18 @@ private struct OrderWords {
 private struct MakeOrderWords: NumberVisitor {
     let column: ArrayData
 
-    func visit<T: NumberValue>(_: T.Type) throws -> [UInt64] {
+    func visit<T: NumberValue>(_: T.Type) throws -> (words: [UInt64], exact: Bool) {
         let values = Columns.values(column, as: T.self)
-        return [UInt64](unsafeUninitializedCapacity: column.length) { out, count in
-            for row in 0..<column.length { out[row] = OrderWords.word(values[row].doubleValue) }
+        var largest = 0.0
+        let words = [UInt64](unsafeUninitializedCapacity: column.length) { out, count in
+            for row in 0..<column.length {
+                let value = values[row].doubleValue
+                largest = Swift.max(largest, Swift.abs(value))
+                out[row] = OrderWords.word(value)
+            }
             count = column.length
         }
+        return (words, !T.isInteger || largest <= 9_007_199_254_740_992)
     }
 }
 
