@@ -103,3 +103,36 @@ import Testing
         }
     }
 }
+
+/// A string compared with '' is decided by its length alone: every operator, NULLs, both
+/// offset widths and a sliced column must give what comparing the bytes gives.
+@Suite struct EmptyStringComparisonTests {
+    @Test(arguments: [false, true]) func everyOperatorAgainstEmpty(largeOffsets: Bool) throws {
+        let values: [String?] = ["", "a", nil, "\u{0}", "", "longer than eight", nil, "b"]
+        var column = Make.utf8(values)
+        if largeOffsets {
+            var offsets: [Int64] = [0]
+            var bytes: [UInt8] = []
+            for value in values {
+                bytes += Array((value ?? "").utf8)
+                offsets.append(Int64(bytes.count))
+            }
+            column = ArrayData(
+                type: .largeUtf8, length: values.count, nullCount: column.nullCount,
+                buffers: [column.buffers[0], Buffer(copyingValues: offsets), Buffer(copying: bytes)])
+        }
+        let sliced = column.slice(from: 1, length: values.count - 1)
+        for (data, rows) in [(column, Array(values)), (sliced, Array(values.dropFirst()))] {
+            let source = try InMemorySource(batches: [try Make.batch([("s", data)])])
+            let operators: [(String, (Int) -> Bool)] = [
+                ("=", { $0 == 0 }), ("<>", { $0 != 0 }), ("<", { _ in false }), ("<=", { $0 == 0 }),
+                (">", { $0 != 0 }), (">=", { _ in true }),
+            ]
+            for (op, holds) in operators {
+                let result = Read.rows(try Query(sql: "SELECT s \(op) '' FROM t", tables: ["t": source]).execute().batches)
+                let expected: [[V]] = rows.map { value in [value.map { .bool(holds($0.utf8.count)) } ?? .null] }
+                #expect(result == expected, "s \(op) '' (large offsets: \(largeOffsets))")
+            }
+        }
+    }
+}

@@ -65,6 +65,14 @@ enum Compare {
             }
         case .utf8, .binary, .largeUtf8, .largeBinary:
             guard case .array(let l) = left else { throw mismatch(left, right) }
+            // Against '' a string compares as its length against 0 (`s <> ''`: non-empty), a
+            // loop over the offsets that vectorises, with no bytes read.
+            if case .scalar(let s) = right, case .bytes(let bytes) = s.payload, bytes.isEmpty {
+                if Columns.hasLargeOffsets(l.type) {
+                    return run(op, StringLengths(offsets: Columns.strings(l, offsets: Int64.self).offsets), ConstantOperand(value: Int64(0)), length, pool)
+                }
+                return run(op, StringLengths(offsets: Columns.strings(l, offsets: Int32.self).offsets), ConstantOperand(value: Int32(0)), length, pool)
+            }
             if Columns.hasLargeOffsets(l.type) {
                 return try strings(op, StringsOperand(view: Columns.strings(l, offsets: Int64.self)), right, length, pool)
             }
@@ -146,6 +154,12 @@ enum Less: CompareOperator { @inline(__always) static func holds<T: Comparable>(
 enum LessOrEqual: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a <= b } }
 enum Greater: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a > b } }
 enum GreaterOrEqual: CompareOperator { @inline(__always) static func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { a >= b } }
+
+/// Each string's length in bytes, from its offsets.
+struct StringLengths<O: FixedWidthInteger>: Operand {
+    let offsets: UnsafePointer<O>
+    @inline(__always) subscript(index: Int) -> O { offsets[index + 1] &- offsets[index] }
+}
 
 /// `l[row] <op> r[row]`.
 struct Comparison<L: Operand, R: Operand, Op: CompareOperator>: RowTest where L.Element == R.Element, L.Element: Comparable {
