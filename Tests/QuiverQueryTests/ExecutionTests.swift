@@ -130,6 +130,31 @@ import Testing
         #expect(rows == [[.int(wide.min()!), .int(wide.max()!), .int(Int64(narrow.min()!)), .int(Int64(narrow.max()!))]])
     }
 
+    /// Global sums of integers up to 32 bits add up in an unchecked Int64 per stretch of rows:
+    /// extremes in every batch, one-row batches and unsigned values must give the exact sums.
+    @Test func globalSumsOfNarrowIntegers() throws {
+        var random = SeededRandom(seed: 23)
+        let sizes = [4_000, 1, 3_000]
+        var int32s: [[Int32]] = sizes.map { (0..<$0).map { _ in Int32.random(in: .min ... .max, using: &random) } }
+        for batch in int32s.indices { int32s[batch][0] = batch == 1 ? .min : .max }
+        let uint32s: [[UInt32]] = sizes.map { (0..<$0).map { _ in .max - UInt32.random(in: 0...3, using: &random) } }
+        let int8s: [[Int8]] = sizes.map { (0..<$0).map { _ in Int8.random(in: .min ... .max, using: &random) } }
+        let batches = try sizes.indices.map { b in
+            try Make.batch([
+                ("a", Make.int32(int32s[b])),
+                ("b", Make.fixed(uint32s[b].map { Optional($0) }, type: .uint32, zero: 0)),
+                ("c", Make.fixed(int8s[b].map { Optional($0) }, type: .int8, zero: 0)),
+            ])
+        }
+        let rows = Read.rows(try Query(sql: "SELECT sum(a), sum(b), sum(c) FROM t", tables: ["t": try InMemorySource(batches: batches)])
+            .execute(ExecutionOptions(parallelism: 2)).batches)
+        let sums = [
+            int32s.joined().reduce(Int64(0)) { $0 + Int64($1) }, uint32s.joined().reduce(Int64(0)) { $0 + Int64($1) },
+            int8s.joined().reduce(Int64(0)) { $0 + Int64($1) },
+        ]
+        #expect(rows == [sums.map { V.int($0) }])
+    }
+
     /// LIMIT without ORDER BY returns the first rows in batch order, and stops scanning.
     @Test func limitTakesLeadingRowsAndStopsEarly() throws {
         let batches = try (0..<50).map { b in try Make.batch([("i", Make.int64((0..<100).map { Int64(b * 100 + $0) }))]) }
