@@ -112,6 +112,30 @@ import Testing
         }
     }
 
+    /// Enough groups for the merge to split them into partitions: the top groups picked from
+    /// each partition's own top k, ties broken by first appearance, equal the head of the
+    /// whole ordered result (the counts tie at the cut).
+    @Test func topGroupsAcrossPartitionsEqualTheFullOrderedResult() throws {
+        var random = SeededRandom(seed: 11)
+        let batches = try (0..<6).map { _ in
+            try Make.batch([
+                ("k", Make.int64((0..<60_000).map { _ in Int64.random(in: 0..<1_000_000, using: &random) })),
+                ("v", Make.int64((0..<60_000).map { _ in Int64.random(in: -50...50, using: &random) })),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        for (body, offset, limit) in [
+            ("SELECT k, count(*) AS c, sum(v) AS s FROM t GROUP BY k ORDER BY c DESC", 0, 10),
+            ("SELECT k, sum(v) AS s FROM t GROUP BY k HAVING count(*) > 1 ORDER BY s", 5, 20),
+        ] {
+            let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+            #expect(full.count > (body.contains("HAVING") ? 30_000 : 262_144))
+            let sql = body + " LIMIT \(limit)" + (offset > 0 ? " OFFSET \(offset)" : "")
+            let limited = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+            #expect(limited == Array(full.dropFirst(offset).prefix(limit)), "\(sql)")
+        }
+    }
+
     /// Global min/max of integer columns without NULLs reduce in the column's own type: the
     /// extremes of every width, across batches (one of a single row), equal the values'.
     @Test func globalMinMaxOfIntegerColumns() throws {

@@ -144,8 +144,18 @@ final class AggregationState {
     static func finish(
         partials: [AggregationState], calls: [AggregateCall], keyTypes: [DataType], parallelism: Int, pool: MemoryPool
     ) throws -> (columns: [ArrayData], groupCount: Int) {
+        try merge(partials: partials, calls: calls, keyTypes: keyTypes, parallelism: parallelism, pool: pool)
+            .inFirstAppearanceOrder(pool: pool)
+    }
+
+    /// `finish(partials:…)` up to the merged partitions, before their groups are put back in
+    /// order of first appearance: a caller that keeps only a few groups (ORDER BY … LIMIT)
+    /// picks them from the partitions and gathers just those.
+    static func merge(
+        partials: [AggregationState], calls: [AggregateCall], keyTypes: [DataType], parallelism: Int, pool: MemoryPool
+    ) throws -> MergedGroups {
         // One partial already holds its groups in order of first appearance.
-        if partials.count == 1 { return (try partials[0].finish(), partials[0].groupCount) }
+        if partials.count == 1 { return MergedGroups(parts: [(try partials[0].finish(), nil)]) }
         // The merge's work: its groups, and the (group, value) pairs of distinct counts, which
         // can far outnumber the groups (`COUNT(DISTINCT UserID) … GROUP BY RegionID`).
         let totalGroups = partials.reduce(0) { $0 + $1.groupCount }
@@ -200,18 +210,50 @@ final class AggregationState {
             })
         }
         let merged = try outcomes.map { try $0.value.get() }
-        // Partitions' groups interleaved back into order of first appearance.
-        let refs = firstAppearanceOrder(merged.map(\.firstSeen))
-        let columns = try merged[0].columns.indices.map { column in
-            try Take.take(merged.map { $0.columns[column] }, refs: refs, pool: pool)
-        }
-        return (columns, refs.count)
+        return MergedGroups(parts: merged.map { ($0.columns, $0.firstSeen) })
     }
 
     /// About how many groups one partition of a merge holds at most (beyond two partitions
     /// per thread): fewer, larger partitions cost less in set-up and in the final gather than
     /// they lose to cache misses.
     static let groupsPerPartition = 262_144
+}
+
+/// The groups of a keyed aggregation merged by partition: per partition its groups' key and
+/// aggregate columns and where each group first appeared (batch, then rank in the batch); a
+/// part without `firstSeen` is the only one and already in order of first appearance.
+struct MergedGroups {
+    let parts: [(columns: [ArrayData], firstSeen: [UInt64]?)]
+
+    /// Groups per part.
+    var counts: [Int] { parts.map { $0.firstSeen?.count ?? $0.columns.first?.length ?? 0 } }
+    var groupCount: Int { counts.reduce(0, +) }
+
+    /// Every group, in order of first appearance (the partitions' groups interleaved back).
+    func inFirstAppearanceOrder(pool: MemoryPool) throws -> (columns: [ArrayData], groupCount: Int) {
+        if parts.count == 1, parts[0].firstSeen == nil { return (parts[0].columns, groupCount) }
+        let refs = firstAppearanceOrder(parts.map { $0.firstSeen ?? [] })
+        return (try gather(refs, pool: pool), refs.count)
+    }
+
+    /// The groups at `refs` (part, group in the part), in that order.
+    func gather(_ refs: [RowRef], pool: MemoryPool) throws -> [ArrayData] {
+        try parts[0].columns.indices.map { column in try Take.take(parts.map { $0.columns[column] }, refs: refs, pool: pool) }
+    }
+
+    /// Where `ref`'s group first appeared, comparable across parts.
+    func firstSeen(_ ref: RowRef) -> UInt64 {
+        parts[Int(ref.source)].firstSeen.map { $0[Int(ref.row)] } ?? UInt64(ref.row)
+    }
+
+    /// Whether each part's groups are in order of first appearance (so a tie broken by position
+    /// within a part is broken by first appearance).
+    var partsInFirstAppearanceOrder: Bool {
+        parts.allSatisfy { part in
+            guard let seen = part.firstSeen else { return true }
+            return zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }
+        }
+    }
 }
 
 /// The groups of all partitions (`firstSeen[p][r]`: where group `r` of partition `p` first

@@ -274,19 +274,24 @@ final class Execution: @unchecked Sendable {
                 let states = workerStates.takeAll()
                 if state.mergesByPartition { partials = states } else { for other in states { try state.merge(other) } }
             }
-            // Keyed partials were kept per batch (an empty state stands in when there were none).
-            let (finished, groupCount) = state.mergesByPartition
-                ? try AggregationState.finish(
+            var (finishedGroups, rowCount) = ([ArrayData](), 0)
+            if state.mergesByPartition {
+                // Keyed partials were kept per batch (an empty state stands in when there were none).
+                let merged = try AggregationState.merge(
                     partials: partials.isEmpty ? [state] : partials, calls: spec.calls,
                     keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) },
                     parallelism: options.parallelism, pool: options.pool)
-                : (try state.finish(), state.groupCount)
-            partials = []
-            var (finishedGroups, rowCount) = (finished, groupCount)
-            if let k = plan.fetchCount, !plan.sort.isEmpty, let top = try topGroups(spec, finished, groupCount: groupCount, k: k) {
-                // Late materialisation: only the top groups' derived keys and outputs.
-                finishedGroups = try finished.map { try Take.take($0, rows: top, pool: options.pool) }
-                rowCount = top.count
+                partials = []
+                if let k = plan.fetchCount, !plan.sort.isEmpty, let top = try topGroups(spec, merged, k: k) {
+                    // Late materialisation: only the top groups are gathered out of the
+                    // partitions, and get derived keys and outputs.
+                    finishedGroups = try merged.gather(top, pool: options.pool)
+                    rowCount = top.count
+                } else {
+                    (finishedGroups, rowCount) = try merged.inFirstAppearanceOrder(pool: options.pool)
+                }
+            } else {
+                (finishedGroups, rowCount) = (try state.finish(), state.groupCount)
             }
             let results = try withDerivedKeys(spec, finishedGroups, groupCount: rowCount)
             var grouped = ColumnSet(columns: results, length: rowCount)
@@ -310,34 +315,58 @@ final class Execution: @unchecked Sendable {
         return [window(of: RecordBatch(uncheckedSchema: plan.outputSchema, columns: Array(sorted.columns.prefix(plan.visibleWidth)), length: sorted.length))]
     }
 
-    /// The groups (ids into `finished`, the hashed keys then the aggregates) that HAVING keeps
-    /// and ORDER BY puts first, at most `k` of them, found from the sort keys alone; nil when
+    /// The groups (in the merged partitions) that HAVING keeps and ORDER BY puts first, at
+    /// most `k` of them, in order of first appearance, found from the sort keys alone; nil when
     /// that would not save work (few groups, or a sort key or HAVING reads a derived key).
-    private func topGroups(_ spec: AggregatePlan, _ finished: [ArrayData], groupCount: Int, k: Int) throws -> [Int32]? {
-        guard k < groupCount / 2 else { return nil }
+    ///
+    /// Each partition offers its own top `k` (ties broken by position there, which is first
+    /// appearance); the top `k` of those candidates, ties broken by first appearance, are the
+    /// top `k` of all groups in order of first appearance — what sorting them all would keep.
+    private func topGroups(_ spec: AggregatePlan, _ merged: MergedGroups, k: Int) throws -> [RowRef]? {
+        guard k < merged.groupCount / 2, merged.partsInFirstAppearanceOrder else { return nil }
         let read = plan.sort.reduce(spec.having?.columns ?? []) { $0.union(spec.outputs[$1.column].columns) }
         guard read.isDisjoint(with: spec.derivedKeys) else { return nil }
-        // `finished` at the output field positions, derived keys left out.
-        var fields = [ArrayData?](repeating: nil, count: spec.fields.count)
-        var next = 0
-        for position in fields.indices where !spec.derivedKeys.contains(position) {
-            fields[position] = finished[next]
-            next += 1
+        let placeholder = Output.nulls(.null, length: 0, pool: options.pool)
+        var candidates: [(group: RowRef, candidate: RowRef, seen: UInt64)] = []
+        var partSorts: [[ArrayData]] = []
+        for (part, count) in zip(merged.parts.indices, merged.counts) {
+            // The part's columns at the output field positions, derived keys left out.
+            var fields = [ArrayData?](repeating: nil, count: spec.fields.count)
+            var next = 0
+            for position in fields.indices where !spec.derivedKeys.contains(position) {
+                fields[position] = merged.parts[part].columns[next]
+                next += 1
+            }
+            var groups = ColumnSet(columns: fields, length: count)
+            var ids: [Int32]? = nil
+            if let having = spec.having {
+                let kept = Selection(try evaluator.evaluate(having, groups), length: count, pool: options.pool).rows()
+                groups = ColumnSet(columns: try groups.columns.map { try $0.map { try Take.take($0, rows: kept, pool: options.pool) } }, length: kept.count)
+                ids = kept
+            }
+            var sortColumns = spec.outputs.map { _ in placeholder }
+            for sort in plan.sort {
+                sortColumns[sort.column] = try evaluator.evaluate(spec.outputs[sort.column], groups).materialize(length: groups.length, pool: options.pool)
+            }
+            sortColumns = try sortable(sortColumns)
+            let top = try RowOrder(columns: sortColumns, specs: plan.sort).top(k, count: groups.length)
+            var partSort = sortColumns
+            for sort in plan.sort { partSort[sort.column] = try Take.take(sortColumns[sort.column], rows: top, pool: options.pool) }
+            partSorts.append(partSort)
+            for (rank, row) in top.enumerated() {
+                let group = RowRef(source: Int32(part), row: ids.map { $0[Int(row)] } ?? row)
+                candidates.append((group, RowRef(source: Int32(part), row: Int32(rank)), merged.firstSeen(group)))
+            }
         }
-        var groups = ColumnSet(columns: fields, length: groupCount)
-        var ids: [Int32]? = nil
-        if let having = spec.having {
-            let kept = Selection(try evaluator.evaluate(having, groups), length: groupCount, pool: options.pool).rows()
-            groups = ColumnSet(columns: try groups.columns.map { try $0.map { try Take.take($0, rows: kept, pool: options.pool) } }, length: kept.count)
-            ids = kept
-        }
-        var sortColumns = spec.outputs.map { _ in Output.nulls(.null, length: 0, pool: options.pool) }
+        // Candidates in order of first appearance, so the final top-k breaks ties by it.
+        candidates.sort { $0.seen < $1.seen }
+        var finalSorts = spec.outputs.map { _ in placeholder }
         for sort in plan.sort {
-            sortColumns[sort.column] = try evaluator.evaluate(spec.outputs[sort.column], groups).materialize(length: groups.length, pool: options.pool)
+            finalSorts[sort.column] = try Take.take(partSorts.map { $0[sort.column] }, refs: candidates.map(\.candidate), pool: options.pool)
         }
-        let top = try RowOrder(columns: try sortable(sortColumns), specs: plan.sort).top(k, count: groups.length)
-        // Ascending ids keep the groups' order of first appearance among ties.
-        return (ids.map { kept in top.map { kept[Int($0)] } } ?? top).sorted()
+        let top = try RowOrder(columns: finalSorts, specs: plan.sort).top(k, count: candidates.count)
+        // Ascending positions keep the groups' order of first appearance among ties.
+        return top.sorted().map { candidates[Int($0)].group }
     }
 
     /// The aggregate's output with the derived keys put back at their positions, each computed
