@@ -127,6 +127,8 @@ import Testing
         for (body, offset, limit) in [
             ("SELECT k, count(*) AS c, sum(v) AS s FROM t GROUP BY k ORDER BY c DESC", 0, 10),
             ("SELECT k, sum(v) AS s FROM t GROUP BY k HAVING count(*) > 1 ORDER BY s", 5, 20),
+            // No ORDER BY: the first groups to appear.
+            ("SELECT k, count(*) AS c FROM t GROUP BY k", 7, 10),
         ] {
             let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
             #expect(full.count > (body.contains("HAVING") ? 30_000 : 262_144))

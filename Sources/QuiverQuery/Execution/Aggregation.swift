@@ -246,6 +246,20 @@ struct MergedGroups {
         parts[Int(ref.source)].firstSeen.map { $0[Int(ref.row)] } ?? UInt64(ref.row)
     }
 
+    /// The first `k` groups to appear, in that order (parts must be in order of first
+    /// appearance: then each part's first `k` groups hold them).
+    func firstGroups(_ k: Int) -> [RowRef] {
+        var candidates: [(seen: UInt64, ref: RowRef)] = []
+        for (part, count) in counts.enumerated() {
+            for row in 0..<Swift.min(k, count) {
+                let ref = RowRef(source: Int32(part), row: Int32(row))
+                candidates.append((firstSeen(ref), ref))
+            }
+        }
+        candidates.sort { $0.seen < $1.seen }
+        return candidates.prefix(k).map(\.ref)
+    }
+
     /// Whether each part's groups are in order of first appearance (so a tie broken by position
     /// within a part is broken by first appearance).
     var partsInFirstAppearanceOrder: Bool {

@@ -287,6 +287,13 @@ final class Execution: @unchecked Sendable {
                     // partitions, and get derived keys and outputs.
                     finishedGroups = try merged.gather(top, pool: options.pool)
                     rowCount = top.count
+                } else if let k = plan.fetchCount, plan.sort.isEmpty, spec.having == nil, k < merged.groupCount / 2,
+                    merged.partsInFirstAppearanceOrder
+                {
+                    // LIMIT without ORDER BY keeps the first groups to appear: only they are gathered.
+                    let first = merged.firstGroups(k)
+                    finishedGroups = try merged.gather(first, pool: options.pool)
+                    rowCount = first.count
                 } else {
                     (finishedGroups, rowCount) = try merged.inFirstAppearanceOrder(pool: options.pool)
                 }
