@@ -45,6 +45,15 @@ final class AggregationState {
 
     var groupCount: Int { keys?.count ?? 1 }
 
+    /// Makes room for `groups` groups whose keys take about `keyBytes` bytes in all, so a
+    /// state that will hold them does not rehash on the way.
+    func reserve(groups: Int, keyBytes: Int) {
+        keys?.reserve(groups: groups, bytes: keyBytes)
+    }
+
+    /// The bytes the group keys take (0 for packed keys).
+    var keyBytes: Int { keys?.keyBytes ?? 0 }
+
     /// The (group, value) pairs the distinct counts hold.
     var distinctPairs: Int { accumulators.reduce(0) { $0 + (($1 as? DistinctAccumulator)?.pairCount ?? 0) } }
 
