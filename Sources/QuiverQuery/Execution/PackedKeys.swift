@@ -181,11 +181,56 @@ struct PackedKeyTable {
     }
 
     /// Interns each of `rowKeys`, writing each row's id to `ids`.
+    ///
+    /// Without a mask, rows go in runs that cannot outgrow the table: each run probes and
+    /// writes the slots through a pointer and collects its new keys aside (appended after the
+    /// run), where interning row by row checked the arrays' uniqueness on every write.
     mutating func intern(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>, mask rowMask: BitView? = nil) {
         if let rowMask {
             forEachSetRow(rowMask, nil, count: rowKeys.count) { ids[$0] = intern(rowKeys[$0]) }
-        } else {
-            for row in 0..<rowKeys.count { ids[row] = intern(rowKeys[row]) }
+            return
+        }
+        var row = 0
+        let rowCount = rowKeys.count
+        var fresh: [PackedKey] = []
+        while row < rowCount {
+            let room = slots.count / 2 - keys.count
+            if room <= 0 {
+                grow()
+                continue
+            }
+            let end = row + Swift.min(room, rowCount - row)
+            let mask = self.mask
+            let before = keys.count
+            fresh.removeAll(keepingCapacity: true)
+            fresh.reserveCapacity(end - row)
+            keys.withUnsafeBufferPointer { keys in
+                slots.withUnsafeMutableBufferPointer { slots in
+                    for index in row..<end {
+                        let key = rowKeys[index]
+                        var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
+                        var found: Int32 = -1
+                        while true {
+                            let id = slots[slot]
+                            if id < 0 { break }
+                            let existing = Int(id) < before ? keys[Int(id)] : fresh[Int(id) - before]
+                            if existing == key {
+                                found = id
+                                break
+                            }
+                            slot = (slot + 1) & mask
+                        }
+                        if found < 0 {
+                            found = Int32(before + fresh.count)
+                            slots[slot] = found
+                            fresh.append(key)
+                        }
+                        ids[index] = found
+                    }
+                }
+            }
+            keys.append(contentsOf: fresh)
+            row = end
         }
     }
 
