@@ -32,7 +32,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Compression level (codec default when omitted).") var level: Int?
 
     func run() throws {
-        let source = try ArrowInput.open(input)
+        let source = try openInput(input)
         let sink = try openOutput(output)
         let options = IPCWriteOptions(compression: compression.codec, compressionLevel: level)
         switch format {

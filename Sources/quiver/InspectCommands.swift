@@ -11,7 +11,7 @@ struct SchemaCommand: ParsableCommand {
     @Argument(help: "An Arrow file or stream, or - for standard input.") var path: String
 
     func run() throws {
-        let input = try ArrowInput.open(path)
+        let input = try openInput(path)
         print(input.schema)
     }
 }
@@ -30,7 +30,7 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         if memory { return try printMemory() }
-        let input = try ArrowInput.open(path)
+        let input = try openInput(path)
         var batches = 0, rows = 0, bodyBytes = 0
         try input.forEachBatch { batch in
             batches += 1
@@ -38,7 +38,7 @@ struct InfoCommand: ParsableCommand {
             bodyBytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
             return true
         }
-        print("format:       arrow \(input.formatName)")
+        print("format:       arrow \(input.format.rawValue)")
         if case .file(let reader, let bytes) = input {
             print("bytes:        \(bytes)")
             print("version:      \(reader.metadataVersion)")
@@ -73,7 +73,7 @@ extension InfoCommand {
     /// The memory table of `quiver demo` for this input: a plain read and a memory-mapped
     /// read, each held while measured.
     func printMemory() throws {
-        let format = try MemoryReport.format(of: path)
+        let format = try ArrowFormat(of: ReadFileInput(path: path))
         var rows: [ReadMeasurement] = []
         var held: [[RecordBatch]] = []
         for source in [FileSource.read, .memoryMap] {
@@ -98,7 +98,7 @@ struct CatCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Print at most this many rows.") var limit: Int = 20
 
     func run() throws {
-        let input = try ArrowInput.open(path)
+        let input = try openInput(path)
         var remaining = limit
         var printedAny = false
         try input.forEachBatch { batch in

@@ -31,12 +31,12 @@ struct IntegrationCommand: ParsableCommand {
             try writer.finish()
             try output.close()
         case .ARROW_TO_JSON:
-            let input = try ArrowInput.open(arrow)
+            let input = try openInput(arrow)
             let data = try IntegrationJSON.write(schema: input.schema, batches: try input.readBatches())
             try data.write(to: URL(fileURLWithPath: json))
         case .VALIDATE:
             let expected = try IntegrationJSON.read(path: json)
-            let input = try ArrowInput.open(arrow)
+            let input = try openInput(arrow)
             if let difference = input.schema.firstDifference(from: expected.schema) {
                 throw IntegrationMismatch("schemas differ: \(difference)")
             }

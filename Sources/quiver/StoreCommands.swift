@@ -55,7 +55,7 @@ struct StoreCreateCommand: ParsableCommand {
         let store = try Store.openOrCreate(at: directory)
         guard let table else { return }
         guard let schemaFrom else { throw ValidationError("creating a table needs --schema-from FILE") }
-        try store.createTable(table, schema: try ArrowInput.open(schemaFrom).schema, options: settings.options)
+        try store.createTable(table, schema: try openInput(schemaFrom).schema, options: settings.options)
         print("created table '\(table)' in \(directory)")
     }
 }
@@ -95,7 +95,7 @@ struct StoreAppendCommand: ParsableCommand {
         var created = false
         if try !store.hasTable(table) {
             guard let first = inputs.first else { throw ValidationError("no input to take the table's schema from") }
-            try store.createTable(table, schema: try ArrowInput.open(first).schema, options: settings.options)
+            try store.createTable(table, schema: try openInput(first).schema, options: settings.options)
             created = true
         }
         let writer = try store.writer(for: table, options: WriterOptions(durability: noSync ? .buffered : .synced))
@@ -116,7 +116,7 @@ struct StoreAppendCommand: ParsableCommand {
             group = []
         }
         for path in inputs {
-            try ArrowInput.open(path).forEachBatch { batch in
+            try openInput(path).forEachBatch { batch in
                 group.append(batch)
                 progress.add(batch)
                 if let batchesPerCommit, group.count >= batchesPerCommit { try commit() }

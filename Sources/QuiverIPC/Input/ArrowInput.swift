@@ -1,62 +1,70 @@
 import QuiverArrow
 import QuiverBytes
-import QuiverIPC
 
-/// An Arrow input opened by path (or `-` for standard input), in whichever IPC format it is:
-/// the random-access file format (recognised by its leading `ARROW1` magic) or a stream.
+/// Arrow data opened without knowing its IPC format in advance: the random-access file
+/// format or a stream, told apart by `ArrowFormat`'s rule.
 ///
 /// Paths are memory-mapped, so reading is zero-copy; standard input is read as a stream, or —
 /// if it carries a file — buffered whole, since a file needs random access to its footer.
-enum ArrowInput {
+public enum ArrowInput {
+    /// A file, with its size in bytes.
     case file(FileReader, bytes: Int)
+    /// A stream.
     case stream(StreamReader)
 
-    static let magic: [UInt8] = Array("ARROW1".utf8)
-
-    static func open(_ path: String, options: IPCReadOptions = .init()) throws -> ArrowInput {
-        if path == "-" {
-            let input = FileDescriptorInput.standardInput()
-            let head = try input.read(upTo: 8)
-            if head.array.starts(with: magic) {
-                let rest = try readToEnd(input)
-                let whole = MutableBuffer(capacity: head.count + rest.count)
-                whole.append(head.bytes)
-                whole.append(rest.bytes)
-                let buffer = whole.finish()
-                return .file(try FileReader(buffer: buffer, options: options), bytes: buffer.count)
-            }
-            return .stream(try StreamReader(input: PrefixedInput(prefix: head, rest: input), options: options))
+    /// Opens the Arrow data of standard input. Reads its first 8 bytes to detect the
+    /// format; a file is then read whole into memory (it needs random access), a stream is
+    /// read batch by batch as it arrives.
+    public static func openStandardInput(options: IPCReadOptions = .init()) throws -> ArrowInput {
+        let input = FileDescriptorInput.standardInput()
+        let head = try input.read(upTo: ArrowFormat.fileLeadingBytes.count)
+        if ArrowFormat(leadingBytes: head.array) == .file {
+            let rest = try readToEnd(input)
+            let whole = MutableBuffer(capacity: head.count + rest.count)
+            whole.append(head.bytes)
+            whole.append(rest.bytes)
+            let buffer = whole.finish()
+            return .file(try FileReader(buffer: buffer, options: options), bytes: buffer.count)
         }
+        return .stream(try StreamReader(input: PrefixedInput(prefix: head, rest: input), options: options))
+    }
+
+    /// Opens the Arrow file or stream at `path`. Costs one small read to detect the format;
+    /// the reader then maps the file.
+    public static func open(path: String, options: IPCReadOptions = .init()) throws -> ArrowInput {
         // Sniff the magic with a small read, then open through the path-based readers, which
         // map the file but read framing and metadata with pread (no mapped page touched
         // until values are).
         let descriptor = try FileDescriptor.open(path, .readOnly)
         defer { try? descriptor.close() }
         let size = try descriptor.status().size
-        var head = [UInt8](repeating: 0, count: 6)
+        var head = [UInt8](repeating: 0, count: ArrowFormat.fileMagic.count)
         let got = try head.withUnsafeMutableBytes { try descriptor.pread(fillingUpTo: $0, at: 0) }
-        if got == 6, head == magic {
+        if ArrowFormat(leadingBytes: head.prefix(got)) == .file {
             return .file(try FileReader(path: path, options: options), bytes: size)
         }
         return .stream(try StreamReader(path: path, options: options))
     }
 
-    var schema: Schema {
+    /// The schema of the data.
+    public var schema: Schema {
         switch self {
         case .file(let reader, _): return reader.schema
         case .stream(let reader): return reader.schema
         }
     }
 
-    var formatName: String {
+    /// Which of the two formats the data is in.
+    public var format: ArrowFormat {
         switch self {
-        case .file: return "file"
-        case .stream: return "stream"
+        case .file: return .file
+        case .stream: return .stream
         }
     }
 
-    /// Calls `body` with each batch in order; stops early when `body` returns false.
-    func forEachBatch(_ body: (RecordBatch) throws -> Bool) throws {
+    /// Calls `body` with each batch in order; stops early when `body` returns false. Each
+    /// batch is read (and, from a stream, decoded) when its turn comes.
+    public func forEachBatch(_ body: (RecordBatch) throws -> Bool) throws {
         switch self {
         case .file(let reader, _):
             for index in 0..<reader.numRecordBatches where try !body(try reader.recordBatch(at: index)) { return }
@@ -67,8 +75,8 @@ enum ArrowInput {
         }
     }
 
-    /// Every batch.
-    func readBatches() throws -> [RecordBatch] {
+    /// Every batch, in order, all held at once.
+    public func readBatches() throws -> [RecordBatch] {
         var batches: [RecordBatch] = []
         try forEachBatch { batches.append($0); return true }
         return batches
@@ -85,7 +93,7 @@ enum ArrowInput {
 }
 
 /// Sequential input that first returns bytes already read (a peeked prefix), then the rest.
-final class PrefixedInput: SequentialInput {
+private final class PrefixedInput: SequentialInput {
     private var prefix: Buffer
     private let rest: any SequentialInput
 
@@ -109,9 +117,4 @@ final class PrefixedInput: SequentialInput {
         prefix = .empty
         return joined.finish()
     }
-}
-
-/// Opens an output path, or standard output for `-`.
-func openOutput(_ path: String) throws -> FileOutput {
-    path == "-" ? FileOutput.standardOutput() : try FileOutput(path: path)
 }
