@@ -3,6 +3,7 @@ import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverIntegration
 
 /// Arrow's integration-test interface (the contract of `arrow-json-integration-test`):
 /// JSON_TO_ARROW writes the JSON's data as an Arrow file, ARROW_TO_JSON the reverse, and

@@ -1,6 +1,7 @@
 import QuiverArrow
 import QuiverBytes
 @testable import QuiverIPC
+import QuiverTestSupport
 import Testing
 
 /// Large batches decode a column per task across cores (`IPCReadOptions.useThreads`): the

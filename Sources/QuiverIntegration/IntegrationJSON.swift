@@ -1,6 +1,7 @@
 import Foundation
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 
 /// The contents of an Arrow integration-test JSON file: a schema and its record batches.
 ///

@@ -2,6 +2,7 @@ import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverIntegration
 import QuiverTestSupport
 import Testing
 
