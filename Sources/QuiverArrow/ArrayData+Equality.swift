@@ -547,25 +547,12 @@ extension ArrayData {
             throw QuiverError(.invalidData, "offset \(offset) and length \(length) out of range")
         }
         let end = offset + length
+        var valueWidth = type.fixedByteWidth ?? 0
+        if case .dictionary(let indexType, _, _) = type { valueWidth = indexType.fixedByteWidth ?? 0 }
         for (index, kind) in layout.enumerated() {
-            let needed: Int
-            switch kind {
-            case .validity: needed = buffers[index].count == 0 ? 0 : BitUtil.byteCount(forBits: end)
-            case .bits: needed = BitUtil.byteCount(forBits: end)
-            case .values:
-                var width = type.fixedByteWidth ?? 0
-                if case .dictionary(let index, _, _) = type { width = index.fixedByteWidth ?? 0 }
-                guard width <= Int.max / max(end, 1) else { throw QuiverError(.invalidData, "values of \(type) overflow") }
-                needed = end * width
-            case .typeIds: needed = end
-            case .views: needed = end * 16
-            case .sizes32: needed = end * 4
-            case .sizes64: needed = end * 8
-            case .offsets32, .offsets64:
-                // Dense unions and list views have one offset per slot, the others one more.
-                let perSlot = layout.contains(.typeIds) || layout.contains(.sizes32) || layout.contains(.sizes64)
-                needed = (perSlot ? end : end + 1) * (kind == .offsets32 ? 4 : 8)
-            case .data: needed = 0
+            if kind == .validity && buffers[index].count == 0 { continue }  // no bitmap: no nulls
+            guard let needed = type.bufferBytesNeeded(kind, slots: end, valueWidth: valueWidth) else {
+                throw QuiverError(.invalidData, "values of \(type) overflow")
             }
             guard buffers[index].count >= needed else {
                 throw QuiverError(.invalidData, "buffer \(index) of \(type) has \(buffers[index].count) bytes, \(end) slots need \(needed)")
