@@ -272,11 +272,11 @@ enum LogicalComparison {
     ) -> Difference? {
         let (x, y) = (a.buffers[1].baseAddress, b.buffers[1].baseAddress)
         // Fast path: one memcmp when no slot is null and the bytes agree.
-        if !hasNulls(a) && memcmp(x + pa * width, y + pb * width, count * width) == 0 { return nil }
+        if !hasNulls(a) && system_memcmp(x + pa * width, y + pb * width, count * width) == 0 { return nil }
         let isNaN = nanTest(a.type.storageType)
         return firstRow(a, pa, count) { k in
             let (p, q) = (x + (pa + k) * width, y + (pb + k) * width)
-            if memcmp(p, q, width) == 0 || (isNaN?(p) == true && isNaN?(q) == true) { return nil }
+            if system_memcmp(p, q, width) == 0 || (isNaN?(p) == true && isNaN?(q) == true) { return nil }
             return Difference(row: k, detail: "\(renderFixed(p, a.type)) vs \(renderFixed(q, b.type))")
         }
     }
@@ -598,7 +598,7 @@ private func nanTest(_ type: DataType) -> ((UnsafeRawPointer) -> Bool)? {
 private func equalBytes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
     guard x.count == y.count else { return false }
     guard let p = x.baseAddress, let q = y.baseAddress else { return true }
-    return memcmp(p, q, x.count) == 0
+    return system_memcmp(p, q, x.count) == 0
 }
 
 /// A fixed-width value as a number when the type is numeric, otherwise as hex.
@@ -632,11 +632,3 @@ private func hex(_ bytes: UnsafeRawBufferPointer) -> String {
     let shown = bytes.prefix(32).map { "\(digits[Int($0 >> 4)])\(digits[Int($0 & 15)])" }.joined()
     return "0x" + shown + (bytes.count > 32 ? "…(\(bytes.count) bytes)" : "")
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,13 +1,5 @@
 import QuiverBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 extension ArrayData {
     /// Checks that this array (and its children and dictionary) obeys the Arrow columnar
     /// format so every accessor reads in bounds. `full: false` does the O(1)-per-buffer
@@ -320,7 +312,7 @@ private struct ArrayValidator {
                     throw invalid("view \(index) (offset \(offset), length \(count)) is outside data buffer \(bufferIndex) of \(buffer.count) bytes")
                 }
                 bytes = buffer.baseAddress + offset
-                guard memcmp(bytes, view + 4, 4) == 0 else {
+                guard system_memcmp(bytes, view + 4, 4) == 0 else {
                     throw invalid("view \(index) has a prefix that differs from its data")
                 }
             }

@@ -136,7 +136,7 @@ public struct Buffer: @unchecked Sendable {
 
     /// Whether both buffers hold the same bytes (compares contents, not identity).
     public func contentEquals(_ other: Buffer) -> Bool {
-        count == other.count && (count == 0 || memcmp(baseAddress, other.baseAddress, count) == 0)
+        count == other.count && (count == 0 || system_memcmp(baseAddress, other.baseAddress, count) == 0)
     }
 }
 
@@ -202,11 +202,3 @@ nonisolated(unsafe) let emptyStorage: UnsafeMutableRawPointer = {
     pointer.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
     return pointer
 }()
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
