@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverTestSupport
 import Testing
 
 @Suite struct PrimitiveArrayTests {

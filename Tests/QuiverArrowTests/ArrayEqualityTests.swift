@@ -53,9 +53,9 @@ struct ArrayEqualityTests {
     }
 
     @Test func floatsCompareBitwiseOrBothNaN() {
-        #expect(Make.double([.nan, 1.5]).logicallyEquals(Make.double([-.nan, 1.5])))
-        #expect(!Make.double([0.0]).logicallyEquals(Make.double([-0.0])))
-        #expect(!Make.double([1.0]).logicallyEquals(Make.double([.nan])))
+        #expect(Make.float64([.nan, 1.5]).logicallyEquals(Make.float64([-.nan, 1.5])))
+        #expect(!Make.float64([0.0]).logicallyEquals(Make.float64([-0.0])))
+        #expect(!Make.float64([1.0]).logicallyEquals(Make.float64([.nan])))
     }
 
     @Test func dictionariesCompareByDecodedValues() {
