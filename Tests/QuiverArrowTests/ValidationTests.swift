@@ -16,7 +16,7 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
     }
 }
 
-@Suite struct ValidationTests {
+@Suite(.tags(.untrustedInput)) struct ValidationTests {
     // MARK: Valid data passes
 
     static let validArrays: [(String, ArrayData)] = {
