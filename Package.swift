@@ -64,6 +64,7 @@ let package = Package(
             name: "QuiverIntegrationTests",
             dependencies: ["QuiverIntegration", "QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverStore", "QuiverTestSupport", "quiver", "CZstd"]),
+        .testTarget(name: "QuiverCLITests", dependencies: ["quiver", "QuiverStore", "QuiverIPC", "QuiverTestSupport"]),
         .testTarget(
             name: "QuiverOutputTests", dependencies: ["Quiver", "QuiverOutput", "QuiverTestSupport"]),
         .testTarget(
