@@ -243,25 +243,9 @@ struct StoreStatsCommand: ParsableCommand {
 
     private func describe(_ field: Field, _ stats: ColumnStatistics?) -> String {
         guard let stats else { return "\(field.name): no statistics" }
-        let bounds = stats.min.map { "min \(display($0, field.type))" }.map { [$0] } ?? []
-        let upper = stats.max.map { "max \(display($0, field.type))" }.map { [$0] } ?? []
+        let bounds = stats.min.map { "min \($0.formatted(as: field.type))" }.map { [$0] } ?? []
+        let upper = stats.max.map { "max \($0.formatted(as: field.type))" }.map { [$0] } ?? []
         return "\(field.name) (\(field.type)): nulls \(stats.nullCount)" + (bounds + upper).map { ", \($0)" }.joined()
-    }
-
-    /// A bound as the column's type displays it (dates as dates, timestamps as instants).
-    private func display(_ bound: StatisticBound, _ type: DataType) -> String {
-        let prefix = bound.isExact ? "" : "≈"
-        guard case .int(let value) = bound.value else { return prefix + bound.value.description }
-        let data: ArrayData
-        switch type.storageType {
-        case .date32, .time32:
-            guard let narrow = Int32(exactly: value) else { return prefix + bound.value.description }
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [narrow])])
-        case .date64, .time64, .timestamp, .duration:
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [value])])
-        default: return prefix + bound.value.description
-        }
-        return prefix + data.formatValue(at: 0)
     }
 }
 
