@@ -38,4 +38,23 @@ import Testing
             #expect(try input.readBatches().map(\.length) == [3])
         }
     }
+
+    @Test func writeConvertsAndKeepsFooterMetadata() throws {
+        let schema = Schema([Field("x", .int32)])
+        let batch = try RecordBatch(schema: schema, columns: [Make.int32([1, nil, 3])])
+        let directory = try TestPaths.temporaryDirectory("arrow-convert")
+        let path = directory.appendingPathComponent("in.arrow").path
+        try Data(try writeFile(schema, [batch, batch], metadata: ["k": "v"]).array).write(to: URL(fileURLWithPath: path))
+        let input = try ArrowInput.open(path: path)
+        for format in ArrowFormat.allCases {
+            let output = BufferOutputStream()
+            try input.write(to: output, as: format)
+            let bytes = output.getvalue()
+            #expect(ArrowFormat(leadingBytes: bytes.array) == format)
+            let batches =
+                format == .file ? try FileReader(buffer: bytes).readBatches() : try StreamReader(buffer: bytes).readBatches()
+            #expect(try sameBatches(batches, [batch, batch]))
+            if format == .file { #expect(try FileReader(buffer: bytes).footerMetadata == ["k": "v"]) }
+        }
+    }
 }

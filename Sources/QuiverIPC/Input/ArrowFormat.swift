@@ -4,7 +4,7 @@ import QuiverBytes
 /// `ARROW1` magic (padded to 8 bytes, and repeated at its very end); a stream begins with
 /// its schema message, whose first bytes are a continuation marker or a length, never
 /// `ARROW1`.
-public enum ArrowFormat: String, Sendable {
+public enum ArrowFormat: String, Sendable, CaseIterable {
     /// The random-access file format: messages, then a footer that indexes them.
     case file
     /// The stream format: messages only, read in order.

@@ -75,6 +75,23 @@ public enum ArrowInput {
         }
     }
 
+    /// Writes every batch to `output` in `format`, one batch held at a time. A file's footer
+    /// metadata is kept when the result is a file too. Does not close `output`.
+    public func write(to output: any ByteOutput, as format: ArrowFormat, options: IPCWriteOptions = .init()) throws {
+        switch format {
+        case .file:
+            var footerMetadata: Metadata = [:]
+            if case .file(let reader, _) = self { footerMetadata = reader.footerMetadata }
+            let writer = try FileWriter(output: output, schema: schema, options: options, metadata: footerMetadata)
+            try forEachBatch { try writer.write($0); return true }
+            try writer.finish()
+        case .stream:
+            let writer = try StreamWriter(output: output, schema: schema, options: options)
+            try forEachBatch { try writer.write($0); return true }
+            try writer.finish()
+        }
+    }
+
     /// Every batch, in order, all held at once.
     public func readBatches() throws -> [RecordBatch] {
         var batches: [RecordBatch] = []
