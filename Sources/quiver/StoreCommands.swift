@@ -319,7 +319,7 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "An Arrow file or a store directory.") var path: String
 
     func run() throws {
-        let reports = FileSystem.isDirectory(path) ? try Store(at: path).check() : [FileCheck.check(path: path)]
+        let reports = try FileCheck.check(storeOrFile: path)
         for report in reports { print(report) }
         if reports.contains(where: { !$0.isHealthy }) { throw ExitCode(1) }
     }
@@ -334,12 +334,7 @@ struct RepairCommand: ParsableCommand {
     @Argument(help: "An Arrow file or a store directory.") var path: String
 
     func run() throws {
-        let reports: [RecoveryReport]
-        if FileSystem.isDirectory(path) {
-            reports = try Store(at: path, log: StoreLog.silent).repair()
-        } else {
-            reports = try FileCheck.repair(path: path, log: StoreLog.silent).map { [$0] } ?? []
-        }
+        let reports = try FileCheck.repair(storeOrFile: path, log: StoreLog.silent)
         for report in reports { print(report) }
         if reports.isEmpty { print("nothing to repair in \(path)") }
     }
