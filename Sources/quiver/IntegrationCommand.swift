@@ -38,19 +38,14 @@ struct IntegrationCommand: ParsableCommand {
         case .VALIDATE:
             let expected = try IntegrationJSON.read(path: json)
             let input = try openInput(arrow)
-            if let difference = input.schema.firstDifference(from: expected.schema) {
-                throw IntegrationMismatch("schemas differ: \(difference)")
+            switch try expected.firstDifference(schema: input.schema, batches: input.readBatches) {
+            case .schema(let difference)?: throw IntegrationMismatch("schemas differ: \(difference)")
+            case .batchCount(let actual, let wanted)?:
+                throw IntegrationMismatch("\(arrow) has \(actual) record batches, \(json) has \(wanted)")
+            case .batch(let index, let difference)?: throw IntegrationMismatch("record batch \(index) differs: \(difference)")
+            case nil: break
             }
-            let batches = try input.readBatches()
-            guard batches.count == expected.batches.count else {
-                throw IntegrationMismatch("\(arrow) has \(batches.count) record batches, \(json) has \(expected.batches.count)")
-            }
-            for (index, (actual, wanted)) in zip(batches, expected.batches).enumerated() {
-                if let difference = actual.firstDifference(from: wanted) {
-                    throw IntegrationMismatch("record batch \(index) differs: \(difference)")
-                }
-            }
-            if verbose { print("\(arrow) matches \(json): \(batches.count) batches") }
+            if verbose { print("\(arrow) matches \(json): \(expected.batches.count) batches") }
         }
     }
 }
