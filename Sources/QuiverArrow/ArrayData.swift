@@ -126,3 +126,14 @@ package enum BitUtil {
         return total
     }
 }
+
+extension ArrayData {
+    /// Bytes of every buffer this array references, its children's and its dictionary's
+    /// included (pyarrow's `get_total_buffer_size()`): what holding the array keeps alive.
+    /// A slice counts its buffers whole; a buffer referenced twice counts twice. Walks the
+    /// nesting, reads no data.
+    public var totalBufferSize: Int {
+        buffers.reduce(0) { $0 + $1.count } + children.reduce(0) { $0 + $1.totalBufferSize }
+            + (dictionary?.totalBufferSize ?? 0)
+    }
+}

@@ -35,7 +35,7 @@ struct InfoCommand: ParsableCommand {
         try input.forEachBatch { batch in
             batches += 1
             rows += batch.length
-            bodyBytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
+            bodyBytes += batch.columns.reduce(0) { $0 + $1.totalBufferSize }
             return true
         }
         print("format:       arrow \(input.format.rawValue)")
@@ -116,12 +116,5 @@ struct CatCommand: ParsableCommand {
 
     private func emptyColumns(_ schema: Schema) throws -> [ArrayData] {
         try schema.fields.map { try ArrayData.empty(of: $0.type) }
-    }
-}
-
-extension ArrayData {
-    /// Bytes of all buffers (children and dictionary included) — what decoding keeps alive.
-    var bufferBytes: Int {
-        buffers.reduce(0) { $0 + $1.count } + children.reduce(0) { $0 + $1.bufferBytes } + (dictionary?.bufferBytes ?? 0)
     }
 }

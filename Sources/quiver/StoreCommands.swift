@@ -162,7 +162,7 @@ final class Progress {
     func add(_ batch: RecordBatch) {
         batches += 1
         rows += batch.length
-        bytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
+        bytes += batch.columns.reduce(0) { $0 + $1.totalBufferSize }
         let now = clock.now
         guard !quiet, now - start >= delay, !reported || now - lastReport > .milliseconds(500) else { return }
         lastReport = now

@@ -437,3 +437,13 @@ extension NullBuilder {
         return self
     }
 }
+
+/// What holding an array keeps alive.
+@Suite struct TotalBufferSizeTests {
+    @Test func countsChildrenAndDictionaries() {
+        let ints = Make.int32([1, nil, 3])  // bitmap 1 byte + values 12 bytes
+        #expect(ints.totalBufferSize == 13)
+        #expect(Make.list([0, 2, 3], child: ints).totalBufferSize == 12 + 13)
+        #expect(Make.dictionary([0, 1], Make.utf8(["a", "bc"])).totalBufferSize == 2 + (12 + 3))
+    }
+}
