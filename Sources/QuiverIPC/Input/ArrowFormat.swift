@@ -2,8 +2,8 @@ import QuiverBytes
 
 /// The two Arrow IPC formats, and the one rule that tells them apart: a file begins with the
 /// `ARROW1` magic (padded to 8 bytes, and repeated at its very end); a stream begins with
-/// its schema message, whose first bytes are a continuation marker or a length, never
-/// `ARROW1`.
+/// its schema message: the 0xFFFFFFFF continuation marker (or, before Arrow 0.15, the
+/// metadata length), so anything else is read as a stream and fails there if it is not one.
 public enum ArrowFormat: String, Sendable, CaseIterable {
     /// The random-access file format: messages, then a footer that indexes them.
     case file
