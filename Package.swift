@@ -4,6 +4,8 @@ import PackageDescription
 // Layers, each knowing only the ones below it:
 //   CLZ4/CZstd/CZlib/CPCRE2 (system libraries) → QuiverBytes → QuiverArrow → QuiverIPC → QuiverStore
 //   → QuiverQuery → quiver (CLI); QuiverOutput (result writers) sits on QuiverIPC, beside the store.
+//   QuiverIntegration (Arrow's integration-test JSON, with Foundation and zlib) sits on QuiverIPC too;
+//   it is a product of its own, outside the umbrella, as arrow-rs keeps arrow-integration-test apart.
 //   Quiver (Sources/Umbrella) re-exports the public modules: `import Quiver` is all a user needs.
 let package = Package(
     name: "Quiver",
@@ -12,6 +14,7 @@ let package = Package(
         .library(
             name: "Quiver",
             targets: ["Quiver", "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore", "QuiverOutput"]),
+        .library(name: "QuiverIntegration", targets: ["QuiverIntegration"]),
         .executable(name: "quiver", targets: ["quiver"]),
     ],
     dependencies: [
@@ -34,7 +37,8 @@ let package = Package(
         .target(name: "QuiverBytes"),
         .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
         .target(
-            name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd", "CZlib"],),
+            name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd"],),
+        .target(name: "QuiverIntegration", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "CZlib"]),
         .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore", "CPCRE2"]),
         .target(name: "QuiverStore", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .target(name: "QuiverOutput", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
@@ -45,17 +49,22 @@ let package = Package(
         .executableTarget(
             name: "quiver",
             dependencies: [
-                "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverQuery", "QuiverStore", "QuiverOutput",
+                "QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverIntegration", "QuiverQuery", "QuiverStore", "QuiverOutput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],),
         .target(
-            name: "QuiverTestSupport", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore"],
+            name: "QuiverTestSupport",
+            dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverIntegration", "QuiverStore"],
             path: "Tests/QuiverTestSupport"),
         .testTarget(name: "QuiverBytesTests", dependencies: ["QuiverBytes", "QuiverTestSupport"]),
         .testTarget(name: "QuiverArrowTests", dependencies: ["QuiverArrow", "QuiverTestSupport"]),
         .testTarget(
             name: "QuiverIPCTests", dependencies: ["QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
+        .testTarget(
+            name: "QuiverIntegrationTests",
+            dependencies: ["QuiverIntegration", "QuiverIPC", "QuiverArrow", "QuiverTestSupport"]),
         .testTarget(name: "QuiverStoreTests", dependencies: ["QuiverStore", "QuiverTestSupport", "quiver", "CZstd"]),
+        .testTarget(name: "QuiverCLITests", dependencies: ["quiver", "QuiverStore", "QuiverIPC", "QuiverTestSupport"]),
         .testTarget(
             name: "QuiverOutputTests", dependencies: ["Quiver", "QuiverOutput", "QuiverTestSupport"]),
         .testTarget(

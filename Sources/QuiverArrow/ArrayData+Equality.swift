@@ -272,11 +272,11 @@ enum LogicalComparison {
     ) -> Difference? {
         let (x, y) = (a.buffers[1].baseAddress, b.buffers[1].baseAddress)
         // Fast path: one memcmp when no slot is null and the bytes agree.
-        if !hasNulls(a) && memcmp(x + pa * width, y + pb * width, count * width) == 0 { return nil }
+        if !hasNulls(a) && system_memcmp(x + pa * width, y + pb * width, count * width) == 0 { return nil }
         let isNaN = nanTest(a.type.storageType)
         return firstRow(a, pa, count) { k in
             let (p, q) = (x + (pa + k) * width, y + (pb + k) * width)
-            if memcmp(p, q, width) == 0 || (isNaN?(p) == true && isNaN?(q) == true) { return nil }
+            if system_memcmp(p, q, width) == 0 || (isNaN?(p) == true && isNaN?(q) == true) { return nil }
             return Difference(row: k, detail: "\(renderFixed(p, a.type)) vs \(renderFixed(q, b.type))")
         }
     }
@@ -547,25 +547,12 @@ extension ArrayData {
             throw QuiverError(.invalidData, "offset \(offset) and length \(length) out of range")
         }
         let end = offset + length
+        var valueWidth = type.fixedByteWidth ?? 0
+        if case .dictionary(let indexType, _, _) = type { valueWidth = indexType.fixedByteWidth ?? 0 }
         for (index, kind) in layout.enumerated() {
-            let needed: Int
-            switch kind {
-            case .validity: needed = buffers[index].count == 0 ? 0 : BitUtil.byteCount(forBits: end)
-            case .bits: needed = BitUtil.byteCount(forBits: end)
-            case .values:
-                var width = type.fixedByteWidth ?? 0
-                if case .dictionary(let index, _, _) = type { width = index.fixedByteWidth ?? 0 }
-                guard width <= Int.max / max(end, 1) else { throw QuiverError(.invalidData, "values of \(type) overflow") }
-                needed = end * width
-            case .typeIds: needed = end
-            case .views: needed = end * 16
-            case .sizes32: needed = end * 4
-            case .sizes64: needed = end * 8
-            case .offsets32, .offsets64:
-                // Dense unions and list views have one offset per slot, the others one more.
-                let perSlot = layout.contains(.typeIds) || layout.contains(.sizes32) || layout.contains(.sizes64)
-                needed = (perSlot ? end : end + 1) * (kind == .offsets32 ? 4 : 8)
-            case .data: needed = 0
+            if kind == .validity && buffers[index].count == 0 { continue }  // no bitmap: no nulls
+            guard let needed = type.bufferBytesNeeded(kind, slots: end, valueWidth: valueWidth) else {
+                throw QuiverError(.invalidData, "values of \(type) overflow")
             }
             guard buffers[index].count >= needed else {
                 throw QuiverError(.invalidData, "buffer \(index) of \(type) has \(buffers[index].count) bytes, \(end) slots need \(needed)")
@@ -611,7 +598,7 @@ private func nanTest(_ type: DataType) -> ((UnsafeRawPointer) -> Bool)? {
 private func equalBytes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
     guard x.count == y.count else { return false }
     guard let p = x.baseAddress, let q = y.baseAddress else { return true }
-    return memcmp(p, q, x.count) == 0
+    return system_memcmp(p, q, x.count) == 0
 }
 
 /// A fixed-width value as a number when the type is numeric, otherwise as hex.
@@ -645,11 +632,3 @@ private func hex(_ bytes: UnsafeRawBufferPointer) -> String {
     let shown = bytes.prefix(32).map { "\(digits[Int($0 >> 4)])\(digits[Int($0 & 15)])" }.joined()
     return "0x" + shown + (bytes.count > 32 ? "…(\(bytes.count) bytes)" : "")
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

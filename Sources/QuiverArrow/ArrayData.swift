@@ -79,16 +79,17 @@ public struct ArrayData: Sendable {
 }
 
 /// Bit-level helpers for validity bitmaps and boolean values (LSB-first, as Arrow packs them).
-public enum BitUtil {
+@usableFromInline
+package enum BitUtil {
     /// Reads bit `index` of the bitmap at `bits`.
     @inlinable
-    public static func get(_ bits: UnsafeRawPointer, _ index: Int) -> Bool {
+    package static func get(_ bits: UnsafeRawPointer, _ index: Int) -> Bool {
         bits.load(fromByteOffset: index >> 3, as: UInt8.self) & (1 << UInt8(index & 7)) != 0
     }
 
     /// Sets bit `index` to `value`.
     @inlinable
-    public static func set(_ bits: UnsafeMutableRawPointer, _ index: Int, _ value: Bool) {
+    package static func set(_ bits: UnsafeMutableRawPointer, _ index: Int, _ value: Bool) {
         let byte = bits.load(fromByteOffset: index >> 3, as: UInt8.self)
         let mask = UInt8(1) << UInt8(index & 7)
         bits.storeBytes(of: value ? byte | mask : byte & ~mask, toByteOffset: index >> 3, as: UInt8.self)
@@ -96,10 +97,10 @@ public enum BitUtil {
 
     /// Bytes needed for `bitCount` bits (no overflow near `Int.max`: lengths can be hostile).
     @inlinable
-    public static func byteCount(forBits bitCount: Int) -> Int { bitCount / 8 + (bitCount % 8 == 0 ? 0 : 1) }
+    package static func byteCount(forBits bitCount: Int) -> Int { bitCount / 8 + (bitCount % 8 == 0 ? 0 : 1) }
 
     /// Counts the set bits in `[from, from + count)`.
-    public static func countSetBits(_ bits: UnsafeRawPointer, from start: Int, count: Int) -> Int {
+    package static func countSetBits(_ bits: UnsafeRawPointer, from start: Int, count: Int) -> Int {
         guard count > 0 else { return 0 }
         var total = 0
         var index = start
@@ -123,5 +124,16 @@ public enum BitUtil {
             index += 1
         }
         return total
+    }
+}
+
+extension ArrayData {
+    /// Bytes of every buffer this array references, its children's and its dictionary's
+    /// included (pyarrow's `get_total_buffer_size()`): what holding the array keeps alive.
+    /// A slice counts its buffers whole; a buffer referenced twice counts twice. Walks the
+    /// nesting, reads no data.
+    public var totalBufferSize: Int {
+        buffers.reduce(0) { $0 + $1.count } + children.reduce(0) { $0 + $1.totalBufferSize }
+            + (dictionary?.totalBufferSize ?? 0)
     }
 }

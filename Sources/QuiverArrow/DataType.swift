@@ -152,6 +152,42 @@ public enum BufferKind: Sendable, Hashable {
 }
 
 extension DataType {
+    /// Bytes buffer `kind` of this storage type's layout must hold for `slots` slots (an
+    /// array's offset + length): the one rule of buffer sizes, for `validate` and
+    /// `checkOwnBufferSizes`. A bitmap holds a bit per slot; values `valueWidth` bytes each
+    /// (the caller's: the index width for dictionaries); views 16, sizes 4 or 8, type ids 1.
+    /// Offsets are one per slot for unions and list views, else one more (start/end pairs).
+    /// `.data` needs nothing of its own: its offsets bound it. Nil when the count overflows.
+    package func bufferBytesNeeded(_ kind: BufferKind, slots: Int, valueWidth: Int) -> Int? {
+        func bytes(_ count: Int, _ width: Int) -> Int? {
+            let (product, overflow) = count.multipliedReportingOverflow(by: width)
+            return overflow ? nil : product
+        }
+        switch kind {
+        case .validity, .bits: return BitUtil.byteCount(forBits: slots)
+        case .values: return bytes(slots, valueWidth)
+        case .views: return bytes(slots, BinaryViewLayout.size)
+        case .sizes32: return bytes(slots, 4)
+        case .sizes64: return bytes(slots, 8)
+        case .typeIds: return slots
+        case .data: return 0
+        case .offsets32, .offsets64:
+            let (entries, overflow) = hasOffsetPerSlot ? (slots, false) : slots.addingReportingOverflow(1)
+            return overflow ? nil : bytes(entries, kind == .offsets32 ? 4 : 8)
+        }
+    }
+
+    /// Whether the offsets buffer holds one offset per slot (dense unions, list views)
+    /// rather than start/end pairs, one more than the slots.
+    package var hasOffsetPerSlot: Bool {
+        switch storageType {
+        case .union, .listView, .largeListView: return true
+        default: return false
+        }
+    }
+}
+
+extension DataType {
     /// The precisions Arrow allows a decimal of `bitWidth` bits (Arrow C++'s
     /// `ValidateDecimalPrecision`): as many digits as the integer always holds. Nil for a width
     /// Arrow does not define. The scale has no bound in Arrow (negative is legal and Arrow C++

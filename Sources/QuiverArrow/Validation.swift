@@ -1,13 +1,5 @@
 import QuiverBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 extension ArrayData {
     /// Checks that this array (and its children and dictionary) obeys the Arrow columnar
     /// format so every accessor reads in bounds. `full: false` does the O(1)-per-buffer
@@ -93,35 +85,27 @@ private struct ArrayValidator {
         }
         for (index, kind) in layout.enumerated() {
             let buffer = data.buffers[index]
-            let (needed, alignment): (Int, Int)
+            if kind == .validity && buffer.count == 0 {
+                guard data.nullCount == 0 else {
+                    throw invalid("null count \(data.nullCount) but no validity bitmap")
+                }
+                continue
+            }
+            // An empty array may omit its start/end pairs (Arrow C++ accepts this too).
+            if kind == .offsets32 || kind == .offsets64, !type.hasOffsetPerSlot, data.length == 0, buffer.count == 0 {
+                continue
+            }
+            if kind == .data { continue }  // bounded by the offsets, checked with them
+            let width = kind == .values ? try valueWidth(type) : 0
+            guard let needed = type.bufferBytesNeeded(kind, slots: end, valueWidth: width) else {
+                throw invalid("buffer \(index) (\(kind)) overflows for offset \(data.offset) + length \(data.length)")
+            }
+            let alignment: Int
             switch kind {
-            case .validity:
-                if buffer.count == 0 {
-                    guard data.nullCount == 0 else {
-                        throw invalid("null count \(data.nullCount) but no validity bitmap")
-                    }
-                    continue
-                }
-                (needed, alignment) = (BitUtil.byteCount(forBits: end), 1)
-            case .bits: (needed, alignment) = (BitUtil.byteCount(forBits: end), 1)
-            case .values:
-                let width = try valueWidth(type)
-                (needed, alignment) = (try product(width, end, "value bytes"), valueAlignment(type, width: width))
-            case .offsets32, .offsets64:
-                let width = kind == .offsets32 ? 4 : 8
-                let entries: Int
-                switch type {
-                case .union, .listView, .largeListView: entries = end  // one offset per slot
-                default:
-                    // Start/end pairs; an empty array may omit them (Arrow C++ accepts this too).
-                    entries = data.length == 0 && buffer.count == 0 ? 0 : try sum(end, 1, "offset count")
-                }
-                (needed, alignment) = (try product(width, entries, "offset bytes"), width)
-            case .sizes32: (needed, alignment) = (try product(4, end, "size bytes"), 4)
-            case .sizes64: (needed, alignment) = (try product(8, end, "size bytes"), 8)
-            case .views: (needed, alignment) = (try product(BinaryViewLayout.size, end, "view bytes"), 4)
-            case .typeIds: (needed, alignment) = (end, 1)
-            case .data: continue  // bounded by the offsets, checked with them
+            case .validity, .bits, .typeIds, .data: alignment = 1
+            case .values: alignment = valueAlignment(type, width: width)
+            case .offsets32, .sizes32, .views: alignment = 4
+            case .offsets64, .sizes64: alignment = 8
             }
             guard buffer.count >= needed else {
                 throw invalid(
@@ -328,7 +312,7 @@ private struct ArrayValidator {
                     throw invalid("view \(index) (offset \(offset), length \(count)) is outside data buffer \(bufferIndex) of \(buffer.count) bytes")
                 }
                 bytes = buffer.baseAddress + offset
-                guard memcmp(bytes, view + 4, 4) == 0 else {
+                guard system_memcmp(bytes, view + 4, 4) == 0 else {
                     throw invalid("view \(index) has a prefix that differs from its data")
                 }
             }

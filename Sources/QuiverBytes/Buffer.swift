@@ -136,7 +136,7 @@ public struct Buffer: @unchecked Sendable {
 
     /// Whether both buffers hold the same bytes (compares contents, not identity).
     public func contentEquals(_ other: Buffer) -> Bool {
-        count == other.count && (count == 0 || memcmp(baseAddress, other.baseAddress, count) == 0)
+        count == other.count && (count == 0 || system_memcmp(baseAddress, other.baseAddress, count) == 0)
     }
 }
 
@@ -146,7 +146,7 @@ public struct Buffer: @unchecked Sendable {
 /// Throws `outOfBounds` unless `[offset, offset + count)` lies inside `[0, limit)`.
 /// The single bounds check every read of untrusted positions goes through; overflow-safe.
 @inlinable @inline(__always)
-public func checkRange(offset: Int, count: Int, within limit: Int) throws {
+package func checkRange(offset: Int, count: Int, within limit: Int) throws {
     guard offset >= 0, count >= 0, offset <= limit, count <= limit - offset else {
         throw rangeError(offset: offset, count: count, limit: limit)
     }
@@ -154,7 +154,7 @@ public func checkRange(offset: Int, count: Int, within limit: Int) throws {
 
 /// Multiplies two counts read from input, throwing instead of overflowing.
 @inlinable @inline(__always)
-public func checkedProduct(_ a: Int, _ b: Int) throws -> Int {
+package func checkedProduct(_ a: Int, _ b: Int) throws -> Int {
     let (product, overflow) = a.multipliedReportingOverflow(by: b)
     guard !overflow, a >= 0, b >= 0 else { throw sizeError(a, "×", b) }
     return product
@@ -162,7 +162,7 @@ public func checkedProduct(_ a: Int, _ b: Int) throws -> Int {
 
 /// Adds two counts read from input, throwing instead of overflowing.
 @inlinable @inline(__always)
-public func checkedSum(_ a: Int, _ b: Int) throws -> Int {
+package func checkedSum(_ a: Int, _ b: Int) throws -> Int {
     let (sum, overflow) = a.addingReportingOverflow(b)
     guard !overflow else { throw sizeError(a, "+", b) }
     return sum
@@ -202,11 +202,3 @@ nonisolated(unsafe) let emptyStorage: UnsafeMutableRawPointer = {
     pointer.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
     return pointer
 }()
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -7,7 +7,7 @@ import Synchronization
 /// `order`, a permutation of the indices (default: ascending), is the order the tasks are
 /// started in — heaviest first, say, so the cores finish together. Errors are values here:
 /// a throwing transform returns `Result`s, and the caller decides which failure wins.
-public func concurrentMap<R: Sendable>(
+package func concurrentMap<R: Sendable>(
     count: Int, startingWith order: [Int]? = nil, _ transform: @Sendable (Int) -> R
 ) -> [R] {
     precondition(order.map { $0.count == count && Set($0).count == count && $0.allSatisfy((0..<count).contains) } ?? true)

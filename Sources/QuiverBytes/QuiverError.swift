@@ -101,7 +101,7 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// Runs `body`, and adds `context` to any `QuiverError` it throws.
 @inlinable
-public func withErrorContext<R>(_ context: @autoclosure () -> String, _ body: () throws -> R) throws -> R {
+package func withErrorContext<R>(_ context: @autoclosure () -> String, _ body: () throws -> R) throws -> R {
     do {
         return try body()
     } catch let error as QuiverError {

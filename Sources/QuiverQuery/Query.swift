@@ -1,14 +1,6 @@
 import QuiverArrow
 import QuiverBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A query over one table, built with Swift calls or parsed from SQL; runs on all cores.
 ///
 /// ```swift
@@ -210,8 +202,8 @@ public struct ExecutionOptions: Sendable {
         self.useStatistics = useStatistics
     }
 
-    /// Online processors.
-    public static var processorCount: Int { Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// Online processors (at least 1), asked of the system at each call.
+    public static var processorCount: Int { currentOnlineProcessorCount() }
 }
 
 /// The output of a query.

@@ -118,7 +118,7 @@ extension FileBatchSource {
     /// afresh each time; `.read` copies the columns it reads into pool buffers).
     public init(path: String, source: FileSource = .sharedMemoryMap, options: IPCReadOptions = .init()) throws {
         let reader = try FileReader(path: path, source: source, options: options)
-        guard reader.footerMetadata.contains(where: { $0.key == "quiver:statistics" }) else {
+        guard reader.footerMetadata.contains(where: { $0.key == StatisticsCodec.metadataKey }) else {
             self.init(reader)
             return
         }

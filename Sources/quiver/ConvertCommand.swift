@@ -3,10 +3,7 @@ import QuiverArrow
 import QuiverBytes
 import QuiverIPC
 
-/// The IPC format to write.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case file, stream
-}
+extension ArrowFormat: ExpressibleByArgument {}
 
 /// The body compression to write.
 enum CompressionChoice: String, ExpressibleByArgument, CaseIterable {
@@ -27,26 +24,14 @@ struct ConvertCommand: ParsableCommand {
 
     @Argument(help: "Input Arrow file or stream, or - for standard input.") var input: String
     @Argument(help: "Output path, or - for standard output.") var output: String
-    @Option(help: "Output format: file or stream.") var format: OutputFormat = .file
+    @Option(help: "Output format: file or stream.") var format: ArrowFormat = .file
     @Option(help: "Body compression: none, lz4 or zstd.") var compression: CompressionChoice = .none
     @Option(help: "Compression level (codec default when omitted).") var level: Int?
 
     func run() throws {
-        let source = try ArrowInput.open(input)
+        let source = try openInput(input)
         let sink = try openOutput(output)
-        let options = IPCWriteOptions(compression: compression.codec, compressionLevel: level)
-        switch format {
-        case .file:
-            var footerMetadata: Metadata = [:]
-            if case .file(let reader, _) = source { footerMetadata = reader.footerMetadata }
-            let writer = try FileWriter(output: sink, schema: source.schema, options: options, metadata: footerMetadata)
-            try source.forEachBatch { try writer.write($0); return true }
-            try writer.finish()
-        case .stream:
-            let writer = try StreamWriter(output: sink, schema: source.schema, options: options)
-            try source.forEachBatch { try writer.write($0); return true }
-            try writer.finish()
-        }
+        try source.write(to: sink, as: format, options: IPCWriteOptions(compression: compression.codec, compressionLevel: level))
         try sink.close()
     }
 }

@@ -35,7 +35,7 @@ struct DemoCommand: ParsableCommand {
 
         print("The seed data: \(MemoryReport.count(batches * rows)) int32 in \(MemoryReport.count(batches)) batches "
             + "of range(\(MemoryReport.count(rows))), in \(directory)")
-        for (path, format) in [(filePath, ReadMeasurement.Format.file), (streamPath, .stream)] {
+        for (path, format) in [(filePath, ArrowFormat.file), (streamPath, .stream)] {
             let (bytes, seconds) = try write(path, format: format)
             print("  wrote \((path as NSString).lastPathComponent) (IPC \(format.rawValue)): "
                 + "\(MemoryReport.count(bytes)) bytes in \(MemoryReport.milliseconds(seconds)) "
@@ -47,7 +47,7 @@ struct DemoCommand: ParsableCommand {
         // are its own (freed heap pages would otherwise be reused by the next read).
         var measurements: [ReadMeasurement] = []
         var held: [[RecordBatch]] = []
-        for (path, format) in [(filePath, ReadMeasurement.Format.file), (streamPath, .stream)] {
+        for (path, format) in [(filePath, ArrowFormat.file), (streamPath, .stream)] {
             for source in [FileSource.read, .memoryMap] {
                 let (row, batches) = try MemoryReport.measure(path, format: format, source: source)
                 measurements.append(row)
@@ -81,7 +81,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     /// Writes the seed data at `path`; returns its size and the time taken.
-    func write(_ path: String, format: ReadMeasurement.Format) throws -> (bytes: Int, seconds: Double) {
+    func write(_ path: String, format: ArrowFormat) throws -> (bytes: Int, seconds: Double) {
         let values = Int32Array(values: (0..<Int32(rows)).map { $0 })
         let schema = Schema([Field("nums", .int32)])
         let batch = RecordBatch(uncheckedSchema: schema, columns: [values.data], length: rows)

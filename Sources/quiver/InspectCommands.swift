@@ -11,7 +11,7 @@ struct SchemaCommand: ParsableCommand {
     @Argument(help: "An Arrow file or stream, or - for standard input.") var path: String
 
     func run() throws {
-        let input = try ArrowInput.open(path)
+        let input = try openInput(path)
         print(input.schema)
     }
 }
@@ -30,15 +30,15 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         if memory { return try printMemory() }
-        let input = try ArrowInput.open(path)
+        let input = try openInput(path)
         var batches = 0, rows = 0, bodyBytes = 0
         try input.forEachBatch { batch in
             batches += 1
             rows += batch.length
-            bodyBytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
+            bodyBytes += batch.columns.reduce(0) { $0 + $1.totalBufferSize }
             return true
         }
-        print("format:       arrow \(input.formatName)")
+        print("format:       arrow \(input.format.rawValue)")
         if case .file(let reader, let bytes) = input {
             print("bytes:        \(bytes)")
             print("version:      \(reader.metadataVersion)")
@@ -73,7 +73,7 @@ extension InfoCommand {
     /// The memory table of `quiver demo` for this input: a plain read and a memory-mapped
     /// read, each held while measured.
     func printMemory() throws {
-        let format = try MemoryReport.format(of: path)
+        let format = try ArrowFormat(of: ReadFileInput(path: path))
         var rows: [ReadMeasurement] = []
         var held: [[RecordBatch]] = []
         for source in [FileSource.read, .memoryMap] {
@@ -98,7 +98,7 @@ struct CatCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Print at most this many rows.") var limit: Int = 20
 
     func run() throws {
-        let input = try ArrowInput.open(path)
+        let input = try openInput(path)
         var remaining = limit
         var printedAny = false
         try input.forEachBatch { batch in
@@ -116,12 +116,5 @@ struct CatCommand: ParsableCommand {
 
     private func emptyColumns(_ schema: Schema) throws -> [ArrayData] {
         try schema.fields.map { try ArrayData.empty(of: $0.type) }
-    }
-}
-
-extension ArrayData {
-    /// Bytes of all buffers (children and dictionary included) — what decoding keeps alive.
-    var bufferBytes: Int {
-        buffers.reduce(0) { $0 + $1.count } + children.reduce(0) { $0 + $1.bufferBytes } + (dictionary?.bufferBytes ?? 0)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverIntegration
 
 /// Arrow's integration-test interface (the contract of `arrow-json-integration-test`):
 /// JSON_TO_ARROW writes the JSON's data as an Arrow file, ARROW_TO_JSON the reverse, and
@@ -31,25 +32,20 @@ struct IntegrationCommand: ParsableCommand {
             try writer.finish()
             try output.close()
         case .ARROW_TO_JSON:
-            let input = try ArrowInput.open(arrow)
+            let input = try openInput(arrow)
             let data = try IntegrationJSON.write(schema: input.schema, batches: try input.readBatches())
             try data.write(to: URL(fileURLWithPath: json))
         case .VALIDATE:
             let expected = try IntegrationJSON.read(path: json)
-            let input = try ArrowInput.open(arrow)
-            if let difference = input.schema.firstDifference(from: expected.schema) {
-                throw IntegrationMismatch("schemas differ: \(difference)")
+            let input = try openInput(arrow)
+            switch try expected.firstDifference(schema: input.schema, batches: input.readBatches) {
+            case .schema(let difference)?: throw IntegrationMismatch("schemas differ: \(difference)")
+            case .batchCount(let actual, let wanted)?:
+                throw IntegrationMismatch("\(arrow) has \(actual) record batches, \(json) has \(wanted)")
+            case .batch(let index, let difference)?: throw IntegrationMismatch("record batch \(index) differs: \(difference)")
+            case nil: break
             }
-            let batches = try input.readBatches()
-            guard batches.count == expected.batches.count else {
-                throw IntegrationMismatch("\(arrow) has \(batches.count) record batches, \(json) has \(expected.batches.count)")
-            }
-            for (index, (actual, wanted)) in zip(batches, expected.batches).enumerated() {
-                if let difference = actual.firstDifference(from: wanted) {
-                    throw IntegrationMismatch("record batch \(index) differs: \(difference)")
-                }
-            }
-            if verbose { print("\(arrow) matches \(json): \(batches.count) batches") }
+            if verbose { print("\(arrow) matches \(json): \(expected.batches.count) batches") }
         }
     }
 }

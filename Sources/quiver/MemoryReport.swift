@@ -15,11 +15,7 @@ import QuiverIPC
 ///   (`Rss` of the mapping in `/proc/self/smaps`) — file-backed pages shared with the page
 ///   cache, which the kernel can drop and read again; not allocations.
 struct ReadMeasurement {
-    enum Format: String {
-        case file, stream
-    }
-
-    var format: Format
+    var format: ArrowFormat
     var source: FileSource
     var bytesOnDisk: Int
     var batches = 0
@@ -33,17 +29,10 @@ struct ReadMeasurement {
 }
 
 enum MemoryReport {
-    /// The format of the Arrow data at `path`: a file starts with the `ARROW1` magic.
-    static func format(of path: String) throws -> ReadMeasurement.Format {
-        let input = try ReadFileInput(path: path)
-        guard input.size >= 6 else { return .stream }
-        return try input.read(at: 0, count: 6).array == ArrowInput.magic ? .file : .stream
-    }
-
     /// Reads every batch of `path` with `source` and measures it. The batches are returned
     /// so the caller can hold (and compute over) them; the figures are taken while held.
     static func measure(
-        _ path: String, format: ReadMeasurement.Format, source: FileSource
+        _ path: String, format: ArrowFormat, source: FileSource
     ) throws -> (ReadMeasurement, [RecordBatch]) {
         let pool = MemoryPool.default
         var row = ReadMeasurement(format: format, source: source, bytesOnDisk: try ReadFileInput(path: path).size)

@@ -52,34 +52,7 @@ struct QueryCommand: ParsableCommand {
         let io = ScanIOPolicy(
             readAhead: max(0, readAheadMiB) << 20, prefetch: readAheadMiB > 0 ? .willNeed : .none, planners: ioThreads,
             releaseBehind: !keepPages)
-        var tables: [String: any BatchSource] = [:]
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            // A store: every table, by name, each a snapshot of its committed batches.
-            // Warnings (a crashed table that needs repair) go to standard error.
-            let store = try Store(at: path)
-            for name in try store.tableNames() {
-                var table = try StoreTableSource(store: store, table: name, verifyChecksums: verify)
-                table.ioPolicy = io
-                tables[name] = table
-            }
-        } else {
-            if verify {
-                // A file has no snapshot to verify batch by batch: verify all its messages first.
-                let file = try FileSnapshot.open(path: path, options: SnapshotOptions(verifyChecksums: true))
-                _ = try file.reader()
-                for index in 0..<file.numRecordBatches { try file.verifyChecksum(ofBatch: index) }
-            }
-            var source = try FileBatchSource(path: path)
-            source.ioPolicy = io
-            tables["t"] = source
-            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-            if stem.first.map({ $0.isLetter || $0 == "_" }) == true,
-                stem.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
-            {
-                tables[stem] = source
-            }
-        }
+        let tables = try Query.tables(at: path, verifyChecksums: verify, ioPolicy: io)
         let query: Query
         do {
             query = try Query(sql: sql, tables: tables)

@@ -55,7 +55,7 @@ struct StoreCreateCommand: ParsableCommand {
         let store = try Store.openOrCreate(at: directory)
         guard let table else { return }
         guard let schemaFrom else { throw ValidationError("creating a table needs --schema-from FILE") }
-        try store.createTable(table, schema: try ArrowInput.open(schemaFrom).schema, options: settings.options)
+        try store.createTable(table, schema: try openInput(schemaFrom).schema, options: settings.options)
         print("created table '\(table)' in \(directory)")
     }
 }
@@ -95,7 +95,7 @@ struct StoreAppendCommand: ParsableCommand {
         var created = false
         if try !store.hasTable(table) {
             guard let first = inputs.first else { throw ValidationError("no input to take the table's schema from") }
-            try store.createTable(table, schema: try ArrowInput.open(first).schema, options: settings.options)
+            try store.createTable(table, schema: try openInput(first).schema, options: settings.options)
             created = true
         }
         let writer = try store.writer(for: table, options: WriterOptions(durability: noSync ? .buffered : .synced))
@@ -116,7 +116,7 @@ struct StoreAppendCommand: ParsableCommand {
             group = []
         }
         for path in inputs {
-            try ArrowInput.open(path).forEachBatch { batch in
+            try openInput(path).forEachBatch { batch in
                 group.append(batch)
                 progress.add(batch)
                 if let batchesPerCommit, group.count >= batchesPerCommit { try commit() }
@@ -162,7 +162,7 @@ final class Progress {
     func add(_ batch: RecordBatch) {
         batches += 1
         rows += batch.length
-        bytes += batch.columns.reduce(0) { $0 + $1.bufferBytes }
+        bytes += batch.columns.reduce(0) { $0 + $1.totalBufferSize }
         let now = clock.now
         guard !quiet, now - start >= delay, !reported || now - lastReport > .milliseconds(500) else { return }
         lastReport = now
@@ -243,25 +243,9 @@ struct StoreStatsCommand: ParsableCommand {
 
     private func describe(_ field: Field, _ stats: ColumnStatistics?) -> String {
         guard let stats else { return "\(field.name): no statistics" }
-        let bounds = stats.min.map { "min \(display($0, field.type))" }.map { [$0] } ?? []
-        let upper = stats.max.map { "max \(display($0, field.type))" }.map { [$0] } ?? []
+        let bounds = stats.min.map { "min \($0.formatted(as: field.type))" }.map { [$0] } ?? []
+        let upper = stats.max.map { "max \($0.formatted(as: field.type))" }.map { [$0] } ?? []
         return "\(field.name) (\(field.type)): nulls \(stats.nullCount)" + (bounds + upper).map { ", \($0)" }.joined()
-    }
-
-    /// A bound as the column's type displays it (dates as dates, timestamps as instants).
-    private func display(_ bound: StatisticBound, _ type: DataType) -> String {
-        let prefix = bound.isExact ? "" : "≈"
-        guard case .int(let value) = bound.value else { return prefix + bound.value.description }
-        let data: ArrayData
-        switch type.storageType {
-        case .date32, .time32:
-            guard let narrow = Int32(exactly: value) else { return prefix + bound.value.description }
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [narrow])])
-        case .date64, .time64, .timestamp, .duration:
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [value])])
-        default: return prefix + bound.value.description
-        }
-        return prefix + data.formatValue(at: 0)
     }
 }
 
@@ -335,7 +319,7 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "An Arrow file or a store directory.") var path: String
 
     func run() throws {
-        let reports = FileSystem.isDirectory(path) ? try Store(at: path).check() : [FileCheck.check(path: path)]
+        let reports = try FileCheck.check(storeOrFile: path)
         for report in reports { print(report) }
         if reports.contains(where: { !$0.isHealthy }) { throw ExitCode(1) }
     }
@@ -350,12 +334,7 @@ struct RepairCommand: ParsableCommand {
     @Argument(help: "An Arrow file or a store directory.") var path: String
 
     func run() throws {
-        let reports: [RecoveryReport]
-        if FileSystem.isDirectory(path) {
-            reports = try Store(at: path, log: StoreLog.silent).repair()
-        } else {
-            reports = try FileCheck.repair(path: path, log: StoreLog.silent).map { [$0] } ?? []
-        }
+        let reports = try FileCheck.repair(storeOrFile: path, log: StoreLog.silent)
         for report in reports { print(report) }
         if reports.isEmpty { print("nothing to repair in \(path)") }
     }

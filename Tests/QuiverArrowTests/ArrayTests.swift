@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverTestSupport
 import Testing
 
 @Suite struct PrimitiveArrayTests {
@@ -179,7 +180,7 @@ import Testing
     /// Arrow bounds a decimal's precision, not its scale: the text of a value must not grow
     /// with |scale| (a scale of two billion made `quiver cat` build strings of two billion
     /// zeros). Up to 76 either way it is plain; beyond, scientific as Arrow C++ writes it.
-    @Test(arguments: [128, 256, 32, 64])
+    @Test(.tags(.untrustedInput), arguments: [128, 256, 32, 64])
     func extremeScalesFormatBounded(_ bitWidth: Int) throws {
         func text(_ unscaled: Int64, scale: Int) throws -> String? {
             // The unscaled integer as it lies in an IPC body, sign-extended to the width.
@@ -200,7 +201,7 @@ import Testing
 
     /// Parsing a decimal text for a huge scale: zero needs no scaling, anything else overflows
     /// within the width's digits — no loop of `scale` steps.
-    @Test func parsingForExtremeScaleIsBounded() throws {
+    @Test(.tags(.untrustedInput)) func parsingForExtremeScaleIsBounded() throws {
         let type = DataType.decimal(bitWidth: 128, precision: 5, scale: 2_000_000_000)
         let start = ContinuousClock.now
         #expect(try DecimalArray(try ArrayData.build([.decimal("0")], type: type))[0] == "0E-2000000000")
@@ -434,5 +435,15 @@ extension NullBuilder {
     func with(_ body: (NullBuilder) -> Void) -> NullBuilder {
         body(self)
         return self
+    }
+}
+
+/// What holding an array keeps alive.
+@Suite struct TotalBufferSizeTests {
+    @Test func countsChildrenAndDictionaries() {
+        let ints = Make.int32([1, nil, 3])  // bitmap 1 byte + values 12 bytes
+        #expect(ints.totalBufferSize == 13)
+        #expect(Make.list([0, 2, 3], child: ints).totalBufferSize == 12 + 13)
+        #expect(Make.dictionary([0, 1], Make.utf8(["a", "bc"])).totalBufferSize == 2 + (12 + 3))
     }
 }

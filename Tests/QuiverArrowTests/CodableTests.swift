@@ -1,6 +1,7 @@
 import Foundation
 import QuiverArrow
 import QuiverBytes
+import QuiverTestSupport
 import Testing
 
 struct Trade: Codable, Equatable {

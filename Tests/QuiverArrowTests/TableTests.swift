@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverTestSupport
 import Testing
 
 @Suite struct TableTests {
@@ -82,7 +83,7 @@ import Testing
     /// `quiver cat`). Expected texts from an arbitrary-precision reference (numpy agrees where
     /// it can). A time of day outside the day is invalid but must still print: hours keep
     /// counting, minutes and seconds stay in range.
-    @Test(arguments: [
+    @Test(.tags(.untrustedInput), arguments: [
         (TimeUnit.second, "-292277022657-01-27 08:29:52", "292277026596-12-04 15:30:07", "-596524:45:52", "596523:14:07"),
         (.millisecond, "-292275055-05-16 16:47:04.192", "292278994-08-17 07:12:55.807", "-597:28:36.352", "596:31:23.647"),
         (.microsecond, "-290308-12-21 19:59:05.224192", "294247-01-10 04:00:54.775807",
@@ -105,7 +106,7 @@ import Testing
         #expect(times.formatValue(at: 1) == maxTime)
     }
 
-    @Test func formatsDateExtremes() {
+    @Test(.tags(.untrustedInput)) func formatsDateExtremes() {
         #expect(Date64Array([Int64.min, Int64.max], type: .date64).data.formatValue(at: 0) == "-292275055-05-16")
         #expect(Date64Array([Int64.min, Int64.max], type: .date64).data.formatValue(at: 1) == "292278994-08-17")
         #expect(Date32Array([Int32.min], type: .date32).data.formatValue(at: 0) == "-5877641-06-23")

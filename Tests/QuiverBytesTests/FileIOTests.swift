@@ -44,7 +44,7 @@ import Testing
         }
     }
 
-    @Test func fileOutputRoundTrip() throws {
+    @Test(.tags(.untrustedInput)) func fileOutputRoundTrip() throws {
         let directory = try TestPaths.temporaryDirectory("quiver-sys")
         let path = directory.appendingPathComponent("out").path
         let pool = MemoryPool()
@@ -84,7 +84,7 @@ import Testing
 
     /// The file only ever receives whole buffer-aligned stretches (plus what `flush` forces
     /// out), whatever the sizes written — and nothing is lost or reordered on the way.
-    @Test func fileOutputWritesWholeAlignedStretches() throws {
+    @Test(.tags(.untrustedInput)) func fileOutputWritesWholeAlignedStretches() throws {
         let directory = try TestPaths.temporaryDirectory("quiver-sys")
         let capacity = 1024
         for seed in UInt64(1)...20 {
@@ -115,7 +115,7 @@ import Testing
         }
     }
 
-    @Test func fileOutputOnADescriptorStartsAtItsPosition() throws {
+    @Test(.tags(.untrustedInput)) func fileOutputOnADescriptorStartsAtItsPosition() throws {
         let path = try temporaryFile(patternBytes(100))
         let descriptor = try FileDescriptor.open(path, .readWrite)
         try descriptor.seek(to: 40)

@@ -1,9 +1,10 @@
 import QuiverBytes
+import QuiverTestSupport
 import Testing
 
 /// The FlatBuffers verifier's rules, one hand-built violation each: every buffer here was
 /// read without complaint before the rule was enforced, and Arrow C++ refuses it.
-@Suite struct FlatBufferVerifierTests {
+@Suite(.tags(.untrustedInput)) struct FlatBufferVerifierTests {
     /// A root table with a string field (0, the uoffset at table + 4) and an int64 field (1),
     /// laid out by hand so that a test can misplace each part:
     /// `| root | vtable at vtableAt | … | table at table | … | string "abc\0" at string |`.

@@ -5,7 +5,7 @@ import Testing
 
 /// The I/O figures `quiver query --stats` reports: bytes read from storage and major faults
 /// move when, and only when, the data really comes from the disk.
-@Suite(.serialized) struct IOAccountingTests {
+@Suite(.tags(.untrustedInput), .serialized) struct IOAccountingTests {
     static let size = 4 << 20
 
     /// A synced file whose pages are then evicted from the page cache.

@@ -4,7 +4,7 @@ import QuiverTestSupport
 import Testing
 
 /// A private cache per test, so tests running in parallel do not see each other's entries.
-@Suite struct MappingCacheTests {
+@Suite(.tags(.untrustedInput)) struct MappingCacheTests {
     private func open(_ cache: MappingCache, _ path: String) throws -> MappedFile {
         let descriptor = try FileDescriptor.open(path, .readOnly)
         defer { try? descriptor.close() }

@@ -13,7 +13,7 @@ import Testing
 ///
 /// `QUIVER_RECORD_OUTCOMES=1` rewrites the manifest from this run instead of comparing (review
 /// the diff: every changed line is a changed behaviour).
-@Suite struct BadCorpusTests {
+@Suite(.tags(.untrustedInput)) struct BadCorpusTests {
     /// How the inputs of a folder are read.
     enum Kind { case file, stream, sniffed }
 

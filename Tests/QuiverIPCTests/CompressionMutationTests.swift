@@ -9,7 +9,7 @@ import Testing
 /// flipped bytes, truncations, altered per-buffer length prefixes. Each must read as valid
 /// batches or fail with a `QuiverError` — never crash, never allocate past a checked cap.
 /// (Runs under AddressSanitizer in `make test-asan`.)
-@Suite struct CompressionMutationTests {
+@Suite(.tags(.untrustedInput)) struct CompressionMutationTests {
     static func sample(_ codec: CompressionCodec, file: Bool) throws -> Buffer {
         let rows = 3000
         let schema = Schema([

@@ -69,7 +69,7 @@ private let pyarrowAvailable: Bool = {
     return process.terminationStatus == 0
 }()
 
-@Suite struct CompressionTests {
+@Suite(.tags(.untrustedInput)) struct CompressionTests {
     @Test(arguments: CompressionCodec.allCases, Sample.allCases)
     func roundTrip(codec: CompressionCodec, sample: Sample) throws {
         let bytes = sample.bytes

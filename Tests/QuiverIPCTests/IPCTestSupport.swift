@@ -68,26 +68,6 @@ func sameBodies(_ a: [RecordBatch], _ b: [RecordBatch]) throws -> Bool {
     return true
 }
 
-/// Writes batches as a stream into memory.
-func writeStream(_ schema: Schema, _ batches: [RecordBatch], options: IPCWriteOptions = .init()) throws -> Buffer {
-    let output = BufferOutputStream()
-    let writer = try StreamWriter(output: output, schema: schema, options: options)
-    for batch in batches { try writer.write(batch) }
-    try writer.finish()
-    return output.getvalue()
-}
-
-/// Writes batches as a file into memory.
-func writeFile(
-    _ schema: Schema, _ batches: [RecordBatch], options: IPCWriteOptions = .init(), metadata: Metadata = [:]
-) throws -> Buffer {
-    let output = BufferOutputStream()
-    let writer = try FileWriter(output: output, schema: schema, options: options, metadata: metadata)
-    for batch in batches { try writer.write(batch) }
-    try writer.finish()
-    return output.getvalue()
-}
-
 /// Python that reads an Arrow stream (`fmt == "stream"`) or file from stdin and compares it
 /// with the golden file at argv[1]; prints "equal" or what differs.
 let pyarrowCompare = """

@@ -55,7 +55,7 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
     return total
 }
 
-@Suite struct MemoryMapTests {
+@Suite(.tags(.untrustedInput)) struct MemoryMapTests {
     /// Readers of a cached mapping remember which batches passed validation and decode them
     /// trusted the next time; a batch that failed must fail again on every read.
     @Test func validationIsRememberedOnlyWhenItPasses() throws {

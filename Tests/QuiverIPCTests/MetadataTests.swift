@@ -140,7 +140,7 @@ private func goldenFiles(_ suffix: String) throws -> [URL] {
 
     /// Arrow C++'s precision bounds per decimal width, enforced when a schema is read (a
     /// precision of 1769238607 came from a fuzzer); the scale is free, as in Arrow.
-    @Test(arguments: [(32, 9), (64, 18), (128, 38), (256, 76)])
+    @Test(.tags(.untrustedInput), arguments: [(32, 9), (64, 18), (128, 38), (256, 76)])
     func decimalPrecisionIsBoundedByWidth(_ bitWidth: Int, _ maxPrecision: Int) throws {
         func decode(_ precision: Int, scale: Int = 2) throws -> MessageMetadata {
             let type = DataType.decimal(bitWidth: bitWidth, precision: precision, scale: scale)
@@ -159,7 +159,7 @@ private func goldenFiles(_ suffix: String) throws -> [URL] {
         }
     }
 
-    @Test func hostileFlatBuffersThrow() throws {
+    @Test(.tags(.untrustedInput)) func hostileFlatBuffersThrow() throws {
         let valid = ArrowMetadata.encodeMessage(
             MessageMetadata(header: .schema(Schema([Field("a", .list(Field("b", .int32)))])), bodyLength: 0))
         // Every truncation and every single-byte corruption must throw or decode, never trap.

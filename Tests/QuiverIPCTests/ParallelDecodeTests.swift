@@ -1,11 +1,12 @@
 import QuiverArrow
 import QuiverBytes
 @testable import QuiverIPC
+import QuiverTestSupport
 import Testing
 
 /// Large batches decode a column per task across cores (`IPCReadOptions.useThreads`): the
 /// result, and the error a bad batch reports, must be exactly what the one-thread decode gives.
-@Suite struct ParallelDecodeTests {
+@Suite(.tags(.untrustedInput)) struct ParallelDecodeTests {
     static let rows = 60_000
 
     /// About 2 MB of body: strings with nulls, a list, a dictionary column and plain integers.

@@ -2,6 +2,7 @@ import QuiverArrow
 import QuiverBytes
 import Testing
 @testable import QuiverQuery
+import QuiverTestSupport
 
 /// The Swift builder API: every expression form agrees with the same query in SQL.
 @Suite struct BuilderTests {

@@ -11,7 +11,7 @@ import Testing
 /// the file's pages are evicted from the page cache first, and `mincore` counts what the
 /// query brought back. Before planned scans, the kernel's read-around on each mapping fault
 /// (`read_ahead_kb`, often megabytes) pulled in every column of the batch.
-@Suite(.serialized) struct ScanIOTests {
+@Suite(.tags(.untrustedInput), .serialized) struct ScanIOTests {
     static let columns = 16
     static let rows = 32_768
     static let batches = 16

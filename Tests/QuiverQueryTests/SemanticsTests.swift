@@ -224,7 +224,7 @@ import Testing
 
     /// One-byte string keys (TPC-H's flags) take a direct byte map; any other length in the
     /// batch, or a NULL, sends it down the general short-string path. Same groups either way.
-    @Test func oneByteStringKeys() throws {
+    @Test(.tags(.untrustedInput)) func oneByteStringKeys() throws {
         let letters = (0..<3000).map { String(UnicodeScalar(UInt8(33 + ($0 * 7919) % 90))) }
         var expected: [String: Int] = [:]
         var order: [String] = []
@@ -249,7 +249,7 @@ import Testing
 
     /// The engine's own gate on string columns: offsets that go backwards, or past the data,
     /// are refused with a typed error before any kernel reads them.
-    @Test func malformedStringOffsetsAreRefused() throws {
+    @Test(.tags(.untrustedInput)) func malformedStringOffsetsAreRefused() throws {
         let data = Buffer(copying: Array("abcdefgh".utf8))
         for offsets in [[0, 3, 2, 8], [0, 2, 4, 9], Array(0...100).map { $0 == 70 ? 10 : min($0, 8) }] as [[Int32]] {
             let column = ArrayData(

@@ -2,6 +2,7 @@ import QuiverArrow
 import QuiverBytes
 import Testing
 @testable import QuiverQuery
+import QuiverTestSupport
 
 @Suite struct SmokeTests {
     func table() throws -> InMemorySource {

@@ -106,3 +106,16 @@ import Testing
         #expect(onlyB.batches.reduce(0) { $0 + $1.length } == 2)
     }
 }
+
+/// Which tables a path offers a query.
+@Suite struct PathTablesTests {
+    @Test func aFileIsAlsoNamedByItsStem() {
+        #expect(Query.tableName(ofFile: "data/lineitem.arrow") == "lineitem")
+        #expect(Query.tableName(ofFile: "lineitem") == "lineitem")
+        #expect(Query.tableName(ofFile: "dir/_t2.feather/") == "_t2")
+        #expect(Query.tableName(ofFile: "a.b.arrow") == nil)
+        #expect(Query.tableName(ofFile: "2020.arrow") == nil)
+        #expect(Query.tableName(ofFile: ".arrow") == nil)
+        #expect(Query.tableName(ofFile: "lineitem.") == nil)
+    }
+}

@@ -2,6 +2,7 @@ import QuiverArrow
 import QuiverBytes
 import Testing
 @testable import QuiverQuery
+import QuiverTestSupport
 
 /// Batch skipping from per-batch statistics.
 @Suite struct ZoneMapTests {

@@ -8,7 +8,7 @@ import Testing
 
 /// `quiver check` must refuse what Arrow C++ refuses, down to single bytes of a message's
 /// flatbuffer that Quiver itself does not need.
-@Suite struct FileCheckMetadataTests {
+@Suite(.tags(.untrustedInput)) struct FileCheckMetadataTests {
     /// The NUL that ends the `quiver:xxh64` key in a batch message's custom metadata, turned
     /// into a letter: the key still reads as "quiver:xxh64" by its length, the checksum still
     /// matches, but the flatbuffer is invalid (pyarrow: "Invalid flatbuffers message").

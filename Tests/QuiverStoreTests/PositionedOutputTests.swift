@@ -10,7 +10,7 @@ import Testing
 /// model's bytes below the last stretch boundary the writes reached and grow no further —
 /// whole aligned stretches go out as soon as they are complete, nothing else does until a
 /// flush — and in the end everything.
-@Suite("Positioned output")
+@Suite("Positioned output", .tags(.untrustedInput))
 struct PositionedOutputTests {
     @Test(arguments: UInt64(1)...12)
     func writesWholeAlignedStretchesAndLosesNothing(seed: UInt64) throws {

@@ -275,3 +275,14 @@ struct StatisticsTests {
         ])
     }
 }
+
+/// Bounds read as their column's values.
+@Suite struct StatisticBoundFormattingTests {
+    @Test func boundsDisplayAsTheirColumnType() {
+        #expect(StatisticBound(.int(0)).formatted(as: .date32) == "1970-01-01")
+        #expect(StatisticBound(.int(86_400_000)).formatted(as: .timestamp(.millisecond, timezone: nil)).hasPrefix("1970-01-02"))
+        #expect(StatisticBound(.int(Int64(Int32.max) + 1)).formatted(as: .date32) == "2147483648")
+        #expect(StatisticBound(.int(7)).formatted(as: .int64) == "7")
+        #expect(StatisticBound(.string("ab"), isExact: false).formatted(as: .utf8) == "≈\"ab\"")
+    }
+}

@@ -6,7 +6,7 @@ import Testing
 /// malformed Arrow file we have — Arrow's fuzzer finds, our regressions, the committed
 /// `Tests/Regressions/FuzzStoreFile` corpus — each with its outcome recorded in
 /// `Tests/Regressions/store-outcomes.txt`. `QUIVER_RECORD_OUTCOMES=1` rewrites the manifest.
-@Suite struct StoreFileCorpusTests {
+@Suite(.tags(.untrustedInput)) struct StoreFileCorpusTests {
     static let directories: [(label: String, directory: URL)] = [
         ("golden/bad/file", TestPaths.golden.appendingPathComponent("bad/file")),
         ("regressions", TestPaths.regressions),

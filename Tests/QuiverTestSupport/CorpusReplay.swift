@@ -1,6 +1,7 @@
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverIntegration
 
 /// Reading untrusted IPC bytes the way the fuzz targets (Fuzz/) do and the regression tests
 /// replay them: every batch the reader gives, then every value formatted as `quiver cat`

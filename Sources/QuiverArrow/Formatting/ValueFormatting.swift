@@ -45,15 +45,15 @@ enum ValueFormatter {
         case .decimal(let text): return text
         case .string(let text): return nested ? quoted(text) : text
         case .binary(let bytes): return hex(bytes)
-        case .date32(let days): return formatDate(days: Int64(days))
-        case .date64(let milliseconds): return formatDate(days: floorDivMod(milliseconds, 86_400_000).quotient)
+        case .date32(let days): return CalendarMath.formatDate(days: Int64(days))
+        case .date64(let milliseconds): return CalendarMath.formatDate(days: floorDivMod(milliseconds, 86_400_000).quotient)
         case .time(let value, let unit):
             let (seconds, fraction) = split(value, unit)
             return formatTimeOfDay(seconds: seconds) + formatFraction(fraction, unit)
         case .timestamp(let value, let unit, let zone):
             let (seconds, fraction) = split(value, unit)
             let (days, secondOfDay) = floorDivMod(seconds, 86_400)
-            return formatDate(days: days) + " " + formatTimeOfDay(seconds: secondOfDay)
+            return CalendarMath.formatDate(days: days) + " " + formatTimeOfDay(seconds: secondOfDay)
                 + formatFraction(fraction, unit) + (zone == nil ? "" : "Z")
         case .duration(let value, let unit): return "\(value)\(unit.abbreviation)"
         case .yearMonthInterval(let months): return "\(months)M"
@@ -213,31 +213,7 @@ enum ValueFormatter {
     private static func formatTimeOfDay(seconds: Int64) -> String {
         let (hours, rest) = floorDivMod(seconds, 3_600)
         let (minutes, secs) = floorDivMod(rest, 60)
-        return pad(hours, 2) + ":" + pad(minutes, 2) + ":" + pad(secs, 2)
-    }
-
-    /// `YYYY-MM-DD` of a day count since 1970-01-01 in the proleptic Gregorian calendar
-    /// (Howard Hinnant's civil-from-days; exact for any day count a timestamp can hold).
-    static func formatDate(days: Int64) -> String {
-        let (year, month, day) = civilDate(days: days)
-        let yearText = year < 0 ? "-" + pad(-year, 4) : pad(year, 4)
-        return yearText + "-" + pad(month, 2) + "-" + pad(day, 2)
-    }
-
-    static func civilDate(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let (era, dayOfEra) = floorDivMod(z, 146_097)
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
+        return CalendarMath.pad(hours, 2) + ":" + CalendarMath.pad(minutes, 2) + ":" + CalendarMath.pad(secs, 2)
     }
 }
 

@@ -4,10 +4,10 @@
 /// Internally bytes are appended in reverse order to `reversed`; an object's handle
 /// (`FlatBufferBuilder.Offset`) is its distance from the end of the finished buffer.
 /// Scalars equal to their schema default are omitted, as flatc-generated builders do.
-public final class FlatBufferBuilder {
+package final class FlatBufferBuilder {
     /// A written object, identified by its distance from the buffer's end.
-    public struct Offset: Hashable, Sendable {
-        public let value: Int
+    package struct Offset: Hashable, Sendable {
+        package let value: Int
         @usableFromInline init(value: Int) { self.value = value }
     }
 
@@ -18,7 +18,7 @@ public final class FlatBufferBuilder {
     private var fieldLocations: [(id: Int, at: Int)] = []
     private var tableStart: Int?
 
-    public init(capacity: Int = 1024) { reversed.reserveCapacity(capacity) }
+    package init(capacity: Int = 1024) { reversed.reserveCapacity(capacity) }
 
     @usableFromInline var size: Int { reversed.count }
 
@@ -60,7 +60,7 @@ public final class FlatBufferBuilder {
     }
 
     /// Writes a string (UTF-8, NUL-terminated).
-    public func createString(_ string: String) -> Offset {
+    package func createString(_ string: String) -> Offset {
         var string = string
         return string.withUTF8 { utf8 in
             align(4, additional: utf8.count + 1)
@@ -99,7 +99,7 @@ public final class FlatBufferBuilder {
     }
 
     /// Writes a vector of scalars.
-    public func createVector<T: FixedWidthInteger>(_ values: [T]) -> Offset {
+    package func createVector<T: FixedWidthInteger>(_ values: [T]) -> Offset {
         let width = MemoryLayout<T>.size
         align(4, additional: values.count * width)
         align(width, additional: values.count * width)
@@ -111,7 +111,7 @@ public final class FlatBufferBuilder {
     /// Writes a vector of structs; `write` emits one struct's fields as little-endian scalars
     /// via the callback it is given, in declaration order (padding included).
     @inlinable
-    public func createStructVector<S>(
+    package func createStructVector<S>(
         _ elements: [S], structSize: Int, alignment: Int, _ write: (S, (any FixedWidthInteger) -> Void) -> Void
     ) -> Offset {
         align(4, additional: elements.count * structSize)
@@ -138,7 +138,7 @@ public final class FlatBufferBuilder {
     /// Writes a vector of `count` structs of `structSize` bytes each, given as their
     /// little-endian bytes back to back (padding included): the fast path for long vectors,
     /// one copy and no per-field calls.
-    public func createStructVector(bytes: UnsafeRawBufferPointer, count: Int, structSize: Int, alignment: Int) -> Offset {
+    package func createStructVector(bytes: UnsafeRawBufferPointer, count: Int, structSize: Int, alignment: Int) -> Offset {
         precondition(bytes.count == count * structSize, "struct bytes do not match count × size")
         align(4, additional: bytes.count)
         align(alignment, additional: bytes.count)
@@ -148,7 +148,7 @@ public final class FlatBufferBuilder {
     }
 
     /// Writes a vector of offsets (to tables or strings).
-    public func createOffsetVector(_ offsets: [Offset]) -> Offset {
+    package func createOffsetVector(_ offsets: [Offset]) -> Offset {
         align(4, additional: offsets.count * 4)
         for offset in offsets.reversed() { prependOffset(offset) }
         appendRaw(UInt32(offsets.count))
@@ -156,32 +156,32 @@ public final class FlatBufferBuilder {
     }
 
     /// Begins a table; add its fields, then call `endTable()`.
-    public func startTable() {
+    package func startTable() {
         precondition(tableStart == nil, "tables cannot nest while being built")
         fieldLocations.removeAll(keepingCapacity: true)
         tableStart = size
     }
 
     /// Adds a scalar field unless it equals the schema default.
-    public func add<T: FixedWidthInteger>(_ id: Int, _ value: T, default defaultValue: T) {
+    package func add<T: FixedWidthInteger>(_ id: Int, _ value: T, default defaultValue: T) {
         guard value != defaultValue else { return }
         prepend(value)
         fieldLocations.append((id, size))
     }
 
     /// Adds a boolean field unless it equals the schema default.
-    public func add(_ id: Int, _ value: Bool, default defaultValue: Bool = false) {
+    package func add(_ id: Int, _ value: Bool, default defaultValue: Bool = false) {
         add(id, UInt8(value ? 1 : 0), default: UInt8(defaultValue ? 1 : 0))
     }
 
     /// Adds a field pointing to an object written earlier.
-    public func add(_ id: Int, _ offset: Offset) {
+    package func add(_ id: Int, _ offset: Offset) {
         prependOffset(offset)
         fieldLocations.append((id, size))
     }
 
     /// Ends the current table: writes its vtable and returns the table's handle.
-    public func endTable() -> Offset {
+    package func endTable() -> Offset {
         guard let start = tableStart else { preconditionFailure("endTable without startTable") }
         prepend(Int32(0))  // soffset to the vtable, patched below
         let table = size
@@ -202,7 +202,7 @@ public final class FlatBufferBuilder {
     }
 
     /// Finishes the buffer with `root` as its root table and returns the bytes.
-    public func finish(root: Offset) -> [UInt8] {
+    package func finish(root: Offset) -> [UInt8] {
         align(maxAlignment, additional: 4)
         prependOffset(root)
         let count = reversed.count

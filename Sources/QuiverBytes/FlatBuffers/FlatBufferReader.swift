@@ -18,11 +18,11 @@
 /// through `FlatBufferBudget`, which defeats cyclic or exponentially shared structures.
 /// Fields beyond a vtable's end read as absent, which is how unknown (newer) fields and old
 /// writers stay compatible.
-public struct FlatBufferTable {
+package struct FlatBufferTable {
     /// The whole flatbuffer.
-    public let buffer: Buffer
+    package let buffer: Buffer
     /// Position of the table's soffset.
-    public let position: Int
+    package let position: Int
     // Internal but inlinable, so `scalar` specialises in the modules that call it: left
     // generic, every field read instantiated type metadata at run time (a quarter of the
     // cost of decoding a record batch header).
@@ -32,7 +32,7 @@ public struct FlatBufferTable {
 
     /// Reads the root table of a flatbuffer.
     @inlinable
-    public static func root(of buffer: Buffer) throws -> FlatBufferTable {
+    package static func root(of buffer: Buffer) throws -> FlatBufferTable {
         // The smallest table: root offset, a 4-byte vtable, the table's soffset.
         guard buffer.count >= 12 else { throw flatBufferError("flatbuffer of \(buffer.count) bytes, fewer than 12") }
         return try FlatBufferTable(buffer: buffer, position: followOffset(in: buffer, at: 0))
@@ -51,7 +51,7 @@ public struct FlatBufferTable {
 
     /// Verifies the table header and vtable at `position`.
     @inlinable
-    public init(buffer: Buffer, position: Int) throws {
+    package init(buffer: Buffer, position: Int) throws {
         try checkRange(offset: position, count: 4, within: buffer.count)
         guard position & 3 == 0 else { throw flatBufferError("table at \(position) is not 4-byte aligned") }
         let soffset = Int(Int32(bitPattern: buffer.uncheckedReadLittleEndian(UInt32.self, at: position)))
@@ -78,7 +78,7 @@ public struct FlatBufferTable {
     /// The absolute position of field `id`, or nil if absent; checks `size` bytes fit inside
     /// the table's inline area and, for a scalar (`size` 2, 4 or 8), are aligned to `size`.
     @inlinable
-    public func fieldPosition(_ id: Int, size: Int) throws -> Int? {
+    package func fieldPosition(_ id: Int, size: Int) throws -> Int? {
         let slot = 4 + 2 * id
         guard slot + 2 <= vtableSize else { return nil }
         let offset = Int(buffer.uncheckedReadLittleEndian(UInt16.self, at: vtable + slot))
@@ -94,17 +94,17 @@ public struct FlatBufferTable {
     }
 
     /// Whether field `id` is present.
-    public func has(_ id: Int) -> Bool { (try? fieldPosition(id, size: 0)) != nil }
+    package func has(_ id: Int) -> Bool { (try? fieldPosition(id, size: 0)) != nil }
 
     /// A scalar field, or `defaultValue` when absent.
     @inlinable
-    public func scalar<T: FixedWidthInteger>(_ id: Int, default defaultValue: T) throws -> T {
+    package func scalar<T: FixedWidthInteger>(_ id: Int, default defaultValue: T) throws -> T {
         guard let at = try fieldPosition(id, size: MemoryLayout<T>.size) else { return defaultValue }
         return buffer.uncheckedReadLittleEndian(T.self, at: at)
     }
 
     /// A boolean field, or `defaultValue` when absent.
-    public func bool(_ id: Int, default defaultValue: Bool = false) throws -> Bool {
+    package func bool(_ id: Int, default defaultValue: Bool = false) throws -> Bool {
         try scalar(id, default: UInt8(defaultValue ? 1 : 0)) != 0
     }
 
@@ -117,14 +117,14 @@ public struct FlatBufferTable {
 
     /// A sub-table field, counted against `budget`.
     @inlinable
-    public func table(_ id: Int, budget: inout FlatBufferBudget) throws -> FlatBufferTable? {
+    package func table(_ id: Int, budget: inout FlatBufferBudget) throws -> FlatBufferTable? {
         guard let target = try indirect(id) else { return nil }
         try budget.visit()
         return try FlatBufferTable(buffer: buffer, position: target)
     }
 
     /// A string field, verified as UTF-8 and NUL-terminated.
-    public func string(_ id: Int) throws -> String? {
+    package func string(_ id: Int) throws -> String? {
         guard let target = try indirect(id) else { return nil }
         try Self.checkLengthWord(buffer, at: target)
         let length = Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: target))
@@ -141,7 +141,7 @@ public struct FlatBufferTable {
 
     /// A vector field whose elements are `elementSize` bytes each (4 for tables and strings).
     @inlinable
-    public func vector(_ id: Int, elementSize: Int) throws -> FlatBufferVector? {
+    package func vector(_ id: Int, elementSize: Int) throws -> FlatBufferVector? {
         guard let target = try indirect(id) else { return nil }
         try Self.checkLengthWord(buffer, at: target)
         let count = Int(buffer.uncheckedReadLittleEndian(UInt32.self, at: target))
@@ -159,12 +159,12 @@ public struct FlatBufferTable {
 }
 
 /// A verified vector: its elements lie inside the buffer.
-public struct FlatBufferVector {
-    public let buffer: Buffer
+package struct FlatBufferVector {
+    package let buffer: Buffer
     /// Position of the first element.
-    public let start: Int
-    public let count: Int
-    public let elementSize: Int
+    package let start: Int
+    package let count: Int
+    package let elementSize: Int
 
     @usableFromInline
     init(buffer: Buffer, start: Int, count: Int, elementSize: Int) {
@@ -176,20 +176,20 @@ public struct FlatBufferVector {
 
     /// Element `index` as a scalar.
     @inlinable
-    public func scalar<T: FixedWidthInteger>(at index: Int, as type: T.Type) -> T {
+    package func scalar<T: FixedWidthInteger>(at index: Int, as type: T.Type) -> T {
         precondition(index >= 0 && index < count && MemoryLayout<T>.size <= elementSize)
         return buffer.uncheckedReadLittleEndian(T.self, at: start + index * elementSize)
     }
 
     /// A scalar member at `byteOffset` inside struct element `index`.
     @inlinable
-    public func structField<T: FixedWidthInteger>(at index: Int, byteOffset: Int, as type: T.Type) -> T {
+    package func structField<T: FixedWidthInteger>(at index: Int, byteOffset: Int, as type: T.Type) -> T {
         precondition(index >= 0 && index < count && byteOffset + MemoryLayout<T>.size <= elementSize)
         return buffer.uncheckedReadLittleEndian(T.self, at: start + index * elementSize + byteOffset)
     }
 
     /// Element `index` of a vector of tables, counted against `budget`.
-    public func table(at index: Int, budget: inout FlatBufferBudget) throws -> FlatBufferTable {
+    package func table(at index: Int, budget: inout FlatBufferBudget) throws -> FlatBufferTable {
         precondition(index >= 0 && index < count && elementSize == 4)
         try budget.visit()
         return try FlatBufferTable(buffer: buffer, position: FlatBufferTable.followOffset(in: buffer, at: start + index * 4))
@@ -199,21 +199,21 @@ public struct FlatBufferVector {
 /// Bounds the work of one traversal: the number of tables visited and the nesting depth, so
 /// that shared or cyclic references in hostile input cannot make parsing explode or recurse
 /// without end. A value passed `inout` down the traversal (no allocation per message).
-public struct FlatBufferBudget: Sendable {
+package struct FlatBufferBudget: Sendable {
     @usableFromInline var remainingTables: Int
     /// Current nesting depth (maintained by `enter`/`leave`).
-    public private(set) var depth = 0
+    package private(set) var depth = 0
     /// The deepest nesting allowed.
-    public let maxDepth: Int
+    package let maxDepth: Int
 
-    public init(maxTables: Int = 1_000_000, maxDepth: Int = 64) {
+    package init(maxTables: Int = 1_000_000, maxDepth: Int = 64) {
         self.remainingTables = maxTables
         self.maxDepth = maxDepth
     }
 
     /// Counts one table visit.
     @inlinable
-    public mutating func visit() throws {
+    package mutating func visit() throws {
         remainingTables -= 1
         guard remainingTables >= 0 else {
             throw flatBufferError("too many tables (shared or cyclic references?)")
@@ -221,7 +221,7 @@ public struct FlatBufferBudget: Sendable {
     }
 
     /// Goes one nesting level deeper, failing past `maxDepth`; pair with `leave()`.
-    public mutating func enter() throws {
+    package mutating func enter() throws {
         guard depth < maxDepth else {
             throw QuiverError(.invalidFlatBuffer, "nesting deeper than \(maxDepth) levels")
         }
@@ -229,7 +229,7 @@ public struct FlatBufferBudget: Sendable {
     }
 
     /// Comes back up one nesting level.
-    public mutating func leave() { depth -= 1 }
+    package mutating func leave() { depth -= 1 }
 }
 
 /// An `invalidFlatBuffer` error, built out of line so that the inlined checks stay small.

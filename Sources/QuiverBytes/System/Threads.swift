@@ -6,8 +6,24 @@ import Musl
 import Darwin
 #endif
 
-/// Online processors (at least 1).
-package let onlineProcessorCount = Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+/// Online processors right now (at least 1): `sysconf(_SC_NPROCESSORS_ONLN)`, the same
+/// call on Linux and Darwin.
+package func currentOnlineProcessorCount() -> Int {
+    Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+}
+
+/// Online processors when first asked (at least 1): the width of Quiver's worker pool.
+package let onlineProcessorCount = currentOnlineProcessorCount()
+
+/// A number naming the calling thread, unique among running threads: its `pthread_self()`,
+/// an integer in glibc and a pointer on Darwin and musl.
+package func currentThreadID() -> UInt {
+    #if canImport(Glibc)
+    UInt(pthread_self())
+    #else
+    UInt(bitPattern: pthread_self())
+    #endif
+}
 
 /// What a new thread runs (carried through `pthread_create`'s context pointer).
 private final class ThreadStart {

@@ -64,7 +64,7 @@ extension ArrayData {
         if a.count == 0 || b.count == 0 { return a.count == b.count }
         let whole = count / 8
         guard a.count >= BitUtil.byteCount(forBits: count), b.count >= BitUtil.byteCount(forBits: count),
-            memcmp(a.baseAddress, b.baseAddress, whole) == 0
+            system_memcmp(a.baseAddress, b.baseAddress, whole) == 0
         else { return false }
         for bit in (whole * 8)..<count where BitUtil.get(a.baseAddress, bit) != BitUtil.get(b.baseAddress, bit) {
             return false
@@ -72,11 +72,3 @@ extension ArrayData {
         return true
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

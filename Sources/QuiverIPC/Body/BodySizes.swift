@@ -43,8 +43,9 @@ public struct BodySizeReport: Sendable {
 
     /// Opens `input` (file or stream format) and reports on it.
     public static func of(_ input: any RandomAccessInput, options: IPCReadOptions = .init()) throws -> BodySizeReport {
-        let isFile = try input.size >= 8 && input.read(at: 0, count: 6).array == Array("ARROW1".utf8)
-        let messages = MessageReader(RandomAccessCursor(input, startingAt: isFile ? 8 : 0), options: options)
+        let isFile = try ArrowFormat(of: input) == .file
+        let messages = MessageReader(
+            RandomAccessCursor(input, startingAt: isFile ? ArrowFormat.fileLeadingBytes.count : 0), options: options)
         guard let first = try messages.next(), case .schema(let schema) = first.metadata.header else {
             throw QuiverError(.invalidMessage, "the input does not start with a schema message")
         }

@@ -86,7 +86,7 @@ public final class FileReader: Sendable {
     /// length, and returns the footer with the offset where it starts (where messages end).
     public static func readFooter(_ input: any RandomAccessInput) throws -> (footer: Footer, offset: Int) {
         let size = input.size
-        let magic = FileFormat.magic
+        let magic = ArrowFormat.fileMagic
         // The leading magic is copied out of a mapped file, like message metadata, so its page
         // is not mapped in.
         // Leading magic + padding, footer length, trailing magic.

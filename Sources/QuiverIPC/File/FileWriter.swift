@@ -24,7 +24,7 @@ public final class FileWriter {
     public init(output: any ByteOutput, schema: Schema, options: IPCWriteOptions = .init(), metadata: Metadata = [:]) throws {
         writer = try MessageWriter(output: output, schema: schema, options: options, allowsReplacement: false)
         footerMetadata = metadata
-        try writer.writePreamble(FileFormat.magic + [0, 0])
+        try writer.writePreamble(ArrowFormat.fileLeadingBytes)
         try writer.writeSchema()
     }
 
@@ -86,13 +86,7 @@ public final class FileWriter {
         }
         try writer.output.write(footer)
         try withUnsafeBytes(of: length.littleEndian) { try writer.output.write($0) }
-        try writer.output.write(FileFormat.magic)
+        try writer.output.write(ArrowFormat.fileMagic)
         try writer.output.flush()
     }
-}
-
-/// Constants of the Arrow file format.
-enum FileFormat {
-    /// "ARROW1", at the start (padded to 8 bytes) and at the very end of every file.
-    static let magic: [UInt8] = Array("ARROW1".utf8)
 }

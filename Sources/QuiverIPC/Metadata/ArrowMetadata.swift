@@ -28,8 +28,8 @@ public enum ArrowMetadata {
         case largeList, runEndEncoded, binaryView, utf8View, listView, largeListView
     }
 
-    static let extensionNameKey = "ARROW:extension:name"
-    static let extensionMetadataKey = "ARROW:extension:metadata"
+    package static let extensionNameKey = "ARROW:extension:name"
+    package static let extensionMetadataKey = "ARROW:extension:metadata"
 
     // MARK: - Decoding
 

@@ -1,14 +1,6 @@
 import QuiverArrow
 import QuiverBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Interns byte-string keys: each distinct key gets a dense id, in order of first appearance
 /// (which is what makes GROUP BY output deterministic).
 ///
@@ -122,7 +114,7 @@ struct KeyTable {
     /// Whether `count` bytes at `a` and `b` are equal: short keys word by word, inline.
     @inline(__always)
     static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-        if count > 32 { return memcmp(a, b, count) == 0 }
+        if count > 32 { return system_memcmp(a, b, count) == 0 }
         var index = 0
         while index + 8 <= count {
             if a.loadUnaligned(fromByteOffset: index, as: UInt64.self) != b.loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }

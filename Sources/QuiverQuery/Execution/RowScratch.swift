@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import QuiverBytes
 import Synchronization
 
 /// Per-row `Int32` work arrays (group ids, key codes) handed from batch to batch instead of
@@ -25,8 +19,8 @@ enum RowScratch {
 
     private static let kept = Mutex<[UInt: [[Int32]]]>([:])
 
-    /// The calling thread (`pthread_t` is an integer in glibc).
-    private static var thread: UInt { UInt(pthread_self()) }
+    /// The calling thread.
+    private static var thread: UInt { currentThreadID() }
 
     /// An array of `count` copies of `fill`, in a kept array's storage when one is free.
     static func take(count: Int, fill: Int32) -> [Int32] {

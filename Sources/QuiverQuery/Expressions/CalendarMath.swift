@@ -1,33 +1,8 @@
 import QuiverArrow
 
-/// Proleptic Gregorian calendar arithmetic for date and timestamp literals, casts and printing.
-///
-/// Days are counted from 1970-01-01 (Arrow's `date32`); the conversions are Howard Hinnant's
-/// `days_from_civil` / `civil_from_days`, exact for every representable day.
-enum CalendarMath {
-    /// Days since the epoch of a civil date (month 1...12, day 1...31, already range-checked).
-    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The civil date of a day count.
-    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
+/// Calendar arithmetic for date and timestamp literals, casts and printing; the civil-date
+/// conversions themselves live with QuiverArrow's part of this type.
+extension CalendarMath {
     static func daysInMonth(year: Int64, month: Int64) -> Int64 {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
@@ -91,13 +66,6 @@ enum CalendarMath {
 
     static func unitsPerDay(_ unit: TimeUnit) -> Int64 { 86_400 * unitsPerSecond(unit) }
 
-    /// `YYYY-MM-DD`.
-    static func formatDate(days: Int64) -> String {
-        let (year, month, day) = civil(days: days)
-        let yearText = year < 0 ? "-" + pad(-year, 4) : pad(year, 4)
-        return "\(yearText)-\(pad(month, 2))-\(pad(day, 2))"
-    }
-
     /// `YYYY-MM-DD HH:MM:SS[.fraction]`, the fraction trimmed to the unit.
     static func formatTimestamp(_ value: Int64, unit: TimeUnit) -> String {
         let perDay = unitsPerDay(unit)
@@ -116,11 +84,6 @@ enum CalendarMath {
             text += "." + pad(fraction, String(perSecond).count - 1)
         }
         return text
-    }
-
-    static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
 

@@ -1,14 +1,6 @@
 import QuiverArrow
 import QuiverBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Typed, unchecked read access to the buffers of an `ArrayData` that `ColumnCheck.prepare`
 /// has validated: the kernels' view of their inputs. Every accessor applies `offset`.
 enum Columns {
@@ -50,7 +42,7 @@ struct ByteString: Comparable, Hashable {
     static func < (a: ByteString, b: ByteString) -> Bool { compare(a, b) < 0 }
     @inline(__always)
     static func == (a: ByteString, b: ByteString) -> Bool {
-        a.count == b.count && (a.count == 0 || memcmp(a.start, b.start, a.count) == 0)
+        a.count == b.count && (a.count == 0 || system_memcmp(a.start, b.start, a.count) == 0)
     }
     func hash(into hasher: inout Hasher) {
         hasher.combine(bytes: UnsafeRawBufferPointer(start: start, count: count))
@@ -60,7 +52,7 @@ struct ByteString: Comparable, Hashable {
     static func compare(_ a: ByteString, _ b: ByteString) -> Int {
         let common = Swift.min(a.count, b.count)
         if common > 0 {
-            let c = memcmp(a.start, b.start, common)
+            let c = system_memcmp(a.start, b.start, common)
             if c != 0 { return Int(c) }
         }
         return a.count - b.count

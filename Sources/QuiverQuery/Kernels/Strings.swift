@@ -1,14 +1,6 @@
 import QuiverArrow
 import QuiverBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A compiled SQL `LIKE` pattern: `%` matches any run of characters, `_` exactly one
 /// character (a whole UTF-8 sequence, not a byte), and an optional escape character makes the
 /// next pattern character literal. Matching is case-sensitive, on bytes.
@@ -101,7 +93,7 @@ struct LikePattern: Hashable, Sendable, CustomStringConvertible {
     private static func hasPrefix(_ value: ByteString, _ bytes: [UInt8], at position: Int) -> Bool {
         guard value.count - position >= bytes.count else { return false }
         if bytes.isEmpty { return true }
-        return bytes.withUnsafeBytes { memcmp(value.start + position, $0.baseAddress ?? value.start, bytes.count) == 0 }
+        return bytes.withUnsafeBytes { system_memcmp(value.start + position, $0.baseAddress ?? value.start, bytes.count) == 0 }
     }
 
     private static func contains(_ value: ByteString, _ needle: [UInt8]) -> Bool {
@@ -125,13 +117,13 @@ struct LikePattern: Hashable, Sendable, CustomStringConvertible {
             let candidates = (a .== first) .& (b .== last)
             if any(candidates) {
                 for lane in 0..<16 where candidates[lane] {
-                    if n <= 2 || memcmp(base + position + lane + 1, needleBase + 1, n - 2) == 0 { return position + lane }
+                    if n <= 2 || system_memcmp(base + position + lane + 1, needleBase + 1, n - 2) == 0 { return position + lane }
                 }
             }
             position += 16
         }
         while position + n <= count {
-            if memcmp(base + position, needleBase, n) == 0 { return position }
+            if system_memcmp(base + position, needleBase, n) == 0 { return position }
             position += 1
         }
         return nil

@@ -10,6 +10,11 @@ public enum Durability: Sendable, Hashable {
     /// `fsync` after the batches and again after the footer: a commit survives power loss.
     /// Slow: two device flushes per commit (use group commit for many small batches).
     case synced
+
+    /// Whether bodies get checksums when the caller does not say: exactly when commits are
+    /// synced. Only a power loss tears pages, and buffered commits do not promise to survive
+    /// one anyway.
+    var checksumsByDefault: Bool { self == .synced }
 }
 
 /// How an `AppendableFile` encodes and commits.
@@ -38,8 +43,7 @@ public struct AppendOptions: Sendable {
 
     /// Uncompressed, 8-byte aligned, synced commits, min/max on, 64-byte string prefixes,
     /// no dictionary deltas. Checksums default to on with `.synced` durability and off with
-    /// `.buffered`: only a power loss tears pages, and buffered commits do not promise to
-    /// survive one anyway.
+    /// `.buffered` (`Durability.checksumsByDefault`).
     public init(
         compression: CompressionCodec? = nil, compressionLevel: Int? = nil, alignment: Int = 8,
         durability: Durability = .synced, checksums: Bool? = nil, minMaxStatistics: Bool = true,
@@ -49,7 +53,7 @@ public struct AppendOptions: Sendable {
         self.compressionLevel = compressionLevel
         self.alignment = alignment
         self.durability = durability
-        self.checksums = checksums ?? (durability == .synced)
+        self.checksums = checksums ?? durability.checksumsByDefault
         self.minMaxStatistics = minMaxStatistics
         self.statisticsPrefixLength = statisticsPrefixLength
         self.dictionaryDeltas = dictionaryDeltas

@@ -85,7 +85,7 @@ enum FileRecovery {
         committedEnd: Int = 0, pool: MemoryPool = .default
     ) throws -> ScannedFile {
         let head = try input.read(at: 0, count: min(8, input.size))
-        guard head.array == Array(StoreFileFormat.leadingMagic.prefix(head.count)) else {
+        guard ArrowFormat.canBeginFile(head.array) else {
             throw QuiverError(.invalidMessage, "not an Arrow file: no leading ARROW1 magic")
         }
         let options = IPCReadOptions(trusted: false, pool: pool)

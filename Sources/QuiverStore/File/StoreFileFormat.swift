@@ -63,8 +63,6 @@ import QuiverIPC
 
 /// Constants of the store file format.
 enum StoreFileFormat {
-    static let magic: [UInt8] = Array("ARROW1".utf8)
-    static let leadingMagic: [UInt8] = magic + [0, 0]
     static let sealMagic: [UInt8] = Array("QVRSEAL1".utf8)
     static let endOfStream: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]
     /// Message custom metadata: hex xxh64 of the body.
@@ -193,7 +191,7 @@ enum FooterIO {
         withUnsafeBytes(of: seal.littleEndian) { tail += $0 }
         tail += StoreFileFormat.sealMagic
         withUnsafeBytes(of: length.littleEndian) { tail += $0 }
-        tail += StoreFileFormat.magic
+        tail += ArrowFormat.fileMagic
         return tail
     }
 
@@ -209,7 +207,7 @@ enum FooterIO {
         // One read usually covers the marker before the footer, the footer and the trailer.
         let tailStart = max(0, size - StoreFileFormat.tailReadSize)
         var tail = try input.read(at: tailStart, count: size - tailStart)
-        guard try tail.slice(offset: tail.count - 6, count: 6).array == StoreFileFormat.magic else {
+        guard try tail.slice(offset: tail.count - 6, count: 6).array == ArrowFormat.fileMagic else {
             throw QuiverError(.invalidMessage, "no trailing ARROW1 magic (footer missing or torn)")
         }
         let length = Int(tail.uncheckedReadLittleEndian(Int32.self, at: tail.count - trailer))

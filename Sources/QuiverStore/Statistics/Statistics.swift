@@ -1,4 +1,5 @@
 import QuiverArrow
+import QuiverBytes
 
 /// One minimum or maximum, in the physical kinds the Arrow statistics schema stores (the
 /// value types Arrow C++'s `ArrayStatistics` uses).
@@ -66,6 +67,24 @@ public struct StatisticBound: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { isExact ? value.description : "≈\(value)" }
+
+    /// The bound as a column of `type` displays its values — dates as dates, timestamps as
+    /// instants, times and durations in their units — and otherwise as `description`. An
+    /// inexact bound is prefixed `≈`.
+    public func formatted(as type: DataType) -> String {
+        let prefix = isExact ? "" : "≈"
+        guard case .int(let value) = self.value else { return prefix + self.value.description }
+        let data: ArrayData
+        switch type.storageType {
+        case .date32, .time32:
+            guard let narrow = Int32(exactly: value) else { return prefix + self.value.description }
+            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [narrow])])
+        case .date64, .time64, .timestamp, .duration:
+            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [value])])
+        default: return prefix + self.value.description
+        }
+        return prefix + data.formatValue(at: 0)
+    }
 }
 
 /// What is known about one column over some rows: nulls, smallest and largest value.

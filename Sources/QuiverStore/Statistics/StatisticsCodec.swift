@@ -36,9 +36,9 @@ import Synchronization
 // then `pa.ipc.open_stream(...).read_all()`.
 
 /// Encodes and decodes per-batch statistics with the Arrow statistics schema.
-enum StatisticsCodec {
-    /// The footer metadata key.
-    static let metadataKey = "quiver:statistics"
+package enum StatisticsCodec {
+    /// The footer metadata key (package: the query engine looks for it to enable zone maps).
+    package static let metadataKey = "quiver:statistics"
 
     /// The statistic names Quiver writes, in key-dictionary order.
     enum Key: Int32, CaseIterable {

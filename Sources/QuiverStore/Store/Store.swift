@@ -25,7 +25,7 @@ public struct WriterOptions: Sendable {
         statisticsPrefixLength: Int = 64, alignment: Int = 8, pool: MemoryPool = .default
     ) {
         self.durability = durability
-        self.checksums = checksums ?? (durability == .synced)
+        self.checksums = checksums ?? durability.checksumsByDefault
         self.minMaxStatistics = minMaxStatistics
         self.statisticsPrefixLength = statisticsPrefixLength
         self.alignment = alignment

@@ -31,59 +31,8 @@ enum V: Hashable, CustomStringConvertible {
     }
 }
 
-/// Builds Arrow arrays by hand (validity bitmap + values/offsets), as a writer would.
-enum Make {
-    static func validity(_ valid: [Bool]) -> (Buffer, Int) {
-        let nulls = valid.filter { !$0 }.count
-        guard nulls > 0 else { return (.empty, 0) }
-        var bytes = [UInt8](repeating: 0, count: (valid.count + 7) / 8)
-        for (i, v) in valid.enumerated() where v { bytes[i / 8] |= 1 << UInt8(i % 8) }
-        return (Buffer(copying: bytes), nulls)
-    }
-
-    static func fixed<T: BitwiseCopyable>(_ values: [T?], type: DataType, zero: T) -> ArrayData {
-        let (validity, nulls) = validity(values.map { $0 != nil })
-        return ArrayData(type: type, length: values.count, nullCount: nulls,
-                         buffers: [validity, Buffer(copyingValues: values.map { $0 ?? zero })])
-    }
-
-    static func int64(_ values: [Int64?]) -> ArrayData { fixed(values, type: .int64, zero: 0) }
-    static func int32(_ values: [Int32?]) -> ArrayData { fixed(values, type: .int32, zero: 0) }
-    static func int16(_ values: [Int16?]) -> ArrayData { fixed(values, type: .int16, zero: 0) }
-    static func uint8(_ values: [UInt8?]) -> ArrayData { fixed(values, type: .uint8, zero: 0) }
-    static func float64(_ values: [Double?]) -> ArrayData { fixed(values, type: .float64, zero: 0) }
-    static func float32(_ values: [Float?]) -> ArrayData { fixed(values, type: .float32, zero: 0) }
-    static func date32(_ values: [Int32?]) -> ArrayData { fixed(values, type: .date32, zero: 0) }
-    static func decimal128(_ values: [Int128?], precision: Int, scale: Int) -> ArrayData {
-        fixed(values, type: .decimal(bitWidth: 128, precision: precision, scale: scale), zero: 0)
-    }
-
-    static func bool(_ values: [Bool?]) -> ArrayData {
-        let (validity, nulls) = validity(values.map { $0 != nil })
-        var bytes = [UInt8](repeating: 0, count: (values.count + 7) / 8)
-        for (i, v) in values.enumerated() where v == true { bytes[i / 8] |= 1 << UInt8(i % 8) }
-        return ArrayData(type: .boolean, length: values.count, nullCount: nulls, buffers: [validity, Buffer(copying: bytes)])
-    }
-
-    static func utf8(_ values: [String?]) -> ArrayData {
-        let (validity, nulls) = validity(values.map { $0 != nil })
-        var offsets: [Int32] = [0]
-        var data: [UInt8] = []
-        for value in values {
-            data += Array((value ?? "").utf8)
-            offsets.append(Int32(data.count))
-        }
-        return ArrayData(type: .utf8, length: values.count, nullCount: nulls,
-                         buffers: [validity, Buffer(copyingValues: offsets), Buffer(copying: data)])
-    }
-
-    /// A dictionary<int32, utf8> array: `indices` into `dictionary`.
-    static func dictionary(_ indices: [Int32?], _ dictionary: [String]) -> ArrayData {
-        var data = fixed(indices, type: .dictionary(index: .int32, value: .utf8, ordered: false), zero: 0)
-        data.dictionary = utf8(dictionary)
-        return data
-    }
-
+/// The tests' own values as columns and batches (the builders are QuiverTestSupport's).
+extension Make {
     /// A column of `V`s of `type` (int64, float64, utf8, bool, date32, int32).
     static func column(_ values: [V], type: DataType) -> ArrayData {
         switch type {

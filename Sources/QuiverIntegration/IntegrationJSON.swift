@@ -1,6 +1,7 @@
 import Foundation
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 
 /// The contents of an Arrow integration-test JSON file: a schema and its record batches.
 ///
@@ -17,6 +18,34 @@ public struct IntegrationFile: Sendable {
         self.schema = schema
         self.batches = batches
     }
+
+    /// How Arrow data read elsewhere differs from this file: the VALIDATE check of the
+    /// integration-test contract. Compares schemas, then batch counts, then batches in
+    /// order (values, not buffer bytes); reports the first difference, nil when equal.
+    /// `batches` is called only when the schemas agree. Reads every value: O(data).
+    public func firstDifference(
+        schema: Schema, batches readBatches: () throws -> [RecordBatch]
+    ) rethrows -> IntegrationDifference? {
+        if let difference = schema.firstDifference(from: self.schema) { return .schema(difference) }
+        let batches = try readBatches()
+        guard batches.count == self.batches.count else {
+            return .batchCount(actual: batches.count, expected: self.batches.count)
+        }
+        for (index, (actual, expected)) in zip(batches, self.batches).enumerated() {
+            if let difference = actual.firstDifference(from: expected) { return .batch(index: index, difference) }
+        }
+        return nil
+    }
+}
+
+/// The first way Arrow data differs from an integration JSON file (`IntegrationFile.firstDifference`).
+public enum IntegrationDifference: Sendable, Hashable {
+    /// The schemas differ, as described.
+    case schema(String)
+    /// The data has `actual` record batches, the file `expected`.
+    case batchCount(actual: Int, expected: Int)
+    /// Record batch `index` differs, as described (the row and values).
+    case batch(index: Int, String)
 }
 
 /// Arrow's integration-test JSON format (Integration.rst, "JSON test data format"): the

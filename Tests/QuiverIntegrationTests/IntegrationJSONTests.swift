@@ -2,6 +2,7 @@ import Foundation
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverIntegration
 import QuiverTestSupport
 import Testing
 
@@ -352,15 +353,11 @@ struct IntegrationJSONTests {
 /// The JSON of every golden case against its IPC twins: what `quiver integration` checks.
 @Suite("Integration JSON against IPC")
 struct IntegrationJSONIPCTests {
-    /// Compares decoded batches with the JSON's, naming the case, the source and the first
-    /// difference on failure.
+    /// Compares decoded batches with the JSON's, naming the source and the first difference
+    /// on failure.
     func expectMatch(_ schema: Schema, _ batches: [RecordBatch], _ json: IntegrationFile, _ source: String) {
-        #expect(schema.firstDifference(from: json.schema) == nil, "\(source): schema: \(schema.firstDifference(from: json.schema) ?? "")")
-        #expect(batches.count == json.batches.count, "\(source): \(batches.count) batches vs \(json.batches.count)")
-        for (index, (actual, expected)) in zip(batches, json.batches).enumerated() {
-            let difference = actual.firstDifference(from: expected)
-            #expect(difference == nil, "\(source) batch \(index): \(difference ?? "")")
-        }
+        let difference = json.firstDifference(schema: schema, batches: { batches })
+        #expect(difference == nil, "\(source): \(String(describing: difference))")
     }
 
     @Test(arguments: goldenJSONCases.map { $0.name })

@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 
 // ArrayData → FieldData JSON, the inverse of IntegrationArrayReader. Slices are written as
 // the values they show: offsets are rebased to start at 0, struct / fixed-size-list /

@@ -1,4 +1,5 @@
 import QuiverBytes
+import QuiverIPC
 
 /// A parsed JSON document, as the integration format needs it.
 ///

@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 
 // FieldData JSON → ArrayData. Each buffer is built straight from its JSON member:
 //   VALIDITY  [1, 0, …]             → bitmap (dropped when every slot is valid)

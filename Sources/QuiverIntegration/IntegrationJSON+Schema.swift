@@ -1,13 +1,11 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 
 // Schemas, fields and types in the integration JSON format (Integration.rst, "JSON test
 // data format"). A dictionary-encoded field is written as its value type plus a
 // "dictionary" member; an extension type as its storage type plus the
 // `ARROW:extension:name` / `ARROW:extension:metadata` field metadata.
-
-let extensionNameKey = "ARROW:extension:name"
-let extensionMetadataKey = "ARROW:extension:metadata"
 
 // MARK: - Reading
 
@@ -36,10 +34,10 @@ extension IntegrationJSON {
                 type = .dictionary(index: index, value: type, ordered: ordered)
             }
             var metadata = try readMetadata(json["metadata"])
-            if let extensionName = metadata[extensionNameKey] {
-                type = .extension(name: extensionName, metadata: metadata[extensionMetadataKey] ?? "", storage: type)
-                metadata[extensionNameKey] = nil
-                metadata[extensionMetadataKey] = nil
+            if let extensionName = metadata[ArrowMetadata.extensionNameKey] {
+                type = .extension(name: extensionName, metadata: metadata[ArrowMetadata.extensionMetadataKey] ?? "", storage: type)
+                metadata[ArrowMetadata.extensionNameKey] = nil
+                metadata[ArrowMetadata.extensionMetadataKey] = nil
             }
             return Field(name, type, nullable: nullable, metadata: metadata, dictionaryId: dictionaryId)
         }
@@ -204,8 +202,8 @@ extension IntegrationJSON {
         var type = field.type
         var metadata = Metadata()
         if case .extension(let name, let serialized, let storage) = type {
-            metadata[extensionNameKey] = name
-            metadata[extensionMetadataKey] = serialized
+            metadata[ArrowMetadata.extensionNameKey] = name
+            metadata[ArrowMetadata.extensionMetadataKey] = serialized
             type = storage
         }
         for (key, value) in field.metadata { metadata.pairs.append((key, value)) }

@@ -1,111 +1,7 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverTestSupport
 import Testing
-
-/// Small array builders for the equality and integration tests (bytes exactly as given,
-/// so tests can put garbage under nulls or share ranges on purpose).
-enum Make {
-    static func bitmap(_ valid: [Bool]) -> Buffer {
-        var bytes = [UInt8](repeating: 0, count: (valid.count + 7) / 8)
-        for (index, bit) in valid.enumerated() where bit { bytes[index / 8] |= 1 << UInt8(index % 8) }
-        return Buffer(copying: bytes)
-    }
-
-    /// A fixed-width array; nil slots are null and hold `filler`. `bitmapWhenNoNulls`
-    /// writes an all-ones bitmap instead of none when nothing is null.
-    static func fixed<T: BitwiseCopyable>(
-        _ type: DataType, _ values: [T?], filler: T, bitmapWhenNoNulls: Bool = false
-    ) -> ArrayData {
-        let nulls = values.filter { $0 == nil }.count
-        let validity = nulls > 0 || bitmapWhenNoNulls ? bitmap(values.map { $0 != nil }) : .empty
-        return ArrayData(
-            type: type, length: values.count, nullCount: nulls,
-            buffers: [validity, Buffer(copyingValues: values.map { $0 ?? filler })])
-    }
-
-    static func int32(_ values: [Int32?], filler: Int32 = 0, bitmapWhenNoNulls: Bool = false) -> ArrayData {
-        fixed(.int32, values, filler: filler, bitmapWhenNoNulls: bitmapWhenNoNulls)
-    }
-
-    static func double(_ values: [Double?]) -> ArrayData { fixed(.float64, values, filler: 0) }
-
-    static func utf8(_ values: [String?], nullText: String = "") -> ArrayData {
-        var offsets: [Int32] = [0]
-        var data: [UInt8] = []
-        for value in values {
-            data += Array((value ?? nullText).utf8)
-            offsets.append(Int32(data.count))
-        }
-        let nulls = values.filter { $0 == nil }.count
-        return ArrayData(
-            type: .utf8, length: values.count, nullCount: nulls,
-            buffers: [nulls > 0 ? bitmap(values.map { $0 != nil }) : .empty, Buffer(copyingValues: offsets), Buffer(copying: data)])
-    }
-
-    /// A utf8 view array whose long strings live in one variadic buffer at `padding` bytes in.
-    static func utf8View(_ values: [String?], padding: Int = 0) -> ArrayData {
-        var views: [UInt8] = []
-        var data = [UInt8](repeating: 0xEE, count: padding)
-        for value in values {
-            let bytes = Array((value ?? "").utf8)
-            var view = withUnsafeBytes(of: Int32(bytes.count).littleEndian, Array.init)
-            if bytes.count <= 12 {
-                view += bytes + [UInt8](repeating: 0, count: 12 - bytes.count)
-            } else {
-                view += bytes.prefix(4)
-                view += withUnsafeBytes(of: Int32(0).littleEndian, Array.init)
-                view += withUnsafeBytes(of: Int32(data.count).littleEndian, Array.init)
-                data += bytes
-            }
-            views += view
-        }
-        let nulls = values.filter { $0 == nil }.count
-        return ArrayData(
-            type: .utf8View, length: values.count, nullCount: nulls,
-            buffers: [nulls > 0 ? bitmap(values.map { $0 != nil }) : .empty, Buffer(copying: views), Buffer(copying: data)])
-    }
-
-    static func list(_ offsets: [Int32], valid: [Bool]? = nil, child: ArrayData, name: String = "item") -> ArrayData {
-        let nulls = valid?.filter { !$0 }.count ?? 0
-        return ArrayData(
-            type: .list(Field(name, child.type)), length: offsets.count - 1, nullCount: nulls,
-            buffers: [valid.map(bitmap) ?? .empty, Buffer(copyingValues: offsets)], children: [child])
-    }
-
-    static func listView(_ offsets: [Int32], _ sizes: [Int32], child: ArrayData) -> ArrayData {
-        ArrayData(
-            type: .listView(Field("item", child.type)), length: offsets.count,
-            buffers: [.empty, Buffer(copyingValues: offsets), Buffer(copyingValues: sizes)], children: [child])
-    }
-
-    static func structure(_ children: [(String, ArrayData)], valid: [Bool]? = nil) -> ArrayData {
-        let nulls = valid?.filter { !$0 }.count ?? 0
-        return ArrayData(
-            type: .struct(children.map { Field($0.0, $0.1.type) }), length: children.first?.1.length ?? 0,
-            nullCount: nulls, buffers: [valid.map(bitmap) ?? .empty], children: children.map(\.1))
-    }
-
-    static func dictionary(_ indices: [Int8?], _ values: ArrayData) -> ArrayData {
-        var array = fixed(.int8, indices, filler: 99)
-        array.type = .dictionary(index: .int8, value: values.type, ordered: false)
-        array.dictionary = values
-        return array
-    }
-
-    static func runEndEncoded(_ runEnds: [Int32], _ values: ArrayData, length: Int? = nil) -> ArrayData {
-        let ends = int32(runEnds.map { $0 })
-        return ArrayData(
-            type: .runEndEncoded(runEnds: Field("run_ends", .int32, nullable: false), values: Field("values", values.type)),
-            length: length ?? Int(runEnds.last ?? 0), buffers: [], children: [ends, values])
-    }
-
-    static func sparseUnion(_ typeIds: [Int8], _ children: [ArrayData]) -> ArrayData {
-        let fields = children.enumerated().map { Field("u\($0.offset)", $0.element.type) }
-        return ArrayData(
-            type: .union(.sparse, fields: fields, typeIds: (0..<Int8(children.count)).map { $0 * 5 }),
-            length: typeIds.count, buffers: [Buffer(copyingValues: typeIds)], children: children)
-    }
-}
 
 @Suite("ArrayData logical equality")
 struct ArrayEqualityTests {
@@ -157,9 +53,9 @@ struct ArrayEqualityTests {
     }
 
     @Test func floatsCompareBitwiseOrBothNaN() {
-        #expect(Make.double([.nan, 1.5]).logicallyEquals(Make.double([-.nan, 1.5])))
-        #expect(!Make.double([0.0]).logicallyEquals(Make.double([-0.0])))
-        #expect(!Make.double([1.0]).logicallyEquals(Make.double([.nan])))
+        #expect(Make.float64([.nan, 1.5]).logicallyEquals(Make.float64([-.nan, 1.5])))
+        #expect(!Make.float64([0.0]).logicallyEquals(Make.float64([-0.0])))
+        #expect(!Make.float64([1.0]).logicallyEquals(Make.float64([.nan])))
     }
 
     @Test func dictionariesCompareByDecodedValues() {

@@ -1,5 +1,6 @@
 import CZlib
 import QuiverBytes
+import QuiverIPC
 
 /// gzip decompression through the system zlib (Foundation on Linux has none).
 enum Gzip {

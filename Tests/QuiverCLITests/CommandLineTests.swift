@@ -4,7 +4,7 @@ import QuiverBytes
 import QuiverIPC
 import QuiverTestSupport
 import Testing
-@testable import QuiverStore
+import QuiverStore
 
 @Suite("quiver store, check, repair")
 struct CommandLineTests {

@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 
 // One element of a fixed-width type ↔ its JSON form in the integration format:
 // - integers, dates, times, timestamps, durations: JSON numbers, 64-bit ones as strings;
