@@ -168,8 +168,8 @@ import Testing
         let batches = try sizes.indices.map { b in
             try Make.batch([
                 ("a", Make.int32(int32s[b])),
-                ("b", Make.fixed(uint32s[b].map { Optional($0) }, type: .uint32, zero: 0)),
-                ("c", Make.fixed(int8s[b].map { Optional($0) }, type: .int8, zero: 0)),
+                ("b", Make.fixed(.uint32, uint32s[b].map { Optional($0) }, filler: 0)),
+                ("c", Make.fixed(.int8, int8s[b].map { Optional($0) }, filler: 0)),
             ])
         }
         let rows = Read.rows(try Query(sql: "SELECT sum(a), sum(b), sum(c) FROM t", tables: ["t": try InMemorySource(batches: batches)])
