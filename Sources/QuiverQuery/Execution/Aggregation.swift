@@ -1060,7 +1060,16 @@ private final class DistinctAccumulator: Accumulator {
             keys.withUnsafeMutableBufferPointer { keys in
                 layout.encode([plain], rowCount: rows.rowCount, into: keys)
                 let ids = rows.ids
-                forEachSetRow(Bitmaps.validity(plain), rows.mask, count: rows.rowCount) { row in
+                let validity = Bitmaps.validity(plain)
+                guard validity != nil || rows.mask != nil else {
+                    // Every row counts: tag each key with its group and intern them in runs.
+                    if let ids { for row in 0..<rows.rowCount { keys[row].tag = UInt64(UInt32(bitPattern: ids[row])) } }
+                    var pairIds = RowScratch.take(count: rows.rowCount, fill: 0)
+                    pairIds.withUnsafeMutableBufferPointer { table.intern(UnsafeBufferPointer(keys), ids: $0) }
+                    RowScratch.give(pairIds)
+                    return
+                }
+                forEachSetRow(validity, rows.mask, count: rows.rowCount) { row in
                     var key = keys[row]
                     key.tag = UInt64(UInt32(bitPattern: ids?[row] ?? 0))
                     _ = table.intern(key)
