@@ -3,6 +3,7 @@ import QuiverArrow
 import QuiverBenchmarkSupport
 import QuiverBytes
 import QuiverIPC
+import QuiverOutput
 import QuiverQuery
 import QuiverStore
 
@@ -51,6 +52,10 @@ import QuiverStore
 //                      ITERATIONS warm repeats (fewer once its runs pass a few seconds), each
 //                      opening the source and executing `Query(sql:tables:)`; its answer as rows,
 //                      or the error it threw
+//   output:FORMAT      writes 1M rows (id int64, price float64 with every 11th null, name
+//                      "customer#N", flag bool; 16 batches of 65,536, as OutputBenchmarks and
+//                      peers/output_peers.py) into memory as FORMAT (arrow, json, ndjson, csv):
+//                      MB/s over median wall time and over median CPU time (PATH is unused)
 //   store-load         loads PATH's batches into a new store at ITERATIONS (a directory path)
 //                      as table `t`: the store the range query runs on
 
@@ -228,6 +233,42 @@ func processCPUSeconds() -> Double {
     getrusage(RUSAGE_SELF.rawValue, &usage)
     func value(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
     return value(usage.ru_utime) + value(usage.ru_stime)
+}
+
+/// Result writing of `output:FORMAT`: wall and CPU time per write of the 1M-row result.
+func writeOutput(format name: String, iterations: Int) throws -> Figures {
+    guard let format = OutputFormat(rawValue: name) else { throw QuiverError(.invalidArgument, "no output format \(name)") }
+    let schema = Schema([Field("id", .int64), Field("price", .float64), Field("name", .utf8), Field("flag", .boolean)])
+    let batches = try (0..<16).map { b in
+        let ids = (0..<65_536).map { Int64(b * 65_536 + $0) }
+        return try RecordBatch(schema: schema, columns: [
+            ArrayData.build(from: ids),
+            ArrayData.build(from: ids.map { $0 % 11 == 0 ? nil : Double($0 % 100_000) / 8 }),
+            ArrayData.build(from: ids.map { "customer#\($0 % 50_000)" }),
+            ArrayData.build(from: ids.map { $0 % 3 == 0 }),
+        ])
+    }
+    var times: [Double] = [], cpu: [Double] = []
+    var size = 0
+    var checksum = 0
+    for _ in 0..<iterations {
+        let output = BufferOutputStream(capacity: 1 << 20)
+        let cpuStart = processCPUSeconds()
+        let start = ContinuousClock.now
+        try format.write(batches, schema: schema, to: output)
+        times.append(seconds(ContinuousClock.now - start))
+        cpu.append(processCPUSeconds() - cpuStart)
+        let bytes = output.getvalue()
+        size = bytes.count
+        checksum = bytes.withUnsafeBytes { $0.reduce(0) { $0 &* 31 &+ Int($1) } }
+    }
+    let medianCPU = cpu.sorted()[cpu.count / 2]
+    let figures = summary(times)
+    return figures.merging([
+        "allocated_bytes": 0, "checksum": checksum, "output_bytes": size, "median_cpu_s": medianCPU,
+        "mb_per_s": Double(size) / (figures["median_s"] as? Double ?? 1) / 1e6,
+        "mb_per_cpu_s": Double(size) / medianCPU / 1e6,
+    ]) { $1 }
 }
 
 /// Queries by name; the file is registered as both `t` and `lineitem`.
@@ -455,6 +496,8 @@ do {
         result = try runSQLFile(
             arguments[4], numbers: numbers, table: arguments.count > 6 ? arguments[6] : "hits", path: path,
             iterations: iterations)
+    case let name where name.hasPrefix("output:"):
+        result = try writeOutput(format: String(name.dropFirst("output:".count)), iterations: iterations)
     case let name where name.hasPrefix("query:"):
         let parts = name.split(separator: ":").map(String.init)
         result = try runQuery(parts[1], parallelism: parts.count > 2 ? Int(parts[2]) : nil, path: path, iterations: iterations)
