@@ -87,6 +87,14 @@ public struct FileSnapshot: Sendable {
         cache = ReaderCache()
     }
 
+    /// The same committed state read with other options: shares the mapping, footer and
+    /// statistics (no I/O, so it needs no lock and sees no later commit).
+    func reading(with readOptions: IPCReadOptions, verifyChecksums: Bool) throws -> FileSnapshot {
+        try FileSnapshot(
+            path: path, footer: footer, footerOffset: footerOffset, committedSize: committedSize, statistics: statistics,
+            input: input, readOptions: readOptions, recovery: recovery, verifyChecksums: verifyChecksums)
+    }
+
     /// Takes a snapshot of the file at `path`: reads and verifies its footer (retrying while
     /// it fails verification, as when a writer is mid-commit) and maps the file. Throws
     /// `.notFound` if the file does not exist.
