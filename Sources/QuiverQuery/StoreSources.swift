@@ -15,7 +15,9 @@ public struct StoreTableSource: BatchSource {
     private let readers: [FileReader]
     /// For batch i of the table: which file, and which batch in it.
     private let locations: [(file: Int, batch: Int)]
-    private let columnStatistics: [[ColumnStatistics?]]
+    /// Per batch of the table, its statistics; converted for the engine only when a zone map
+    /// asks (most queries ask for a column or two of a wide table).
+    private let batchStatistics: [BatchStatistics]
     /// Whether batches are verified before they are read (the snapshot's choice).
     private let verifies: Bool
     /// How a query's scan reads the files (see `PlannedScan`).
@@ -29,12 +31,7 @@ public struct StoreTableSource: BatchSource {
         locations = snapshot.files.enumerated().flatMap { file, files in
             (0..<files.numRecordBatches).map { (file: file, batch: $0) }
         }
-        let schema = snapshot.schema
-        columnStatistics = snapshot.batchStatistics.map { batch in
-            schema.fields.indices.map { column in
-                ColumnStatistics(store: batch, column: column, type: schema.fields[column].type)
-            }
-        }
+        batchStatistics = snapshot.batchStatistics
     }
 
     /// Snapshots table `name` of `store` now; `verifyChecksums` verifies every batch read
@@ -71,7 +68,7 @@ public struct StoreTableSource: BatchSource {
     }
 
     public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
-        columnStatistics[batch][column]
+        ColumnStatistics(store: batchStatistics[batch], column: column, type: schema.fields[column].type)
     }
 
     /// One `PlannedScan` over every file's batches in table order: the window runs across

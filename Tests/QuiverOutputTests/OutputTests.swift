@@ -32,21 +32,119 @@ import Testing
         ])
     }
 
-    @Test func fastPathsWriteWhatTheGenericPathWrites() throws {
+    /// Each cell of `rows` as the column encoder writes it.
+    static func cells(_ column: ArrayData, _ format: CellFormat, rows: Range<Int>) -> [String] {
+        let run = Cells.make(column, format: format).encode(rows)
+        return (0..<rows.count).map { index in
+            String(decoding: run.bytes[(index == 0 ? 0 : run.ends[index - 1])..<run.ends[index]], as: UTF8.self)
+        }
+    }
+
+    /// Each cell of `rows` as the generic per-value path writes it.
+    static func genericCells(_ column: ArrayData, _ format: CellFormat, rows: Range<Int>) -> [String] {
+        rows.map { row in
+            var out: [UInt8] = []
+            if format == .json { GenericCells(column: column).appendJSON(row: row, to: &out) } else { GenericCells(column: column).appendCSV(row: row, to: &out) }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    @Test(arguments: [CellFormat.json, .csv])
+    func fastPathsWriteWhatTheGenericPathWrites(format: CellFormat) throws {
         let batch = try Self.sample()
-        for column in batch.columns {
-            let fast = Cells.make(column)
-            let generic = GenericCells(column: column)
-            for row in 0..<batch.length {
-                var a: [UInt8] = [], b: [UInt8] = []
-                fast.appendJSON(row: row, to: &a)
-                generic.appendJSON(row: row, to: &b)
-                #expect(String(decoding: a, as: UTF8.self) == String(decoding: b, as: UTF8.self), "\(column.type) row \(row)")
-                a = []; b = []
-                fast.appendCSV(row: row, to: &a)
-                generic.appendCSV(row: row, to: &b)
-                #expect(String(decoding: a, as: UTF8.self) == String(decoding: b, as: UTF8.self), "\(column.type) row \(row)")
+        for source in [batch, batch.slice(from: 3, length: 5)] {
+            for column in source.columns {
+                for rows in [0..<source.length, 1..<source.length - 1, 2..<2] {
+                    #expect(Self.cells(column, format, rows: rows) == Self.genericCells(column, format, rows: rows), "\(column.type) \(rows)")
+                }
             }
+        }
+    }
+
+    /// Floats print as `description` does, through the runtime's printer, over random bit
+    /// patterns and decimal fractions.
+    @Test(arguments: [CellFormat.json, .csv])
+    func floatsPrintAsDescriptionDoes(format: CellFormat) throws {
+        var generator = SystemRandomNumberGenerator()
+        let doubles: [Double?] = (0..<20_000).map { index in
+            switch index % 4 {
+            case 0: return Double(bitPattern: generator.next())
+            case 1: return Double(Int64.random(in: -1_000_000...1_000_000)) / [8, 100, 1000, 3][index % 3]
+            case 2: return index % 7 == 0 ? nil : Double(index) * 1e-7
+            default: return Double(index) * 1e12
+            }
+        }
+        let floats = doubles.map { $0.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0.bitPattern)) } }
+        #expect(FloatText.printer == .runtime)
+        for column in [ArrayData.build(from: doubles), ArrayData.build(from: floats)] {
+            let rows = 0..<column.length
+            #expect(Self.cells(column, format, rows: rows) == Self.genericCells(column, format, rows: rows))
+        }
+    }
+
+    /// A utf8 view array: strings of up to 12 bytes inside their views, longer ones in one
+    /// data buffer.
+    static func utf8View(_ values: [String?]) -> ArrayData {
+        var views: [UInt8] = [], data: [UInt8] = []
+        var validity = [UInt8](repeating: 0, count: (values.count + 7) / 8)
+        for (index, value) in values.enumerated() {
+            if value != nil { validity[index / 8] |= 1 << (index % 8) }
+            let bytes = Array((value ?? "").utf8)
+            views += withUnsafeBytes(of: Int32(bytes.count).littleEndian, Array.init)
+            if bytes.count <= 12 {
+                views += bytes + [UInt8](repeating: 0, count: 12 - bytes.count)
+            } else {
+                views += bytes.prefix(4) + withUnsafeBytes(of: Int32(0).littleEndian, Array.init)
+                views += withUnsafeBytes(of: Int32(data.count).littleEndian, Array.init)
+                data += bytes
+            }
+        }
+        let nulls = values.filter { $0 == nil }.count
+        return ArrayData(
+            type: .utf8View, length: values.count, nullCount: nulls,
+            buffers: [nulls > 0 ? Buffer(copying: validity) : .empty, Buffer(copying: views), Buffer(copying: data)])
+    }
+
+    /// The writers' text is the generic path's, row by row, across many slices of rows
+    /// (encoded in parallel), batches and styles.
+    @Test func writersMatchARowByRowReference() throws {
+        let schema = Schema([Field("id", .int64), Field("x", .float64), Field("s", .utf8), Field("b", .boolean), Field("v", .utf8View)])
+        let words = ["a", "b,c", "q\"uote", "line\nbreak", "ünï", "", "tab\t"]
+        func batch(_ offset: Int, _ count: Int) throws -> RecordBatch {
+            let ids = (0..<count).map { Int64(offset + $0) }
+            return try RecordBatch(schema: schema, columns: [
+                ArrayData.build(from: ids.map { $0 % 13 == 0 ? nil : $0 * 7919 - 50_000 }),
+                ArrayData.build(from: ids.map { $0 % 11 == 0 ? nil : Double($0 % 100_000) / 8 }),
+                ArrayData.build(from: ids.map { $0 % 17 == 0 ? nil : "w\($0 % 1000)" + ($0 % 500 == 0 ? words[Int($0) % words.count] : "") }),
+                ArrayData.build(from: ids.map { $0 % 5 == 0 ? nil : $0 % 3 == 0 }),
+                Self.utf8View(ids.map { $0 % 19 == 0 ? nil : words[Int($0) % words.count] + ($0 % 4 == 0 ? " and a long tail" : "") }),
+            ])
+        }
+        let batches = [try batch(0, 20_000), try batch(20_000, 1), try batch(20_001, 0), try batch(20_001, 9000).slice(from: 100, length: 8500)]
+        for format in [OutputFormat.json, .ndjson, .csv] {
+            let output = BufferOutputStream()
+            try format.write(batches, schema: schema, to: output)
+            var expected: [UInt8] = format == .csv ? Array("id,x,s,b,v\n".utf8) : []
+            var rowIndex = 0
+            for batch in batches {
+                for row in 0..<batch.length {
+                    if format == .json { expected += Array((rowIndex == 0 ? "[" : ",\n").utf8) }
+                    for (column, field) in schema.fields.enumerated() {
+                        let cells = GenericCells(column: batch.columns[column])
+                        if format == .csv {
+                            if column > 0 { expected.append(UInt8(ascii: ",")) }
+                            cells.appendCSV(row: row, to: &expected)
+                        } else {
+                            expected += Array((column == 0 ? "{\"" : ",\"").utf8) + Array(field.name.utf8) + Array("\":".utf8)
+                            cells.appendJSON(row: row, to: &expected)
+                        }
+                    }
+                    expected += Array((format == .csv ? "\n" : format == .json ? "}" : "}\n").utf8)
+                    rowIndex += 1
+                }
+            }
+            if format == .json { expected += Array("]\n".utf8) }
+            #expect(output.getvalue().array == expected, "\(format)")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverArrow
 import QuiverBytes
+import QuiverIPC
 import QuiverQuery
 import QuiverStore
 import QuiverTestSupport
@@ -163,18 +164,36 @@ func blockingSleep(_ duration: Duration) {
 }
 
 /// Readers never wait for the writer: a snapshot (and a query over it) taken while an
-/// append holds the writer's lock returns at once with the last commit.
+/// append holds the writer's lock returns at once with the last commit — whatever the
+/// snapshot's options, over sealed files and the file being appended to.
 @Suite struct SnapshotWhileAppendingTests {
-    @Test func queryDuringAnAppendInFlightDoesNotWait() throws {
+    enum Reading: CaseIterable, Sendable {
+        case defaults, verifyingChecksums, trusted, singleThreaded
+
+        func source(_ store: Store, _ table: String) throws -> StoreTableSource {
+            switch self {
+            case .defaults: return try StoreTableSource(store: store, table: table)
+            case .verifyingChecksums: return try StoreTableSource(store: store, table: table, verifyChecksums: true)
+            case .trusted: return try StoreTableSource(try store.snapshot(of: table, options: SnapshotOptions(readOptions: IPCReadOptions(trusted: true))))
+            case .singleThreaded:
+                return try StoreTableSource(try store.snapshot(of: table, options: SnapshotOptions(readOptions: IPCReadOptions(useThreads: false))))
+            }
+        }
+    }
+
+    // One case at a time: `appendHook` is process-wide.
+    @Test(.serialized, arguments: Reading.allCases)
+    func queryDuringAnAppendInFlightDoesNotWait(reading: Reading) throws {
         let directory = try TestPaths.temporaryDirectory("snapshot-in-flight")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store.create(at: directory.path, log: { _ in })
         let schema = Schema([Field("v", .int64, nullable: false)])
         let table = "inflight\(UInt32.random(in: 0...UInt32.max))"
-        try store.createTable(table, schema: schema)
-        let writer = try store.writer(for: table, options: WriterOptions(durability: .buffered))
+        try store.createTable(table, schema: schema, options: TableOptions(maxBatchesPerFile: 1))
+        let writer = try store.writer(for: table, options: WriterOptions(durability: .buffered, checksums: true))
         let batch = try RecordBatch(schema: schema, columns: [ArrayData.build(from: (0..<100).map { Int64($0) })])
         try writer.append(batch)
+        try writer.append(batch)  // the first file is sealed now
 
         let entered = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
@@ -195,7 +214,7 @@ func blockingSleep(_ duration: Duration) {
         let count = Mutex<ArrowValue?>(nil)
         let queried = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            let result = try? Query(sql: "SELECT count(*) AS n FROM \(table)", tables: [table: try StoreTableSource(store: store, table: table)])
+            let result = try? Query(sql: "SELECT count(*) AS n, sum(v) AS s FROM \(table)", tables: [table: try reading.source(store, table)])
                 .execute(ExecutionOptions(parallelism: 1))
             count.withLock { $0 = result?.batches[0].columns[0].value(at: 0) }
             queried.signal()
@@ -205,9 +224,9 @@ func blockingSleep(_ duration: Duration) {
         appended.wait()
         if outcome == .timedOut { queried.wait() }
         #expect(outcome == .success, "the query waited for the append in flight")
-        #expect(count.withLock { $0 } == .int(100))
-        let after = try Query(sql: "SELECT count(*) AS n FROM \(table)", tables: [table: try StoreTableSource(store: store, table: table)]).execute()
-        #expect(after.batches[0].columns[0].value(at: 0) == .int(200))
+        #expect(count.withLock { $0 } == .int(200))
+        let after = try Query(sql: "SELECT count(*) AS n FROM \(table)", tables: [table: try reading.source(store, table)]).execute()
+        #expect(after.batches[0].columns[0].value(at: 0) == .int(300))
         try writer.close()
     }
 }

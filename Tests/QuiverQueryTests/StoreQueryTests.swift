@@ -105,6 +105,30 @@ import Testing
         let onlyB = try Query(sql: "SELECT b FROM t WHERE b IS NULL", tables: ["t": source]).execute()
         #expect(onlyB.batches.reduce(0) { $0 + $1.length } == 2)
     }
+
+    /// A service's repeated snapshots reuse what was decoded from an unchanged file
+    /// (statistics are decoded once per mapped version of it), and still see each append.
+    @Test func repeatedSnapshotsSeeAppendsWithTheirStatistics() throws {
+        let directory = try TestPaths.temporaryDirectory("store-repeat")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.create(at: directory.path, log: { _ in })
+        let schema = Schema([Field("k", .int64, nullable: false)])
+        try store.createTable("t", schema: schema)
+        let sql = "SELECT count(*) AS n FROM t WHERE k >= 1000"
+        for round in 0..<3 {
+            let writer = try store.writer(for: "t", options: WriterOptions(durability: .buffered))
+            try writer.append(try RecordBatch(schema: schema, columns: [ArrayData.build(from: (0..<10).map { Int64(round * 1000 + $0) })]))
+            try writer.close()
+            for _ in 0..<2 {
+                let source = try StoreTableSource(store: store, table: "t")
+                #expect(source.batchCount == round + 1)
+                #expect(source.statistics(batch: round, column: 0)?.max == .int64(Int64(round * 1000 + 9)))
+                let result = try Query(sql: sql, tables: ["t": source]).execute()
+                #expect(result.batches[0].columns[0].value(at: 0) == .int(Int64(round * 10)))
+                #expect(result.statistics.batchesSkipped == 1)
+            }
+        }
+    }
 }
 
 /// Which tables a path offers a query.

@@ -35,6 +35,34 @@ struct StoreTests {
         #expect(try Store(at: directory.path).tableNames() == ["events"])
     }
 
+    @Test("createTableIfMissing creates a table once, even when many threads race to create it")
+    func createTableIfMissing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store.create(at: directory.path, log: StoreLog.silent)
+        let first = try store.createTableIfMissing("events", schema: Sample.schema, options: TableOptions(maxBatchesPerFile: 3))
+        #expect(first.created && first.entry.schema == Sample.schema && first.entry.options.maxBatchesPerFile == 3)
+        // An existing table keeps its own schema and options.
+        let again = try store.createTableIfMissing("events", schema: Schema([Field("other", .utf8)]))
+        #expect(!again.created && again.entry.schema == Sample.schema && again.entry.options.maxBatchesPerFile == 3)
+        #expect { try store.createTableIfMissing("../x", schema: Sample.schema) } throws: { ($0 as? QuiverError)?.code == .invalidArgument }
+
+        // Eight threads (each with its own Store object, as separate processes would have)
+        // create one new table at once: one creates it, all get its entry, nothing throws.
+        let outcomes = Mutex<[Result<Bool, any Error>]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let outcome = Result { try Store(at: directory.path, log: StoreLog.silent).createTableIfMissing("raced", schema: Sample.schema).created }
+            outcomes.withLock { $0.append(outcome) }
+        }
+        let created = try outcomes.withLock { $0 }.map { try $0.get() }
+        #expect(created.filter { $0 }.count == 1 && created.count == 8)
+        #expect(try store.tableNames() == ["events", "raced"])
+        let writer = try store.writer(for: "raced", options: fastWriter)
+        try writer.append(Sample.batch(0))
+        try writer.close()
+        #expect(try store.snapshot(of: "raced").numRecordBatches == 1)
+    }
+
     @Test("a table of many files opens from disk with every batch's statistics, equal to the data's")
     func manyFilesStatistics() throws {
         let directory = try TemporaryDirectory()

@@ -3,6 +3,7 @@ import QuiverArrow
 import QuiverBenchmarkSupport
 import QuiverBytes
 import QuiverIPC
+import QuiverOutput
 import QuiverQuery
 import QuiverStore
 
@@ -51,6 +52,18 @@ import QuiverStore
 //                      ITERATIONS warm repeats (fewer once its runs pass a few seconds), each
 //                      opening the source and executing `Query(sql:tables:)`; its answer as rows,
 //                      or the error it threw
+//   output:FORMAT      writes 1M rows (id int64, price float64 with every 11th null, name
+//                      "customer#N", flag bool; 16 batches of 65,536, as OutputBenchmarks and
+//                      peers/output_peers.py) into memory as FORMAT (arrow, json, ndjson, csv):
+//                      MB/s over median wall time and over median CPU time (PATH is unused)
+//   store-vs-file      a service's repeated queries: `store-vs-file PATH ITERATIONS SQLFILE NUMBERS
+//                      STORE [TABLE]` runs each numbered query of SQLFILE over the Arrow file PATH
+//                      (a `FileBatchSource` per query, as `sql-file` does) and over the same rows
+//                      in table TABLE (default t, as store-load names it) of the store directory
+//                      STORE, both registered as `hits` (the store opened once,
+//                      as a service holds it; a `StoreTableSource` — a snapshot — per query),
+//                      alternating, ITERATIONS times each after a warm-up run of both. Per query:
+//                      median wall and CPU seconds of each, and their ratios
 //   store-load         loads PATH's batches into a new store at ITERATIONS (a directory path)
 //                      as table `t`: the store the range query runs on
 
@@ -228,6 +241,82 @@ func processCPUSeconds() -> Double {
     getrusage(RUSAGE_SELF.rawValue, &usage)
     func value(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
     return value(usage.ru_utime) + value(usage.ru_stime)
+}
+
+/// `store-vs-file`: the same queries over a file and over a store table holding its rows,
+/// alternating, with the store opened once.
+func storeVersusFile(file: String, store path: String, table: String, sqlFile: String, numbers: [Int], iterations: Int) throws -> Figures {
+    let lines = try queryLines(of: sqlFile)
+    let store = try Store(at: path, log: { _ in })
+    var reports: [Figures] = []
+    for number in numbers {
+        let sql = lines[number - 1]
+        let sources: [() throws -> any BatchSource] = [
+            { try FileBatchSource(path: file) },
+            { try StoreTableSource(store: store, table: table) },
+        ]
+        var wall: [[Double]] = [[], []], cpu: [[Double]] = [[], []]
+        var answers: [String] = ["", ""]
+        for iteration in 0...iterations {
+            for (index, source) in sources.enumerated() {
+                let cpuStart = processCPUSeconds()
+                let start = ContinuousClock.now
+                let result = try Query(sql: sql, tables: ["hits": try source()]).execute()
+                let elapsed = seconds(ContinuousClock.now - start)
+                let used = processCPUSeconds() - cpuStart
+                guard iteration > 0 else { answers[index] = "\(rows(of: result))"; continue }
+                wall[index].append(elapsed)
+                cpu[index].append(used)
+            }
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        reports.append([
+            "number": number, "same_answer": answers[0] == answers[1],
+            "file_s": median(wall[0]), "store_s": median(wall[1]), "wall_ratio": median(wall[1]) / median(wall[0]),
+            "file_cpu_s": median(cpu[0]), "store_cpu_s": median(cpu[1]), "cpu_ratio": median(cpu[1]) / median(cpu[0]),
+        ])
+    }
+    func geomean(_ key: String) -> Double {
+        exp(reports.map { log($0[key] as? Double ?? 1) }.reduce(0, +) / Double(reports.count))
+    }
+    return ["queries": reports, "wall_ratio_geomean": geomean("wall_ratio"), "cpu_ratio_geomean": geomean("cpu_ratio"),
+            "allocated_bytes": 0, "checksum": 0]
+}
+
+/// Result writing of `output:FORMAT`: wall and CPU time per write of the 1M-row result.
+func writeOutput(format name: String, iterations: Int) throws -> Figures {
+    guard let format = OutputFormat(rawValue: name) else { throw QuiverError(.invalidArgument, "no output format \(name)") }
+    let schema = Schema([Field("id", .int64), Field("price", .float64), Field("name", .utf8), Field("flag", .boolean)])
+    let batches = try (0..<16).map { b in
+        let ids = (0..<65_536).map { Int64(b * 65_536 + $0) }
+        return try RecordBatch(schema: schema, columns: [
+            ArrayData.build(from: ids),
+            ArrayData.build(from: ids.map { $0 % 11 == 0 ? nil : Double($0 % 100_000) / 8 }),
+            ArrayData.build(from: ids.map { "customer#\($0 % 50_000)" }),
+            ArrayData.build(from: ids.map { $0 % 3 == 0 }),
+        ])
+    }
+    var times: [Double] = [], cpu: [Double] = []
+    var size = 0
+    var checksum = 0
+    for _ in 0..<iterations {
+        let output = BufferOutputStream(capacity: 1 << 20)
+        let cpuStart = processCPUSeconds()
+        let start = ContinuousClock.now
+        try format.write(batches, schema: schema, to: output)
+        times.append(seconds(ContinuousClock.now - start))
+        cpu.append(processCPUSeconds() - cpuStart)
+        let bytes = output.getvalue()
+        size = bytes.count
+        checksum = bytes.withUnsafeBytes { $0.reduce(0) { $0 &* 31 &+ Int($1) } }
+    }
+    let medianCPU = cpu.sorted()[cpu.count / 2]
+    let figures = summary(times)
+    return figures.merging([
+        "allocated_bytes": 0, "checksum": checksum, "output_bytes": size, "median_cpu_s": medianCPU,
+        "mb_per_s": Double(size) / (figures["median_s"] as? Double ?? 1) / 1e6,
+        "mb_per_cpu_s": Double(size) / medianCPU / 1e6,
+    ]) { $1 }
 }
 
 /// Queries by name; the file is registered as both `t` and `lineitem`.
@@ -455,6 +544,13 @@ do {
         result = try runSQLFile(
             arguments[4], numbers: numbers, table: arguments.count > 6 ? arguments[6] : "hits", path: path,
             iterations: iterations)
+    case "store-vs-file":
+        guard arguments.count > 6 else { throw QuiverError(.invalidArgument, "store-vs-file PATH ITERATIONS SQLFILE NUMBERS STORE [TABLE]") }
+        result = try storeVersusFile(
+            file: path, store: arguments[6], table: arguments.count > 7 ? arguments[7] : "t", sqlFile: arguments[4],
+            numbers: arguments[5].split(separator: ",").compactMap { Int($0) }, iterations: iterations)
+    case let name where name.hasPrefix("output:"):
+        result = try writeOutput(format: String(name.dropFirst("output:".count)), iterations: iterations)
     case let name where name.hasPrefix("query:"):
         let parts = name.split(separator: ":").map(String.init)
         result = try runQuery(parts[1], parallelism: parts.count > 2 ? Int(parts[2]) : nil, path: path, iterations: iterations)

@@ -552,10 +552,11 @@ struct CommittedView: Sendable {
     let statistics: [BatchStatistics]
 
     /// A snapshot of this commit over a fresh mapping of the file.
-    func snapshot(readOptions: IPCReadOptions) throws -> FileSnapshot {
+    func snapshot(readOptions: IPCReadOptions, verifyChecksums: Bool = false) throws -> FileSnapshot {
         let mapping = try MappedFile(path: path)
         return try FileSnapshot(
             path: path, footer: footer, footerOffset: footerOffset, committedSize: size,
-            statistics: statistics, input: mapping, readOptions: readOptions, recovery: nil)
+            statistics: statistics, input: mapping, readOptions: readOptions, recovery: nil,
+            verifyChecksums: verifyChecksums)
     }
 }

@@ -87,6 +87,14 @@ public struct FileSnapshot: Sendable {
         cache = ReaderCache()
     }
 
+    /// The same committed state read with other options: shares the mapping, footer and
+    /// statistics (no I/O, so it needs no lock and sees no later commit).
+    func reading(with readOptions: IPCReadOptions, verifyChecksums: Bool) throws -> FileSnapshot {
+        try FileSnapshot(
+            path: path, footer: footer, footerOffset: footerOffset, committedSize: committedSize, statistics: statistics,
+            input: input, readOptions: readOptions, recovery: recovery, verifyChecksums: verifyChecksums)
+    }
+
     /// Takes a snapshot of the file at `path`: reads and verifies its footer (retrying while
     /// it fails verification, as when a writer is mid-commit) and maps the file. Throws
     /// `.notFound` if the file does not exist.
@@ -102,7 +110,7 @@ public struct FileSnapshot: Sendable {
             pool: options.readOptions.pool, keepRetrying: keepRetrying)
         switch result {
         case .success(let footer):
-            let statistics = try readStatistics(footer.footer, input: mapping, pool: options.readOptions.pool)
+            let statistics = try cachedStatistics(footer, mapping: mapping, pool: options.readOptions.pool)
             return try FileSnapshot(
                 path: path, footer: footer.footer, footerOffset: footer.footerOffset, committedSize: footer.fileSize,
                 statistics: statistics, input: mapping, readOptions: options.readOptions, recovery: nil,
@@ -175,6 +183,17 @@ public struct FileSnapshot: Sendable {
             verifyChecksums: options.verifyChecksums)
     }
 
+    /// The statistics of the footer at `footer.footerOffset`, decoded once per mapping: a
+    /// mapping from `MappingCache` is one version of the file, whose committed footer never
+    /// changes, so a service's repeated snapshots of an unchanged table skip decoding
+    /// (for a wide table, most of a snapshot's cost).
+    private static func cachedStatistics(_ footer: CommittedFooter, mapping: MappedFile, pool: MemoryPool) throws -> [BatchStatistics] {
+        let decoded = mapping.fact("quiver.statistics@\(footer.footerOffset)-\(footer.fileSize)") {
+            DecodedStatistics(Result { try readStatistics(footer.footer, input: mapping, pool: pool) })
+        }
+        return try decoded.result.get()
+    }
+
     /// The footer's statistics; for files without them, the row count of each batch (read
     /// from each record batch's message header, not its body).
     static func readStatistics(_ footer: Footer, input: any RandomAccessInput, pool: MemoryPool) throws -> [BatchStatistics] {
@@ -236,6 +255,15 @@ public struct FileSnapshot: Sendable {
     /// The statistics of all the file's rows together.
     public var totalStatistics: BatchStatistics {
         BatchStatistics.merging(statistics, columnCount: footer.schema.fields.count)
+    }
+}
+
+/// Statistics decoded from one footer of a mapping (or why they could not be).
+private final class DecodedStatistics: Sendable {
+    let result: Result<[BatchStatistics], any Error>
+
+    init(_ result: Result<[BatchStatistics], any Error>) {
+        self.result = result
     }
 }
 

@@ -117,22 +117,50 @@ public final class Store: Sendable {
     public func createTable(_ name: String, schema: Schema, options: TableOptions = .init()) throws {
         try Store.checkName(name)
         try Store.checkLimits(options)
-        let directory = tableDirectory(name)
         try Catalog.update(path) { catalog in
             guard !catalog.tables.contains(where: { $0.name == name }) else {
                 throw QuiverError(.conflict, "table '\(name)' already exists")
             }
-            try FileSystem.createDirectory(directory)
-            // Leftovers of an earlier attempt that never reached the catalog are not data.
-            for file in try FileSystem.contentsOfDirectory(directory) where file.hasSuffix(".arrow") || file.hasSuffix(".tmp") {
-                try FileSystem.removeFile(FileSystem.join(directory, file))
-            }
-            let first = Store.fileName(1)
-            let file = try TableWriter.createFile(first, in: directory, schema: schema, options: AppendOptions(durability: .synced))
-            try file.close()
-            try TableWriter.placeFiles([first], in: directory, open: nil)
-            catalog.tables.append(TableEntry(name: name, schema: schema, files: [first], options: options, nextFileNumber: 2))
+            _ = try addTable(name, schema: schema, options: options, to: &catalog)
         }
+    }
+
+    /// Creates table `name` with `schema` and `options` unless the store has it; returns
+    /// its catalog entry either way, and whether this call created it. Race-free: the check
+    /// and the creation happen under the catalog's lock, so of several threads or processes
+    /// creating the same table one creates it and the others get its entry. An existing
+    /// table keeps its own schema and options (compare `entry.schema` if it matters; appends
+    /// of another schema throw `schemaMismatch` naming the field). Cost: one catalog read
+    /// when the table exists; a creation as `createTable`'s otherwise.
+    @discardableResult
+    public func createTableIfMissing(
+        _ name: String, schema: Schema, options: TableOptions = .init()
+    ) throws -> (entry: TableEntry, created: Bool) {
+        if let existing = try Catalog.read(path).tables.first(where: { $0.name == name }) { return (existing, false) }
+        try Store.checkName(name)
+        try Store.checkLimits(options)
+        return try Catalog.update(path) { catalog in
+            if let existing = catalog.tables.first(where: { $0.name == name }) { return (existing, false) }
+            return (try addTable(name, schema: schema, options: options, to: &catalog), true)
+        }
+    }
+
+    /// Makes the table's directory and first (empty) data file and adds its entry to
+    /// `catalog` (under the catalog's lock; the caller checked that the name is free).
+    private func addTable(_ name: String, schema: Schema, options: TableOptions, to catalog: inout Catalog) throws -> TableEntry {
+        let directory = tableDirectory(name)
+        try FileSystem.createDirectory(directory)
+        // Leftovers of an earlier attempt that never reached the catalog are not data.
+        for file in try FileSystem.contentsOfDirectory(directory) where file.hasSuffix(".arrow") || file.hasSuffix(".tmp") {
+            try FileSystem.removeFile(FileSystem.join(directory, file))
+        }
+        let first = Store.fileName(1)
+        let file = try TableWriter.createFile(first, in: directory, schema: schema, options: AppendOptions(durability: .synced))
+        try file.close()
+        try TableWriter.placeFiles([first], in: directory, open: nil)
+        let entry = TableEntry(name: name, schema: schema, files: [first], options: options, nextFileNumber: 2)
+        catalog.tables.append(entry)
+        return entry
     }
 
     /// Opens the table's writer: takes its lock (`.conflict` if another writer holds it),

@@ -315,17 +315,21 @@ public final class TableWriter: Sendable {
     /// (older files' footers are read once and cached: they never change). With
     /// `verifyChecksums`, reads verify body checksums (`SnapshotOptions.verifyChecksums`).
     ///
-    /// Never waits for an append in flight: it reads the state published at the last commit
-    /// and maps the last file afresh (verifying snapshots take the writer's lock).
+    /// Never waits for an append in flight, whatever the options: it reads the state
+    /// published at the last commit and maps the last file afresh.
     public func snapshot(readOptions: IPCReadOptions = .init(), verifyChecksums: Bool = false) throws -> TableSnapshot {
         let defaults = IPCReadOptions()
         let plain = !verifyChecksums && readOptions.trusted == defaults.trusted && readOptions.pool === defaults.pool
             && readOptions.maxMetadataLength == defaults.maxMetadataLength
             && readOptions.maxNestingDepth == defaults.maxNestingDepth && readOptions.useThreads == defaults.useThreads
-        // The sealed files were opened with the default options: other options take the lock.
-        if plain, let current = published.withLock({ $0 }), current.isOpen {
-            let files = current.sealed + [try current.active.snapshot(readOptions: readOptions)]
-            return TableSnapshot(name: table, schema: current.schema, files: files)
+        if let current = published.withLock({ $0 }), current.isOpen {
+            // The sealed files were opened with the default options; other options read the
+            // same mappings and footers their own way.
+            let sealed = plain
+                ? current.sealed
+                : try current.sealed.map { try $0.reading(with: readOptions, verifyChecksums: verifyChecksums) }
+            let active = try current.active.snapshot(readOptions: readOptions, verifyChecksums: verifyChecksums)
+            return TableSnapshot(name: table, schema: current.schema, files: sealed + [active])
         }
         return try state.withLock { state in
             try checkOpen(state)

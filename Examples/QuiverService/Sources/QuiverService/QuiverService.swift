@@ -98,7 +98,7 @@ actor Writers: ServiceLifecycle.Service {
     /// The writer of `table`, creating the table with `schema` if it does not exist.
     func writer(for table: String, schema: Schema) throws -> SharedTableWriter {
         if let writer = open[table] { return writer }
-        if try !store.hasTable(table) { try store.createTable(table, schema: schema) }
+        try store.createTableIfMissing(table, schema: schema)
         let writer = SharedTableWriter(try store.writer(for: table))
         open[table] = writer
         return writer
