@@ -138,6 +138,41 @@ import Testing
         }
     }
 
+    /// String group keys are interned in runs whose new keys wait aside until the run ends: keys
+    /// repeated within a run, NULLs, empty strings and a table that grows between runs must give
+    /// the reference counts, groups in order of first appearance.
+    @Test func stringKeysInternedInRunsCountLikeTheReference() throws {
+        for batchCount in [1, 3] {
+            try stringKeysCount(batchCount: batchCount)
+        }
+    }
+
+    /// One batch is finished as it is; several go through the partitioned merge, which would
+    /// fold a key split into two groups back together.
+    private func stringKeysCount(batchCount: Int) throws {
+        var random = SeededRandom(seed: 29)
+        var order: [String] = []
+        var counts: [String: Int64] = [:]
+        let batches = try (0..<batchCount).map { _ in
+            let keys: [String?] = (0..<20_000).map { _ in
+                switch Int.random(in: 0..<20, using: &random) {
+                case 0: return nil
+                case 1: return ""
+                default: return "key-\(Int.random(in: 0..<9_000, using: &random))"
+                }
+            }
+            for key in keys {
+                let name = key ?? "<null>"
+                if counts[name] == nil { order.append(name) }
+                counts[name, default: 0] += 1
+            }
+            return try Make.batch([("s", Make.utf8(keys))])
+        }
+        let rows = Read.rows(try Query(sql: "SELECT s, count(*) FROM t GROUP BY s", tables: ["t": try InMemorySource(batches: batches)])
+            .execute(ExecutionOptions(parallelism: 2)).batches)
+        #expect(rows == order.map { [$0 == "<null>" ? .null : .string($0), .int(counts[$0]!)] })
+    }
+
     /// Global min/max of integer columns without NULLs reduce in the column's own type: the
     /// extremes of every width, across batches (one of a single row), equal the values'.
     @Test func globalMinMaxOfIntegerColumns() throws {

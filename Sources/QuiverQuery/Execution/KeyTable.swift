@@ -38,27 +38,99 @@ struct KeyTable {
     mutating func intern(_ keys: KeyEncoder) -> [Int32] {
         let rowCount = keys.rowCount
         var ids = RowScratch.take(count: rowCount, fill: 0)
-        ids.withUnsafeMutableBufferPointer { ids in
-            keys.withKeys { key in
-                var row = 0
-                while row < rowCount {
-                    let miss: (slot: Int, hash: UInt64)? = withStorage { storage in
-                        while row < rowCount {
-                            let hash = KeyTable.hash(key(row))
-                            let place = storage.find(key(row), hash: hash)
-                            if place.id < 0 { return (place.slot, hash) }
-                            ids[row] = Int32(place.id)
-                            row += 1
+        // Keys new in a run: their bytes back to back, where each ends, their hashes.
+        var fresh = FreshKeys()
+        var row = 0
+        while row < rowCount {
+            let room = slots.count / 2 - count
+            if room <= 0 {
+                grow()
+                continue
+            }
+            let end = row + Swift.min(room, rowCount - row)
+            let before = count
+            fresh.removeAll()
+            ids.withUnsafeMutableBufferPointer { ids in
+                keys.withKeys { key in
+                    let mask = self.mask
+                    slots.withUnsafeMutableBufferPointer { slots in
+                        starts.withUnsafeBufferPointer { starts in
+                            arena.withUnsafeBytes { arena in
+                                for index in row..<end {
+                                    let bytes = key(index)
+                                    let hash = KeyTable.hash(bytes)
+                                    let tag = hash & 0xFFFF_FFFF_0000_0000
+                                    var slot = Int(truncatingIfNeeded: hash) & mask
+                                    var found = -1
+                                    while true {
+                                        let entry = slots[slot]
+                                        if entry == 0 { break }
+                                        if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                                            let id = Int(entry & 0xFFFF_FFFF) - 1
+                                            let equal = id < before
+                                                ? KeyTable.equal(bytes, arena, from: starts[id], to: starts[id + 1])
+                                                : fresh.holds(bytes, at: id - before)
+                                            if equal {
+                                                found = id
+                                                break
+                                            }
+                                        }
+                                        slot = (slot + 1) & mask
+                                    }
+                                    if found < 0 {
+                                        found = before + fresh.count
+                                        slots[slot] = tag | UInt64(found + 1)
+                                        fresh.append(bytes, hash: hash)
+                                    }
+                                    ids[index] = Int32(found)
+                                }
+                            }
                         }
-                        return nil
                     }
-                    guard let miss else { break }
-                    ids[row] = insert(key(row), hash: miss.hash, at: miss.slot)
-                    row += 1
                 }
             }
+            // The run's new keys join the table (the arrays grow once per run, not per key).
+            let arenaBefore = arena.count
+            arena.append(contentsOf: fresh.bytes)
+            for end in fresh.ends { starts.append(arenaBefore + end) }
+            hashes.append(contentsOf: fresh.hashes)
+            count += fresh.count
+            row = end
         }
         return ids
+    }
+
+    /// Whether `key` equals the arena's bytes `start..<end`.
+    @inline(__always)
+    private static func equal(_ key: UnsafeRawBufferPointer, _ arena: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Bool {
+        end - start == key.count && (key.count == 0 || bytesEqual(arena.baseAddress! + start, key.baseAddress!, key.count))
+    }
+
+    /// Keys added during one run of `intern(_: KeyEncoder)`, before they join the table.
+    private struct FreshKeys {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        var hashes: [UInt64] = []
+
+        var count: Int { ends.count }
+
+        mutating func removeAll() {
+            bytes.removeAll(keepingCapacity: true)
+            ends.removeAll(keepingCapacity: true)
+            hashes.removeAll(keepingCapacity: true)
+        }
+
+        mutating func append(_ key: UnsafeRawBufferPointer, hash: UInt64) {
+            bytes.append(contentsOf: key)
+            ends.append(bytes.count)
+            hashes.append(hash)
+        }
+
+        /// Whether fresh key `index` is `key`.
+        func holds(_ key: UnsafeRawBufferPointer, at index: Int) -> Bool {
+            let start = index == 0 ? 0 : ends[index - 1]
+            return bytes.withUnsafeBytes { KeyTable.equal(key, $0, from: start, to: ends[index]) }
+        }
     }
 
     /// The table's arrays, read in place while a lookup runs.
