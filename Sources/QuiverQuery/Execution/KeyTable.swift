@@ -56,30 +56,16 @@ struct KeyTable {
                     slots.withUnsafeMutableBufferPointer { slots in
                         starts.withUnsafeBufferPointer { starts in
                             arena.withUnsafeBytes { arena in
+                                let storage = Storage(slots: UnsafeBufferPointer(slots), starts: starts, arena: arena, mask: mask)
                                 for index in row..<end {
                                     let bytes = key(index)
                                     let hash = KeyTable.hash(bytes)
-                                    let tag = hash & 0xFFFF_FFFF_0000_0000
-                                    var slot = Int(truncatingIfNeeded: hash) & mask
-                                    var found = -1
-                                    while true {
-                                        let entry = slots[slot]
-                                        if entry == 0 { break }
-                                        if entry & 0xFFFF_FFFF_0000_0000 == tag {
-                                            let id = Int(entry & 0xFFFF_FFFF) - 1
-                                            let equal = id < before
-                                                ? KeyTable.equal(bytes, arena, from: starts[id], to: starts[id + 1])
-                                                : fresh.holds(bytes, at: id - before)
-                                            if equal {
-                                                found = id
-                                                break
-                                            }
-                                        }
-                                        slot = (slot + 1) & mask
+                                    var (found, slot) = storage.find(hash: hash) { id in
+                                        id < before ? storage.holds(bytes, at: id) : fresh.holds(bytes, at: id - before)
                                     }
                                     if found < 0 {
                                         found = before + fresh.count
-                                        slots[slot] = tag | UInt64(found + 1)
+                                        slots[slot] = KeyTable.slotEntry(hash: hash, id: found)
                                         fresh.append(bytes, hash: hash)
                                     }
                                     ids[index] = Int32(found)
@@ -143,22 +129,30 @@ struct KeyTable {
         /// The id of `key` (and -1 for the slot), or -1 and the empty slot where it belongs.
         @inline(__always)
         func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (id: Int, slot: Int) {
-            let tag = hash & 0xFFFF_FFFF_0000_0000
+            find(hash: hash) { holds(key, at: $0) }
+        }
+
+        /// The id of the key with `hash` for which `isKey(id)` holds (and -1 for the slot), or
+        /// -1 and the empty slot where it belongs.
+        @inline(__always)
+        func find(hash: UInt64, isKey: (Int) -> Bool) -> (id: Int, slot: Int) {
+            let tag = hash & KeyTable.hashBits
             var slot = Int(truncatingIfNeeded: hash) & mask
             while true {
                 let entry = slots[slot]
                 if entry == 0 { return (-1, slot) }
-                if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                if entry & KeyTable.hashBits == tag {
                     let id = Int(entry & 0xFFFF_FFFF) - 1
-                    let start = starts[id]
-                    if starts[id + 1] - start == key.count
-                        && (key.count == 0 || KeyTable.bytesEqual(arena.baseAddress! + start, key.baseAddress!, key.count))
-                    {
-                        return (id, -1)
-                    }
+                    if isKey(id) { return (id, -1) }
                 }
                 slot = (slot + 1) & mask
             }
+        }
+
+        /// Whether stored key `id` is `key`.
+        @inline(__always)
+        func holds(_ key: UnsafeRawBufferPointer, at id: Int) -> Bool {
+            KeyTable.equal(key, arena, from: starts[id], to: starts[id + 1])
         }
     }
 
@@ -171,10 +165,17 @@ struct KeyTable {
         }
     }
 
+    /// The high 32 bits of a hash, kept in its key's slot.
+    private static let hashBits: UInt64 = 0xFFFF_FFFF_0000_0000
+
+    /// What the slot of key `id` with `hash` holds.
+    @inline(__always)
+    private static func slotEntry(hash: UInt64, id: Int) -> UInt64 { (hash & hashBits) | UInt64(id + 1) }
+
     /// Adds `key` as the next id at `slot`, the empty slot `find` gave for it.
     private mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, at slot: Int) -> Int32 {
         let id = Int32(count)
-        slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
+        slots[slot] = Self.slotEntry(hash: hash, id: count)
         hashes.append(hash)
         arena.append(contentsOf: key)
         starts.append(arena.count)
@@ -220,7 +221,7 @@ struct KeyTable {
                 let hash = hashes[id]
                 var slot = Int(truncatingIfNeeded: hash) & mask
                 while slots[slot] != 0 { slot = (slot + 1) & mask }
-                slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
+                slots[slot] = Self.slotEntry(hash: hash, id: id)
             }
         }
     }

@@ -166,13 +166,10 @@ struct PackedKeyTable {
     /// The id of `key`, adding it if new.
     @inline(__always)
     mutating func intern(_ key: PackedKey) -> Int32 {
-        var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
-        while true {
-            let id = slots[slot]
-            if id < 0 { break }
-            if keys[Int(id)] == key { return id }
-            slot = (slot + 1) & mask
+        let (found, slot) = slots.withUnsafeBufferPointer { slots in
+            keys.withUnsafeBufferPointer { keys in Self.find(key, in: slots, mask: mask) { keys[$0] } }
         }
+        if found >= 0 { return found }
         let id = Int32(keys.count)
         slots[slot] = id
         keys.append(key)
@@ -208,17 +205,8 @@ struct PackedKeyTable {
                 slots.withUnsafeMutableBufferPointer { slots in
                     for index in row..<end {
                         let key = rowKeys[index]
-                        var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
-                        var found: Int32 = -1
-                        while true {
-                            let id = slots[slot]
-                            if id < 0 { break }
-                            let existing = Int(id) < before ? keys[Int(id)] : fresh[Int(id) - before]
-                            if existing == key {
-                                found = id
-                                break
-                            }
-                            slot = (slot + 1) & mask
+                        var (found, slot) = Self.find(key, in: UnsafeBufferPointer(slots), mask: mask) { id in
+                            id < before ? keys[id] : fresh[id - before]
                         }
                         if found < 0 {
                             found = Int32(before + fresh.count)
@@ -231,6 +219,20 @@ struct PackedKeyTable {
             }
             keys.append(contentsOf: fresh)
             row = end
+        }
+    }
+
+    /// The id of `key` (-1 when absent) and the slot the probe stopped at: its slot, or the
+    /// empty one where it belongs. `keyAt(id)` gives the key with id `id`.
+    @inline(__always)
+    private static func find(
+        _ key: PackedKey, in slots: UnsafeBufferPointer<Int32>, mask: Int, keyAt: (Int) -> PackedKey
+    ) -> (id: Int32, slot: Int) {
+        var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
+        while true {
+            let id = slots[slot]
+            if id < 0 || keyAt(Int(id)) == key { return (id, slot) }
+            slot = (slot + 1) & mask
         }
     }
 
