@@ -34,12 +34,13 @@ let package = Package(
         .systemLibrary(
             name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
+        .target(name: "CQuiverIntrinsics"),
         .target(name: "QuiverBytes"),
         .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
         .target(
             name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd"],),
         .target(name: "QuiverIntegration", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "CZlib"]),
-        .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore", "CPCRE2"]),
+        .target(name: "QuiverQuery", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC", "QuiverStore", "CPCRE2", "CQuiverIntrinsics"]),
         .target(name: "QuiverStore", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .target(name: "QuiverOutput", dependencies: ["QuiverBytes", "QuiverArrow", "QuiverIPC"]),
         .target(

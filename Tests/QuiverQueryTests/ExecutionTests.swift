@@ -173,6 +173,41 @@ import Testing
         #expect(rows == order.map { [$0 == "<null>" ? .null : .string($0), .int(counts[$0]!)] })
     }
 
+    /// Tables past the caches request their probes ahead (per-batch tables, merged partitions,
+    /// and the long-lived tables of a global count(DISTINCT)): packed keys, byte-string keys
+    /// and distinct pairs there must still count like the reference, groups in order of first
+    /// appearance.
+    @Test func largeTablesCountLikeTheReference() throws {
+        var random = SeededRandom(seed: 31)
+        var order: [Int64] = []
+        var counts: [Int64: Int64] = [:]
+        var distinctPerGroup: [Int64: Set<Int64>] = [:]
+        let batches = try (0..<3).map { _ in
+            let keys: [Int64] = (0..<150_000).map { _ in
+                // Skewed like user ids: a few keys recur often, most are rare.
+                Int.random(in: 0..<4, using: &random) == 0 ? Int64.random(in: 0..<50, using: &random) : Int64.random(in: 0..<400_000, using: &random)
+            }
+            for key in keys {
+                if counts[key] == nil { order.append(key) }
+                counts[key, default: 0] += 1
+                distinctPerGroup[key % 7, default: []].insert(key)
+            }
+            return try Make.batch([("k", Make.int64(keys)), ("s", Make.utf8(keys.map { "https://example.com/user/\($0)" }))])
+        }
+        let source = try InMemorySource(batches: batches)
+        func run(_ sql: String) throws -> [[V]] {
+            Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+        }
+        #expect(try run("SELECT k, count(*) FROM t GROUP BY k") == order.map { [.int($0), .int(counts[$0]!)] })
+        #expect(try run("SELECT s, count(*) FROM t GROUP BY s") == order.map { [.string("https://example.com/user/\($0)"), .int(counts[$0]!)] })
+        #expect(try run("SELECT count(DISTINCT k), count(DISTINCT s) FROM t") == [[.int(Int64(counts.count)), .int(Int64(counts.count))]])
+        let perGroup = try run("SELECT k % 7 AS g, count(DISTINCT k), count(DISTINCT s) FROM t GROUP BY g ORDER BY g")
+        #expect(perGroup == (0..<7).map { group in
+            let distinct = Int64(distinctPerGroup[Int64(group)]!.count)
+            return [.int(Int64(group)), .int(distinct), .int(distinct)]
+        })
+    }
+
     /// Global min/max of integer columns without NULLs reduce in the column's own type: the
     /// extremes of every width, across batches (one of a single row), equal the values'.
     @Test func globalMinMaxOfIntegerColumns() throws {

@@ -124,7 +124,7 @@ final class AggregationState {
         precondition(keys == nil, "keyed partials merge by partition")
         let zero: [Int32] = [0]
         try zero.withUnsafeBufferPointer { zero in
-            let map = GroupMap(groups: zero, targets: zero, partitionOf: nil, partition: 0)
+            let map = GroupMap(groups: zero, targets: zero, partitionOf: nil, partition: 0, partitionCount: 1)
             for (mine, theirs) in zip(accumulators, other.accumulators) {
                 try mine.merge(theirs, map, groupCount: groupCount)
             }
@@ -208,7 +208,7 @@ final class AggregationState {
                         try route.partitionOf.withUnsafeBufferPointer { partitionOf in
                             let map = GroupMap(
                                 groups: groups, targets: UnsafeBufferPointer(route.targets),
-                                partitionOf: partitions == 1 ? nil : partitionOf, partition: partition)
+                                partitionOf: partitions == 1 ? nil : partitionOf, partition: partition, partitionCount: partitions)
                             for (mine, theirs) in zip(state.accumulators, partial.accumulators) {
                                 try mine.merge(theirs, map, groupCount: state.groupCount)
                             }
@@ -361,6 +361,8 @@ struct GroupMap {
     /// Per partial group, its partition (nil: every group folds here).
     let partitionOf: UnsafeBufferPointer<UInt8>?
     let partition: Int
+    /// How many partitions the partial's groups are spread over.
+    let partitionCount: Int
 
     /// The id here of the partial's `group`, or nil when it belongs to another partition.
     @inline(__always)
@@ -436,13 +438,19 @@ struct GroupKeys {
             var table = packed!
             packed = nil
             defer { packed = table }
-            theirs.keys.withUnsafeBufferPointer { keys in
-                for group in groups {
-                    let before = table.count
-                    let id = table.intern(keys[Int(group)])
-                    targets[Int(group)] = id
-                    interned(Int(group), id, id == before)
-                }
+            // The groups' keys in one run, so the table interns them with its probes
+            // requested ahead; a partial's keys are distinct, so an id is new when it is
+            // past the table's count before the run.
+            let gathered = theirs.keys.withUnsafeBufferPointer { keys in groups.map { keys[Int($0)] } }
+            var ids = RowScratch.take(count: groups.count, fill: 0)
+            defer { RowScratch.give(ids) }
+            let before = table.count
+            gathered.withUnsafeBufferPointer { gathered in
+                ids.withUnsafeMutableBufferPointer { table.intern(gathered, ids: $0) }
+            }
+            for (group, id) in zip(groups, ids) {
+                targets[Int(group)] = id
+                interned(Int(group), id, Int(id) >= before)
             }
             return
         }
@@ -450,12 +458,17 @@ struct GroupKeys {
         var table = bytes!
         bytes = nil
         defer { bytes = table }
-        for group in groups.lazy.map(Int.init) {
-            let hash = theirs.hash(of: group)
-            let before = table.count
-            let id = theirs.withKey(group) { table.intern($0, hash: hash) }
-            targets[group] = id
-            interned(group, id, id == before)
+        var ids = RowScratch.take(count: groups.count, fill: 0)
+        defer { RowScratch.give(ids) }
+        let before = table.count
+        theirs.withKeys { key in
+            ids.withUnsafeMutableBufferPointer { ids in
+                table.intern(count: groups.count, ids: ids, key: { key(Int(groups[$0])) }) { theirs.hash(of: Int(groups[$0])) }
+            }
+        }
+        for (group, id) in zip(groups, ids) {
+            targets[Int(group)] = id
+            interned(Int(group), id, Int(id) >= before)
         }
     }
 
@@ -1097,11 +1110,17 @@ private final class DistinctAccumulator: Accumulator {
         guard let other = other as? DistinctAccumulator else { return }
         var table = packedPairs
         packedPairs = PackedKeyTable(capacity: 0)
+        // This partition's pairs, retagged, go in as one run (its probes requested ahead).
+        var run: [PackedKey] = []
+        run.reserveCapacity(other.packedPairs.count / Swift.max(1, map.partitionCount))
         for var key in other.packedPairs.keys {
             guard let target = map.target(Int(key.tag)) else { continue }
             key.tag = UInt64(UInt32(bitPattern: Int32(target)))
-            _ = table.intern(key)
+            run.append(key)
         }
+        var ids = RowScratch.take(count: run.count, fill: 0)
+        run.withUnsafeBufferPointer { run in ids.withUnsafeMutableBufferPointer { table.intern(run, ids: $0) } }
+        RowScratch.give(ids)
         packedPairs = table
         var scratch: [UInt8] = []
         for id in 0..<other.pairs.count {

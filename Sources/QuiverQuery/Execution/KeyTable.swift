@@ -1,4 +1,5 @@
 import QuiverArrow
+import CQuiverIntrinsics
 import QuiverBytes
 
 /// Interns byte-string keys: each distinct key gets a dense id, in order of first appearance
@@ -32,14 +33,30 @@ struct KeyTable {
     }
 
     /// Interns every row of `keys`, returning each row's id (in a `RowScratch` array).
-    ///
-    /// Rows are looked up with the table's storage held open until one is new; only then
-    /// does the storage change (an insert, perhaps a growth) and the lookups resume.
     mutating func intern(_ keys: KeyEncoder) -> [Int32] {
-        let rowCount = keys.rowCount
-        var ids = RowScratch.take(count: rowCount, fill: 0)
+        var ids = RowScratch.take(count: keys.rowCount, fill: 0)
+        keys.withKeys { key in
+            ids.withUnsafeMutableBufferPointer { ids in
+                intern(count: keys.rowCount, ids: ids, key: key) { KeyTable.hash(key($0)) }
+            }
+        }
+        return ids
+    }
+
+    /// Interns keys `0..<count`, given by `key(i)` with hash `hash(i)`, writing each one's id
+    /// to `ids[i]`.
+    ///
+    /// Keys are looked up in runs that cannot outgrow the table, with the table's storage held
+    /// open; a run's new keys are collected aside and join the table after it. In a table past
+    /// the caches, a run's hashes are computed first so each probe's slot, then its key's
+    /// start, is requested rows ahead (a probe otherwise waits on three dependent loads).
+    mutating func intern(
+        count rowCount: Int, ids: UnsafeMutableBufferPointer<Int32>,
+        key: (Int) -> UnsafeRawBufferPointer, hash hashOf: (Int) -> UInt64
+    ) {
         // Keys new in a run: their bytes back to back, where each ends, their hashes.
         var fresh = FreshKeys()
+        var runHashes: [UInt64] = []
         var row = 0
         while row < rowCount {
             let room = slots.count / 2 - count
@@ -50,26 +67,42 @@ struct KeyTable {
             let end = row + Swift.min(room, rowCount - row)
             let before = count
             fresh.removeAll()
-            ids.withUnsafeMutableBufferPointer { ids in
-                keys.withKeys { key in
-                    let mask = self.mask
-                    slots.withUnsafeMutableBufferPointer { slots in
-                        starts.withUnsafeBufferPointer { starts in
-                            arena.withUnsafeBytes { arena in
-                                let storage = Storage(slots: UnsafeBufferPointer(slots), starts: starts, arena: arena, mask: mask)
-                                for index in row..<end {
-                                    let bytes = key(index)
-                                    let hash = KeyTable.hash(bytes)
-                                    var (found, slot) = storage.find(hash: hash) { id in
-                                        id < before ? storage.holds(bytes, at: id) : fresh.holds(bytes, at: id - before)
+            let prefetching = slots.count >= Self.prefetchSlots
+            runHashes.removeAll(keepingCapacity: true)
+            if prefetching { for index in row..<end { runHashes.append(hashOf(index)) } }
+            let mask = self.mask
+            slots.withUnsafeMutableBufferPointer { slots in
+                starts.withUnsafeBufferPointer { starts in
+                    arena.withUnsafeBytes { arena in
+                        runHashes.withUnsafeBufferPointer { runHashes in
+                            let storage = Storage(slots: UnsafeBufferPointer(slots), starts: starts, arena: arena, mask: mask)
+                            let distance = Self.prefetchDistance
+                            for index in row..<end {
+                                let hash: UInt64
+                                if prefetching {
+                                    let local = index - row
+                                    if local + 2 * distance < runHashes.count {
+                                        quiver_prefetch_read(slots.baseAddress! + (Int(truncatingIfNeeded: runHashes[local + 2 * distance]) & mask))
                                     }
-                                    if found < 0 {
-                                        found = before + fresh.count
-                                        slots[slot] = KeyTable.slotEntry(hash: hash, id: found)
-                                        fresh.append(bytes, hash: hash)
+                                    if local + distance < runHashes.count {
+                                        let entry = slots[Int(truncatingIfNeeded: runHashes[local + distance]) & mask]
+                                        let id = Int(entry & 0xFFFF_FFFF) - 1
+                                        if id >= 0 && id < before { quiver_prefetch_read(starts.baseAddress! + id) }
                                     }
-                                    ids[index] = Int32(found)
+                                    hash = runHashes[local]
+                                } else {
+                                    hash = hashOf(index)
                                 }
+                                let bytes = key(index)
+                                var (found, slot) = storage.find(hash: hash) { id in
+                                    id < before ? storage.holds(bytes, at: id) : fresh.holds(bytes, at: id - before)
+                                }
+                                if found < 0 {
+                                    found = before + fresh.count
+                                    slots[slot] = KeyTable.slotEntry(hash: hash, id: found)
+                                    fresh.append(bytes, hash: hash)
+                                }
+                                ids[index] = Int32(found)
                             }
                         }
                     }
@@ -83,8 +116,13 @@ struct KeyTable {
             count += fresh.count
             row = end
         }
-        return ids
     }
+
+    /// Tables with at least this many slots prefetch ahead of their probes.
+    static let prefetchSlots = 1 << 16
+    /// How many rows ahead a run requests its probes' slots; the slots' key starts are
+    /// requested half as far ahead, once their slots have arrived.
+    static let prefetchDistance = 8
 
     /// Whether `key` equals the arena's bytes `start..<end`.
     @inline(__always)

@@ -1,4 +1,5 @@
 import QuiverArrow
+import CQuiverIntrinsics
 import QuiverBytes
 
 /// A group key of fixed-width columns packed into 16 value bytes and a null mask: grouping by
@@ -190,6 +191,7 @@ struct PackedKeyTable {
         var row = 0
         let rowCount = rowKeys.count
         var fresh: [PackedKey] = []
+        var homes: [Int32] = []
         while row < rowCount {
             let room = slots.count / 2 - keys.count
             if room <= 0 {
@@ -201,19 +203,43 @@ struct PackedKeyTable {
             let before = keys.count
             fresh.removeAll(keepingCapacity: true)
             fresh.reserveCapacity(end - row)
+            // A table past the caches stalls each probe on two loads (its slot, then its key):
+            // the run's home slots are computed first, so both loads are requested rows ahead.
+            let prefetching = slots.count >= Self.prefetchSlots
+            if prefetching {
+                homes.removeAll(keepingCapacity: true)
+                for index in row..<end { homes.append(Int32(truncatingIfNeeded: Int(truncatingIfNeeded: rowKeys[index].hashValue64) & mask)) }
+            }
             keys.withUnsafeBufferPointer { keys in
                 slots.withUnsafeMutableBufferPointer { slots in
-                    for index in row..<end {
-                        let key = rowKeys[index]
-                        var (found, slot) = Self.find(key, in: UnsafeBufferPointer(slots), mask: mask) { id in
-                            id < before ? keys[id] : fresh[id - before]
+                    homes.withUnsafeBufferPointer { homes in
+                        let distance = Self.prefetchDistance
+                        for index in row..<end {
+                            let home: Int
+                            if prefetching {
+                                let local = index - row
+                                if local + 2 * distance < homes.count {
+                                    quiver_prefetch_read(slots.baseAddress! + Int(homes[local + 2 * distance]))
+                                }
+                                if local + distance < homes.count {
+                                    let id = Int(slots[Int(homes[local + distance])])
+                                    if id >= 0 && id < before { quiver_prefetch_read(keys.baseAddress! + id) }
+                                }
+                                home = Int(homes[local])
+                            } else {
+                                home = Int(truncatingIfNeeded: rowKeys[index].hashValue64) & mask
+                            }
+                            let key = rowKeys[index]
+                            var (found, slot) = Self.find(key, from: home, in: UnsafeBufferPointer(slots), mask: mask) { id in
+                                id < before ? keys[id] : fresh[id - before]
+                            }
+                            if found < 0 {
+                                found = Int32(before + fresh.count)
+                                slots[slot] = found
+                                fresh.append(key)
+                            }
+                            ids[index] = found
                         }
-                        if found < 0 {
-                            found = Int32(before + fresh.count)
-                            slots[slot] = found
-                            fresh.append(key)
-                        }
-                        ids[index] = found
                     }
                 }
             }
@@ -222,13 +248,28 @@ struct PackedKeyTable {
         }
     }
 
+    /// Tables with at least this many slots (their slots and keys past a core's L2)
+    /// prefetch ahead of the probes.
+    static let prefetchSlots = 1 << 16
+    /// How many rows ahead a run requests the keys' slots; the slots' keys are requested
+    /// half as far ahead, once their slots have arrived.
+    static let prefetchDistance = 8
+
     /// The id of `key` (-1 when absent) and the slot the probe stopped at: its slot, or the
     /// empty one where it belongs. `keyAt(id)` gives the key with id `id`.
     @inline(__always)
     private static func find(
         _ key: PackedKey, in slots: UnsafeBufferPointer<Int32>, mask: Int, keyAt: (Int) -> PackedKey
     ) -> (id: Int32, slot: Int) {
-        var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
+        find(key, from: Int(truncatingIfNeeded: key.hashValue64) & mask, in: slots, mask: mask, keyAt: keyAt)
+    }
+
+    /// `find` from the key's home slot `home`, already computed.
+    @inline(__always)
+    private static func find(
+        _ key: PackedKey, from home: Int, in slots: UnsafeBufferPointer<Int32>, mask: Int, keyAt: (Int) -> PackedKey
+    ) -> (id: Int32, slot: Int) {
+        var slot = home
         while true {
             let id = slots[slot]
             if id < 0 || keyAt(Int(id)) == key { return (id, slot) }
