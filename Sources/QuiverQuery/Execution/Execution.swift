@@ -281,11 +281,16 @@ final class Execution: @unchecked Sendable {
 
     /// Completes the query: finalises the aggregation and runs sort and limit.
     func finish() throws -> [RecordBatch] {
-        if case .aggregate(let spec) = plan.mode, let state = aggregate {
+        if case .aggregate(let spec) = plan.mode, var state = aggregate {
             aggregate = nil
             if let workerStates {
-                let states = workerStates.takeAll()
-                if state.mergesByPartition { partials = states } else { for other in states { try state.merge(other) } }
+                // The others fold into the largest worker state: folding them all into the
+                // empty one would re-intern every distinct value of the largest as well.
+                var states = workerStates.takeAll()
+                if let largest = states.indices.max(by: { states[$0].distinctPairs < states[$1].distinctPairs }) {
+                    state = states.remove(at: largest)
+                    for other in states { try state.merge(other) }
+                }
             }
             var (finishedGroups, rowCount) = ([ArrayData](), 0)
             if state.mergesByPartition {
