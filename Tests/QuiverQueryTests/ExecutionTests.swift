@@ -208,6 +208,28 @@ import Testing
         })
     }
 
+    /// The merge sizes its tables by sketches of the groups' hashes: their estimate stays
+    /// within 15% from a handful of values to millions, repeats do not count, and the union of
+    /// two sketches counts the values of both once.
+    @Test func distinctSketchEstimatesCardinality() {
+        var random = SeededRandom(seed: 37)
+        for distinct in [0, 1, 10, 1_000, 50_000, 2_000_000] {
+            let hashes = (0..<distinct).map { _ in UInt64.random(in: 0...UInt64.max, using: &random) }
+            var first = DistinctSketch()
+            var second = DistinctSketch()
+            for (index, hash) in hashes.enumerated() {
+                first.add(hash)
+                // The second sketch sees the latter two thirds, the first sketch the rest too.
+                if index >= distinct / 3 { second.add(hash) }
+            }
+            for hash in hashes { first.add(hash) }
+            first.formUnion(second)
+            let error = abs(Double(first.estimate - distinct)) / Double(Swift.max(distinct, 1))
+            #expect(error < 0.15, "\(distinct) distinct hashes estimated as \(first.estimate)")
+        }
+        #expect(abs(DistinctSketch.naturalLog(10) - 2.302_585_092_994_046) < 1e-12)
+    }
+
     /// Global min/max of integer columns without NULLs reduce in the column's own type: the
     /// extremes of every width, across batches (one of a single row), equal the values'.
     @Test func globalMinMaxOfIntegerColumns() throws {

@@ -188,9 +188,12 @@ final class AggregationState {
             UncheckedSendable(Result { () throws -> (columns: [ArrayData], firstSeen: [UInt64]) in
                 let state = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
                 // Room for this partition's groups up front, so its table does not keep
-                // rehashing and regrowing (the sum over partials, capped: groups recur).
+                // rehashing and regrowing: about as many as a sketch of their hashes counts
+                // (groups recur across partials, so their sum can be far too many).
                 let counts = sharedRoutes.value.map { $0.groups[partition].count }
-                let expected = Swift.min(counts.reduce(0, +), 4 * (counts.max() ?? 0))
+                var sketch = DistinctSketch()
+                for route in sharedRoutes.value { sketch.formUnion(route.sketches[partition]) }
+                let expected = Swift.min(counts.reduce(0, +), sketch.estimate + sketch.estimate / 4 + 16)
                 let bytes = zip(shared.value, counts).reduce(0) { total, pair in
                     total + pair.0.keys!.keyBytes * pair.1 / Swift.max(1, pair.0.groupCount)
                 }
@@ -323,32 +326,86 @@ private func firstAppearanceOrder(_ firstSeen: [[UInt64]]) -> [RowRef] {
     return items.map(\.ref)
 }
 
+/// A HyperLogLog sketch of 64-bit hashes: about how many distinct hashes were added (within
+/// about 15%), in 64 bytes, so every partial of a merge keeps one per partition. Registers
+/// are picked by the hash's low bits and ranked by bits 10–39, away from the bits that pick
+/// a merge partition (40 and up).
+struct DistinctSketch {
+    private var registers = [UInt8](repeating: 0, count: 1 << DistinctSketch.indexBits)
+    private static let indexBits = 6
+    private static let rankBits = 30
+
+    /// Makes this sketch count the hashes of `other` too.
+    mutating func formUnion(_ other: DistinctSketch) {
+        for index in registers.indices where other.registers[index] > registers[index] { registers[index] = other.registers[index] }
+    }
+
+    mutating func add(_ hash: UInt64) {
+        let index = Int(truncatingIfNeeded: hash) & (registers.count - 1)
+        let rest = (hash >> UInt64(Self.indexBits)) & ((1 << UInt64(Self.rankBits)) - 1)
+        let rank = UInt8(Swift.min(rest.leadingZeroBitCount - (64 - Self.rankBits), Self.rankBits) + 1)
+        if rank > registers[index] { registers[index] = rank }
+    }
+
+    /// The estimated number of distinct hashes added (linear counting while few registers
+    /// are set).
+    var estimate: Int {
+        let m = Double(registers.count)
+        var sum = 0.0
+        var zeros = 0
+        for register in registers {
+            sum += 1 / Double(UInt64(1) << UInt64(register))
+            if register == 0 { zeros += 1 }
+        }
+        let raw = 0.7213 / (1 + 1.079 / m) * m * m / sum
+        if raw <= 2.5 * m && zeros > 0 { return Int((m * Self.naturalLog(m / Double(zeros))).rounded()) }
+        return Int(raw.rounded())
+    }
+
+    /// ln(x) for x ≥ 1 without libm: x = 2^e·f with f in [1, 2), ln f = 2·atanh((f−1)/(f+1)),
+    /// whose series converges fast there.
+    static func naturalLog(_ x: Double) -> Double {
+        let e = Double(x.exponent)
+        let f = x.significand
+        let y = (f - 1) / (f + 1)
+        let y2 = y * y
+        var term = y
+        var series = 0.0
+        for k in stride(from: 1, through: 21, by: 2) {
+            series += term / Double(k)
+            term *= y2
+        }
+        return e * 0.693_147_180_559_945_3 + 2 * series
+    }
+}
+
 /// Where the groups of one partial go in a partitioned merge: each group's partition (by key
 /// hash), each partition's groups in ascending order, and room for each group's id in its
 /// partition's merged state (written by that partition only).
 private struct PartitionRoute {
     let partitionOf: [UInt8]
     let groups: [[Int32]]
+    /// Per partition, a sketch of its groups' hashes.
+    let sketches: [DistinctSketch]
     let targets: UnsafeMutableBufferPointer<Int32>
 
     init(_ keys: GroupKeys, partitions: Int) {
         let count = keys.count
         targets = .allocate(capacity: Swift.max(count, 1))
         targets.initialize(repeating: -1)
-        guard partitions > 1 else {
-            partitionOf = []
-            groups = [(0..<count).map { Int32($0) }]
-            return
-        }
-        var partitionOf = [UInt8](repeating: 0, count: count)
+        var partitionOf = [UInt8](repeating: 0, count: partitions > 1 ? count : 0)
         var groups = [[Int32]](repeating: [], count: partitions)
+        var sketches = [DistinctSketch](repeating: DistinctSketch(), count: partitions)
         for group in 0..<count {
-            let partition = GroupKeys.partition(keys.hash(of: group), of: partitions)
-            partitionOf[group] = UInt8(partition)
+            let hash = keys.hash(of: group)
+            let partition = GroupKeys.partition(hash, of: partitions)
+            if partitions > 1 { partitionOf[group] = UInt8(partition) }
             groups[partition].append(Int32(group))
+            sketches[partition].add(hash)
         }
         self.partitionOf = partitionOf
         self.groups = groups
+        self.sketches = sketches
     }
 }
 
