@@ -49,7 +49,8 @@ struct KeyTable {
     /// Keys are looked up in runs that cannot outgrow the table, with the table's storage held
     /// open; a run's new keys are collected aside and join the table after it. In a table past
     /// the caches, a run's hashes are computed first so each probe's slot, then its key's
-    /// start, is requested rows ahead (a probe otherwise waits on three dependent loads).
+    /// start, then its key's bytes are requested rows ahead (a probe otherwise waits on three
+    /// dependent loads).
     mutating func intern(
         count rowCount: Int, ids: UnsafeMutableBufferPointer<Int32>,
         key: (Int) -> UnsafeRawBufferPointer, hash hashOf: (Int) -> UInt64
@@ -81,13 +82,18 @@ struct KeyTable {
                                 let hash: UInt64
                                 if prefetching {
                                     let local = index - row
+                                    if local + 3 * distance < runHashes.count {
+                                        quiver_prefetch_read(slots.baseAddress! + (Int(truncatingIfNeeded: runHashes[local + 3 * distance]) & mask))
+                                    }
                                     if local + 2 * distance < runHashes.count {
-                                        quiver_prefetch_read(slots.baseAddress! + (Int(truncatingIfNeeded: runHashes[local + 2 * distance]) & mask))
+                                        let entry = slots[Int(truncatingIfNeeded: runHashes[local + 2 * distance]) & mask]
+                                        let id = Int(entry & 0xFFFF_FFFF) - 1
+                                        if id >= 0 && id < before { quiver_prefetch_read(starts.baseAddress! + id) }
                                     }
                                     if local + distance < runHashes.count {
                                         let entry = slots[Int(truncatingIfNeeded: runHashes[local + distance]) & mask]
                                         let id = Int(entry & 0xFFFF_FFFF) - 1
-                                        if id >= 0 && id < before { quiver_prefetch_read(starts.baseAddress! + id) }
+                                        if id >= 0 && id < before, let arenaBase = arena.baseAddress { quiver_prefetch_read(arenaBase + starts[id]) }
                                     }
                                     hash = runHashes[local]
                                 } else {
@@ -120,8 +126,9 @@ struct KeyTable {
 
     /// Tables with at least this many slots prefetch ahead of their probes.
     static let prefetchSlots = 1 << 16
-    /// How many rows ahead a run requests its probes' slots; the slots' key starts are
-    /// requested half as far ahead, once their slots have arrived.
+    /// A run requests its probes' slots three times this many rows ahead, the slots' key
+    /// starts twice as far ahead, and the keys' first bytes this far ahead, each once the
+    /// load before it has arrived.
     static let prefetchDistance = 8
 
     /// Whether `key` equals the arena's bytes `start..<end`.
