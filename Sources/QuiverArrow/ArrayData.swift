@@ -78,55 +78,6 @@ public struct ArrayData: Sendable {
     }
 }
 
-/// Bit-level helpers for validity bitmaps and boolean values (LSB-first, as Arrow packs them).
-@usableFromInline
-package enum BitUtil {
-    /// Reads bit `index` of the bitmap at `bits`.
-    @inlinable
-    package static func get(_ bits: UnsafeRawPointer, _ index: Int) -> Bool {
-        bits.load(fromByteOffset: index >> 3, as: UInt8.self) & (1 << UInt8(index & 7)) != 0
-    }
-
-    /// Sets bit `index` to `value`.
-    @inlinable
-    package static func set(_ bits: UnsafeMutableRawPointer, _ index: Int, _ value: Bool) {
-        let byte = bits.load(fromByteOffset: index >> 3, as: UInt8.self)
-        let mask = UInt8(1) << UInt8(index & 7)
-        bits.storeBytes(of: value ? byte | mask : byte & ~mask, toByteOffset: index >> 3, as: UInt8.self)
-    }
-
-    /// Bytes needed for `bitCount` bits (no overflow near `Int.max`: lengths can be hostile).
-    @inlinable
-    package static func byteCount(forBits bitCount: Int) -> Int { bitCount / 8 + (bitCount % 8 == 0 ? 0 : 1) }
-
-    /// Counts the set bits in `[from, from + count)`.
-    package static func countSetBits(_ bits: UnsafeRawPointer, from start: Int, count: Int) -> Int {
-        guard count > 0 else { return 0 }
-        var total = 0
-        var index = start
-        let end = start + count
-        // Leading bits up to a byte boundary.
-        while index < end && index & 7 != 0 {
-            if get(bits, index) { total += 1 }
-            index += 1
-        }
-        // Whole 64-bit words, then whole bytes.
-        while end - index >= 64 {
-            total += bits.loadUnaligned(fromByteOffset: index >> 3, as: UInt64.self).nonzeroBitCount
-            index += 64
-        }
-        while end - index >= 8 {
-            total += bits.load(fromByteOffset: index >> 3, as: UInt8.self).nonzeroBitCount
-            index += 8
-        }
-        while index < end {
-            if get(bits, index) { total += 1 }
-            index += 1
-        }
-        return total
-    }
-}
-
 extension ArrayData {
     /// Bytes of every buffer this array references, its children's and its dictionary's
     /// included (pyarrow's `get_total_buffer_size()`): what holding the array keeps alive.

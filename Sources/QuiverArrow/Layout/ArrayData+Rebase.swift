@@ -1,4 +1,3 @@
-import QuiverArrow
 import QuiverBytes
 
 extension ArrayData {
@@ -12,7 +11,7 @@ extension ArrayData {
     /// Every size is checked before it is used, so inconsistent array data throws
     /// `invalidData` instead of reading out of bounds. Cost: O(1) per buffer for most
     /// layouts, O(length) for list views, dense unions and shifted offsets.
-    func rebased(pool: MemoryPool) throws -> ArrayData {
+    package func rebased(pool: MemoryPool) throws -> ArrayData {
         let storage = type.storageType
         let layout = storage.layout
         let fields = storage.children
