@@ -1,6 +1,7 @@
 import Foundation
 import QuiverArrow
 import QuiverBytes
+import QuiverStore
 import QuiverTestSupport
 import Testing
 @testable import QuiverQuery
@@ -250,7 +251,7 @@ import Testing
                 let a: ArrayData = index == 0 ? Make.int64([1]) : ArrayData(type: .int64, length: 1_000_000, buffers: [.empty, .empty])
                 return RecordBatch(uncheckedSchema: schema, columns: [a, Make.utf8(["x"])], length: index == 0 ? 1 : 1_000_000)
             }
-            func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
+            func statistics(batch: Int) -> BatchStatistics? { nil }
         }
         do {
             _ = try Query(Liar()).aggregate([sum(col("a"))]).execute()
@@ -273,7 +274,7 @@ import Testing
                 requested.append(columns)
                 return try inner.batch(at: index, columns: columns).selecting(columns)
             }
-            func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
+            func statistics(batch: Int) -> BatchStatistics? { nil }
         }
         let batch = try Make.batch([("a", Make.int64([1, 2, 3])), ("b", Make.float64([1, 2, 3])), ("s", Make.utf8(["x", "y", "z"]))])
         let source = Recorder(try InMemorySource(batches: [batch]))
@@ -449,5 +450,5 @@ private struct SlowFirstBatch: BatchSource {
         if index == 0 { Thread.sleep(forTimeInterval: 0.2) }
         return try inner.batch(at: index, columns: columns)
     }
-    func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
+    func statistics(batch: Int) -> BatchStatistics? { nil }
 }
