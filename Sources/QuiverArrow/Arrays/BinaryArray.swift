@@ -40,6 +40,23 @@ public enum BytesEncoding: BinaryEncoding {
     }
 }
 
+/// Arrays whose slots are byte strings: binary and utf8 in every layout, and fixed-size
+/// binary. Each layout says where a slot's bytes are (`withUnsafeBytes(at:_:)`); reading
+/// them as a Swift value is written once, in `value(at:)`.
+public protocol ArrowBinaryArray: ArrowScalarArray where Value == Encoding.Value {
+    /// How a slot's bytes read as a Swift value (`String` or `[UInt8]`).
+    associatedtype Encoding: BinaryEncoding
+    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
+    /// escape `body`. O(1), no copy.
+    func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R
+}
+
+extension ArrowBinaryArray {
+    /// The value of slot `index`: copies its bytes into a `String` or `[UInt8]` (O(bytes)).
+    @inlinable
+    public func value(at index: Int) -> Encoding.Value { withUnsafeBytes(at: index) { Encoding.decode($0) } }
+}
+
 extension DataType {
     /// The offset-based binary type for an offset width and encoding (`utf8` for
     /// `Int32` + `UTF8Encoding`, …).
@@ -57,7 +74,7 @@ extension DataType {
 /// (`binary`, `utf8`, `large_binary`, `large_utf8`).
 ///
 /// `bytes(at:)` is zero-copy; `value(at:)` builds a `String` or `[UInt8]`.
-public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>: ArrowScalarArray,
+public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>: ArrowBinaryArray,
     @unchecked Sendable
 {
     public let data: ArrayData
@@ -99,16 +116,10 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
         return UnsafeRawBufferPointer(start: bytes + start, count: Int(offsets[index + 1]) - start)
     }
 
-    /// The value of slot `index` (copies its bytes into a `String` or `[UInt8]`).
-    @inlinable
-    public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
-
-    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
-    /// escape `body`. No copy.
+    /// Calls `body` with the bytes of slot `index`, viewed in place (no copy).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        defer { withExtendedLifetime(data) {} }
-        return try body(bytes(at: index))
+        try withExtendedLifetime(data) { () throws(E) -> R in try body(bytes(at: index)) }
     }
 }
 
@@ -143,7 +154,7 @@ struct BinaryViewLayout {
 
 /// Variable-length binary or utf8 values stored as 16-byte views (`binary_view`,
 /// `utf8_view`): short values inline, longer ones in variadic data buffers.
-public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArray, @unchecked Sendable {
+public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowBinaryArray, @unchecked Sendable {
     public let data: ArrayData
     @usableFromInline let views: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
@@ -174,16 +185,10 @@ public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArra
         return UnsafeRawBufferPointer(start: buffer.baseAddress + Int(BinaryViewLayout.offset(view)), count: count)
     }
 
-    /// The value of slot `index` (copies its bytes into a `String` or `[UInt8]`).
-    @inlinable
-    public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
-
-    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
-    /// escape `body`. No copy.
+    /// Calls `body` with the bytes of slot `index`, viewed in place (no copy).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        defer { withExtendedLifetime(data) {} }
-        return try body(bytes(at: index))
+        try withExtendedLifetime(data) { () throws(E) -> R in try body(bytes(at: index)) }
     }
 }
 
@@ -193,7 +198,9 @@ public typealias StringViewArray = VariableBinaryViewArray<UTF8Encoding>
 public typealias BinaryViewArray = VariableBinaryViewArray<BytesEncoding>
 
 /// Binary values of one fixed width, packed back to back.
-public struct FixedSizeBinaryArray: ArrowScalarArray, @unchecked Sendable {
+public struct FixedSizeBinaryArray: ArrowBinaryArray, @unchecked Sendable {
+    /// Values read as byte arrays.
+    public typealias Encoding = BytesEncoding
     public let data: ArrayData
     /// Bytes per value.
     public let byteWidth: Int
@@ -223,14 +230,9 @@ public struct FixedSizeBinaryArray: ArrowScalarArray, @unchecked Sendable {
         UnsafeRawBufferPointer(start: values + index * byteWidth, count: byteWidth)
     }
 
-    /// The value of slot `index` as a byte array (copies).
-    @inlinable public func value(at index: Int) -> [UInt8] { Array(bytes(at: index)) }
-
-    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
-    /// escape `body`. No copy.
+    /// Calls `body` with the bytes of slot `index`, viewed in place (no copy).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        defer { withExtendedLifetime(data) {} }
-        return try body(bytes(at: index))
+        try withExtendedLifetime(data) { () throws(E) -> R in try body(bytes(at: index)) }
     }
 }
