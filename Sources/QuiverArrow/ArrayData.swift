@@ -25,9 +25,27 @@ public struct ArrayData: Sendable {
         set { dictionaryStorage = newValue.map { [$0] } ?? [] }
     }
 
-    /// Assembles array data without validating it (see `validate(full:)`).
+    /// Assembles array data and validates it fully (`validate(full: true)`), as arrow-rs's
+    /// `ArrayData::try_new`: throws `invalidData` unless every accessor of the typed arrays
+    /// would read in bounds and the values obey the format. Cost: O(data) — offsets, utf8,
+    /// dictionary indices, union ids and run ends are all read. For data that is valid by
+    /// construction, `init(uncheckedType:…)` skips the walk.
     public init(
         type: DataType, length: Int, nullCount: Int = 0, offset: Int = 0, buffers: [Buffer],
+        children: [ArrayData] = [], dictionary: ArrayData? = nil
+    ) throws {
+        self.init(
+            uncheckedType: type, length: length, nullCount: nullCount, offset: offset, buffers: buffers,
+            children: children, dictionary: dictionary)
+        try validate(full: true)
+    }
+
+    /// Assembles array data without validating it (arrow-rs's `ArrayData::new_unchecked`):
+    /// O(1), no copy. The caller guarantees the data is valid; typed arrays read it without
+    /// bounds checks, so invalid data read through them is undefined behaviour. Use
+    /// `init(type:…)` or `validate(full:)` for data from outside.
+    public init(
+        uncheckedType type: DataType, length: Int, nullCount: Int = 0, offset: Int = 0, buffers: [Buffer],
         children: [ArrayData] = [], dictionary: ArrayData? = nil
     ) {
         self.type = type

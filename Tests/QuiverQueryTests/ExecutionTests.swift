@@ -248,7 +248,7 @@ import Testing
             let schema = Schema([Field("a", .int64), Field("b", .utf8)])
             let batchCount = 2
             func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
-                let a: ArrayData = index == 0 ? Make.int64([1]) : ArrayData(type: .int64, length: 1_000_000, buffers: [.empty, .empty])
+                let a: ArrayData = index == 0 ? Make.int64([1]) : ArrayData(uncheckedType: .int64, length: 1_000_000, buffers: [.empty, .empty])
                 return RecordBatch(uncheckedSchema: schema, columns: [a, Make.utf8(["x"])], length: index == 0 ? 1 : 1_000_000)
             }
             func statistics(batch: Int) -> BatchStatistics? { nil }
@@ -409,7 +409,7 @@ import Testing
     /// it to filter, sort or compare them is a typed error.
     @Test func unsupportedTypesPassThrough() throws {
         let values = Make.int32([1, 2, 3])
-        let list = ArrayData(type: .list(Field("item", .int32)), length: 2, buffers: [.empty, Buffer(copyingValues: [Int32(0), 1, 3])], children: [values])
+        let list = ArrayData(uncheckedType: .list(Field("item", .int32)), length: 2, buffers: [.empty, Buffer(copyingValues: [Int32(0), 1, 3])], children: [values])
         let batch = try Make.batch([("a", Make.int64([1, 2])), ("l", list)])
         let source = try InMemorySource(batches: [batch])
         let all = try Query(source).execute()

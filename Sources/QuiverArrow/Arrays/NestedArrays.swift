@@ -287,7 +287,7 @@ public struct DictionaryArray: ArrowArray, @unchecked Sendable {
     }
 
     /// The dictionary values.
-    public var dictionary: ArrayData { data.dictionary ?? ArrayData(type: .null, length: 0, buffers: []) }
+    public var dictionary: ArrayData { data.dictionary ?? ArrayData(uncheckedType: .null, length: 0, buffers: []) }
 
     /// The dictionary index of slot `index`, or nil when the slot is null.
     public func key(at index: Int) -> Int? {

@@ -210,6 +210,6 @@ public final class NullBuilder: ArrayBuilder {
 
     public func finish() -> ArrayData {
         defer { length = 0 }
-        return ArrayData(type: type, length: length, nullCount: length, buffers: [])
+        return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [])
     }
 }

@@ -55,7 +55,7 @@ public final class VariableBinaryBuilder<Offset: ArrowOffset, Encoding: BinaryEn
     public func finish() -> ArrayData {
         let (length, nulls) = (validity.length, validity.nullCount)
         let result = ArrayData(
-            type: type, length: length, nullCount: nulls,
+            uncheckedType: type, length: length, nullCount: nulls,
             buffers: [validity.finish(), offsets.finish(), bytes.finish()])
         offsets.appendValue(Offset.zero)
         return result

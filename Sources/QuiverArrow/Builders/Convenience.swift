@@ -64,7 +64,7 @@ extension ArrayData {
         from values: [T], type: DataType = T.arrowType, pool: MemoryPool = .default
     ) -> ArrayData {
         precondition(T.canView(type.storageType), "\(T.self) values cannot build \(type)")
-        return ArrayData(type: type, length: values.count, buffers: [.empty, Buffer(copyingValues: values, pool: pool)])
+        return ArrayData(uncheckedType: type, length: values.count, buffers: [.empty, Buffer(copyingValues: values, pool: pool)])
     }
 }
 

@@ -89,7 +89,7 @@ public final class VariableListBuilder<Offset: ArrowOffset, Child: ArrayBuilder>
         let (length, nulls) = (validity.length, validity.nullCount)
         let offsetsBuffer = offsets.finish(end: child.length)
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
             children: [child.finish()])
     }
 }
@@ -157,7 +157,7 @@ public final class FixedSizeListBuilder<Child: ArrayBuilder>: ArrayBuilder {
         precondition(child.length == validity.length * listSize, "fixed-size list child has \(child.length) elements")
         let (length, nulls) = (validity.length, validity.nullCount)
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish()], children: [child.finish()])
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish()], children: [child.finish()])
     }
 }
 
@@ -223,7 +223,7 @@ public final class StructBuilder: ArrayBuilder {
         precondition(children.allSatisfy { $0.length == validity.length }, "struct fields have unequal lengths")
         let (length, nulls) = (validity.length, validity.nullCount)
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish()],
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish()],
             children: children.map { $0.finish() })
     }
 }
@@ -293,9 +293,9 @@ public final class MapBuilder: ArrayBuilder {
         let offsetsBuffer = offsets.finish(end: keys.length)
         let count = keys.length
         let entriesData = ArrayData(
-            type: entries.type, length: count, buffers: [.empty], children: [keys.finish(), items.finish()])
+            uncheckedType: entries.type, length: count, buffers: [.empty], children: [keys.finish(), items.finish()])
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
             children: [entriesData])
     }
 }

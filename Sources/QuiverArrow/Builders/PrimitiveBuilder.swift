@@ -45,7 +45,7 @@ public final class PrimitiveBuilder<T: ArrowPrimitive>: TypedArrayBuilder {
         let nulls = validity.nullCount
         let length = validity.length
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
     }
 
     @usableFromInline
@@ -93,7 +93,7 @@ public final class BooleanBuilder: TypedArrayBuilder {
 
     public func finish() -> ArrayData {
         let (length, nulls) = (validity.length, validity.nullCount)
-        return ArrayData(type: type, length: length, nullCount: nulls, buffers: [validity.finish(), bits.finish()])
+        return ArrayData(uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), bits.finish()])
     }
 
     private func setNext(_ value: Bool) {
@@ -158,7 +158,7 @@ public final class FixedSizeBinaryBuilder: TypedArrayBuilder {
 
     public func finish() -> ArrayData {
         let (length, nulls) = (validity.length, validity.nullCount)
-        return ArrayData(type: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
+        return ArrayData(uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
     }
 
     /// Parses `text` at the type's scale into `bits`-wide two's complement (no rounding).

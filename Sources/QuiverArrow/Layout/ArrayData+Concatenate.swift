@@ -96,14 +96,14 @@ extension ArrayData {
             ) { $0.length }
             let runs = parts.reduce(0) { $0 + $1.children[0].length }
             children = [
-                ArrayData(type: parts[0].children[0].type, length: runs, buffers: [.empty, runEnds]),
+                ArrayData(uncheckedType: parts[0].children[0].type, length: runs, buffers: [.empty, runEnds]),
                 try child(1),
             ]
         default:
             buffers.append(try bytes(1))
         }
         return ArrayData(
-            type: type, length: length, nullCount: nullCount, buffers: buffers, children: children,
+            uncheckedType: type, length: length, nullCount: nullCount, buffers: buffers, children: children,
             dictionary: parts.last?.dictionary)
     }
 

@@ -112,7 +112,7 @@ enum Take {
         let validity = gatherValidity(sources, indices, pool: pool)
         switch type.storageType {
         case .null:
-            return ArrayData(type: type, length: count, nullCount: count, buffers: [])
+            return ArrayData(uncheckedType: type, length: count, nullCount: count, buffers: [])
         case .boolean:
             let bits = sources.map { Columns.bits($0) }
             let writer = Bitmaps.build(count: count, pool: pool) { bits[indices.source($0)][indices.row($0)] }
@@ -237,7 +237,7 @@ extension ScalarArrays {
             }
             return builder.finish()
         case .null:
-            return ArrayData(type: type, length: count, nullCount: count, buffers: [])
+            return ArrayData(uncheckedType: type, length: count, nullCount: count, buffers: [])
         default:
             guard let kind = NumberKind(type) else { throw QuiverError(.unsupported, "cannot build \(type)") }
             let values = try kind.visit(Numbers(scalars: scalars, pool: pool))

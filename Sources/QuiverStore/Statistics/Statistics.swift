@@ -78,9 +78,9 @@ public struct StatisticBound: Sendable, Hashable, CustomStringConvertible {
         switch type.storageType {
         case .date32, .time32:
             guard let narrow = Int32(exactly: value) else { return prefix + self.value.description }
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [narrow])])
+            data = ArrayData(uncheckedType: type, length: 1, buffers: [.empty, Buffer(copyingValues: [narrow])])
         case .date64, .time64, .timestamp, .duration:
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [value])])
+            data = ArrayData(uncheckedType: type, length: 1, buffers: [.empty, Buffer(copyingValues: [value])])
         default: return prefix + self.value.description
         }
         return prefix + data.formatValue(at: 0)
