@@ -97,6 +97,15 @@ public struct ArrayData: Sendable {
 }
 
 extension ArrayData {
+    /// The memory mapping the first mapped buffer of this array (its children and dictionary
+    /// included) views, or nil when no buffer is memory-mapped. Walks the nesting, reads no
+    /// data.
+    public var memoryMapping: MemoryMapping? {
+        for buffer in buffers { if let mapping = buffer.owner as? MemoryMapping { return mapping } }
+        for child in children { if let mapping = child.memoryMapping { return mapping } }
+        return dictionary?.memoryMapping
+    }
+
     /// Bytes of every buffer this array references, its children's and its dictionary's
     /// included (pyarrow's `get_total_buffer_size()`): what holding the array keeps alive.
     /// A slice counts its buffers whole; a buffer referenced twice counts twice. Walks the

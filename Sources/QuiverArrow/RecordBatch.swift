@@ -59,3 +59,9 @@ public struct RecordBatch: Sendable {
             columns: indices.map { columns[$0] }, length: length)
     }
 }
+
+extension RecordBatch {
+    /// The memory mapping the first mapped buffer of the columns views, or nil (see
+    /// `ArrayData.memoryMapping`). Walks the columns' nesting, reads no data.
+    public var memoryMapping: MemoryMapping? { columns.lazy.compactMap(\.memoryMapping).first }
+}
