@@ -11,11 +11,17 @@ import QuiverBytes
 ///   spec says, list children are addressed through the offsets.
 /// Value semantics; buffers are shared views, so copying an `ArrayData` copies no bytes.
 public struct ArrayData: Sendable {
+    /// The logical type (an extension type stays an extension type; `type.storageType` gives the layout).
     public var type: DataType
+    /// Slots in this array (of the view, not of the buffers).
     public var length: Int
+    /// Null slots among them; 0 allows an empty validity buffer.
     public var nullCount: Int
+    /// The first slot inside the buffers: slicing moves it, the bytes stay.
     public var offset: Int
+    /// The buffers in `type.layout` order (view types: then the variadic data buffers).
     public var buffers: [Buffer]
+    /// Child arrays of nested types, in the order of the type's children.
     public var children: [ArrayData]
     private var dictionaryStorage: [ArrayData]
 

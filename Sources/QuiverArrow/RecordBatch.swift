@@ -2,6 +2,7 @@ import QuiverBytes
 
 /// Equal-length columns under a schema: the unit that IPC reads and writes.
 public struct RecordBatch: Sendable {
+    /// The fields the columns follow, and the schema metadata.
     public let schema: Schema
     /// One `ArrayData` per schema field, each of `length` slots.
     public let columns: [ArrayData]

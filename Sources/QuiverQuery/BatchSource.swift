@@ -40,6 +40,7 @@ public protocol BatchScan: Sendable {
 }
 
 extension BatchSource {
+    /// Reads each batch with `batch(at:columns:)` when asked: no planning, no read-ahead.
     public func scan(batches: [Int], columns: [Int]) -> any BatchScan {
         DirectScan(source: self, columns: columns)
     }
@@ -82,6 +83,7 @@ struct FilePlannedScan: BatchScan {
 
 /// Record batches held in memory, scanned without copying.
 public struct InMemorySource: BatchSource {
+    /// The schema of every batch.
     public let schema: Schema
     /// The batches, in scan order.
     public let batches: [RecordBatch]

@@ -22,9 +22,12 @@ public struct FileBatchSource: BatchSource {
         self.ioPolicy = ioPolicy
     }
 
+    /// The file's schema.
     public var schema: Schema { reader.schema }
+    /// The file's record batches.
     public var batchCount: Int { reader.numRecordBatches }
 
+    /// Decodes batch `index` with only `columns` (O(their bytes); a mapped file is not copied).
     public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
         try reader.recordBatch(at: index, columns: columns)
     }

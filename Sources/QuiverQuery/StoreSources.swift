@@ -40,9 +40,13 @@ public struct StoreTableSource: BatchSource {
         try self.init(try store.snapshot(of: name, options: SnapshotOptions(verifyChecksums: verifyChecksums)))
     }
 
+    /// The table's schema at the snapshot (the newest, after any added columns).
     public var schema: Schema { snapshot.schema }
+    /// Batches of every file of the snapshot.
     public var batchCount: Int { locations.count }
 
+    /// Decodes batch `index` with only `columns`; columns its file predates read as nulls.
+    /// Verifies the batch's checksum first when the source was opened to.
     public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
         guard index >= 0, index < locations.count else {
             throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(locations.count)")

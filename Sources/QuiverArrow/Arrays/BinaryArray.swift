@@ -21,10 +21,13 @@ public protocol BinaryEncoding: Sendable {
 
 /// utf8 types: values are `String`s (their bytes were validated as UTF-8).
 public enum UTF8Encoding: BinaryEncoding {
+    /// True: utf8 types.
     public static var isUTF8: Bool { true }
+    /// Copies the bytes into a `String` (O(bytes); they were validated as UTF-8).
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> String {
         String(decoding: bytes, as: UTF8.self)
     }
+    /// The string's UTF-8 bytes (no copy for native strings).
     public static func withBytes<R>(of value: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var value = value
         return try value.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
@@ -33,8 +36,11 @@ public enum UTF8Encoding: BinaryEncoding {
 
 /// Binary types: values are byte arrays.
 public enum BytesEncoding: BinaryEncoding {
+    /// False: binary types.
     public static var isUTF8: Bool { false }
+    /// Copies the bytes into an array (O(bytes)).
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { Array(bytes) }
+    /// The array's own bytes, no copy.
     public static func withBytes<R>(of value: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try value.withUnsafeBytes(body)
     }
@@ -77,12 +83,15 @@ extension DataType {
 public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>: ArrowBinaryArray,
     @unchecked Sendable
 {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// The `length + 1` offsets of this slice (empty for an empty array without offsets).
     @usableFromInline package let offsets: UnsafeBufferPointer<Offset>
     @usableFromInline let bytes: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "\(Self.self)") { $0 == DataType.binaryType(Offset.self, Encoding.self) }
         self.init(unchecked: data)
@@ -99,6 +108,7 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// Calls `body` with the `length + 1` offsets of this slice into the data buffer,
@@ -155,10 +165,13 @@ struct BinaryViewLayout {
 /// Variable-length binary or utf8 values stored as 16-byte views (`binary_view`,
 /// `utf8_view`): short values inline, longer ones in variadic data buffers.
 public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowBinaryArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     @usableFromInline let views: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "\(Self.self)") { $0 == (Encoding.isUTF8 ? .utf8View : .binaryView) }
         self.init(unchecked: data)
@@ -171,6 +184,7 @@ public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowBinaryArra
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The bytes of slot `index`, viewed in place (inside the view or a data buffer).
@@ -201,12 +215,15 @@ public typealias BinaryViewArray = VariableBinaryViewArray<BytesEncoding>
 public struct FixedSizeBinaryArray: ArrowBinaryArray, @unchecked Sendable {
     /// Values read as byte arrays.
     public typealias Encoding = BytesEncoding
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// Bytes per value.
     public let byteWidth: Int
     @usableFromInline let values: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "FixedSizeBinaryArray") {
             if case .fixedSizeBinary = $0 { return true } else { return false }
@@ -222,6 +239,7 @@ public struct FixedSizeBinaryArray: ArrowBinaryArray, @unchecked Sendable {
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The bytes of slot `index`, viewed in place.

@@ -9,6 +9,7 @@ public protocol ArrowBuildable {
 }
 
 extension ArrowBuildable where Self: ArrowPrimitive {
+    /// A `PrimitiveBuilder` of this type, with room for `capacity` values.
     public static func makeArrayBuilder(capacity: Int, pool: MemoryPool) -> PrimitiveBuilder<Self> {
         PrimitiveBuilder(capacity: capacity, pool: pool)
     }
@@ -31,6 +32,7 @@ extension Float16: ArrowBuildable {}
 #endif
 
 extension Bool: ArrowBuildable {
+    /// Booleans build `boolean` arrays.
     public static func makeArrayBuilder(capacity: Int, pool: MemoryPool) -> BooleanBuilder {
         BooleanBuilder(capacity: capacity, pool: pool)
     }

@@ -40,6 +40,7 @@ public enum StatisticValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The value as text: strings quoted, binary as `0x` hex.
     public var description: String {
         switch self {
         case .int(let value): return String(value)
@@ -66,6 +67,7 @@ public struct StatisticBound: Sendable, Hashable, CustomStringConvertible {
         self.isExact = isExact
     }
 
+    /// The value, prefixed `≈` when it is only a bound.
     public var description: String { isExact ? value.description : "≈\(value)" }
 
     /// The bound as a column of `type` displays its values — dates as dates, timestamps as
