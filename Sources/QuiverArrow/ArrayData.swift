@@ -11,11 +11,17 @@ import QuiverBytes
 ///   spec says, list children are addressed through the offsets.
 /// Value semantics; buffers are shared views, so copying an `ArrayData` copies no bytes.
 public struct ArrayData: Sendable {
+    /// The logical type (an extension type stays an extension type; `type.storageType` gives the layout).
     public var type: DataType
+    /// Slots in this array (of the view, not of the buffers).
     public var length: Int
+    /// Null slots among them; 0 allows an empty validity buffer.
     public var nullCount: Int
+    /// The first slot inside the buffers: slicing moves it, the bytes stay.
     public var offset: Int
+    /// The buffers in `type.layout` order (view types: then the variadic data buffers).
     public var buffers: [Buffer]
+    /// Child arrays of nested types, in the order of the type's children.
     public var children: [ArrayData]
     private var dictionaryStorage: [ArrayData]
 
@@ -25,9 +31,27 @@ public struct ArrayData: Sendable {
         set { dictionaryStorage = newValue.map { [$0] } ?? [] }
     }
 
-    /// Assembles array data without validating it (see `validate(full:)`).
+    /// Assembles array data and validates it fully (`validate(full: true)`), as arrow-rs's
+    /// `ArrayData::try_new`: throws `invalidData` unless every accessor of the typed arrays
+    /// would read in bounds and the values obey the format. Cost: O(data) — offsets, utf8,
+    /// dictionary indices, union ids and run ends are all read. For data that is valid by
+    /// construction, `init(uncheckedType:…)` skips the walk.
     public init(
         type: DataType, length: Int, nullCount: Int = 0, offset: Int = 0, buffers: [Buffer],
+        children: [ArrayData] = [], dictionary: ArrayData? = nil
+    ) throws {
+        self.init(
+            uncheckedType: type, length: length, nullCount: nullCount, offset: offset, buffers: buffers,
+            children: children, dictionary: dictionary)
+        try validate(full: true)
+    }
+
+    /// Assembles array data without validating it (arrow-rs's `ArrayData::new_unchecked`):
+    /// O(1), no copy. The caller guarantees the data is valid; typed arrays read it without
+    /// bounds checks, so invalid data read through them is undefined behaviour. Use
+    /// `init(type:…)` or `validate(full:)` for data from outside.
+    public init(
+        uncheckedType type: DataType, length: Int, nullCount: Int = 0, offset: Int = 0, buffers: [Buffer],
         children: [ArrayData] = [], dictionary: ArrayData? = nil
     ) {
         self.type = type
@@ -78,56 +102,16 @@ public struct ArrayData: Sendable {
     }
 }
 
-/// Bit-level helpers for validity bitmaps and boolean values (LSB-first, as Arrow packs them).
-@usableFromInline
-package enum BitUtil {
-    /// Reads bit `index` of the bitmap at `bits`.
-    @inlinable
-    package static func get(_ bits: UnsafeRawPointer, _ index: Int) -> Bool {
-        bits.load(fromByteOffset: index >> 3, as: UInt8.self) & (1 << UInt8(index & 7)) != 0
-    }
-
-    /// Sets bit `index` to `value`.
-    @inlinable
-    package static func set(_ bits: UnsafeMutableRawPointer, _ index: Int, _ value: Bool) {
-        let byte = bits.load(fromByteOffset: index >> 3, as: UInt8.self)
-        let mask = UInt8(1) << UInt8(index & 7)
-        bits.storeBytes(of: value ? byte | mask : byte & ~mask, toByteOffset: index >> 3, as: UInt8.self)
-    }
-
-    /// Bytes needed for `bitCount` bits (no overflow near `Int.max`: lengths can be hostile).
-    @inlinable
-    package static func byteCount(forBits bitCount: Int) -> Int { bitCount / 8 + (bitCount % 8 == 0 ? 0 : 1) }
-
-    /// Counts the set bits in `[from, from + count)`.
-    package static func countSetBits(_ bits: UnsafeRawPointer, from start: Int, count: Int) -> Int {
-        guard count > 0 else { return 0 }
-        var total = 0
-        var index = start
-        let end = start + count
-        // Leading bits up to a byte boundary.
-        while index < end && index & 7 != 0 {
-            if get(bits, index) { total += 1 }
-            index += 1
-        }
-        // Whole 64-bit words, then whole bytes.
-        while end - index >= 64 {
-            total += bits.loadUnaligned(fromByteOffset: index >> 3, as: UInt64.self).nonzeroBitCount
-            index += 64
-        }
-        while end - index >= 8 {
-            total += bits.load(fromByteOffset: index >> 3, as: UInt8.self).nonzeroBitCount
-            index += 8
-        }
-        while index < end {
-            if get(bits, index) { total += 1 }
-            index += 1
-        }
-        return total
-    }
-}
-
 extension ArrayData {
+    /// The memory mapping the first mapped buffer of this array (its children and dictionary
+    /// included) views, or nil when no buffer is memory-mapped. Walks the nesting, reads no
+    /// data.
+    public var memoryMapping: MemoryMapping? {
+        for buffer in buffers { if let mapping = buffer.owner as? MemoryMapping { return mapping } }
+        for child in children { if let mapping = child.memoryMapping { return mapping } }
+        return dictionary?.memoryMapping
+    }
+
     /// Bytes of every buffer this array references, its children's and its dictionary's
     /// included (pyarrow's `get_total_buffer_size()`): what holding the array keeps alive.
     /// A slice counts its buffers whole; a buffer referenced twice counts twice. Walks the

@@ -66,6 +66,7 @@ public indirect enum DataType: Sendable, Hashable {
 
     /// The child fields of a nested type (empty for others). For `.map` the single entries
     /// field; for `.runEndEncoded` run ends then values; for `.dictionary` and `.extension` none.
+    /// Builds the array on each call (O(children)).
     public var children: [Field] {
         switch self {
         case .list(let f), .largeList(let f), .listView(let f), .largeListView(let f),
@@ -120,7 +121,8 @@ public indirect enum DataType: Sendable, Hashable {
     }
 
     /// The buffers an array of this type has in the Arrow IPC format, in order, not counting
-    /// the variadic data buffers of view types.
+    /// the variadic data buffers of view types. Builds (allocates) the array on each call: per-slot
+    /// code uses `hasValidityBitmap` and friends instead.
     public var layout: [BufferKind] {
         switch storageType {
         case .null: return []

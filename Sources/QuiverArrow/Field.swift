@@ -9,15 +9,20 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
     private var storage: [Pair]
     private struct Pair: Sendable, Hashable { var key: String; var value: String }
 
+    /// No pairs.
     public init() { storage = [] }
+    /// The pairs, in order.
     public init(_ pairs: [(key: String, value: String)]) {
         storage = pairs.map { Pair(key: $0.key, value: $0.value) }
     }
+    /// The pairs of a literal, in order (`["k": "v"]`).
     public init(dictionaryLiteral elements: (String, String)...) {
         storage = elements.map { Pair(key: $0.0, value: $0.1) }
     }
 
+    /// Whether there are no pairs.
     public var isEmpty: Bool { storage.isEmpty }
+    /// The number of pairs.
     public var count: Int { storage.count }
 
     /// The value of the first pair with `key`; setting replaces it in place, or appends;
@@ -37,6 +42,7 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
         }
     }
 
+    /// The pairs in order.
     public func makeIterator() -> some IteratorProtocol<(key: String, value: String)> {
         storage.lazy.map { (key: $0.key, value: $0.value) }.makeIterator()
     }
@@ -44,8 +50,11 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
 
 /// A named, typed column (or child of a nested type), with nullability and custom metadata.
 public struct Field: Sendable, Hashable {
+    /// The column name (need not be unique in a schema).
     public var name: String
+    /// The logical type of the column's values.
     public var type: DataType
+    /// Whether slots may be null (a promise recorded in the schema; not enforced on data).
     public var nullable: Bool
     /// Custom metadata, excluding the `ARROW:extension:*` keys (those live in `.extension` types).
     public var metadata: Metadata
@@ -53,6 +62,7 @@ public struct Field: Sendable, Hashable {
     /// IPC. Readers set it from the input; writers assign one when nil.
     public var dictionaryId: Int64?
 
+    /// A field; nullable and without metadata unless said otherwise.
     public init(
         _ name: String, _ type: DataType, nullable: Bool = true, metadata: Metadata = [:],
         dictionaryId: Int64? = nil
@@ -66,14 +76,18 @@ public struct Field: Sendable, Hashable {
 }
 
 extension Field: CustomStringConvertible {
+    /// `name: type`, with ` not null` for non-nullable fields.
     public var description: String { "\(name): \(type)\(nullable ? "" : " not null")" }
 }
 
 /// The fields of a record batch, plus custom metadata.
 public struct Schema: Sendable, Hashable {
+    /// The top-level fields, in column order.
     public var fields: [Field]
+    /// Custom metadata of the schema (Arrow's schema-level `custom_metadata`).
     public var metadata: Metadata
 
+    /// A schema of `fields`.
     public init(_ fields: [Field], metadata: Metadata = [:]) {
         self.fields = fields
         self.metadata = metadata

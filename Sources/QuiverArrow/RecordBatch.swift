@@ -2,6 +2,7 @@ import QuiverBytes
 
 /// Equal-length columns under a schema: the unit that IPC reads and writes.
 public struct RecordBatch: Sendable {
+    /// The fields the columns follow, and the schema metadata.
     public let schema: Schema
     /// One `ArrayData` per schema field, each of `length` slots.
     public let columns: [ArrayData]
@@ -58,4 +59,10 @@ public struct RecordBatch: Sendable {
             uncheckedSchema: Schema(indices.map { schema.fields[$0] }, metadata: schema.metadata),
             columns: indices.map { columns[$0] }, length: length)
     }
+}
+
+extension RecordBatch {
+    /// The memory mapping the first mapped buffer of the columns views, or nil (see
+    /// `ArrayData.memoryMapping`). Walks the columns' nesting, reads no data.
+    public var memoryMapping: MemoryMapping? { columns.lazy.compactMap(\.memoryMapping).first }
 }

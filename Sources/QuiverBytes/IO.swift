@@ -37,14 +37,18 @@ public final class BufferInput: RandomAccessInput, SequentialInput, @unchecked S
     /// Where the next sequential `read(upTo:)` starts.
     public private(set) var position: Int = 0
 
+    /// Input over `buffer`, positioned at its start. O(1).
     public init(_ buffer: Buffer) { self.buffer = buffer }
 
+    /// The buffer's size.
     public var size: Int { buffer.count }
 
+    /// A zero-copy slice; throws `outOfBounds` past the end.
     public func read(at offset: Int, count: Int) throws -> Buffer {
         try buffer.slice(offset: offset, count: count)
     }
 
+    /// Up to `count` bytes from the position (fewer at the end), then advances past them.
     public func read(upTo count: Int) throws -> Buffer {
         precondition(count >= 0)
         let available = min(count, buffer.count - position)
@@ -61,11 +65,13 @@ public final class RandomAccessCursor: SequentialInput {
     /// Where the next read starts.
     public private(set) var position: Int
 
+    /// Reads `input` from `position` onward.
     public init(_ input: any RandomAccessInput, startingAt position: Int = 0) {
         self.input = input
         self.position = position
     }
 
+    /// Up to `count` bytes from the position (fewer at the end), then advances past them.
     public func read(upTo count: Int) throws -> Buffer {
         precondition(count >= 0)
         let available = max(0, min(count, input.size - position))
@@ -108,14 +114,18 @@ extension ByteOutput {
 public final class BufferOutputStream: ByteOutput {
     private let storage: MutableBuffer
 
+    /// An empty stream with `capacity` bytes reserved from `pool` (it grows as needed).
     public init(capacity: Int = 4096, pool: MemoryPool = .default) {
         storage = MutableBuffer(capacity: capacity, pool: pool)
     }
 
+    /// Bytes written so far.
     public var position: Int { storage.count }
 
+    /// Copies `bytes` in (amortised O(bytes)); never throws.
     public func write(_ bytes: UnsafeRawBufferPointer) throws { storage.append(bytes) }
 
+    /// Nothing to push: the bytes are already in memory.
     public func flush() throws {}
 
     /// The bytes written so far, as an immutable buffer; the stream is empty afterwards.

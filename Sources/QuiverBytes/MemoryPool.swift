@@ -226,7 +226,7 @@ private struct Recycler: ~Copyable {
 /// hands out immutable views.
 public final class HeapAllocation: BufferOwner, @unchecked Sendable {
     /// The first byte (64-byte aligned).
-    package let pointer: UnsafeMutableRawPointer
+    @usableFromInline package let pointer: UnsafeMutableRawPointer
     /// Usable bytes: the requested size rounded up to a multiple of 64.
     public let capacity: Int
     /// The size of the block underneath (`capacity` or more: recycled size classes, headroom).

@@ -46,6 +46,7 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A query failed to parse, type-check or run.
         public static let query = Code(.query)
 
+        /// The code's name, e.g. `invalidData`.
         public var description: String { base.rawValue }
 
         /// Whether errors of this kind are the caller's (bad input, a bad argument, a name
@@ -63,6 +64,7 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
     /// For `.io` errors from a system call, its `errno` (compare with `ENOSPC`, `EACCES`, …).
     public let errno: Int32?
 
+    /// An error of `code` with its message, context (outermost last) and system errno.
     public init(_ code: Code, _ message: String, context: [String] = [], errno: Int32? = nil) {
         self.code = code
         self.message = message
@@ -94,6 +96,7 @@ public struct QuiverError: Error, Sendable, Hashable, CustomStringConvertible {
         return copy
     }
 
+    /// `code: message`, then the context when there is one.
     public var description: String {
         context.isEmpty ? "\(code): \(message)" : "\(code): \(message) (at \(context.joined(separator: ", ")))"
     }

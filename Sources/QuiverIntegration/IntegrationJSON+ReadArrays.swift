@@ -116,7 +116,7 @@ struct IntegrationArrayReader {
             buffers.append(try fixedWidth(try elements(json, "DATA", count: count), storage, validity: buffers[0]))
         }
         return ArrayData(
-            type: type, length: count, nullCount: nullCount, buffers: buffers, children: children, dictionary: dictionary)
+            uncheckedType: type, length: count, nullCount: nullCount, buffers: buffers, children: children, dictionary: dictionary)
     }
 
     private func readChildren(_ json: JSONValue, fields: [Field]) throws -> [ArrayData] {

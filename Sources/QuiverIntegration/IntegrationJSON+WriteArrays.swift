@@ -170,7 +170,7 @@ struct IntegrationArrayWriter {
             default: buffer.appendLittleEndian(value)
             }
         }
-        let logicalEnds = ArrayData(type: runEnds.type, length: ends.count, buffers: [.empty, buffer.finish()])
+        let logicalEnds = ArrayData(uncheckedType: runEnds.type, length: ends.count, buffers: [.empty, buffer.finish()])
         return [logicalEnds, try slice(values, from: first, count: ends.count)]
     }
 

@@ -14,6 +14,7 @@ public struct IntegrationFile: Sendable {
     /// The record batches, in file order.
     public var batches: [RecordBatch]
 
+    /// A file of `batches` under `schema`.
     public init(schema: Schema, batches: [RecordBatch]) {
         self.schema = schema
         self.batches = batches

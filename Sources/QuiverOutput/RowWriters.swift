@@ -42,6 +42,7 @@ public final class JSONRowWriter: RecordBatchWriter {
             rowEnd: style == .lines ? [UInt8(ascii: "}"), UInt8(ascii: "\n")] : [UInt8(ascii: "}")])
     }
 
+    /// Writes the batch's rows (O(rows × columns)); throws if its columns do not match the schema.
     public func write(_ batch: RecordBatch) throws {
         precondition(!finished, "write after finish")
         guard batch.length > 0 else { return }
@@ -50,6 +51,7 @@ public final class JSONRowWriter: RecordBatchWriter {
         rowsWritten += batch.length
     }
 
+    /// Writes what closes the output and flushes it; later calls do nothing.
     public func finish() throws {
         guard !finished else { return }
         finished = true
@@ -85,6 +87,7 @@ public final class CSVWriter: RecordBatchWriter {
             firstRowStart: [], rowStart: [], rowEnd: Array(lineEnding.utf8))
     }
 
+    /// Writes the batch's rows (O(rows × columns)); throws if its columns do not match the schema.
     public func write(_ batch: RecordBatch) throws {
         precondition(!finished, "write after finish")
         try checkColumns(batch, expected: layout.columnCount)
@@ -95,6 +98,7 @@ public final class CSVWriter: RecordBatchWriter {
         try layout.write(batch, first: false, to: output)
     }
 
+    /// Writes what closes the output and flushes it; later calls do nothing.
     public func finish() throws {
         guard !finished else { return }
         finished = true

@@ -1,6 +1,7 @@
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverStore
 
 /// A table the query engine scans: a sequence of record batches under one schema.
 ///
@@ -19,8 +20,11 @@ public protocol BatchSource: Sendable {
     /// placeholders of the right type… or real data) or a batch holding exactly `columns`,
     /// in that order. Called concurrently for different indices.
     func batch(at index: Int, columns: [Int]) throws -> RecordBatch
-    /// What is known about column `column` of batch `batch` without reading it, or nil.
-    func statistics(batch: Int, column: Int) -> ColumnStatistics?
+    /// What is known about batch `batch` without reading it — its row count and, per column,
+    /// null count and bounds (QuiverStore's `BatchStatistics`, as a store footer records
+    /// them) — or nil. Bounds need not be attained: `min` must be ≤ and `max` ≥ every non-null
+    /// value. Wrong facts make results wrong.
+    func statistics(batch: Int) -> BatchStatistics?
     /// The reads of one scan: `batches` (those zone maps did not skip, in the order the
     /// engine will ask for them, though threads may ask out of order), each with `columns`.
     /// A source backed by files plans its I/O here (see `PlannedScan`); the default reads
@@ -36,6 +40,7 @@ public protocol BatchScan: Sendable {
 }
 
 extension BatchSource {
+    /// Reads each batch with `batch(at:columns:)` when asked: no planning, no read-ahead.
     public func scan(batches: [Int], columns: [Int]) -> any BatchScan {
         DirectScan(source: self, columns: columns)
     }
@@ -76,35 +81,13 @@ struct FilePlannedScan: BatchScan {
     }
 }
 
-/// Facts about one column of one batch, used to skip batches a predicate cannot match.
-///
-/// Bounds need not be attained: `min` must be ≤ and `max` ≥ every non-null value (a store may
-/// keep truncated string prefixes). Unknown facts are nil; wrong facts make results wrong.
-public struct ColumnStatistics: Sendable, Hashable {
-    /// Rows in the batch.
-    public var rowCount: Int?
-    /// Null slots in the column.
-    public var nullCount: Int?
-    /// A lower bound of the non-null values, typed as the column.
-    public var min: Scalar?
-    /// An upper bound of the non-null values, typed as the column.
-    public var max: Scalar?
-
-    /// Statistics with whichever facts are known.
-    public init(rowCount: Int? = nil, nullCount: Int? = nil, min: Scalar? = nil, max: Scalar? = nil) {
-        self.rowCount = rowCount
-        self.nullCount = nullCount
-        self.min = min
-        self.max = max
-    }
-}
-
 /// Record batches held in memory, scanned without copying.
 public struct InMemorySource: BatchSource {
+    /// The schema of every batch.
     public let schema: Schema
     /// The batches, in scan order.
     public let batches: [RecordBatch]
-    private var columnStatistics: [[ColumnStatistics?]]
+    private var batchStatistics: [BatchStatistics?]
 
     /// Wraps `batches` (all with `schema`, which defaults to the first batch's).
     ///
@@ -121,18 +104,21 @@ public struct InMemorySource: BatchSource {
         }
         self.schema = schema
         self.batches = batches
-        columnStatistics = computeStatistics
-            ? batches.map { batch in batch.columns.map { try? StatisticsScan.compute($0) } }
-            : batches.map { _ in Array(repeating: nil, count: schema.fields.count) }
+        batchStatistics = computeStatistics
+            ? batches.map { batch in
+                BatchStatistics(rowCount: batch.length, columns: batch.columns.map { try? StatisticsScan.compute($0) })
+            }
+            : Array(repeating: nil, count: batches.count)
     }
 
-    /// Wraps batches with statistics supplied by the caller (`statistics[batch][column]`).
-    public init(batches: [RecordBatch], schema: Schema, statistics: [[ColumnStatistics?]]) throws {
-        guard statistics.count == batches.count, statistics.allSatisfy({ $0.count == schema.fields.count }) else {
+    /// Wraps batches with statistics supplied by the caller (`statistics[batch]`, each with
+    /// one entry per column).
+    public init(batches: [RecordBatch], schema: Schema, statistics: [BatchStatistics]) throws {
+        guard statistics.count == batches.count, statistics.allSatisfy({ $0.columns.count == schema.fields.count }) else {
             throw QuiverError(.invalidArgument, "statistics must have one entry per batch and column")
         }
         try self.init(batches: batches, schema: schema, computeStatistics: false)
-        columnStatistics = statistics
+        batchStatistics = statistics
     }
 
     /// How many batches there are.
@@ -146,9 +132,8 @@ public struct InMemorySource: BatchSource {
         return batches[index]
     }
 
-    /// The computed or supplied statistics of one column of one batch.
-    public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
-        guard columnStatistics.indices.contains(batch), columnStatistics[batch].indices.contains(column) else { return nil }
-        return columnStatistics[batch][column]
+    /// The computed or supplied statistics of one batch.
+    public func statistics(batch: Int) -> BatchStatistics? {
+        batchStatistics.indices.contains(batch) ? batchStatistics[batch] : nil
     }
 }

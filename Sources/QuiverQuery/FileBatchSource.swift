@@ -1,6 +1,7 @@
 import QuiverArrow
 import QuiverBytes
 import QuiverIPC
+import QuiverStore
 
 /// An Arrow file scanned by the query engine, usually through a memory map: each batch is
 /// decoded on demand with only the columns a query needs (`recordBatch(at:columns:)`), so
@@ -10,26 +11,31 @@ import QuiverIPC
 public struct FileBatchSource: BatchSource {
     /// The file.
     public let reader: FileReader
-    private let columnStatistics: [[ColumnStatistics?]]?
+    private let batchStatistics: [BatchStatistics]?
     /// How a query's scan of a mapped file reads it (see `PlannedScan`).
     public var ioPolicy: ScanIOPolicy
 
-    /// Scans `reader`'s batches; `statistics[batch][column]`, when given, enables zone maps.
-    public init(_ reader: FileReader, statistics: [[ColumnStatistics?]]? = nil, ioPolicy: ScanIOPolicy = .default) {
+    /// Scans `reader`'s batches; `statistics[batch]`, when given, enables zone maps.
+    public init(_ reader: FileReader, statistics: [BatchStatistics]? = nil, ioPolicy: ScanIOPolicy = .default) {
         self.reader = reader
-        self.columnStatistics = statistics
+        self.batchStatistics = statistics
         self.ioPolicy = ioPolicy
     }
 
+    /// The file's schema.
     public var schema: Schema { reader.schema }
+    /// The file's record batches.
     public var batchCount: Int { reader.numRecordBatches }
 
+    /// Decodes batch `index` with only `columns` (O(their bytes); a mapped file is not copied).
     public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
         try reader.recordBatch(at: index, columns: columns)
     }
 
-    public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
-        columnStatistics?[batch][column]
+    /// The statistics given at `init` for batch `batch`, if any.
+    public func statistics(batch: Int) -> BatchStatistics? {
+        guard let batchStatistics, batchStatistics.indices.contains(batch) else { return nil }
+        return batchStatistics[batch]
     }
 
     /// A `PlannedScan` of `batches`: only the projected columns' byte ranges are read, a

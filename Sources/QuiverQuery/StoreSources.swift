@@ -40,9 +40,13 @@ public struct StoreTableSource: BatchSource {
         try self.init(try store.snapshot(of: name, options: SnapshotOptions(verifyChecksums: verifyChecksums)))
     }
 
+    /// The table's schema at the snapshot (the newest, after any added columns).
     public var schema: Schema { snapshot.schema }
+    /// Batches of every file of the snapshot.
     public var batchCount: Int { locations.count }
 
+    /// Decodes batch `index` with only `columns`; columns its file predates read as nulls.
+    /// Verifies the batch's checksum first when the source was opened to.
     public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
         guard index >= 0, index < locations.count else {
             throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(locations.count)")
@@ -67,8 +71,9 @@ public struct StoreTableSource: BatchSource {
         return RecordBatch(uncheckedSchema: Schema(columns.map { schema.fields[$0] }, metadata: schema.metadata), columns: arrays, length: read.length)
     }
 
-    public func statistics(batch: Int, column: Int) -> ColumnStatistics? {
-        ColumnStatistics(store: batchStatistics[batch], column: column, type: schema.fields[column].type)
+    /// The footer statistics of batch `batch`.
+    public func statistics(batch: Int) -> BatchStatistics? {
+        batchStatistics.indices.contains(batch) ? batchStatistics[batch] : nil
     }
 
     /// One `PlannedScan` over every file's batches in table order: the window runs across
@@ -120,25 +125,7 @@ extension FileBatchSource {
             return
         }
         let file = try FileSnapshot.open(path: path, options: SnapshotOptions(readOptions: options))
-        let schema = reader.schema
-        self.init(
-            reader,
-            statistics: file.statistics.map { batch in
-                schema.fields.indices.map { ColumnStatistics(store: batch, column: $0, type: schema.fields[$0].type) }
-            })
-    }
-}
-
-extension ColumnStatistics {
-    /// The query engine's view of a store footer's statistics for one column of one batch:
-    /// bounds become typed scalars of the column's type (inexact string prefixes are still
-    /// valid bounds); types the engine cannot compare keep only the counts.
-    init(store batch: BatchStatistics, column: Int, type: DataType) {
-        self.init(rowCount: batch.rowCount)
-        guard column < batch.columns.count, let stats = batch.columns[column] else { return }
-        nullCount = stats.nullCount
-        min = stats.min.flatMap { Scalar(statistic: $0.value, type: type) }
-        max = stats.max.flatMap { Scalar(statistic: $0.value, type: type) }
+        self.init(reader, statistics: file.statistics)
     }
 }
 
@@ -158,8 +145,28 @@ extension Scalar {
             self.init(type: type, payload: .bool(value))
         case (.string(let value), .utf8), (.string(let value), .largeUtf8), (.string(let value), .utf8View):
             self.init(type: type, payload: .bytes(Array(value.utf8)))
+        case (.binary(let value), .binary), (.binary(let value), .largeBinary), (.binary(let value), .binaryView),
+             (.binary(let value), .fixedSizeBinary):
+            self.init(type: type, payload: .bytes(value))
         default:
             return nil
+        }
+    }
+
+    /// The scalar as a statistic bound, or nil for kinds the statistics schema does not store
+    /// (decimals) and for NULL.
+    var statisticValue: StatisticValue? {
+        switch payload {
+        case .int(let value): return .int(value)
+        case .uint(let value): return .uint(value)
+        case .float(let value): return .double(value)
+        case .bool(let value): return .bool(value)
+        case .bytes(let value):
+            switch type.storageType {
+            case .utf8, .largeUtf8, .utf8View: return String(validating: value, as: UTF8.self).map { .string($0) }
+            default: return .binary(value)
+            }
+        case .null, .decimal: return nil
         }
     }
 }

@@ -49,7 +49,7 @@ struct DemoCommand: ParsableCommand {
         var held: [[RecordBatch]] = []
         for (path, format) in [(filePath, ArrowFormat.file), (streamPath, .stream)] {
             for source in [FileSource.read, .memoryMap] {
-                let (row, batches) = try MemoryReport.measure(path, format: format, source: source)
+                let (row, batches) = try ReadMeasurement.measure(path: path, format: format, source: source)
                 measurements.append(row)
                 held.append(batches)
             }
@@ -65,10 +65,9 @@ struct DemoCommand: ParsableCommand {
         let sums = try held.map { try Self.sum(of: $0, above: 5000) }
         print("sum of values > 5000 over the memory-mapped file: \(MemoryReport.count(Int(sum))) "
             + "in \(MemoryReport.milliseconds(seconds)) (the same from all four reads: \(Set(sums).count == 1 ? "yes" : "NO"))")
-        if let mapping = MemoryReport.mapping(of: mapped) {
-            let inRSS = (try? MemoryUsage.mappedResidentBytes(of: mapping)).map(MemoryReport.bytes) ?? "n/a"
-            let whole = Buffer(owner: mapping, baseAddress: mapping.address, count: mapping.length)
-            let cached = (try? MemoryUsage.residentBytes(of: whole)).map(MemoryReport.bytes) ?? "n/a"
+        if let residency = ReadMeasurement.mappingResidency(of: mapped) {
+            let inRSS = residency.inProcess.map(MemoryReport.bytes) ?? "n/a"
+            let cached = residency.inPageCache.map(MemoryReport.bytes) ?? "n/a"
             print("  afterwards the mapping has \(inRSS) in this process's RSS and \(cached) in RAM (mincore);")
             print("  those are file pages shared with the page cache, which the kernel may drop and read again — still 0 B allocated")
         }

@@ -77,15 +77,14 @@ extension InfoCommand {
         var rows: [ReadMeasurement] = []
         var held: [[RecordBatch]] = []
         for source in [FileSource.read, .memoryMap] {
-            let (row, batches) = try MemoryReport.measure(path, format: format, source: source)
+            let (row, batches) = try ReadMeasurement.measure(path: path, format: format, source: source)
             rows.append(row)
             held.append(batches)
         }
         print(MemoryReport.table(rows))
-        if let mapping = MemoryReport.mapping(of: held[1]) {
-            let whole = Buffer(owner: mapping, baseAddress: mapping.address, count: mapping.length)
-            let cached = (try? MemoryUsage.residentBytes(of: whole)).map(MemoryReport.bytes) ?? "n/a"
-            print("mapping: \(MemoryReport.bytes(mapping.length)), of which \(cached) in RAM (mincore: the page cache)")
+        if let mapped = rows.last, let length = mapped.mappingBytes {
+            let cached = mapped.mappingCachedBytes.map(MemoryReport.bytes) ?? "n/a"
+            print("mapping: \(MemoryReport.bytes(length)), of which \(cached) in RAM (mincore: the page cache)")
         }
     }
 }

@@ -134,7 +134,7 @@ struct ArrayEqualityTests {
         let bad = Make.list([0, 1, 50], child: Make.int32([1]))
         let good = Make.list([0, 1, 2], child: Make.int32([1, 2]))
         #expect(bad.firstDifference(from: good)?.contains("malformed") == true)
-        let shortBuffer = ArrayData(type: .int64, length: 10, buffers: [.empty, Buffer(copying: [1, 2, 3])])
+        let shortBuffer = ArrayData(uncheckedType: .int64, length: 10, buffers: [.empty, Buffer(copying: [1, 2, 3])])
         #expect(shortBuffer.firstDifference(from: shortBuffer)?.contains("malformed") == true)
     }
 

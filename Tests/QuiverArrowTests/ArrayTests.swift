@@ -186,7 +186,7 @@ import Testing
             // The unscaled integer as it lies in an IPC body, sign-extended to the width.
             let bytes = (0..<bitWidth / 8).map { UInt8(truncatingIfNeeded: $0 < 8 ? unscaled >> ($0 * 8) : unscaled >> 63) }
             let type = DataType.decimal(bitWidth: bitWidth, precision: 5, scale: scale)
-            return try DecimalArray(ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copying: bytes)]))[0]
+            return try DecimalArray(ArrayData(uncheckedType: type, length: 1, buffers: [.empty, Buffer(copying: bytes)]))[0]
         }
         // First, and required: without the bound the next lines would build strings of
         // billions of zeros.
@@ -233,7 +233,7 @@ import Testing
 
     @Test func listViews() throws {
         let data = ArrayData(
-            type: .listView(Field("item", .int32)), length: 3, nullCount: 1,
+            uncheckedType: .listView(Field("item", .int32)), length: 3, nullCount: 1,
             buffers: [Buffer(copying: [0b101]), Make.buffer([Int32(2), 0, 0]), Make.buffer([Int32(2), 0, 3])],
             children: [Int32Array([1, 2, 3, 4]).data])
         try data.validate()
@@ -332,15 +332,15 @@ import Testing
     }
 
     @Test func makeArrayPicksTheType() throws {
-        #expect(makeArray(Int32Array([1]).data) is Int32Array)
-        #expect(makeArray(Date32Array([1], type: .date32).data) is Int32Array)
-        #expect(makeArray(StringArray(["a"]).data) is StringArray)
-        #expect(makeArray(LargeStringArray(["a"]).data) is LargeStringArray)
-        #expect(makeArray(BooleanArray([true]).data) is BooleanArray)
-        #expect(makeArray(Make.ree(runEnds: Int32Array([1]).data, values: Int32Array([1]).data, length: 1)) is RunEndEncodedArray)
+        #expect(makeArrayUnchecked(Int32Array([1]).data) is Int32Array)
+        #expect(makeArrayUnchecked(Date32Array([1], type: .date32).data) is Int32Array)
+        #expect(makeArrayUnchecked(StringArray(["a"]).data) is StringArray)
+        #expect(makeArrayUnchecked(LargeStringArray(["a"]).data) is LargeStringArray)
+        #expect(makeArrayUnchecked(BooleanArray([true]).data) is BooleanArray)
+        #expect(makeArrayUnchecked(Make.ree(runEnds: Int32Array([1]).data, values: Int32Array([1]).data, length: 1)) is RunEndEncodedArray)
         var ext = Int32Array([1]).data
         ext.type = .extension(name: "my.ext", metadata: "", storage: .int32)
-        let array = makeArray(ext)
+        let array = makeArrayUnchecked(ext)
         #expect(array is Int32Array && array.type == ext.type)
         #expect(ext.value(at: 0) == .int(1))
     }

@@ -7,7 +7,7 @@ import Testing
         // Validity 0b1011_0101: slots 1, 3, 6 are null.
         let validity = Buffer(copying: [0b1011_0101])
         let values = Buffer(copyingValues: [Int32](0..<8))
-        let data = ArrayData(type: .int32, length: 8, nullCount: 3, buffers: [validity, values])
+        let data = ArrayData(uncheckedType: .int32, length: 8, nullCount: 3, buffers: [validity, values])
         #expect(data.isNull(1) && data.isNull(3) && data.isNull(6) && !data.isNull(0))
         let slice = data.slice(from: 2, length: 4)
         #expect(slice.nullCount == 1)

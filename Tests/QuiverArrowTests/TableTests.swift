@@ -118,10 +118,10 @@ import Testing
     /// `formatValue` ask for a 2^52-element array).
     @Test func hugeNestedValuesFormatBounded() throws {
         let count = 1 << 52
-        let nulls = ArrayData(type: .null, length: count, nullCount: count, buffers: [])
+        let nulls = ArrayData(uncheckedType: .null, length: count, nullCount: count, buffers: [])
         func int64s(_ values: [Int64]) -> Buffer { Buffer(copying: values.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }) }
         let lists = ArrayData(
-            type: .largeListView(Field("item", .null)), length: 1, buffers: [.empty, int64s([0]), int64s([Int64(count)])],
+            uncheckedType: .largeListView(Field("item", .null)), length: 1, buffers: [.empty, int64s([0]), int64s([Int64(count)])],
             children: [nulls])
         try lists.validate(full: true)
         let text = lists.formatValue(at: 0, maxLength: 100)
@@ -129,7 +129,7 @@ import Testing
         #expect(text.hasSuffix(", …]"))
         #expect(text.utf8.count < 120)
         // The same inside a struct, with the default limit.
-        let nested = ArrayData(type: .struct([Field("l", lists.type)]), length: 1, buffers: [.empty], children: [lists])
+        let nested = ArrayData(uncheckedType: .struct([Field("l", lists.type)]), length: 1, buffers: [.empty], children: [lists])
         let long = nested.formatValue(at: 0)
         #expect(long.hasPrefix("{l: [null, ") && long.hasSuffix("…]}") && long.utf8.count < (1 << 16) + 16)
         // Small values are whole, as before.

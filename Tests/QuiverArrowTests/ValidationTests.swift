@@ -41,14 +41,14 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
             ("map", map.finish()),
             ("struct", structs.finish()),
             ("decimal", try! ArrayData.build([.decimal("1.25"), .null], type: .decimal(bitWidth: 128, precision: 10, scale: 2))),
-            ("null", ArrayData(type: .null, length: 3, nullCount: 3, buffers: [])),
+            ("null", ArrayData(uncheckedType: .null, length: 3, nullCount: 3, buffers: [])),
             ("sliced", Int32Array([1, nil, 3, 4, nil]).data.slice(from: 1, length: 3)),
             ("views", Make.stringView([Make.view(Array("short".utf8)), Make.view(Array("a string longer than twelve".utf8))], data: [Make.bytes("a string longer than twelve")])),
             ("dictionary", Make.dictionary(indices: Int8Array([0, nil, 1, 0]).data, dictionary: StringArray(["a", "b"]).data)),
             ("ree", Make.ree(runEnds: Int32Array([2, 5]).data, values: StringArray(["a", nil]).data, length: 5)),
             ("sparse union", Make.union(.sparse, typeIds: [5, 7, 5], children: [Int32Array([1, 2, 3]).data, StringArray(["a", "b", "c"]).data], declared: [5, 7])),
             ("dense union", Make.union(.dense, typeIds: [0, 1, 0], offsets: [0, 0, 1], children: [Int32Array([1, 2]).data, StringArray(["a"]).data], declared: [0, 1])),
-            ("empty utf8 without offsets", ArrayData(type: .utf8, length: 0, buffers: [.empty, .empty, .empty])),
+            ("empty utf8 without offsets", ArrayData(uncheckedType: .utf8, length: 0, buffers: [.empty, .empty, .empty])),
         ]
     }()
 
@@ -111,24 +111,24 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         strings.length = Int.max - 1
         expectInvalid(strings, "overflow")
         var fixed = ArrayData(
-            type: .fixedSizeList(Field("item", .int32), listSize: Int.max / 2), length: 3,
+            uncheckedType: .fixedSizeList(Field("item", .int32), listSize: Int.max / 2), length: 3,
             buffers: [.empty], children: [Make.int32([1])])
         expectInvalid(fixed, "overflow")
         fixed.type = .fixedSizeList(Field("item", .int32), listSize: -1)
         expectInvalid(fixed, "negative")
-        let wide = ArrayData(type: .fixedSizeBinary(byteWidth: Int.max), length: 2, buffers: [.empty, .empty])
+        let wide = ArrayData(uncheckedType: .fixedSizeBinary(byteWidth: Int.max), length: 2, buffers: [.empty, .empty])
         expectInvalid(wide, "overflow")
     }
 
     @Test func rejectsBadTypeParameters() {
         expectInvalid(
-            ArrayData(type: .decimal(bitWidth: 100, precision: 5, scale: 0), length: 0, buffers: [.empty, .empty]), "bit width 100")
-        expectInvalid(ArrayData(type: .fixedSizeBinary(byteWidth: -3), length: 0, buffers: [.empty, .empty]), "negative")
+            ArrayData(uncheckedType: .decimal(bitWidth: 100, precision: 5, scale: 0), length: 0, buffers: [.empty, .empty]), "bit width 100")
+        expectInvalid(ArrayData(uncheckedType: .fixedSizeBinary(byteWidth: -3), length: 0, buffers: [.empty, .empty]), "negative")
     }
 
     @Test func rejectsMisalignedBuffers() throws {
         let raw = Buffer(copyingValues: [Int32](repeating: 7, count: 5))
-        let data = ArrayData(type: .int32, length: 2, buffers: [.empty, try raw.slice(offset: 2, count: 8)])
+        let data = ArrayData(uncheckedType: .int32, length: 2, buffers: [.empty, try raw.slice(offset: 2, count: 8)])
         expectInvalid(data, "not aligned")
     }
 
@@ -152,10 +152,10 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         expectInvalid(middle, "offset 2 (2) is less than the one before (4)")
         // 64-bit offsets near Int64.max.
         let large = ArrayData(
-            type: .largeBinary, length: 1, buffers: [.empty, Make.buffer([Int64(0), Int64.max]), text])
+            uncheckedType: .largeBinary, length: 1, buffers: [.empty, Make.buffer([Int64(0), Int64.max]), text])
         expectInvalid(large, full: false, "outside")
         let negative = ArrayData(
-            type: .largeBinary, length: 1, buffers: [.empty, Make.buffer([Int64.min, Int64(2)]), text])
+            uncheckedType: .largeBinary, length: 1, buffers: [.empty, Make.buffer([Int64.min, Int64(2)]), text])
         expectInvalid(negative, full: false, "outside")
         // List offsets beyond the child.
         expectInvalid(Make.list([0, 2, 4], child: Make.int32([1, 2, 3])), full: false, "outside the 3 child slots")
@@ -174,7 +174,7 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
                 guard position + 1 < count else { continue }  // the last one would be out of range
                 expectInvalid(Make.utf8(offsets: offsets, data: bytes), "offset \(position) (")
                 let wide = ArrayData(
-                    type: .largeBinary, length: count - 1, buffers: [.empty, Make.buffer(offsets.map(Int64.init)), bytes])
+                    uncheckedType: .largeBinary, length: count - 1, buffers: [.empty, Make.buffer(offsets.map(Int64.init)), bytes])
                 expectInvalid(wide, "offset \(position) (")
             }
         }
@@ -207,7 +207,7 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         // Bytes under a null slot are not checked (as in Arrow C++).
         try Make.utf8(offsets: [0, 1, 2], data: Buffer(copying: [0xFF, 0x61]), validity: [0b10], nullCount: 1).validate()
         // Large strings too.
-        let large = ArrayData(type: .largeUtf8, length: 1, buffers: [.empty, Make.buffer([Int64(0), 1]), Buffer(copying: [0xFF])])
+        let large = ArrayData(uncheckedType: .largeUtf8, length: 1, buffers: [.empty, Make.buffer([Int64(0), 1]), Buffer(copying: [0xFF])])
         expectInvalid(large, "not valid UTF-8")
     }
 
@@ -228,7 +228,7 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         var negative = Make.view([0x61])
         negative.replaceSubrange(0..<4, with: withUnsafeBytes(of: Int32(-5).littleEndian) { Array($0) })
         expectInvalid(Make.stringView([negative], data: []), "negative length")
-        expectInvalid(ArrayData(type: .utf8View, length: 2, buffers: [.empty, Buffer(copying: Make.view([1]))]), full: false, "needs 32")
+        expectInvalid(ArrayData(uncheckedType: .utf8View, length: 2, buffers: [.empty, Buffer(copying: Make.view([1]))]), full: false, "needs 32")
     }
 
     // MARK: Dictionaries
@@ -302,14 +302,14 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         list.children = []
         expectInvalid(list, full: false, "0 children")
         let structType = DataType.struct([Field("a", .int32), Field("b", .int32)])
-        let shortStruct = ArrayData(type: structType, length: 3, buffers: [.empty], children: [child, Make.int32([1, 2])])
+        let shortStruct = ArrayData(uncheckedType: structType, length: 3, buffers: [.empty], children: [child, Make.int32([1, 2])])
         expectInvalid(shortStruct, full: false, "child 1 has 2 slots, needs 3")
-        let fixed = ArrayData(type: .fixedSizeList(Field("item", .int32), listSize: 2), length: 2, buffers: [.empty], children: [child])
+        let fixed = ArrayData(uncheckedType: .fixedSizeList(Field("item", .int32), listSize: 2), length: 2, buffers: [.empty], children: [child])
         expectInvalid(fixed, full: false, "needs 4")
         // Corruption deep inside a child is reported with its path.
         let badChild = Make.utf8(offsets: [0, 1], data: Buffer(copying: [0xFF]))
         let nested = ArrayData(
-            type: .struct([Field("name", .utf8)]), length: 1, buffers: [.empty], children: [badChild])
+            uncheckedType: .struct([Field("name", .utf8)]), length: 1, buffers: [.empty], children: [badChild])
         do {
             try nested.validate()
             Issue.record("accepted")
@@ -322,7 +322,7 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         let child = Make.int32([1, 2, 3])
         func listView(_ offsets: [Int32], _ sizes: [Int32]) -> ArrayData {
             ArrayData(
-                type: .listView(Field("item", .int32)), length: offsets.count,
+                uncheckedType: .listView(Field("item", .int32)), length: offsets.count,
                 buffers: [.empty, Make.buffer(offsets), Make.buffer(sizes)], children: [child])
         }
         try listView([2, 0, 1], [1, 3, 0]).validate()
@@ -344,8 +344,8 @@ func expectInvalid(_ data: ArrayData, full: Bool = true, _ fragment: String, sou
         // Entries that are not a key/value struct.
         let entries = Field("entries", .struct([Field("key", .utf8, nullable: false)]), nullable: false)
         let bad = ArrayData(
-            type: .map(entries: entries, keysSorted: false), length: 1, buffers: [.empty, Make.buffer([Int32(0), 1])],
-            children: [ArrayData(type: entries.type, length: 1, buffers: [.empty], children: [StringArray(["k"]).data])])
+            uncheckedType: .map(entries: entries, keysSorted: false), length: 1, buffers: [.empty, Make.buffer([Int32(0), 1])],
+            children: [ArrayData(uncheckedType: entries.type, length: 1, buffers: [.empty], children: [StringArray(["k"]).data])])
         expectInvalid(bad, full: false, "struct of key and value")
     }
 

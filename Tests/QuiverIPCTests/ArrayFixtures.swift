@@ -21,7 +21,7 @@ enum Fixtures {
     static func fixed<T: BitwiseCopyable>(_ type: DataType, _ values: [T?], zero: T) -> ArrayData {
         let (bits, nulls) = validity(values.map { $0 != nil })
         return ArrayData(
-            type: type, length: values.count, nullCount: nulls,
+            uncheckedType: type, length: values.count, nullCount: nulls,
             buffers: [bits, Buffer(copyingValues: values.map { $0 ?? zero })])
     }
 
@@ -37,13 +37,13 @@ enum Fixtures {
             withUnsafeBytes(of: value.littleEndian) { bytes += $0.prefix(min(width, 8)) }
             if width > 8 { bytes += [UInt8](repeating: value < 0 ? 0xFF : 0, count: width - 8) }
         }
-        return ArrayData(type: type, length: count, nullCount: nulls, buffers: [bits, Buffer(copying: bytes)])
+        return ArrayData(uncheckedType: type, length: count, nullCount: nulls, buffers: [bits, Buffer(copying: bytes)])
     }
 
     static func bool(_ values: [Bool?]) -> ArrayData {
         let (bits, nulls) = validity(values.map { $0 != nil })
         return ArrayData(
-            type: .boolean, length: values.count, nullCount: nulls, buffers: [bits, bitmap(values.map { $0 ?? false })])
+            uncheckedType: .boolean, length: values.count, nullCount: nulls, buffers: [bits, bitmap(values.map { $0 ?? false })])
     }
 
     /// Bytes of width `width` per slot, derived from the slot index.
@@ -51,7 +51,7 @@ enum Fixtures {
         let valid = (0..<count).map { $0 % nullEvery != 1 }
         let (bits, nulls) = validity(valid)
         let bytes = (0..<count * width).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-        return ArrayData(type: type, length: count, nullCount: nulls, buffers: [bits, Buffer(copying: bytes)])
+        return ArrayData(uncheckedType: type, length: count, nullCount: nulls, buffers: [bits, Buffer(copying: bytes)])
     }
 
     static func binary(_ type: DataType, _ values: [String?]) -> ArrayData {
@@ -65,7 +65,7 @@ enum Fixtures {
         let large = type == .largeUtf8 || type == .largeBinary
         let offsetBuffer = large ? Buffer(copyingValues: offsets.map { Int64($0) }) : Buffer(copyingValues: offsets.map { Int32($0) })
         return ArrayData(
-            type: type, length: values.count, nullCount: nulls, buffers: [bits, offsetBuffer, Buffer(copying: data)])
+            uncheckedType: type, length: values.count, nullCount: nulls, buffers: [bits, offsetBuffer, Buffer(copying: data)])
     }
 
     /// Views; long strings go alternately to two variadic data buffers.
@@ -89,7 +89,7 @@ enum Fixtures {
             views += view
         }
         return ArrayData(
-            type: type, length: values.count, nullCount: nulls,
+            uncheckedType: type, length: values.count, nullCount: nulls,
             buffers: [bits, Buffer(copying: views), Buffer(copying: data[0]), Buffer(copying: data[1])])
     }
 
@@ -98,7 +98,7 @@ enum Fixtures {
         let large: Bool
         if case .largeList = type { large = true } else { large = false }
         let buffer = large ? Buffer(copyingValues: offsets.map { Int64($0) }) : Buffer(copyingValues: offsets.map { Int32($0) })
-        return ArrayData(type: type, length: valid.count, nullCount: nulls, buffers: [bits, buffer], children: [child])
+        return ArrayData(uncheckedType: type, length: valid.count, nullCount: nulls, buffers: [bits, buffer], children: [child])
     }
 
     static func listView(_ type: DataType, _ child: ArrayData, offsets: [Int], sizes: [Int], valid: [Bool]) -> ArrayData {
@@ -109,7 +109,7 @@ enum Fixtures {
             large ? Buffer(copyingValues: values.map { Int64($0) }) : Buffer(copyingValues: values.map { Int32($0) })
         }
         return ArrayData(
-            type: type, length: valid.count, nullCount: nulls, buffers: [bits, buffer(offsets), buffer(sizes)],
+            uncheckedType: type, length: valid.count, nullCount: nulls, buffers: [bits, buffer(offsets), buffer(sizes)],
             children: [child])
     }
 
@@ -130,7 +130,7 @@ enum Fixtures {
         func add(_ name: String, _ data: ArrayData, dictionaryId: Int64? = nil) {
             cases.append((name, Field(name, data.type, dictionaryId: dictionaryId), data))
         }
-        add("null", ArrayData(type: .null, length: n, nullCount: n, buffers: []))
+        add("null", ArrayData(uncheckedType: .null, length: n, nullCount: n, buffers: []))
         add("bool", bool((0..<n).map { $0 % 3 == 0 ? nil : $0 % 2 == 0 }))
         add("int8", fixed(.int8, (0..<n).map { $0 % 4 == 1 ? nil : Int8($0) - 10 }, zero: 0))
         add("int16", fixed(.int16, (0..<n).map { $0 % 4 == 1 ? nil : Int16($0 * 300) }, zero: 0))
@@ -181,22 +181,22 @@ enum Fixtures {
         let fslChild = int32(ints(n * 2 + 4))
         let (fslBits, fslNulls) = validity(listValid)
         add("fixed_size_list",
-            ArrayData(type: .fixedSizeList(itemField, listSize: 2), length: n, nullCount: fslNulls, buffers: [fslBits],
+            ArrayData(uncheckedType: .fixedSizeList(itemField, listSize: 2), length: n, nullCount: fslNulls, buffers: [fslBits],
                       children: [fslChild]))
         let structFields = [Field("a", .int32), Field("b", .utf8), Field("c", .boolean)]
         let structValid = (0..<n).map { $0 % 7 != 4 }
         let (structBits, structNulls) = validity(structValid)
         let structArray = ArrayData(
-            type: .struct(structFields), length: n, nullCount: structNulls, buffers: [structBits],
+            uncheckedType: .struct(structFields), length: n, nullCount: structNulls, buffers: [structBits],
             children: [int32(ints(n)), binary(.utf8, strings(n)), bool((0..<n).map { $0 % 2 == 0 })])
         add("struct", structArray)
         // Struct children longer than the parent, addressed through the parent's offset.
         add("struct_offset_children",
-            ArrayData(type: .struct([Field("a", .int32)]), length: n, offset: 3, buffers: [.empty],
+            ArrayData(uncheckedType: .struct([Field("a", .int32)]), length: n, offset: 3, buffers: [.empty],
                       children: [int32(ints(n + 3))]))
         let entriesType = DataType.struct([Field("key", .utf8, nullable: false), Field("value", .int32)])
         let entries = ArrayData(
-            type: entriesType, length: 60, buffers: [.empty],
+            uncheckedType: entriesType, length: 60, buffers: [.empty],
             children: [binary(.utf8, (0..<60).map { "k\($0)" }), int32(ints(60))])
         add("map", list(.map(entries: Field("entries", entriesType, nullable: false), keysSorted: false), entries,
                         offsets: listOffsets, valid: listValid))
@@ -204,7 +204,7 @@ enum Fixtures {
         let unionIds: [Int8] = [5, 2, 9]
         let slotIds = (0..<n).map { unionIds[$0 % 3] }
         add("sparse_union",
-            ArrayData(type: .union(.sparse, fields: unionFields, typeIds: unionIds), length: n,
+            ArrayData(uncheckedType: .union(.sparse, fields: unionFields, typeIds: unionIds), length: n,
                       buffers: [Buffer(copyingValues: slotIds)],
                       children: [int32(ints(n)), binary(.utf8, strings(n)), bool((0..<n).map { $0 % 4 == 0 })]))
         var counters = [0, 0, 0]
@@ -214,7 +214,7 @@ enum Fixtures {
             counters[slot % 3] += 1
         }
         add("dense_union",
-            ArrayData(type: .union(.dense, fields: unionFields, typeIds: unionIds), length: n,
+            ArrayData(uncheckedType: .union(.dense, fields: unionFields, typeIds: unionIds), length: n,
                       buffers: [Buffer(copyingValues: slotIds), Buffer(copyingValues: denseOffsets)],
                       children: [int32(ints(20)), binary(.utf8, strings(20)), bool((0..<20).map { $0 % 3 == 0 })]))
         let dictionaryValues = binary(.utf8, ["alpha", "beta", nil, "delta", "epsilon", "zeta"])
@@ -226,8 +226,8 @@ enum Fixtures {
         let runEndsField = Field("run_ends", .int32, nullable: false)
         let runValues = binary(.utf8, ["r0", nil, "r2", "r3", "", "r5", "r6"])
         add("run_end_encoded",
-            ArrayData(type: .runEndEncoded(runEnds: runEndsField, values: Field("values", .utf8)), length: n,
-                      buffers: [], children: [ArrayData(type: .int32, length: 7, buffers: [.empty, Buffer(copyingValues: runEnds)]), runValues]))
+            ArrayData(uncheckedType: .runEndEncoded(runEnds: runEndsField, values: Field("values", .utf8)), length: n,
+                      buffers: [], children: [ArrayData(uncheckedType: .int32, length: 7, buffers: [.empty, Buffer(copyingValues: runEnds)]), runValues]))
         var uuid = bytesPerSlot(.fixedSizeBinary(byteWidth: 16), width: 16, count: n, nullEvery: 4)
         uuid.type = .extension(name: "arrow.uuid", metadata: "", storage: .fixedSizeBinary(byteWidth: 16))
         add("extension", uuid)
@@ -235,7 +235,7 @@ enum Fixtures {
         let innerList = list(.list(Field("item", .utf8)), binary(.utf8, strings(40)),
                              offsets: (0...30).map { $0 * 40 / 30 }, valid: (0..<30).map { $0 % 9 != 0 })
         let innerStruct = ArrayData(
-            type: .struct([Field("l", innerList.type), Field("i", .int32)]), length: 30, buffers: [.empty],
+            uncheckedType: .struct([Field("l", innerList.type), Field("i", .int32)]), length: 30, buffers: [.empty],
             children: [innerList, int32(ints(30))])
         add("list_of_struct", list(.list(Field("item", innerStruct.type)), innerStruct,
                                    offsets: (0...n).map { min($0 * 30 / n + $0 % 2, 30) }, valid: listValid))

@@ -93,7 +93,7 @@ struct LargeFileTests {
     static func batches(_ zeros: Buffer) throws -> [RecordBatch] {
         let big = Int64(SparseFiles.bigValueBytes)
         let blob = ArrayData(
-            type: .largeBinary, length: 2,
+            uncheckedType: .largeBinary, length: 2,
             buffers: [.empty, Buffer(copyingValues: [0, big, big]), try zeros.slice(offset: 0, count: Int(big))])
         let first = try RecordBatch(schema: schema, columns: [blob, Int32Array(values: [7, 8]).data])
         let second = try RecordBatch(

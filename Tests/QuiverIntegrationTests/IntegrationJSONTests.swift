@@ -161,7 +161,7 @@ struct IntegrationJSONTests {
     @Test func declaredWidthWithoutRowsAllocatesNothing() throws {
         let type = DataType.fixedSizeBinary(byteWidth: 1 << 28)
         let schema = Schema([Field("f", type)])
-        let empty = try RecordBatch(schema: schema, columns: [ArrayData(type: type, length: 0, buffers: [.empty, .empty])])
+        let empty = try RecordBatch(schema: schema, columns: [ArrayData(uncheckedType: type, length: 0, buffers: [.empty, .empty])])
         let start = ContinuousClock.now
         let json = try IntegrationJSON.write(schema: schema, batches: [empty])
         #expect(ContinuousClock.now - start < .seconds(1))

@@ -101,7 +101,7 @@ import Testing
         }
         let nulls = values.filter { $0 == nil }.count
         return ArrayData(
-            type: .utf8View, length: values.count, nullCount: nulls,
+            uncheckedType: .utf8View, length: values.count, nullCount: nulls,
             buffers: [nulls > 0 ? Buffer(copying: validity) : .empty, Buffer(copying: views), Buffer(copying: data)])
     }
 

@@ -29,7 +29,7 @@ final class CountingSource: BatchSource, @unchecked Sendable {
         if delay > .zero { blockingSleep(delay) }
         return try inner.batch(at: index, columns: columns)
     }
-    func statistics(batch: Int, column: Int) -> QuiverQuery.ColumnStatistics? { nil }
+    func statistics(batch: Int) -> BatchStatistics? { nil }
 }
 
 /// Blocks the calling (Quiver) thread without using the CPU, as a slow disk would.

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverArrow
 import QuiverBytes
+import QuiverStore
 import QuiverTestSupport
 import Testing
 @testable import QuiverQuery
@@ -304,10 +305,10 @@ import Testing
             let schema = Schema([Field("a", .int64), Field("b", .utf8)])
             let batchCount = 2
             func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
-                let a: ArrayData = index == 0 ? Make.int64([1]) : ArrayData(type: .int64, length: 1_000_000, buffers: [.empty, .empty])
+                let a: ArrayData = index == 0 ? Make.int64([1]) : ArrayData(uncheckedType: .int64, length: 1_000_000, buffers: [.empty, .empty])
                 return RecordBatch(uncheckedSchema: schema, columns: [a, Make.utf8(["x"])], length: index == 0 ? 1 : 1_000_000)
             }
-            func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
+            func statistics(batch: Int) -> BatchStatistics? { nil }
         }
         do {
             _ = try Query(Liar()).aggregate([sum(col("a"))]).execute()
@@ -330,7 +331,7 @@ import Testing
                 requested.append(columns)
                 return try inner.batch(at: index, columns: columns).selecting(columns)
             }
-            func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
+            func statistics(batch: Int) -> BatchStatistics? { nil }
         }
         let batch = try Make.batch([("a", Make.int64([1, 2, 3])), ("b", Make.float64([1, 2, 3])), ("s", Make.utf8(["x", "y", "z"]))])
         let source = Recorder(try InMemorySource(batches: [batch]))
@@ -465,7 +466,7 @@ import Testing
     /// it to filter, sort or compare them is a typed error.
     @Test func unsupportedTypesPassThrough() throws {
         let values = Make.int32([1, 2, 3])
-        let list = ArrayData(type: .list(Field("item", .int32)), length: 2, buffers: [.empty, Buffer(copyingValues: [Int32(0), 1, 3])], children: [values])
+        let list = ArrayData(uncheckedType: .list(Field("item", .int32)), length: 2, buffers: [.empty, Buffer(copyingValues: [Int32(0), 1, 3])], children: [values])
         let batch = try Make.batch([("a", Make.int64([1, 2])), ("l", list)])
         let source = try InMemorySource(batches: [batch])
         let all = try Query(source).execute()
@@ -506,5 +507,5 @@ private struct SlowFirstBatch: BatchSource {
         if index == 0 { Thread.sleep(forTimeInterval: 0.2) }
         return try inner.batch(at: index, columns: columns)
     }
-    func statistics(batch: Int, column: Int) -> ColumnStatistics? { nil }
+    func statistics(batch: Int) -> BatchStatistics? { nil }
 }

@@ -253,7 +253,7 @@ import Testing
         let data = Buffer(copying: Array("abcdefgh".utf8))
         for offsets in [[0, 3, 2, 8], [0, 2, 4, 9], Array(0...100).map { $0 == 70 ? 10 : min($0, 8) }] as [[Int32]] {
             let column = ArrayData(
-                type: .utf8, length: offsets.count - 1, buffers: [.empty, Buffer(copyingValues: offsets), data])
+                uncheckedType: .utf8, length: offsets.count - 1, buffers: [.empty, Buffer(copyingValues: offsets), data])
             let error = #expect(throws: QuiverError.self) { try Self.rows("SELECT s, count(*) FROM t GROUP BY s", [("s", column)]) }
             #expect(error?.code == .invalidData)
         }

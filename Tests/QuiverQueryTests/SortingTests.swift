@@ -118,7 +118,7 @@ import Testing
                 offsets.append(Int64(bytes.count))
             }
             column = ArrayData(
-                type: .largeUtf8, length: values.count, nullCount: column.nullCount,
+                uncheckedType: .largeUtf8, length: values.count, nullCount: column.nullCount,
                 buffers: [column.buffers[0], Buffer(copyingValues: offsets), Buffer(copying: bytes)])
         }
         let sliced = column.slice(from: 1, length: values.count - 1)

@@ -122,7 +122,7 @@ import Testing
             for _ in 0..<2 {
                 let source = try StoreTableSource(store: store, table: "t")
                 #expect(source.batchCount == round + 1)
-                #expect(source.statistics(batch: round, column: 0)?.max == .int64(Int64(round * 1000 + 9)))
+                #expect(source.statistics(batch: round)?.columns[0]?.max == StatisticBound(.int(Int64(round * 1000 + 9))))
                 let result = try Query(sql: sql, tables: ["t": source]).execute()
                 #expect(result.batches[0].columns[0].value(at: 0) == .int(Int64(round * 10)))
                 #expect(result.statistics.batchesSkipped == 1)

@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverStore
 import Testing
 @testable import QuiverQuery
 import QuiverTestSupport
@@ -60,18 +61,22 @@ import QuiverTestSupport
             ("d", Make.dictionary([1, 0, nil, 1], ["b", "a"])), ("f", Make.float64([.nan, 2, -1, nil])),
         ])
         let source = try InMemorySource(batches: [batch])
-        #expect(source.statistics(batch: 0, column: 0) == ColumnStatistics(rowCount: 4, nullCount: 1, min: .int32(-3), max: .int32(9)))
-        #expect(source.statistics(batch: 0, column: 1) == ColumnStatistics(rowCount: 4, nullCount: 1, min: .utf8("apple"), max: .utf8("zoo")))
-        #expect(source.statistics(batch: 0, column: 2) == ColumnStatistics(rowCount: 4, nullCount: 1, min: .utf8("a"), max: .utf8("b")))
-        #expect(source.statistics(batch: 0, column: 3)?.min == .float64(-1))
-        #expect(source.statistics(batch: 0, column: 3)?.max == .float64(2))
-        #expect(source.statistics(batch: 1, column: 0) == nil)
+        let columns = source.statistics(batch: 0)?.columns
+        #expect(source.statistics(batch: 0)?.rowCount == 4)
+        #expect(columns?[0] == ColumnStatistics(nullCount: 1, min: .init(.int(-3)), max: .init(.int(9))))
+        #expect(columns?[1] == ColumnStatistics(nullCount: 1, min: .init(.string("apple")), max: .init(.string("zoo"))))
+        #expect(columns?[2] == ColumnStatistics(nullCount: 1, min: .init(.string("a")), max: .init(.string("b"))))
+        #expect(columns?[3]?.min == .init(.double(-1)))
+        #expect(columns?[3]?.max == .init(.double(2)))
+        #expect(source.statistics(batch: 1) == nil)
     }
 
     /// A source's explicit statistics are trusted (they are how a store describes its files).
     @Test func suppliedStatisticsAreUsed() throws {
         let batches = try (0..<3).map { b in try Make.batch([("x", Make.int64([Int64(b)]))]) }
-        let statistics = (0..<3).map { b in [ColumnStatistics(rowCount: 1, nullCount: 0, min: .int64(Int64(b)), max: .int64(Int64(b)))] }
+        let statistics = (0..<3).map { b in
+            BatchStatistics(rowCount: 1, columns: [ColumnStatistics(nullCount: 0, min: .init(.int(Int64(b))), max: .init(.int(Int64(b))))])
+        }
         let source = try InMemorySource(batches: batches, schema: batches[0].schema, statistics: statistics)
         let result = try Query(source).filter(col("x") == 1).select(col("x")).execute()
         #expect(result.statistics.batchesSkipped == 2)

@@ -16,10 +16,10 @@ struct StatisticsTests {
     func integers() {
         let ints = stats(ArrayData.build(from: [5, nil, -3, 12, nil] as [Int32?]))
         #expect(ints == ColumnStatistics(nullCount: 2, min: StatisticBound(.int(-3)), max: StatisticBound(.int(12))))
-        let dates = ArrayData(type: .date32, length: 3, buffers: [.empty, Buffer(copyingValues: [Int32(19000), 18000, 20000])])
+        let dates = ArrayData(uncheckedType: .date32, length: 3, buffers: [.empty, Buffer(copyingValues: [Int32(19000), 18000, 20000])])
         #expect(stats(dates).min?.value == .int(18000))
         let stamps = ArrayData(
-            type: .timestamp(.microsecond, timezone: "UTC"), length: 2, buffers: [.empty, Buffer(copyingValues: [Int64(7), -9])])
+            uncheckedType: .timestamp(.microsecond, timezone: "UTC"), length: 2, buffers: [.empty, Buffer(copyingValues: [Int64(7), -9])])
         #expect(stats(stamps).max?.value == .int(7))
         let unsigned = stats(ArrayData.build(from: [UInt64.max, 3] as [UInt64?]))
         #expect(unsigned.min?.value == .uint(3) && unsigned.max?.value == .uint(.max))
@@ -170,7 +170,7 @@ struct StatisticsTests {
         }
         let nulls = values.filter { $0 == nil }.count
         return ArrayData(
-            type: .utf8View, length: values.count, nullCount: nulls,
+            uncheckedType: .utf8View, length: values.count, nullCount: nulls,
             buffers: [nulls == 0 ? .empty : Buffer(copying: validity), Buffer(copying: views), Buffer(copying: data)])
     }
 

@@ -19,7 +19,7 @@ public enum Make {
         let nulls = values.filter { $0 == nil }.count
         let validity = nulls > 0 || bitmapWhenNoNulls ? bitmap(values.map { $0 != nil }) : .empty
         return ArrayData(
-            type: type, length: values.count, nullCount: nulls,
+            uncheckedType: type, length: values.count, nullCount: nulls,
             buffers: [validity, Buffer(copyingValues: values.map { $0 ?? filler })])
     }
 
@@ -41,7 +41,7 @@ public enum Make {
     public static func bool(_ values: [Bool?]) -> ArrayData {
         let nulls = values.filter { $0 == nil }.count
         return ArrayData(
-            type: .boolean, length: values.count, nullCount: nulls,
+            uncheckedType: .boolean, length: values.count, nullCount: nulls,
             buffers: [nulls > 0 ? bitmap(values.map { $0 != nil }) : .empty, bitmap(values.map { $0 == true })])
     }
 
@@ -51,7 +51,7 @@ public enum Make {
         _ values: [Int32], validity: [UInt8]? = nil, nullCount: Int = 0, offset: Int = 0, length: Int? = nil
     ) -> ArrayData {
         ArrayData(
-            type: .int32, length: length ?? values.count - offset, nullCount: nullCount, offset: offset,
+            uncheckedType: .int32, length: length ?? values.count - offset, nullCount: nullCount, offset: offset,
             buffers: [validity.map { Buffer(copying: $0) } ?? .empty, buffer(values)])
     }
 
@@ -67,7 +67,7 @@ public enum Make {
         }
         let nulls = values.filter { $0 == nil }.count
         return ArrayData(
-            type: .utf8, length: values.count, nullCount: nulls,
+            uncheckedType: .utf8, length: values.count, nullCount: nulls,
             buffers: [nulls > 0 ? bitmap(values.map { $0 != nil }) : .empty, Buffer(copyingValues: offsets), Buffer(copying: data)])
     }
 
@@ -90,27 +90,27 @@ public enum Make {
         }
         let nulls = values.filter { $0 == nil }.count
         return ArrayData(
-            type: .utf8View, length: values.count, nullCount: nulls,
+            uncheckedType: .utf8View, length: values.count, nullCount: nulls,
             buffers: [nulls > 0 ? bitmap(values.map { $0 != nil }) : .empty, Buffer(copying: views), Buffer(copying: data)])
     }
 
     public static func list(_ offsets: [Int32], valid: [Bool]? = nil, child: ArrayData, name: String = "item") -> ArrayData {
         let nulls = valid?.filter { !$0 }.count ?? 0
         return ArrayData(
-            type: .list(Field(name, child.type)), length: offsets.count - 1, nullCount: nulls,
+            uncheckedType: .list(Field(name, child.type)), length: offsets.count - 1, nullCount: nulls,
             buffers: [valid.map(bitmap) ?? .empty, Buffer(copyingValues: offsets)], children: [child])
     }
 
     public static func listView(_ offsets: [Int32], _ sizes: [Int32], child: ArrayData) -> ArrayData {
         ArrayData(
-            type: .listView(Field("item", child.type)), length: offsets.count,
+            uncheckedType: .listView(Field("item", child.type)), length: offsets.count,
             buffers: [.empty, Buffer(copyingValues: offsets), Buffer(copyingValues: sizes)], children: [child])
     }
 
     public static func structure(_ children: [(String, ArrayData)], valid: [Bool]? = nil) -> ArrayData {
         let nulls = valid?.filter { !$0 }.count ?? 0
         return ArrayData(
-            type: .struct(children.map { Field($0.0, $0.1.type) }), length: children.first?.1.length ?? 0,
+            uncheckedType: .struct(children.map { Field($0.0, $0.1.type) }), length: children.first?.1.length ?? 0,
             nullCount: nulls, buffers: [valid.map(bitmap) ?? .empty], children: children.map(\.1))
     }
 
@@ -119,7 +119,7 @@ public enum Make {
         offsets: [Int32], data: Buffer, type: DataType = .utf8, validity: [UInt8]? = nil, nullCount: Int = 0
     ) -> ArrayData {
         ArrayData(
-            type: type, length: offsets.count - 1, nullCount: nullCount,
+            uncheckedType: type, length: offsets.count - 1, nullCount: nullCount,
             buffers: [validity.map { Buffer(copying: $0) } ?? .empty, buffer(offsets), data])
     }
 
@@ -137,7 +137,7 @@ public enum Make {
     }
 
     public static func stringView(_ views: [[UInt8]], data: [Buffer], type: DataType = .utf8View) -> ArrayData {
-        ArrayData(type: type, length: views.count, buffers: [.empty, Buffer(copying: views.flatMap { $0 })] + data)
+        ArrayData(uncheckedType: type, length: views.count, buffers: [.empty, Buffer(copying: views.flatMap { $0 })] + data)
     }
 
     /// `indices` (any array) given `dictionary`.
@@ -165,13 +165,13 @@ public enum Make {
     public static func runEndEncoded(_ runEnds: [Int32], _ values: ArrayData, length: Int? = nil) -> ArrayData {
         let ends = int32(runEnds.map { $0 })
         return ArrayData(
-            type: .runEndEncoded(runEnds: Field("run_ends", .int32, nullable: false), values: Field("values", values.type)),
+            uncheckedType: .runEndEncoded(runEnds: Field("run_ends", .int32, nullable: false), values: Field("values", values.type)),
             length: length ?? Int(runEnds.last ?? 0), buffers: [], children: [ends, values])
     }
 
     public static func ree(runEnds: ArrayData, values: ArrayData, length: Int, offset: Int = 0) -> ArrayData {
         ArrayData(
-            type: .runEndEncoded(runEnds: Field("run_ends", runEnds.type, nullable: false), values: Field("values", values.type)),
+            uncheckedType: .runEndEncoded(runEnds: Field("run_ends", runEnds.type, nullable: false), values: Field("values", values.type)),
             length: length, offset: offset, buffers: [], children: [runEnds, values])
     }
 
@@ -182,13 +182,13 @@ public enum Make {
         var buffers = [buffer(typeIds)]
         if let offsets { buffers.append(buffer(offsets)) }
         return ArrayData(
-            type: .union(mode, fields: fields, typeIds: declared), length: typeIds.count, buffers: buffers, children: children)
+            uncheckedType: .union(mode, fields: fields, typeIds: declared), length: typeIds.count, buffers: buffers, children: children)
     }
 
     public static func sparseUnion(_ typeIds: [Int8], _ children: [ArrayData]) -> ArrayData {
         let fields = children.enumerated().map { Field("u\($0.offset)", $0.element.type) }
         return ArrayData(
-            type: .union(.sparse, fields: fields, typeIds: (0..<Int8(children.count)).map { $0 * 5 }),
+            uncheckedType: .union(.sparse, fields: fields, typeIds: (0..<Int8(children.count)).map { $0 * 5 }),
             length: typeIds.count, buffers: [Buffer(copyingValues: typeIds)], children: children)
     }
 }

@@ -13,7 +13,7 @@ public enum SeedWorkload {
     /// One batch of `0..<rows`; every batch of the seed file shares its values buffer.
     public static func batch(rows: Int = rowsPerBatch, pool: MemoryPool = .default) -> RecordBatch {
         let values = Buffer(copyingValues: (0..<Int32(rows)).map { $0 }, pool: pool)
-        let column = ArrayData(type: .int32, length: rows, buffers: [.empty, values])
+        let column = ArrayData(uncheckedType: .int32, length: rows, buffers: [.empty, values])
         return RecordBatch(uncheckedSchema: schema, columns: [column], length: rows)
     }
 

@@ -141,7 +141,7 @@ enum SqlCatalog {
             try makeBuilder(for: fields[5].type).finish(),
         ]
         let union = ArrayData(
-            type: sqlInfoValueType, length: wanted.count,
+            uncheckedType: sqlInfoValueType, length: wanted.count,
             buffers: [Buffer(copyingValues: typeIds), Buffer(copyingValues: offsets)], children: children)
         try union.validate(full: true)
         return try RecordBatch(

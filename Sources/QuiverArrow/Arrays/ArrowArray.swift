@@ -81,9 +81,18 @@ func checkArrayType(
     try data.validate(full: false)
 }
 
-/// Wraps array data in the typed array that fits its (storage) type. No copy, no
-/// validation: the data must already be valid (see `ArrayData.validate(full:)`).
-public func makeArray(_ data: ArrayData) -> any ArrowArray {
+/// Validates array data fully, then wraps it in the typed array that fits its (storage)
+/// type. Cost: O(data) for the validation (see `ArrayData.validate(full:)`); no copy.
+/// Throws `invalidData` for data that breaks the format.
+public func makeArray(_ data: ArrayData) throws -> any ArrowArray {
+    try data.validate(full: true)
+    return makeArrayUnchecked(data)
+}
+
+/// Wraps array data in the typed array that fits its (storage) type. O(1), no copy, no
+/// validation: the data must already be valid (see `ArrayData.validate(full:)`), or
+/// reading it is undefined behaviour. `makeArray(_:)` is the validating version.
+public func makeArrayUnchecked(_ data: ArrayData) -> any ArrowArray {
     switch data.type.storageType {
     case .null: return NullArray(unchecked: data)
     case .boolean: return BooleanArray(unchecked: data)

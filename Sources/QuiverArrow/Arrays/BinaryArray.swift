@@ -21,10 +21,13 @@ public protocol BinaryEncoding: Sendable {
 
 /// utf8 types: values are `String`s (their bytes were validated as UTF-8).
 public enum UTF8Encoding: BinaryEncoding {
+    /// True: utf8 types.
     public static var isUTF8: Bool { true }
+    /// Copies the bytes into a `String` (O(bytes); they were validated as UTF-8).
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> String {
         String(decoding: bytes, as: UTF8.self)
     }
+    /// The string's UTF-8 bytes (no copy for native strings).
     public static func withBytes<R>(of value: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var value = value
         return try value.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
@@ -33,11 +36,31 @@ public enum UTF8Encoding: BinaryEncoding {
 
 /// Binary types: values are byte arrays.
 public enum BytesEncoding: BinaryEncoding {
+    /// False: binary types.
     public static var isUTF8: Bool { false }
+    /// Copies the bytes into an array (O(bytes)).
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { Array(bytes) }
+    /// The array's own bytes, no copy.
     public static func withBytes<R>(of value: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try value.withUnsafeBytes(body)
     }
+}
+
+/// Arrays whose slots are byte strings: binary and utf8 in every layout, and fixed-size
+/// binary. Each layout says where a slot's bytes are (`withUnsafeBytes(at:_:)`); reading
+/// them as a Swift value is written once, in `value(at:)`.
+public protocol ArrowBinaryArray: ArrowScalarArray where Value == Encoding.Value {
+    /// How a slot's bytes read as a Swift value (`String` or `[UInt8]`).
+    associatedtype Encoding: BinaryEncoding
+    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
+    /// escape `body`. O(1), no copy.
+    func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R
+}
+
+extension ArrowBinaryArray {
+    /// The value of slot `index`: copies its bytes into a `String` or `[UInt8]` (O(bytes)).
+    @inlinable
+    public func value(at index: Int) -> Encoding.Value { withUnsafeBytes(at: index) { Encoding.decode($0) } }
 }
 
 extension DataType {
@@ -57,15 +80,18 @@ extension DataType {
 /// (`binary`, `utf8`, `large_binary`, `large_utf8`).
 ///
 /// `bytes(at:)` is zero-copy; `value(at:)` builds a `String` or `[UInt8]`.
-public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>: ArrowScalarArray,
+public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>: ArrowBinaryArray,
     @unchecked Sendable
 {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// The `length + 1` offsets of this slice (empty for an empty array without offsets).
     @usableFromInline package let offsets: UnsafeBufferPointer<Offset>
     @usableFromInline let bytes: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "\(Self.self)") { $0 == DataType.binaryType(Offset.self, Encoding.self) }
         self.init(unchecked: data)
@@ -82,6 +108,7 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// Calls `body` with the `length + 1` offsets of this slice into the data buffer,
@@ -99,16 +126,10 @@ public struct VariableBinaryArray<Offset: ArrowOffset, Encoding: BinaryEncoding>
         return UnsafeRawBufferPointer(start: bytes + start, count: Int(offsets[index + 1]) - start)
     }
 
-    /// The value of slot `index` (copies its bytes into a `String` or `[UInt8]`).
-    @inlinable
-    public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
-
-    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
-    /// escape `body`. No copy.
+    /// Calls `body` with the bytes of slot `index`, viewed in place (no copy).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        defer { withExtendedLifetime(data) {} }
-        return try body(bytes(at: index))
+        try withExtendedLifetime(data) { () throws(E) -> R in try body(bytes(at: index)) }
     }
 }
 
@@ -143,11 +164,14 @@ struct BinaryViewLayout {
 
 /// Variable-length binary or utf8 values stored as 16-byte views (`binary_view`,
 /// `utf8_view`): short values inline, longer ones in variadic data buffers.
-public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArray, @unchecked Sendable {
+public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowBinaryArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     @usableFromInline let views: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "\(Self.self)") { $0 == (Encoding.isUTF8 ? .utf8View : .binaryView) }
         self.init(unchecked: data)
@@ -160,6 +184,7 @@ public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArra
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The bytes of slot `index`, viewed in place (inside the view or a data buffer).
@@ -174,16 +199,10 @@ public struct VariableBinaryViewArray<Encoding: BinaryEncoding>: ArrowScalarArra
         return UnsafeRawBufferPointer(start: buffer.baseAddress + Int(BinaryViewLayout.offset(view)), count: count)
     }
 
-    /// The value of slot `index` (copies its bytes into a `String` or `[UInt8]`).
-    @inlinable
-    public func value(at index: Int) -> Encoding.Value { Encoding.decode(bytes(at: index)) }
-
-    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
-    /// escape `body`. No copy.
+    /// Calls `body` with the bytes of slot `index`, viewed in place (no copy).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        defer { withExtendedLifetime(data) {} }
-        return try body(bytes(at: index))
+        try withExtendedLifetime(data) { () throws(E) -> R in try body(bytes(at: index)) }
     }
 }
 
@@ -193,13 +212,18 @@ public typealias StringViewArray = VariableBinaryViewArray<UTF8Encoding>
 public typealias BinaryViewArray = VariableBinaryViewArray<BytesEncoding>
 
 /// Binary values of one fixed width, packed back to back.
-public struct FixedSizeBinaryArray: ArrowScalarArray, @unchecked Sendable {
+public struct FixedSizeBinaryArray: ArrowBinaryArray, @unchecked Sendable {
+    /// Values read as byte arrays.
+    public typealias Encoding = BytesEncoding
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// Bytes per value.
     public let byteWidth: Int
     @usableFromInline let values: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "FixedSizeBinaryArray") {
             if case .fixedSizeBinary = $0 { return true } else { return false }
@@ -215,6 +239,7 @@ public struct FixedSizeBinaryArray: ArrowScalarArray, @unchecked Sendable {
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The bytes of slot `index`, viewed in place.
@@ -223,14 +248,9 @@ public struct FixedSizeBinaryArray: ArrowScalarArray, @unchecked Sendable {
         UnsafeRawBufferPointer(start: values + index * byteWidth, count: byteWidth)
     }
 
-    /// The value of slot `index` as a byte array (copies).
-    @inlinable public func value(at index: Int) -> [UInt8] { Array(bytes(at: index)) }
-
-    /// Calls `body` with the bytes of slot `index`, viewed in place; the pointer must not
-    /// escape `body`. No copy.
+    /// Calls `body` with the bytes of slot `index`, viewed in place (no copy).
     @inlinable
     public func withUnsafeBytes<R, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        defer { withExtendedLifetime(data) {} }
-        return try body(bytes(at: index))
+        try withExtendedLifetime(data) { () throws(E) -> R in try body(bytes(at: index)) }
     }
 }

@@ -6,6 +6,7 @@ import QuiverBytes
 /// `value(at:)` formats a value as a decimal string ("-12.345"); the raw integers are read
 /// with `integer(at:as:)` (Int32, Int64, Int128 for widths up to 128) or `words(at:)`.
 public struct DecimalArray: ArrowScalarArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// 32, 64, 128 or 256.
     public let bitWidth: Int
@@ -16,6 +17,8 @@ public struct DecimalArray: ArrowScalarArray, @unchecked Sendable {
     @usableFromInline let values: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "DecimalArray") {
             if case .decimal = $0 { return true } else { return false }
@@ -35,6 +38,7 @@ public struct DecimalArray: ArrowScalarArray, @unchecked Sendable {
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The unscaled integer of slot `index`; `I.bitWidth` must equal `bitWidth`.

@@ -4,12 +4,15 @@ import QuiverBytes
 ///
 /// `value(at:)` is the child slice of one slot: a zero-copy `ArrayData`.
 public struct VariableListArray<Offset: ArrowOffset>: ArrowArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// The `length + 1` offsets of this slice into `values` (empty for an empty array
     /// without offsets).
     @usableFromInline package let offsets: UnsafeBufferPointer<Offset>
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "\(Self.self)") {
             switch $0 {
@@ -29,6 +32,7 @@ public struct VariableListArray<Offset: ArrowOffset>: ArrowArray, @unchecked Sen
 
     /// The child array holding every list's elements (not sliced to this array's range).
     public var values: ArrayData { data.children[0] }
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// Calls `body` with the `length + 1` offsets of this slice into `values`, viewed in
@@ -62,6 +66,7 @@ func offsetsView<O: ArrowOffset>(_ data: ArrayData, _: O.Type) -> UnsafeBufferPo
 /// Lists given by an offset and a size per slot (`list_view`, `large_list_view`); views may
 /// overlap and come in any order.
 public struct VariableListViewArray<Offset: ArrowOffset>: ArrowArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// Per-slot start in `values`.
     @usableFromInline package let offsets: UnsafeBufferPointer<Offset>
@@ -69,6 +74,8 @@ public struct VariableListViewArray<Offset: ArrowOffset>: ArrowArray, @unchecked
     @usableFromInline package let sizes: UnsafeBufferPointer<Offset>
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "\(Self.self)") {
             switch $0 {
@@ -93,6 +100,7 @@ public struct VariableListViewArray<Offset: ArrowOffset>: ArrowArray, @unchecked
 
     /// The child array holding the elements.
     public var values: ArrayData { data.children[0] }
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The elements of slot `index` (zero-copy child slice).
@@ -109,10 +117,13 @@ public typealias LargeListViewArray = VariableListViewArray<Int64>
 /// Lists of exactly `listSize` elements each: slot `i` is child rows
 /// `[(offset + i) × listSize, +listSize)`.
 public struct FixedSizeListArray: ArrowArray {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// Elements per list.
     public let listSize: Int
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "FixedSizeListArray") {
             if case .fixedSizeList = $0 { return true } else { return false }
@@ -136,8 +147,11 @@ public struct FixedSizeListArray: ArrowArray {
 
 /// Rows of named fields, one child array per field, sliced through this array's offset.
 public struct StructArray: ArrowArray {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "StructArray") {
             if case .struct = $0 { return true } else { return false }
@@ -164,9 +178,12 @@ public struct StructArray: ArrowArray {
 
 /// Maps: a list of (key, value) entry structs per slot.
 public struct MapArray: ArrowArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     @usableFromInline let list: ListArray
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "MapArray") {
             if case .map = $0 { return true } else { return false }
@@ -179,6 +196,7 @@ public struct MapArray: ArrowArray, @unchecked Sendable {
         list = ListArray(unchecked: data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { list.isNull(index) }
     /// The entries struct array (keys, values), not sliced to this array's range.
     public var entries: ArrayData { data.children[0] }
@@ -196,6 +214,7 @@ public struct MapArray: ArrowArray, @unchecked Sendable {
 /// Unions: each slot takes its value from the child its type id selects. Sparse unions
 /// index every child at the slot's position; dense ones through a per-slot offset.
 public struct UnionArray: ArrowArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// Sparse or dense.
     public let mode: UnionMode
@@ -206,6 +225,8 @@ public struct UnionArray: ArrowArray, @unchecked Sendable {
     /// Child index for each type id (0...127), -1 where none.
     @usableFromInline let childForTypeId: [Int8]
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "UnionArray") {
             if case .union = $0 { return true } else { return false }
@@ -257,9 +278,12 @@ func unionChildTable(_ typeIds: [Int8]) -> [Int8] {
 
 /// Dictionary-encoded values: integer indices into a dictionary array.
 public struct DictionaryArray: ArrowArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "DictionaryArray") {
             if case .dictionary = $0 { return true } else { return false }
@@ -276,6 +300,7 @@ public struct DictionaryArray: ArrowArray, @unchecked Sendable {
     /// The integer type of the indices.
     public let indexType: DataType
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
 
     /// The index array, typed with the index type (zero-copy).
@@ -287,7 +312,7 @@ public struct DictionaryArray: ArrowArray, @unchecked Sendable {
     }
 
     /// The dictionary values.
-    public var dictionary: ArrayData { data.dictionary ?? ArrayData(type: .null, length: 0, buffers: []) }
+    public var dictionary: ArrayData { data.dictionary ?? ArrayData(uncheckedType: .null, length: 0, buffers: []) }
 
     /// The dictionary index of slot `index`, or nil when the slot is null.
     public func key(at index: Int) -> Int? {
@@ -316,8 +341,11 @@ func integerValue(_ data: ArrayData, at index: Int, as type: DataType? = nil) ->
 /// Run-end encoded values: `runEnds[i]` is the logical end of run `i`, whose value is
 /// `values[i]`. Logical slot lookup is a binary search (O(log runs)).
 public struct RunEndEncodedArray: ArrowArray {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "RunEndEncodedArray") {
             if case .runEndEncoded = $0 { return true } else { return false }

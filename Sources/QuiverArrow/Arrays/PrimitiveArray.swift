@@ -61,12 +61,14 @@ extension Float: ArrowPrimitive { public static var arrowType: DataType { .float
 extension Double: ArrowPrimitive { public static var arrowType: DataType { .float64 } }
 
 extension UInt16: ArrowPrimitive {
+    /// uint16.
     public static var arrowType: DataType { .uint16 }
     /// uint16, and float16 read as raw IEEE half-precision bits.
     public static func canView(_ type: DataType) -> Bool { type == .uint16 || type == .float16 }
 }
 
 extension Int32: ArrowPrimitive {
+    /// int32.
     public static var arrowType: DataType { .int32 }
     /// int32, date32 (days), time32 and year-month intervals (months).
     public static func canView(_ type: DataType) -> Bool {
@@ -78,6 +80,7 @@ extension Int32: ArrowPrimitive {
 }
 
 extension Int64: ArrowPrimitive {
+    /// int64.
     public static var arrowType: DataType { .int64 }
     /// int64, date64 (ms), time64, timestamps and durations.
     public static func canView(_ type: DataType) -> Bool {
@@ -94,14 +97,18 @@ extension Float16: ArrowPrimitive { public static var arrowType: DataType { .flo
 
 /// One `interval(.dayTime)` value: days and milliseconds (8 bytes, as Arrow stores it).
 public struct DayTimeInterval: ArrowPrimitive, Hashable {
+    /// Whole days.
     public var days: Int32
+    /// Milliseconds on top of the days.
     public var milliseconds: Int32
     /// An interval of `days` days and `milliseconds` ms.
     public init(days: Int32, milliseconds: Int32) {
         self.days = days
         self.milliseconds = milliseconds
     }
+    /// interval(.dayTime).
     public static var arrowType: DataType { .interval(.dayTime) }
+    /// The interval inside a matching `ArrowValue`, else nil.
     public init?(arrowValue value: ArrowValue) {
         guard case .dayTimeInterval(let v) = value else { return nil }
         self = v
@@ -110,8 +117,11 @@ public struct DayTimeInterval: ArrowPrimitive, Hashable {
 
 /// One `interval(.monthDayNano)` value (16 bytes, as Arrow stores it).
 public struct MonthDayNanoInterval: ArrowPrimitive, Hashable {
+    /// Whole months.
     public var months: Int32
+    /// Whole days.
     public var days: Int32
+    /// Nanoseconds on top of the months and days.
     public var nanoseconds: Int64
     /// An interval of months, days and nanoseconds.
     public init(months: Int32, days: Int32, nanoseconds: Int64) {
@@ -119,7 +129,9 @@ public struct MonthDayNanoInterval: ArrowPrimitive, Hashable {
         self.days = days
         self.nanoseconds = nanoseconds
     }
+    /// interval(.monthDayNano).
     public static var arrowType: DataType { .interval(.monthDayNano) }
+    /// The interval inside a matching `ArrowValue`, else nil.
     public init?(arrowValue value: ArrowValue) {
         guard case .monthDayNanoInterval(let v) = value else { return nil }
         self = v
@@ -131,12 +143,15 @@ public struct MonthDayNanoInterval: ArrowPrimitive, Hashable {
 /// `values` points straight into the data buffer, offset applied: no copy. The pointer is
 /// valid as long as this array (or its `data`) is alive.
 public struct PrimitiveArray<T: ArrowPrimitive>: ArrowScalarArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     /// The `length` values, null slots included (their contents are unspecified). Package-only:
     /// outside Quiver use `withUnsafeValues`, which keeps the array alive.
     @usableFromInline package let values: UnsafeBufferPointer<T>
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "PrimitiveArray<\(T.self)>", T.canView)
         self.init(unchecked: data)
@@ -151,7 +166,9 @@ public struct PrimitiveArray<T: ArrowPrimitive>: ArrowScalarArray, @unchecked Se
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
+    /// The value in slot `index`, read in place (a null slot's value is unspecified). O(1).
     @inlinable public func value(at index: Int) -> T { values[index] }
 
     /// Calls `body` with the `length` values (null slots included, their contents
@@ -164,21 +181,32 @@ public struct PrimitiveArray<T: ArrowPrimitive>: ArrowScalarArray, @unchecked Se
 }
 
 // The numeric arrays, by element type.
+/// int8 values.
 public typealias Int8Array = PrimitiveArray<Int8>
+/// int16 values.
 public typealias Int16Array = PrimitiveArray<Int16>
+/// int32 values, and the types stored as int32 (date32, time32, year-month intervals).
 public typealias Int32Array = PrimitiveArray<Int32>
+/// int64 values, and the types stored as int64 (date64, time64, timestamps, durations).
 public typealias Int64Array = PrimitiveArray<Int64>
+/// uint8 values.
 public typealias UInt8Array = PrimitiveArray<UInt8>
+/// uint16 values.
 public typealias UInt16Array = PrimitiveArray<UInt16>
+/// uint32 values.
 public typealias UInt32Array = PrimitiveArray<UInt32>
+/// uint64 values.
 public typealias UInt64Array = PrimitiveArray<UInt64>
+/// float32 values.
 public typealias Float32Array = PrimitiveArray<Float>
+/// float64 values.
 public typealias Float64Array = PrimitiveArray<Double>
 #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
 /// The element type of float16 arrays: Swift's `Float16` where it exists, raw bits
 /// (`UInt16`) on Intel Macs.
 public typealias HalfFloat = Float16
 #else
+/// The element type of float16 arrays on Intel Macs, which lack `Float16`: the raw bits.
 public typealias HalfFloat = UInt16
 #endif
 /// Half-precision floats.
@@ -204,10 +232,13 @@ public typealias MonthDayNanoIntervalArray = PrimitiveArray<MonthDayNanoInterval
 
 /// Booleans, bit-packed: each value is one bit of the values bitmap.
 public struct BooleanArray: ArrowScalarArray, @unchecked Sendable {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
     @usableFromInline let bits: UnsafeRawPointer
     @usableFromInline let nulls: NullMask
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "BooleanArray") { $0 == .boolean }
         self.init(unchecked: data)
@@ -219,14 +250,19 @@ public struct BooleanArray: ArrowScalarArray, @unchecked Sendable {
         nulls = NullMask(data)
     }
 
+    /// Whether slot `index` is null. O(1).
     @inlinable public func isNull(_ index: Int) -> Bool { nulls.isNull(index) }
+    /// The bit of slot `index` (false or garbage for a null slot). O(1).
     @inlinable public func value(at index: Int) -> Bool { BitUtil.get(bits, data.offset + index) }
 }
 
 /// The null type: every slot is null and there are no buffers.
 public struct NullArray: ArrowArray {
+    /// The array data viewed (shared, never copied).
     public let data: ArrayData
 
+    /// Views `data` without copying. Throws `typeMismatch` if its type does not fit this
+    /// array type and `invalidData` if its buffers are too small (O(1) per buffer).
     public init(_ data: ArrayData) throws {
         try checkArrayType(data, "NullArray") { $0 == .null }
         self.init(unchecked: data)

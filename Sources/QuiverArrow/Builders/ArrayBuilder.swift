@@ -191,8 +191,11 @@ extension ArrayData {
 
 /// Builds `.null` arrays: only a length.
 public final class NullBuilder: ArrayBuilder {
+    /// The type of the arrays produced.
     public let type: DataType
+    /// Slots appended so far.
     public private(set) var length = 0
+    /// Null slots appended so far.
     public var nullCount: Int { length }
 
     /// A builder for `type`, whose storage type must be `.null`.
@@ -201,15 +204,20 @@ public final class NullBuilder: ArrayBuilder {
         self.type = type
     }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() { length += 1 }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         guard value.isNull else { throw typeMismatch(value, type) }
         length += 1
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         defer { length = 0 }
-        return ArrayData(type: type, length: length, nullCount: length, buffers: [])
+        return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [])
     }
 }

@@ -3,6 +3,7 @@ import QuiverBytes
 /// Builds offset-based binary or utf8 arrays (`binary`, `utf8`, and their large variants):
 /// values are appended to one data buffer, their ends to the offsets buffer.
 public final class VariableBinaryBuilder<Offset: ArrowOffset, Encoding: BinaryEncoding>: TypedArrayBuilder {
+    /// The type of the arrays produced.
     public let type: DataType
     private let offsets: MutableBuffer
     private let bytes: MutableBuffer
@@ -21,7 +22,9 @@ public final class VariableBinaryBuilder<Offset: ArrowOffset, Encoding: BinaryEn
         validity = ValidityBitmap(pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
     /// Appends a value (its UTF-8 or raw bytes).
@@ -38,11 +41,14 @@ public final class VariableBinaryBuilder<Offset: ArrowOffset, Encoding: BinaryEn
         validity.appendValid()
     }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         offsets.appendValue(Offset(bytes.count))
         validity.appendNull()
     }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         switch value {
         case .null: appendNull()
@@ -52,10 +58,12 @@ public final class VariableBinaryBuilder<Offset: ArrowOffset, Encoding: BinaryEn
         }
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         let (length, nulls) = (validity.length, validity.nullCount)
         let result = ArrayData(
-            type: type, length: length, nullCount: nulls,
+            uncheckedType: type, length: length, nullCount: nulls,
             buffers: [validity.finish(), offsets.finish(), bytes.finish()])
         offsets.appendValue(Offset.zero)
         return result

@@ -9,6 +9,7 @@ public protocol ArrowBuildable {
 }
 
 extension ArrowBuildable where Self: ArrowPrimitive {
+    /// A `PrimitiveBuilder` of this type, with room for `capacity` values.
     public static func makeArrayBuilder(capacity: Int, pool: MemoryPool) -> PrimitiveBuilder<Self> {
         PrimitiveBuilder(capacity: capacity, pool: pool)
     }
@@ -31,6 +32,7 @@ extension Float16: ArrowBuildable {}
 #endif
 
 extension Bool: ArrowBuildable {
+    /// Booleans build `boolean` arrays.
     public static func makeArrayBuilder(capacity: Int, pool: MemoryPool) -> BooleanBuilder {
         BooleanBuilder(capacity: capacity, pool: pool)
     }
@@ -64,7 +66,7 @@ extension ArrayData {
         from values: [T], type: DataType = T.arrowType, pool: MemoryPool = .default
     ) -> ArrayData {
         precondition(T.canView(type.storageType), "\(T.self) values cannot build \(type)")
-        return ArrayData(type: type, length: values.count, buffers: [.empty, Buffer(copyingValues: values, pool: pool)])
+        return ArrayData(uncheckedType: type, length: values.count, buffers: [.empty, Buffer(copyingValues: values, pool: pool)])
     }
 }
 

@@ -7,11 +7,19 @@ public final class AnyArrayBuilder: ArrayBuilder {
     public let base: any ArrayBuilder
     /// Wraps `base`.
     public init(_ base: any ArrayBuilder) { self.base = base }
+    /// The type of the arrays produced.
     public var type: DataType { base.type }
+    /// Slots appended so far.
     public var length: Int { base.length }
+    /// Null slots appended so far.
     public var nullCount: Int { base.nullCount }
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() { base.appendNull() }
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws { try base.append(value: value) }
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData { base.finish() }
 }
 
@@ -44,6 +52,7 @@ private struct OffsetsBuilder<Offset: ArrowOffset> {
 public final class VariableListBuilder<Offset: ArrowOffset, Child: ArrayBuilder>: ArrayBuilder {
     /// Receives the elements of the current list.
     public let child: Child
+    /// The type of the arrays produced.
     public let type: DataType
     private let offsets: OffsetsBuilder<Offset>
     private var validity: ValidityBitmap
@@ -61,7 +70,9 @@ public final class VariableListBuilder<Offset: ArrowOffset, Child: ArrayBuilder>
         validity = ValidityBitmap(pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
     /// Starts a valid list; elements appended to `child` until the next start belong to it.
@@ -70,11 +81,14 @@ public final class VariableListBuilder<Offset: ArrowOffset, Child: ArrayBuilder>
         validity.appendValid()
     }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         offsets.appendStart(child.length)
         validity.appendNull()
     }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         switch value {
         case .null: appendNull()
@@ -85,16 +99,19 @@ public final class VariableListBuilder<Offset: ArrowOffset, Child: ArrayBuilder>
         }
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         let (length, nulls) = (validity.length, validity.nullCount)
         let offsetsBuffer = offsets.finish(end: child.length)
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
             children: [child.finish()])
     }
 }
 
 extension VariableListBuilder: TypedArrayBuilder where Child: TypedArrayBuilder {
+    /// One list slot: the child values, nil for null children.
     public typealias Value = [Child.Value?]
 
     /// Appends one list of elements (nil elements as nulls).
@@ -114,6 +131,7 @@ public typealias LargeListBuilder<Child: ArrayBuilder> = VariableListBuilder<Int
 public final class FixedSizeListBuilder<Child: ArrayBuilder>: ArrayBuilder {
     /// Receives the elements, `listSize` per slot.
     public let child: Child
+    /// The type of the arrays produced.
     public let type: DataType
     /// Elements per list.
     public let listSize: Int
@@ -132,17 +150,22 @@ public final class FixedSizeListBuilder<Child: ArrayBuilder>: ArrayBuilder {
         validity = ValidityBitmap(pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
     /// Marks a valid slot; the caller appends its `listSize` elements to `child`.
     public func append() { validity.appendValid() }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         child.appendNulls(listSize)
         validity.appendNull()
     }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         switch value {
         case .null: appendNull()
@@ -153,17 +176,20 @@ public final class FixedSizeListBuilder<Child: ArrayBuilder>: ArrayBuilder {
         }
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         precondition(child.length == validity.length * listSize, "fixed-size list child has \(child.length) elements")
         let (length, nulls) = (validity.length, validity.nullCount)
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish()], children: [child.finish()])
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish()], children: [child.finish()])
     }
 }
 
 /// Builds struct arrays over one child builder per field: `append()` marks a valid row (the
 /// caller appends one value to every field), `appendNull()` a null row (fields get nulls).
 public final class StructBuilder: ArrayBuilder {
+    /// The type of the arrays produced.
     public let type: DataType
     /// One builder per field, in field order.
     public let children: [any ArrayBuilder]
@@ -184,7 +210,9 @@ public final class StructBuilder: ArrayBuilder {
         validity = ValidityBitmap(pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
     /// Field `index`'s builder as its concrete type.
@@ -198,6 +226,7 @@ public final class StructBuilder: ArrayBuilder {
     /// Marks a valid row; the caller appends one value to each field builder.
     public func append() { validity.appendValid() }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         for child in children { child.appendNull() }
         validity.appendNull()
@@ -219,11 +248,13 @@ public final class StructBuilder: ArrayBuilder {
         }
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         precondition(children.allSatisfy { $0.length == validity.length }, "struct fields have unequal lengths")
         let (length, nulls) = (validity.length, validity.nullCount)
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish()],
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish()],
             children: children.map { $0.finish() })
     }
 }
@@ -231,6 +262,7 @@ public final class StructBuilder: ArrayBuilder {
 /// Builds map arrays: `append()` starts a map, then each entry is one key appended to `keys`
 /// and one value to `items` (keys must not be null).
 public final class MapBuilder: ArrayBuilder {
+    /// The type of the arrays produced.
     public let type: DataType
     /// Receives the keys of the current map.
     public let keys: any ArrayBuilder
@@ -259,7 +291,9 @@ public final class MapBuilder: ArrayBuilder {
         try self.init(entries: entries, keysSorted: keysSorted, pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
     /// Starts a valid map; entries appended to `keys` and `items` until the next start belong to it.
@@ -268,11 +302,14 @@ public final class MapBuilder: ArrayBuilder {
         validity.appendValid()
     }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         offsets.appendStart(keys.length)
         validity.appendNull()
     }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         switch value {
         case .null: appendNull()
@@ -287,15 +324,17 @@ public final class MapBuilder: ArrayBuilder {
         }
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         precondition(keys.length == items.length, "map has \(keys.length) keys but \(items.length) values")
         let (length, nulls) = (validity.length, validity.nullCount)
         let offsetsBuffer = offsets.finish(end: keys.length)
         let count = keys.length
         let entriesData = ArrayData(
-            type: entries.type, length: count, buffers: [.empty], children: [keys.finish(), items.finish()])
+            uncheckedType: entries.type, length: count, buffers: [.empty], children: [keys.finish(), items.finish()])
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), offsetsBuffer],
             children: [entriesData])
     }
 }

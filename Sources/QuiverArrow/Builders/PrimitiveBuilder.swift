@@ -4,6 +4,7 @@ import QuiverBytes
 /// intervals). Appends are amortised O(1) with no per-element allocation; `append(contentsOf:)`
 /// of non-optional values is one memcpy.
 public final class PrimitiveBuilder<T: ArrowPrimitive>: TypedArrayBuilder {
+    /// The type of the arrays produced.
     public let type: DataType
     private let values: MutableBuffer
     private var validity: ValidityBitmap
@@ -16,9 +17,12 @@ public final class PrimitiveBuilder<T: ArrowPrimitive>: TypedArrayBuilder {
         validity = ValidityBitmap(pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
+    /// Appends a valid value (amortised O(1)).
     @inlinable
     public func append(_ value: T) {
         appendStorage(value)
@@ -30,22 +34,27 @@ public final class PrimitiveBuilder<T: ArrowPrimitive>: TypedArrayBuilder {
         validity.appendValid(count: newValues.count)
     }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         values.appendZeros(MemoryLayout<T>.stride)
         validity.appendNull()
     }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         if value.isNull { return appendNull() }
         guard let converted = T(arrowValue: value) else { throw typeMismatch(value, type) }
         append(converted)
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         let nulls = validity.nullCount
         let length = validity.length
         return ArrayData(
-            type: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
+            uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
     }
 
     @usableFromInline
@@ -57,6 +66,7 @@ public final class PrimitiveBuilder<T: ArrowPrimitive>: TypedArrayBuilder {
 
 /// Builds boolean arrays (bit-packed values).
 public final class BooleanBuilder: TypedArrayBuilder {
+    /// The type of the arrays produced.
     public let type: DataType
     private let bits: MutableBuffer
     private var validity: ValidityBitmap
@@ -69,7 +79,9 @@ public final class BooleanBuilder: TypedArrayBuilder {
         validity = ValidityBitmap(pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
     /// Appends a valid value.
@@ -78,11 +90,14 @@ public final class BooleanBuilder: TypedArrayBuilder {
         validity.appendValid()
     }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         setNext(false)
         validity.appendNull()
     }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         switch value {
         case .null: appendNull()
@@ -91,9 +106,11 @@ public final class BooleanBuilder: TypedArrayBuilder {
         }
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         let (length, nulls) = (validity.length, validity.nullCount)
-        return ArrayData(type: type, length: length, nullCount: nulls, buffers: [validity.finish(), bits.finish()])
+        return ArrayData(uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), bits.finish()])
     }
 
     private func setNext(_ value: Bool) {
@@ -106,6 +123,7 @@ public final class BooleanBuilder: TypedArrayBuilder {
 /// Builds arrays whose values are `byteWidth` raw bytes each: fixed-size binary and decimals
 /// (for decimals, `append(value: .decimal("12.34"))` scales and encodes the number).
 public final class FixedSizeBinaryBuilder: TypedArrayBuilder {
+    /// The type of the arrays produced.
     public let type: DataType
     /// Bytes per value.
     public let byteWidth: Int
@@ -125,7 +143,9 @@ public final class FixedSizeBinaryBuilder: TypedArrayBuilder {
         validity = ValidityBitmap(pool: pool)
     }
 
+    /// Slots appended so far.
     public var length: Int { validity.length }
+    /// Null slots appended so far.
     public var nullCount: Int { validity.nullCount }
 
     /// Appends one value; `bytes.count` must equal `byteWidth`.
@@ -140,11 +160,14 @@ public final class FixedSizeBinaryBuilder: TypedArrayBuilder {
         value.withUnsafeBytes { append(bytes: $0) }
     }
 
+    /// Appends a null slot (amortised O(1)).
     public func appendNull() {
         values.appendZeros(byteWidth)
         validity.appendNull()
     }
 
+    /// Appends a dynamic value, converting it to this builder's type; throws `typeMismatch`
+    /// when it does not fit.
     public func append(value: ArrowValue) throws {
         switch (value, type.storageType) {
         case (.null, _): appendNull()
@@ -156,9 +179,11 @@ public final class FixedSizeBinaryBuilder: TypedArrayBuilder {
         }
     }
 
+    /// The array built so far, handing over the buffers without copying; the builder is
+    /// empty afterwards.
     public func finish() -> ArrayData {
         let (length, nulls) = (validity.length, validity.nullCount)
-        return ArrayData(type: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
+        return ArrayData(uncheckedType: type, length: length, nullCount: nulls, buffers: [validity.finish(), values.finish()])
     }
 
     /// Parses `text` at the type's scale into `bits`-wide two's complement (no rounding).

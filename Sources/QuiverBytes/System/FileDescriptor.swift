@@ -35,7 +35,9 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// The path, or `fd N` when the descriptor was not opened from a path.
     public var description: String { path ?? "fd \(rawValue)" }
 
+    /// Same descriptor number.
     public static func == (a: FileDescriptor, b: FileDescriptor) -> Bool { a.rawValue == b.rawValue }
+    /// Hashes the descriptor number.
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 
     // MARK: Opening and closing
@@ -47,6 +49,7 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
 
     /// How `open` treats the file: create it, empty it, append to it.
     public struct OpenOptions: OptionSet, Sendable {
+        /// The option bits.
         public let rawValue: Int
         /// Options from their bits (use the static members instead).
         public init(rawValue: Int) { self.rawValue = rawValue }

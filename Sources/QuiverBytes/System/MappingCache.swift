@@ -12,10 +12,15 @@ import Synchronization
 /// (barring writes that keep both size and nanosecond mtime, which a mapping would show
 /// anyway: a mapping is a view of the page cache, not a copy).
 public struct FileIdentity: Sendable, Hashable {
+    /// The device holding the file (`st_dev`).
     public var device: UInt64
+    /// The file's inode on that device (`st_ino`).
     public var inode: UInt64
+    /// The size when seen.
     public var size: Int
+    /// The modification time when seen: whole seconds since the epoch,
     public var modifiedSeconds: Int
+    /// and its nanoseconds.
     public var modifiedNanoseconds: Int
 
     init(_ raw: stat) {

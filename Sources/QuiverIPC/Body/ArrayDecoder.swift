@@ -382,7 +382,7 @@ private struct BodyReader: Sendable {
         case .zero: nullCount = 0
         }
         return ArrayData(
-            type: plan.field.type, length: length, nullCount: nullCount, buffers: buffers, children: children,
+            uncheckedType: plan.field.type, length: length, nullCount: nullCount, buffers: buffers, children: children,
             dictionary: dictionary)
     }
 
@@ -433,7 +433,7 @@ extension ArrayData {
         var dictionary: ArrayData?
         if case .dictionary(_, let valueType, _) = storage { dictionary = try empty(of: valueType, pool: pool) }
         return ArrayData(
-            type: type, length: 0, buffers: buffers, children: try storage.children.map { try empty(of: $0.type, pool: pool) },
+            uncheckedType: type, length: 0, buffers: buffers, children: try storage.children.map { try empty(of: $0.type, pool: pool) },
             dictionary: dictionary)
     }
 }

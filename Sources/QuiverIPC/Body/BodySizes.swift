@@ -4,6 +4,7 @@ import QuiverBytes
 /// How many body bytes a column takes in a file or stream: as stored (compressed, with the
 /// 8-byte length prefixes) and once decompressed.
 public struct ColumnBodySize: Sendable, Hashable {
+    /// The column's field name.
     public var name: String
     /// Bytes the column's buffers occupy in the message bodies.
     public var stored: Int
@@ -14,9 +15,12 @@ public struct ColumnBodySize: Sendable, Hashable {
 /// Per-column body sizes of a whole file or stream, read from message headers and each
 /// buffer's length prefix only — no buffer is decompressed or decoded.
 public struct BodySizeReport: Sendable {
+    /// One entry per top-level column, in schema order, its children's buffers counted in
+    /// (dictionary batches are not).
     public var columns: [ColumnBodySize]
     /// The codecs seen in record batch bodies (empty: uncompressed).
     public var codecs: Set<CompressionCodec>
+    /// Record batch messages walked.
     public var recordBatches = 0
 
     /// Walks every message of an IPC stream (for a file, of the stream it embeds).

@@ -7,13 +7,17 @@ import QuiverBytes
 /// Arrow metadata versions; Quiver writes V5 and reads V4 and V5.
 public enum MetadataVersion: Int16, Sendable, Hashable, Comparable {
     case v1 = 0, v2, v3, v4, v5
+    /// Orders versions by their number.
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// Length and null count of one array node in a record batch, in depth-first field order.
 public struct FieldNode: Sendable, Hashable {
+    /// Slots of the node.
     public var length: Int64
+    /// Null slots of the node.
     public var nullCount: Int64
+    /// A node of `length` slots, `nullCount` of them null.
     public init(length: Int64, nullCount: Int64) {
         self.length = length
         self.nullCount = nullCount
@@ -22,8 +26,11 @@ public struct FieldNode: Sendable, Hashable {
 
 /// Where one buffer lies in a message body: offset from the body start, and length in bytes.
 public struct BufferRegion: Sendable, Hashable {
+    /// Offset from the body's start, in bytes.
     public var offset: Int64
+    /// Bytes of the region.
     public var length: Int64
+    /// A region of `length` bytes at `offset`.
     public init(offset: Int64, length: Int64) {
         self.offset = offset
         self.length = length
@@ -44,6 +51,7 @@ public enum CompressionCodec: Int8, Sendable, Hashable, CaseIterable {
 /// arrays, a copy of the same form): decoding a header materialises nothing per batch and
 /// reading an entry touches no reference count. `nodes` and `buffers` build arrays on demand.
 public struct RecordBatchHeader: @unchecked Sendable, Hashable {
+    /// Rows of the batch.
     public var length: Int64
     /// One per array node, depth first (built on each access).
     public var nodes: [FieldNode] {
@@ -55,7 +63,9 @@ public struct RecordBatchHeader: @unchecked Sendable, Hashable {
         get { (0..<bufferCount).map(bufferRegion(at:)) }
         set { self = RecordBatchHeader(copying: self, nodes: nodes, buffers: newValue) }
     }
+    /// The codec of every buffer in the body, or nil for an uncompressed body.
     public var compression: CompressionCodec?
+    /// Data buffers after the views buffer of each view-typed array, depth first.
     public var variadicBufferCounts: [Int64]
     /// Keeps the bytes `nodeStart` and `bufferStart` point into alive.
     private let pairs: Buffer
@@ -66,6 +76,7 @@ public struct RecordBatchHeader: @unchecked Sendable, Hashable {
     /// `buffers.count`, without building the array.
     let bufferCount: Int
 
+    /// A header from arrays: nodes and buffers are copied into the 16-byte form, O(nodes + buffers).
     public init(
         length: Int64, nodes: [FieldNode], buffers: [BufferRegion], compression: CompressionCodec? = nil,
         variadicBufferCounts: [Int64] = []
@@ -132,11 +143,13 @@ public struct RecordBatchHeader: @unchecked Sendable, Hashable {
         Int64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: Int64.self))
     }
 
+    /// Equal fields, nodes and buffers (O(nodes + buffers)).
     public static func == (a: Self, b: Self) -> Bool {
         a.length == b.length && a.compression == b.compression && a.variadicBufferCounts == b.variadicBufferCounts
             && a.nodes == b.nodes && a.buffers == b.buffers
     }
 
+    /// Hashes every field, nodes and buffers included (O(nodes + buffers)).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(length)
         hasher.combine(nodes)
@@ -170,9 +183,13 @@ private final class MetadataBytes: BufferOwner, @unchecked Sendable {
 /// A dictionary batch: the values for dictionary `id`, replacing or (if `isDelta`)
 /// extending the previous ones.
 public struct DictionaryBatchHeader: Sendable, Hashable {
+    /// The dictionary id that fields refer to (`Field.dictionaryId`).
     public var id: Int64
+    /// The dictionary values, laid out as a one-column record batch.
     public var data: RecordBatchHeader
+    /// Whether the values extend the dictionary instead of replacing it.
     public var isDelta: Bool
+    /// A dictionary batch header.
     public init(id: Int64, data: RecordBatchHeader, isDelta: Bool) {
         self.id = id
         self.data = data
@@ -189,11 +206,15 @@ public enum MessageHeader: Sendable {
 
 /// One decoded, verified IPC message header (the `Message` flatbuffer).
 public struct MessageMetadata: Sendable {
+    /// The message's metadata version.
     public var version: MetadataVersion
+    /// The schema, record batch or dictionary batch header.
     public var header: MessageHeader
     /// Bytes of body that follow the metadata (a multiple of 8 when written by Quiver).
     public var bodyLength: Int64
+    /// The message's custom metadata, in order.
     public var customMetadata: Metadata
+    /// A message header; V5 unless said otherwise.
     public init(version: MetadataVersion = .v5, header: MessageHeader, bodyLength: Int64, customMetadata: Metadata = [:]) {
         self.version = version
         self.header = header
@@ -208,7 +229,9 @@ public struct FileBlock: Sendable, Hashable {
     public var offset: Int64
     /// Bytes of framing + metadata + padding before the body.
     public var metadataLength: Int32
+    /// Bytes of body after the metadata.
     public var bodyLength: Int64
+    /// A block at `offset`.
     public init(offset: Int64, metadataLength: Int32, bodyLength: Int64) {
         self.offset = offset
         self.metadataLength = metadataLength
@@ -218,11 +241,17 @@ public struct FileBlock: Sendable, Hashable {
 
 /// The footer of an Arrow file: the schema and where every dictionary and record batch is.
 public struct Footer: Sendable {
+    /// The metadata version of the footer.
     public var version: MetadataVersion
+    /// The file's schema.
     public var schema: Schema
+    /// Every dictionary batch message, in file order.
     public var dictionaries: [FileBlock]
+    /// Every record batch message, in file order.
     public var recordBatches: [FileBlock]
+    /// The footer's custom metadata, in order (a store keeps its statistics here).
     public var customMetadata: Metadata
+    /// A footer; V5 unless said otherwise.
     public init(
         version: MetadataVersion = .v5, schema: Schema, dictionaries: [FileBlock], recordBatches: [FileBlock],
         customMetadata: Metadata = [:]

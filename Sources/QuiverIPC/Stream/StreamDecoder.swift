@@ -35,6 +35,7 @@ public final class StreamDecoder {
     private var messages: StreamMessages?
     private var failed = false
 
+    /// A decoder expecting a stream's first byte; `maxBufferedBytes` caps one message's buffered bytes.
     public init(options: IPCReadOptions = .init(), maxBufferedBytes: Int = 1 << 32) {
         self.options = options
         self.maxBufferedBytes = maxBufferedBytes

@@ -43,6 +43,7 @@ extension Query {
 /// The iterator is `Sendable`: a handler may pull the first batch (to choose a status) and
 /// hand the iterator to another task for the rest. One task at a time may call `next()`.
 public struct QueryStream: AsyncSequence, Sendable {
+    /// Each result batch.
     public typealias Element = RecordBatch
 
     let query: Query

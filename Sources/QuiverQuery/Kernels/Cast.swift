@@ -166,7 +166,7 @@ enum Cast {
                         : Carrier(exactlyDouble: source[row].doubleValue) ?? .zero
                 }
             }
-            return ArrayData(type: input.type, length: input.length, buffers: [.empty, buffer])
+            return ArrayData(uncheckedType: input.type, length: input.length, buffers: [.empty, buffer])
         }
     }
 

@@ -117,7 +117,7 @@ enum Output {
         _ type: DataType, length: Int, validity: (Buffer, nullCount: Int)?, _ buffers: [Buffer]
     ) -> ArrayData {
         ArrayData(
-            type: type, length: length, nullCount: validity?.nullCount ?? 0,
+            uncheckedType: type, length: length, nullCount: validity?.nullCount ?? 0,
             buffers: [validity?.0 ?? .empty] + buffers)
     }
 
@@ -127,9 +127,9 @@ enum Output {
             .buffer(count: BitUtil.byteCount(forBits: length))
         switch type.storageType {
         case .null:
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [])
         case .boolean:
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [bitmap, bitmap])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [bitmap, bitmap])
         case .dictionary(let index, let value, _):
             var indices = nulls(index, length: length, pool: pool)
             indices.type = type
@@ -138,11 +138,11 @@ enum Output {
         case .utf8, .binary, .largeUtf8, .largeBinary:
             let width = Columns.hasLargeOffsets(type) ? 8 : 4
             let offsets = pool.allocateZeroed(byteCount: (length + 1) * width).buffer(count: (length + 1) * width)
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [bitmap, offsets, .empty])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [bitmap, offsets, .empty])
         default:
             let width = type.fixedByteWidth ?? 0
             let values = pool.allocateZeroed(byteCount: length * width).buffer(count: length * width)
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [bitmap, values])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [bitmap, values])
         }
     }
 }
@@ -198,7 +198,7 @@ struct StringBuilder {
     func finish() -> ArrayData {
         let validityBuffer = nullCount > 0 ? validity.finish() : Buffer.empty
         return ArrayData(
-            type: type, length: count, nullCount: nullCount,
+            uncheckedType: type, length: count, nullCount: nullCount,
             buffers: [validityBuffer, offsets.finish(), data.finish()])
     }
 }

@@ -31,6 +31,11 @@ struct MultiRows: RowIndices {
 
 /// Gather kernels ("take"): build a new array from chosen rows. Fixed-width values move by
 /// byte width, so one loop serves every type of that width.
+///
+/// Take lives here, not beside `ArrayData.concatenate` in QuiverArrow, because only the query
+/// engine gathers rows, and its loops are specialised per row-index source (`SingleRows`,
+/// `MultiRows`) and per width for the engine's types. Concatenation, bitmaps and re-basing
+/// are QuiverArrow's (`ArrayData.concatenate`, `BitCopy`, `Bitmaps`).
 enum Take {
     /// Rows `rows` of one array.
     static func take(_ data: ArrayData, rows: [Int32], pool: MemoryPool) throws -> ArrayData {
@@ -42,15 +47,17 @@ enum Take {
         try refs.withUnsafeBufferPointer { try gather(sources, MultiRows(refs: $0), pool: pool) }
     }
 
-    /// All rows of several arrays of one type, in order.
+    /// All rows of several arrays of one type, in order: `ArrayData.concatenate`, except that
+    /// dictionary arrays with different dictionaries are decoded first (concatenate keeps the
+    /// last dictionary, which is right only for IPC delta dictionaries).
     static func concatenate(_ sources: [ArrayData], pool: MemoryPool) throws -> ArrayData {
         if sources.count == 1 { return sources[0] }
-        var refs: [RowRef] = []
-        refs.reserveCapacity(sources.reduce(0) { $0 + $1.length })
-        for (s, source) in sources.enumerated() {
-            for row in 0..<source.length { refs.append(RowRef(source: Int32(s), row: Int32(row))) }
+        if case .dictionary = sources[0].type.storageType,
+            !sources.allSatisfy({ $0.dictionary.map { sameArray($0, sources[0].dictionary) } ?? false })
+        {
+            return try ArrayData.concatenate(sources.map { try decodeDictionary($0, pool: pool) }, pool: pool)
         }
-        return try take(sources, refs: refs, pool: pool)
+        return try ArrayData.concatenate(sources, pool: pool)
     }
 
     /// A dictionary array as a plain array of its values.
@@ -91,17 +98,11 @@ enum Take {
         }
     }
 
-    /// The validity of `data` as a bitmap starting at bit 0: a zero-copy slice when the
-    /// offset is byte-aligned, else a copy.
+    /// The validity of `data` as a bitmap starting at bit 0 (empty when no slot is null): a
+    /// zero-copy slice when the offset is byte-aligned, else a copy.
     static func copyValidity(_ data: ArrayData, pool: MemoryPool) throws -> Buffer {
-        guard let view = Bitmaps.validity(data) else { return .empty }
-        let bytes = BitUtil.byteCount(forBits: data.length)
-        if data.offset & 7 == 0, let validity = data.validity {
-            return try validity.slice(offset: data.offset >> 3, count: bytes)
-        }
-        let writer = BitmapWriter(count: data.length, pool: pool)
-        for word in 0..<writer.wordCount { writer.set(word: word, view.word(word)) }
-        return writer.finish()
+        guard data.nullCount > 0, let validity = data.validity else { return .empty }
+        return try BitCopy.rebase(validity, start: data.offset, count: data.length, pool: pool, "validity")
     }
 
     static func gather<I: RowIndices>(_ sources: [ArrayData], _ indices: I, pool: MemoryPool) throws -> ArrayData {
@@ -111,7 +112,7 @@ enum Take {
         let validity = gatherValidity(sources, indices, pool: pool)
         switch type.storageType {
         case .null:
-            return ArrayData(type: type, length: count, nullCount: count, buffers: [])
+            return ArrayData(uncheckedType: type, length: count, nullCount: count, buffers: [])
         case .boolean:
             let bits = sources.map { Columns.bits($0) }
             let writer = Bitmaps.build(count: count, pool: pool) { bits[indices.source($0)][indices.row($0)] }
@@ -236,7 +237,7 @@ extension ScalarArrays {
             }
             return builder.finish()
         case .null:
-            return ArrayData(type: type, length: count, nullCount: count, buffers: [])
+            return ArrayData(uncheckedType: type, length: count, nullCount: count, buffers: [])
         default:
             guard let kind = NumberKind(type) else { throw QuiverError(.unsupported, "cannot build \(type)") }
             let values = try kind.visit(Numbers(scalars: scalars, pool: pool))

@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import QuiverStore
 
 /// Batch skipping from statistics ("zone maps"): a batch is skipped when its per-column
 /// min/max/null counts prove the filter cannot be TRUE for any of its rows.
@@ -25,9 +26,8 @@ enum ZoneMaps {
         case .or(let a, let b):
             return mayMatch(a, batch: batch, source: source) || mayMatch(b, batch: batch, source: source)
         case .isNull(.column(let column, _), let negated):
-            guard let stats = source.statistics(batch: batch, column: column), let nulls = stats.nullCount else { return true }
-            if negated { return stats.rowCount.map { nulls < $0 } ?? true }
-            return nulls > 0
+            guard let stats = facts(column: column, batch: batch, source: source) else { return true }
+            return negated ? stats.nulls < stats.rows : stats.nulls > 0
         case .compare(let op, let a, let b):
             if let column = column(of: a), case .literal(let value) = b {
                 return mayMatch(op, column: column, value, batch: batch, source: source)
@@ -56,6 +56,23 @@ enum ZoneMaps {
         }
     }
 
+    /// What the source knows about `column` in `batch`: row and null counts, and the bounds as
+    /// scalars of the column's type (of its value type for dictionaries) for comparison with
+    /// literals; bounds the engine cannot compare are nil.
+    private static func facts(
+        column: Int, batch: Int, source: any BatchSource
+    ) -> (rows: Int, nulls: Int, min: Scalar?, max: Scalar?)? {
+        guard let stats = source.statistics(batch: batch), stats.columns.indices.contains(column),
+            let entry = stats.columns[column], source.schema.fields.indices.contains(column)
+        else { return nil }
+        var type = source.schema.fields[column].type
+        if case .dictionary(_, let values, _) = type.storageType { type = values }
+        return (
+            stats.rowCount, entry.nullCount, entry.min.flatMap { Scalar(statistic: $0.value, type: type) },
+            entry.max.flatMap { Scalar(statistic: $0.value, type: type) }
+        )
+    }
+
     /// The column under an expression that preserves order: itself, or a numeric widening.
     private static func column(of expr: BoundExpr) -> Int? {
         switch expr {
@@ -69,8 +86,8 @@ enum ZoneMaps {
 
     private static func mayMatch(_ op: CompareOp, column: Int, _ value: Scalar, batch: Int, source: any BatchSource) -> Bool {
         guard !value.isNull else { return false }
-        guard let stats = source.statistics(batch: batch, column: column) else { return true }
-        if let rows = stats.rowCount, let nulls = stats.nullCount, nulls >= rows { return false }
+        guard let stats = facts(column: column, batch: batch, source: source) else { return true }
+        if stats.nulls >= stats.rows { return false }
         let low = stats.min.flatMap { ScalarOrder.compare($0, value) }
         let high = stats.max.flatMap { ScalarOrder.compare($0, value) }
         switch op {
@@ -140,20 +157,27 @@ enum ScalarOrder {
     }
 }
 
-/// Computes a column's statistics by scanning it (for sources without stored statistics).
+/// Computes a column's statistics by scanning it (for sources without stored statistics),
+/// with the engine's own MIN and MAX, so every type the engine orders gets bounds: unlike a
+/// store append (`BatchStatistics(of:)`), dictionary columns get bounds over their
+/// dictionary. Decimal bounds have no kind in the statistics schema and are left out.
 enum StatisticsScan {
     static func compute(_ column: ArrayData, pool: MemoryPool = .default) throws -> ColumnStatistics {
         let data = try ColumnCheck.prepare(column, pool: pool)
         if let dictionary = data.dictionary {
-            // Bounds over the dictionary hold for the rows (they need not be attained); the
-            // null count is exact only when the dictionary itself has no NULLs.
+            // Bounds over the dictionary hold for the rows (they need not be attained). A row
+            // is NULL when its index is or when its index selects a NULL entry.
             var statistics = try compute(dictionary, pool: pool)
-            statistics.rowCount = data.length
-            statistics.nullCount = dictionary.nullCount == 0 ? data.nullCount : nil
-            if data.nullCount == data.length { (statistics.min, statistics.max) = (nil, nil) }
+            statistics.nullCount = data.nullCount
+            if dictionary.nullCount > 0 {
+                statistics.nullCount = try Take.indexRows(data, nullRow: -1).reduce(0) {
+                    $0 + ($1 < 0 || dictionary.isNull(Int($1)) ? 1 : 0)
+                }
+            }
+            if statistics.nullCount == data.length { (statistics.min, statistics.max) = (nil, nil) }
             return statistics
         }
-        var statistics = ColumnStatistics(rowCount: data.length, nullCount: data.nullCount)
+        var statistics = ColumnStatistics(nullCount: data.nullCount)
         let type = data.type.storageType
         guard [.integer, .float, .decimal, .temporal, .string, .binary].contains(TypeRules.family(type)) else {
             return statistics
@@ -167,8 +191,8 @@ enum StatisticsScan {
         let results = try state.finish()
         let low = ScalarArrays.scalar(results[0], at: 0)
         let high = ScalarArrays.scalar(results[1], at: 0)
-        statistics.min = low.isNull ? nil : low
-        statistics.max = high.isNull ? nil : high
+        statistics.min = low.statisticValue.map { StatisticBound($0) }
+        statistics.max = high.statisticValue.map { StatisticBound($0) }
         return statistics
     }
 }

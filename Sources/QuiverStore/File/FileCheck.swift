@@ -20,6 +20,7 @@ public struct FileCheckReport: Sendable, Hashable, CustomStringConvertible {
     /// No problems found.
     public var isHealthy: Bool { problems.isEmpty }
 
+    /// `ok` or `BAD`, the path and a summary; then one line per problem.
     public var description: String {
         let summary = "\(batches) batches, \(rows) rows\(sealed ? ", sealed" : "")"
         return problems.isEmpty

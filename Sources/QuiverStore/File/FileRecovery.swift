@@ -30,6 +30,7 @@ public struct RecoveryReport: Sendable, Hashable, CustomStringConvertible {
     /// footer).
     public var discardedBytes: Int { max(0, originalSize - dataEnd) }
 
+    /// What recovery did to the file, in one line.
     public var description: String {
         if removed { return "removed \(path): \(reason) (\(originalSize) bytes)" }
         return "\(rewritten ? "repaired" : "recovered (read-only)") \(path): \(reason); kept \(keptBatches) batches "

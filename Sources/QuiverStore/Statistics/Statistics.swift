@@ -40,6 +40,7 @@ public enum StatisticValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The value as text: strings quoted, binary as `0x` hex.
     public var description: String {
         switch self {
         case .int(let value): return String(value)
@@ -66,6 +67,7 @@ public struct StatisticBound: Sendable, Hashable, CustomStringConvertible {
         self.isExact = isExact
     }
 
+    /// The value, prefixed `≈` when it is only a bound.
     public var description: String { isExact ? value.description : "≈\(value)" }
 
     /// The bound as a column of `type` displays its values — dates as dates, timestamps as
@@ -78,9 +80,9 @@ public struct StatisticBound: Sendable, Hashable, CustomStringConvertible {
         switch type.storageType {
         case .date32, .time32:
             guard let narrow = Int32(exactly: value) else { return prefix + self.value.description }
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [narrow])])
+            data = ArrayData(uncheckedType: type, length: 1, buffers: [.empty, Buffer(copyingValues: [narrow])])
         case .date64, .time64, .timestamp, .duration:
-            data = ArrayData(type: type, length: 1, buffers: [.empty, Buffer(copyingValues: [value])])
+            data = ArrayData(uncheckedType: type, length: 1, buffers: [.empty, Buffer(copyingValues: [value])])
         default: return prefix + self.value.description
         }
         return prefix + data.formatValue(at: 0)

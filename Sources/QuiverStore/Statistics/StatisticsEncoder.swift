@@ -79,20 +79,20 @@ struct StatisticsEncoder: Sendable {
         var validity = [UInt8](repeating: 0, count: BitUtil.byteCount(forBits: rows))
         for (row, column) in columns.enumerated() where column >= 0 { validity[row >> 3] |= 1 << UInt8(row & 7) }
         let column = ArrayData(
-            type: .int32, length: rows, nullCount: rows - columns.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) },
+            uncheckedType: .int32, length: rows, nullCount: rows - columns.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) },
             buffers: [Buffer(copying: validity), Buffer(copyingValues: columns)])
         var boolBits = [UInt8](repeating: 0, count: BitUtil.byteCount(forBits: bools.count))
         for (index, flag) in bools.enumerated() where flag { boolBits[index >> 3] |= 1 << UInt8(index & 7) }
         let allChildren = [
-            ArrayData(type: .int64, length: ints.count, buffers: [.empty, Buffer(copyingValues: ints)]),
-            ArrayData(type: .uint64, length: uints.count, buffers: [.empty, Buffer(copyingValues: uints)]),
-            ArrayData(type: .float64, length: doubles.count, buffers: [.empty, Buffer(copyingValues: doubles)]),
-            ArrayData(type: .boolean, length: bools.count, buffers: [.empty, Buffer(copying: boolBits)]),
+            ArrayData(uncheckedType: .int64, length: ints.count, buffers: [.empty, Buffer(copyingValues: ints)]),
+            ArrayData(uncheckedType: .uint64, length: uints.count, buffers: [.empty, Buffer(copyingValues: uints)]),
+            ArrayData(uncheckedType: .float64, length: doubles.count, buffers: [.empty, Buffer(copyingValues: doubles)]),
+            ArrayData(uncheckedType: .boolean, length: bools.count, buffers: [.empty, Buffer(copying: boolBits)]),
             ArrayData(
-                type: .utf8, length: stringOffsets.count - 1,
+                uncheckedType: .utf8, length: stringOffsets.count - 1,
                 buffers: [.empty, Buffer(copyingValues: stringOffsets), Buffer(copying: stringBytes)]),
             ArrayData(
-                type: .binary, length: binaryOffsets.count - 1,
+                uncheckedType: .binary, length: binaryOffsets.count - 1,
                 buffers: [.empty, Buffer(copyingValues: binaryOffsets), Buffer(copying: binaryBytes)]),
         ]
         let mapType = layout.schema.fields[1].type
@@ -100,14 +100,14 @@ struct StatisticsEncoder: Sendable {
             preconditionFailure("the statistics schema's second column is a map of a struct")
         }
         let key = ArrayData(
-            type: StatisticsCodec.keyType, length: entries, buffers: [.empty, Buffer(copyingValues: keys)],
+            uncheckedType: StatisticsCodec.keyType, length: entries, buffers: [.empty, Buffer(copyingValues: keys)],
             dictionary: StatisticsCodec.keyDictionary)
         let value = ArrayData(
-            type: entryFields[1].type, length: entries,
+            uncheckedType: entryFields[1].type, length: entries,
             buffers: [Buffer(copyingValues: typeIds), Buffer(copyingValues: valueOffsets)],
             children: allChildren.indices.filter { members & 1 << $0 != 0 }.map { allChildren[$0] })
-        let entriesData = ArrayData(type: entriesField.type, length: entries, buffers: [.empty], children: [key, value])
-        let map = ArrayData(type: mapType, length: rows, buffers: [.empty, Buffer(copyingValues: mapOffsets)], children: [entriesData])
+        let entriesData = ArrayData(uncheckedType: entriesField.type, length: entries, buffers: [.empty], children: [key, value])
+        let map = ArrayData(uncheckedType: mapType, length: rows, buffers: [.empty, Buffer(copyingValues: mapOffsets)], children: [entriesData])
         let body = try ArrayEncoder.encode([column, map], length: rows)
         let output = BufferOutputStream(capacity: layout.prefix.count + 1024 + body.bodyLength)
         try output.write(layout.prefix)

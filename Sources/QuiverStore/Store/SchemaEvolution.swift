@@ -49,41 +49,41 @@ package enum SchemaEvolution {
         let validity = zeros(BitUtil.byteCount(forBits: length))
         switch storage {
         case .null:
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [])
         case .boolean:
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [validity, zeros(BitUtil.byteCount(forBits: length))])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(BitUtil.byteCount(forBits: length))])
         case .binary, .utf8:
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [validity, zeros(4 * (length + 1)), .empty])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(4 * (length + 1)), .empty])
         case .largeBinary, .largeUtf8:
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [validity, zeros(8 * (length + 1)), .empty])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(8 * (length + 1)), .empty])
         case .binaryView, .utf8View:
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [validity, zeros(16 * length)])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(16 * length)])
         case .list(let child), .map(let child, _):
             return ArrayData(
-                type: type, length: length, nullCount: length, buffers: [validity, zeros(4 * (length + 1))],
+                uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(4 * (length + 1))],
                 children: [try ArrayData.empty(of: child.type, pool: pool)])
         case .largeList(let child):
             return ArrayData(
-                type: type, length: length, nullCount: length, buffers: [validity, zeros(8 * (length + 1))],
+                uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(8 * (length + 1))],
                 children: [try ArrayData.empty(of: child.type, pool: pool)])
         case .fixedSizeList(let child, let size):
             return ArrayData(
-                type: type, length: length, nullCount: length, buffers: [validity],
+                uncheckedType: type, length: length, nullCount: length, buffers: [validity],
                 children: [try nulls(of: child.type, length: length * size, pool: pool)])
         case .struct(let fields):
             return ArrayData(
-                type: type, length: length, nullCount: length, buffers: [validity],
+                uncheckedType: type, length: length, nullCount: length, buffers: [validity],
                 children: try fields.map { try nulls(of: $0.type, length: length, pool: pool) })
         case .dictionary(let index, let value, _):
             guard let width = index.fixedByteWidth else { throw QuiverError(.unsupported, "dictionary index \(index)") }
             return ArrayData(
-                type: type, length: length, nullCount: length, buffers: [validity, zeros(width * length)],
+                uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(width * length)],
                 dictionary: try ArrayData.empty(of: value, pool: pool))
         default:
             guard let width = storage.fixedByteWidth else {
                 throw QuiverError(.unsupported, "cannot add a column of type \(type) to existing rows (it has no validity bitmap)")
             }
-            return ArrayData(type: type, length: length, nullCount: length, buffers: [validity, zeros(width * length)])
+            return ArrayData(uncheckedType: type, length: length, nullCount: length, buffers: [validity, zeros(width * length)])
         }
     }
 }

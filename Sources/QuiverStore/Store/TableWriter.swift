@@ -485,6 +485,7 @@ public struct CompactionReport: Sendable, Hashable, CustomStringConvertible {
     /// Bytes of the data files before and after.
     public let bytesBefore: Int, bytesAfter: Int
 
+    /// The counts before and after, in one line.
     public var description: String {
         "compacted '\(table)': \(filesBefore) files → \(filesAfter), \(batchesBefore) batches → \(batchesAfter), "
             + "\(rows) rows, \(bytesBefore) bytes → \(bytesAfter)"

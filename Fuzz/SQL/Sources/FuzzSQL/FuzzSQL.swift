@@ -69,9 +69,9 @@ struct FuzzSQL {
                 ("d", column([0, 8766, nil, -1] as [Int32?], .date32)),
                 ("ts", column([0, nil, 1_000_000, -86_400_000_000] as [Int64?], .timestamp(.microsecond, timezone: nil))),
                 ("b", ArrayData.build(from: [true, false, nil, true] as [Bool?])),
-                ("m", ArrayData(type: .decimal(bitWidth: 128, precision: 12, scale: 2), length: 4,
+                ("m", ArrayData(uncheckedType: .decimal(bitWidth: 128, precision: 12, scale: 2), length: 4,
                                 buffers: [.empty, Buffer(copyingValues: decimals)])),
-                ("k", ArrayData(type: .dictionary(index: .int32, value: .utf8, ordered: false), length: 4,
+                ("k", ArrayData(uncheckedType: .dictionary(index: .int32, value: .utf8, ordered: false), length: 4,
                                 buffers: [.empty, Buffer(copyingValues: [0, 3, 1, 4] as [Int32])], dictionary: names)),
             ]
             return try RecordBatch(

@@ -1,9 +1,9 @@
-import QuiverArrow
 import QuiverBytes
 
 extension ArrayData {
     /// Concatenates arrays of one type into a new array (pyarrow's `pa.concat_arrays`); used
-    /// to apply delta dictionaries. One generic path over every layout: each input is
+    /// to apply IPC delta dictionaries, to compact store batches and by the query engine's
+    /// sort. One generic path over every layout: each input is
     /// re-based, then bitmaps are bit-copied, offsets/run ends shifted, view buffer indices
     /// renumbered, and children concatenated recursively. Dictionary arrays keep the
     /// dictionary of the last input (deltas only ever extend it).
@@ -96,14 +96,14 @@ extension ArrayData {
             ) { $0.length }
             let runs = parts.reduce(0) { $0 + $1.children[0].length }
             children = [
-                ArrayData(type: parts[0].children[0].type, length: runs, buffers: [.empty, runEnds]),
+                ArrayData(uncheckedType: parts[0].children[0].type, length: runs, buffers: [.empty, runEnds]),
                 try child(1),
             ]
         default:
             buffers.append(try bytes(1))
         }
         return ArrayData(
-            type: type, length: length, nullCount: nullCount, buffers: buffers, children: children,
+            uncheckedType: type, length: length, nullCount: nullCount, buffers: buffers, children: children,
             dictionary: parts.last?.dictionary)
     }
 

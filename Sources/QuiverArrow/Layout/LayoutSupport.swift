@@ -1,49 +1,25 @@
-import QuiverArrow
 import QuiverBytes
 
-// Small facts about physical layouts and bit/byte helpers shared by the decoder, the
-// re-basing encoder, concatenation and comparison, so each layout rule lives in one place.
+// Small facts about physical layouts and integer/byte helpers shared by re-basing,
+// concatenation, the IPC decoder/encoder and comparison, so each layout rule lives in one
+// place. The bit helpers are in Bits/.
 
 extension DataType {
     /// Bytes per slot of the `.values` buffer: the value width, or the index width of a
     /// dictionary array. Nil for layouts without a fixed-width values buffer.
-    var valuesByteWidth: Int? {
+    package var valuesByteWidth: Int? {
         if case .dictionary(let index, _, _) = storageType { return index.fixedByteWidth }
         return fixedByteWidth
     }
 
     /// Whether the layout carries variadic data buffers after its views buffer.
-    var hasVariadicBuffers: Bool {
+    package var hasVariadicBuffers: Bool {
         switch storageType {
         case .binaryView, .utf8View: return true
         default: return false
         }
     }
 
-    /// The alignment a buffer of `kind` needs so that it can be viewed in place as its Swift
-    /// element type (`MemoryLayout<Element>.alignment`). Decoded buffers that miss it are
-    /// copied once.
-    func requiredAlignment(of kind: BufferKind) -> Int {
-        switch kind {
-        case .validity, .bits, .data, .typeIds: return 1
-        case .offsets32, .sizes32: return MemoryLayout<Int32>.alignment
-        case .offsets64, .sizes64: return MemoryLayout<Int64>.alignment
-        // A view is 16 bytes read as 32- and 64-bit words (BinaryViewLayout), never as one
-        // 128-bit load.
-        case .views: return DataType.wideAlignment
-        case .values:
-            switch storageType {
-            case .fixedSizeBinary: return 1
-            case .interval(.dayTime): return MemoryLayout<Int32>.alignment
-            default: return min(valuesByteWidth ?? 1, DataType.wideAlignment)
-            }
-        }
-    }
-
-    /// The most alignment any element needs: 128- and 256-bit elements (decimal limbs,
-    /// month-day-nano intervals, views) are read as 64-bit words, so the 8-byte alignment
-    /// every Arrow writer guarantees keeps them zero-copy.
-    static let wideAlignment = 8
 }
 
 /// The integer width of an offsets, sizes or run-ends buffer, so generic code can be
@@ -122,73 +98,6 @@ struct IntegerReader<T: FixedWidthInteger> {
             throw QuiverError(.invalidData, "integer \(self[index]) does not fit in Int")
         }
         return value
-    }
-}
-
-/// Bitmap copying for re-basing and concatenating validity and boolean buffers.
-enum BitCopy {
-    /// Copies `count` bits from bit `sourceStart` of `source` to bit `destinationStart` of
-    /// `destination` (LSB-first). Reads only the source bytes that hold the copied bits.
-    static func copy(
-        _ source: UnsafeRawPointer, from sourceStart: Int,
-        to destination: UnsafeMutableRawPointer, at destinationStart: Int, count: Int
-    ) {
-        var s = sourceStart, d = destinationStart, n = count
-        // Head: bit by bit until the destination is byte-aligned.
-        while n > 0 && d & 7 != 0 {
-            BitUtil.set(destination, d, BitUtil.get(source, s))
-            s += 1; d += 1; n -= 1
-        }
-        let wholeBytes = n >> 3
-        let out = destination + (d >> 3)
-        let input = source + (s >> 3)
-        let shift = UInt8(s & 7)
-        if shift == 0 {
-            out.copyMemory(from: input, byteCount: wholeBytes)
-        } else {
-            // Output byte i takes the high bits of input byte i and the low bits of byte i+1;
-            // byte i+1 holds copied bits, so it is in range.
-            for i in 0..<wholeBytes {
-                let low = input.load(fromByteOffset: i, as: UInt8.self) >> shift
-                let high = input.load(fromByteOffset: i + 1, as: UInt8.self) << (8 - shift)
-                out.storeBytes(of: low | high, toByteOffset: i, as: UInt8.self)
-            }
-        }
-        s += wholeBytes * 8; d += wholeBytes * 8; n -= wholeBytes * 8
-        while n > 0 {
-            BitUtil.set(destination, d, BitUtil.get(source, s))
-            s += 1; d += 1; n -= 1
-        }
-    }
-
-    /// Sets bits `[start, start + count)` to one.
-    static func setAll(_ destination: UnsafeMutableRawPointer, from start: Int, count: Int) {
-        var d = start, n = count
-        while n > 0 && d & 7 != 0 {
-            BitUtil.set(destination, d, true)
-            d += 1; n -= 1
-        }
-        (destination + (d >> 3)).initializeMemory(as: UInt8.self, repeating: 0xFF, count: n >> 3)
-        d += (n >> 3) * 8; n &= 7
-        while n > 0 {
-            BitUtil.set(destination, d, true)
-            d += 1; n -= 1
-        }
-    }
-
-    /// The bits `[start, start + count)` of `buffer` as a bitmap starting at bit 0: a
-    /// zero-copy slice when `start` is byte-aligned, else a shifted copy (trailing bits zero).
-    /// Throws if the buffer is too short.
-    static func rebase(_ buffer: Buffer, start: Int, count: Int, pool: MemoryPool, _ what: String) throws -> Buffer {
-        let byteCount = BitUtil.byteCount(forBits: count)
-        let end = try checkedSum(start, count)
-        guard start >= 0, count >= 0, BitUtil.byteCount(forBits: end) <= buffer.count else {
-            throw QuiverError(.invalidData, "\(what) bitmap of \(buffer.count) bytes cannot hold bits [\(start), \(end))")
-        }
-        if start & 7 == 0 { return buffer.uncheckedSlice(offset: start >> 3, count: byteCount) }
-        let allocation = pool.allocateZeroed(byteCount: byteCount)
-        copy(buffer.baseAddress, from: start, to: allocation.pointer, at: 0, count: count)
-        return allocation.buffer(count: byteCount)
     }
 }
 

@@ -1,4 +1,3 @@
-import QuiverArrow
 import QuiverBytes
 
 extension ArrayData {
@@ -12,7 +11,7 @@ extension ArrayData {
     /// Every size is checked before it is used, so inconsistent array data throws
     /// `invalidData` instead of reading out of bounds. Cost: O(1) per buffer for most
     /// layouts, O(length) for list views, dense unions and shifted offsets.
-    func rebased(pool: MemoryPool) throws -> ArrayData {
+    package func rebased(pool: MemoryPool) throws -> ArrayData {
         let storage = type.storageType
         let layout = storage.layout
         let fields = storage.children
@@ -90,7 +89,7 @@ extension ArrayData {
                 try sliceBytes(buffers[1], try checkedProduct(offset, width), try checkedProduct(length, width), "values"))
         }
         return ArrayData(
-            type: type, length: length, nullCount: newNullCount, offset: 0, buffers: newBuffers,
+            uncheckedType: type, length: length, nullCount: newNullCount, offset: 0, buffers: newBuffers,
             children: newChildren, dictionary: dictionary)
     }
 
@@ -246,7 +245,7 @@ private struct RunEndsRebase: IntegerWidthVisitor {
             throw QuiverError(.invalidData, "run ends child has \(runEnds.buffers.count) buffers, needs 2")
         }
         if length == 0 {
-            return (ArrayData(type: runEnds.type, length: 0, buffers: [.empty, .empty]), 0)
+            return (ArrayData(uncheckedType: runEnds.type, length: 0, buffers: [.empty, .empty]), 0)
         }
         let ends = try IntegerReader<T>(runEnds.buffers[1], start: runEnds.offset, count: runEnds.length, "run ends")
         let end = try checkedSum(offset, length)
@@ -268,13 +267,13 @@ private struct RunEndsRebase: IntegerWidthVisitor {
         let lastEnd = try ends.int(last)
         if offset == 0 && first == 0 && lastEnd == end {
             let buffer = runEnds.buffers[1].uncheckedSlice(offset: runEnds.offset * size, count: count * size)
-            return (ArrayData(type: runEnds.type, length: count, buffers: [.empty, buffer]), 0)
+            return (ArrayData(uncheckedType: runEnds.type, length: count, buffers: [.empty, buffer]), 0)
         }
         let allocation = pool.allocate(byteCount: count * size)
         for run in 0..<count {
             let relative = T(truncatingIfNeeded: min(try ends.int(first + run), end) - offset)
             allocation.pointer.storeBytes(of: relative.littleEndian, toByteOffset: run * size, as: T.self)
         }
-        return (ArrayData(type: runEnds.type, length: count, buffers: [.empty, allocation.buffer(count: count * size)]), first)
+        return (ArrayData(uncheckedType: runEnds.type, length: count, buffers: [.empty, allocation.buffer(count: count * size)]), first)
     }
 }
