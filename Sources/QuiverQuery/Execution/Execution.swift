@@ -287,7 +287,9 @@ final class Execution: @unchecked Sendable {
                 // The others fold into the largest worker state: folding them all into the
                 // empty one would re-intern every distinct value of the largest as well.
                 var states = workerStates.takeAll()
-                if let largest = states.indices.max(by: { states[$0].distinctPairs < states[$1].distinctPairs }) {
+                if state.mergesByPartition {
+                    partials = states
+                } else if let largest = states.indices.max(by: { states[$0].distinctPairs < states[$1].distinctPairs }) {
                     state = states.remove(at: largest)
                     for other in states { try state.merge(other) }
                 }
