@@ -51,11 +51,13 @@ struct KeyTable {
     /// the caches, a run's hashes are computed first so each probe's slot, then its key's
     /// start, then its key's bytes are requested rows ahead (a probe otherwise waits on three
     /// dependent loads).
+    @inline(__always)
     mutating func intern(
         count rowCount: Int, ids: UnsafeMutableBufferPointer<Int32>,
         key: (Int) -> UnsafeRawBufferPointer, hash hashOf: (Int) -> UInt64
     ) {
-        // Keys new in a run: their bytes back to back, where each ends, their hashes.
+        // Keys new in a run: which of the caller's keys they are (valid through the call, so
+        // their bytes are copied once, into the arena, after the run), and their hashes.
         var fresh = FreshKeys()
         var runHashes: [UInt64] = []
         var row = 0
@@ -101,12 +103,12 @@ struct KeyTable {
                                 }
                                 let bytes = key(index)
                                 var (found, slot) = storage.find(hash: hash) { id in
-                                    id < before ? storage.holds(bytes, at: id) : fresh.holds(bytes, at: id - before)
+                                    id < before ? storage.holds(bytes, at: id) : KeyTable.same(bytes, key(fresh.indices[id - before]))
                                 }
                                 if found < 0 {
                                     found = before + fresh.count
                                     slots[slot] = KeyTable.slotEntry(hash: hash, id: found)
-                                    fresh.append(bytes, hash: hash)
+                                    fresh.append(index, length: bytes.count, hash: hash)
                                 }
                                 ids[index] = Int32(found)
                             }
@@ -115,9 +117,16 @@ struct KeyTable {
                 }
             }
             // The run's new keys join the table (the arrays grow once per run, not per key).
-            let arenaBefore = arena.count
-            arena.append(contentsOf: fresh.bytes)
-            for end in fresh.ends { starts.append(arenaBefore + end) }
+            var at = arena.count
+            arena.append(contentsOf: repeatElement(0, count: fresh.bytes))
+            arena.withUnsafeMutableBytes { arena in
+                for index in fresh.indices {
+                    let bytes = key(index)
+                    if let source = bytes.baseAddress { KeyTable.copyBytes(from: source, to: arena.baseAddress! + at, count: bytes.count) }
+                    at += bytes.count
+                    starts.append(at)
+                }
+            }
             hashes.append(contentsOf: fresh.hashes)
             count += fresh.count
             row = end
@@ -137,30 +146,50 @@ struct KeyTable {
         end - start == key.count && (key.count == 0 || bytesEqual(arena.baseAddress! + start, key.baseAddress!, key.count))
     }
 
-    /// Keys added during one run of `intern(_: KeyEncoder)`, before they join the table.
+    /// Keys added during one run of `intern(count:…)`, before they join the table: the
+    /// caller's indices of them, their hashes and their bytes in all.
     private struct FreshKeys {
-        var bytes: [UInt8] = []
-        var ends: [Int] = []
+        var indices: [Int] = []
         var hashes: [UInt64] = []
+        var bytes = 0
 
-        var count: Int { ends.count }
+        var count: Int { indices.count }
 
         mutating func removeAll() {
-            bytes.removeAll(keepingCapacity: true)
-            ends.removeAll(keepingCapacity: true)
+            indices.removeAll(keepingCapacity: true)
             hashes.removeAll(keepingCapacity: true)
+            bytes = 0
         }
 
-        mutating func append(_ key: UnsafeRawBufferPointer, hash: UInt64) {
-            bytes.append(contentsOf: key)
-            ends.append(bytes.count)
+        mutating func append(_ index: Int, length: Int, hash: UInt64) {
+            indices.append(index)
             hashes.append(hash)
+            bytes += length
         }
+    }
 
-        /// Whether fresh key `index` is `key`.
-        func holds(_ key: UnsafeRawBufferPointer, at index: Int) -> Bool {
-            let start = index == 0 ? 0 : ends[index - 1]
-            return bytes.withUnsafeBytes { KeyTable.equal(key, $0, from: start, to: ends[index]) }
+    /// Whether two keys are equal.
+    @inline(__always)
+    private static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || bytesEqual(a.baseAddress!, b.baseAddress!, a.count))
+    }
+
+    /// Copies `count` bytes: short keys word by word, inline, where a `memmove` call per key
+    /// cost more than the copy.
+    @inline(__always)
+    private static func copyBytes(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, count: Int) {
+        guard count <= 32 else {
+            target.copyMemory(from: source, byteCount: count)
+            return
+        }
+        var index = 0
+        while index + 8 <= count {
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: index, as: UInt64.self), toByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < count {
+            target.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self)
+            index += 1
         }
     }
 
