@@ -45,10 +45,12 @@ final class AggregationState {
 
     var groupCount: Int { keys?.count ?? 1 }
 
-    /// Makes room for `groups` groups whose keys take about `keyBytes` bytes in all, so a
-    /// state that will hold them does not rehash on the way.
-    func reserve(groups: Int, keyBytes: Int) {
+    /// Makes room for `groups` groups whose keys take about `keyBytes` bytes in all (and
+    /// `distinctPairs` pairs in each count(DISTINCT)), so a state that will hold them does not
+    /// rehash on the way.
+    func reserve(groups: Int, keyBytes: Int, distinctPairs: Int = 0) {
         keys?.reserve(groups: groups, bytes: keyBytes)
+        if distinctPairs > 0 { for case let distinct as DistinctAccumulator in accumulators { distinct.reserve(pairs: distinctPairs) } }
     }
 
     /// The bytes the group keys take (0 for packed keys).
@@ -1112,6 +1114,16 @@ private final class DistinctAccumulator: Accumulator {
     let pool: MemoryPool
 
     var pairCount: Int { pairs.count + packedPairs.count }
+
+    /// Makes room for about `count` pairs (the packed table, or the byte table with as many
+    /// bytes per pair as it holds now).
+    func reserve(pairs count: Int) {
+        if layout != nil {
+            packedPairs.reserve(keys: count)
+        } else {
+            pairs.reserve(keys: count, bytes: count * (pairs.count == 0 ? 16 : pairs.keyBytes / pairs.count))
+        }
+    }
 
     init(valueType: DataType, pool: MemoryPool) {
         layout = PackedKeyLayout([valueType])

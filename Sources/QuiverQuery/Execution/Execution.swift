@@ -29,9 +29,9 @@ final class Execution: @unchecked Sendable {
     /// makes a partial. (Keyed partials stay per batch: a table per batch stays small enough
     /// for the cache, where one table per worker grows past it.)
     private let workerStates: WorkerStates?
-    /// The most groups (and their key bytes) a batch's partial has held so far: what the next
-    /// partials reserve. Only a size hint: results do not depend on it.
-    private let partialSize = Mutex((groups: 0, keyBytes: 0))
+    /// The most groups (and their key bytes) and distinct pairs a batch's partial has held so
+    /// far: what the next partials reserve. Only a size hint: results do not depend on it.
+    private let partialSize = Mutex((groups: 0, keyBytes: 0, pairs: 0))
     private(set) var isStopped = false
 
     init(plan: PhysicalPlan, options: ExecutionOptions) {
@@ -146,14 +146,19 @@ final class Execution: @unchecked Sendable {
             if input.length > 0 && outcome.selected > 0 {
                 // Sized like the batches before it, bounded by its rows: a table grown by
                 // doubling rehashes about as many keys again as it ends up holding.
-                let (groups, keyBytes) = partialSize.withLock { $0 }
+                let (groups, keyBytes, pairs) = partialSize.withLock { $0 }
                 if groups > 0 {
                     let rows = Swift.min(outcome.selected, input.length)
-                    state.reserve(groups: Swift.min(groups, rows), keyBytes: keyBytes * Swift.min(groups, rows) / groups)
+                    state.reserve(
+                        groups: Swift.min(groups, rows), keyBytes: keyBytes * Swift.min(groups, rows) / groups,
+                        distinctPairs: Swift.min(pairs, rows))
                 }
                 try fold(spec, input, selection, into: state, batch: index)
-                if state.groupCount > groups {
-                    partialSize.withLock { if state.groupCount > $0.groups { $0 = (state.groupCount, state.keyBytes) } }
+                if state.groupCount > groups || state.distinctPairs > pairs {
+                    partialSize.withLock { size in
+                        if state.groupCount > size.groups { (size.groups, size.keyBytes) = (state.groupCount, state.keyBytes) }
+                        size.pairs = Swift.max(size.pairs, state.distinctPairs)
+                    }
                 }
             }
             outcome.aggregate = state
