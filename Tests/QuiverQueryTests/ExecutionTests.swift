@@ -209,6 +209,51 @@ import Testing
         })
     }
 
+    /// A global count(DISTINCT) of an integer or temporal column counts a set of 64-bit
+    /// values: every width, NULLs, zeros (the set's empty slot), negative values, a filter
+    /// that keeps most rows (read through its bits), a dictionary-encoded column, several
+    /// batches and workers, and a set past the prefetch threshold must all count like the
+    /// reference.
+    @Test func globalDistinctValueSetsCountLikeTheReference() throws {
+        var random = SeededRandom(seed: 41)
+        var wide: [Int64: Bool] = [:]
+        var narrow: Set<Int16> = []
+        var days: Set<Int32> = []
+        var kept: Set<Int64> = []
+        let batches = try (0..<4).map { _ in
+            let big: [Int64?] = (0..<60_000).map { _ in
+                switch Int.random(in: 0..<50, using: &random) {
+                case 0: return nil
+                case 1: return 0
+                default: return Int64.random(in: -200_000...200_000, using: &random)
+                }
+            }
+            let small: [Int16?] = (0..<60_000).map { _ in Int.random(in: 0..<9, using: &random) == 0 ? nil : Int16.random(in: -300...300, using: &random) }
+            let dates: [Int32?] = (0..<60_000).map { _ in Int32.random(in: 19_000..<19_400, using: &random) }
+            let flags: [Int32?] = (0..<60_000).map { _ in Int32.random(in: 0..<10, using: &random) }
+            for (value, flag) in zip(big, flags) {
+                if let value { wide[value] = true }
+                if let value, flag! != 0 { kept.insert(value) }
+            }
+            for value in small { if let value { narrow.insert(value) } }
+            for value in dates { days.insert(value!) }
+            return try Make.batch([
+                ("big", Make.int64(big)), ("small", Make.int16(small)), ("day", Make.date32(dates)), ("flag", Make.int32(flags)),
+                ("code", Make.dictionary(indices: Make.int32((0..<60_000).map { _ in Int32.random(in: 0..<3, using: &random) }), dictionary: Make.int64([7, 0, -7]))),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        for parallelism in [1, 2] {
+            func run(_ sql: String) throws -> [[V]] {
+                Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: parallelism)).batches)
+            }
+            #expect(try run("SELECT count(DISTINCT big), count(DISTINCT small), count(DISTINCT day), count(DISTINCT code) FROM t")
+                == [[.int(Int64(wide.count)), .int(Int64(narrow.count)), .int(Int64(days.count)), .int(3)]])
+            #expect(try run("SELECT count(DISTINCT big) FROM t WHERE flag <> 0") == [[.int(Int64(kept.count))]])
+            #expect(try run("SELECT count(DISTINCT big) FROM t WHERE flag < 0") == [[.int(0)]])
+        }
+    }
+
     /// The merge sizes its tables by sketches of the groups' hashes: their estimate stays
     /// within 15% from a handful of values to millions, repeats do not count, and the union of
     /// two sketches counts the values of both once.

@@ -1110,10 +1110,14 @@ private final class BytesMinMax: Accumulator {
 private final class DistinctAccumulator: Accumulator {
     var pairs = KeyTable()
     var packedPairs = PackedKeyTable()
+    /// Without group keys (every row in group 0), integer and temporal values go straight
+    /// into a set of 64-bit values instead of being paired with a group.
+    var values = ValueSet()
     let layout: PackedKeyLayout?
+    let readsValues: Bool
     let pool: MemoryPool
 
-    var pairCount: Int { pairs.count + packedPairs.count }
+    var pairCount: Int { pairs.count + packedPairs.count + values.count }
 
     /// Makes room for about `count` pairs (the packed table, or the byte table with as many
     /// bytes per pair as it holds now).
@@ -1127,11 +1131,20 @@ private final class DistinctAccumulator: Accumulator {
 
     init(valueType: DataType, pool: MemoryPool) {
         layout = PackedKeyLayout([valueType])
+        readsValues = ValueSet.reads(valueType)
         self.pool = pool
     }
 
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws {
         guard let input else { return }
+        if rows.ids == nil && readsValues {
+            // The set moves into a local for the insert (see below).
+            var set = values
+            values = ValueSet()
+            set.insert(try Take.decodeDictionary(input, pool: pool), rows: rows.mask)
+            values = set
+            return
+        }
         if let layout {
             let plain = try Take.decodeDictionary(input, pool: pool)
             var keys = [PackedKey](repeating: PackedKey(), count: rows.rowCount)
@@ -1177,6 +1190,14 @@ private final class DistinctAccumulator: Accumulator {
     /// takes those of its own groups.
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? DistinctAccumulator else { return }
+        if other.values.count > 0, let target = map.target(0) {
+            // Only a state without group keys fills its value set, and its group 0 stays 0.
+            precondition(target == 0, "a value set belongs to group 0")
+            var set = values
+            values = ValueSet()
+            set.formUnion(other.values)
+            values = set
+        }
         var table = packedPairs
         packedPairs = PackedKeyTable(capacity: 0)
         // This partition's pairs, retagged, go in as one run (its probes requested ahead).
@@ -1205,6 +1226,7 @@ private final class DistinctAccumulator: Accumulator {
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         var counts = [Int64](repeating: 0, count: groupCount)
+        if groupCount > 0 { counts[0] += Int64(values.count) }
         for key in packedPairs.keys where key.tag < UInt64(groupCount) { counts[Int(key.tag)] += 1 }
         for id in 0..<pairs.count {
             let group = pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) }

@@ -1,0 +1,154 @@
+import CQuiverIntrinsics
+import QuiverArrow
+import QuiverBytes
+
+/// A set of 64-bit values, for a global count(DISTINCT) of an integer or temporal column:
+/// open addressing with linear probing over a power-of-two table (load ≤ 1/2), each value in
+/// its slot.
+///
+/// A probe reads one slot where a key table reads a slot and then the key it names, and no
+/// row is packed into a key first; a count needs no ids. The empty slot is 0, so the value 0
+/// is kept aside.
+struct ValueSet {
+    private var slots: [UInt64]
+    private var mask: Int
+    private var holdsZero = false
+    private var nonzero = 0
+
+    init() {
+        slots = Array(repeating: 0, count: 16)
+        mask = 15
+    }
+
+    /// How many distinct values the set holds.
+    var count: Int { nonzero + (holdsZero ? 1 : 0) }
+
+    /// Whether a column of `type` (a value type) is read as 64-bit values here: integers and
+    /// temporal types of 1 to 8 bytes (floats need -0 and NaNs folded first, so they are not).
+    static func reads(_ type: DataType) -> Bool {
+        switch type.storageType {
+        case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64, .date32, .date64, .timestamp, .time32,
+            .time64, .duration:
+            return type.storageType.fixedByteWidth.map { $0 <= 8 } ?? false
+        default:
+            return false
+        }
+    }
+
+    /// Adds the values of `column` (a plain array of a type `reads` accepts) at the rows
+    /// `rows` keeps (nil: all), skipping NULLs.
+    mutating func insert(_ column: ArrayData, rows mask: BitView?) {
+        guard let width = column.type.storageType.fixedByteWidth, column.length > 0 else { return }
+        let values = column.buffers[1].baseAddress + column.offset * width
+        let validity = Bitmaps.validity(column)
+        if validity == nil && mask == nil {
+            switch width {
+            case 8: insertRun(count: column.length) { values.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) }
+            case 4: insertRun(count: column.length) { UInt64(values.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+            case 2: insertRun(count: column.length) { UInt64(values.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
+            default: insertRun(count: column.length) { UInt64(values.load(fromByteOffset: $0, as: UInt8.self)) }
+            }
+            return
+        }
+        forEachSetRow(validity, mask, count: column.length) { row in
+            var value: UInt64 = 0
+            // Little-endian: the low `width` bytes of the word are the value.
+            withUnsafeMutableBytes(of: &value) { $0.baseAddress!.copyMemory(from: values + row * width, byteCount: width) }
+            insert(value)
+        }
+    }
+
+    /// Adds every value of `other`.
+    mutating func formUnion(_ other: ValueSet) {
+        if other.holdsZero { holdsZero = true }
+        let values = other.slots.filter { $0 != 0 }
+        values.withUnsafeBufferPointer { values in insertRun(count: values.count) { values[$0] } }
+    }
+
+    /// Adds one value.
+    private mutating func insert(_ value: UInt64) {
+        guard value != 0 else {
+            holdsZero = true
+            return
+        }
+        if (nonzero + 1) * 2 > slots.count { rehash(size: slots.count * 2) }
+        let mask = self.mask
+        let added = slots.withUnsafeMutableBufferPointer { slots in Self.place(value, in: slots, mask: mask) }
+        if added { nonzero += 1 }
+    }
+
+    /// Adds `value(i)` for each `i` in `0..<count`, in runs that cannot outgrow the table,
+    /// each probe's slot requested rows ahead once the table is past the caches.
+    private mutating func insertRun(count: Int, _ value: (Int) -> UInt64) {
+        var row = 0
+        while row < count {
+            let room = slots.count / 2 - nonzero
+            if room <= 0 {
+                rehash(size: slots.count * 2)
+                continue
+            }
+            let end = row + Swift.min(room, count - row)
+            let mask = self.mask
+            let prefetching = slots.count >= PackedKeyTable.prefetchSlots
+            let distance = Self.prefetchDistance
+            var added = 0
+            var zero = false
+            slots.withUnsafeMutableBufferPointer { slots in
+                for index in row..<end {
+                    if prefetching && index + distance < end {
+                        quiver_prefetch_read(slots.baseAddress! + (Self.home(value(index + distance)) & mask))
+                    }
+                    let v = value(index)
+                    if v == 0 {
+                        zero = true
+                    } else if Self.place(v, in: slots, mask: mask) {
+                        added += 1
+                    }
+                }
+            }
+            nonzero += added
+            if zero { holdsZero = true }
+            row = end
+        }
+    }
+
+    /// How many rows ahead a run requests its probes' slots.
+    static let prefetchDistance = 16
+
+    /// Puts `value` (not 0) in its slot; false when it was there already.
+    @inline(__always)
+    private static func place(_ value: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int) -> Bool {
+        var slot = home(value) & mask
+        while true {
+            let held = slots[slot]
+            if held == value { return false }
+            if held == 0 {
+                slots[slot] = value
+                return true
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// The slot a value's probe starts from, before masking (murmur3's 64-bit finaliser).
+    @inline(__always)
+    private static func home(_ value: UInt64) -> Int {
+        var h = value
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        h = h &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 33
+        return Int(truncatingIfNeeded: h)
+    }
+
+    private mutating func rehash(size: Int) {
+        let old = slots
+        slots = Array(repeating: 0, count: size)
+        mask = size - 1
+        let mask = self.mask
+        slots.withUnsafeMutableBufferPointer { slots in
+            for value in old where value != 0 { _ = Self.place(value, in: slots, mask: mask) }
+        }
+    }
+}
