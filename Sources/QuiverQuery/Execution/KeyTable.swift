@@ -1,5 +1,4 @@
 import QuiverArrow
-import CQuiverIntrinsics
 import QuiverBytes
 
 /// Interns byte-string keys: each distinct key gets a dense id, in order of first appearance
@@ -84,18 +83,17 @@ struct KeyTable {
                                 let hash: UInt64
                                 if prefetching {
                                     let local = index - row
-                                    if local + 3 * distance < runHashes.count {
-                                        quiver_prefetch_read(slots.baseAddress! + (Int(truncatingIfNeeded: runHashes[local + 3 * distance]) & mask))
-                                    }
-                                    if local + 2 * distance < runHashes.count {
-                                        let entry = slots[Int(truncatingIfNeeded: runHashes[local + 2 * distance]) & mask]
-                                        let id = Int(entry & 0xFFFF_FFFF) - 1
-                                        if id >= 0 && id < before { quiver_prefetch_read(starts.baseAddress! + id) }
-                                    }
-                                    if local + distance < runHashes.count {
-                                        let entry = slots[Int(truncatingIfNeeded: runHashes[local + distance]) & mask]
-                                        let id = Int(entry & 0xFFFF_FFFF) - 1
-                                        if id >= 0 && id < before, let arenaBase = arena.baseAddress { quiver_prefetch_read(arenaBase + starts[id]) }
+                                    // The slot, then the key's start, then its bytes.
+                                    requestAhead(local, count: runHashes.count, distance: distance, stages: 3) { stage, ahead in
+                                        let home = Int(truncatingIfNeeded: runHashes[ahead]) & mask
+                                        if stage == 3 { return requestCacheLine(slots.baseAddress! + home) }
+                                        let id = Int(slots[home] & 0xFFFF_FFFF) - 1
+                                        guard id >= 0 && id < before else { return }
+                                        if stage == 2 {
+                                            requestCacheLine(starts.baseAddress! + id)
+                                        } else if let arenaBase = arena.baseAddress {
+                                            requestCacheLine(arenaBase + starts[id])
+                                        }
                                     }
                                     hash = runHashes[local]
                                 } else {

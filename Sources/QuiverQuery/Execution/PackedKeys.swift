@@ -1,5 +1,4 @@
 import QuiverArrow
-import CQuiverIntrinsics
 import QuiverBytes
 
 /// A group key of fixed-width columns packed into 16 value bytes and a null mask: grouping by
@@ -218,12 +217,11 @@ struct PackedKeyTable {
                             let home: Int
                             if prefetching {
                                 let local = index - row
-                                if local + 2 * distance < homes.count {
-                                    quiver_prefetch_read(slots.baseAddress! + Int(homes[local + 2 * distance]))
-                                }
-                                if local + distance < homes.count {
-                                    let id = Int(slots[Int(homes[local + distance])])
-                                    if id >= 0 && id < before { quiver_prefetch_read(keys.baseAddress! + id) }
+                                // The slot, then the key it names.
+                                requestAhead(local, count: homes.count, distance: distance, stages: 2) { stage, ahead in
+                                    if stage == 2 { return requestCacheLine(slots.baseAddress! + Int(homes[ahead])) }
+                                    let id = Int(slots[Int(homes[ahead])])
+                                    if id >= 0 && id < before { requestCacheLine(keys.baseAddress! + id) }
                                 }
                                 home = Int(homes[local])
                             } else {

@@ -1,4 +1,3 @@
-import CQuiverIntrinsics
 import QuiverArrow
 import QuiverBytes
 
@@ -95,8 +94,10 @@ struct ValueSet {
             var zero = false
             slots.withUnsafeMutableBufferPointer { slots in
                 for index in row..<end {
-                    if prefetching && index + distance < end {
-                        quiver_prefetch_read(slots.baseAddress! + (Self.home(value(index + distance)) & mask))
+                    if prefetching {
+                        requestAhead(index, count: end, distance: distance, stages: 1) { _, ahead in
+                            requestCacheLine(slots.baseAddress! + (Self.home(value(ahead)) & mask))
+                        }
                     }
                     let v = value(index)
                     if v == 0 {
