@@ -119,6 +119,13 @@ def run(args, store, plain, lz4):
             info = q.get_flight_info(fl.FlightDescriptor.for_path(table))
             return pa.concat_tables([q.do_get(e.ticket).read_all() for e in info.endpoints])
 
+        # One untimed read of everything first: the client process's allocator adapts over
+        # its first large reads, so without this whichever server is read first pays for it
+        # (see BENCHMARKS.md's Flight section).
+        read_quiver("lineitem")
+        read_quiver("lineitem_lz4")
+        for ticket in ["plain", "lz4-decode", "lz4-recompress"]:
+            p.do_get(fl.Ticket(ticket.encode())).read_all()
         rows = []
         for label, ours, theirs in [
             ("uncompressed", "lineitem", ["plain"]),
@@ -150,7 +157,9 @@ def run(args, store, plain, lz4):
             f"pyarrow.flight client reads TPC-H SF1 lineitem ({table.num_rows:,} rows, {size / 1e9:.2f} GB decoded) "
             "over 127.0.0.1 from quiver-flight (a store made by `quiver store append`, plain and `--compression lz4`; "
             "every endpoint read in turn) and from a pyarrow.flight server in Python serving the same Arrow file "
-            f"from a memory map (`GeneratorStream` over its batches), in the same run; best of {args.repeats}. "
+            f"from a memory map (`GeneratorStream` over its batches), in the same run; best of {args.repeats}, after "
+            "one untimed read of every table from both servers (the client's allocator warms up over its first "
+            "large reads, which otherwise handicaps whichever server is read first). "
             "GB/s = decoded bytes / time. pyarrow's server cannot forward compressed bodies: for LZ4 it either "
             "decodes them and sends plain batches (lz4-decode) or decodes and re-compresses (lz4-recompress).", "",
             f"- Machine: {info['cpu']}, {info['nproc']} cores, {info['memory']}; {info['swift']}; pyarrow {info['pyarrow']}",

@@ -26,6 +26,7 @@ struct QuiverFlightCommand: AsyncParsableCommand {
         @Option(help: "Batches per endpoint of a table (parallel readers split on these).") var batchesPerEndpoint = 16
 
         func run() async throws {
+            FlightServer.keepLargeAllocationsResident()
             let store = try Store.openOrCreate(at: directory)
             let server = FlightServer(
                 host: host, port: port, tlsCertificatePath: tlsCert, tlsPrivateKeyPath: tlsKey,
