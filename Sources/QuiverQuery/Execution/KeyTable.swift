@@ -66,7 +66,8 @@ struct KeyTable {
                 grow()
                 continue
             }
-            let end = row + Swift.min(room, rowCount - row)
+            // Short runs, so the new keys' bytes are still cached when they are copied in.
+            let end = row + Swift.min(room, rowCount - row, Self.runLength)
             let before = count
             fresh.removeAll()
             let prefetching = slots.count >= Self.prefetchSlots
@@ -86,7 +87,11 @@ struct KeyTable {
                                     // The slot, then the key's start, then its bytes.
                                     requestAhead(local, count: runHashes.count, distance: distance, stages: 3) { stage, ahead in
                                         let home = Int(truncatingIfNeeded: runHashes[ahead]) & mask
-                                        if stage == 3 { return requestCacheLine(slots.baseAddress! + home) }
+                                        if stage == 3 {
+                                            // The probing key too: a merge reads another table's keys.
+                                            if let probe = key(row + ahead).baseAddress { requestCacheLine(probe) }
+                                            return requestCacheLine(slots.baseAddress! + home)
+                                        }
                                         let id = Int(slots[home] & 0xFFFF_FFFF) - 1
                                         guard id >= 0 && id < before else { return }
                                         if stage == 2 {
@@ -133,6 +138,8 @@ struct KeyTable {
 
     /// Tables with at least this many slots prefetch ahead of their probes.
     static let prefetchSlots = 1 << 16
+    /// The most keys a run probes before its new keys join the table.
+    static let runLength = 8192
     /// A run requests its probes' slots three times this many rows ahead, the slots' key
     /// starts twice as far ahead, and the keys' first bytes this far ahead, each once the
     /// load before it has arrived.
