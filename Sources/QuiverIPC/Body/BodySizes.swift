@@ -24,6 +24,8 @@ public struct BodySizeReport: Sendable {
     public var recordBatches = 0
 
     /// Walks every message of an IPC stream (for a file, of the stream it embeds).
+    /// O(messages × buffers): reads every message's metadata; the body is read only for the
+    /// length prefix of compressed buffers.
     public init(schema: Schema, messages: MessageReader) throws {
         columns = schema.fields.map { ColumnBodySize(name: $0.name, stored: 0, uncompressed: 0) }
         codecs = []
@@ -46,6 +48,7 @@ public struct BodySizeReport: Sendable {
     }
 
     /// Opens `input` (file or stream format) and reports on it.
+    /// Costs what `init(schema:messages:)` does for every message.
     public static func of(_ input: any RandomAccessInput, options: IPCReadOptions = .init()) throws -> BodySizeReport {
         let isFile = try ArrowFormat(of: input) == .file
         let messages = MessageReader(

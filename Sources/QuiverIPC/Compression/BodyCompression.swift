@@ -100,6 +100,7 @@ public enum BodyCompression {
 
     /// Decodes the buffers of one message, in parallel across cores when they total at least
     /// `parallelThreshold` bytes. Errors name the buffer's index; the first failing index wins.
+    /// O(uncompressed bytes).
     public static func decompressAll(
         _ codec: CompressionCodec, _ buffers: [Buffer], pool: MemoryPool = .default,
         maxUncompressedLength: Int = defaultMaxUncompressedLength
@@ -109,6 +110,7 @@ public enum BodyCompression {
 
     /// Encodes the buffers of one message (each as `compress` does), in parallel across
     /// cores when they total at least `parallelThreshold` bytes.
+    /// O(bytes), plus one worst-case scratch allocation per buffer.
     public static func compressAll(
         _ codec: CompressionCodec, level: Int? = nil, _ buffers: [Buffer], pool: MemoryPool = .default
     ) throws -> [Buffer] {

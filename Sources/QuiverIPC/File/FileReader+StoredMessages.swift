@@ -53,6 +53,7 @@ extension FileReader {
 
     /// Dictionary message `index` (in footer order) as stored; checked like
     /// `storedRecordBatchMessage(at:)`.
+    /// Costs one small read for the metadata; the body is a view.
     public func storedDictionaryMessage(at index: Int) throws -> StoredMessage {
         guard index >= 0, index < dictionaryBlocks.count else {
             throw QuiverError(.invalidArgument, "dictionary \(index) of a file with \(dictionaryBlocks.count)")

@@ -44,6 +44,7 @@ public final class FileReader: Sendable {
 
     /// Opens a file. Throws `invalidMessage` when the magics, footer length or footer are
     /// wrong, and any dictionary's decoding or validation error.
+    /// Reads and verifies the footer (O(footer size)), then reads every dictionary (O(dictionary bytes)).
     public convenience init(input: any RandomAccessInput, options: IPCReadOptions = .init()) throws {
         let (footer, offset) = try FileReader.readFooter(input)
         try self.init(input: input, footer: footer, footerOffset: offset, options: options)
@@ -52,6 +53,7 @@ public final class FileReader: Sendable {
     /// Opens a file whose footer the caller has already read and verified (e.g. a snapshot
     /// of a file that is being appended to, whose bytes from `footerOffset` on may change).
     /// Messages must lie before `footerOffset`; the footer's dictionaries are read now.
+    /// O(dictionary bytes): every dictionary is read, decoded and (unless trusted) validated.
     public init(input: any RandomAccessInput, footer: Footer, footerOffset: Int, options: IPCReadOptions = .init()) throws {
         self.input = input
         self.options = options
@@ -84,6 +86,7 @@ public final class FileReader: Sendable {
 
     /// Finds and decodes the footer of an Arrow file: checks both magics and the footer
     /// length, and returns the footer with the offset where it starts (where messages end).
+    /// Two small reads plus the footer: O(footer size) to read and verify it.
     public static func readFooter(_ input: any RandomAccessInput) throws -> (footer: Footer, offset: Int) {
         let size = input.size
         let magic = ArrowFormat.fileMagic
@@ -120,12 +123,15 @@ public final class FileReader: Sendable {
     }
 
     /// Opens a file from bytes (copied once into a pool buffer, which batches then view).
+    /// O(bytes) for the copy, plus what opening costs.
     public convenience init(bytes: [UInt8], options: IPCReadOptions = .init()) throws {
         try self.init(buffer: Buffer(copying: bytes, pool: options.pool), options: options)
     }
 
     /// Record batch `index` (pyarrow's `get_batch`). Throws `invalidArgument` for an index
     /// outside `0..<numRecordBatches`, and decoding or validation errors.
+    /// O(columns) when trusted — zero-copy: buffers are slices of the body; O(rows) for offsets
+    /// validation, O(bytes) when decompressing.
     public func recordBatch(at index: Int) throws -> RecordBatch {
         try recordBatch(at: index, columns: nil)
     }
@@ -133,6 +139,8 @@ public final class FileReader: Sendable {
     /// Record batch `index` with only the top-level `columns` (indices into `schema.fields`,
     /// in the order given; nil: all). The other columns' buffers are not decompressed,
     /// validated or — through a memory map — even paged in.
+    /// O(selected columns), zero-copy, plus O(rows) validation and O(bytes) decompression of
+    /// those columns only. Columns already validated through this mapping are not validated again.
     public func recordBatch(at index: Int, columns: [Int]?) throws -> RecordBatch {
         try recordBatch(at: index, columns: columns, body: nil)
     }
@@ -168,6 +176,7 @@ public final class FileReader: Sendable {
     /// mapped file), none of its body. Buffers whose regions lie outside the body are left
     /// out (reading the batch reports them); throws like `recordBatch(at:columns:)` for a bad
     /// index, column or message.
+    /// O(buffers of `columns`) after the metadata read.
     public func bodyRanges(ofBatch index: Int, columns: [Int]) throws -> [Range<Int>] {
         guard index >= 0, index < recordBatchBlocks.count else {
             throw QuiverError(.invalidArgument, "record batch \(index) of a file with \(recordBatchBlocks.count)")
@@ -216,6 +225,7 @@ public final class FileReader: Sendable {
 
     /// Every record batch with only the named columns (a projection; see
     /// `recordBatch(at:columns:)`). Throws `notFound` for an unknown name.
+    /// O(batches × columns) plus each batch's decoding cost (see `recordBatch(at:columns:)`).
     public func readAll(columns names: [String]) throws -> Table {
         let indices = try names.map { name in
             guard let index = schema.index(of: name) else {
@@ -228,6 +238,7 @@ public final class FileReader: Sendable {
     }
 
     /// Every record batch, in footer order.
+    /// O(batches) metadata reads plus each batch's decoding cost (see `recordBatch(at:)`).
     public func readBatches() throws -> [RecordBatch] {
         try readBatches(columns: nil)
     }

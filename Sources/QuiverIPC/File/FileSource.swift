@@ -67,6 +67,7 @@ extension FileReader {
     /// dropped pages are read back from the file when touched again. For inputs that are not
     /// mapped this is a plain loop over `recordBatch(at:)`, whose pool buffers are freed as
     /// soon as `body` lets go of them.
+    /// O(batches) plus each batch's `recordBatch(at:)` cost; one `madvise` per window and per batch.
     public func scan(readAhead: Int = 8 << 20, _ body: (_ index: Int, _ batch: RecordBatch) throws -> Void) throws {
         var advisor = mappedFile.map {
             ScanAdvisor(file: $0, limit: messageLimit, readAhead: max(readAhead, MemoryUsage.pageSize))
@@ -82,6 +83,7 @@ extension FileReader {
 
     /// The bytes of record batch `index`'s message (framing, metadata and body) in the file,
     /// or nil if its block lies outside the messages region (reading it would throw).
+    /// O(1).
     public func recordBatchByteRange(at index: Int) -> Range<Int>? {
         guard index >= 0, index < recordBatchBlocks.count else { return nil }
         return recordBatchBlocks[index].byteRange(limit: messageLimit)

@@ -21,6 +21,7 @@ public final class FileWriter {
     /// Starts a file on `output` (the magic, then the schema message). `metadata` goes into
     /// the footer; schema metadata travels in `schema`. Throws `invalidArgument` for an
     /// alignment other than 8 or 64.
+    /// Writes only the magic and the schema: O(fields).
     public init(output: any ByteOutput, schema: Schema, options: IPCWriteOptions = .init(), metadata: Metadata = [:]) throws {
         writer = try MessageWriter(output: output, schema: schema, options: options, allowsReplacement: false)
         footerMetadata = metadata
@@ -33,6 +34,7 @@ public final class FileWriter {
     /// dictionaries they define. Writes nothing; the next batch goes at `output.position`
     /// and its block offsets are file offsets. For appending to an existing file, where the
     /// caller writes the footer itself (see `dictionaryBlocks`, `recordBatchBlocks`).
+    /// O(blocks + dictionaries); writes nothing.
     public init(
         resuming output: any ByteOutput, schema: Schema, dictionaryBlocks: [FileBlock], recordBatchBlocks: [FileBlock],
         dictionaries: [Int64: ArrayData], options: IPCWriteOptions = .init(), metadata: Metadata = [:]
@@ -62,6 +64,7 @@ public final class FileWriter {
     /// Whether `batch` would replace a dictionary this file already holds, which the file
     /// format forbids (`write` would throw): callers can start a new file instead. Throws
     /// `schemaMismatch` for a batch of another schema.
+    /// O(dictionary values) for each dictionary column, which is compared with the one held.
     public func needsDictionaryReplacement(_ batch: RecordBatch) throws -> Bool {
         try writer.needsDictionaryReplacement(batch)
     }
@@ -69,12 +72,14 @@ public final class FileWriter {
     /// Writes one record batch, preceded by any dictionary that is new or (with
     /// `emitDictionaryDeltas`) grew. Throws `invalidArgument` if a dictionary was replaced,
     /// which the file format does not allow, and `schemaMismatch` for a batch of another schema.
+    /// O(bytes written): buffers go straight to `output`, plus compression (O(body bytes)) when set.
     public func write(_ batch: RecordBatch) throws {
         try writer.write(batch)
     }
 
     /// Writes the end-of-stream marker, the footer, its length and the closing magic, then
     /// flushes. The writer accepts nothing afterwards.
+    /// O(batches) to encode the footer, plus one flush.
     public func finish() throws {
         try writer.writeEndOfStream()
         let footer = ArrowMetadata.encodeFooter(

@@ -103,6 +103,7 @@ public final class PlannedScan: Sendable {
 
     /// Plans a scan of `steps` (in that order) reading `columns` of each. Advises every mapped
     /// file involved `MADV_RANDOM` until the last scan of it ends. Reads nothing yet.
+    /// O(steps), plus one `madvise` per mapped file.
     public init(_ steps: [Step], columns: [Int], policy: ScanIOPolicy = .default) {
         self.steps = steps
         self.columns = columns
@@ -134,6 +135,8 @@ public final class PlannedScan: Sendable {
     /// The batch at `position` of the scan (`steps[position]`), with `columns` (in that
     /// order). First extends the window of requested bytes past `position`. Throws
     /// `invalidArgument` for a position outside the scan, and whatever reading the batch throws.
+    /// Costs what `FileReader.recordBatch(at:columns:)` does, plus one metadata read per batch the
+    /// window newly covers.
     public func recordBatch(at position: Int) throws -> RecordBatch {
         guard steps.indices.contains(position) else {
             throw QuiverError(.invalidArgument, "position \(position) of a scan of \(steps.count) batches")

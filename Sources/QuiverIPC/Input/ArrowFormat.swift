@@ -17,6 +17,7 @@ public enum ArrowFormat: String, Sendable, CaseIterable {
 
     /// The format of data that begins with `head`: `.file` when `head` starts with the
     /// magic, `.stream` otherwise (including when `head` is shorter than the magic).
+    /// O(1): reads at most 8 bytes of `head`.
     public init(leadingBytes head: some Sequence<UInt8>) {
         self = head.starts(with: Self.fileMagic) ? .file : .stream
     }

@@ -15,6 +15,7 @@ public enum ArrowInput {
     /// Opens the Arrow data of standard input. Reads its first 8 bytes to detect the
     /// format; a file is then read whole into memory (it needs random access), a stream is
     /// read batch by batch as it arrives.
+    /// O(file bytes) for a file (copied into one buffer); a stream costs its schema message.
     public static func openStandardInput(options: IPCReadOptions = .init()) throws -> ArrowInput {
         let input = FileDescriptorInput.standardInput()
         let head = try input.read(upTo: ArrowFormat.fileLeadingBytes.count)
@@ -64,6 +65,7 @@ public enum ArrowInput {
 
     /// Calls `body` with each batch in order; stops early when `body` returns false. Each
     /// batch is read (and, from a stream, decoded) when its turn comes.
+    /// O(batches) plus each batch's read and decoding cost.
     public func forEachBatch(_ body: (RecordBatch) throws -> Bool) throws {
         switch self {
         case .file(let reader, _):
@@ -77,6 +79,7 @@ public enum ArrowInput {
 
     /// Writes every batch to `output` in `format`, one batch held at a time. A file's footer
     /// metadata is kept when the result is a file too. Does not close `output`.
+    /// O(total bytes): every batch is read and written once.
     public func write(to output: any ByteOutput, as format: ArrowFormat, options: IPCWriteOptions = .init()) throws {
         switch format {
         case .file:
@@ -93,6 +96,7 @@ public enum ArrowInput {
     }
 
     /// Every batch, in order, all held at once.
+    /// O(batches) plus each batch's read and decoding cost; memory for all of them.
     public func readBatches() throws -> [RecordBatch] {
         var batches: [RecordBatch] = []
         try forEachBatch { batches.append($0); return true }

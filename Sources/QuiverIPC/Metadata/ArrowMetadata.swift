@@ -34,6 +34,7 @@ public enum ArrowMetadata {
     // MARK: - Decoding
 
     /// Decodes and verifies one `Message` flatbuffer (without the framing prefix).
+    /// O(flatbuffer size).
     public static func decodeMessage(_ bytes: Buffer) throws -> MessageMetadata {
         var budget = FlatBufferBudget()
         let envelope = try decodeEnvelope(bytes, budget: &budget)
@@ -104,6 +105,7 @@ public enum ArrowMetadata {
     }
 
     /// Decodes and verifies a `Footer` flatbuffer.
+    /// O(footer size).
     public static func decodeFooter(_ bytes: Buffer) throws -> Footer {
         var budget = FlatBufferBudget()
         let footer = try FlatBufferTable.root(of: bytes)
@@ -378,6 +380,7 @@ public enum ArrowMetadata {
     // MARK: - Encoding
 
     /// Encodes a `Message` flatbuffer (without framing or padding).
+    /// O(fields) for a schema, O(nodes + buffers) for a batch.
     public static func encodeMessage(_ message: MessageMetadata) -> [UInt8] {
         let builder = FlatBufferBuilder()
         let tag: HeaderTag
@@ -409,6 +412,7 @@ public enum ArrowMetadata {
     }
 
     /// Encodes a `Footer` flatbuffer.
+    /// O(fields + blocks).
     public static func encodeFooter(_ footer: Footer) -> [UInt8] {
         let builder = FlatBufferBuilder()
         let schema = encodeSchema(footer.schema, builder)

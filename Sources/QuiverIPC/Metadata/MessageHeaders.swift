@@ -54,11 +54,13 @@ public struct RecordBatchHeader: @unchecked Sendable, Hashable {
     /// Rows of the batch.
     public var length: Int64
     /// One per array node, depth first (built on each access).
+    /// O(nodes); setting rebuilds the header: O(nodes + buffers).
     public var nodes: [FieldNode] {
         get { (0..<nodeCount).map(node(at:)) }
         set { self = RecordBatchHeader(copying: self, nodes: newValue, buffers: buffers) }
     }
     /// One per buffer, depth first (built on each access).
+    /// O(buffers); setting rebuilds the header: O(nodes + buffers).
     public var buffers: [BufferRegion] {
         get { (0..<bufferCount).map(bufferRegion(at:)) }
         set { self = RecordBatchHeader(copying: self, nodes: nodes, buffers: newValue) }

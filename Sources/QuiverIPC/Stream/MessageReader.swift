@@ -52,6 +52,8 @@ public final class MessageReader {
     /// The next message, or nil at the end of the stream. Throws `endOfStream` when input
     /// ends inside a message, `invalidMessage`/`capacityExceeded` for bad lengths, and the
     /// metadata decoder's errors for a malformed flatbuffer.
+    /// O(metadata size) to read and verify the flatbuffer; the body is a view of a buffer or
+    /// mapping, or one read of O(body bytes) otherwise.
     public func next() throws -> Message? {
         guard !ended else { return nil }
         let start = position

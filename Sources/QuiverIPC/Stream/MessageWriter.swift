@@ -247,6 +247,7 @@ public enum MessageFraming {
     /// Writes one message to `output` and returns its block, with offsets relative to
     /// `start` (an output position). The body's buffers are written straight from memory.
     /// Throws `capacityExceeded` for metadata beyond 2 GiB.
+    /// O(metadata size + body bytes): the body is written, not copied.
     @discardableResult
     public static func write(
         _ header: MessageHeader, body: EncodedBody?, customMetadata: Metadata = [:], alignment: Int = 8,

@@ -45,6 +45,8 @@ public final class StreamDecoder {
     /// Appends `bytes` and returns the record batches they complete (possibly none).
     /// Throws what `StreamReader` would for the same bytes; after an error the decoder
     /// accepts nothing more.
+    /// Copies `bytes` once into the pending buffer, scans its message framing (O(messages)), and
+    /// decodes complete messages as `StreamReader.readNext()` does; leftover bytes are copied once more.
     public func feed(_ bytes: UnsafeRawBufferPointer) throws -> [RecordBatch] {
         guard !failed else { throw QuiverError(.invalidArgument, "the stream decoder failed earlier") }
         guard !isFinished, bytes.count > 0 else { return [] }
@@ -53,11 +55,13 @@ public final class StreamDecoder {
     }
 
     /// `feed` for a buffer.
+    /// Costs what `feed(_:)` does for its bytes.
     public func feed(_ buffer: Buffer) throws -> [RecordBatch] {
         try buffer.withUnsafeBytes { try feed($0) }
     }
 
     /// `feed` for an array of bytes.
+    /// Costs what `feed(_:)` does for its bytes.
     public func feed(_ bytes: [UInt8]) throws -> [RecordBatch] {
         try bytes.withUnsafeBytes { try feed($0) }
     }
@@ -65,6 +69,7 @@ public final class StreamDecoder {
     /// Ends the input. A stream that ends at a message boundary (with or without the
     /// end-of-stream marker) is complete; otherwise throws `endOfStream` (or
     /// `invalidMessage` for an empty stream), as `StreamReader` does.
+    /// O(pending bytes) to decode what is left.
     public func finish() throws -> [RecordBatch] {
         guard !failed, !isFinished else { return [] }
         return try guarded {

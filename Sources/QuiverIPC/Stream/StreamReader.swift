@@ -26,23 +26,28 @@ public final class StreamReader: Sequence, IteratorProtocol {
 
     /// Opens a stream: reads and checks its schema message. Throws `invalidMessage` when the
     /// input is empty or does not begin with a schema.
+    /// Reads one message: O(schema size).
     public init(input: any SequentialInput, options: IPCReadOptions = .init()) throws {
         messages = MessageReader(input, options: options)
         decoder = try StreamMessages(first: try messages.next(), options: options)
     }
 
     /// Opens a stream held in memory (zero-copy: batches view `buffer`).
+    /// Reads the schema message only: O(schema size).
     public convenience init(buffer: Buffer, options: IPCReadOptions = .init()) throws {
         try self.init(input: BufferInput(buffer), options: options)
     }
 
     /// Opens a stream from bytes (copied once into a pool buffer, which batches then view).
+    /// O(bytes) for the copy, plus the schema message.
     public convenience init(bytes: [UInt8], options: IPCReadOptions = .init()) throws {
         try self.init(buffer: Buffer(copying: bytes, pool: options.pool), options: options)
     }
 
     /// The next record batch, or nil at the end of the stream. Dictionary batches before it
     /// are applied on the way.
+    /// O(columns) zero-copy from a buffer or mapping (O(bytes) read otherwise), plus O(rows)
+    /// validation and O(bytes) decompression; dictionary batches cost the same again.
     public func readNext() throws -> RecordBatch? {
         guard !ended else { return nil }
         do {
@@ -64,6 +69,7 @@ public final class StreamReader: Sequence, IteratorProtocol {
     }
 
     /// Every remaining record batch, in stream order.
+    /// O(batches) plus each batch's `readNext()` cost; memory for all of them.
     public func readBatches() throws -> [RecordBatch] {
         var batches: [RecordBatch] = []
         while let batch = try readNext() { batches.append(batch) }
@@ -71,6 +77,7 @@ public final class StreamReader: Sequence, IteratorProtocol {
     }
 
     /// The next record batch; nil at the end or on an error, which is then kept in `error`.
+    /// Costs what `readNext()` does.
     public func next() -> RecordBatch? {
         do {
             return try readNext()
