@@ -135,6 +135,7 @@ public final class AppendableFile {
 
     /// Creates a new file (failing with `.io` if one exists) holding `schema` and no batches,
     /// committed. `metadata` goes into every footer.
+    /// Writes the schema and an empty footer; synced with `.synced` durability.
     public static func create(
         path: String, schema: Schema, metadata: Metadata = [:], options: AppendOptions = .init()
     ) throws -> AppendableFile {
@@ -157,6 +158,8 @@ public final class AppendableFile {
     /// `rebuildBecause` (a reason) rebuilds the file from its messages even though its footer
     /// is fine — for a file whose batches are damaged: the file is cut before the first
     /// message that fails its checksum or validation.
+    /// O(footer size) for an intact Quiver file; recovery, a rebuild and statistics for a
+    /// foreign file each read the messages (O(file bytes)).
     public convenience init(
         path: String, options: AppendOptions = .init(), fallbackSchema: Schema? = nil,
         log: @Sendable (String) -> Void = StoreLog.standardError, rebuildBecause: String? = nil
@@ -332,6 +335,7 @@ public final class AppendableFile {
 
     /// Whether `batch` needs a dictionary this file cannot take (a replacement, or a delta
     /// when deltas are off): append it to a new file instead.
+    /// O(dictionary values) of each dictionary column, compared with the file's.
     public func needsNewFile(for batch: RecordBatch) throws -> Bool {
         try restoreIfBroken()
         return try writer.needsDictionaryReplacement(batch)
@@ -340,6 +344,7 @@ public final class AppendableFile {
     /// Writes a batch (and the dictionaries it needs) without committing it: it becomes
     /// visible, and durable, at the next `commit()`. Throws `schemaMismatch` for a batch of
     /// another schema (nothing is written then).
+    /// O(batch bytes) written plus one statistics pass over each column; no fsync.
     public func write(_ batch: RecordBatch) throws {
         _ = try write(batch, preparingCommit: false)
     }
@@ -404,6 +409,7 @@ public final class AppendableFile {
     /// Commits the batches written since the last commit: flushes them, writes the new
     /// sealed footer after them, and syncs as `options.durability` says. A no-op when
     /// nothing is pending.
+    /// Rewrites the footer (O(batches)); two fsyncs with `.synced` durability.
     public func commit() throws {
         try checkOpen()
         try restoreIfBroken()
@@ -412,6 +418,7 @@ public final class AppendableFile {
 
     /// Writes and commits one batch (see `write`, `commit`); the footer's statistics are
     /// encoded while the batch is written.
+    /// O(batch bytes) plus one commit (see `commit()`).
     public func append(_ batch: RecordBatch) throws {
         let prepared = try write(batch, preparingCommit: true)
         try commit(force: false, prepared: prepared)
@@ -421,6 +428,7 @@ public final class AppendableFile {
     /// at most two syncs for all of them). Atomic: after a crash the file holds all of them
     /// or none (each carries `quiver:commit_remaining`); batches `write` left pending before
     /// join the commit but not that promise.
+    /// O(total bytes) plus one commit.
     public func append(contentsOf batches: [RecordBatch]) throws {
         guard batches.count > 1 else {
             if let batch = batches.first { try append(batch) }
@@ -492,6 +500,7 @@ public final class AppendableFile {
 
     /// A consistent read view of the committed batches, taken from memory (no footer read,
     /// no waiting). Later commits do not change it.
+    /// One `mmap`; no data is read.
     public func snapshot(readOptions: IPCReadOptions = .init(), verifyChecksums: Bool = false) throws -> FileSnapshot {
         try checkOpen()
         let mapping = try MappedFile(descriptor: descriptor)
@@ -504,6 +513,7 @@ public final class AppendableFile {
     /// Commits pending batches (or, after a failure, restores the last commit), gives back
     /// the disk space reserved for further appends, releases the lock and closes the file.
     /// Later calls throw.
+    /// One commit when batches are pending (see `commit()`).
     public func close() throws {
         guard !isClosed else { return }
         defer {

@@ -38,6 +38,7 @@ public enum FileCheck {
     /// The footer is read as a snapshot reads it, so checking a file that a writer is
     /// appending to checks its last commit: a footer that fails verification is read again
     /// for up to `retryTimeout`, or once more after `keepRetrying` says no writer is alive.
+    /// O(file bytes): every body is hashed, validated and its statistics recomputed.
     public static func check(path: String, retryTimeout: Duration = .seconds(2)) -> FileCheckReport {
         check(path: path, retryTimeout: retryTimeout, keepRetrying: { true })
     }
@@ -118,6 +119,7 @@ public enum FileCheck {
     /// closes it; a file whose batches are damaged (checksums, validation, statistics) is
     /// rebuilt from the messages before the first bad one. Returns the recovery, or nil
     /// when the file was fine. Takes the file's lock (`.conflict` while a writer has it).
+    /// O(file bytes) to find damage (as `check(path:)` does), plus the rewrite of a rebuilt file.
     public static func repair(
         path: String, fallbackSchema: Schema? = nil, log: @Sendable (String) -> Void = StoreLog.standardError
     ) throws -> RecoveryReport? {

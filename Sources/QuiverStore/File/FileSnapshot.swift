@@ -98,6 +98,8 @@ public struct FileSnapshot: Sendable {
     /// Takes a snapshot of the file at `path`: reads and verifies its footer (retrying while
     /// it fails verification, as when a writer is mid-commit) and maps the file. Throws
     /// `.notFound` if the file does not exist.
+    /// O(footer size) to read and verify the footer, plus one `mmap`; statistics are decoded
+    /// once per mapping (O(batches × columns)). No batch is read.
     public static func open(path: String, options: SnapshotOptions = .init()) throws -> FileSnapshot {
         try open(path: path, options: options, keepRetrying: { true })
     }
@@ -218,6 +220,8 @@ public struct FileSnapshot: Sendable {
     /// A reader over the snapshot's batches (created once, then shared). With
     /// `verifiesChecksums`, the dictionaries' checksums are verified first; the reader
     /// itself does not verify batches (`recordBatch(at:)` does, or `verifyChecksum(ofBatch:)`).
+    /// First call: O(dictionary bytes) (see `FileReader.init`), plus hashing them when
+    /// verifying; later calls O(1).
     public func reader() throws -> FileReader {
         try cache.reader {
             if verifiesChecksums {
@@ -229,6 +233,7 @@ public struct FileSnapshot: Sendable {
 
     /// Verifies the body checksum of batch `index` when the snapshot verifies checksums
     /// (a no-op otherwise). Throws `invalidData` for a damaged batch.
+    /// O(body bytes) when verifying: the batch's body is hashed.
     public func verifyChecksum(ofBatch index: Int) throws {
         guard verifiesChecksums else { return }
         guard index >= 0, index < footer.recordBatches.count else {
@@ -246,6 +251,7 @@ public struct FileSnapshot: Sendable {
     }
 
     /// Every batch of the snapshot (verified first with `verifiesChecksums`).
+    /// O(batches) plus each batch's decoding cost, and O(body bytes) to verify checksums.
     public func readBatches() throws -> [RecordBatch] {
         let reader = try reader()
         for index in 0..<numRecordBatches { try verifyChecksum(ofBatch: index) }
@@ -253,6 +259,7 @@ public struct FileSnapshot: Sendable {
     }
 
     /// The statistics of all the file's rows together.
+    /// O(batches × columns).
     public var totalStatistics: BatchStatistics {
         BatchStatistics.merging(statistics, columnCount: footer.schema.fields.count)
     }

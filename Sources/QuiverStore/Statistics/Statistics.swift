@@ -24,6 +24,7 @@ public enum StatisticValue: Sendable, Hashable, CustomStringConvertible {
 
     /// Orders two values of the same kind (strings and bytes by their bytes, unsigned, as
     /// Arrow compares them); nil for values of different kinds or unordered doubles (NaN).
+    /// O(value bytes) for strings and binary, O(1) otherwise.
     public func compare(_ other: StatisticValue) -> Int? {
         func order<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
         func bytes<A: Sequence<UInt8>, B: Sequence<UInt8>>(_ a: A, _ b: B) -> Int {
@@ -131,6 +132,7 @@ public struct BatchStatistics: Sendable, Hashable {
     /// The statistics of all rows of `parts` together: counts add up; a minimum (maximum)
     /// survives only if every part that has non-null values in the column knows its own.
     /// Columns are matched by position; `columnCount` of them are kept.
+    /// O(parts × columns).
     public static func merging(_ parts: [BatchStatistics], columnCount: Int) -> BatchStatistics {
         var rows = 0
         var columns = [ColumnStatistics?](repeating: nil, count: columnCount)

@@ -94,6 +94,7 @@ extension TableWriter {
     /// null. The current file is closed and a new one started, so each file keeps one
     /// schema. Throws `invalidArgument` for a non-nullable column, `conflict` for a name
     /// in use, `unsupported` for unions and run-end encoded types.
+    /// No data is rewritten: one commit, a new empty file and a catalog rewrite (each synced).
     public func addColumn(_ field: Field) throws {
         try updateSchema { schema in
             try SchemaEvolution.checkAddable(field, to: schema)
@@ -107,6 +108,7 @@ extension TableWriter {
 extension Store {
     /// Adds a nullable column to a table (see `TableWriter.addColumn`); needs the table's
     /// writer lock.
+    /// Costs opening and closing the writer (see `writer(for:)`) plus `TableWriter.addColumn`.
     public func addColumn(_ field: Field, to table: String) throws {
         let writer = try self.writer(for: table)
         defer { try? writer.close() }

@@ -25,16 +25,19 @@ public final class SharedTableWriter: Sendable {
     }
 
     /// `TableWriter.append(_:)`, after the calls queued before it; returns once committed.
+    /// Costs what `TableWriter.append(_:)` does, once the calls before it are done.
     public func append(_ batch: RecordBatch) async throws {
         try await run { try self.writer.append(batch) }
     }
 
     /// `TableWriter.append(contentsOf:)`: all the batches under one commit.
+    /// Costs what `TableWriter.append(contentsOf:)` does.
     public func append(contentsOf batches: [RecordBatch]) async throws {
         try await run { try self.writer.append(contentsOf: batches) }
     }
 
     /// `TableWriter.close()`, after every call queued before it.
+    /// Costs what `TableWriter.close()` does.
     public func close() async throws {
         try await run { try self.writer.close() }
     }

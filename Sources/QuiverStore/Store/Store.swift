@@ -69,6 +69,7 @@ public final class Store: Sendable {
 
     /// Creates a store at `path` (the directory may exist; it must not hold a store yet),
     /// with no tables. Throws `.conflict` if a store is already there.
+    /// Writes an empty catalog: two fsyncs.
     @discardableResult
     public static func create(at path: String, log: @escaping @Sendable (String) -> Void = StoreLog.standardError) throws -> Store {
         try FileSystem.createDirectory(path)
@@ -93,27 +94,32 @@ public final class Store: Sendable {
     // MARK: Tables
 
     /// The tables, in creation order.
+    /// Reads and decodes the catalog: O(catalog size).
     public func tables() throws -> [TableEntry] {
         try Catalog.read(path).tables
     }
 
     /// The names of the tables, in creation order.
+    /// Reads and decodes the catalog: O(catalog size).
     public func tableNames() throws -> [String] {
         try tables().map(\.name)
     }
 
     /// The catalog entry of `name` (`.notFound` if there is no such table).
+    /// Reads and decodes the catalog: O(catalog size).
     public func table(_ name: String) throws -> TableEntry {
         try Catalog.read(path).table(name)
     }
 
     /// Whether the store has a table called `name`.
+    /// Reads and decodes the catalog: O(catalog size).
     public func hasTable(_ name: String) throws -> Bool {
         try tables().contains { $0.name == name }
     }
 
     /// Creates a table: its directory, a first (empty) data file, its catalog entry.
     /// Throws `.conflict` if it exists, `.invalidArgument` for a bad name.
+    /// O(catalog size) to rewrite the catalog; the first file and the catalog are each synced.
     public func createTable(_ name: String, schema: Schema, options: TableOptions = .init()) throws {
         try Store.checkName(name)
         try Store.checkLimits(options)
@@ -166,6 +172,8 @@ public final class Store: Sendable {
     /// Opens the table's writer: takes its lock (`.conflict` if another writer holds it),
     /// removes files the catalog does not list, and opens the last data file for appending,
     /// recovering it if a crash left it without a valid footer (logged).
+    /// O(catalog size + directory entries) plus reading the last file's footer (O(footer
+    /// size)); recovering a torn file scans its messages (O(file bytes)).
     public func writer(for table: String, options: WriterOptions = .init()) throws -> TableWriter {
         let writer = try TableWriter(store: self, table: table, options: options)
         writers.withLock { $0[table] = WeakWriter(writer) }
@@ -178,6 +186,8 @@ public final class Store: Sendable {
     /// another process is committing; re-read from the catalog if a compaction replaced
     /// files meanwhile). A torn footer with no writer alive is a crash: the file is
     /// recovered in memory at once and `log` says that it needs `repair`.
+    /// From disk: O(catalog size) plus one footer read and verification per file (O(footer
+    /// sizes)); statistics are decoded once per mapping. No data is read.
     public func snapshot(of table: String, options: SnapshotOptions = .init()) throws -> TableSnapshot {
         if let writer = writers.withLock({ $0[table]?.writer }), writer.isOpen {
             return try writer.snapshot(readOptions: options.readOptions, verifyChecksums: options.verifyChecksums)
@@ -204,6 +214,7 @@ public final class Store: Sendable {
 
     /// Rewrites the table into as few files as its limits allow, merging consecutive
     /// batches up to `targetRowsPerBatch` rows. Needs the table's writer lock.
+    /// Reads and rewrites every batch of the table: O(table bytes).
     public func compact(_ table: String, targetRowsPerBatch: Int = 65_536, options: WriterOptions = .init()) throws -> CompactionReport {
         let writer = try self.writer(for: table, options: options)
         defer { try? writer.close() }
@@ -218,6 +229,7 @@ public final class Store: Sendable {
     /// be making them. Safe on a live store: footers are read as snapshots are (retried
     /// while a writer commits), and a file a compaction removed meanwhile sends the table's
     /// check back to the new catalog.
+    /// O(store bytes): every body is hashed and validated.
     public func check() throws -> [FileCheckReport] {
         try tables().flatMap { entry in try check(table: entry.name) }
     }
@@ -284,6 +296,7 @@ public final class Store: Sendable {
     /// before the first bad message: the batches from there to the end of that file are
     /// dropped, and reported), and removes files the catalog does not list. Returns what was
     /// done; empty when the store was healthy.
+    /// O(store bytes) to find damage, plus rewriting the damaged files.
     public func repair() throws -> [RecoveryReport] {
         var reports: [RecoveryReport] = []
         for entry in try tables() {

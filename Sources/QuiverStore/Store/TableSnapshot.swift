@@ -30,15 +30,19 @@ public struct TableSnapshot: Sendable {
     public var numRows: Int { files.reduce(0) { $0 + $1.numRows } }
     /// Statistics of every batch, in table order (from the footers: no data read). Batches
     /// of files written before a column was added show it as all null.
+    /// O(batches × columns).
     public var batchStatistics: [BatchStatistics] {
         files.flatMap(\.statistics).map { TableSnapshot.pad($0, columns: schema.fields.count) }
     }
     /// Statistics of the whole table.
+    /// O(batches × columns).
     public var statistics: BatchStatistics {
         BatchStatistics.merging(batchStatistics, columnCount: schema.fields.count)
     }
 
     /// Batch `index` in table order. Throws `invalidArgument` outside `0..<numRecordBatches`.
+    /// O(log files) to find the file, plus that file's `recordBatch(at:)`; a column added since
+    /// the file was written is allocated as nulls (O(rows)).
     public func recordBatch(at index: Int) throws -> RecordBatch {
         guard index >= 0, index < numRecordBatches else {
             throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(numRecordBatches)")
@@ -53,6 +57,7 @@ public struct TableSnapshot: Sendable {
 
     /// Calls `body` with each batch in order (with the table's schema: columns added after
     /// a file was written read as null); stops when it returns false.
+    /// O(batches) plus each batch's `recordBatch(at:)` cost.
     public func forEachBatch(_ body: (RecordBatch) throws -> Bool) throws {
         for file in files {
             for index in 0..<file.numRecordBatches
@@ -61,6 +66,7 @@ public struct TableSnapshot: Sendable {
     }
 
     /// Every batch, in order.
+    /// O(batches) plus each batch's `recordBatch(at:)` cost; memory for all of them.
     public func readBatches() throws -> [RecordBatch] {
         var batches: [RecordBatch] = []
         try forEachBatch { batches.append($0); return true }

@@ -181,6 +181,8 @@ public final class TableWriter: Sendable {
 
     /// Appends and commits one batch (rolling to a new file first if the last is full).
     /// Throws `schemaMismatch` for a batch of another schema; nothing is written then.
+    /// One commit: O(batch bytes) written, one pass over each column for statistics, the footer
+    /// rewritten (O(batches in the file)); two fsyncs with `.synced` durability.
     public func append(_ batch: RecordBatch) throws {
         try state.withLock { state in
             defer { publish(&state) }
@@ -194,6 +196,8 @@ public final class TableWriter: Sendable {
     /// holds all of them or none. A full file rolls before the batches, never between them,
     /// so they may take the file past its limits. Only a batch whose dictionary the file
     /// cannot take splits them, committed file by file.
+    /// O(total bytes) written and one statistics pass per column; one footer rewrite and at most
+    /// two fsyncs for all of them.
     public func append(contentsOf batches: [RecordBatch]) throws {
         try state.withLock { state in
             defer { publish(&state) }
@@ -215,6 +219,7 @@ public final class TableWriter: Sendable {
     /// Writes a batch without committing it (see `commit()`). After a crash before the
     /// commit, each batch written this way may be found complete and kept on its own: for
     /// all or nothing, use `append(contentsOf:)`.
+    /// O(batch bytes) written plus one statistics pass over each column; no fsync.
     public func write(_ batch: RecordBatch) throws {
         try state.withLock { state in
             try prepare(&state, for: batch)
@@ -223,6 +228,7 @@ public final class TableWriter: Sendable {
     }
 
     /// Commits what `write` wrote since the last commit.
+    /// Rewrites the footer (O(batches in the file)); two fsyncs with `.synced` durability.
     public func commit() throws {
         try state.withLock { state in
             defer { publish(&state) }
@@ -267,6 +273,7 @@ public final class TableWriter: Sendable {
     /// a new codec from the next batch (Arrow lets each batch of a file have its own): the
     /// file appended to is reopened with it. `.invalidArgument` for limits that are not
     /// positive.
+    /// Rewrites the catalog (O(catalog size), synced); reopening for a new codec costs a commit.
     public func setOptions(_ new: TableOptions) throws {
         try Store.checkLimits(new)
         try state.withLock { state in
@@ -317,6 +324,7 @@ public final class TableWriter: Sendable {
     ///
     /// Never waits for an append in flight, whatever the options: it reads the state
     /// published at the last commit and maps the last file afresh.
+    /// O(files), plus one `mmap` of the last file; no data is read.
     public func snapshot(readOptions: IPCReadOptions = .init(), verifyChecksums: Bool = false) throws -> TableSnapshot {
         let defaults = IPCReadOptions()
         let plain = !verifyChecksums && readOptions.trusted == defaults.trusted && readOptions.pool === defaults.pool
@@ -364,6 +372,8 @@ public final class TableWriter: Sendable {
     /// them instead of the old files, then deletes the old files. New files are synced
     /// before the catalog changes, so a crash leaves either the old files or the new ones
     /// listed. Readers holding snapshots of the old files keep reading them.
+    /// Reads and rewrites every batch: O(table bytes), plus one synced commit per new file
+    /// and a catalog rewrite.
     public func compact(targetRowsPerBatch: Int = 65_536) throws -> CompactionReport {
         try state.withLock { state in
             defer { publish(&state) }
@@ -454,6 +464,7 @@ public final class TableWriter: Sendable {
     // MARK: Closing
 
     /// Commits pending batches, closes the last file and releases the table's lock.
+    /// One commit when batches are pending (see `commit()`).
     public func close() throws {
         try state.withLock { state in
             defer { publish(&state) }
