@@ -113,6 +113,7 @@ public struct InMemorySource: BatchSource {
 
     /// Wraps batches with statistics supplied by the caller (`statistics[batch]`, each with
     /// one entry per column).
+    /// O(batches × columns) to check the statistics and the schemas.
     public init(batches: [RecordBatch], schema: Schema, statistics: [BatchStatistics]) throws {
         guard statistics.count == batches.count, statistics.allSatisfy({ $0.columns.count == schema.fields.count }) else {
             throw QuiverError(.invalidArgument, "statistics must have one entry per batch and column")

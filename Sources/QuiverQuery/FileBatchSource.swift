@@ -40,6 +40,7 @@ public struct FileBatchSource: BatchSource {
 
     /// A `PlannedScan` of `batches`: only the projected columns' byte ranges are read, a
     /// window ahead of the scan.
+    /// O(batches) to build the steps, plus a `madvise` per mapped file; nothing is read yet.
     public func scan(batches: [Int], columns: [Int]) -> any BatchScan {
         FilePlannedScan(
             batches.map { PlannedScan.Step(reader: reader, batch: $0) }, batches: batches, batchCount: batchCount,

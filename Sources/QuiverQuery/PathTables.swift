@@ -12,6 +12,8 @@ extension Query {
     /// `verifyChecksums`: a store table verifies each batch as the scan reads it; a file,
     /// which has no snapshot to verify batch by batch, has every batch verified here first
     /// (reading the whole file). Every source scans under `ioPolicy`.
+    /// A store: O(catalog size) plus one snapshot per table (footer reads, no data). A
+    /// file: its footer and dictionaries; O(file bytes) with `verifyChecksums`.
     public static func tables(
         at path: String, verifyChecksums: Bool = false, ioPolicy: ScanIOPolicy = .default
     ) throws -> [String: any BatchSource] {

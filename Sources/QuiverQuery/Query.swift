@@ -42,6 +42,7 @@ public struct Query: Sendable {
     /// Parses a SQL statement (`[EXPLAIN] SELECT [DISTINCT] … FROM table [WHERE] [GROUP BY]
     /// [HAVING] [ORDER BY] [LIMIT] [OFFSET]`) over `tables`. Throws `query` errors with line, column and a caret
     /// under the offending token.
+    /// O(statement length); reads no data.
     public init(sql: String, tables: [String: any BatchSource]) throws {
         self = try SQLParser.parse(sql, tables: tables)
     }
@@ -119,6 +120,9 @@ public struct Query: Sendable {
 
     /// Plans and runs the query on `options.parallelism` threads and collects its output.
     /// Results are the same on every run and at every parallelism.
+    /// O(rows read) for scans, filters and projections, over the projected columns of the
+    /// batches zone maps keep; aggregation adds O(groups) memory, sorting O(n log n) in
+    /// the rows sorted. The output is held whole.
     public func execute(_ options: ExecutionOptions = ExecutionOptions()) throws -> QueryResult {
         let plan = try Planner.plan(spec, pool: options.pool)
         if spec.explain { return try explainResult(plan, options) }
@@ -132,18 +136,21 @@ public struct Query: Sendable {
     /// backpressure (see `QueryStream`): row-wise queries yield each batch as its window of
     /// input is processed (memory stays bounded by a few batches); aggregations and sorts
     /// yield once everything is read. Planning errors surface on the first `next()`.
+    /// O(1): nothing runs until iteration.
     public func stream(_ options: ExecutionOptions = ExecutionOptions()) -> QueryStream {
         QueryStream(query: self, options: options)
     }
 
     /// The plan as text: operators, the columns the scan reads, and how many batches the
     /// filter's statistics let it skip (which asks the source for statistics; reads no data).
+    /// O(batches) statistics look-ups, plus planning.
     public func explain(_ options: ExecutionOptions = ExecutionOptions()) throws -> String {
         let plan = try Planner.plan(spec, pool: options.pool)
         return Explain.render(plan, skipped: options.useStatistics ? ZoneMaps.prune(plan).filter { $0 }.count : 0)
     }
 
     /// The schema of the output, after checking the query.
+    /// Plans the query: O(size of the query), no data read.
     public func outputSchema() throws -> Schema {
         let plan = try Planner.plan(spec, pool: .default)
         return spec.explain ? Explain.schema : plan.outputSchema
@@ -216,6 +223,7 @@ public struct QueryResult: Sendable {
     public let statistics: QueryStatistics
 
     /// Total output rows.
+    /// O(batches).
     public var numRows: Int { batches.reduce(0) { $0 + $1.length } }
 }
 

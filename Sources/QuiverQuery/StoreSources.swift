@@ -24,6 +24,7 @@ public struct StoreTableSource: BatchSource {
     public var ioPolicy: ScanIOPolicy = .default
 
     /// Scans `snapshot` (take one with `store.snapshot(of:)`).
+    /// O(batches) plus each file's `FileSnapshot.reader()` (O(dictionary bytes)); reads no batch.
     public init(_ snapshot: TableSnapshot) throws {
         self.snapshot = snapshot
         readers = try snapshot.files.map { try $0.reader() }
@@ -36,6 +37,7 @@ public struct StoreTableSource: BatchSource {
 
     /// Snapshots table `name` of `store` now; `verifyChecksums` verifies every batch read
     /// (see `SnapshotOptions.verifyChecksums`).
+    /// Costs `Store.snapshot(of:options:)` plus `init(_:)`.
     public init(store: Store, table name: String, verifyChecksums: Bool = false) throws {
         try self.init(try store.snapshot(of: name, options: SnapshotOptions(verifyChecksums: verifyChecksums)))
     }
@@ -47,6 +49,8 @@ public struct StoreTableSource: BatchSource {
 
     /// Decodes batch `index` with only `columns`; columns its file predates read as nulls.
     /// Verifies the batch's checksum first when the source was opened to.
+    /// O(bytes of `columns`) as `FileReader.recordBatch(at:columns:)` decodes them (zero-copy from
+    /// the mapping), O(body bytes) to verify the checksum, O(rows) per column added later.
     public func batch(at index: Int, columns: [Int]) throws -> RecordBatch {
         guard index >= 0, index < locations.count else {
             throw QuiverError(.invalidArgument, "record batch \(index) of a table with \(locations.count)")
@@ -80,6 +84,7 @@ public struct StoreTableSource: BatchSource {
     /// file boundaries, and batches zone maps skipped are never requested. Batches of files
     /// written before a requested column was added are read by `batch(at:columns:)`, which
     /// gives that column as nulls.
+    /// O(batches) to build the steps; nothing is read yet.
     public func scan(batches: [Int], columns: [Int]) -> any BatchScan {
         let planned = batches.filter { index in
             let stored = readers[locations[index].file].schema.fields.count

@@ -16,6 +16,7 @@ extension Query {
     /// Runs the query on Quiver's threads and awaits its result: the calling task suspends,
     /// no cooperative thread blocks. Cancelling the task stops the scan before its next
     /// batch and throws `CancellationError`.
+    /// Costs what the synchronous `execute(_:)` does, plus one thread start.
     public func execute(_ options: ExecutionOptions = ExecutionOptions()) async throws -> QueryResult {
         let flag = CancellationFlag()
         var cancellable = options
@@ -52,6 +53,8 @@ public struct QueryStream: AsyncSequence, Sendable {
     public var bufferedBatches = 2
 
     /// A new run of the query (each iterator runs it afresh).
+    /// Starts the run: the query's full cost is paid as batches are pulled, with at most
+    /// `bufferedBatches` output batches held ahead of the consumer.
     public func makeAsyncIterator() -> Iterator {
         Iterator(consumer: Consumer(BatchChannel(query: query, options: options, limit: Swift.max(1, bufferedBatches))))
     }
@@ -62,6 +65,7 @@ public struct QueryStream: AsyncSequence, Sendable {
 
         /// The next output batch, or nil at the end. Throws planning and execution errors,
         /// and `CancellationError` when the task is cancelled.
+        /// Waits for the producer; a row-wise query's batch costs its input window's scan.
         public mutating func next() async throws -> RecordBatch? { try await consumer.channel.next() }
     }
 
