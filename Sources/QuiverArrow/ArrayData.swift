@@ -106,6 +106,7 @@ extension ArrayData {
     /// The memory mapping the first mapped buffer of this array (its children and dictionary
     /// included) views, or nil when no buffer is memory-mapped. Walks the nesting, reads no
     /// data.
+    /// O(buffers) over the nesting.
     public var memoryMapping: MemoryMapping? {
         for buffer in buffers { if let mapping = buffer.owner as? MemoryMapping { return mapping } }
         for child in children { if let mapping = child.memoryMapping { return mapping } }
@@ -116,6 +117,7 @@ extension ArrayData {
     /// included (pyarrow's `get_total_buffer_size()`): what holding the array keeps alive.
     /// A slice counts its buffers whole; a buffer referenced twice counts twice. Walks the
     /// nesting, reads no data.
+    /// O(buffers) over the nesting.
     public var totalBufferSize: Int {
         buffers.reduce(0) { $0 + $1.count } + children.reduce(0) { $0 + $1.totalBufferSize }
             + (dictionary?.totalBufferSize ?? 0)

@@ -207,6 +207,7 @@ extension DataType {
 
 extension DataType: CustomStringConvertible {
     /// Arrow's usual spelling, e.g. `timestamp[ms, tz=UTC]`, `list<item: int32>`.
+    /// O(size of the type, children included).
     public var description: String {
         switch self {
         case .null: return "null"

@@ -2,6 +2,7 @@
 /// (Arrow's `custom_metadata`). Order is kept as written; keys are normally unique.
 public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequence {
     /// The pairs in order.
+    /// O(pairs).
     public var pairs: [(key: String, value: String)] {
         get { storage.map { (key: $0.key, value: $0.value) } }
         set { storage = newValue.map { Pair(key: $0.key, value: $0.value) } }
@@ -27,6 +28,7 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
 
     /// The value of the first pair with `key`; setting replaces it in place, or appends;
     /// setting nil removes every pair with `key`.
+    /// O(pairs).
     public subscript(key: String) -> String? {
         get { storage.first { $0.key == key }?.value }
         set {
@@ -94,9 +96,11 @@ public struct Schema: Sendable, Hashable {
     }
 
     /// The index of the first field called `name`.
+    /// O(fields).
     public func index(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
 
     /// The first field called `name`.
+    /// O(fields).
     public func field(named name: String) -> Field? { index(of: name).map { fields[$0] } }
 }
 

@@ -11,6 +11,7 @@ public struct RecordBatch: Sendable {
 
     /// Assembles a batch. Throws `schemaMismatch` when column count, types or lengths disagree
     /// with the schema.
+    /// O(columns); no data is read.
     public init(schema: Schema, columns: [ArrayData], length: Int? = nil) throws {
         guard columns.count == schema.fields.count else {
             throw QuiverError(.schemaMismatch, "\(columns.count) columns for \(schema.fields.count) fields")
@@ -42,11 +43,13 @@ public struct RecordBatch: Sendable {
     public var numColumns: Int { columns.count }
 
     /// The column of the field called `name`.
+    /// O(fields).
     public func column(named name: String) -> ArrayData? {
         schema.index(of: name).map { columns[$0] }
     }
 
     /// A zero-copy view of rows `[start, start + count)`.
+    /// O(columns × count / 64): each column's null count is recomputed from its bitmap.
     public func slice(from start: Int, length count: Int) -> RecordBatch {
         RecordBatch(
             uncheckedSchema: schema, columns: columns.map { $0.slice(from: start, length: count) },

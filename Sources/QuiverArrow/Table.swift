@@ -15,6 +15,7 @@ public struct ChunkedArray: Sendable {
     private let starts: [Int]
 
     /// Joins chunks of one type. Throws `schemaMismatch` when a chunk has another type.
+    /// O(chunks).
     public init(type: DataType, chunks: [ArrayData]) throws {
         for (index, chunk) in chunks.enumerated() where chunk.type != type {
             throw QuiverError(.schemaMismatch, "chunk \(index) is \(chunk.type), expected \(type)")
@@ -50,18 +51,21 @@ public struct ChunkedArray: Sendable {
     }
 
     /// Slot `index` across chunks as an `ArrowValue`.
+    /// O(log chunks) to find the chunk, plus the value's own size.
     public func value(at index: Int) -> ArrowValue {
         let (chunk, position) = location(of: index)
         return chunks[chunk].value(at: position)
     }
 
     /// Whether slot `index` is null.
+    /// O(log chunks).
     public func isNull(_ index: Int) -> Bool {
         let (chunk, position) = location(of: index)
         return chunks[chunk].isNull(position)
     }
 
     /// Every slot as an `ArrowValue` (pyarrow's `to_pylist`).
+    /// Allocates every value: O(total slots and bytes).
     public func toList() -> [ArrowValue] { chunks.flatMap { $0.toList() } }
 }
 
@@ -77,6 +81,7 @@ public struct Table: Sendable {
 
     /// A table of `batches`, each of which must have `schema`'s fields (metadata may differ).
     /// Throws `schemaMismatch` otherwise.
+    /// O(batches × fields); no data is read.
     public init(schema: Schema, batches: [RecordBatch]) throws {
         for (index, batch) in batches.enumerated() where batch.schema.fields != schema.fields {
             throw QuiverError(.schemaMismatch, "batch \(index) has schema\n\(batch.schema)\nexpected\n\(schema)")
@@ -88,6 +93,7 @@ public struct Table: Sendable {
 
     /// A table of the batches, under the first batch's schema. Throws `invalidArgument` for no
     /// batches (the schema would be unknown) and `schemaMismatch` if the schemas differ.
+    /// O(batches × fields); no data is read.
     public init(batches: [RecordBatch]) throws {
         guard let first = batches.first else {
             throw QuiverError(.invalidArgument, "a table needs a schema: pass one, or at least one batch")
@@ -99,15 +105,18 @@ public struct Table: Sendable {
     public var numColumns: Int { schema.fields.count }
 
     /// Column `index`, one chunk per batch.
+    /// O(batches).
     public func column(at index: Int) -> ChunkedArray {
         ChunkedArray(uncheckedType: schema.fields[index].type, chunks: batches.map { $0.columns[index] })
     }
 
     /// The column of the field called `name`.
+    /// O(fields + batches).
     public func column(named name: String) -> ChunkedArray? {
         schema.index(of: name).map(column(at:))
     }
 
     /// Every column.
+    /// O(fields × batches).
     public var columns: [ChunkedArray] { schema.fields.indices.map(column(at:)) }
 }

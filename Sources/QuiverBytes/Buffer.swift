@@ -76,6 +76,7 @@ public struct Buffer: @unchecked Sendable {
     }
 
     /// The bytes as an array (copies; for tests and small metadata).
+    /// O(count).
     public var array: [UInt8] { Array(bytes) }
 
     /// Whether the first byte sits on a multiple of `alignment` (a power of two).
@@ -135,6 +136,7 @@ public struct Buffer: @unchecked Sendable {
     }
 
     /// Whether both buffers hold the same bytes (compares contents, not identity).
+    /// O(count): one `memcmp`.
     public func contentEquals(_ other: Buffer) -> Bool {
         count == other.count && (count == 0 || system_memcmp(baseAddress, other.baseAddress, count) == 0)
     }

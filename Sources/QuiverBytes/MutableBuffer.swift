@@ -22,6 +22,7 @@ public final class MutableBuffer {
     package var pointer: UnsafeMutableRawPointer { allocation.pointer }
 
     /// Makes room for at least `capacity` bytes in total (amortised doubling).
+    /// O(count) when it grows: the written bytes are copied to the new allocation.
     public func reserve(_ capacity: Int) {
         guard capacity > allocation.capacity else { return }
         let newAllocation = pool.allocate(byteCount: max(capacity, allocation.capacity * 2))
@@ -30,6 +31,7 @@ public final class MutableBuffer {
     }
 
     /// Appends raw bytes.
+    /// Amortised O(bytes).
     public func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(count + bytes.count)
@@ -38,6 +40,7 @@ public final class MutableBuffer {
     }
 
     /// Appends the bytes of a sequence.
+    /// Amortised O(bytes).
     public func append(contentsOf bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }
@@ -57,6 +60,7 @@ public final class MutableBuffer {
     }
 
     /// Appends `count` zero bytes.
+    /// Amortised O(zeros).
     public func appendZeros(_ zeros: Int) {
         guard zeros > 0 else { return }
         reserve(count + zeros)
@@ -70,6 +74,7 @@ public final class MutableBuffer {
     }
 
     /// Grows (zero-filled) or shrinks the written length.
+    /// Amortised O(bytes added); shrinking is O(1).
     public func resize(to newCount: Int) {
         precondition(newCount >= 0)
         if newCount > count { appendZeros(newCount - count) } else { count = newCount }

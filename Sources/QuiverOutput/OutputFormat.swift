@@ -24,6 +24,7 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     }
 
     /// The format asked for by an HTTP `Accept` header (first match of its media types), or nil.
+    /// O(header length).
     public init?(mediaType accept: String) {
         for part in accept.split(separator: ",") {
             let type = part.split(separator: ";").first.map { $0.trimmingASCIISpaces().lowercased() } ?? ""
@@ -83,6 +84,7 @@ extension OutputFormat {
 
     /// `write(_:schema:to:)` for an asynchronous sequence (such as `Query.stream()`): each
     /// batch is written as it arrives.
+    /// Cost: O(size of the result), as the synchronous form.
     public func write<Batches: AsyncSequence>(
         _ batches: Batches, schema: Schema, to output: any ByteOutput
     ) async throws where Batches.Element == RecordBatch {

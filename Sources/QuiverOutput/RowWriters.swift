@@ -24,6 +24,7 @@ public final class JSONRowWriter: RecordBatchWriter {
     private var finished = false
 
     /// A writer of batches of `schema` onto `output`; nothing is written before the first batch.
+    /// O(fields).
     public init(output: any ByteOutput, schema: Schema, style: Style = .lines) {
         self.output = output
         self.style = style
@@ -73,6 +74,7 @@ public final class CSVWriter: RecordBatchWriter {
 
     /// A writer of batches of `schema` onto `output`; the header goes out with the first
     /// batch (or on `finish()` for an empty result).
+    /// O(fields).
     public init(output: any ByteOutput, schema: Schema, lineEnding: String = "\n") {
         self.output = output
         var header: [UInt8] = []

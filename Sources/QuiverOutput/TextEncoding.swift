@@ -61,6 +61,7 @@ package enum TextEncoding {
 /// JSON text helpers for code that writes JSON around results (a service's small replies).
 public enum JSONText {
     /// `text` as a JSON string literal, escaped by the result writers' rule.
+    /// O(text bytes).
     public static func quoted(_ text: String) -> String {
         var out: [UInt8] = []
         TextEncoding.appendJSONString(text, to: &out)

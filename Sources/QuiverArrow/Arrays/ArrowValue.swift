@@ -48,6 +48,7 @@ public indirect enum ArrowValue: Sendable {
 
 extension ArrowValue: Equatable {
     /// Structural equality (floats by `==`, so NaN differs from itself).
+    /// O(size of the values): nested values are compared element by element.
     public static func == (lhs: ArrowValue, rhs: ArrowValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
@@ -165,6 +166,7 @@ extension ArrayData {
     }
 
     /// Every slot as an `ArrowValue` (pyarrow's `to_pylist`).
+    /// Allocates every value: O(length), plus the bytes of strings and nested values.
     public func toList() -> [ArrowValue] { values(in: 0..<length) }
 
     /// The values of slots `range`.

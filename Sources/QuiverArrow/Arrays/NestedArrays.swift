@@ -171,6 +171,7 @@ public struct StructArray: ArrowArray {
     }
 
     /// The first field called `name`, aligned with this array's slots.
+    /// O(fields), plus `field(at:)`'s null count (O(length / 64)).
     public func field(named name: String) -> ArrayData? {
         fields.firstIndex { $0.name == name }.map(field(at:))
     }
@@ -362,6 +363,7 @@ public struct RunEndEncodedArray: ArrowArray {
 
     /// The run (index into `values`) holding logical slot `index` of this (sliced) array:
     /// the first run whose end exceeds `offset + index`.
+    /// O(log runs): a binary search of the run ends.
     public func physicalIndex(at index: Int) -> Int {
         let target = data.offset + index
         var low = 0
@@ -374,5 +376,6 @@ public struct RunEndEncodedArray: ArrowArray {
     }
 
     /// Null when the run's value is null.
+    /// O(log runs).
     public func isNull(_ index: Int) -> Bool { values.isNull(physicalIndex(at: index)) }
 }

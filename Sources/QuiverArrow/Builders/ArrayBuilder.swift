@@ -28,6 +28,7 @@ public protocol TypedArrayBuilder: ArrayBuilder {
 
 extension ArrayBuilder {
     /// Appends `count` null slots.
+    /// O(count).
     public func appendNulls(_ count: Int) {
         for _ in 0..<count { appendNull() }
     }
@@ -40,6 +41,7 @@ extension TypedArrayBuilder {
     }
 
     /// Appends each element (nil as null).
+    /// O(elements).
     public func append<S: Sequence>(contentsOf values: S) where S.Element == Value? {
         for value in values { append(value) }
     }
@@ -182,6 +184,7 @@ extension ArrayData {
     /// Builds an array of `type` from dynamic values (`.null` for null slots). Throws
     /// `typeMismatch` when a value does not fit the type, `unsupported` for types without
     /// a builder.
+    /// O(values), plus the bytes of strings and nested values.
     public static func build(_ values: [ArrowValue], type: DataType, pool: MemoryPool = .default) throws -> ArrayData {
         let builder = try makeBuilder(for: type, capacity: values.count, pool: pool)
         for value in values { try builder.append(value: value) }

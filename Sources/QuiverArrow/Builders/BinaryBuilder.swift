@@ -34,6 +34,7 @@ public final class VariableBinaryBuilder<Offset: ArrowOffset, Encoding: BinaryEn
 
     /// Appends one value's bytes. For utf8 arrays the caller guarantees they are UTF-8.
     /// Traps if the data would outgrow the offset type (2 GiB for 32-bit offsets).
+    /// Amortised O(value bytes).
     public func append(bytes value: UnsafeRawBufferPointer) {
         bytes.append(value)
         precondition(bytes.count <= Int(Offset.max), "\(type) data exceeds \(Offset.max) bytes; use the large type")

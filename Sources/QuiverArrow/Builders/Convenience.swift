@@ -55,6 +55,7 @@ extension Array: ArrowBuildable where Element == UInt8 {
 extension ArrayData {
     /// Builds an array from optional Swift values (nil as null), e.g.
     /// `ArrayData.build(from: [1, nil, 3] as [Int32?])`.
+    /// O(values): one append each.
     public static func build<T: ArrowBuildable>(from values: [T?], pool: MemoryPool = .default) -> ArrayData {
         let builder = T.makeArrayBuilder(capacity: values.count, pool: pool)
         builder.append(contentsOf: values)
@@ -73,6 +74,7 @@ extension ArrayData {
 extension PrimitiveArray {
     /// An array of `values` (nil as null), e.g. `Int32Array([1, nil, 3])` or
     /// `Date32Array([18_000], type: .date32)`.
+    /// O(values): one append each.
     public init(_ values: [T?], type: DataType = T.arrowType, pool: MemoryPool = .default) {
         let builder = PrimitiveBuilder<T>(type: type, capacity: values.count, pool: pool)
         builder.append(contentsOf: values)
@@ -87,6 +89,7 @@ extension PrimitiveArray {
 
 extension BooleanArray {
     /// An array of `values` (nil as null).
+    /// O(values).
     public init(_ values: [Bool?], pool: MemoryPool = .default) {
         self.init(unchecked: ArrayData.build(from: values, pool: pool))
     }
@@ -94,6 +97,7 @@ extension BooleanArray {
 
 extension VariableBinaryArray {
     /// An array of `values` (nil as null), e.g. `StringArray(["a", nil])`.
+    /// O(values + bytes).
     public init(_ values: [Encoding.Value?], pool: MemoryPool = .default) {
         let builder = VariableBinaryBuilder<Offset, Encoding>(capacity: values.count, pool: pool)
         builder.append(contentsOf: values)

@@ -115,6 +115,7 @@ extension VariableListBuilder: TypedArrayBuilder where Child: TypedArrayBuilder 
     public typealias Value = [Child.Value?]
 
     /// Appends one list of elements (nil elements as nulls).
+    /// O(elements).
     public func append(_ elements: [Child.Value?]) {
         append()
         child.append(contentsOf: elements)

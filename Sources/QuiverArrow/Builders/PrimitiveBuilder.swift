@@ -29,6 +29,7 @@ public final class PrimitiveBuilder<T: ArrowPrimitive>: TypedArrayBuilder {
     }
 
     /// Appends many valid values at once (one copy, no per-element work).
+    /// O(values), amortised.
     public func append(contentsOf newValues: [T]) {
         newValues.withUnsafeBytes { values.append($0) }
         validity.appendValid(count: newValues.count)

@@ -15,6 +15,7 @@ extension RecordBatch {
     /// string keys). Throws `typeMismatch` naming the column and the property
     /// ("column 'price' is string, Trade.price is Double") and `notFound` for a missing
     /// column of a non-optional property.
+    /// O(rows × columns), plus the bytes of strings and nested values.
     public func decode<T: Decodable>(_ type: T.Type) throws -> [T] {
         let rows = RowSource(schema: schema, columns: columns)
         return try (0..<length).map { try rows.decode(T.self, row: $0) }
@@ -30,6 +31,7 @@ extension RecordBatch {
     /// nullable; a column that is only ever nil gets its static type when known, else `null`.
     /// Throws `typeMismatch` when rows disagree on a column's type; `invalidArgument` for no
     /// rows when the schema cannot be inferred.
+    /// O(rows × properties), plus the bytes of strings and nested values.
     public init<T: Encodable>(encoding rows: [T], pool: MemoryPool = .default) throws {
         self = try RowEncoding.encode(rows, pool: pool)
     }
@@ -42,6 +44,7 @@ extension RecordBatch {
 
 extension Table {
     /// Decodes every row of every batch into a `T` (see `RecordBatch.decode(_:)`).
+    /// O(rows × columns), plus the bytes of strings and nested values.
     public func decode<T: Decodable>(_ type: T.Type) throws -> [T] {
         var result: [T] = []
         result.reserveCapacity(numRows)

@@ -13,6 +13,7 @@
 /// `maxCellWidth` characters ending in "…"; control characters are escaped.
 public enum TablePrinter {
     /// Renders the first `limit` rows of a batch (all rows when nil).
+    /// O(rows shown × columns), each cell capped at `maxCellWidth`.
     public static func render(batch: RecordBatch, limit: Int? = 20, maxCellWidth: Int = 40) -> String {
         render(
             schema: batch.schema, rowCount: batch.length, limit: limit, maxCellWidth: maxCellWidth,
@@ -20,6 +21,7 @@ public enum TablePrinter {
     }
 
     /// Renders the first `limit` rows of a table (all rows when nil).
+    /// O(rows shown × columns), each cell capped at `maxCellWidth`.
     public static func render(table: Table, limit: Int? = 20, maxCellWidth: Int = 40) -> String {
         let columns = table.columns
         return render(

@@ -11,6 +11,7 @@ extension ArrayData {
     public func formatValue(at index: Int) -> String { formatValue(at: index, maxLength: 1 << 16) }
 
     /// `formatValue(at:)` with the text's limit in bytes.
+    /// O(maxLength) at most: nested values stop once the text is full.
     public func formatValue(at index: Int, maxLength: Int) -> String {
         var text = BoundedText(limit: maxLength)
         ValueFormatter.append(self, at: index, nested: false, into: &text)

@@ -98,6 +98,7 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads until `buffer` is full or input ends (looping over short reads); returns the
     /// bytes read, fewer than `buffer.count` only at end of input. Blocks on pipes.
+    /// O(bytes): one `read` per short read.
     public func read(fillingUpTo buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         try fill(buffer) { rest, _ in try read(into: rest) }
     }
@@ -110,6 +111,7 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `pread` until `buffer` is full or the file ends; returns the bytes read.
+    /// O(bytes): one `pread` per short read.
     public func pread(fillingUpTo buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws -> Int {
         try fill(buffer) { rest, done in try pread(into: rest, at: offset + done) }
     }
@@ -136,6 +138,7 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Writes all of `bytes`, looping over short writes.
+    /// O(bytes): one `write` per short write.
     public func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         try drain(bytes) { rest, _ in try write(rest) }
     }
@@ -146,6 +149,7 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// Writes all of `pieces`, in order, as one stretch of the file: at the file position
     /// (`writev(2)`), or at `offset` without moving it (`pwritev(2)`). Loops over short
     /// writes and over more pieces than one call takes.
+    /// O(pieces + bytes): one `writev`/`pwritev` per batch of pieces or short write.
     public func writeAll(_ pieces: [UnsafeRawBufferPointer], at offset: Int? = nil) throws {
         var vectors = pieces.filter { !$0.isEmpty }.map {
             iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)

@@ -34,6 +34,7 @@ public enum FileSystem {
     }
 
     /// The names in a directory, without `.` and `..`, in no particular order.
+    /// O(entries).
     public static func contentsOfDirectory(_ path: String) throws -> [String] {
         try system_listDirectory(path).get("opendir", path, mapping: .noEntry)
     }

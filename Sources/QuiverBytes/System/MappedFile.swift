@@ -64,6 +64,7 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
     /// Maps the file open at `descriptor` (which must be readable) from offset 0 to its
     /// current size. The mapping does not need the descriptor afterwards; the caller still
     /// owns and closes it.
+    /// One `fstat` and one `mmap`; nothing is read.
     public init(descriptor: FileDescriptor, sharing: Sharing = .private) throws {
         let status = try descriptor.status()
         guard status.isRegularFile else {

@@ -123,6 +123,7 @@ public final class MappingCache: Sendable {
     }
 
     /// Forgets the mappings of `path` (e.g. before deleting or rewriting the file).
+    /// O(entries).
     public func remove(path: String) {
         state.withLock { state in state.entries = state.entries.filter { $0.value.path != path } }
     }

@@ -63,6 +63,7 @@ public enum MemoryUsage {
 
     /// How many of `buffer`'s bytes lie on pages resident in RAM now (`mincore(2)` over
     /// the pages the buffer spans). Works for mapped and heap buffers alike.
+    /// O(pages spanned): one byte of scratch per page, in bounded chunks.
     public static func residentBytes(of buffer: Buffer) throws -> Int {
         try residentBytes(address: buffer.baseAddress, count: buffer.count)
     }
