@@ -158,7 +158,7 @@ struct RowLayout: Sendable {
     @inline(__always)
     private static func place(_ bytes: UnsafeRawBufferPointer, into text: UnsafeMutableBufferPointer<UInt8>, at position: inout Int) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        ByteCursor.copy(from: source, to: text.baseAddress! + position, count: bytes.count)
+        copyShortBytes(from: source, to: text.baseAddress! + position, count: bytes.count)
         position += bytes.count
     }
 

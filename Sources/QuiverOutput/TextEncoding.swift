@@ -109,26 +109,8 @@ struct ByteCursor {
     mutating func write(_ bytes: UnsafeRawBufferPointer) {
         assert(position + bytes.count <= capacity)
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        Self.copy(from: source, to: base + position, count: bytes.count)
+        copyShortBytes(from: source, to: base + position, count: bytes.count)
         position &+= bytes.count
-    }
-
-    /// Copies `count` bytes; the short pieces text is made of (keys, separators, cells)
-    /// as two overlapping loads and stores instead of a `memcpy` call.
-    @inline(__always)
-    static func copy(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, count: Int) {
-        switch count {
-        case 8...16:
-            target.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            (target + count - 8).storeBytes(of: (source + count - 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
-        case 4..<8:
-            target.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
-            (target + count - 4).storeBytes(of: (source + count - 4).loadUnaligned(as: UInt32.self), as: UInt32.self)
-        case 1..<4:
-            for index in 0..<count { target.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self) }
-        case 0: return
-        default: target.copyMemory(from: source, byteCount: count)
-        }
     }
 
     /// A literal (`true`, `false`): static text, no allocation.

@@ -125,7 +125,7 @@ struct KeyTable {
             arena.withUnsafeMutableBytes { arena in
                 for index in fresh.indices {
                     let bytes = key(index)
-                    if let source = bytes.baseAddress { KeyTable.copyBytes(from: source, to: arena.baseAddress! + at, count: bytes.count) }
+                    if let source = bytes.baseAddress { copyShortBytes(from: source, to: arena.baseAddress! + at, count: bytes.count) }
                     at += bytes.count
                     starts.append(at)
                 }
@@ -144,12 +144,6 @@ struct KeyTable {
     /// starts twice as far ahead, and the keys' first bytes this far ahead, each once the
     /// load before it has arrived.
     static let prefetchDistance = 8
-
-    /// Whether `key` equals the arena's bytes `start..<end`.
-    @inline(__always)
-    private static func equal(_ key: UnsafeRawBufferPointer, _ arena: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Bool {
-        end - start == key.count && (key.count == 0 || bytesEqual(arena.baseAddress! + start, key.baseAddress!, key.count))
-    }
 
     /// Keys added during one run of `intern(count:…)`, before they join the table: the
     /// caller's indices of them, their hashes and their bytes in all.
@@ -179,24 +173,6 @@ struct KeyTable {
         a.count == b.count && (a.count == 0 || bytesEqual(a.baseAddress!, b.baseAddress!, a.count))
     }
 
-    /// Copies `count` bytes: short keys word by word, inline, where a `memmove` call per key
-    /// cost more than the copy.
-    @inline(__always)
-    private static func copyBytes(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, count: Int) {
-        guard count <= 32 else {
-            target.copyMemory(from: source, byteCount: count)
-            return
-        }
-        var index = 0
-        while index + 8 <= count {
-            target.storeBytes(of: source.loadUnaligned(fromByteOffset: index, as: UInt64.self), toByteOffset: index, as: UInt64.self)
-            index += 8
-        }
-        while index < count {
-            target.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self)
-            index += 1
-        }
-    }
 
     /// The table's arrays, read in place while a lookup runs.
     private struct Storage {
@@ -231,7 +207,7 @@ struct KeyTable {
         /// Whether stored key `id` is `key`.
         @inline(__always)
         func holds(_ key: UnsafeRawBufferPointer, at id: Int) -> Bool {
-            KeyTable.equal(key, arena, from: starts[id], to: starts[id + 1])
+            KeyTable.same(key, UnsafeRawBufferPointer(rebasing: arena[starts[id]..<starts[id + 1]]))
         }
     }
 
