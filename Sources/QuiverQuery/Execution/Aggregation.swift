@@ -50,7 +50,9 @@ final class AggregationState {
     /// rehash on the way.
     func reserve(groups: Int, keyBytes: Int, distinctPairs: Int = 0) {
         keys?.reserve(groups: groups, bytes: keyBytes)
-        if distinctPairs > 0 { for case let distinct as DistinctAccumulator in accumulators { distinct.reserve(pairs: distinctPairs) } }
+        if distinctPairs > 0 {
+            for case let distinct as DistinctAccumulator in accumulators { distinct.reserve(pairs: distinctPairs, grouped: keys != nil) }
+        }
     }
 
     /// The bytes the group keys take (0 for packed keys).
@@ -1119,10 +1121,13 @@ private final class DistinctAccumulator: Accumulator {
 
     var pairCount: Int { pairs.count + packedPairs.count + values.count }
 
-    /// Makes room for about `count` pairs (the packed table, or the byte table with as many
-    /// bytes per pair as it holds now).
-    func reserve(pairs count: Int) {
-        if layout != nil {
+    /// Makes room for about `count` pairs in the table `update` will fill: the value set
+    /// without group keys, else the packed table, or the byte table with as many bytes per
+    /// pair as it holds now.
+    func reserve(pairs count: Int, grouped: Bool) {
+        if !grouped && readsValues {
+            values.reserve(count)
+        } else if layout != nil {
             packedPairs.reserve(keys: count)
         } else {
             pairs.reserve(keys: count, bytes: count * (pairs.count == 0 ? 16 : pairs.keyBytes / pairs.count))

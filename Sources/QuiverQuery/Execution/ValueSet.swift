@@ -57,6 +57,13 @@ struct ValueSet {
         }
     }
 
+    /// Makes room for `count` more values, so that adding them does not rehash.
+    mutating func reserve(_ count: Int) {
+        var size = slots.count
+        while size < (nonzero + count) * 2 { size <<= 1 }
+        if size > slots.count { rehash(size: size) }
+    }
+
     /// Adds every value of `other`.
     mutating func formUnion(_ other: ValueSet) {
         if other.holdsZero { holdsZero = true }
