@@ -139,6 +139,29 @@ import Testing
         }
     }
 
+    /// Enough (group, value) pairs for the merge to split them into partitions: each partition
+    /// takes only the pairs routed to it, integer values (packed pairs) and strings (byte pairs)
+    /// alike, and every group's distinct count equals the reference's.
+    @Test func distinctCountsAcrossPartitionsEqualTheReference() throws {
+        var random = SeededRandom(seed: 17)
+        var distinct: [Int64: Set<Int64>] = [:]
+        var order: [Int64] = []
+        let batches = try (0..<6).map { _ in
+            let keys = (0..<60_000).map { _ in Int64.random(in: 0..<5_000, using: &random) }
+            let values = (0..<60_000).map { _ in Int64.random(in: 0..<2_000_000, using: &random) }
+            for (key, value) in zip(keys, values) {
+                if distinct[key] == nil { order.append(key) }
+                distinct[key, default: []].insert(value)
+            }
+            return try Make.batch([("k", Make.int64(keys)), ("v", Make.int64(values)), ("s", Make.utf8(values.map { "value \($0)" }))])
+        }
+        let source = try InMemorySource(batches: batches)
+        let sql = "SELECT k, count(DISTINCT v) AS n, count(DISTINCT s) AS m FROM t GROUP BY k"
+        let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+        #expect(distinct.values.reduce(0) { $0 + $1.count } > 262_144)
+        #expect(rows == order.map { key in [.int(key), .int(Int64(distinct[key]!.count)), .int(Int64(distinct[key]!.count))] })
+    }
+
     /// String group keys are interned in runs whose new keys wait aside until the run ends: keys
     /// repeated within a run, NULLs, empty strings and a table that grows between runs must give
     /// the reference counts, groups in order of first appearance.

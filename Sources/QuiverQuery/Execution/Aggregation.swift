@@ -58,6 +58,15 @@ final class AggregationState {
     /// The bytes the group keys take (0 for packed keys).
     var keyBytes: Int { keys?.keyBytes ?? 0 }
 
+    /// Splits the distinct counts' pairs by the merge partition of their group (`partitionOf`,
+    /// per group; empty with one partition), once, so each partition of a merge reads only
+    /// its own pairs rather than all of them: O(pairs) in all instead of O(pairs ×
+    /// partitions).
+    fileprivate func routeDistinctPairs(_ partitionOf: [UInt8], partitions: Int) {
+        guard partitions > 1 else { return }
+        for case let distinct as DistinctAccumulator in accumulators { distinct.route(partitionOf, partitions: partitions) }
+    }
+
     /// The (group, value) pairs the distinct counts hold.
     var distinctPairs: Int { accumulators.reduce(0) { $0 + (($1 as? DistinctAccumulator)?.pairCount ?? 0) } }
 
@@ -184,7 +193,9 @@ final class AggregationState {
         // only its own groups' entries of the routes' targets.
         let shared = UncheckedSendable(partials)
         let routes = concurrentMap(count: partials.count) { index in
-            UncheckedSendable(PartitionRoute(shared.value[index].keys!, partitions: partitions))
+            let route = PartitionRoute(shared.value[index].keys!, partitions: partitions)
+            shared.value[index].routeDistinctPairs(route.partitionOf, partitions: partitions)
+            return UncheckedSendable(route)
         }.map(\.value)
         defer { for route in routes { route.targets.deallocate() } }
         let sharedRoutes = UncheckedSendable(routes)
@@ -1121,6 +1132,46 @@ private final class DistinctAccumulator: Accumulator {
 
     var pairCount: Int { pairs.count + packedPairs.count + values.count }
 
+    /// The pairs split by merge partition (see `route`): partition `p`'s packed pairs are
+    /// `routedPacked[routedPackedStarts[p]..<routedPackedStarts[p + 1]]`, and its byte pairs'
+    /// ids likewise. Written once before a merge reads them, by the partial's own route task.
+    private var routedPacked: [PackedKey] = []
+    private var routedPackedStarts: [Int] = []
+    private var routedBytes: [Int32] = []
+    private var routedBytesStarts: [Int] = []
+
+    /// Sorts the pairs by the partition of their group (a counting sort), for `merge`.
+    func route(_ partitionOf: [UInt8], partitions: Int) {
+        func partition(_ group: Int) -> Int { group < partitionOf.count ? Int(partitionOf[group]) : 0 }
+        if packedPairs.count > 0 {
+            var starts = [Int](repeating: 0, count: partitions + 1)
+            for key in packedPairs.keys { starts[partition(Int(key.tag)) + 1] += 1 }
+            for index in 1...partitions { starts[index] += starts[index - 1] }
+            routedPackedStarts = starts
+            routedPacked = [PackedKey](repeating: PackedKey(), count: packedPairs.count)
+            routedPacked.withUnsafeMutableBufferPointer { routed in
+                for key in packedPairs.keys {
+                    let target = partition(Int(key.tag))
+                    routed[starts[target]] = key
+                    starts[target] += 1
+                }
+            }
+        }
+        if pairs.count > 0 {
+            let groups = (0..<pairs.count).map { id in pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) } }
+            var starts = [Int](repeating: 0, count: partitions + 1)
+            for group in groups { starts[partition(group) + 1] += 1 }
+            for index in 1...partitions { starts[index] += starts[index - 1] }
+            routedBytesStarts = starts
+            routedBytes = [Int32](repeating: 0, count: pairs.count)
+            for (id, group) in groups.enumerated() {
+                let target = partition(group)
+                routedBytes[starts[target]] = Int32(id)
+                starts[target] += 1
+            }
+        }
+    }
+
     /// Makes room for about `count` pairs in the table `update` will fill: the value set
     /// without group keys, else the packed table, or the byte table with as many bytes per
     /// pair as it holds now.
@@ -1191,8 +1242,8 @@ private final class DistinctAccumulator: Accumulator {
         }
     }
 
-    /// Pairs are walked whole (they are not grouped by partition): each partition of a merge
-    /// takes those of its own groups.
+    /// Each partition of a merge takes the pairs of its own groups: those `route` put in its
+    /// range, or, unrouted (one partition), all of them.
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? DistinctAccumulator else { return }
         if other.values.count > 0, let target = map.target(0) {
@@ -1205,10 +1256,15 @@ private final class DistinctAccumulator: Accumulator {
         }
         var table = packedPairs
         packedPairs = PackedKeyTable(capacity: 0)
-        // This partition's pairs, retagged, go in as one run (its probes requested ahead).
+        // This partition's pairs (all of them when they were not routed), retagged, go in as
+        // one run (its probes requested ahead).
+        let isRouted = !other.routedPackedStarts.isEmpty
+        let candidates = isRouted
+            ? other.routedPacked[other.routedPackedStarts[map.partition]..<other.routedPackedStarts[map.partition + 1]]
+            : other.packedPairs.keys[...]
         var run: [PackedKey] = []
-        run.reserveCapacity(other.packedPairs.count / Swift.max(1, map.partitionCount))
-        for var key in other.packedPairs.keys {
+        run.reserveCapacity(isRouted ? candidates.count : candidates.count / Swift.max(1, map.partitionCount))
+        for var key in candidates {
             guard let target = map.target(Int(key.tag)) else { continue }
             key.tag = UInt64(UInt32(bitPattern: Int32(target)))
             run.append(key)
@@ -1218,7 +1274,10 @@ private final class DistinctAccumulator: Accumulator {
         RowScratch.give(ids)
         packedPairs = table
         var scratch: [UInt8] = []
-        for id in 0..<other.pairs.count {
+        let byteIds = other.routedBytesStarts.isEmpty
+            ? Array(0..<Int32(other.pairs.count))[...]
+            : other.routedBytes[other.routedBytesStarts[map.partition]..<other.routedBytesStarts[map.partition + 1]]
+        for id in byteIds.lazy.map(Int.init) {
             other.pairs.withKey(id) { key in
                 guard let target = map.target(Int(key.loadUnaligned(as: Int32.self))) else { return }
                 scratch.removeAll(keepingCapacity: true)
