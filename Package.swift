@@ -35,7 +35,9 @@ let package = Package(
             name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
         .target(name: "CQuiverIntrinsics"),
-        .target(name: "QuiverBytes"),
+        // mallopt, which Swift's Glibc module does not export (see ProcessAllocator.swift).
+        .target(name: "CQuiverMalloc"),
+        .target(name: "QuiverBytes", dependencies: ["CQuiverMalloc"]),
         .target(name: "QuiverArrow", dependencies: ["QuiverBytes"]),
         .target(
             name: "QuiverIPC", dependencies: ["QuiverBytes", "QuiverArrow", "CLZ4", "CZstd"],),

@@ -20,12 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // mallopt, which Swift's Glibc module does not export (see FlightServer+Allocator.swift).
-        .target(name: "CMallocTuning"),
         .target(
             name: "QuiverFlight",
             dependencies: [
-                "CMallocTuning",
                 .product(name: "Quiver", package: "Quiver"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import QuiverBytes
 
 /// The `quiver` command line tool.
 @main
@@ -11,4 +12,10 @@ struct Quiver: ParsableCommand {
             IntegrationCommand.self, DemoCommand.self, QueryCommand.self, StoreCommand.self, CheckCommand.self,
             RepairCommand.self,
         ])
+
+    /// Sets the process's heap policy (`ProcessAllocator`) before any command runs.
+    static func main() {
+        ProcessAllocator.keepLargeAllocationsResident()
+        main(nil)
+    }
 }

@@ -423,6 +423,8 @@ func runSQLFile(_ file: String, numbers: [Int]?, table: String, path: String, it
     return ["queries": reports]
 }
 
+// As the `quiver` command and a service embedding Quiver do (see ProcessAllocator).
+ProcessAllocator.keepLargeAllocationsResident()
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: quiver-peer-workloads WORKLOAD PATH [ITERATIONS]\n".utf8))

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import QuiverBytes
 import QuiverFlight
 import QuiverStore
 
@@ -26,7 +27,8 @@ struct QuiverFlightCommand: AsyncParsableCommand {
         @Option(help: "Batches per endpoint of a table (parallel readers split on these).") var batchesPerEndpoint = 16
 
         func run() async throws {
-            FlightServer.keepLargeAllocationsResident()
+            // gRPC passes each message through buffers of its size (see ProcessAllocator).
+            ProcessAllocator.keepLargeAllocationsResident()
             let store = try Store.openOrCreate(at: directory)
             let server = FlightServer(
                 host: host, port: port, tlsCertificatePath: tlsCert, tlsPrivateKeyPath: tlsKey,

@@ -33,6 +33,8 @@ struct QuiverServiceCommand: AsyncParsableCommand {
     @Option(help: "The largest request body accepted, in bytes.") var maxBodyBytes = 1 << 30
 
     func run() async throws {
+        // Queries free and reallocate blocks of several MiB (see ProcessAllocator).
+        ProcessAllocator.keepLargeAllocationsResident()
         var logger = Logger(label: "quiver-service")
         logger.logLevel = .info
         let store = try Store.openOrCreate(at: self.store)

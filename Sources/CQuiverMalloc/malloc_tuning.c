@@ -1,10 +1,10 @@
-#include "malloc_tuning.h"
+#include "CQuiverMalloc.h"
 #include <stdlib.h>  // defines __GLIBC__ on glibc
 
 #if defined(__GLIBC__)
 #include <malloc.h>
 
-int quiver_flight_keep_large_allocations_resident(void) {
+int quiver_keep_large_allocations_resident(void) {
     // One arena: threads' own arenas are heaps of at most 64 MiB that glibc trims or
     // unmaps as soon as their top is free, whatever the thresholds below say.
     mallopt(M_ARENA_MAX, 1);
@@ -16,5 +16,5 @@ int quiver_flight_keep_large_allocations_resident(void) {
     return 1;
 }
 #else
-int quiver_flight_keep_large_allocations_resident(void) { return 0; }
+int quiver_keep_large_allocations_resident(void) { return 0; }
 #endif
