@@ -113,6 +113,35 @@ import Testing
         }
     }
 
+    /// A constant GROUP BY key beside column keys is computed per group, not hashed: the
+    /// groups are those of the column keys, in the same order, with the constant beside them;
+    /// over no rows there are no groups. Constants alone still group (one group, or none).
+    @Test func constantGroupKeysGroupLikeTheColumnKeysAlone() throws {
+        var random = SeededRandom(seed: 23)
+        let batches = try (0..<3).map { _ in
+            try Make.batch([
+                ("k", Make.int64((0..<4_000).map { _ in Int64.random(in: 0..<900, using: &random) })),
+                ("s", Make.utf8((0..<4_000).map { _ in Int.random(in: 0..<9, using: &random) == 0 ? nil : "u\(Int.random(in: 0..<300, using: &random))" })),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        func rows(_ sql: String) throws -> [[V]] {
+            Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+        }
+        let plain = try rows("SELECT s, k, count(*) AS c FROM t GROUP BY s, k")
+        let constant = try rows("SELECT 1, s, 'x' AS x, k, count(*) AS c FROM t GROUP BY 1, s, x, k")
+        #expect(plain.count > 1_000)
+        #expect(constant == plain.map { [.int(1), $0[0], .string("x"), $0[1], $0[2]] })
+        let top = try rows("SELECT 1, s, count(*) AS c FROM t GROUP BY 1, s ORDER BY c DESC, s LIMIT 5")
+        #expect(top == (try rows("SELECT s, count(*) AS c FROM t GROUP BY s ORDER BY c DESC, s LIMIT 5")).map { [.int(1)] + $0 })
+        #expect(try rows("SELECT 1, s, count(*) FROM t WHERE k < 0 GROUP BY 1, s").isEmpty)
+        #expect(try rows("SELECT 1, count(*) FROM t GROUP BY 1") == [[.int(1), .int(12_000)]])
+        #expect(try rows("SELECT 1, count(*) FROM t WHERE k < 0 GROUP BY 1").isEmpty)
+        let plan = try Query(sql: "SELECT 1, s, 'x' AS x, k, count(*) FROM t GROUP BY 1, s, x, k", tables: ["t": source]).explain()
+        #expect(plan.contains("Aggregate: group by [s, k] per group [1, 'x']; count(*)"), "\(plan)")
+        #expect(try Query(sql: "SELECT 1, count(*) FROM t GROUP BY 1", tables: ["t": source]).explain().contains("group by [1];"))
+    }
+
     /// Enough groups for the merge to split them into partitions: the top groups picked from
     /// each partition's own top k, ties broken by first appearance, equal the head of the
     /// whole ordered result (the counts tie at the cut).

@@ -28,7 +28,11 @@ enum Explain {
         case .aggregate(let spec):
             lines.append("Project: " + describe(names, Array(spec.outputTexts.prefix(names.count))))
             if let having = spec.havingText { lines.append("Having: \(having)") }
-            let groups = spec.keyTexts.isEmpty ? "" : "group by [\(spec.keyTexts.joined(separator: ", "))]; "
+            // Hashed keys, then those computed once per group from them.
+            let hashed = spec.keyTexts.indices.filter { !spec.derivedKeys.contains($0) }.map { spec.keyTexts[$0] }
+            let derived = spec.keyTexts.indices.filter { spec.derivedKeys.contains($0) }.map { spec.keyTexts[$0] }
+            let perGroup = derived.isEmpty ? "" : " per group [\(derived.joined(separator: ", "))]"
+            let groups = spec.keyTexts.isEmpty ? "" : "group by [\(hashed.joined(separator: ", "))]\(perGroup); "
             lines.append("Aggregate: \(groups)\(spec.calls.map(\.text).joined(separator: ", "))")
         }
         if let filter = plan.filterText { lines.append("Filter: \(filter)") }

@@ -129,10 +129,14 @@ enum Planner {
             if case .dictionary = type { continue }
             plainKeyColumns.insert(index)
         }
+        // A constant key (`SELECT 1, URL … GROUP BY 1, URL`) is one value for every group: it
+        // is derived too, as long as some key reads a column and so is hashed (grouping by
+        // constants alone still makes no group of no rows).
+        let readsColumns = keys.contains { !$0.columns.isEmpty }
         let derivedKeys = Set(keys.indices.filter { position in
             if case .column = keys[position] { return false }
             let columns = keys[position].columns
-            return !columns.isEmpty && columns.isSubset(of: plainKeyColumns)
+            return columns.isEmpty ? readsColumns : columns.isSubset(of: plainKeyColumns)
         })
         let keyFields = zip(spec.groupBy, keys).map { Field($0.outputName, ScalarArrays.valueType($1.type)) }
         var calls: [AggregateCall] = []
