@@ -113,6 +113,37 @@ import Testing
         }
     }
 
+    /// LIMIT without ORDER BY returns the first groups to appear; once they are known, later
+    /// batches aggregate only those groups. Their aggregates still count every batch's rows:
+    /// the result equals the head of the full result, for packed and string keys, with a
+    /// filter, OFFSET, distinct counts and SELECT DISTINCT, at any parallelism.
+    @Test func limitWithoutOrderByAggregatesTheFirstGroupsOverEveryBatch() throws {
+        var random = SeededRandom(seed: 31)
+        let batches = try (0..<12).map { _ in
+            try Make.batch([
+                ("k", Make.int64((0..<5_000).map { _ in Int64.random(in: 0..<3_000, using: &random) })),
+                ("v", Make.int64((0..<5_000).map { _ in Int.random(in: 0..<10, using: &random) == 0 ? nil : Int64.random(in: -50...50, using: &random) })),
+                ("s", Make.utf8((0..<5_000).map { _ in Int.random(in: 0..<12, using: &random) == 0 ? nil : "s\(Int.random(in: 0..<200, using: &random))" })),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        for (body, offset, limit) in [
+            ("SELECT k, count(*) AS c, sum(v), min(v), count(DISTINCT v) FROM t GROUP BY k", 0, 10),
+            ("SELECT k, count(*) AS c, sum(v) FROM t GROUP BY k", 5, 12),
+            ("SELECT s, k % 3 AS m, count(*), max(v) FROM t WHERE v > 0 GROUP BY s, m", 3, 20),
+            ("SELECT DISTINCT s FROM t", 0, 7),
+        ] {
+            for parallelism in [1, 2] {
+                let options = ExecutionOptions(parallelism: parallelism)
+                let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(options).batches)
+                let sql = body + " LIMIT \(limit)" + (offset > 0 ? " OFFSET \(offset)" : "")
+                let limited = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(options).batches)
+                #expect(full.count > offset + limit, "\(sql)")
+                #expect(limited == Array(full.dropFirst(offset).prefix(limit)), "\(sql) at parallelism \(parallelism)")
+            }
+        }
+    }
+
     /// A constant GROUP BY key beside column keys is computed per group, not hashed: the
     /// groups are those of the column keys, in the same order, with the constant beside them;
     /// over no rows there are no groups. Constants alone still group (one group, or none).

@@ -23,12 +23,24 @@ final class AggregationState {
     /// The highest batch folded in so far (-1: none); batches must come in ascending order
     /// for `firstSeen` to hold each group's first appearance.
     private(set) var lastBatch = -1
+    /// Whether the state holds a fixed set of groups (see `init(…restrictedTo:…)`): rows of
+    /// other keys are dropped instead of adding groups.
+    let isRestricted: Bool
 
-    init(calls: [AggregateCall], keyTypes: [DataType], pool: MemoryPool) throws {
+    /// `restrictedTo`, when given, is the only groups this state aggregates, with the ids they
+    /// have there, as if first seen in batch `batch` in that order; rows of any other key are
+    /// dropped. (LIMIT without ORDER BY returns the first groups to appear: once they are
+    /// known, later batches need aggregate only those.)
+    init(calls: [AggregateCall], keyTypes: [DataType], restrictedTo: GroupKeys? = nil, batch: Int = 0, pool: MemoryPool) throws {
         self.calls = calls
         self.keyTypes = keyTypes
         self.pool = pool
-        keys = keyTypes.isEmpty ? nil : GroupKeys(types: keyTypes)
+        isRestricted = restrictedTo != nil && !keyTypes.isEmpty
+        keys = keyTypes.isEmpty ? nil : restrictedTo ?? GroupKeys(types: keyTypes)
+        if isRestricted {
+            firstSeen = (0..<(keys?.count ?? 0)).map { UInt64(batch) << 32 | UInt64($0) }
+            lastBatch = batch
+        }
         // sum(x) and avg(x) of one x (TPC-H Q1 has two such pairs) add x up once.
         var accumulators: [any Accumulator] = []
         for call in calls {
@@ -109,7 +121,22 @@ final class AggregationState {
         var mask = selection?.bits
         var ids: [Int32]? = nil
         defer { if let ids { RowScratch.give(ids) } }
-        if keys != nil {
+        if isRestricted {
+            // Only the rows (selected, if there is a selection) of the state's own groups.
+            var found = try keys!.lookup(keyColumns, pool: pool)
+            var rows: [Int32] = []
+            found.withUnsafeBufferPointer { found in
+                forEachSetRow(mask, nil, count: rowCount) { row in if found[row] >= 0 { rows.append(Int32(row)) } }
+            }
+            if rows.count < rowCount {
+                for (index, row) in rows.enumerated() { found[index] = found[Int(row)] }
+                found.removeLast(rowCount - rows.count)
+                inputs = try inputs.map { try $0.map { try Take.take($0, rows: rows, pool: pool) } }
+                rowCount = rows.count
+            }
+            mask = nil
+            ids = found
+        } else if keys != nil {
             ids = try SmallDomain.localIds(keyColumns, rowCount: rowCount, mask: mask, pool: pool) {
                 try keys!.intern($0, pool: pool)
             }
@@ -148,6 +175,21 @@ final class AggregationState {
     func finish() throws -> [ArrayData] {
         let keyArrays = try keys.map { try $0.decode(types: keyTypes, pool: pool) } ?? []
         return try keyArrays + accumulators.map { try $0.finish(groupCount: groupCount, pool: pool) }
+    }
+
+    /// Interns this state's groups into `other`, in order of first appearance here, until
+    /// `other` holds `limit` keys.
+    func internGroups(into other: inout GroupKeys, limit: Int) {
+        guard let keys, keys.count > 0 else { return }
+        let targets = UnsafeMutableBufferPointer<Int32>.allocate(capacity: keys.count)
+        defer { targets.deallocate() }
+        var next = 0
+        // In chunks no larger than the room left, so `other` never passes `limit`.
+        while next < keys.count && other.count < limit {
+            let chunk = Array(Int32(next)..<Int32(Swift.min(keys.count, next + limit - other.count)))
+            chunk.withUnsafeBufferPointer { other.intern(keys, groups: $0, targets: targets) { _, _, _ in } }
+            next += chunk.count
+        }
     }
 
     /// Whether partials of this aggregation should be kept for `finish(partials:)` rather
@@ -477,6 +519,23 @@ struct GroupKeys {
         rowKeys.withUnsafeMutableBufferPointer { layout.encode(plain, rowCount: rowCount, into: $0) }
         rowKeys.withUnsafeBufferPointer { rowKeys in
             ids.withUnsafeMutableBufferPointer { packed!.intern(rowKeys, ids: $0) }
+        }
+        return ids
+    }
+
+    /// Each row's id among the keys held (a `RowScratch` array): -1 for a row whose key is
+    /// not one of them. Adds nothing.
+    func lookup(_ columns: [ArrayData], pool: MemoryPool) throws -> [Int32] {
+        let rowCount = columns.first?.length ?? 0
+        guard let layout, let packed else {
+            return bytes!.lookup(try KeyEncoder(columns, rowCount: rowCount, pool: pool))
+        }
+        let plain = try columns.map { try Take.decodeDictionary($0, pool: pool) }
+        var ids = RowScratch.take(count: rowCount, fill: 0)
+        var rowKeys = [PackedKey](repeating: PackedKey(), count: rowCount)
+        rowKeys.withUnsafeMutableBufferPointer { layout.encode(plain, rowCount: rowCount, into: $0) }
+        rowKeys.withUnsafeBufferPointer { rowKeys in
+            ids.withUnsafeMutableBufferPointer { packed.lookup(rowKeys, ids: $0) }
         }
         return ids
     }

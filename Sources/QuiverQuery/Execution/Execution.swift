@@ -33,6 +33,15 @@ final class Execution: @unchecked Sendable {
     /// far: what the next partials reserve. Only a size hint: results do not depend on it.
     private let partialSize = Mutex((groups: 0, keyBytes: 0, pairs: 0))
     private(set) var isStopped = false
+    /// LIMIT without ORDER BY or HAVING over groups returns the first `groupLimit` groups to
+    /// appear (nil: not such a query). `combine` collects the first groups of the partials in
+    /// batch order into `firstGroups` until it holds that many, then publishes them as
+    /// `restriction`: batches read after that aggregate only those groups (a lookup in a small
+    /// table per row, instead of a group for every new key). The other groups of earlier
+    /// partials still merge, but appear later, so they are never among the first.
+    private let groupLimit: Int?
+    private var firstGroups: GroupKeys?
+    private let restriction = Mutex<GroupKeys?>(nil)
 
     init(plan: PhysicalPlan, options: ExecutionOptions) {
         self.plan = plan
@@ -49,7 +58,19 @@ final class Execution: @unchecked Sendable {
         } else {
             workerStates = nil
         }
+        if case .aggregate(let spec) = plan.mode, !spec.hashedKeys.isEmpty, plan.sort.isEmpty, spec.having == nil,
+            let k = plan.fetchCount, k > 0, k <= Self.restrictedGroupLimit
+        {
+            groupLimit = k
+            firstGroups = GroupKeys(types: spec.hashedKeys.map { ScalarArrays.valueType($0.type) })
+        } else {
+            groupLimit = nil
+        }
     }
+
+    /// The most groups LIMIT without ORDER BY restricts later batches to: beyond it a lookup
+    /// costs about what interning does.
+    static let restrictedGroupLimit = 4096
 
     /// What one batch produced.
     private struct Outcome {
@@ -142,8 +163,13 @@ final class Execution: @unchecked Sendable {
                 }
                 return outcome
             }
-            let state = try AggregationState(calls: spec.calls, keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) }, pool: options.pool)
-            if input.length > 0 && outcome.selected > 0 {
+            let restricted = groupLimit == nil ? nil : restriction.withLock { $0 }
+            let state = try AggregationState(
+                calls: spec.calls, keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) }, restrictedTo: restricted,
+                batch: index, pool: options.pool)
+            if restricted != nil {
+                if input.length > 0 && outcome.selected > 0 { try fold(spec, input, selection, into: state, batch: index) }
+            } else if input.length > 0 && outcome.selected > 0 {
                 // Sized like the batches before it, bounded by its rows: a table grown by
                 // doubling rehashes about as many keys again as it ends up holding.
                 let (groups, keyBytes, pairs) = partialSize.withLock { $0 }
@@ -248,6 +274,11 @@ final class Execution: @unchecked Sendable {
         statistics.rowsSelected += outcome.selected
         if let partial = outcome.aggregate {
             if partial.mergesByPartition { partials.append(partial) } else { try aggregate?.merge(partial) }
+            if let k = groupLimit, var first = firstGroups, !partial.isRestricted {
+                firstGroups = nil
+                partial.internGroups(into: &first, limit: k)
+                if first.count >= k { restriction.withLock { $0 = first } } else { firstGroups = first }
+            }
             return true
         }
         guard let columns = outcome.columns, outcome.length > 0 else { return true }

@@ -31,6 +31,18 @@ struct KeyTable {
         return place.id >= 0 ? Int32(place.id) : insert(key, hash: hash, at: place.slot)
     }
 
+    /// Each row of `keys`' id (in a `RowScratch` array): -1 for a key the table does not
+    /// hold. Adds nothing.
+    func lookup(_ keys: KeyEncoder) -> [Int32] {
+        var ids = RowScratch.take(count: keys.rowCount, fill: 0)
+        withStorage { storage in
+            ids.withUnsafeMutableBufferPointer { ids in
+                keys.forEachKey { row, key, hash in ids[row] = Int32(storage.find(key, hash: hash).id) }
+            }
+        }
+        return ids
+    }
+
     /// Interns every row of `keys`, returning each row's id (in a `RowScratch` array).
     mutating func intern(_ keys: KeyEncoder) -> [Int32] {
         var ids = RowScratch.take(count: keys.rowCount, fill: 0)

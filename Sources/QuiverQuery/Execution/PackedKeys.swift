@@ -246,6 +246,16 @@ struct PackedKeyTable {
         }
     }
 
+    /// Writes the id of each of `rowKeys` to `ids`: -1 for a key the table does not hold.
+    /// Adds nothing.
+    func lookup(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>) {
+        slots.withUnsafeBufferPointer { slots in
+            keys.withUnsafeBufferPointer { keys in
+                for (row, key) in rowKeys.enumerated() { ids[row] = Self.find(key, in: slots, mask: mask) { keys[$0] }.id }
+            }
+        }
+    }
+
     /// Tables with at least this many slots (their slots and keys past a core's L2)
     /// prefetch ahead of the probes.
     static let prefetchSlots = 1 << 16
