@@ -144,6 +144,48 @@ import Testing
         }
     }
 
+    /// Integer sort keys compare through exact words, the 64-bit extremes (whose words a
+    /// NULL's may equal) included, and top-k turns rows away by their first key's word: the
+    /// top rows and the full order equal a stable reference sort, ties in input order, for
+    /// each direction and NULL placement; likewise strings sharing their first 8 bytes.
+    @Test func sortKeysAtTheExtremesOrderLikeAStableReference() throws {
+        var random = SeededRandom(seed: 41)
+        let pool: [Int64?] = [Int64.min, Int64.max, Int64.min + 1, Int64.max - 1, 0, -1, 1, nil, 1 << 53, (1 << 53) + 1]
+        let count = 9_000
+        let xs = (0..<count).map { _ in pool[Int.random(in: 0..<pool.count, using: &random)] }
+        let ss = (0..<count).map { _ in Int.random(in: 0..<9, using: &random) == 0 ? nil : "prefix--\(Int.random(in: 0..<400, using: &random))" }
+        let batches = try (0..<3).map { part in
+            let rows = (part * 3_000)..<((part + 1) * 3_000)
+            return try Make.batch([
+                ("x", Make.int64(Array(xs[rows]))), ("s", Make.utf8(Array(ss[rows]))), ("i", Make.int64(rows.map { Int64($0) })),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        func reference<T: Comparable>(_ values: [T?], descending: Bool, nullsFirst: Bool) -> [Int] {
+            Array(0..<count).sorted { a, b in
+                switch (values[a], values[b]) {
+                case (nil, nil): return a < b
+                case (nil, _): return nullsFirst
+                case (_, nil): return !nullsFirst
+                case (let x?, let y?): return x == y ? a < b : (descending ? x > y : x < y)
+                }
+            }
+        }
+        for descending in [false, true] {
+            for nullsFirst in [false, true] {
+                let order = (descending ? " DESC" : " ASC") + (nullsFirst ? " NULLS FIRST" : " NULLS LAST")
+                for (column, expected) in [("x", reference(xs, descending: descending, nullsFirst: nullsFirst)),
+                                           ("s", reference(ss, descending: descending, nullsFirst: nullsFirst))] {
+                    for limit in [7, 1_000, nil] {
+                        let sql = "SELECT i FROM t ORDER BY \(column)\(order)" + (limit.map { " LIMIT \($0)" } ?? "")
+                        let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+                        #expect(rows == expected.prefix(limit ?? count).map { [.int(Int64($0))] }, "\(sql)")
+                    }
+                }
+            }
+        }
+    }
+
     /// A constant GROUP BY key beside column keys is computed per group, not hashed: the
     /// groups are those of the column keys, in the same order, with the constant beside them;
     /// over no rows there are no groups. Constants alone still group (one group, or none).

@@ -5,6 +5,8 @@ import QuiverBytes
 /// by row position, which makes every sort stable and so the output deterministic.
 struct RowOrder {
     private let keys: [KeyComparer]
+    /// Keeps the compared buffers alive (the comparers hold bare pointers into them).
+    private let retained: [ArrayData]
     /// Every key's rows as order words (see `OrderWords`), one stretch per key that has them.
     private let words: [UInt64]
     /// Per key, where its stretch of `words` starts and whether equal words mean equal keys.
@@ -25,21 +27,22 @@ struct RowOrder {
             return KeyWords(start: words.count, exact: keyed.exact)
         }
         self.words = words
+        retained = specs.map { columns[$0.column] }
         keys = try specs.map { spec in
             let column = columns[spec.column]
-            let comparer: (Int, Int) -> Int
+            let values: KeyValues
             switch column.type.storageType {
-            case .boolean: comparer = valueOrder(BitsOperand(view: Columns.bits(column)))
-            case .utf8, .binary: comparer = valueOrder(StringsOperand(view: Columns.strings(column, offsets: Int32.self)))
-            case .largeUtf8, .largeBinary: comparer = valueOrder(StringsOperand(view: Columns.strings(column, offsets: Int64.self)))
-            case .null: comparer = { _, _ in 0 }
+            case .boolean: values = .bits(Columns.bits(column))
+            case .utf8, .binary: values = .strings32(Columns.strings(column, offsets: Int32.self))
+            case .largeUtf8, .largeBinary: values = .strings64(Columns.strings(column, offsets: Int64.self))
+            case .null: values = .allNull
             default:
                 guard let kind = NumberKind(column.type) else { throw QuiverError(.query, "cannot sort by \(column.type)") }
-                comparer = try kind.visit(MakeNumberComparer(column: column))
+                values = .numbers(try kind.visit(MakeNumberComparer(column: column)))
             }
             return KeyComparer(
-                comparer: comparer, validity: Bitmaps.validity(column), isAllNull: column.type.storageType == .null,
-                               descending: spec.descending, nullsFirst: spec.nullsFirst, retained: column)
+                values: values, validity: Bitmaps.validity(column), isAllNull: column.type.storageType == .null,
+                descending: spec.descending, nullsFirst: spec.nullsFirst)
         }
     }
 
@@ -98,7 +101,13 @@ struct RowOrder {
             // A max-heap on `less`: the root is the worst row kept.
             var heap: [Int32] = []
             heap.reserveCapacity(k)
+            // A row whose first key's word is above the root's sorts after it whatever the
+            // other keys say: most rows of a large input are turned away by that one compare.
+            let firstWords = keys.keyWords.first.map { $0.start } ?? -1
+            var rootWord = UInt64.max
             for row in 0..<Int32(count) {
+                if firstWords >= 0 && heap.count == k && keys.words[firstWords + Int(row)] > rootWord { continue }
+                defer { if firstWords >= 0 && heap.count == k { rootWord = keys.words[firstWords + Int(heap[0])] } }
                 if heap.count < k {
                     heap.append(row)
                     var child = heap.count - 1
@@ -133,7 +142,9 @@ struct RowOrder {
 /// nothing — values that differ may share a word (64-bit integers beyond 2^53 round to one
 /// double, strings share their first 8 bytes, a NULL's word may equal a value's) — so ties go
 /// to the comparers.
-/// - Numbers map through `Double`, which never reverses an order (x ≤ y ⇒ Double(x) ≤
+/// - Integers of up to 64 bits map to their value shifted into unsigned order: exact, unless
+///   a value's word is 0 or all ones, which a NULL's word may equal.
+/// - Other numbers map through `Double`, which never reverses an order (x ≤ y ⇒ Double(x) ≤
 ///   Double(y)), then to the words of the IEEE order: -0 as 0, every NaN after +∞. The words
 ///   are exact (equal words, equal keys) for floats and for integers within ±2^53, which
 ///   convert without rounding; a NULL's word (0 or all ones) is no number's.
@@ -199,6 +210,22 @@ private struct MakeOrderWords: NumberVisitor {
 
     func visit<T: NumberValue>(_: T.Type) throws -> (words: [UInt64], exact: Bool) {
         let values = Columns.values(column, as: T.self)
+        if T.isInteger && MemoryLayout<T>.size <= 8 {
+            // Integers of up to 64 bits map exactly, shifted into unsigned order (UInt64 as it
+            // is), without a conversion to Double.
+            let bias: Int128 = T.self == UInt64.self ? 0 : 1 << 63
+            var extreme = false
+            let words = [UInt64](unsafeUninitializedCapacity: column.length) { out, count in
+                for row in 0..<column.length {
+                    let word = UInt64(truncatingIfNeeded: values[row].int128Value &+ bias)
+                    extreme = extreme || word == 0 || word == ~0
+                    out[row] = word
+                }
+                count = column.length
+            }
+            // A word of 0 or all ones may equal a NULL's: then equal words decide nothing.
+            return (words, !extreme)
+        }
         var largest = 0.0
         let words = [UInt64](unsafeUninitializedCapacity: column.length) { out, count in
             for row in 0..<column.length {
@@ -212,21 +239,22 @@ private struct MakeOrderWords: NumberVisitor {
     }
 }
 
-/// Ascending order of one column's values, NaN after every number (as DuckDB and PostgreSQL
-/// order); NULLs are handled by `KeyComparer`. Returned as a closure built where the operand
-/// type is concrete, so the comparison inside is specialised.
+/// Ascending order of two values, NaN after every number (as DuckDB and PostgreSQL order).
+@inline(__always)
+private func order<T: Comparable>(_ x: T, _ y: T) -> Int {
+    if x < y { return -1 }
+    if y < x { return 1 }
+    if x == y { return 0 }
+    // Unordered: at least one NaN.
+    let xNaN = x != x
+    let yNaN = y != y
+    return xNaN == yNaN ? 0 : (xNaN ? 1 : -1)
+}
+
+/// Ascending order of one column's values; NULLs are handled by `KeyComparer`. Returned as a
+/// closure built where the operand type is concrete, so the comparison inside is specialised.
 private func valueOrder<O: Operand>(_ operand: O) -> (Int, Int) -> Int where O.Element: Comparable {
-    return { a, b in
-        let x = operand[a]
-        let y = operand[b]
-        if x < y { return -1 }
-        if y < x { return 1 }
-        if x == y { return 0 }
-        // Unordered: at least one NaN.
-        let xNaN = x != x
-        let yNaN = y != y
-        return xNaN == yNaN ? 0 : (xNaN ? 1 : -1)
-    }
+    return { a, b in order(operand[a], operand[b]) }
 }
 
 private struct MakeNumberComparer: NumberVisitor {
@@ -236,15 +264,36 @@ private struct MakeNumberComparer: NumberVisitor {
     }
 }
 
-/// One sort key: direction and NULL placement around a column comparer.
+/// A sort key's values, as compared when their order words tie. Strings and booleans are
+/// bare views, so the comparer holding them copies without a retain: a top-k over strings
+/// that share their first 8 bytes compares through here for most row pairs. Numbers (only
+/// integers beyond 2^53 get here) go through a specialised closure.
+private enum KeyValues {
+    case strings32(StringsView<Int32>)
+    case strings64(StringsView<Int64>)
+    case bits(BitView)
+    case numbers((Int, Int) -> Int)
+    case allNull
+
+    @inline(__always)
+    func compare(_ a: Int, _ b: Int) -> Int {
+        switch self {
+        case .strings32(let view): return order(view[a], view[b])
+        case .strings64(let view): return order(view[a], view[b])
+        case .bits(let view): return order(view[a] ? 1 : 0, view[b] ? 1 : 0)
+        case .numbers(let comparer): return comparer(a, b)
+        case .allNull: return 0
+        }
+    }
+}
+
+/// One sort key: direction and NULL placement around its values' order.
 private struct KeyComparer {
-    let comparer: (Int, Int) -> Int
+    let values: KeyValues
     let validity: BitView?
     let isAllNull: Bool
     let descending: Bool
     let nullsFirst: Bool
-    /// Keeps the compared buffers alive.
-    let retained: ArrayData
 
     @inline(__always)
     func compare(_ a: Int, _ b: Int) -> Int {
@@ -254,7 +303,7 @@ private struct KeyComparer {
             if aNull == bNull { return 0 }
             return aNull == nullsFirst ? -1 : 1
         }
-        let c = comparer(a, b)
+        let c = values.compare(a, b)
         return descending ? -c : c
     }
 }
