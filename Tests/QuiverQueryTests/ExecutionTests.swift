@@ -186,6 +186,35 @@ import Testing
         }
     }
 
+    /// CASE picks each row's result 64 rows at a time and copies fixed-width results straight
+    /// into the output: over batches of many words (a partial last word included), with NULL
+    /// conditions, NULL results and constants, rows equal a row-by-row reference; so does
+    /// COALESCE, which picks the same way.
+    @Test func caseAndCoalesceOfFixedWidthValuesEqualARowByRowReference() throws {
+        var random = SeededRandom(seed: 43)
+        let count = 3 * 1_000
+        func maybe(_ value: Int64) -> Int64? { Int.random(in: 0..<7, using: &random) == 0 ? nil : value }
+        let xs = (0..<count).map { _ in maybe(Int64.random(in: -5...10, using: &random)) }
+        let ys = (0..<count).map { _ in maybe(Int64.random(in: -1_000...1_000, using: &random)) }
+        let ds = (0..<count).map { _ in Int.random(in: 0..<5, using: &random) == 0 ? nil : Int32.random(in: 0...20_000, using: &random) }
+        let batches = try (0..<3).map { part in
+            let rows = (part * 1_000)..<((part + 1) * 1_000)
+            return try Make.batch([("x", Make.int64(Array(xs[rows]))), ("y", Make.int64(Array(ys[rows]))), ("d", Make.date32(Array(ds[rows])))])
+        }
+        let source = try InMemorySource(batches: batches)
+        // Overlapping conditions: the first TRUE one decides.
+        let sql = "SELECT CASE WHEN x > 5 THEN y WHEN x < 0 THEN NULL WHEN x > 2 THEN x ELSE 7 END, coalesce(y, x, -1), CASE WHEN x > 0 THEN d END FROM t"
+        let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+        let expected: [[V]] = (0..<count).map { row in
+            let x = xs[row]
+            let picked: Int64? = if let x, x > 5 { ys[row] } else if let x, x < 0 { nil } else if let x, x > 2 { x } else { 7 }
+            let coalesced = ys[row] ?? x ?? -1
+            let date: Int32? = if let x, x > 0 { ds[row] } else { nil }
+            return [picked.map { .int($0) } ?? .null, .int(coalesced), date.map { .int(Int64($0)) } ?? .null]
+        }
+        #expect(rows == expected)
+    }
+
     /// A constant GROUP BY key beside column keys is computed per group, not hashed: the
     /// groups are those of the column keys, in the same order, with the constant beside them;
     /// over no rows there are no groups. Constants alone still group (one group, or none).

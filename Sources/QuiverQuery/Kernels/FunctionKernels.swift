@@ -66,11 +66,28 @@ enum FunctionKernels {
     /// failing cast in a branch a row does not take still fails the query.)
     static func caseWhen(_ parts: [Datum], length: Int, pool: MemoryPool) throws -> ArrayData {
         let pairs = (parts.count - 1) / 2
-        let conditions = (0..<pairs).map { Truth(parts[2 * $0]) }
+        let conditions = (0..<pairs).map { Logic.Truth(parts[2 * $0]) }
         let results = (0..<pairs).map { parts[2 * $0 + 1] } + [parts[parts.count - 1]]
-        return try choose(results, length: length, pool: pool) { row in
-            for pair in 0..<pairs where conditions[pair][row] { return pair }
-            return pairs
+        // Each row's result (its first TRUE condition, else the ELSE), found 64 rows at a time:
+        // a word of the rows still open, narrowed condition by condition.
+        var picks = [Int32](repeating: Int32(pairs), count: length)
+        picks.withUnsafeMutableBufferPointer { picks in
+            for word in 0..<((length + 63) >> 6) {
+                let tail = length - word << 6
+                var open: UInt64 = tail >= 64 ? ~0 : (1 << UInt64(tail)) - 1
+                for pair in 0..<pairs where open != 0 {
+                    let taken = conditions[pair].words(word).isTrue & open
+                    var bits = taken
+                    while bits != 0 {
+                        picks[word << 6 + bits.trailingZeroBitCount] = Int32(pair)
+                        bits &= bits - 1
+                    }
+                    open &= ~taken
+                }
+            }
+        }
+        return try picks.withUnsafeBufferPointer { picks in
+            try choose(results, length: length, pool: pool) { Int(picks[$0]) }
         }
     }
 
@@ -91,6 +108,20 @@ enum FunctionKernels {
                 arrays.append(try ScalarArrays.repeated(scalar, count: 1, pool: pool))
             }
         }
+        // Fixed-width values (numbers, dates, decimals) are picked straight into the output,
+        // where the general path builds a row reference per row and gathers through them.
+        if let type = arrays.first?.type, arrays.allSatisfy({ $0.type == type }), type != .boolean,
+            type.storageType == type, let width = type.fixedByteWidth
+        {
+            switch width {
+            case 1: return chooseFixed(UInt8.self, arrays, constant: constant, type: type, length: length, pool: pool, pick: pick)
+            case 2: return chooseFixed(UInt16.self, arrays, constant: constant, type: type, length: length, pool: pool, pick: pick)
+            case 4: return chooseFixed(UInt32.self, arrays, constant: constant, type: type, length: length, pool: pool, pick: pick)
+            case 8: return chooseFixed(UInt64.self, arrays, constant: constant, type: type, length: length, pool: pool, pick: pick)
+            case 16: return chooseFixed(UInt128.self, arrays, constant: constant, type: type, length: length, pool: pool, pick: pick)
+            default: break
+            }
+        }
         var refs: [RowRef] = []
         refs.reserveCapacity(length)
         for row in 0..<length {
@@ -99,31 +130,35 @@ enum FunctionKernels {
         }
         return try Take.take(arrays, refs: refs, pool: pool)
     }
-}
 
-/// A boolean datum read per row as "is TRUE" (NULL and FALSE are not).
-private struct Truth {
-    let constant: Bool
-    let bits: BitView?
-    let validity: BitView?
-
-    init(_ datum: Datum) {
-        switch datum {
-        case .scalar(let scalar):
-            if case .bool(let value) = scalar.payload { constant = value } else { constant = false }
-            bits = nil
-            validity = nil
-        case .array(let data):
-            constant = false
-            bits = Columns.bits(data)
-            validity = Bitmaps.validity(data)
+    /// `choose` for sources of one fixed-width type whose values are `T`-sized (a constant
+    /// source is a one-row array, read at row 0).
+    private static func chooseFixed<T: BitwiseCopyable>(
+        _: T.Type, _ arrays: [ArrayData], constant: [Bool], type: DataType, length: Int, pool: MemoryPool,
+        pick: (Int) -> Int
+    ) -> ArrayData {
+        let values = arrays.map { Columns.values($0, as: T.self) }
+        let validities = arrays.map { Bitmaps.validity($0) }
+        let hasNulls = validities.contains { $0 != nil }
+        let validity = hasNulls ? BitmapWriter(count: length, pool: pool) : nil
+        var nullCount = 0
+        let buffer = Output.fixed(T.self, count: length, pool: pool) { out in
+            var word: UInt64 = 0
+            for row in 0..<length {
+                let source = pick(row)
+                let at = constant[source] ? 0 : row
+                out[row] = values[source][at]
+                if let validity {
+                    let valid = validities[source].map { $0[at] } ?? true
+                    if valid { word |= 1 << UInt64(row & 63) } else { nullCount += 1 }
+                    if row & 63 == 63 || row == length - 1 {
+                        validity.set(word: row >> 6, word)
+                        word = 0
+                    }
+                }
+            }
         }
-    }
-
-    @inline(__always)
-    subscript(row: Int) -> Bool {
-        guard let bits else { return constant }
-        return bits[row] && (validity?[row] ?? true)
+        return Output.array(type, length: length, validity: validity.map { ($0.finish(), nullCount) }, [buffer])
     }
 }
 

@@ -7,8 +7,8 @@ import QuiverBytes
 /// (valid and clear). `a AND b` is TRUE where both are TRUE and FALSE where either is FALSE;
 /// `a OR b` the dual; everything else is NULL.
 enum Logic {
-    /// Reads "is TRUE" / "is FALSE" words of a boolean datum.
-    private struct Truth {
+    /// Reads "is TRUE" / "is FALSE" words of a boolean datum (also CASE's conditions).
+    struct Truth {
         let values: BitView?
         let validity: BitView?
         let constant: Bool?   // for scalars: nil = NULL
