@@ -215,6 +215,42 @@ import Testing
         #expect(rows == expected)
     }
 
+    /// Dates group through small-domain codes like integers, and a key table holding just
+    /// under half its slots (31 floats) grows rather than interning in runs of a row: the
+    /// groups, in order of first appearance, and their counts equal a reference.
+    @Test func dateAndFewFloatKeysGroupLikeTheReference() throws {
+        var random = SeededRandom(seed: 47)
+        let count = 4 * 5_000
+        let dates = (0..<count).map { _ in Int.random(in: 0..<20, using: &random) == 0 ? nil : Int32(15_887 + Int.random(in: 0..<31, using: &random)) }
+        let floats = (0..<count).map { _ in Double(Int.random(in: 0..<31, using: &random)) / 4 }
+        let users = (0..<count).map { _ in Int64.random(in: 0..<500, using: &random) }
+        let batches = try (0..<4).map { part in
+            let rows = (part * 5_000)..<((part + 1) * 5_000)
+            return try Make.batch([
+                ("d", Make.date32(Array(dates[rows]))), ("f", Make.float64(Array(floats[rows]))), ("u", Make.int64(Array(users[rows]))),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        func reference<K: Hashable>(_ keys: [K]) -> [(K, Int, Int)] {
+            var order: [K] = []
+            var counts: [K: Int] = [:]
+            var distinct: [K: Set<Int64>] = [:]
+            for (key, user) in zip(keys, users) {
+                if counts[key] == nil { order.append(key) }
+                counts[key, default: 0] += 1
+                distinct[key, default: []].insert(user)
+            }
+            return order.map { ($0, counts[$0]!, distinct[$0]!.count) }
+        }
+        for parallelism in [1, 2] {
+            let options = ExecutionOptions(parallelism: parallelism)
+            let byDate = Read.rows(try Query(sql: "SELECT d, count(*), count(DISTINCT u) FROM t GROUP BY d", tables: ["t": source]).execute(options).batches)
+            #expect(byDate == reference(dates).map { [$0.0.map { .int(Int64($0)) } ?? .null, .int(Int64($0.1)), .int(Int64($0.2))] })
+            let byFloat = Read.rows(try Query(sql: "SELECT f, count(*), count(DISTINCT u) FROM t GROUP BY f", tables: ["t": source]).execute(options).batches)
+            #expect(byFloat == reference(floats).map { [.double($0.0), .int(Int64($0.1)), .int(Int64($0.2))] })
+        }
+    }
+
     /// A constant GROUP BY key beside column keys is computed per group, not hashed: the
     /// groups are those of the column keys, in the same order, with the constant beside them;
     /// over no rows there are no groups. Constants alone still group (one group, or none).

@@ -74,7 +74,8 @@ struct KeyTable {
         var row = 0
         while row < rowCount {
             let room = slots.count / 2 - count
-            if room <= 0 {
+            // A table just short of growing would otherwise take runs of a row or two.
+            if room <= 0 || (room < PackedKeyTable.shortestRun && room < rowCount - row) {
                 grow()
                 continue
             }
@@ -698,7 +699,8 @@ enum SmallDomain {
 
     /// Adds each row's code times `radix` to `combined[row]` and returns the domain size
     /// (codes are < size); nil when the column has more than `limit` possible codes or is
-    /// not a dictionary, boolean or integer column (`combined` is then partly updated).
+    /// not a dictionary, boolean, short-string or integer-stored column (`combined` is then
+    /// partly updated).
     static func addCodes(
         _ column: ArrayData, limit: Int, radix: Int32, into combined: UnsafeMutableBufferPointer<Int32>
     ) throws -> Int? {
@@ -723,7 +725,9 @@ enum SmallDomain {
                 column, Columns.strings(column, offsets: Int64.self), validity: validity, limit: limit, radix: radix,
                 into: combined)
         default:
-            guard column.type.isInteger, let kind = NumberKind(column.type) else { return nil }
+            // Integers, and what is stored as integers of up to 64 bits: dates, times,
+            // timestamps, durations, decimals (each column has one scale).
+            guard let kind = NumberKind(column.type), kind != .float32, kind != .float64, kind != .int128 else { return nil }
             return try kind.visit(IntegerCodes(column: column, validity: validity, limit: limit, radix: radix, combined: combined))
         }
     }

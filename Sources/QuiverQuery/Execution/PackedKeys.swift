@@ -193,7 +193,9 @@ struct PackedKeyTable {
         var homes: [Int32] = []
         while row < rowCount {
             let room = slots.count / 2 - keys.count
-            if room <= 0 {
+            // A table just short of growing (31 dates in 64 slots) would otherwise take runs
+            // of a row or two, each paying a run's set-up: it grows first.
+            if room <= 0 || (room < Self.shortestRun && room < rowCount - row) {
                 grow()
                 continue
             }
@@ -255,6 +257,9 @@ struct PackedKeyTable {
             }
         }
     }
+
+    /// The fewest rows a run takes while more are left (see `intern(_:ids:mask:)`).
+    static let shortestRun = 256
 
     /// Tables with at least this many slots (their slots and keys past a core's L2)
     /// prefetch ahead of the probes.
