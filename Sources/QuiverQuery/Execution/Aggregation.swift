@@ -1290,7 +1290,16 @@ private final class DistinctAccumulator: Accumulator {
         }
         let prefix = rows.ids ?? [Int32](repeating: 0, count: rows.rowCount)
         let encoder = try KeyEncoder([input], rowCount: rows.rowCount, groupPrefix: prefix, pool: pool)
-        Self.intern(encoder, mask: rows.mask, into: &pairs)
+        // The table moves into a local (see above).
+        var table = pairs
+        pairs = KeyTable(capacity: 0)
+        defer { pairs = table }
+        guard rows.mask != nil || Bitmaps.validity(input) != nil else {
+            // Every row counts: in runs, their probes requested ahead.
+            RowScratch.give(table.intern(encoder))
+            return
+        }
+        Self.intern(encoder, mask: rows.mask, into: &table)
     }
 
     /// Interns the counted rows' pairs; NULL values (flag byte 0 after the group id) are not
@@ -1332,17 +1341,35 @@ private final class DistinctAccumulator: Accumulator {
         run.withUnsafeBufferPointer { run in ids.withUnsafeMutableBufferPointer { table.intern(run, ids: $0) } }
         RowScratch.give(ids)
         packedPairs = table
-        var scratch: [UInt8] = []
-        let byteIds = other.routedBytesStarts.isEmpty
+        guard other.pairs.count > 0 else { return }
+        let byteCandidates = other.routedBytesStarts.isEmpty
             ? Array(0..<Int32(other.pairs.count))[...]
             : other.routedBytes[other.routedBytesStarts[map.partition]..<other.routedBytesStarts[map.partition + 1]]
-        for id in byteIds.lazy.map(Int.init) {
-            other.pairs.withKey(id) { key in
-                guard let target = map.target(Int(key.loadUnaligned(as: Int32.self))) else { return }
-                scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: key)
-                scratch.withUnsafeMutableBytes { $0.storeBytes(of: Int32(target), as: Int32.self) }
-                scratch.withUnsafeBytes { _ = pairs.intern($0, hash: KeyTable.hash($0)) }
+        // This partition's byte pairs, retagged back to back, go in as one run.
+        var retagged: [UInt8] = []
+        var starts: [Int] = [0]
+        other.pairs.withKeys { key in
+            for id in byteCandidates.lazy.map(Int.init) {
+                let pair = key(id)
+                guard let target = map.target(Int(pair.loadUnaligned(as: Int32.self))) else { continue }
+                let start = retagged.count
+                retagged.append(contentsOf: pair)
+                retagged.withUnsafeMutableBytes { $0.storeBytes(of: Int32(target), toByteOffset: start, as: Int32.self) }
+                starts.append(retagged.count)
+            }
+        }
+        let count = starts.count - 1
+        var byteTable = pairs
+        pairs = KeyTable(capacity: 0)
+        defer { pairs = byteTable }
+        var byteIds = RowScratch.take(count: count, fill: 0)
+        defer { RowScratch.give(byteIds) }
+        retagged.withUnsafeBytes { bytes in
+            starts.withUnsafeBufferPointer { starts in
+                byteIds.withUnsafeMutableBufferPointer { ids in
+                    let key = { (index: Int) in UnsafeRawBufferPointer(rebasing: bytes[starts[index]..<starts[index + 1]]) }
+                    byteTable.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
+                }
             }
         }
     }
