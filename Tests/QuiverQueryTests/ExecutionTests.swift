@@ -251,6 +251,20 @@ import Testing
         }
     }
 
+    /// lower and upper map ASCII, Latin-1 and basic Cyrillic byte by byte, and everything else
+    /// through Swift's Unicode mapping: each character of those ranges, alone and within
+    /// mixed strings (with a character outside them too), maps as Swift maps it.
+    @Test func lowerAndUpperMapLikeSwift() throws {
+        let scalars = (0x20..<0x7F).map { $0 } + (0xC0...0xFF).map { $0 } + (0x400...0x45F).map { $0 } + [0xB5, 0x100, 0x460, 0x1E9E]
+        let characters = scalars.map { String(Character(Unicode.Scalar($0)!)) }
+        var random = SeededRandom(seed: 53)
+        let mixed = (0..<300).map { _ in (0..<Int.random(in: 0..<12, using: &random)).map { _ in characters[Int.random(in: 0..<characters.count, using: &random)] }.joined() }
+        let strings = characters + mixed + ["Москва ÀÉÎ straße", "Ёжик в тумане", ""]
+        let source = try InMemorySource(batches: [Make.batch([("s", Make.utf8(strings))])])
+        let rows = Read.rows(try Query(sql: "SELECT lower(s), upper(s) FROM t", tables: ["t": source]).execute().batches)
+        #expect(rows == strings.map { [.string($0.lowercased()), .string($0.uppercased())] })
+    }
+
     /// A constant GROUP BY key beside column keys is computed per group, not hashed: the
     /// groups are those of the column keys, in the same order, with the constant beside them;
     /// over no rows there are no groups. Constants alone still group (one group, or none).

@@ -251,15 +251,64 @@ enum StringFunctions {
     }
 
     static func changeCase(_ data: ArrayData, upper: Bool, pool: MemoryPool) throws -> ArrayData {
-        let (from, to): (UInt8, UInt8) = upper ? (97, 122) : (65, 90)
-        return try mapStrings(data, pool: pool) { bytes, output in
-            if bytes.allSatisfy({ $0 < 0x80 }) {
-                for byte in bytes { output.append(byte >= from && byte <= to ? byte ^ 0x20 : byte) }
-            } else {
+        try mapStrings(data, pool: pool) { bytes, output in
+            if !changeCaseDirectly(bytes, upper: upper, into: &output) {
+                output.removeAll(keepingCapacity: true)
                 let text = String(decoding: bytes, as: UTF8.self)
                 output.append(contentsOf: (upper ? text.uppercased() : text.lowercased()).utf8)
             }
         }
+    }
+
+    /// Lower- or upper-cases `bytes` byte by byte when every character is ASCII, Latin-1 or
+    /// basic Cyrillic (U+0400–U+045F), whose case pairs are one fixed offset apart in UTF-8;
+    /// false (output partial) at the first other character, which then goes through Swift's
+    /// full Unicode mapping. Latin-1's ß, ÿ, × and ÷ have no such pair here and go that way too.
+    private static func changeCaseDirectly(_ bytes: UnsafeRawBufferPointer, upper: Bool, into output: inout [UInt8]) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let lead = bytes[index]
+            if lead < 0x80 {
+                let isOther = upper ? (lead >= 97 && lead <= 122) : (lead >= 65 && lead <= 90)
+                output.append(isOther ? lead ^ 0x20 : lead)
+                index += 1
+                continue
+            }
+            guard index + 1 < bytes.count else { return false }
+            let next = bytes[index + 1]
+            switch (lead, upper) {
+            case (0xC3, false):  // U+00C0–U+00DE → +0x20, but × (U+00D7); lower ones stay
+                guard next >= 0x80 && next <= 0xBF && next != 0x97 && next != 0x9F && next != 0xB7 && next != 0xBF else { return false }
+                output += [lead, next <= 0x9E ? next + 0x20 : next]
+            case (0xC3, true):  // U+00E0–U+00FE → −0x20, but ÷ (U+00F7); upper ones stay
+                guard next >= 0x80 && next <= 0xBF && next != 0x97 && next != 0x9F && next != 0xB7 && next != 0xBF else { return false }
+                output += [lead, next >= 0xA0 ? next - 0x20 : next]
+            case (0xD0, false):
+                guard next >= 0x80 && next <= 0xBF else { return false }
+                switch next {
+                case 0x80...0x8F: output += [0xD1, next + 0x10]  // Ѐ–Џ → ѐ–џ
+                case 0x90...0x9F: output += [0xD0, next + 0x20]  // А–П → а–п
+                case 0xA0...0xAF: output += [0xD1, next - 0x20]  // Р–Я → р–я
+                default: output += [lead, next]  // а–п
+                }
+            case (0xD0, true):
+                guard next >= 0x80 && next <= 0xBF else { return false }
+                output += [lead, next >= 0xB0 ? next - 0x20 : next]  // а–п → А–П
+            case (0xD1, _):
+                guard next >= 0x80 && next <= 0x9F else { return false }  // р–я, ѐ–џ
+                if !upper {
+                    output += [lead, next]
+                } else if next <= 0x8F {
+                    output += [0xD0, next + 0x20]  // р–я → Р–Я
+                } else {
+                    output += [0xD0, next - 0x10]  // ѐ–џ → Ѐ–Џ
+                }
+            default:
+                return false
+            }
+            index += 2
+        }
+        return true
     }
 
     /// `substring(s, start[, count])` over characters, as DuckDB: start 1 is the first
