@@ -322,7 +322,7 @@ import Testing
 
     /// Enough (group, value) pairs for the merge to split them into partitions: each partition
     /// takes only the pairs routed to it, integer values (packed pairs) and strings (byte pairs)
-    /// alike, and every group's distinct count equals the reference's.
+    /// alike, and every group's distinct count (and min and max) equals the reference's.
     @Test func distinctCountsAcrossPartitionsEqualTheReference() throws {
         var random = SeededRandom(seed: 17)
         var distinct: [Int64: Set<Int64>] = [:]
@@ -337,10 +337,13 @@ import Testing
             return try Make.batch([("k", Make.int64(keys)), ("v", Make.int64(values)), ("s", Make.utf8(values.map { "value \($0)" }))])
         }
         let source = try InMemorySource(batches: batches)
-        let sql = "SELECT k, count(DISTINCT v) AS n, count(DISTINCT s) AS m FROM t GROUP BY k"
+        let sql = "SELECT k, count(DISTINCT v) AS n, count(DISTINCT s) AS m, min(v), max(v) FROM t GROUP BY k"
         let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
         #expect(distinct.values.reduce(0) { $0 + $1.count } > 262_144)
-        #expect(rows == order.map { key in [.int(key), .int(Int64(distinct[key]!.count)), .int(Int64(distinct[key]!.count))] })
+        #expect(rows == order.map { key in
+            let values = distinct[key]!
+            return [.int(key), .int(Int64(values.count)), .int(Int64(values.count)), .int(values.min()!), .int(values.max()!)]
+        })
     }
 
     /// String group keys are interned in runs whose new keys wait aside until the run ends: keys

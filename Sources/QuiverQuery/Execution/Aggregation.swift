@@ -1100,17 +1100,34 @@ private final class MinMaxAccumulator: Accumulator {
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? MinMaxAccumulator else { return }
         state.grow(to: groupCount)
-        for group in map.groups.lazy.map(Int.init) where group < other.state.counts.count && other.state.counts[group] > 0 {
-            let target = Int(map.targets[group])
-            let first = state.counts[target] == 0
-            if isExact {
-                let exact = other.state.exact[group]
-                if first || (isMax ? exact > state.exact[target] : exact < state.exact[target]) { state.exact[target] = exact }
-            } else {
-                let float = other.state.float[group]
-                if first || (isMax ? float > state.float[target] : float < state.float[target]) { state.float[target] = float }
+        // Through buffer pointers into local copies, as `SumAccumulator.merge`.
+        var mine = state
+        state = Carriers(kind: kind)
+        defer { state = mine }
+        if isExact {
+            Self.merge(other.state.exact, other.state.counts, into: &mine.exact, &mine.counts, map, isMax: isMax)
+        } else {
+            Self.merge(other.state.float, other.state.counts, into: &mine.float, &mine.counts, map, isMax: isMax)
+        }
+    }
+
+    /// Folds the best values `theirs` (where `theirSeen`) of `map`'s groups into `best`.
+    private static func merge<C: Comparable>(
+        _ theirs: [C], _ theirSeen: [Int64], into best: inout [C], _ seen: inout [Int64], _ map: GroupMap, isMax: Bool
+    ) {
+        theirs.withUnsafeBufferPointer { theirs in
+            theirSeen.withUnsafeBufferPointer { theirSeen in
+                best.withUnsafeMutableBufferPointer { best in
+                    seen.withUnsafeMutableBufferPointer { seen in
+                        for group in map.groups.lazy.map(Int.init) where group < theirSeen.count && theirSeen[group] > 0 {
+                            let target = Int(map.targets[group])
+                            let value = theirs[group]
+                            if seen[target] == 0 || (isMax ? value > best[target] : value < best[target]) { best[target] = value }
+                            seen[target] = 1
+                        }
+                    }
+                }
             }
-            state.counts[target] = 1
         }
     }
 
