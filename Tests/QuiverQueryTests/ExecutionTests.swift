@@ -265,6 +265,39 @@ import Testing
         #expect(rows == strings.map { [.string($0.lowercased()), .string($0.uppercased())] })
     }
 
+    /// COUNT(DISTINCT) of strings without GROUP BY counts a set of the strings' own bytes: with
+    /// NULLs, empty strings, a filter, several batches and workers' sets folded together, it
+    /// equals the reference's count.
+    @Test func globalDistinctStringsCountLikeTheReference() throws {
+        var random = SeededRandom(seed: 59)
+        var all = Set<String>()
+        var kept = Set<String>()
+        let batches = try (0..<5).map { _ in
+            let keys = (0..<8_000).map { _ in Int64.random(in: 0..<10, using: &random) }
+            let strings: [String?] = (0..<8_000).map { _ in
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0: return nil
+                case 1: return ""
+                default: return "value \(Int.random(in: 0..<30_000, using: &random))"
+                }
+            }
+            for (key, string) in zip(keys, strings) {
+                guard let string else { continue }
+                all.insert(string)
+                if key < 3 { kept.insert(string) }
+            }
+            return try Make.batch([("k", Make.int64(keys)), ("s", Make.utf8(strings))])
+        }
+        let source = try InMemorySource(batches: batches)
+        for parallelism in [1, 2] {
+            let options = ExecutionOptions(parallelism: parallelism)
+            let rows = Read.rows(try Query(sql: "SELECT count(DISTINCT s), count(*) FROM t", tables: ["t": source]).execute(options).batches)
+            #expect(rows == [[.int(Int64(all.count)), .int(40_000)]])
+            let filtered = Read.rows(try Query(sql: "SELECT count(DISTINCT s) FROM t WHERE k < 3", tables: ["t": source]).execute(options).batches)
+            #expect(filtered == [[.int(Int64(kept.count))]])
+        }
+    }
+
     /// A constant GROUP BY key beside column keys is computed per group, not hashed: the
     /// groups are those of the column keys, in the same order, with the constant beside them;
     /// over no rows there are no groups. Constants alone still group (one group, or none).

@@ -1202,11 +1202,15 @@ private final class DistinctAccumulator: Accumulator {
     /// Without group keys (every row in group 0), integer and temporal values go straight
     /// into a set of 64-bit values instead of being paired with a group.
     var values = ValueSet()
+    /// Likewise string and binary values go into a set of their bytes, read straight from the
+    /// column (no group id, no encoding).
+    var strings = KeyTable()
     let layout: PackedKeyLayout?
     let readsValues: Bool
+    let readsStrings: Bool
     let pool: MemoryPool
 
-    var pairCount: Int { pairs.count + packedPairs.count + values.count }
+    var pairCount: Int { pairs.count + packedPairs.count + values.count + strings.count }
 
     /// The pairs split by merge partition (see `route`): partition `p`'s packed pairs are
     /// `routedPacked[routedPackedStarts[p]..<routedPackedStarts[p + 1]]`, and its byte pairs'
@@ -1254,6 +1258,8 @@ private final class DistinctAccumulator: Accumulator {
     func reserve(pairs count: Int, grouped: Bool) {
         if !grouped && readsValues {
             values.reserve(count)
+        } else if !grouped && readsStrings {
+            strings.reserve(keys: count, bytes: count * (strings.count == 0 ? 16 : strings.keyBytes / strings.count))
         } else if layout != nil {
             packedPairs.reserve(keys: count)
         } else {
@@ -1264,6 +1270,7 @@ private final class DistinctAccumulator: Accumulator {
     init(valueType: DataType, pool: MemoryPool) {
         layout = PackedKeyLayout([valueType])
         readsValues = ValueSet.reads(valueType)
+        readsStrings = [.utf8, .largeUtf8, .binary, .largeBinary].contains(valueType.storageType)
         self.pool = pool
     }
 
@@ -1275,6 +1282,13 @@ private final class DistinctAccumulator: Accumulator {
             values = ValueSet()
             set.insert(try Take.decodeDictionary(input, pool: pool), rows: rows.mask)
             values = set
+            return
+        }
+        if rows.ids == nil && readsStrings {
+            var set = strings
+            strings = KeyTable()
+            defer { strings = set }
+            try Self.insertStrings(try Take.decodeDictionary(input, pool: pool), rows: rows, into: &set)
             return
         }
         if let layout {
@@ -1319,6 +1333,30 @@ private final class DistinctAccumulator: Accumulator {
         Self.intern(encoder, mask: rows.mask, into: &table)
     }
 
+    /// Interns the counted rows' non-NULL strings (their bytes, in runs) into `set`.
+    private static func insertStrings(_ input: ArrayData, rows: GroupedRows, into set: inout KeyTable) throws {
+        let validity = Bitmaps.validity(input)
+        var counted: [Int32]? = nil
+        if validity != nil || rows.mask != nil {
+            var kept: [Int32] = []
+            forEachSetRow(validity, rows.mask, count: rows.rowCount) { kept.append(Int32($0)) }
+            counted = kept
+        }
+        let count = counted?.count ?? rows.rowCount
+        var ids = RowScratch.take(count: count, fill: 0)
+        defer { RowScratch.give(ids) }
+        func run<O: FixedWidthInteger>(_ view: StringsView<O>) {
+            ids.withUnsafeMutableBufferPointer { ids in
+                let key = { (index: Int) -> UnsafeRawBufferPointer in
+                    let value = view[counted.map { Int($0[index]) } ?? index]
+                    return UnsafeRawBufferPointer(start: value.start, count: value.count)
+                }
+                set.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
+            }
+        }
+        if Columns.hasLargeOffsets(input.type) { run(Columns.strings(input, offsets: Int64.self)) } else { run(Columns.strings(input, offsets: Int32.self)) }
+    }
+
     /// Interns the counted rows' pairs; NULL values (flag byte 0 after the group id) are not
     /// counted.
     private static func intern(_ encoder: KeyEncoder, mask: BitView?, into pairs: inout KeyTable) {
@@ -1338,6 +1376,19 @@ private final class DistinctAccumulator: Accumulator {
             values = ValueSet()
             set.formUnion(other.values)
             values = set
+        }
+        if other.strings.count > 0, let target = map.target(0) {
+            precondition(target == 0, "a string set belongs to group 0")
+            var set = strings
+            strings = KeyTable()
+            defer { strings = set }
+            var ids = RowScratch.take(count: other.strings.count, fill: 0)
+            defer { RowScratch.give(ids) }
+            other.strings.withKeys { key in
+                ids.withUnsafeMutableBufferPointer { ids in
+                    set.intern(count: other.strings.count, ids: ids, key: key) { other.strings.hash(of: $0) }
+                }
+            }
         }
         var table = packedPairs
         packedPairs = PackedKeyTable(capacity: 0)
@@ -1393,7 +1444,7 @@ private final class DistinctAccumulator: Accumulator {
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         var counts = [Int64](repeating: 0, count: groupCount)
-        if groupCount > 0 { counts[0] += Int64(values.count) }
+        if groupCount > 0 { counts[0] += Int64(values.count + strings.count) }
         for key in packedPairs.keys where key.tag < UInt64(groupCount) { counts[Int(key.tag)] += 1 }
         for id in 0..<pairs.count {
             let group = pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) }
