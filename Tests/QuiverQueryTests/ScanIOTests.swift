@@ -104,6 +104,35 @@ import Testing
         #expect(reference.batches[0].logicallyEquals(cold.batches[0]))
     }
 
+    /// A scan larger than its cache budget keeps about the budget of what it reads cached,
+    /// whole batches spread over the scan, and evicts the rest once used; the next scan finds
+    /// the same batches cached and keeps them. Before, everything read stayed cached, and under
+    /// a memory limit the next scan's reads evicted what it was about to find.
+    @Test func aScanPastItsCacheBudgetKeepsTheSameBatchesCachedRunAfterRun() throws {
+        let path = try Self.writeCold(Self.wideBatch())
+        defer { Self.cleanUp(path) }
+        var source = try FileBatchSource(path: path)
+        let ranges = try (0..<Self.batches).map { try source.reader.bodyRanges(ofBatch: $0, columns: [7]) }
+        let batchBytes = ranges.map { $0.reduce(0) { $0 + $1.count } }
+        let budget = batchBytes.reduce(0, +) * 5 / 16
+        source.ioPolicy = ScanIOPolicy(cacheBudget: budget)
+        let query = try Query(sql: "SELECT sum(c7) AS s FROM t", tables: ["t": source])
+        func residentPerBatch() throws -> [Int] {
+            let mapping = try MappedFile(path: path)
+            return try ranges.map { try $0.reduce(0) { $0 + (try mapping.residentBytes(in: $1)) } }
+        }
+        let cold = try query.execute()
+        let afterCold = try residentPerBatch()
+        // Whole batches (partial pages at the column's ends may be shared with other bytes).
+        let cachedBatches = afterCold.indices.filter { afterCold[$0] == batchBytes[$0] }
+        #expect(afterCold.indices.allSatisfy { cachedBatches.contains($0) || afterCold[$0] <= 2 * MemoryUsage.pageSize })
+        #expect(cachedBatches.count == 4 || cachedBatches.count == 5, "cached: \(cachedBatches)")
+        #expect(cachedBatches.last ?? 0 >= Self.batches / 2, "cached: \(cachedBatches), not spread over the scan")
+        let warm = try query.execute()
+        #expect(warm.batches[0].logicallyEquals(cold.batches[0]))
+        #expect(try residentPerBatch() == afterCold)
+    }
+
     @Test func zoneMapsSkipStoreBatchesBeforeReadingAnyOfTheirBytes() throws {
         let directory = try TestPaths.temporaryDirectory("quiver-scan-io-store")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -160,6 +160,12 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
         try? descriptor.advise(advice)
     }
 
+    /// Evicts `range`'s clean pages from the page cache (`POSIX_FADV_DONTNEED`); pages still
+    /// mapped by someone stay. Advice: a failure changes nothing read.
+    func evictFromCache(_ range: Range<Int>) {
+        try? descriptor.advise(.dontNeed, offset: range.lowerBound, count: range.count)
+    }
+
     /// The `count` bytes at `offset` (a message's framing and flatbuffer) in a buffer of
     /// their own. Throws like `read(at:count:)`, and `.io` if the file has shrunk.
     func readMetadata(at offset: Int, count: Int) throws -> Buffer {

@@ -16,8 +16,9 @@ public struct ScanIOPolicy: Sendable, Hashable {
         case none
     }
 
-    /// Bytes of needed ranges (projected columns, not whole batches) requested ahead of the
-    /// batch being read. At least the next batch is always requested.
+    /// Bytes of needed ranges (projected columns, not whole batches) requested from disk ahead
+    /// of the batch being read; resident ranges are not requested and do not count. At least
+    /// the next batch is always requested.
     public var readAhead: Int
     /// How the window is requested.
     public var prefetch: Prefetch
@@ -29,16 +30,31 @@ public struct ScanIOPolicy: Sendable, Hashable {
     /// reclaim them first. Pages that were resident already are left alone: data that was
     /// warm stays warm.
     public var releaseBehind: Bool
+    /// With `releaseBehind`, how many bytes of the scan's needed ranges may stay in the page
+    /// cache after it: those resident when planned count first, then whole batches of those
+    /// brought in, spread over the scan. The pages of the other batches brought in are
+    /// evicted from the cache once used (`POSIX_FADV_DONTNEED`). So a scan larger than memory
+    /// never makes the kernel reclaim, and leaves cached a set of batches that the next scan
+    /// finds and keeps — where LRU would leave the tail of the scan, which the next scan's
+    /// own reads evict before they get there. nil: what `MemoryUsage.cacheableBytes()`
+    /// reports when the scan starts, less room for the window and the batches being read
+    /// (`2 × readAhead + 128 MiB`).
+    public var cacheBudget: Int?
 
     /// A policy; see the properties.
-    public init(readAhead: Int = 64 << 20, prefetch: Prefetch = .willNeed, planners: Int = 4, releaseBehind: Bool = true) {
+    public init(
+        readAhead: Int = 64 << 20, prefetch: Prefetch = .willNeed, planners: Int = 4, releaseBehind: Bool = true,
+        cacheBudget: Int? = nil
+    ) {
         self.readAhead = max(0, readAhead)
         self.planners = max(1, planners)
         self.prefetch = prefetch
         self.releaseBehind = releaseBehind
+        self.cacheBudget = cacheBudget.map { max(0, $0) }
     }
 
-    /// 64 MiB ahead with `MADV_WILLNEED` from up to 4 threads, release behind.
+    /// 64 MiB ahead with `MADV_WILLNEED` from up to 4 threads, release behind, cache what
+    /// memory allows.
     public static let `default` = ScanIOPolicy()
 }
 
@@ -48,13 +64,14 @@ public struct ScanIOPolicy: Sendable, Hashable {
 /// ```
 ///  batches, in scan order:  b0   b1   b2   b3   b4   b5 …
 ///                           ^read      ^---- window: the projected columns' buffer ranges
-///                                            of the next batches, readAhead bytes of them,
-///                                            requested with MADV_WILLNEED by a background
-///                                            thread (resident ranges, as mincore tells, are
-///                                            not requested); their metadata a stretch earlier
+///                                            of the next batches not resident (as mincore
+///                                            tells), readAhead bytes of them, requested with
+///                                            MADV_WILLNEED by background threads; their
+///                                            metadata a stretch earlier
 ///  mapping advice while a scan runs: MADV_RANDOM (no read-around on faults: the kernel's
 ///  8 MB window would pull in every column); the descriptor's metadata preads: FADV_RANDOM
-///  behind the scan: pages brought in for a batch are unmapped when its last view goes
+///  behind the scan: pages brought in for a batch are unmapped when its last view goes, and
+///  evicted from the cache unless the batch is one of those the cache budget keeps
 /// ```
 ///
 /// Batches are still views into the mapping (zero-copy; warm data costs nothing extra but
@@ -84,6 +101,11 @@ public final class PlannedScan: Sendable {
     private let state: Mutex<State>
     /// The mappings the scan advised, to restore when it ends.
     private let mappings: [MappedFile]
+    /// Bytes of needed ranges that may stay cached (see `ScanIOPolicy.cacheBudget`).
+    private let cacheBudget: Int
+    /// Per position, the bytes of its batch's message; and of all of them.
+    private let messageBytes: [Int]
+    private let totalMessageBytes: Int
 
     private struct State {
         /// Positions below this have been claimed by a thread that requests their ranges.
@@ -94,11 +116,22 @@ public final class PlannedScan: Sendable {
         var furthest = -1
         /// How many background planners are running.
         var planners = 0
-        /// Per position, the bytes it needs, once its request is done.
-        var neededBytes: [Int?]
-        /// Per position, the page spans requested for it (not resident when planned): released
+        /// Per position, once its request is done: the bytes of its needed ranges that were
+        /// resident, and those it requested.
+        var planned: [(resident: Int, requested: Int)?]
+        /// Per position, the page spans requested for it (not resident when planned): unmapped
         /// when the last view of its batch goes.
         var release: [Int: [Range<Int>]] = [:]
+        /// Positions below this have had their place in the cache decided (see `decide`).
+        var decided = 0
+        /// Per decided position, whether the pages it requested leave the cache once used.
+        var evict: [Bool]
+        /// Spans of positions released before their place in the cache was decided.
+        var releasedUndecided: [Int: [Range<Int>]] = [:]
+        /// Bytes of the needed ranges of the positions below `decided` that stay cached.
+        var cached = 0
+        /// Bytes of the messages of the positions below `decided`.
+        var decidedMessageBytes = 0
     }
 
     /// Plans a scan of `steps` (in that order) reading `columns` of each. Advises every mapped
@@ -108,7 +141,8 @@ public final class PlannedScan: Sendable {
         self.steps = steps
         self.columns = columns
         self.policy = policy
-        state = Mutex(State(neededBytes: Array(repeating: nil, count: steps.count)))
+        state = Mutex(State(
+            planned: Array(repeating: nil, count: steps.count), evict: Array(repeating: false, count: steps.count)))
         var seen = Set<ObjectIdentifier>()
         var mappings: [MappedFile] = []
         for step in steps {
@@ -117,6 +151,11 @@ public final class PlannedScan: Sendable {
             if !mappings.contains(where: { $0 === file }) { mappings.append(file) }
         }
         self.mappings = mappings
+        messageBytes = steps.map { $0.reader.recordBatchByteRange(at: $0.batch)?.count ?? 0 }
+        totalMessageBytes = messageBytes.reduce(0, +)
+        let room = 2 * policy.readAhead + (128 << 20)
+        // At most 2^60: the budget's share of the scan is computed in floating point.
+        cacheBudget = max(0, min(1 << 60, policy.cacheBudget ?? ((try? MemoryUsage.cacheableBytes()).map { $0 - room } ?? .max)))
         for file in mappings where file.fact(ActiveScans.key, make: ActiveScans.init).begin() {
             try? file.advise(.random)
         }
@@ -167,7 +206,7 @@ public final class PlannedScan: Sendable {
         }
         // Claimed by the background planner but not requested yet: request it here too (a
         // repeated request finds the pages in the cache or on their way, and costs no I/O).
-        if state.withLock({ $0.neededBytes[position] == nil }) { request(position: position) }
+        if state.withLock({ $0.planned[position] == nil }) { request(position: position) }
         guard policy.prefetch == .willNeed else { return }
         let start = state.withLock { state -> Bool in
             state.furthest = max(state.furthest, position)
@@ -190,14 +229,16 @@ public final class PlannedScan: Sendable {
     }
 
     /// The next position to request ahead of the furthest one read, if fewer than `readAhead`
-    /// bytes are requested past it (positions claimed but not done count as the last size
-    /// known); with `commit`, claimed.
+    /// bytes past it are requested from disk (resident ranges cost none: a warm stretch of
+    /// the scan does not hold back the reads after it; positions claimed but not done count
+    /// as the last size known) and fewer than 256 positions are claimed past it; with
+    /// `commit`, claimed.
     private func claimAhead(_ state: inout State, commit: Bool) -> Int? {
-        guard state.claimed < steps.count else { return nil }
+        guard state.claimed < steps.count, state.claimed - state.furthest <= 256 else { return nil }
         var known = 0
         var ahead = 0
         for index in max(0, state.furthest + 1)..<max(state.claimed, state.furthest + 1) {
-            known = state.neededBytes[index] ?? known
+            known = state.planned[index]?.requested ?? known
             ahead += known
         }
         guard ahead < policy.readAhead else { return nil }
@@ -209,11 +250,42 @@ public final class PlannedScan: Sendable {
     /// and records what it needs.
     private func request(position: Int) {
         requestMetadata(for: position)
-        let (bytes, requested) = request(steps[position])
-        state.withLock { state in
-            state.neededBytes[position] = bytes
-            if !requested.isEmpty { state.release[position] = requested }
+        let (resident, requested) = request(steps[position])
+        let evictions = state.withLock { state in
+            // Requested twice (see `plan(through:)`): the second finds the first's pages on
+            // their way; the first's figures stand.
+            if state.planned[position] == nil {
+                state.planned[position] = (resident, requested.reduce(0) { $0 + $1.count })
+            }
+            if !requested.isEmpty, state.release[position] == nil { state.release[position] = requested }
+            return decide(&state)
         }
+        for (position, spans) in evictions { evictFromCache(spans, of: position) }
+    }
+
+    /// Decides, in scan order (not the order requests finish in), which positions' requested
+    /// pages stay cached: a position's resident bytes count first, then its requested ones
+    /// stay if they fit the budget's share of the scan so far (by message bytes). So what
+    /// stays is spread evenly over the scan, and the next scan, finding a cached batch
+    /// between two it must read, works on it while the disk reads them; the same positions
+    /// stay cached run after run.
+    /// Returns the spans of positions already released that are to leave the cache.
+    private func decide(_ state: inout State) -> [(Int, [Range<Int>])] {
+        var evictions: [(Int, [Range<Int>])] = []
+        while state.decided < steps.count, let planned = state.planned[state.decided] {
+            let position = state.decided
+            state.cached += planned.resident
+            state.decidedMessageBytes += messageBytes[position]
+            let share = totalMessageBytes == 0
+                ? cacheBudget
+                : Int(Double(cacheBudget) * Double(state.decidedMessageBytes) / Double(totalMessageBytes))
+            let evict = state.cached + planned.requested > min(cacheBudget, share)
+            if !evict { state.cached += planned.requested }
+            state.evict[position] = evict
+            if let spans = state.releasedUndecided.removeValue(forKey: position), evict { evictions.append((position, spans)) }
+            state.decided += 1
+        }
+        return evictions
     }
 
     /// Planning a position reads its metadata (a `pread`): cold, that read would wait behind
@@ -234,28 +306,45 @@ public final class PlannedScan: Sendable {
         }
     }
 
-    /// Unmaps the pages requested for `position` (called when its batch's last view goes).
+    /// Unmaps the pages requested for `position` (called when its batch's last view goes) and
+    /// evicts from the cache those past the budget.
     fileprivate func release(_ position: Int, in file: MappedFile) {
-        guard let spans = state.withLock({ $0.release.removeValue(forKey: position) }) else { return }
+        guard let (spans, evict) = state.withLock({ state -> ([Range<Int>], Bool)? in
+            guard let spans = state.release.removeValue(forKey: position) else { return nil }
+            guard position < state.decided else {
+                state.releasedUndecided[position] = spans
+                return (spans, false)
+            }
+            return (spans, state.evict[position])
+        }) else { return }
         for span in spans { try? file.advise(.dontNeed, span) }
+        if evict { evictFromCache(spans, of: position) }
     }
 
-    /// Requests one step's ranges that are not resident; returns the bytes it needs and the
-    /// ranges requested. Advice is only advice: a failing call changes nothing read, and a
-    /// batch whose metadata is bad is left for the read to report.
-    private func request(_ step: Step) -> (bytes: Int, requested: [Range<Int>]) {
+    /// Evicts `spans` of `position`'s file from the page cache (they are unmapped already).
+    private func evictFromCache(_ spans: [Range<Int>], of position: Int) {
+        guard let input = steps[position].reader.input as? MappedFileInput else { return }
+        for span in spans { input.evictFromCache(span) }
+    }
+
+    /// Requests one step's ranges that are not resident; returns the bytes of its ranges that
+    /// were wholly resident, and the ranges requested. Advice is only advice: a failing call
+    /// changes nothing read, and a batch whose metadata is bad is left for the read to report.
+    private func request(_ step: Step) -> (resident: Int, requested: [Range<Int>]) {
         guard let file = step.reader.mappedFile,
             let ranges = try? step.reader.bodyRanges(ofBatch: step.batch, columns: columns)
         else { return (0, []) }
         var requested: [Range<Int>] = []
-        var bytes = 0
+        var residentBytes = 0
         for range in ranges {
-            bytes += range.count
-            guard let resident = try? file.residentBytes(in: range), resident < range.count else { continue }
+            guard let resident = try? file.residentBytes(in: range), resident < range.count else {
+                residentBytes += range.count
+                continue
+            }
             if policy.prefetch == .willNeed { try? file.advise(.willNeed, range) }
             requested.append(range)
         }
-        return (bytes, requested)
+        return (residentBytes, requested)
     }
 }
 
