@@ -1,5 +1,6 @@
 import QuiverArrow
 import QuiverBytes
+import Synchronization
 
 /// How a reader opened by path gets the file's bytes: pyarrow's `memory_map` versus `OSFile`.
 ///
@@ -98,6 +99,13 @@ extension FileReader {
         let block = recordBatchBlocks[index]
         return range.lowerBound..<(range.lowerBound + Int(block.metadataLength))
     }
+
+    /// The bytes of record batch `index`'s body (after its metadata), or nil if its block lies
+    /// outside the messages region.
+    func recordBatchBodyRange(at index: Int) -> Range<Int>? {
+        guard let range = recordBatchByteRange(at: index), let metadata = recordBatchMetadataRange(at: index) else { return nil }
+        return metadata.upperBound..<range.upperBound
+    }
 }
 
 extension StreamReader {
@@ -135,6 +143,9 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
     private let descriptor: FileDescriptor
     /// Where metadata copies come from (never the caller's pool: they are not buffers).
     private static let metadataPool = MemoryPool()
+    /// Where bodies read past the page cache go: a scan under memory pressure reads them, so
+    /// the free blocks kept for reuse are bounded well below the default pool's 1 GiB.
+    private static let directPool = MemoryPool(retainedBytesLimit: 32 << 20)
 
     /// Opens and maps `path`; with `cache`, reuses its mapping of this version of the file.
     init(path: String, cache: MappingCache? = nil) throws {
@@ -147,9 +158,29 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
         }
     }
 
-    deinit { try? descriptor.close() }
+    /// The same file opened again `O_DIRECT` (through `/proc/self/fd`, so a path renamed over
+    /// since cannot swap the file), on first use; nil inside if that failed.
+    private let directDescriptor = Mutex<FileDescriptor??>(nil)
+
+    deinit {
+        try? descriptor.close()
+        if case let descriptor?? = directDescriptor.withLock({ $0 }) { try? descriptor.close() }
+    }
 
     var size: Int { mapping.size }
+
+    /// `ranges` of the file read past the page cache into memory laid out like `span` (see
+    /// `FileDescriptor.readDirect`), or nil where direct reads are not available or fail (the
+    /// caller then reads through the mapping). Blocks until the bytes arrive.
+    func readDirect(_ ranges: [Range<Int>], span: Range<Int>) -> Buffer? {
+        let direct = directDescriptor.withLock { opened -> FileDescriptor? in
+            if opened == nil {
+                opened = .some(try? FileDescriptor.open("/proc/self/fd/\(descriptor.rawValue)", .readOnly, options: .direct))
+            }
+            return opened ?? nil
+        }
+        return try? direct?.readDirect(ranges, span: span, pool: Self.directPool)
+    }
 
     func read(at offset: Int, count: Int) throws -> Buffer {
         try mapping.read(at: offset, count: count)

@@ -31,14 +31,16 @@ public struct ScanIOPolicy: Sendable, Hashable {
     /// warm stays warm.
     public var releaseBehind: Bool
     /// With `releaseBehind`, how many bytes of the scan's needed ranges may stay in the page
-    /// cache after it: those resident when planned count first, then whole batches of those
-    /// brought in, spread over the scan. The pages of the other batches brought in are
-    /// evicted from the cache once used (`POSIX_FADV_DONTNEED`). So a scan larger than memory
-    /// never makes the kernel reclaim, and leaves cached a set of batches that the next scan
-    /// finds and keeps — where LRU would leave the tail of the scan, which the next scan's
-    /// own reads evict before they get there. nil: what `MemoryUsage.cacheableBytes()`
-    /// reports when the scan starts, less room for the window and the batches being read
-    /// (`2 × readAhead + 128 MiB`).
+    /// cache after it. If the scan needs more, only a share of its batches, spread evenly
+    /// over it and the same every run, is read into the cache; the others are read past it
+    /// (`O_DIRECT` into memory of their own, which costs the kernel far less than cache
+    /// pages), or where the file system cannot, read into it and evicted once used
+    /// (`POSIX_FADV_DONTNEED`). So a scan larger than memory never makes the kernel reclaim,
+    /// and leaves cached a set of batches that the next scan finds and keeps — where LRU
+    /// would leave the tail of the scan, which the next scan's own reads evict before they
+    /// get there. nil: what `MemoryUsage.cacheableBytes()` reports when the scan starts, less
+    /// room for the window, the bodies read past the cache and the batches being read
+    /// (`3 × readAhead + 128 MiB`; with less, a 1 GiB group still hit its limit).
     public var cacheBudget: Int?
 
     /// A policy; see the properties.
@@ -70,8 +72,9 @@ public struct ScanIOPolicy: Sendable, Hashable {
 ///                                            metadata a stretch earlier
 ///  mapping advice while a scan runs: MADV_RANDOM (no read-around on faults: the kernel's
 ///  8 MB window would pull in every column); the descriptor's metadata preads: FADV_RANDOM
-///  behind the scan: pages brought in for a batch are unmapped when its last view goes, and
-///  evicted from the cache unless the batch is one of those the cache budget keeps
+///  behind the scan: pages brought in for a batch are unmapped when its last view goes
+///  larger than the cache budget: only the batches it keeps are read into the cache; the
+///  others are read with O_DIRECT by the same threads, in the window's turn
 /// ```
 ///
 /// Batches are still views into the mapping (zero-copy; warm data costs nothing extra but
@@ -120,18 +123,12 @@ public final class PlannedScan: Sendable {
         /// resident, and those it requested.
         var planned: [(resident: Int, requested: Int)?]
         /// Per position, the page spans requested for it (not resident when planned): unmapped
-        /// when the last view of its batch goes.
-        var release: [Int: [Range<Int>]] = [:]
-        /// Positions below this have had their place in the cache decided (see `decide`).
-        var decided = 0
-        /// Per decided position, whether the pages it requested leave the cache once used.
-        var evict: [Bool]
-        /// Spans of positions released before their place in the cache was decided.
-        var releasedUndecided: [Int: [Range<Int>]] = [:]
-        /// Bytes of the needed ranges of the positions below `decided` that stay cached.
-        var cached = 0
-        /// Bytes of the messages of the positions below `decided`.
-        var decidedMessageBytes = 0
+        /// when the last view of its batch goes, and then evicted from the cache if `evict`.
+        var release: [Int: (spans: [Range<Int>], evict: Bool)] = [:]
+        /// Positions read past the page cache, until their batch is read.
+        var direct: [Int: DirectRead] = [:]
+        /// The share of the batches the budget lets stay cached, from the first one planned.
+        var keepShare: Double?
     }
 
     /// Plans a scan of `steps` (in that order) reading `columns` of each. Advises every mapped
@@ -141,8 +138,7 @@ public final class PlannedScan: Sendable {
         self.steps = steps
         self.columns = columns
         self.policy = policy
-        state = Mutex(State(
-            planned: Array(repeating: nil, count: steps.count), evict: Array(repeating: false, count: steps.count)))
+        state = Mutex(State(planned: Array(repeating: nil, count: steps.count)))
         var seen = Set<ObjectIdentifier>()
         var mappings: [MappedFile] = []
         for step in steps {
@@ -153,7 +149,7 @@ public final class PlannedScan: Sendable {
         self.mappings = mappings
         messageBytes = steps.map { $0.reader.recordBatchByteRange(at: $0.batch)?.count ?? 0 }
         totalMessageBytes = messageBytes.reduce(0, +)
-        let room = 2 * policy.readAhead + (128 << 20)
+        let room = 3 * policy.readAhead + (128 << 20)
         // At most 2^60: the budget's share of the scan is computed in floating point.
         cacheBudget = max(0, min(1 << 60, policy.cacheBudget ?? ((try? MemoryUsage.cacheableBytes()).map { $0 - room } ?? .max)))
         for file in mappings where file.fact(ActiveScans.key, make: ActiveScans.init).begin() {
@@ -182,6 +178,11 @@ public final class PlannedScan: Sendable {
         }
         plan(through: position)
         let step = steps[position]
+        if let read = state.withLock({ $0.direct.removeValue(forKey: position) }), let body = read.wait() {
+            return try step.reader.recordBatch(at: step.batch, columns: columns) { mapped in
+                mapped.count == body.count ? body : mapped
+            }
+        }
         guard policy.releaseBehind, let file = step.reader.mappedFile else {
             return try step.reader.recordBatch(at: step.batch, columns: columns)
         }
@@ -247,45 +248,85 @@ public final class PlannedScan: Sendable {
     }
 
     /// Requests position `position`'s ranges (and the metadata of the stretch ahead of it)
-    /// and records what it needs.
+    /// and records what it needs. Ranges resident already are left alone. The others, for a
+    /// batch the cache budget keeps, are requested into the page cache (`MADV_WILLNEED`);
+    /// for one it does not, read past the cache into memory of their own (`O_DIRECT`, on
+    /// this thread) where the file allows it, else requested and evicted once used.
     private func request(position: Int) {
         requestMetadata(for: position)
-        let (resident, requested) = request(steps[position])
-        let evictions = state.withLock { state in
-            // Requested twice (see `plan(through:)`): the second finds the first's pages on
-            // their way; the first's figures stand.
-            if state.planned[position] == nil {
-                state.planned[position] = (resident, requested.reduce(0) { $0 + $1.count })
-            }
-            if !requested.isEmpty, state.release[position] == nil { state.release[position] = requested }
-            return decide(&state)
+        let step = steps[position]
+        guard let file = step.reader.mappedFile,
+            let ranges = try? step.reader.bodyRanges(ofBatch: step.batch, columns: columns)
+        else {
+            // A batch whose metadata is bad is left for the read to report.
+            state.withLock { state in if state.planned[position] == nil { state.planned[position] = (0, 0) } }
+            return
         }
-        for (position, spans) in evictions { evictFromCache(spans, of: position) }
+        var resident = 0
+        var missing: [Range<Int>] = []
+        for range in ranges {
+            if let bytes = try? file.residentBytes(in: range), bytes < range.count {
+                missing.append(range)
+            } else {
+                resident += range.count
+            }
+        }
+        let requested = missing.reduce(0) { $0 + $1.count }
+        let input = step.reader.input as? MappedFileInput
+        let plan = state.withLock { state -> Plan in
+            let share = state.keepShare ?? keepShare(neededBytes: resident + requested, position: position)
+            state.keepShare = share
+            // Requested twice (see `plan(through:)`): the first's figures stand.
+            guard state.planned[position] == nil else { return .none }
+            let keep = share >= 1 || (Double(position + 1) * share).rounded(.down) > (Double(position) * share).rounded(.down)
+            guard !keep, resident == 0, !missing.isEmpty, input != nil, policy.releaseBehind, policy.prefetch == .willNeed
+            else { return .cache(evict: !keep) }
+            let read = DirectRead()
+            state.direct[position] = read
+            state.planned[position] = (0, requested)
+            return .direct(read)
+        }
+        switch plan {
+        case .none:
+            return
+        case .direct(let read):
+            let body = step.reader.recordBatchBodyRange(at: step.batch).flatMap { input?.readDirect(missing, span: $0) }
+            if body == nil { requestIntoCache(missing, of: position, in: file, resident: 0, evict: true) }
+            read.finish(body)
+        case .cache(let evict):
+            requestIntoCache(missing, of: position, in: file, resident: resident, evict: evict)
+        }
     }
 
-    /// Decides, in scan order (not the order requests finish in), which positions' requested
-    /// pages stay cached: a position's resident bytes count first, then its requested ones
-    /// stay if they fit the budget's share of the scan so far (by message bytes). So what
-    /// stays is spread evenly over the scan, and the next scan, finding a cached batch
-    /// between two it must read, works on it while the disk reads them; the same positions
-    /// stay cached run after run.
-    /// Returns the spans of positions already released that are to leave the cache.
-    private func decide(_ state: inout State) -> [(Int, [Range<Int>])] {
-        var evictions: [(Int, [Range<Int>])] = []
-        while state.decided < steps.count, let planned = state.planned[state.decided] {
-            let position = state.decided
-            state.cached += planned.resident
-            state.decidedMessageBytes += messageBytes[position]
-            let share = totalMessageBytes == 0
-                ? cacheBudget
-                : Int(Double(cacheBudget) * Double(state.decidedMessageBytes) / Double(totalMessageBytes))
-            let evict = state.cached + planned.requested > min(cacheBudget, share)
-            if !evict { state.cached += planned.requested }
-            state.evict[position] = evict
-            if let spans = state.releasedUndecided.removeValue(forKey: position), evict { evictions.append((position, spans)) }
-            state.decided += 1
+    /// How one position's missing ranges are read.
+    private enum Plan {
+        /// Not at all: another thread has requested them.
+        case none
+        /// Past the page cache, into memory of their own.
+        case direct(DirectRead)
+        /// Into the page cache; with `evict`, to leave it once used.
+        case cache(evict: Bool)
+    }
+
+    /// Requests `missing` into the page cache and records the position's figures; with
+    /// `evict`, its pages leave the cache once its batch is used.
+    private func requestIntoCache(_ missing: [Range<Int>], of position: Int, in file: MappedFile, resident: Int, evict: Bool) {
+        if policy.prefetch == .willNeed { for range in missing { try? file.advise(.willNeed, range) } }
+        state.withLock { state in
+            if state.planned[position] == nil { state.planned[position] = (resident, missing.reduce(0) { $0 + $1.count }) }
+            if !missing.isEmpty, state.release[position] == nil { state.release[position] = (missing, evict) }
         }
-        return evictions
+    }
+
+    /// The share of the scan's batches that may stay cached: the budget over the scan's needed
+    /// bytes, estimated from one batch's (its needed bytes per message byte, times all the
+    /// messages). Batches `p` with `⌊(p + 1) × share⌋ > ⌊p × share⌋` stay: spread evenly over
+    /// the scan, and the same ones run after run. So the next scan, finding a cached batch
+    /// between two it must read, works on it while the disk reads them.
+    private func keepShare(neededBytes: Int, position: Int) -> Double {
+        guard neededBytes > 0, messageBytes[position] > 0 else { return 1 }
+        let scanBytes = Double(neededBytes) / Double(messageBytes[position]) * Double(totalMessageBytes)
+        return Double(cacheBudget) / scanBytes
     }
 
     /// Planning a position reads its metadata (a `pread`): cold, that read would wait behind
@@ -309,42 +350,31 @@ public final class PlannedScan: Sendable {
     /// Unmaps the pages requested for `position` (called when its batch's last view goes) and
     /// evicts from the cache those past the budget.
     fileprivate func release(_ position: Int, in file: MappedFile) {
-        guard let (spans, evict) = state.withLock({ state -> ([Range<Int>], Bool)? in
-            guard let spans = state.release.removeValue(forKey: position) else { return nil }
-            guard position < state.decided else {
-                state.releasedUndecided[position] = spans
-                return (spans, false)
-            }
-            return (spans, state.evict[position])
-        }) else { return }
+        guard let (spans, evict) = state.withLock({ $0.release.removeValue(forKey: position) }) else { return }
         for span in spans { try? file.advise(.dontNeed, span) }
-        if evict { evictFromCache(spans, of: position) }
-    }
-
-    /// Evicts `spans` of `position`'s file from the page cache (they are unmapped already).
-    private func evictFromCache(_ spans: [Range<Int>], of position: Int) {
-        guard let input = steps[position].reader.input as? MappedFileInput else { return }
+        guard evict, let input = steps[position].reader.input as? MappedFileInput else { return }
         for span in spans { input.evictFromCache(span) }
     }
+}
 
-    /// Requests one step's ranges that are not resident; returns the bytes of its ranges that
-    /// were wholly resident, and the ranges requested. Advice is only advice: a failing call
-    /// changes nothing read, and a batch whose metadata is bad is left for the read to report.
-    private func request(_ step: Step) -> (resident: Int, requested: [Range<Int>]) {
-        guard let file = step.reader.mappedFile,
-            let ranges = try? step.reader.bodyRanges(ofBatch: step.batch, columns: columns)
-        else { return (0, []) }
-        var requested: [Range<Int>] = []
-        var residentBytes = 0
-        for range in ranges {
-            guard let resident = try? file.residentBytes(in: range), resident < range.count else {
-                residentBytes += range.count
-                continue
-            }
-            if policy.prefetch == .willNeed { try? file.advise(.willNeed, range) }
-            requested.append(range)
-        }
-        return (residentBytes, requested)
+/// A batch body being read past the page cache by one thread, waited for by the one that
+/// reads the batch.
+private final class DirectRead: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    /// Written once, before `done` is signalled.
+    private var body: Buffer?
+
+    /// Hands over the body (nil: the read failed, read through the mapping).
+    func finish(_ body: Buffer?) {
+        self.body = body
+        done.signal()
+    }
+
+    /// Blocks until `finish`, then returns what it handed over.
+    func wait() -> Buffer? {
+        done.wait()
+        defer { done.signal() }
+        return body
     }
 }
 
