@@ -61,7 +61,8 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
         public static let append = OpenOptions(rawValue: 1 << 2)
         /// Reads and writes bypass the page cache (`O_DIRECT`): offsets, lengths and memory
         /// must be aligned to the device's block size (see `readDirect`). Opening throws
-        /// where the file system does not support it (tmpfs, for one).
+        /// where the file system does not support it (tmpfs before Linux 6.6, for one).
+        /// Linux only: elsewhere the flag is ignored and reads go through the cache.
         public static let direct = OpenOptions(rawValue: 1 << 4)
         /// With `.create`: fail if the file already exists (`O_EXCL`).
         public static let exclusive = OpenOptions(rawValue: 1 << 3)

@@ -38,7 +38,8 @@ public struct ScanIOPolicy: Sendable, Hashable {
     /// (`POSIX_FADV_DONTNEED`). So a scan larger than memory never makes the kernel reclaim,
     /// and leaves cached a set of batches that the next scan finds and keeps — where LRU
     /// would leave the tail of the scan, which the next scan's own reads evict before they
-    /// get there. nil: what `MemoryUsage.cacheableBytes()` reports when the scan starts, less
+    /// get there. nil: what `MemoryUsage.cacheableBytes()` reports (read at most once a second;
+    /// not at all for a scan of at most 16 MiB of batches) when the scan starts, less
     /// room for the window, the bodies read past the cache and the batches being read
     /// (`3 × readAhead + 128 MiB`; with less, a 1 GiB group still hit its limit).
     public var cacheBudget: Int?
@@ -150,8 +151,10 @@ public final class PlannedScan: Sendable {
         messageBytes = steps.map { $0.reader.recordBatchByteRange(at: $0.batch)?.count ?? 0 }
         totalMessageBytes = messageBytes.reduce(0, +)
         let room = 3 * policy.readAhead + (128 << 20)
+        // A scan of a few batches cannot strain memory: it skips reading the memory figures.
+        let measured = totalMessageBytes <= 16 << 20 ? nil : Self.cacheableBytes().map { $0 - room }
         // At most 2^60: the budget's share of the scan is computed in floating point.
-        cacheBudget = max(0, min(1 << 60, policy.cacheBudget ?? ((try? MemoryUsage.cacheableBytes()).map { $0 - room } ?? .max)))
+        cacheBudget = max(0, min(1 << 60, policy.cacheBudget ?? measured ?? .max))
         for file in mappings where file.fact(ActiveScans.key, make: ActiveScans.init).begin() {
             try? file.advise(.random)
         }
@@ -328,6 +331,19 @@ public final class PlannedScan: Sendable {
         let scanBytes = Double(neededBytes) / Double(messageBytes[position]) * Double(totalMessageBytes)
         return Double(cacheBudget) / scanBytes
     }
+
+    /// `MemoryUsage.cacheableBytes()`, read at most once a second: it reads a few files
+    /// (~50 µs), too much to add to every query of an in-memory benchmark.
+    private static func cacheableBytes() -> Int? {
+        let now = ContinuousClock.now
+        if let (time, bytes) = recentCacheableBytes.withLock({ $0 }), now - time < .seconds(1) { return bytes }
+        guard let bytes = try? MemoryUsage.cacheableBytes() else { return nil }
+        recentCacheableBytes.withLock { $0 = (now, bytes) }
+        return bytes
+    }
+
+    /// The last `cacheableBytes()` and when it was read.
+    private static let recentCacheableBytes = Mutex<(ContinuousClock.Instant, Int)?>(nil)
 
     /// Planning a position reads its metadata (a `pread`): cold, that read would wait behind
     /// the body ranges already requested. So the metadata of the positions ahead is requested
