@@ -1,6 +1,5 @@
 import QuiverArrow
 import QuiverBytes
-import Synchronization
 
 /// How a reader opened by path gets the file's bytes: pyarrow's `memory_map` versus `OSFile`.
 ///
@@ -143,9 +142,6 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
     private let descriptor: FileDescriptor
     /// Where metadata copies come from (never the caller's pool: they are not buffers).
     private static let metadataPool = MemoryPool()
-    /// Where bodies read past the page cache go: a scan under memory pressure reads them, so
-    /// the free blocks kept for reuse are bounded well below the default pool's 1 GiB.
-    private static let directPool = MemoryPool(retainedBytesLimit: 32 << 20)
 
     /// Opens and maps `path`; with `cache`, reuses its mapping of this version of the file.
     init(path: String, cache: MappingCache? = nil) throws {
@@ -158,29 +154,9 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
         }
     }
 
-    /// The same file opened again `O_DIRECT` (through `/proc/self/fd`, so a path renamed over
-    /// since cannot swap the file), on first use; nil inside if that failed.
-    private let directDescriptor = Mutex<FileDescriptor??>(nil)
-
-    deinit {
-        try? descriptor.close()
-        if case let descriptor?? = directDescriptor.withLock({ $0 }) { try? descriptor.close() }
-    }
+    deinit { try? descriptor.close() }
 
     var size: Int { mapping.size }
-
-    /// `ranges` of the file read past the page cache into memory laid out like `span` (see
-    /// `FileDescriptor.readDirect`), or nil where direct reads are not available or fail (the
-    /// caller then reads through the mapping). Blocks until the bytes arrive.
-    func readDirect(_ ranges: [Range<Int>], span: Range<Int>) -> Buffer? {
-        let direct = directDescriptor.withLock { opened -> FileDescriptor? in
-            if opened == nil {
-                opened = .some(try? FileDescriptor.open("/proc/self/fd/\(descriptor.rawValue)", .readOnly, options: .direct))
-            }
-            return opened ?? nil
-        }
-        return try? direct?.readDirect(ranges, span: span, pool: Self.directPool)
-    }
 
     func read(at offset: Int, count: Int) throws -> Buffer {
         try mapping.read(at: offset, count: count)
@@ -189,12 +165,6 @@ final class MappedFileInput: RandomAccessInput, @unchecked Sendable {
     /// Advice for the descriptor's own reads (`posix_fadvise`): the metadata `pread`s.
     func adviseDescriptor(_ advice: AccessAdvice) {
         try? descriptor.advise(advice)
-    }
-
-    /// Evicts `range`'s clean pages from the page cache (`POSIX_FADV_DONTNEED`); pages still
-    /// mapped by someone stay. Advice: a failure changes nothing read.
-    func evictFromCache(_ range: Range<Int>) {
-        try? descriptor.advise(.dontNeed, offset: range.lowerBound, count: range.count)
     }
 
     /// The `count` bytes at `offset` (a message's framing and flatbuffer) in a buffer of

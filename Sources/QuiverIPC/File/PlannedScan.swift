@@ -275,14 +275,13 @@ public final class PlannedScan: Sendable {
             }
         }
         let requested = missing.reduce(0) { $0 + $1.count }
-        let input = step.reader.input as? MappedFileInput
         let plan = state.withLock { state -> Plan in
             let share = state.keepShare ?? keepShare(neededBytes: resident + requested, position: position)
             state.keepShare = share
             // Requested twice (see `plan(through:)`): the first's figures stand.
             guard state.planned[position] == nil else { return .none }
             let keep = share >= 1 || (Double(position + 1) * share).rounded(.down) > (Double(position) * share).rounded(.down)
-            guard !keep, resident == 0, !missing.isEmpty, input != nil, policy.releaseBehind, policy.prefetch == .willNeed
+            guard !keep, resident == 0, !missing.isEmpty, policy.releaseBehind, policy.prefetch == .willNeed
             else { return .cache(evict: !keep) }
             let read = DirectRead()
             state.direct[position] = read
@@ -293,7 +292,9 @@ public final class PlannedScan: Sendable {
         case .none:
             return
         case .direct(let read):
-            let body = step.reader.recordBatchBodyRange(at: step.batch).flatMap { input?.readDirect(missing, span: $0) }
+            let body = step.reader.recordBatchBodyRange(at: step.batch).flatMap {
+                file.readDirect(missing, span: $0, pool: Self.directPool)
+            }
             if body == nil { requestIntoCache(missing, of: position, in: file, resident: 0, evict: true) }
             read.finish(body)
         case .cache(let evict):
@@ -342,6 +343,10 @@ public final class PlannedScan: Sendable {
         return bytes
     }
 
+    /// Where bodies read past the page cache go: a scan under memory pressure reads them, so
+    /// the free blocks kept for reuse are bounded well below the default pool's 1 GiB.
+    private static let directPool = MemoryPool(retainedBytesLimit: 32 << 20)
+
     /// The last `cacheableBytes()` and when it was read.
     private static let recentCacheableBytes = Mutex<(ContinuousClock.Instant, Int)?>(nil)
 
@@ -368,8 +373,8 @@ public final class PlannedScan: Sendable {
     fileprivate func release(_ position: Int, in file: MappedFile) {
         guard let (spans, evict) = state.withLock({ $0.release.removeValue(forKey: position) }) else { return }
         for span in spans { try? file.advise(.dontNeed, span) }
-        guard evict, let input = steps[position].reader.input as? MappedFileInput else { return }
-        for span in spans { input.evictFromCache(span) }
+        guard evict else { return }
+        for span in spans { file.evictFromCache(span) }
     }
 }
 
