@@ -39,6 +39,8 @@ struct QueryCommand: ParsableCommand {
     var ioThreads: Int = ScanIOPolicy.default.planners
     @Flag(help: "Keep the pages a scan read from disk mapped after their batch is done (default: release them, so the kernel reclaims them first).")
     var keepPages = false
+    @Option(name: .customLong("cache-budget"), help: "MiB of the query's columns that may stay in the page cache after the scan; batches past it are read around the cache (O_DIRECT) or evicted once used (default: what the memory limit allows).")
+    var cacheBudgetMiB: Int?
     @Flag(help: "Verify each store batch's checksum as it is read: damaged data fails the query instead of altering its result.")
     var verify = false
 
@@ -51,7 +53,7 @@ struct QueryCommand: ParsableCommand {
         let faultsBefore = try? MemoryUsage.majorFaults()
         let io = ScanIOPolicy(
             readAhead: max(0, readAheadMiB) << 20, prefetch: readAheadMiB > 0 ? .willNeed : .none, planners: ioThreads,
-            releaseBehind: !keepPages)
+            releaseBehind: !keepPages, cacheBudget: cacheBudgetMiB.map { $0 << 20 })
         let tables = try Query.tables(at: path, verifyChecksums: verify, ioPolicy: io)
         let query: Query
         do {

@@ -126,6 +126,30 @@ import Testing
         #expect(try MappedFile(path: path).buffer.array[38..<44] == ArraySlice(patternBytes(100)[38..<40] + [7, 7] + patternBytes(100)[42..<44]))
     }
 
+    /// Direct reads of unaligned ranges land where the span says, whatever the alignment of
+    /// the range ends, the span's start and the memory, up to the file's unaligned end.
+    @Test(arguments: [0, 1, 511, 4000])
+    func directReadsPlaceEachRangeAtItsOffsetInTheSpan(spanStart: Int) throws {
+        let size = 300_000 + 77
+        let bytes = patternBytes(size)
+        let path = try temporaryFile(bytes)
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(path, .readOnly, options: .direct)
+        } catch {
+            return  // a file system without O_DIRECT: the scan reads through the mapping
+        }
+        defer { try? descriptor.close() }
+        let ranges = [spanStart + 3..<spanStart + 1000, spanStart + 9000..<spanStart + 73_001, size - 5000..<size]
+        let buffer = try descriptor.readDirect(ranges, span: spanStart..<size)
+        #expect(buffer.count == size - spanStart)
+        for range in ranges {
+            let start = range.lowerBound - spanStart
+            #expect(buffer.array[start..<(start + range.count)] == ArraySlice(bytes[range]))
+        }
+        #expect(throws: QuiverError.self) { try descriptor.readDirect([size - 10..<size + 100], span: 0..<size + 100) }
+    }
+
     @Test func positionedReadsAndWrites() throws {
         let path = try temporaryFile(patternBytes(64))
         let descriptor = try FileDescriptor.open(path, .readWrite)

@@ -35,6 +35,19 @@ import Testing
         #endif
     }
 
+    /// What a scan may keep cached is bounded by the machine's available memory (and by a
+    /// memory group's limit, where there is one), and is more than nothing on a test machine.
+    @Test func cacheableBytesAreAtMostTheAvailableMemory() throws {
+        #if os(Linux)
+        let meminfo = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let line = try #require(meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") })
+        let total = try #require(line.split(separator: " ").dropFirst().first.flatMap { Int($0) }) * 1024
+        let cacheable = try MemoryUsage.cacheableBytes()
+        #expect(cacheable > 0)
+        #expect(cacheable <= total)
+        #endif
+    }
+
     @Test func touchingEvictedMappedPagesIsAMajorFault() throws {
         #if os(Linux)
         let path = try Self.coldFile()

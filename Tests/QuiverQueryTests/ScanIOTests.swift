@@ -43,6 +43,18 @@ import Testing
         try descriptor.advise(.dontNeed)
     }
 
+    /// Syncs a store table's files and evicts their pages; returns their paths.
+    static func evictFiles(of source: StoreTableSource) throws -> Set<String> {
+        let paths = Set(source.snapshot.files.map(\.path))
+        for path in paths {
+            let descriptor = try FileDescriptor.open(path, .readOnly)
+            try descriptor.sync()
+            try descriptor.close()
+            try evict(path)
+        }
+        return paths
+    }
+
     /// Bytes of the file in the page cache now (a fresh mapping: `mincore` looks at the cache).
     static func residentBytes(_ path: String) throws -> Int {
         try MappedFile(path: path).residentBytes()
@@ -104,6 +116,63 @@ import Testing
         #expect(reference.batches[0].logicallyEquals(cold.batches[0]))
     }
 
+    /// A scan larger than its cache budget keeps about the budget of what it reads cached,
+    /// whole batches spread over the scan, and reads the others past the cache; the next scan
+    /// finds the same batches cached and keeps them. Before, everything read stayed cached, and
+    /// under a memory limit the next scan's reads evicted what it was about to find.
+    @Test func aScanPastItsCacheBudgetKeepsTheSameBatchesCachedRunAfterRun() throws {
+        let path = try Self.writeCold(Self.wideBatch())
+        defer { Self.cleanUp(path) }
+        var source = try FileBatchSource(path: path)
+        let ranges = try (0..<Self.batches).map { try source.reader.bodyRanges(ofBatch: $0, columns: [7]) }
+        let batchBytes = ranges.map { $0.reduce(0) { $0 + $1.count } }
+        let budget = batchBytes.reduce(0, +) * 5 / 16
+        source.ioPolicy = ScanIOPolicy(cacheBudget: budget)
+        let query = try Query(sql: "SELECT sum(c7) AS s FROM t", tables: ["t": source])
+        func residentPerBatch() throws -> [Int] {
+            let mapping = try MappedFile(path: path)
+            return try ranges.map { try $0.reduce(0) { $0 + (try mapping.residentBytes(in: $1)) } }
+        }
+        let cold = try query.execute()
+        let afterCold = try residentPerBatch()
+        // Whole batches (partial pages at the column's ends may be shared with other bytes).
+        let cachedBatches = afterCold.indices.filter { afterCold[$0] == batchBytes[$0] }
+        #expect(afterCold.indices.allSatisfy { cachedBatches.contains($0) || afterCold[$0] <= 2 * MemoryUsage.pageSize })
+        #expect(cachedBatches.count == 4 || cachedBatches.count == 5, "cached: \(cachedBatches)")
+        #expect(cachedBatches.last ?? 0 >= Self.batches / 2, "cached: \(cachedBatches), not spread over the scan")
+        // The batches not kept were read past the cache (or through it, and evicted).
+        let expected = try Int64Array(Self.wideBatch().columns[7]).values.reduce(0, &+) * Int64(Self.batches)
+        #expect(cold.batches[0].columns[0].formatValue(at: 0) == "\(expected)")
+        let warm = try query.execute()
+        #expect(warm.batches[0].logicallyEquals(cold.batches[0]))
+        #expect(try residentPerBatch() == afterCold)
+    }
+
+    /// The same for a store table, whose files are mapped without a descriptor kept open: the
+    /// scan reopens them by path (checking they are the files mapped) to read past the cache.
+    @Test func aStoreScanPastItsCacheBudgetReadsTheRestPastTheCache() throws {
+        let directory = try TestPaths.temporaryDirectory("quiver-scan-io-budget")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store.create(at: directory.path, log: { _ in })
+        let batch = Self.wideBatch()
+        try store.createTable("wide", schema: batch.schema)
+        let writer = try store.writer(for: "wide", options: WriterOptions(durability: .buffered))
+        for _ in 0..<Self.batches { try writer.append(batch) }
+        try writer.close()
+        var source = try StoreTableSource(store: store, table: "wide")
+        let paths = try Self.evictFiles(of: source)
+        let columnBytes = Self.batches * Self.rows * 8
+        source.ioPolicy = ScanIOPolicy(cacheBudget: columnBytes / 4)
+        let result = try Query(sql: "SELECT sum(c7) AS s FROM wide", tables: ["wide": source]).execute()
+        let expected = try Int64Array(batch.columns[7]).values.reduce(0, &+) * Int64(Self.batches)
+        #expect(result.batches[0].columns[0].formatValue(at: 0) == "\(expected)")
+        // A quarter of the column stays cached (and the batches' metadata); not all of it.
+        let cached = try paths.reduce(0) { $0 + (try Self.residentBytes($1)) }
+        #expect(cached >= columnBytes / 4 - Self.rows * 8, "cached \(cached)")
+        #expect(cached <= columnBytes / 4 + 2 * Self.rows * 8, "cached \(cached) of a \(columnBytes)-byte column")
+        for path in paths { MappingCache.shared.remove(path: path) }
+    }
+
     @Test func zoneMapsSkipStoreBatchesBeforeReadingAnyOfTheirBytes() throws {
         let directory = try TestPaths.temporaryDirectory("quiver-scan-io-store")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -120,13 +189,7 @@ import Testing
         }
         try writer.close()
         let source = try StoreTableSource(store: store, table: "sorted")
-        let paths = Set(source.snapshot.files.map(\.path))
-        for path in paths {
-            let descriptor = try FileDescriptor.open(path, .readOnly)
-            try descriptor.sync()
-            try descriptor.close()
-            try Self.evict(path)
-        }
+        let paths = try Self.evictFiles(of: source)
         let before = try paths.reduce(0) { $0 + (try Self.residentBytes($1)) }
 
         let result = try Query(sql: "SELECT sum(v3) AS s FROM sorted WHERE k BETWEEN 40000 AND 40999", tables: ["sorted": source])

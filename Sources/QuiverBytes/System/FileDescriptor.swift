@@ -59,6 +59,11 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
         public static let truncate = OpenOptions(rawValue: 1 << 1)
         /// Every write goes to the end of the file (`O_APPEND`).
         public static let append = OpenOptions(rawValue: 1 << 2)
+        /// Reads and writes bypass the page cache (`O_DIRECT`): offsets, lengths and memory
+        /// must be aligned to the device's block size (see `readDirect`). Opening throws
+        /// where the file system does not support it (tmpfs before Linux 6.6, for one).
+        /// Linux only: elsewhere the flag is ignored and reads go through the cache.
+        public static let direct = OpenOptions(rawValue: 1 << 4)
         /// With `.create`: fail if the file already exists (`O_EXCL`).
         public static let exclusive = OpenOptions(rawValue: 1 << 3)
     }
@@ -78,6 +83,7 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
         if options.contains(.truncate) { flags |= O_TRUNC }
         if options.contains(.append) { flags |= O_APPEND }
         if options.contains(.exclusive) { flags |= O_EXCL }
+        if options.contains(.direct) { flags |= system_O_DIRECT }
         let fd = try valueOrErrno { system_open(path, flags, mode_t(permissions)) }.get("open", path)
         return FileDescriptor(rawValue: fd, path: path)
     }
@@ -114,6 +120,39 @@ public struct FileDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// O(bytes): one `pread` per short read.
     public func pread(fillingUpTo buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws -> Int {
         try fill(buffer) { rest, done in try pread(into: rest, at: offset + done) }
+    }
+
+    /// Reads `ranges` of the file (ascending, disjoint, more than 1 KiB apart, inside `span`)
+    /// into a new allocation from `pool` laid out like `span`: byte `i` of the buffer returned
+    /// is byte `span.lowerBound + i` of the file where it lies in one of `ranges`; the other
+    /// bytes are uninitialised (and, where no range touches their pages, never made resident).
+    /// For a descriptor opened `.direct`: each range is read widened to 512-byte boundaries
+    /// into memory aligned to match, one `pread` per range (plus short reads), so the bytes
+    /// come from the device into this memory without the page cache. Throws `.io` if the
+    /// file ends inside a range, and what `pread` throws (`EINVAL` where the device needs
+    /// more alignment).
+    /// O(bytes of `ranges`).
+    public func readDirect(_ ranges: [Range<Int>], span: Range<Int>, pool: MemoryPool = .default) throws -> Buffer {
+        let block = 512
+        // Room for a range widened by up to a block at either end of the span, and for
+        // sliding the start so that file offsets and addresses agree modulo the block.
+        let allocation = pool.allocate(byteCount: span.count + 3 * block)
+        let shift = try allocation.withUnsafeMutableBytes { memory -> Int in
+            let address = Int(bitPattern: memory.baseAddress) + block
+            let shift = block + ((span.lowerBound - address) % block + block) % block
+            for range in ranges {
+                precondition(range.lowerBound >= span.lowerBound && range.upperBound <= span.upperBound)
+                let start = range.lowerBound - range.lowerBound % block
+                let end = alignUp(range.upperBound, to: block)
+                let slice = UnsafeMutableRawBufferPointer(rebasing: memory[(shift + start - span.lowerBound)..<(shift + end - span.lowerBound)])
+                let read = try pread(fillingUpTo: slice, at: start)
+                guard start + read >= range.upperBound else {
+                    throw QuiverError(.io, "pread(\(description)): file ended at \(start + read), before \(range.upperBound)")
+                }
+            }
+            return shift
+        }
+        return try allocation.buffer(count: shift + span.count).slice(offset: shift, count: span.count)
     }
 
     /// Loops `readOnce(rest, filledSoFar)` over the unfilled rest of `buffer` until it is

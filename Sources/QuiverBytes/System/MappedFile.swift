@@ -40,6 +40,11 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
     /// which is not mapped at all: `mmap` rejects length 0).
     public let buffer: Buffer
     private let facts = Mutex<[String: any AnyObject & Sendable]>([:])
+    /// The file's device and inode when mapped (nil for an empty file).
+    private let identity: FileIdentity?
+    /// The file reopened by `path` on first use — buffered (key false), for cache advice, and
+    /// `O_DIRECT` (key true) — or nil inside if that failed or `path` now names another file.
+    private let reopened = Mutex<[Bool: FileDescriptor?]>([:])
 
     /// A fact about the mapped bytes that holds as long as this mapping does (e.g. which
     /// batches a reader has already validated), made by `make` the first time `key` is asked
@@ -73,6 +78,7 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
         let size = status.size
         path = descriptor.description
         self.size = size
+        identity = status.identity
         guard size > 0 else {
             buffer = .empty
             return
@@ -110,6 +116,42 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
         let range = range ?? 0..<size
         try checkRange(offset: range.lowerBound, count: range.count, within: size)
         return try MemoryUsage.residentBytes(address: buffer.baseAddress + range.lowerBound, count: range.count)
+    }
+
+    /// Reads `ranges` of the file past the page cache (`O_DIRECT`) into memory from `pool`
+    /// laid out like `span` (see `FileDescriptor.readDirect`), through the file reopened by
+    /// `path` — only if that is still the file mapped (same device and inode; appended to is
+    /// fine: mapped bytes never change). nil where that fails, the file system has no
+    /// `O_DIRECT`, or the read fails: the caller reads through the mapping. Blocks until the
+    /// bytes arrive. O(bytes of `ranges`), plus an `open` and `fstat` the first time.
+    public func readDirect(_ ranges: [Range<Int>], span: Range<Int>, pool: MemoryPool) -> Buffer? {
+        try? reopen(direct: true)?.readDirect(ranges, span: span, pool: pool)
+    }
+
+    /// Evicts `range`'s clean pages from the page cache (`POSIX_FADV_DONTNEED` through the
+    /// file reopened by `path`, if it is still this file); pages mapped by anyone stay (so
+    /// unmap them first: `advise(.dontNeed, range)`). Advice: a failure changes nothing read.
+    public func evictFromCache(_ range: Range<Int>) {
+        try? reopen(direct: false)?.advise(.dontNeed, offset: range.lowerBound, count: range.count)
+    }
+
+    /// The file reopened by path (see `reopened`).
+    private func reopen(direct: Bool) -> FileDescriptor? {
+        reopened.withLock { opened in
+            if let known = opened[direct] { return known }
+            var descriptor = try? FileDescriptor.open(path, .readOnly, options: direct ? .direct : [])
+            let now = try? descriptor?.status().identity
+            if now?.device != identity?.device || now?.inode != identity?.inode || identity == nil {
+                try? descriptor?.close()
+                descriptor = nil
+            }
+            opened[direct] = descriptor
+            return descriptor
+        }
+    }
+
+    deinit {
+        for case let descriptor?? in reopened.withLock({ Array($0.values) }) { try? descriptor.close() }
     }
 
     /// `range` checked against `size` and widened to the pages that hold it; `nil` if empty.

@@ -147,6 +147,53 @@ public enum MemoryUsage {
         #endif
     }
 
+    /// Bytes of file pages this process can keep in the page cache before the kernel must
+    /// reclaim some: the system's `MemAvailable`, and under a memory cgroup (v1 or v2) its
+    /// limit less the group's anonymous memory, whichever is smaller (v1's
+    /// `hierarchical_memory_limit` covers the ancestors; under v2 every ancestor's
+    /// `memory.max` is read). Read now: it changes as other processes allocate. A few small
+    /// file reads; Linux only (`.unsupported` elsewhere).
+    public static func cacheableBytes() throws -> Int {
+        var available = Int.max
+        for line in try procFile("/proc/meminfo").split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            // "MemAvailable:   23456789 kB"
+            if let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { available = kilobytes * 1024 }
+        }
+        for line in (try? procFile("/proc/self/cgroup"))?.split(separator: "\n") ?? [] {
+            // v1: "7:memory:/group" (or "7:cpu,memory:/group"); v2: "0::/group".
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let path = parts[2] == "/" ? "" : String(parts[2])
+            if parts[1].split(separator: ",").contains("memory") {
+                let stat = statFields("/sys/fs/cgroup/memory\(path)/memory.stat")
+                if let limit = stat["hierarchical_memory_limit"] {
+                    available = min(available, limit - (stat["total_rss"] ?? 0))
+                }
+            } else if parts[0] == "0", parts[1].isEmpty {
+                var group = path
+                while !group.isEmpty {
+                    if let text = try? procFile("/sys/fs/cgroup\(group)/memory.max"),
+                        let limit = text.split(whereSeparator: \.isWhitespace).first.flatMap({ Int($0) }) {
+                        let anonymous = statFields("/sys/fs/cgroup\(group)/memory.stat")["anon"] ?? 0
+                        available = min(available, limit - anonymous)
+                    }
+                    group = String(group[..<(group.lastIndex(of: "/") ?? group.startIndex)])
+                }
+            }
+        }
+        return max(0, available)
+    }
+
+    /// The "name value" lines of a cgroup `memory.stat` file; empty if it cannot be read.
+    private static func statFields(_ path: String) -> [Substring: Int] {
+        var fields: [Substring: Int] = [:]
+        for line in (try? procFile(path))?.split(separator: "\n") ?? [] {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Int(parts[1]) { fields[parts[0]] = value }
+        }
+        return fields
+    }
+
     /// The text of a small `/proc` file (read whole; they are a few hundred bytes).
     private static func procFile(_ path: String) throws -> Substring {
         #if os(Linux)

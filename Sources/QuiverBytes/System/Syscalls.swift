@@ -26,6 +26,15 @@ func system_open(_ path: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t) ->
 @inline(__always)
 func system_close(_ fd: CInt) -> CInt { close(fd) }
 
+/// `O_DIRECT`, which Glibc's Swift module does not export (it sits behind `_GNU_SOURCE`).
+#if os(Linux) && (arch(arm64) || arch(powerpc64le))
+let system_O_DIRECT: CInt = 0o200000
+#elseif os(Linux)
+let system_O_DIRECT: CInt = 0o40000
+#else
+let system_O_DIRECT: CInt = 0
+#endif
+
 @inline(__always)
 func system_isatty(_ fd: CInt) -> CInt { isatty(fd) }
 

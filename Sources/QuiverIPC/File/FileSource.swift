@@ -98,6 +98,13 @@ extension FileReader {
         let block = recordBatchBlocks[index]
         return range.lowerBound..<(range.lowerBound + Int(block.metadataLength))
     }
+
+    /// The bytes of record batch `index`'s body (after its metadata), or nil if its block lies
+    /// outside the messages region.
+    func recordBatchBodyRange(at index: Int) -> Range<Int>? {
+        guard let range = recordBatchByteRange(at: index), let metadata = recordBatchMetadataRange(at: index) else { return nil }
+        return metadata.upperBound..<range.upperBound
+    }
 }
 
 extension StreamReader {

@@ -16,8 +16,9 @@ public struct ScanIOPolicy: Sendable, Hashable {
         case none
     }
 
-    /// Bytes of needed ranges (projected columns, not whole batches) requested ahead of the
-    /// batch being read. At least the next batch is always requested.
+    /// Bytes of needed ranges (projected columns, not whole batches) requested from disk ahead
+    /// of the batch being read; resident ranges are not requested and do not count. At least
+    /// the next batch is always requested.
     public var readAhead: Int
     /// How the window is requested.
     public var prefetch: Prefetch
@@ -29,16 +30,34 @@ public struct ScanIOPolicy: Sendable, Hashable {
     /// reclaim them first. Pages that were resident already are left alone: data that was
     /// warm stays warm.
     public var releaseBehind: Bool
+    /// With `releaseBehind`, how many bytes of the scan's needed ranges may stay in the page
+    /// cache after it. If the scan needs more, only a share of its batches, spread evenly
+    /// over it and the same every run, is read into the cache; the others are read past it
+    /// (`O_DIRECT` into memory of their own, which costs the kernel far less than cache
+    /// pages), or where the file system cannot, read into it and evicted once used
+    /// (`POSIX_FADV_DONTNEED`). So a scan larger than memory never makes the kernel reclaim,
+    /// and leaves cached a set of batches that the next scan finds and keeps — where LRU
+    /// would leave the tail of the scan, which the next scan's own reads evict before they
+    /// get there. nil: what `MemoryUsage.cacheableBytes()` reports (read at most once a second;
+    /// not at all for a scan of at most 16 MiB of batches) when the scan starts, less
+    /// room for the window, the bodies read past the cache and the batches being read
+    /// (`3 × readAhead + 128 MiB`; with less, a 1 GiB group still hit its limit).
+    public var cacheBudget: Int?
 
     /// A policy; see the properties.
-    public init(readAhead: Int = 64 << 20, prefetch: Prefetch = .willNeed, planners: Int = 4, releaseBehind: Bool = true) {
+    public init(
+        readAhead: Int = 64 << 20, prefetch: Prefetch = .willNeed, planners: Int = 4, releaseBehind: Bool = true,
+        cacheBudget: Int? = nil
+    ) {
         self.readAhead = max(0, readAhead)
         self.planners = max(1, planners)
         self.prefetch = prefetch
         self.releaseBehind = releaseBehind
+        self.cacheBudget = cacheBudget.map { max(0, $0) }
     }
 
-    /// 64 MiB ahead with `MADV_WILLNEED` from up to 4 threads, release behind.
+    /// 64 MiB ahead with `MADV_WILLNEED` from up to 4 threads, release behind, cache what
+    /// memory allows.
     public static let `default` = ScanIOPolicy()
 }
 
@@ -48,13 +67,15 @@ public struct ScanIOPolicy: Sendable, Hashable {
 /// ```
 ///  batches, in scan order:  b0   b1   b2   b3   b4   b5 …
 ///                           ^read      ^---- window: the projected columns' buffer ranges
-///                                            of the next batches, readAhead bytes of them,
-///                                            requested with MADV_WILLNEED by a background
-///                                            thread (resident ranges, as mincore tells, are
-///                                            not requested); their metadata a stretch earlier
+///                                            of the next batches not resident (as mincore
+///                                            tells), readAhead bytes of them, requested with
+///                                            MADV_WILLNEED by background threads; their
+///                                            metadata a stretch earlier
 ///  mapping advice while a scan runs: MADV_RANDOM (no read-around on faults: the kernel's
 ///  8 MB window would pull in every column); the descriptor's metadata preads: FADV_RANDOM
 ///  behind the scan: pages brought in for a batch are unmapped when its last view goes
+///  larger than the cache budget: only the batches it keeps are read into the cache; the
+///  others are read with O_DIRECT by the same threads, in the window's turn
 /// ```
 ///
 /// Batches are still views into the mapping (zero-copy; warm data costs nothing extra but
@@ -84,6 +105,11 @@ public final class PlannedScan: Sendable {
     private let state: Mutex<State>
     /// The mappings the scan advised, to restore when it ends.
     private let mappings: [MappedFile]
+    /// Bytes of needed ranges that may stay cached (see `ScanIOPolicy.cacheBudget`).
+    private let cacheBudget: Int
+    /// Per position, the bytes of its batch's message; and of all of them.
+    private let messageBytes: [Int]
+    private let totalMessageBytes: Int
 
     private struct State {
         /// Positions below this have been claimed by a thread that requests their ranges.
@@ -94,11 +120,16 @@ public final class PlannedScan: Sendable {
         var furthest = -1
         /// How many background planners are running.
         var planners = 0
-        /// Per position, the bytes it needs, once its request is done.
-        var neededBytes: [Int?]
-        /// Per position, the page spans requested for it (not resident when planned): released
-        /// when the last view of its batch goes.
-        var release: [Int: [Range<Int>]] = [:]
+        /// Per position, once its request is done: the bytes of its needed ranges that were
+        /// resident, and those it requested.
+        var planned: [(resident: Int, requested: Int)?]
+        /// Per position, the page spans requested for it (not resident when planned): unmapped
+        /// when the last view of its batch goes, and then evicted from the cache if `evict`.
+        var release: [Int: (spans: [Range<Int>], evict: Bool)] = [:]
+        /// Positions read past the page cache, until their batch is read.
+        var direct: [Int: DirectRead] = [:]
+        /// The share of the batches the budget lets stay cached, from the first one planned.
+        var keepShare: Double?
     }
 
     /// Plans a scan of `steps` (in that order) reading `columns` of each. Advises every mapped
@@ -108,7 +139,7 @@ public final class PlannedScan: Sendable {
         self.steps = steps
         self.columns = columns
         self.policy = policy
-        state = Mutex(State(neededBytes: Array(repeating: nil, count: steps.count)))
+        state = Mutex(State(planned: Array(repeating: nil, count: steps.count)))
         var seen = Set<ObjectIdentifier>()
         var mappings: [MappedFile] = []
         for step in steps {
@@ -117,6 +148,13 @@ public final class PlannedScan: Sendable {
             if !mappings.contains(where: { $0 === file }) { mappings.append(file) }
         }
         self.mappings = mappings
+        messageBytes = steps.map { $0.reader.recordBatchByteRange(at: $0.batch)?.count ?? 0 }
+        totalMessageBytes = messageBytes.reduce(0, +)
+        let room = 3 * policy.readAhead + (128 << 20)
+        // A scan of a few batches cannot strain memory: it skips reading the memory figures.
+        let measured = totalMessageBytes <= 16 << 20 ? nil : Self.cacheableBytes().map { $0 - room }
+        // At most 2^60: the budget's share of the scan is computed in floating point.
+        cacheBudget = max(0, min(1 << 60, policy.cacheBudget ?? measured ?? .max))
         for file in mappings where file.fact(ActiveScans.key, make: ActiveScans.init).begin() {
             try? file.advise(.random)
         }
@@ -143,6 +181,11 @@ public final class PlannedScan: Sendable {
         }
         plan(through: position)
         let step = steps[position]
+        if let read = state.withLock({ $0.direct.removeValue(forKey: position) }), let body = read.wait() {
+            return try step.reader.recordBatch(at: step.batch, columns: columns) { mapped in
+                mapped.count == body.count ? body : mapped
+            }
+        }
         guard policy.releaseBehind, let file = step.reader.mappedFile else {
             return try step.reader.recordBatch(at: step.batch, columns: columns)
         }
@@ -167,7 +210,7 @@ public final class PlannedScan: Sendable {
         }
         // Claimed by the background planner but not requested yet: request it here too (a
         // repeated request finds the pages in the cache or on their way, and costs no I/O).
-        if state.withLock({ $0.neededBytes[position] == nil }) { request(position: position) }
+        if state.withLock({ $0.planned[position] == nil }) { request(position: position) }
         guard policy.prefetch == .willNeed else { return }
         let start = state.withLock { state -> Bool in
             state.furthest = max(state.furthest, position)
@@ -190,14 +233,16 @@ public final class PlannedScan: Sendable {
     }
 
     /// The next position to request ahead of the furthest one read, if fewer than `readAhead`
-    /// bytes are requested past it (positions claimed but not done count as the last size
-    /// known); with `commit`, claimed.
+    /// bytes past it are requested from disk (resident ranges cost none: a warm stretch of
+    /// the scan does not hold back the reads after it; positions claimed but not done count
+    /// as the last size known) and fewer than 256 positions are claimed past it; with
+    /// `commit`, claimed.
     private func claimAhead(_ state: inout State, commit: Bool) -> Int? {
-        guard state.claimed < steps.count else { return nil }
+        guard state.claimed < steps.count, state.claimed - state.furthest <= 256 else { return nil }
         var known = 0
         var ahead = 0
         for index in max(0, state.furthest + 1)..<max(state.claimed, state.furthest + 1) {
-            known = state.neededBytes[index] ?? known
+            known = state.planned[index]?.requested ?? known
             ahead += known
         }
         guard ahead < policy.readAhead else { return nil }
@@ -206,15 +251,104 @@ public final class PlannedScan: Sendable {
     }
 
     /// Requests position `position`'s ranges (and the metadata of the stretch ahead of it)
-    /// and records what it needs.
+    /// and records what it needs. Ranges resident already are left alone. The others, for a
+    /// batch the cache budget keeps, are requested into the page cache (`MADV_WILLNEED`);
+    /// for one it does not, read past the cache into memory of their own (`O_DIRECT`, on
+    /// this thread) where the file allows it, else requested and evicted once used.
     private func request(position: Int) {
         requestMetadata(for: position)
-        let (bytes, requested) = request(steps[position])
-        state.withLock { state in
-            state.neededBytes[position] = bytes
-            if !requested.isEmpty { state.release[position] = requested }
+        let step = steps[position]
+        guard let file = step.reader.mappedFile,
+            let ranges = try? step.reader.bodyRanges(ofBatch: step.batch, columns: columns)
+        else {
+            // A batch whose metadata is bad is left for the read to report.
+            state.withLock { state in if state.planned[position] == nil { state.planned[position] = (0, 0) } }
+            return
+        }
+        var resident = 0
+        var missing: [Range<Int>] = []
+        for range in ranges {
+            if let bytes = try? file.residentBytes(in: range), bytes < range.count {
+                missing.append(range)
+            } else {
+                resident += range.count
+            }
+        }
+        let requested = missing.reduce(0) { $0 + $1.count }
+        let plan = state.withLock { state -> Plan in
+            let share = state.keepShare ?? keepShare(neededBytes: resident + requested, position: position)
+            state.keepShare = share
+            // Requested twice (see `plan(through:)`): the first's figures stand.
+            guard state.planned[position] == nil else { return .none }
+            let keep = share >= 1 || (Double(position + 1) * share).rounded(.down) > (Double(position) * share).rounded(.down)
+            guard !keep, resident == 0, !missing.isEmpty, policy.releaseBehind, policy.prefetch == .willNeed
+            else { return .cache(evict: !keep) }
+            let read = DirectRead()
+            state.direct[position] = read
+            state.planned[position] = (0, requested)
+            return .direct(read)
+        }
+        switch plan {
+        case .none:
+            return
+        case .direct(let read):
+            let body = step.reader.recordBatchBodyRange(at: step.batch).flatMap {
+                file.readDirect(missing, span: $0, pool: Self.directPool)
+            }
+            if body == nil { requestIntoCache(missing, of: position, in: file, resident: 0, evict: true) }
+            read.finish(body)
+        case .cache(let evict):
+            requestIntoCache(missing, of: position, in: file, resident: resident, evict: evict)
         }
     }
+
+    /// How one position's missing ranges are read.
+    private enum Plan {
+        /// Not at all: another thread has requested them.
+        case none
+        /// Past the page cache, into memory of their own.
+        case direct(DirectRead)
+        /// Into the page cache; with `evict`, to leave it once used.
+        case cache(evict: Bool)
+    }
+
+    /// Requests `missing` into the page cache and records the position's figures; with
+    /// `evict`, its pages leave the cache once its batch is used.
+    private func requestIntoCache(_ missing: [Range<Int>], of position: Int, in file: MappedFile, resident: Int, evict: Bool) {
+        if policy.prefetch == .willNeed { for range in missing { try? file.advise(.willNeed, range) } }
+        state.withLock { state in
+            if state.planned[position] == nil { state.planned[position] = (resident, missing.reduce(0) { $0 + $1.count }) }
+            if !missing.isEmpty, state.release[position] == nil { state.release[position] = (missing, evict) }
+        }
+    }
+
+    /// The share of the scan's batches that may stay cached: the budget over the scan's needed
+    /// bytes, estimated from one batch's (its needed bytes per message byte, times all the
+    /// messages). Batches `p` with `⌊(p + 1) × share⌋ > ⌊p × share⌋` stay: spread evenly over
+    /// the scan, and the same ones run after run. So the next scan, finding a cached batch
+    /// between two it must read, works on it while the disk reads them.
+    private func keepShare(neededBytes: Int, position: Int) -> Double {
+        guard neededBytes > 0, messageBytes[position] > 0 else { return 1 }
+        let scanBytes = Double(neededBytes) / Double(messageBytes[position]) * Double(totalMessageBytes)
+        return Double(cacheBudget) / scanBytes
+    }
+
+    /// `MemoryUsage.cacheableBytes()`, read at most once a second: it reads a few files
+    /// (~50 µs), too much to add to every query of an in-memory benchmark.
+    private static func cacheableBytes() -> Int? {
+        let now = ContinuousClock.now
+        if let (time, bytes) = recentCacheableBytes.withLock({ $0 }), now - time < .seconds(1) { return bytes }
+        guard let bytes = try? MemoryUsage.cacheableBytes() else { return nil }
+        recentCacheableBytes.withLock { $0 = (now, bytes) }
+        return bytes
+    }
+
+    /// Where bodies read past the page cache go: a scan under memory pressure reads them, so
+    /// the free blocks kept for reuse are bounded well below the default pool's 1 GiB.
+    private static let directPool = MemoryPool(retainedBytesLimit: 32 << 20)
+
+    /// The last `cacheableBytes()` and when it was read.
+    private static let recentCacheableBytes = Mutex<(ContinuousClock.Instant, Int)?>(nil)
 
     /// Planning a position reads its metadata (a `pread`): cold, that read would wait behind
     /// the body ranges already requested. So the metadata of the positions ahead is requested
@@ -234,28 +368,34 @@ public final class PlannedScan: Sendable {
         }
     }
 
-    /// Unmaps the pages requested for `position` (called when its batch's last view goes).
+    /// Unmaps the pages requested for `position` (called when its batch's last view goes) and
+    /// evicts from the cache those past the budget.
     fileprivate func release(_ position: Int, in file: MappedFile) {
-        guard let spans = state.withLock({ $0.release.removeValue(forKey: position) }) else { return }
+        guard let (spans, evict) = state.withLock({ $0.release.removeValue(forKey: position) }) else { return }
         for span in spans { try? file.advise(.dontNeed, span) }
+        guard evict else { return }
+        for span in spans { file.evictFromCache(span) }
+    }
+}
+
+/// A batch body being read past the page cache by one thread, waited for by the one that
+/// reads the batch.
+private final class DirectRead: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    /// Written once, before `done` is signalled.
+    private var body: Buffer?
+
+    /// Hands over the body (nil: the read failed, read through the mapping).
+    func finish(_ body: Buffer?) {
+        self.body = body
+        done.signal()
     }
 
-    /// Requests one step's ranges that are not resident; returns the bytes it needs and the
-    /// ranges requested. Advice is only advice: a failing call changes nothing read, and a
-    /// batch whose metadata is bad is left for the read to report.
-    private func request(_ step: Step) -> (bytes: Int, requested: [Range<Int>]) {
-        guard let file = step.reader.mappedFile,
-            let ranges = try? step.reader.bodyRanges(ofBatch: step.batch, columns: columns)
-        else { return (0, []) }
-        var requested: [Range<Int>] = []
-        var bytes = 0
-        for range in ranges {
-            bytes += range.count
-            guard let resident = try? file.residentBytes(in: range), resident < range.count else { continue }
-            if policy.prefetch == .willNeed { try? file.advise(.willNeed, range) }
-            requested.append(range)
-        }
-        return (bytes, requested)
+    /// Blocks until `finish`, then returns what it handed over.
+    func wait() -> Buffer? {
+        done.wait()
+        defer { done.signal() }
+        return body
     }
 }
 
