@@ -187,7 +187,7 @@ final class AggregationState {
         // In chunks no larger than the room left, so `other` never passes `limit`.
         while next < keys.count && other.count < limit {
             let chunk = Array(Int32(next)..<Int32(Swift.min(keys.count, next + limit - other.count)))
-            chunk.withUnsafeBufferPointer { other.intern(keys, groups: $0, targets: targets) { _, _, _ in } }
+            chunk.withUnsafeBufferPointer { other.intern(keys, groups: $0, targets: targets) }
             next += chunk.count
         }
     }
@@ -261,9 +261,19 @@ final class AggregationState {
                     let groups = route.groups[partition]
                     guard !groups.isEmpty else { continue }
                     try groups.withUnsafeBufferPointer { groups in
-                        state.keys!.intern(partial.keys!, groups: groups, targets: route.targets) { group, id, isNew in
-                            let seen = partial.firstSeen[group]
-                            if isNew { firstSeen.append(seen) } else if seen < firstSeen[Int(id)] { firstSeen[Int(id)] = seen }
+                        let before = state.groupCount
+                        state.keys!.intern(partial.keys!, groups: groups, targets: route.targets)
+                        // A partial's keys are distinct, so its new groups got the ids from
+                        // `before` on, in order. Each group's entries are requested ahead: the
+                        // partition's groups lie scattered over the partial's arrays.
+                        partial.firstSeen.withUnsafeBufferPointer { seen in
+                            for (index, group) in groups.lazy.map(Int.init).enumerated() {
+                                if index + Self.gatherDistance < groups.count {
+                                    requestCacheLine(seen.baseAddress! + Int(groups[index + Self.gatherDistance]))
+                                }
+                                let id = Int(route.targets[group])
+                                if id >= before { firstSeen.append(seen[group]) } else if seen[group] < firstSeen[id] { firstSeen[id] = seen[group] }
+                            }
                         }
                         try route.partitionOf.withUnsafeBufferPointer { partitionOf in
                             let map = GroupMap(
@@ -281,6 +291,9 @@ final class AggregationState {
         let merged = try outcomes.map { try $0.value.get() }
         return MergedGroups(parts: merged.map { ($0.columns, $0.firstSeen) })
     }
+
+    /// How many groups ahead a merge requests a partial's entries for a group.
+    static let gatherDistance = 16
 
     /// About how many groups one partition of a merge holds at most (beyond two partitions
     /// per thread): fewer, larger partitions cost less in set-up and in the final gather than
@@ -559,29 +572,36 @@ struct GroupKeys {
     @inline(__always)
     static func partition(_ hash: UInt64, of partitions: Int) -> Int { Int(truncatingIfNeeded: hash >> 40) & (partitions - 1) }
 
-    /// Interns the keys of `other`'s `groups`, writing each one's id here to `targets[g]`, and
-    /// calls `interned(g, id, isNew)` for each, in order.
-    mutating func intern(
-        _ other: GroupKeys, groups: UnsafeBufferPointer<Int32>, targets: UnsafeMutableBufferPointer<Int32>,
-        interned: (Int, Int32, Bool) -> Void
-    ) {
+    /// Interns the keys of `other`'s `groups` (ascending), writing each one's id here to
+    /// `targets[g]`. A merge partition's groups lie scattered over the partial's arrays, so
+    /// each group's key and target are requested `AggregationState.gatherDistance` groups
+    /// ahead.
+    mutating func intern(_ other: GroupKeys, groups: UnsafeBufferPointer<Int32>, targets: UnsafeMutableBufferPointer<Int32>) {
+        let distance = AggregationState.gatherDistance
+        var ids = RowScratch.take(count: groups.count, fill: 0)
+        defer {
+            for (index, group) in groups.enumerated() {
+                if index + distance < groups.count { requestCacheLine(targets.baseAddress! + Int(groups[index + distance])) }
+                targets[Int(group)] = ids[index]
+            }
+            RowScratch.give(ids)
+        }
         if let theirs = other.packed {
             var table = packed!
             packed = nil
             defer { packed = table }
             // The groups' keys in one run, so the table interns them with its probes
-            // requested ahead; a partial's keys are distinct, so an id is new when it is
-            // past the table's count before the run.
-            let gathered = theirs.keys.withUnsafeBufferPointer { keys in groups.map { keys[Int($0)] } }
-            var ids = RowScratch.take(count: groups.count, fill: 0)
-            defer { RowScratch.give(ids) }
-            let before = table.count
+            // requested ahead.
+            var gathered: [PackedKey] = []
+            gathered.reserveCapacity(groups.count)
+            theirs.keys.withUnsafeBufferPointer { keys in
+                for (index, group) in groups.enumerated() {
+                    if index + distance < groups.count { requestCacheLine(keys.baseAddress! + Int(groups[index + distance])) }
+                    gathered.append(keys[Int(group)])
+                }
+            }
             gathered.withUnsafeBufferPointer { gathered in
                 ids.withUnsafeMutableBufferPointer { table.intern(gathered, ids: $0) }
-            }
-            for (group, id) in zip(groups, ids) {
-                targets[Int(group)] = id
-                interned(Int(group), id, Int(id) >= before)
             }
             return
         }
@@ -589,17 +609,10 @@ struct GroupKeys {
         var table = bytes!
         bytes = nil
         defer { bytes = table }
-        var ids = RowScratch.take(count: groups.count, fill: 0)
-        defer { RowScratch.give(ids) }
-        let before = table.count
         theirs.withKeys { key in
             ids.withUnsafeMutableBufferPointer { ids in
                 table.intern(count: groups.count, ids: ids, key: { key(Int(groups[$0])) }) { theirs.hash(of: Int(groups[$0])) }
             }
-        }
-        for (group, id) in zip(groups, ids) {
-            targets[Int(group)] = id
-            interned(Int(group), id, Int(id) >= before)
         }
     }
 
