@@ -526,14 +526,22 @@ struct GroupKeys {
         guard let layout, packed != nil else {
             return bytes!.intern(try KeyEncoder(columns, rowCount: rowCount, pool: pool))
         }
-        let plain = try columns.map { try Take.decodeDictionary($0, pool: pool) }
         var ids = RowScratch.take(count: rowCount, fill: 0)
-        var rowKeys = [PackedKey](repeating: PackedKey(), count: rowCount)
-        rowKeys.withUnsafeMutableBufferPointer { layout.encode(plain, rowCount: rowCount, into: $0) }
-        rowKeys.withUnsafeBufferPointer { rowKeys in
+        try Self.withPackedRows(layout, columns, rowCount: rowCount, pool: pool) { rowKeys in
             ids.withUnsafeMutableBufferPointer { packed!.intern(rowKeys, ids: $0) }
         }
         return ids
+    }
+
+    /// Calls `body` with each row's packed key.
+    private static func withPackedRows(
+        _ layout: PackedKeyLayout, _ columns: [ArrayData], rowCount: Int, pool: MemoryPool,
+        _ body: (UnsafeBufferPointer<PackedKey>) -> Void
+    ) throws {
+        let plain = try columns.map { try Take.decodeDictionary($0, pool: pool) }
+        var rowKeys = [PackedKey](repeating: PackedKey(), count: rowCount)
+        rowKeys.withUnsafeMutableBufferPointer { layout.encode(plain, rowCount: rowCount, into: $0) }
+        rowKeys.withUnsafeBufferPointer(body)
     }
 
     /// Each row's id among the keys held (a `RowScratch` array): -1 for a row whose key is
@@ -543,11 +551,8 @@ struct GroupKeys {
         guard let layout, let packed else {
             return bytes!.lookup(try KeyEncoder(columns, rowCount: rowCount, pool: pool))
         }
-        let plain = try columns.map { try Take.decodeDictionary($0, pool: pool) }
         var ids = RowScratch.take(count: rowCount, fill: 0)
-        var rowKeys = [PackedKey](repeating: PackedKey(), count: rowCount)
-        rowKeys.withUnsafeMutableBufferPointer { layout.encode(plain, rowCount: rowCount, into: $0) }
-        rowKeys.withUnsafeBufferPointer { rowKeys in
+        try Self.withPackedRows(layout, columns, rowCount: rowCount, pool: pool) { rowKeys in
             ids.withUnsafeMutableBufferPointer { packed.lookup(rowKeys, ids: $0) }
         }
         return ids
