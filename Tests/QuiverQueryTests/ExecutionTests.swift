@@ -355,10 +355,14 @@ import Testing
 
     /// Enough (group, value) pairs for the merge to split them into partitions: each partition
     /// takes only the pairs routed to it, integer values (packed pairs) and strings (byte pairs)
-    /// alike, and every group's distinct count (and min and max) equals the reference's.
+    /// alike, and every group's distinct count, min, max, count and sum equals the reference's,
+    /// groups in order of first appearance. At parallelism 4 the merge has 8 partitions, so
+    /// partials are first renumbered by partition (`arrangeByPartition`): integer and string
+    /// keys, every kind of accumulator and the distinct pairs' tags.
     @Test func distinctCountsAcrossPartitionsEqualTheReference() throws {
         var random = SeededRandom(seed: 17)
         var distinct: [Int64: Set<Int64>] = [:]
+        var counts: [Int64: (rows: Int64, sum: Int64)] = [:]
         var order: [Int64] = []
         let batches = try (0..<6).map { _ in
             let keys = (0..<60_000).map { _ in Int64.random(in: 0..<5_000, using: &random) }
@@ -366,17 +370,30 @@ import Testing
             for (key, value) in zip(keys, values) {
                 if distinct[key] == nil { order.append(key) }
                 distinct[key, default: []].insert(value)
+                counts[key, default: (0, 0)].rows += 1
+                counts[key, default: (0, 0)].sum += value
             }
-            return try Make.batch([("k", Make.int64(keys)), ("v", Make.int64(values)), ("s", Make.utf8(values.map { "value \($0)" }))])
+            return try Make.batch([
+                ("k", Make.int64(keys)), ("v", Make.int64(values)), ("s", Make.utf8(values.map { "value \($0)" })),
+                ("ks", Make.utf8(keys.map { "key \($0)" })),
+            ])
         }
         let source = try InMemorySource(batches: batches)
-        let sql = "SELECT k, count(DISTINCT v) AS n, count(DISTINCT s) AS m, min(v), max(v) FROM t GROUP BY k"
-        let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
         #expect(distinct.values.reduce(0) { $0 + $1.count } > 262_144)
-        #expect(rows == order.map { key in
-            let values = distinct[key]!
-            return [.int(key), .int(Int64(values.count)), .int(Int64(values.count)), .int(values.min()!), .int(values.max()!)]
-        })
+        for parallelism in [2, 4] {
+            let options = ExecutionOptions(parallelism: parallelism)
+            let sql = "SELECT k, count(DISTINCT v) AS n, count(DISTINCT s) AS m, min(v), max(v), count(*), sum(v), min(s) FROM t GROUP BY k"
+            let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(options).batches)
+            #expect(rows == order.map { key in
+                let values = distinct[key]!
+                return [.int(key), .int(Int64(values.count)), .int(Int64(values.count)), .int(values.min()!), .int(values.max()!),
+                        .int(counts[key]!.rows), .int(counts[key]!.sum), .string(values.map { "value \($0)" }.min()!)]
+            }, "parallelism \(parallelism)")
+            let byString = Read.rows(try Query(sql: "SELECT ks, count(DISTINCT v), count(*), max(v) FROM t GROUP BY ks", tables: ["t": source]).execute(options).batches)
+            #expect(byString == order.map { key in
+                [.string("key \(key)"), .int(Int64(distinct[key]!.count)), .int(counts[key]!.rows), .int(distinct[key]!.max()!)]
+            }, "parallelism \(parallelism)")
+        }
     }
 
     /// String group keys are interned in runs whose new keys wait aside until the run ends: keys

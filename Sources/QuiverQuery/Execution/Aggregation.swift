@@ -70,6 +70,35 @@ final class AggregationState {
     /// The bytes the group keys take (0 for packed keys).
     var keyBytes: Int { keys?.keyBytes ?? 0 }
 
+    /// Renumbers the groups so that each merge partition's are one stretch of ids, in order of
+    /// first appearance within it: a partition then reads one run of each partial's keys,
+    /// first appearances and accumulator slots, not entries scattered over all of them. A
+    /// stable counting sort by partition; O(groups) for keys and each accumulator (and
+    /// O(bytes) for byte keys). Only for merges of `arrangedPartitions` or more: with fewer
+    /// partitions each one's entries lie close enough together that the copy costs more than
+    /// it saves.
+    fileprivate func arrangeByPartition(_ partitions: Int) {
+        guard partitions >= Self.arrangedPartitions, let keys, keys.count > 1 else { return }
+        let count = keys.count
+        var partitionOf = [UInt8](repeating: 0, count: count)
+        var starts = [Int](repeating: 0, count: partitions + 1)
+        for group in 0..<count {
+            let partition = GroupKeys.partition(keys.hash(of: group), of: partitions)
+            partitionOf[group] = UInt8(partition)
+            starts[partition + 1] += 1
+        }
+        for index in 1...partitions { starts[index] += starts[index - 1] }
+        var order = [Int32](repeating: 0, count: count)
+        for group in 0..<count {
+            let partition = Int(partitionOf[group])
+            order[starts[partition]] = Int32(group)
+            starts[partition] += 1
+        }
+        self.keys = keys.reordered(order)
+        firstSeen = reordered(firstSeen, order, fill: UInt64.max)
+        for accumulator in accumulators { accumulator.reorder(order) }
+    }
+
     /// Splits the distinct counts' pairs by the merge partition of their group (`partitionOf`,
     /// per group; empty with one partition), once, so each partition of a merge reads only
     /// its own pairs rather than all of them: O(pairs) in all instead of O(pairs ×
@@ -235,6 +264,7 @@ final class AggregationState {
         // only its own groups' entries of the routes' targets.
         let shared = UncheckedSendable(partials)
         let routes = concurrentMap(count: partials.count) { index in
+            shared.value[index].arrangeByPartition(partitions)
             let route = PartitionRoute(shared.value[index].keys!, partitions: partitions)
             shared.value[index].routeDistinctPairs(route.partitionOf, partitions: partitions)
             return UncheckedSendable(route)
@@ -291,6 +321,9 @@ final class AggregationState {
         let merged = try outcomes.map { try $0.value.get() }
         return MergedGroups(parts: merged.map { ($0.columns, $0.firstSeen) })
     }
+
+    /// The fewest merge partitions for which partials are renumbered by partition first.
+    static let arrangedPartitions = 8
 
     /// How many groups ahead a merge requests a partial's entries for a group.
     static let gatherDistance = 16
@@ -561,6 +594,13 @@ struct GroupKeys {
     /// The bytes the keys take (0 for packed keys, which take none beyond their words).
     var keyBytes: Int { bytes?.keyBytes ?? 0 }
 
+    /// The same keys with ids renumbered: key `order[i]` becomes key `i`.
+    func reordered(_ order: [Int32]) -> GroupKeys {
+        var keys = self
+        if let packed { keys.packed = packed.reordered(order) } else if let bytes { keys.bytes = bytes.reordered(order) }
+        return keys
+    }
+
     /// Makes room for `groups` more groups whose keys take `bytes` bytes.
     mutating func reserve(groups: Int, bytes: Int) {
         if packed != nil { packed!.reserve(keys: groups) } else { self.bytes?.reserve(keys: groups, bytes: bytes) }
@@ -680,6 +720,17 @@ protocol Accumulator: AnyObject {
     /// group `map.targets[g]` here.
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData
+    /// Renumbers the groups: group `order[i]` becomes group `i` (`order` is a permutation of
+    /// the groups).
+    func reorder(_ order: [Int32])
+}
+
+/// `values` renumbered by `order` (group `order[i]` becomes `i`); a shorter array (groups
+/// never updated) is first grown with `fill`.
+private func reordered<T>(_ values: [T], _ order: [Int32], fill: T) -> [T] {
+    var values = values
+    growSlots(&values, to: order.count, with: fill)
+    return values.withUnsafeBufferPointer { values in order.map { values[Int($0)] } }
 }
 
 private func makeAccumulator(_ call: AggregateCall, pool: MemoryPool) throws -> any Accumulator {
@@ -752,6 +803,12 @@ private struct Carriers {
         growSlots(&counts, to: count, with: 0)
     }
 
+    /// Renumbers the groups as `Accumulator.reorder`.
+    mutating func reorder(_ order: [Int32]) {
+        if isExact { exact = reordered(exact, order, fill: 0) } else { float = reordered(float, order, fill: 0) }
+        counts = reordered(counts, order, fill: 0)
+    }
+
     /// Folds `input` (of physical type `kind`) into the carrier that fits it.
     mutating func fold<U: CarrierUpdate>(_ input: ArrayData, kind: NumberKind, _ update: U) throws -> U.Output {
         try withUnsafeMutablePointer(to: &self) { try kind.visit(Visit(input: input, state: $0, update: update)) }
@@ -806,6 +863,8 @@ private final class CountAccumulator: Accumulator {
             }
         }
     }
+
+    func reorder(_ order: [Int32]) { counts = reordered(counts, order, fill: 0) }
 
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? CountAccumulator else { return }
@@ -917,6 +976,8 @@ private final class SumAccumulator: Accumulator {
         }
     }
 
+    func reorder(_ order: [Int32]) { state.reorder(order) }
+
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? SumAccumulator else { return }
         state.grow(to: groupCount)
@@ -1002,6 +1063,7 @@ private final class SharedSum: Accumulator {
 
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws {}
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {}
+    func reorder(_ order: [Int32]) {}
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         try source.finish(as: call, groupCount: groupCount, pool: pool)
     }
@@ -1115,6 +1177,8 @@ private final class MinMaxAccumulator: Accumulator {
         }
     }
 
+    func reorder(_ order: [Int32]) { state.reorder(order) }
+
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? MinMaxAccumulator else { return }
         state.grow(to: groupCount)
@@ -1192,6 +1256,8 @@ private final class BytesMinMax: Accumulator {
         }
     }
 
+    func reorder(_ order: [Int32]) { values = reordered(values, order, fill: nil) }
+
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? BytesMinMax else { return }
         growSlots(&values, to: groupCount, with: nil)
@@ -1238,9 +1304,27 @@ private final class DistinctAccumulator: Accumulator {
     private var routedBytes: [Int32] = []
     private var routedBytesStarts: [Int] = []
 
+    /// When the state's groups were renumbered (`reorder`), each pair's group id (as tagged)
+    /// → the group's id now. The pairs keep their tags: only a merge reads them after that.
+    private var renumbered: [Int32]? = nil
+
+    /// The group a pair tagged `tag` belongs to now.
+    @inline(__always)
+    private func group(tagged tag: Int) -> Int { renumbered.map { Int($0[tag]) } ?? tag }
+
+    func reorder(_ order: [Int32]) {
+        var renumbered = [Int32](repeating: 0, count: order.count)
+        for (new, old) in order.enumerated() { renumbered[Int(old)] = Int32(new) }
+        if let earlier = self.renumbered { renumbered = earlier.map { renumbered[Int($0)] } }
+        self.renumbered = renumbered
+    }
+
     /// Sorts the pairs by the partition of their group (a counting sort), for `merge`.
     func route(_ partitionOf: [UInt8], partitions: Int) {
-        func partition(_ group: Int) -> Int { group < partitionOf.count ? Int(partitionOf[group]) : 0 }
+        func partition(_ tag: Int) -> Int {
+            let group = group(tagged: tag)
+            return group < partitionOf.count ? Int(partitionOf[group]) : 0
+        }
         if packedPairs.count > 0 {
             var starts = [Int](repeating: 0, count: partitions + 1)
             for key in packedPairs.keys { starts[partition(Int(key.tag)) + 1] += 1 }
@@ -1419,7 +1503,7 @@ private final class DistinctAccumulator: Accumulator {
         var run: [PackedKey] = []
         run.reserveCapacity(isRouted ? candidates.count : candidates.count / Swift.max(1, map.partitionCount))
         for var key in candidates {
-            guard let target = map.target(Int(key.tag)) else { continue }
+            guard let target = map.target(other.group(tagged: Int(key.tag))) else { continue }
             key.tag = UInt64(UInt32(bitPattern: Int32(target)))
             run.append(key)
         }
@@ -1437,7 +1521,7 @@ private final class DistinctAccumulator: Accumulator {
         other.pairs.withKeys { key in
             for id in byteCandidates.lazy.map(Int.init) {
                 let pair = key(id)
-                guard let target = map.target(Int(pair.loadUnaligned(as: Int32.self))) else { continue }
+                guard let target = map.target(other.group(tagged: Int(pair.loadUnaligned(as: Int32.self)))) else { continue }
                 let start = retagged.count
                 retagged.append(contentsOf: pair)
                 retagged.withUnsafeMutableBytes { $0.storeBytes(of: Int32(target), toByteOffset: start, as: Int32.self) }
@@ -1463,9 +1547,12 @@ private final class DistinctAccumulator: Accumulator {
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         var counts = [Int64](repeating: 0, count: groupCount)
         if groupCount > 0 { counts[0] += Int64(values.count + strings.count) }
-        for key in packedPairs.keys where key.tag < UInt64(groupCount) { counts[Int(key.tag)] += 1 }
+        for key in packedPairs.keys {
+            let group = group(tagged: Int(key.tag))
+            if group < groupCount { counts[group] += 1 }
+        }
         for id in 0..<pairs.count {
-            let group = pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) }
+            let group = group(tagged: pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) })
             if group < groupCount { counts[group] += 1 }
         }
         let values = Output.fixed(Int64.self, count: groupCount, pool: pool) { out in

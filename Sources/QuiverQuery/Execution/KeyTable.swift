@@ -279,6 +279,23 @@ struct KeyTable {
         }
     }
 
+    /// The same keys with ids renumbered: key `order[i]` becomes key `i`. O(keys + bytes).
+    func reordered(_ order: [Int32]) -> KeyTable {
+        var table = KeyTable(capacity: 0)
+        table.count = count
+        table.hashes = order.map { hashes[Int($0)] }
+        table.arena.reserveCapacity(arena.count)
+        table.starts.reserveCapacity(count + 1)
+        arena.withUnsafeBytes { arena in
+            for id in order.lazy.map(Int.init) {
+                table.arena.append(contentsOf: arena[starts[id]..<starts[id + 1]])
+                table.starts.append(table.arena.count)
+            }
+        }
+        table.rehash(size: slots.count)
+        return table
+    }
+
     private mutating func grow() { rehash(size: slots.count * 2) }
 
     private mutating func rehash(size: Int) {

@@ -300,6 +300,14 @@ struct PackedKeyTable {
         rehash(size: size)
     }
 
+    /// The same keys with ids renumbered: key `order[i]` becomes key `i`. O(keys).
+    func reordered(_ order: [Int32]) -> PackedKeyTable {
+        var table = self
+        table.keys = keys.withUnsafeBufferPointer { keys in order.map { keys[Int($0)] } }
+        table.rehash(size: slots.count)
+        return table
+    }
+
     private mutating func grow() { rehash(size: slots.count * 2) }
 
     private mutating func rehash(size: Int) {
