@@ -70,31 +70,11 @@ final class AggregationState {
     /// The bytes the group keys take (0 for packed keys).
     var keyBytes: Int { keys?.keyBytes ?? 0 }
 
-    /// Renumbers the groups so that each merge partition's are one stretch of ids, in order of
-    /// first appearance within it: a partition then reads one run of each partial's keys,
-    /// first appearances and accumulator slots, not entries scattered over all of them. A
-    /// stable counting sort by partition; O(groups) for keys and each accumulator (and
-    /// O(bytes) for byte keys). Only for merges of `arrangedPartitions` or more: with fewer
-    /// partitions each one's entries lie close enough together that the copy costs more than
-    /// it saves.
-    fileprivate func arrangeByPartition(_ partitions: Int) {
-        guard partitions >= Self.arrangedPartitions, let keys, keys.count > 1 else { return }
-        let count = keys.count
-        var partitionOf = [UInt8](repeating: 0, count: count)
-        var starts = [Int](repeating: 0, count: partitions + 1)
-        for group in 0..<count {
-            let partition = GroupKeys.partition(keys.hash(of: group), of: partitions)
-            partitionOf[group] = UInt8(partition)
-            starts[partition + 1] += 1
-        }
-        for index in 1...partitions { starts[index] += starts[index - 1] }
-        var order = [Int32](repeating: 0, count: count)
-        for group in 0..<count {
-            let partition = Int(partitionOf[group])
-            order[starts[partition]] = Int32(group)
-            starts[partition] += 1
-        }
-        self.keys = keys.reordered(order)
+    /// Renumbers the groups: group `order[i]` becomes group `i` (keys, first appearances and
+    /// every accumulator's slots). O(groups) for keys and each accumulator, O(bytes) for byte
+    /// keys.
+    fileprivate func renumber(_ order: [Int32]) {
+        keys = keys?.reordered(order)
         firstSeen = reordered(firstSeen, order, fill: UInt64.max)
         for accumulator in accumulators { accumulator.reorder(order) }
     }
@@ -264,9 +244,15 @@ final class AggregationState {
         // only its own groups' entries of the routes' targets.
         let shared = UncheckedSendable(partials)
         let routes = concurrentMap(count: partials.count) { index in
-            shared.value[index].arrangeByPartition(partitions)
-            let route = PartitionRoute(shared.value[index].keys!, partitions: partitions)
-            shared.value[index].routeDistinctPairs(route.partitionOf, partitions: partitions)
+            let partial = shared.value[index]
+            var route = PartitionRoute(partial.keys!, partitions: partitions)
+            // In a large merge each partition takes a thin share of every partial's groups,
+            // scattered over its keys, first appearances and accumulator slots: the partial is
+            // renumbered first so that each partition's groups are one stretch. With fewer
+            // partitions each one's entries lie close enough together that the copy costs
+            // more than it saves.
+            if partitions >= Self.arrangedPartitions && partial.groupCount > 1 { partial.renumber(route.arrangeByPartition()) }
+            partial.routeDistinctPairs(route.partitionOf, partitions: partitions)
             return UncheckedSendable(route)
         }.map(\.value)
         defer { for route in routes { route.targets.deallocate() } }
@@ -486,8 +472,8 @@ struct DistinctSketch {
 /// hash), each partition's groups in ascending order, and room for each group's id in its
 /// partition's merged state (written by that partition only).
 private struct PartitionRoute {
-    let partitionOf: [UInt8]
-    let groups: [[Int32]]
+    private(set) var partitionOf: [UInt8]
+    private(set) var groups: [[Int32]]
     /// Per partition, a sketch of its groups' hashes.
     let sketches: [DistinctSketch]
     let targets: UnsafeMutableBufferPointer<Int32>
@@ -510,6 +496,42 @@ private struct PartitionRoute {
         self.groups = groups
         self.sketches = sketches
     }
+
+    /// The order that makes each partition's groups one stretch of ids (its groups in turn,
+    /// each list ascending: a stable counting sort), and this route renumbered to it; the
+    /// partial is to be renumbered the same way (`AggregationState.renumber`).
+    mutating func arrangeByPartition() -> [Int32] {
+        let order = Array(groups.joined())
+        var next: Int32 = 0
+        for partition in groups.indices {
+            let count = Int32(groups[partition].count)
+            groups[partition] = Array(next..<next + count)
+            if !partitionOf.isEmpty { partitionOf.replaceSubrange(Int(next)..<Int(next + count), with: repeatElement(UInt8(partition), count: Int(count))) }
+            next += count
+        }
+        return order
+    }
+}
+
+/// `0..<count` stably sorted by `partition(i)` (each in `0..<partitions`, at most 256), and
+/// where each partition's run starts (`order[starts[p]..<starts[p + 1]]`): a counting sort.
+private func orderByPartition(count: Int, partitions: Int, _ partition: (Int) -> Int) -> (order: [Int32], starts: [Int]) {
+    var partitionOf = [UInt8](repeating: 0, count: count)
+    var starts = [Int](repeating: 0, count: partitions + 1)
+    for index in 0..<count {
+        let target = partition(index)
+        partitionOf[index] = UInt8(target)
+        starts[target + 1] += 1
+    }
+    for target in 0..<partitions { starts[target + 1] += starts[target] }
+    var next = starts
+    var order = [Int32](repeating: 0, count: count)
+    for index in 0..<count {
+        let target = Int(partitionOf[index])
+        order[next[target]] = Int32(index)
+        next[target] += 1
+    }
+    return (order, starts)
 }
 
 /// Which groups of a partial fold into which groups of a merged state.
@@ -1326,30 +1348,14 @@ private final class DistinctAccumulator: Accumulator {
             return group < partitionOf.count ? Int(partitionOf[group]) : 0
         }
         if packedPairs.count > 0 {
-            var starts = [Int](repeating: 0, count: partitions + 1)
-            for key in packedPairs.keys { starts[partition(Int(key.tag)) + 1] += 1 }
-            for index in 1...partitions { starts[index] += starts[index - 1] }
+            let keys = packedPairs.keys
+            let (order, starts) = orderByPartition(count: keys.count, partitions: partitions) { partition(Int(keys[$0].tag)) }
+            routedPacked = order.map { keys[Int($0)] }
             routedPackedStarts = starts
-            routedPacked = [PackedKey](repeating: PackedKey(), count: packedPairs.count)
-            routedPacked.withUnsafeMutableBufferPointer { routed in
-                for key in packedPairs.keys {
-                    let target = partition(Int(key.tag))
-                    routed[starts[target]] = key
-                    starts[target] += 1
-                }
-            }
         }
         if pairs.count > 0 {
-            let groups = (0..<pairs.count).map { id in pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) } }
-            var starts = [Int](repeating: 0, count: partitions + 1)
-            for group in groups { starts[partition(group) + 1] += 1 }
-            for index in 1...partitions { starts[index] += starts[index - 1] }
-            routedBytesStarts = starts
-            routedBytes = [Int32](repeating: 0, count: pairs.count)
-            for (id, group) in groups.enumerated() {
-                let target = partition(group)
-                routedBytes[starts[target]] = Int32(id)
-                starts[target] += 1
+            (routedBytes, routedBytesStarts) = orderByPartition(count: pairs.count, partitions: partitions) { id in
+                partition(pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) })
             }
         }
     }
