@@ -105,12 +105,22 @@ import Testing
             ("SELECT k, sum(v) AS s FROM t GROUP BY k HAVING count(*) > 8 ORDER BY s DESC, k", 2, 4),
             ("SELECT min(v), k % 7 AS m, count(*) FROM t GROUP BY m ORDER BY m", 0, 3),
         ] {
-            let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
-            let sql = body + " LIMIT \(limit)" + (offset > 0 ? " OFFSET \(offset)" : "")
-            let limited = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
-            #expect(full.count > offset + limit, "\(sql)")
-            #expect(limited == Array(full.dropFirst(offset).prefix(limit)), "\(sql)")
+            let full = try expectLimitedIsHeadOfFull(body, offset: offset, limit: limit, source: source)
+            #expect(full.count > offset + limit, "\(body)")
         }
+    }
+
+    /// Runs `body` whole and with LIMIT `limit` (and OFFSET `offset`) appended, expects the
+    /// limited rows to be the full result's from `offset` on, and returns the full result.
+    private func expectLimitedIsHeadOfFull(
+        _ body: String, offset: Int, limit: Int, source: InMemorySource, parallelism: Int = 2
+    ) throws -> [[V]] {
+        let options = ExecutionOptions(parallelism: parallelism)
+        let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(options).batches)
+        let sql = body + " LIMIT \(limit)" + (offset > 0 ? " OFFSET \(offset)" : "")
+        let limited = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(options).batches)
+        #expect(limited == Array(full.dropFirst(offset).prefix(limit)), "\(sql) at parallelism \(parallelism)")
+        return full
     }
 
     /// LIMIT without ORDER BY returns the first groups to appear; once they are known, later
@@ -134,12 +144,8 @@ import Testing
             ("SELECT DISTINCT s FROM t", 0, 7),
         ] {
             for parallelism in [1, 2] {
-                let options = ExecutionOptions(parallelism: parallelism)
-                let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(options).batches)
-                let sql = body + " LIMIT \(limit)" + (offset > 0 ? " OFFSET \(offset)" : "")
-                let limited = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(options).batches)
-                #expect(full.count > offset + limit, "\(sql)")
-                #expect(limited == Array(full.dropFirst(offset).prefix(limit)), "\(sql) at parallelism \(parallelism)")
+                let full = try expectLimitedIsHeadOfFull(body, offset: offset, limit: limit, source: source, parallelism: parallelism)
+                #expect(full.count > offset + limit, "\(body)")
             }
         }
     }
@@ -345,11 +351,8 @@ import Testing
             // No ORDER BY: the first groups to appear.
             ("SELECT k, count(*) AS c FROM t GROUP BY k", 7, 10),
         ] {
-            let full = Read.rows(try Query(sql: body, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
+            let full = try expectLimitedIsHeadOfFull(body, offset: offset, limit: limit, source: source)
             #expect(full.count > (body.contains("HAVING") ? 30_000 : 262_144))
-            let sql = body + " LIMIT \(limit)" + (offset > 0 ? " OFFSET \(offset)" : "")
-            let limited = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2)).batches)
-            #expect(limited == Array(full.dropFirst(offset).prefix(limit)), "\(sql)")
         }
     }
 
