@@ -239,6 +239,9 @@ public struct QueryStatistics: Sendable, Hashable {
     public var rowsScanned = 0
     /// Rows that passed the filter.
     public var rowsSelected = 0
+    /// Partial states a grouped aggregation merged at the end: about one per batch when keys
+    /// seldom recur across batches, fewer when workers kept folding batches into one state.
+    public var aggregationPartials = 0
 
     /// All counters zero.
     public init() {}

@@ -84,6 +84,7 @@ struct QueryCommand: ParsableCommand {
             let s = result.statistics
             var line = "time \(elapsed)  batches \(s.batchesTotal) (skipped \(s.batchesSkipped))  "
             line += "rows \(result.numRows)  allocated \(allocated) B"
+            if s.aggregationPartials > 0 { line += "  partial aggregates \(s.aggregationPartials)" }
             if let rss { line += "  RSS Δ \(rss) B" }
             if let peak = try? MemoryUsage.peakResidentSetBytes() { line += "  peak RSS \(peak) B" }
             // I/O over every run: bytes the kernel read from storage for this process (reads,

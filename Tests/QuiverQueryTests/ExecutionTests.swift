@@ -85,6 +85,66 @@ import Testing
         }
     }
 
+    /// Workers keep folding batches into one keyed state while the keys recur across batches,
+    /// and retire a state after one batch when they do not: fewer partials than batches in the
+    /// first case, one per batch in the second. Either way the groups come out in order of
+    /// first appearance, as the serial result's, and top-k and LIMIT equal the full result.
+    @Test func keyedStatesOutliveBatchesOnlyWhileKeysRecur() throws {
+        var random = SeededRandom(seed: 47)
+        func source(_ key: (Int, Int) -> Int64) throws -> InMemorySource {
+            try InMemorySource(batches: (0..<16).map { batch in
+                try Make.batch([
+                    ("k", Make.int64((0..<8_000).map { key(batch, $0) })),
+                    ("v", Make.int64((0..<8_000).map { _ in Int64.random(in: 0..<10, using: &random) })),
+                ])
+            })
+        }
+        let recurring = try source { _, _ in Int64.random(in: 0..<6_000, using: &random) }
+        let scattered = try source { _, _ in Int64.random(in: 0..<10_000_000, using: &random) }
+        let unique = try source { batch, row in Int64(batch * 8_000 + row) }
+        for (source, recurs) in [(recurring, true), (scattered, false), (unique, false)] {
+            let sql = "SELECT k, count(*) AS c, sum(v), min(v) FROM t GROUP BY k"
+            let serial = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 1)).batches)
+            let result = try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 2))
+            #expect(Read.rows(result.batches) == serial)
+            let partials = result.statistics.aggregationPartials
+            if recurs {
+                #expect(partials < 8, "\(partials) partials for recurring keys")
+            } else {
+                // At most the first state to fold a second batch (and one racing it) keeps two.
+                #expect(partials >= 14, "\(partials) partials for keys that do not recur")
+            }
+            _ = try expectLimitedIsHeadOfFull(sql + " ORDER BY c DESC, sum(v)", offset: 0, limit: 10, source: source)
+            _ = try expectLimitedIsHeadOfFull(sql + " ORDER BY c", offset: 4, limit: 5, source: source)
+        }
+    }
+
+    /// States that folded interleaved batches (one worker's 0, 2, 4, …, another's 1, 3, 5, …)
+    /// merge into partitions whose groups are each in order of first appearance — what top-k
+    /// and LIMIT read — and into the serial fold's groups and counts.
+    @Test func interleavedStatesMergeInOrderOfFirstAppearance() throws {
+        let pool = MemoryPool()
+        let calls = [AggregateCall(function: .countStar, argument: nil, type: .int64, text: "count(*)")]
+        var random = SeededRandom(seed: 53)
+        let batches = (0..<8).map { _ in Make.int64((0..<5_000).map { _ in Int64.random(in: 0..<40_000, using: &random) }) }
+        let serial = try AggregationState(calls: calls, keyTypes: [.int64], pool: pool)
+        let states = try (0..<2).map { _ in try AggregationState(calls: calls, keyTypes: [.int64], pool: pool) }
+        for (index, keys) in batches.enumerated() {
+            try serial.update(keyColumns: [keys], inputs: [nil], rowCount: keys.length, batch: index)
+            try states[index % 2].update(keyColumns: [keys], inputs: [nil], rowCount: keys.length, batch: index)
+        }
+        for parallelism in [1, 4] {
+            let merged = try AggregationState.merge(partials: states, calls: calls, keyTypes: [.int64], parallelism: parallelism, pool: pool)
+            let inOrder = merged.partsInFirstAppearanceOrder
+            #expect(inOrder, "parallelism \(parallelism)")
+            let (columns, count) = try merged.inFirstAppearanceOrder(pool: pool)
+            let expected = try serial.finish()
+            #expect(count == serial.groupCount)
+            #expect(Read.values(columns[0]) == Read.values(expected[0]))
+            #expect(Read.values(columns[1]) == Read.values(expected[1]))
+        }
+    }
+
     /// ORDER BY … LIMIT over groups computes derived keys and outputs for the top groups only;
     /// the rows are those of the full ordered result, ties (broken by first appearance),
     /// HAVING, OFFSET and derived keys included.

@@ -23,6 +23,9 @@ final class AggregationState {
     /// The highest batch folded in so far (-1: none); batches must come in ascending order
     /// for `firstSeen` to hold each group's first appearance.
     private(set) var lastBatch = -1
+    /// The first batch folded in (Int.max: none yet), and the groups and distinct pairs it made.
+    private(set) var firstBatch = Int.max
+    private(set) var firstBatchSize = 0
     /// Whether the state holds a fixed set of groups (see `init(…restrictedTo:…)`): rows of
     /// other keys are dropped instead of adding groups.
     let isRestricted: Bool
@@ -88,6 +91,9 @@ final class AggregationState {
         for case let distinct as DistinctAccumulator in accumulators { distinct.route(partitionOf, partitions: partitions) }
     }
 
+    /// The groups and distinct pairs held: what the state's tables grow with.
+    var size: Int { groupCount + distinctPairs }
+
     /// The (group, value) pairs the distinct counts hold.
     var distinctPairs: Int { accumulators.reduce(0) { $0 + (($1 as? DistinctAccumulator)?.pairCount ?? 0) } }
 
@@ -116,10 +122,13 @@ final class AggregationState {
     ///
     /// `batch` is the batch's index in the scan; batches must come in ascending order.
     func update(keyColumns: [ArrayData], inputs: [ArrayData?], rowCount: Int, selection: Selection? = nil, batch: Int = 0) throws {
+        let isFirstBatch = lastBatch < 0
+        if isFirstBatch { firstBatch = batch }
         lastBatch = Swift.max(lastBatch, batch)
         if let selection, selection.count == 0 { return }
         let groupsBefore = groupCount
         defer {
+            if isFirstBatch { firstBatchSize = size }
             if keys != nil {
                 for rank in 0..<(groupCount - groupsBefore) { firstSeen.append(UInt64(batch) << 32 | UInt64(rank)) }
             }
@@ -273,10 +282,13 @@ final class AggregationState {
                 state.keys!.reserve(groups: expected, bytes: bytes * expected / Swift.max(1, counts.reduce(0, +)))
                 var firstSeen: [UInt64] = []
                 firstSeen.reserveCapacity(expected)
-                for (partial, route) in zip(shared.value, sharedRoutes.value) {
-                    let groups = route.groups[partition]
-                    guard !groups.isEmpty else { continue }
-                    try groups.withUnsafeBufferPointer { groups in
+                // Keys first, in runs of a partial's groups taken in order of first appearance
+                // across the partials, so new groups get ids in that order (what top-k and
+                // LIMIT read within a part) even when states folded alternate batches.
+                for run in Self.runsInFirstAppearanceOrder(shared.value, sharedRoutes.value, partition: partition) {
+                    let (partial, route) = (shared.value[run.partial], sharedRoutes.value[run.partial])
+                    route.groups[partition].withUnsafeBufferPointer { all in
+                        let groups = UnsafeBufferPointer(rebasing: all[run.range])
                         let before = state.groupCount
                         state.keys!.intern(partial.keys!, groups: groups, targets: route.targets)
                         // A partial's keys are distinct, so its new groups got the ids from
@@ -291,6 +303,10 @@ final class AggregationState {
                                 if id >= before { firstSeen.append(seen[group]) } else if seen[group] < firstSeen[id] { firstSeen[id] = seen[group] }
                             }
                         }
+                    }
+                }
+                for (partial, route) in zip(shared.value, sharedRoutes.value) where !route.groups[partition].isEmpty {
+                    try route.groups[partition].withUnsafeBufferPointer { groups in
                         try route.partitionOf.withUnsafeBufferPointer { partitionOf in
                             let map = GroupMap(
                                 groups: groups, targets: UnsafeBufferPointer(route.targets),
@@ -306,6 +322,47 @@ final class AggregationState {
         }
         let merged = try outcomes.map { try $0.value.get() }
         return MergedGroups(parts: merged.map { ($0.columns, $0.firstSeen) })
+    }
+
+    /// The groups `partition` receives from each partial as runs (a partial, a range of its
+    /// route's groups for the partition) in order of first appearance. Each partial's groups
+    /// are ascending in it already, so a run ends only where another partial's next group
+    /// appeared earlier: partials of one batch each in batch order make one run each; states
+    /// that folded alternate batches, about a run per batch. O(runs × partials + runs × log
+    /// groups).
+    private static func runsInFirstAppearanceOrder(
+        _ partials: [AggregationState], _ routes: [PartitionRoute], partition: Int
+    ) -> [(partial: Int, range: Range<Int>)] {
+        var heads = [Int](repeating: 0, count: partials.count)
+        func seen(_ partial: Int, _ position: Int) -> UInt64 {
+            partials[partial].firstSeen[Int(routes[partial].groups[partition][position])]
+        }
+        var runs: [(partial: Int, range: Range<Int>)] = []
+        while true {
+            // The partial whose next group appeared first, and the next group of any other.
+            var (first, firstSeen, otherSeen) = (-1, UInt64.max, UInt64.max)
+            for partial in partials.indices where heads[partial] < routes[partial].groups[partition].count {
+                let next = seen(partial, heads[partial])
+                if next < firstSeen {
+                    (otherSeen, firstSeen, first) = (firstSeen, next, partial)
+                } else if next < otherSeen {
+                    otherSeen = next
+                }
+            }
+            guard first >= 0 else { return runs }
+            // The run: its groups that appeared before `otherSeen` (binary search: ascending).
+            var (low, high) = (heads[first] + 1, routes[first].groups[partition].count)
+            if high > low && seen(first, high - 1) >= otherSeen {
+                while low < high {
+                    let middle = (low + high) / 2
+                    if seen(first, middle) < otherSeen { low = middle + 1 } else { high = middle }
+                }
+            } else {
+                low = high
+            }
+            runs.append((first, heads[first]..<low))
+            heads[first] = low
+        }
     }
 
     /// The fewest merge partitions for which partials are renumbered by partition first.

@@ -24,11 +24,15 @@ final class Execution: @unchecked Sendable {
     private var aggregate: AggregationState?
     /// Per-batch partial aggregates with group keys, in batch order, merged at `finish`.
     private var partials: [AggregationState] = []
-    /// The states workers fold batches into for a global aggregate (no group keys) whose
-    /// result does not depend on the order of batches; nil otherwise, and then each batch
-    /// makes a partial. (Keyed partials stay per batch: a table per batch stays small enough
-    /// for the cache, where one table per worker grows past it.)
+    /// The states workers fold batches into when the result does not depend on the order of
+    /// batches; nil otherwise, and then each batch makes a partial. A keyed state is retired
+    /// (kept for the merge, no longer folded into) once it holds `WorkerStates.retiredSize`
+    /// groups and distinct pairs, so its tables stay about cache-sized; a group recurring
+    /// across batches is then interned once per state rather than once per batch.
     private let workerStates: WorkerStates?
+    /// Whether keys recurred across the batches of the first keyed worker state to fold a
+    /// second batch (nil: none has yet); when not, later states fold one batch each.
+    private let keysRecur = Mutex<Bool?>(nil)
     /// The most groups (and their key bytes) and distinct pairs a batch's partial has held so
     /// far: what the next partials reserve. Only a size hint: results do not depend on it.
     private let partialSize = Mutex((groups: 0, keyBytes: 0, pairs: 0))
@@ -52,12 +56,6 @@ final class Execution: @unchecked Sendable {
         scan = plan.source.scan(batches: skip.indices.filter { !skip[$0] }, columns: plan.scanColumns)
         statistics.batchesTotal = plan.source.batchCount
         statistics.batchesSkipped = skip.filter { $0 }.count
-        if case .aggregate(let spec) = plan.mode, spec.hashedKeys.isEmpty, AggregationState.isOrderIndependent(spec.calls) {
-            let keyTypes = spec.hashedKeys.map { ScalarArrays.valueType($0.type) }
-            workerStates = WorkerStates { [pool = options.pool] in try AggregationState(calls: spec.calls, keyTypes: keyTypes, pool: pool) }
-        } else {
-            workerStates = nil
-        }
         if case .aggregate(let spec) = plan.mode, !spec.hashedKeys.isEmpty, plan.sort.isEmpty, spec.having == nil,
             let k = plan.fetchCount, k > 0, k <= Self.restrictedGroupLimit
         {
@@ -65,6 +63,15 @@ final class Execution: @unchecked Sendable {
             firstGroups = GroupKeys(types: spec.hashedKeys.map { ScalarArrays.valueType($0.type) })
         } else {
             groupLimit = nil
+        }
+        // LIMIT without ORDER BY collects the first groups from per-batch partials in batch order.
+        if case .aggregate(let spec) = plan.mode, groupLimit == nil, AggregationState.isOrderIndependent(spec.calls) {
+            let keyTypes = spec.hashedKeys.map { ScalarArrays.valueType($0.type) }
+            workerStates = WorkerStates(retiredSize: keyTypes.isEmpty ? nil : WorkerStates.retiredSize) { [pool = options.pool] in
+                try AggregationState(calls: spec.calls, keyTypes: keyTypes, pool: pool)
+            }
+        } else {
+            workerStates = nil
         }
     }
 
@@ -158,8 +165,24 @@ final class Execution: @unchecked Sendable {
         case .aggregate(let spec):
             if let workerStates {
                 guard input.length > 0 && outcome.selected > 0 else { return outcome }
+                let rows = Swift.min(outcome.selected, input.length)
                 try workerStates.fold(batch: index) { state in
+                    let (sizeBefore, isFirst) = (state.size, state.lastBatch < 0)
+                    if isFirst { reserveLikeEarlierPartials(state, rows: rows) }
                     try fold(spec, input, selection, into: state, batch: index)
+                    // Sizes are per batch: a state's size after later ones would over-reserve.
+                    if isFirst { recordPartialSize(state) }
+                    // A state pays for outliving its batch only while later batches' keys
+                    // recur in it: otherwise its table outgrows the cache and saves the merge
+                    // little. Retired: a state whose later batch added more than 3/4 as many
+                    // groups and distinct pairs as its first made. The first state to fold a
+                    // second batch decides for the states made after it.
+                    if isFirst { return keysRecur.withLock { $0 } != false }
+                    let recur = (state.size - sizeBefore) * 4 <= state.firstBatchSize * 3
+                    return keysRecur.withLock { decided in
+                        if decided == nil { decided = recur }
+                        return recur && decided != false
+                    }
                 }
                 return outcome
             }
@@ -170,26 +193,31 @@ final class Execution: @unchecked Sendable {
             if restricted != nil {
                 if input.length > 0 && outcome.selected > 0 { try fold(spec, input, selection, into: state, batch: index) }
             } else if input.length > 0 && outcome.selected > 0 {
-                // Sized like the batches before it, bounded by its rows: a table grown by
-                // doubling rehashes about as many keys again as it ends up holding.
-                let (groups, keyBytes, pairs) = partialSize.withLock { $0 }
-                if groups > 0 {
-                    let rows = Swift.min(outcome.selected, input.length)
-                    state.reserve(
-                        groups: Swift.min(groups, rows), keyBytes: keyBytes * Swift.min(groups, rows) / groups,
-                        distinctPairs: Swift.min(pairs, rows))
-                }
+                reserveLikeEarlierPartials(state, rows: Swift.min(outcome.selected, input.length))
                 try fold(spec, input, selection, into: state, batch: index)
-                if state.groupCount > groups || state.distinctPairs > pairs {
-                    partialSize.withLock { size in
-                        if state.groupCount > size.groups { (size.groups, size.keyBytes) = (state.groupCount, state.keyBytes) }
-                        size.pairs = Swift.max(size.pairs, state.distinctPairs)
-                    }
-                }
+                recordPartialSize(state)
             }
             outcome.aggregate = state
         }
         return outcome
+    }
+
+    /// Sizes a new partial like the largest before it, bounded by the `rows` it will fold: a
+    /// table grown by doubling rehashes about as many keys again as it ends up holding.
+    private func reserveLikeEarlierPartials(_ state: AggregationState, rows: Int) {
+        let (groups, keyBytes, pairs) = partialSize.withLock { $0 }
+        guard groups > 0 else { return }
+        state.reserve(
+            groups: Swift.min(groups, rows), keyBytes: keyBytes * Swift.min(groups, rows) / groups,
+            distinctPairs: Swift.min(pairs, rows))
+    }
+
+    /// Notes `state`'s size if it is the largest partial so far (see `partialSize`).
+    private func recordPartialSize(_ state: AggregationState) {
+        partialSize.withLock { size in
+            if state.groupCount > size.groups { (size.groups, size.keyBytes) = (state.groupCount, state.keyBytes) }
+            size.pairs = Swift.max(size.pairs, state.distinctPairs)
+        }
     }
 
     /// Folds the rows of `input` that `selection` keeps (nil: all) into `state`.
@@ -324,7 +352,9 @@ final class Execution: @unchecked Sendable {
                 // empty one would re-intern every distinct value of the largest as well.
                 var states = workerStates.takeAll()
                 if state.mergesByPartition {
-                    partials = states
+                    // In order of their first batch: states of one batch each then merge as
+                    // per-batch partials do, each partition's groups in order of first appearance.
+                    partials = states.sorted { $0.firstBatch < $1.firstBatch }
                 } else if let largest = states.indices.max(by: { states[$0].distinctPairs < states[$1].distinctPairs }) {
                     state = states.remove(at: largest)
                     for other in states { try state.merge(other) }
@@ -333,6 +363,7 @@ final class Execution: @unchecked Sendable {
             var (finishedGroups, rowCount) = ([ArrayData](), 0)
             if state.mergesByPartition {
                 // Keyed partials were kept per batch (an empty state stands in when there were none).
+                statistics.aggregationPartials = partials.count
                 let merged = try AggregationState.merge(
                     partials: partials.isEmpty ? [state] : partials, calls: spec.calls,
                     keyTypes: spec.hashedKeys.map { ScalarArrays.valueType($0.type) },
@@ -471,19 +502,29 @@ final class Execution: @unchecked Sendable {
 ///
 /// A worker gets a state that has only folded earlier batches (or a new one), so each state
 /// sees its batches in ascending order and knows where its groups first appeared.
+///
+/// A state holding more than `retiredSize` groups and distinct pairs (nil: no bound) is
+/// retired: it is not handed out again, and a worker that finds no free state makes a new one.
 private final class WorkerStates: @unchecked Sendable {
     private struct Pool {
         var free: [UncheckedBox<AggregationState>] = []
         var all: [UncheckedBox<AggregationState>] = []
     }
     private let make: () throws -> AggregationState
+    private let retiredSize: Int?
     private let pool = Mutex(Pool())
 
-    init(make: @escaping () throws -> AggregationState) { self.make = make }
+    /// The default bound for keyed states: about what a per-partition merge table holds.
+    static let retiredSize = 262_144
+
+    init(retiredSize: Int?, make: @escaping () throws -> AggregationState) {
+        self.retiredSize = retiredSize
+        self.make = make
+    }
 
     /// Runs `body` with a state no other worker holds meanwhile, that has folded only
-    /// batches before `batch`.
-    func fold(batch: Int, _ body: (AggregationState) throws -> Void) throws {
+    /// batches before `batch`; `body` returns false to retire the state.
+    func fold(batch: Int, _ body: (AggregationState) throws -> Bool) throws {
         let taken = pool.withLock { pool -> UncheckedBox<AggregationState>? in
             let candidates = pool.free.indices.filter { pool.free[$0].value.lastBatch < batch }
             guard let best = candidates.max(by: { pool.free[$0].value.lastBatch < pool.free[$1].value.lastBatch }) else { return nil }
@@ -496,8 +537,13 @@ private final class WorkerStates: @unchecked Sendable {
             state = try make()
             pool.withLock { $0.all.append(UncheckedBox(state)) }
         }
-        defer { pool.withLock { $0.free.append(UncheckedBox(state)) } }
-        try body(state)
+        var keep = true
+        defer {
+            if keep, retiredSize.map({ state.size <= $0 }) ?? true {
+                pool.withLock { $0.free.append(UncheckedBox(state)) }
+            }
+        }
+        keep = try body(state)
     }
 
     /// Every state made, in the order they were made; the pool is empty afterwards.
