@@ -1501,22 +1501,32 @@ private final class DistinctAccumulator: Accumulator {
     /// Interns the counted rows' non-NULL strings (their bytes, in runs) into `set`.
     private static func insertStrings(_ input: ArrayData, rows: GroupedRows, into set: inout KeyTable) throws {
         let validity = Bitmaps.validity(input)
-        var counted: [Int32]? = nil
-        if validity != nil || rows.mask != nil {
+        // A `let`: a captured `var` would be boxed and checked for exclusive access per row.
+        let counted: [Int32]? = validity == nil && rows.mask == nil ? nil : {
             var kept: [Int32] = []
             forEachSetRow(validity, rows.mask, count: rows.rowCount) { kept.append(Int32($0)) }
-            counted = kept
-        }
+            return kept
+        }()
         let count = counted?.count ?? rows.rowCount
         var ids = RowScratch.take(count: count, fill: 0)
         defer { RowScratch.give(ids) }
         func run<O: FixedWidthInteger>(_ view: StringsView<O>) {
             ids.withUnsafeMutableBufferPointer { ids in
-                let key = { (index: Int) -> UnsafeRawBufferPointer in
-                    let value = view[counted.map { Int($0[index]) } ?? index]
-                    return UnsafeRawBufferPointer(start: value.start, count: value.count)
+                if let counted {
+                    counted.withUnsafeBufferPointer { counted in
+                        let key = { (index: Int) -> UnsafeRawBufferPointer in
+                            let value = view[Int(counted[index])]
+                            return UnsafeRawBufferPointer(start: value.start, count: value.count)
+                        }
+                        set.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
+                    }
+                } else {
+                    let key = { (index: Int) -> UnsafeRawBufferPointer in
+                        let value = view[index]
+                        return UnsafeRawBufferPointer(start: value.start, count: value.count)
+                    }
+                    set.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
                 }
-                set.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
             }
         }
         if Columns.hasLargeOffsets(input.type) { run(Columns.strings(input, offsets: Int64.self)) } else { run(Columns.strings(input, offsets: Int32.self)) }
