@@ -145,6 +145,40 @@ import Testing
         }
     }
 
+    /// date_trunc to a day or less rounds each timestamp down to a multiple of the period in
+    /// its own unit: within ±2^53 through a floating-point reciprocal corrected to the exact
+    /// floor, beyond it by integer division. Both equal an exact reference, before and after
+    /// 1970, at the ±2^53 edge and for nanosecond instants far past it; a result below the
+    /// timestamp range is an error. (Week and longer periods are cut on the calendar: the
+    /// DuckDB comparison covers them.)
+    @Test func dateTruncToADayOrLessIsTheExactFloor() throws {
+        var random = SeededRandom(seed: 59)
+        let edge: Int64 = 1 << 53
+        var instants: [Int64] = [0, -1, 1, edge - 1, -edge + 1, edge, -edge, edge + 1, -edge - 1, Int64.max, Int64.min + 86_400_000_000_000]
+        for _ in 0..<2_000 { instants.append(Int64.random(in: -edge...edge, using: &random)) }
+        for _ in 0..<2_000 { instants.append(Int64.random(in: Int64.min / 2...Int64.max, using: &random)) }
+        for _ in 0..<1_000 { instants.append(Int64.random(in: -1_000...1_000, using: &random) * 3_600_000_000 + Int64.random(in: -2...2, using: &random)) }
+        let parts: [(String, Int64)] = [("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)]
+        for (unit, perSecond): (TimeUnit, Int64) in [(.microsecond, 1_000_000), (.nanosecond, 1_000_000_000)] {
+            let batch = try Make.batch([("t", Make.fixed(.timestamp(unit, timezone: nil), instants.map { Optional($0) }, filler: 0))])
+            let source = try InMemorySource(batches: [batch])
+            let sql = "SELECT " + parts.map { "date_trunc('\($0.0)', t)" }.joined(separator: ", ") + ", date_trunc('millisecond', t) FROM t"
+            let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: 1)).batches)
+            for (row, instant) in instants.enumerated() {
+                let steps = parts.map { $0.1 * perSecond } + [perSecond / 1_000]
+                let expected = steps.map { step -> V in
+                    let floor = (Int128(instant) - ((Int128(instant) % Int128(step)) + Int128(step)) % Int128(step))
+                    return .int(Int64(floor))
+                }
+                #expect(rows[row] == expected, "\(unit) \(instant)")
+            }
+        }
+        let low = try Make.batch([("t", Make.fixed(.timestamp(.nanosecond, timezone: nil), [Optional(Int64.min + 5)], filler: 0))])
+        #expect(throws: QuiverError.self) {
+            _ = try Query(sql: "SELECT date_trunc('day', t) FROM t", tables: ["t": try InMemorySource(batches: [low])]).execute(ExecutionOptions())
+        }
+    }
+
     /// ORDER BY … LIMIT over groups computes derived keys and outputs for the top groups only;
     /// the rows are those of the full ordered result, ties (broken by first appearance),
     /// HAVING, OFFSET and derived keys included.

@@ -578,6 +578,13 @@ enum TemporalFunctions {
         default: step = perDay
         }
         var overflowRows: [Int] = []
+        if !ticks.isDays && scale == 1 && [.microsecond, .millisecond, .second, .minute, .hour, .day].contains(part) {
+            // A timestamp cut to a day or less, in its own unit: one floor division a row.
+            let result = Output.fixed(Int64.self, count: length, pool: pool) { out in
+                Self.floorToMultiple(Columns.values(data, as: Int64.self), of: step, count: length, into: out, overflowRows: &overflowRows)
+            }
+            return try truncated(data, result, type: type, overflowRows: overflowRows, pool: pool)
+        }
         let result = Output.fixed(Int64.self, count: length, pool: pool) { out in
             for row in 0..<length {
                 let (days, time) = ticks.split(read(row))
@@ -605,11 +612,45 @@ enum TemporalFunctions {
                 out[row] = midnight &+ timeOfDay
             }
         }
+        return try truncated(data, result, type: type, overflowRows: overflowRows, pool: pool)
+    }
+
+    /// `date_trunc`'s result: `values` with `data`'s validity; an error if a valid row overflowed.
+    private static func truncated(_ data: ArrayData, _ values: Buffer, type: DataType, overflowRows: [Int], pool: MemoryPool) throws -> ArrayData {
         let validity = try StringFunctions.validity(of: data, pool: pool)
-        let valid = validity.map { BitView($0.0.baseAddress, offset: 0, count: length) }
+        let valid = validity.map { BitView($0.0.baseAddress, offset: 0, count: data.length) }
         if let row = overflowRows.first(where: { valid?[$0] ?? true }) {
             throw QuiverError(.query, "date_trunc: \(ScalarArrays.scalar(data, at: row)) is out of the timestamp range")
         }
-        return Output.array(type, length: length, validity: validity, [result])
+        return Output.array(type, length: data.length, validity: validity, [values])
+    }
+
+    /// Each value rounded down to a multiple of `step` (> 0), noting rows whose result would
+    /// fall below `Int64.min`.
+    ///
+    /// Values within ±2^53 (microsecond timestamps for ±285 years) divide through a `Double`
+    /// reciprocal, corrected to the exact floor: a 64-bit integer division costs several times
+    /// more. Others divide exactly.
+    private static func floorToMultiple(
+        _ values: UnsafePointer<Int64>, of step: Int64, count: Int, into out: UnsafeMutablePointer<Int64>, overflowRows: inout [Int]
+    ) {
+        let inverse = 1 / Double(step)
+        let exactLimit: Int64 = 1 << 53
+        for row in 0..<count {
+            let value = values[row]
+            if value > -exactLimit && value < exactLimit {
+                // The estimate is within 2 of the true quotient (both roundings are relative).
+                var multiple = Int64((Double(value) * inverse).rounded(.down)) &* step
+                while multiple > value { multiple &-= step }
+                while value - multiple >= step { multiple &+= step }
+                out[row] = multiple
+            } else {
+                let (quotient, remainder) = value.quotientAndRemainder(dividingBy: step)
+                let floor = remainder < 0 ? quotient - 1 : quotient
+                let (multiple, overflow) = floor.multipliedReportingOverflow(by: step)
+                if overflow { overflowRows.append(row) }
+                out[row] = multiple
+            }
+        }
     }
 }
