@@ -36,6 +36,41 @@ import Testing
         }
     }
 
+    /// From `RowOrder.bufferedTopLimit` on, top-k collects rows that beat the bar in a buffer
+    /// and keeps the best half by quickselect whenever it fills. Over inputs in random, sorted,
+    /// reversed and organ-pipe order (patterns that defeat naive pivots), with many ties on the
+    /// first key or none, every k around the limit and the buffer's refills gives the head of
+    /// a stable reference sort.
+    @Test func bufferedTopKIsTheHeadOfAStableSort() throws {
+        var random = SeededRandom(seed: 61)
+        let count = 20_000
+        let shuffled = (0..<count).map { _ in Int64.random(in: 0..<500, using: &random) }
+        let orders: [(String, [Int64])] = [
+            ("random", shuffled), ("sorted", shuffled.sorted()), ("reversed", shuffled.sorted(by: >)),
+            ("organ pipe", (0..<count).map { Int64(Swift.min($0, count - $0)) }),
+            ("permutation", (0..<Int64(count)).shuffled(using: &random)),
+        ]
+        for (name, firsts) in orders {
+            let seconds = (0..<count).map { _ in Int.random(in: 0..<7, using: &random) == 0 ? nil : "v\(Int.random(in: 0..<40, using: &random))" }
+            let columns = [Make.int64(firsts.map { $0 }), Make.utf8(seconds)]
+            let specs = [SortSpec(column: 0, descending: false, nullsFirst: false), SortSpec(column: 1, descending: true, nullsFirst: true)]
+            let order = try RowOrder(columns: columns, specs: specs)
+            let expected = (0..<Int32(count)).sorted { a, b in
+                let (x, y) = (Int(a), Int(b))
+                if firsts[x] != firsts[y] { return firsts[x] < firsts[y] }
+                switch (seconds[x], seconds[y]) {
+                case (nil, nil): return a < b
+                case (nil, _): return true
+                case (_, nil): return false
+                case (let p?, let q?): return p == q ? a < b : Array(q.utf8).lexicographicallyPrecedes(Array(p.utf8))
+                }
+            }
+            for k in [RowOrder.bufferedTopLimit - 1, RowOrder.bufferedTopLimit, 100, 999, 7_000, count - 1] {
+                #expect(order.top(k, count: count) == Array(expected.prefix(k)), "\(name), k = \(k)")
+            }
+        }
+    }
+
     @Test func floatsOrderAsTheComparersDo() throws {
         let values: [Double?] = [0, -0.0, .nan, 1.5, nil, -.infinity, .infinity, -.nan, -1.5, 0, nil, .nan, -0.0, 1e-300]
         try Self.check(Make.float64(values), { a, b in

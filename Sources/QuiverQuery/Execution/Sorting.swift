@@ -91,48 +91,116 @@ struct RowOrder {
         withKeys { keys in (0..<Int32(count)).sorted { Self.less(keys, $0, $1) } }
     }
 
-    /// The first `k` rows in order, keeping a heap of the best `k` seen so far
-    /// (O(n log k)).
+    /// The first `k` rows in order: for a small `k` a heap of the best `k` seen so far
+    /// (O(n log k)); from `bufferedTopLimit` on, a buffer (see `bufferedTop`).
     func top(_ k: Int, count: Int) -> [Int32] {
         guard k > 0 else { return [] }
         if k >= count { return sorted(count: count) }
         return withKeys { keys in
-            @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool { Self.less(keys, a, b) }
-            // A max-heap on `less`: the root is the worst row kept.
-            var heap: [Int32] = []
-            heap.reserveCapacity(k)
-            // A row whose first key's word is above the root's sorts after it whatever the
-            // other keys say: most rows of a large input are turned away by that one compare.
-            let firstWords = keys.keyWords.first.map { $0.start } ?? -1
-            var rootWord = UInt64.max
-            for row in 0..<Int32(count) {
-                if firstWords >= 0 && heap.count == k && keys.words[firstWords + Int(row)] > rootWord { continue }
-                defer { if firstWords >= 0 && heap.count == k { rootWord = keys.words[firstWords + Int(heap[0])] } }
-                if heap.count < k {
-                    heap.append(row)
-                    var child = heap.count - 1
-                    while child > 0 {
-                        let parent = (child - 1) / 2
-                        guard less(heap[parent], heap[child]) else { break }
-                        heap.swapAt(parent, child)
-                        child = parent
-                    }
-                } else if less(row, heap[0]) {
-                    heap[0] = row
-                    var parent = 0
-                    while true {
-                        let left = 2 * parent + 1
-                        let right = left + 1
-                        var largest = parent
-                        if left < k && less(heap[largest], heap[left]) { largest = left }
-                        if right < k && less(heap[largest], heap[right]) { largest = right }
-                        if largest == parent { break }
-                        heap.swapAt(parent, largest)
-                        parent = largest
-                    }
+            k < Self.bufferedTopLimit ? Self.heapTop(keys, k, count: count) : Self.bufferedTop(keys, k, count: count)
+        }
+    }
+
+    /// The smallest `k` for which `top` collects rows in a buffer rather than a heap: a row
+    /// that enters a heap of `k` costs about 2·log2(k) comparisons.
+    static let bufferedTopLimit = 64
+
+    private static func heapTop(_ keys: Keys, _ k: Int, count: Int) -> [Int32] {
+        @inline(__always) func less(_ a: Int32, _ b: Int32) -> Bool { Self.less(keys, a, b) }
+        // A max-heap on `less`: the root is the worst row kept.
+        var heap: [Int32] = []
+        heap.reserveCapacity(k)
+        // A row whose first key's word is above the root's sorts after it whatever the
+        // other keys say: most rows of a large input are turned away by that one compare.
+        let firstWords = keys.keyWords.first.map { $0.start } ?? -1
+        var rootWord = UInt64.max
+        for row in 0..<Int32(count) {
+            if firstWords >= 0 && heap.count == k && keys.words[firstWords + Int(row)] > rootWord { continue }
+            defer { if firstWords >= 0 && heap.count == k { rootWord = keys.words[firstWords + Int(heap[0])] } }
+            if heap.count < k {
+                heap.append(row)
+                var child = heap.count - 1
+                while child > 0 {
+                    let parent = (child - 1) / 2
+                    guard less(heap[parent], heap[child]) else { break }
+                    heap.swapAt(parent, child)
+                    child = parent
+                }
+            } else if less(row, heap[0]) {
+                heap[0] = row
+                var parent = 0
+                while true {
+                    let left = 2 * parent + 1
+                    let right = left + 1
+                    var largest = parent
+                    if left < k && less(heap[largest], heap[left]) { largest = left }
+                    if right < k && less(heap[largest], heap[right]) { largest = right }
+                    if largest == parent { break }
+                    heap.swapAt(parent, largest)
+                    parent = largest
                 }
             }
-            return heap.sorted(by: less)
+        }
+        return heap.sorted(by: less)
+    }
+
+    /// The first `k` rows for a large `k`: rows that sort before the bar (the k-th best kept
+    /// so far; none at first) collect in a buffer of 2k rows; a full buffer keeps its best k
+    /// (`select`, O(k) comparisons expected) and the k-th of them becomes the bar. O(n)
+    /// comparisons expected where a heap takes O(n log k); rows whose first word is above the
+    /// bar's are turned away by one compare, as in the heap.
+    private static func bufferedTop(_ keys: Keys, _ k: Int, count: Int) -> [Int32] {
+        var buffer: [Int32] = []
+        buffer.reserveCapacity(2 * k)
+        let firstWords = keys.keyWords.first.map { $0.start } ?? -1
+        var bar: Int32 = -1
+        var barWord = UInt64.max
+        for row in 0..<Int32(count) {
+            if bar >= 0 {
+                if firstWords >= 0 && keys.words[firstWords + Int(row)] > barWord { continue }
+                guard less(keys, row, bar) else { continue }
+            }
+            buffer.append(row)
+            if buffer.count == 2 * k {
+                buffer.withUnsafeMutableBufferPointer { select(keys, $0, nth: k - 1) }
+                buffer.removeLast(k)
+                bar = buffer[k - 1]
+                if firstWords >= 0 { barWord = keys.words[firstWords + Int(bar)] }
+            }
+        }
+        buffer.sort { less(keys, $0, $1) }
+        return Array(buffer.prefix(k))
+    }
+
+    /// Rearranges `rows` so that `rows[nth]` is the row a full sort would put there, with the
+    /// rows that sort before it ahead of it and the others after: quickselect around a median
+    /// of three. After 2·log2(n) rounds without finishing, the part left is sorted instead, so
+    /// an adversarial order costs O(n log n), never O(n²). (`less` is a total order: no two
+    /// rows tie.)
+    private static func select(_ keys: Keys, _ rows: UnsafeMutableBufferPointer<Int32>, nth: Int) {
+        var (low, high) = (0, rows.count - 1)
+        var rounds = 2 * (Int.bitWidth - rows.count.leadingZeroBitCount)
+        while low < high {
+            guard rounds > 0 else {
+                var rest = UnsafeMutableBufferPointer(rebasing: rows[low...high])
+                rest.sort { less(keys, $0, $1) }
+                return
+            }
+            rounds -= 1
+            // The median of the first, middle and last rows goes last, as the pivot.
+            let middle = low + (high - low) / 2
+            if less(keys, rows[middle], rows[low]) { rows.swapAt(middle, low) }
+            if less(keys, rows[high], rows[low]) { rows.swapAt(high, low) }
+            if less(keys, rows[middle], rows[high]) { rows.swapAt(middle, high) }
+            let pivot = rows[high]
+            var store = low
+            for index in low..<high where less(keys, rows[index], pivot) {
+                rows.swapAt(index, store)
+                store += 1
+            }
+            rows.swapAt(store, high)
+            if store == nth { return }
+            if store < nth { low = store + 1 } else { high = store - 1 }
         }
     }
 }
