@@ -48,6 +48,9 @@ public struct FlightServer: Sendable {
         config.http2.maxFrameSize = (1 << 24) - 1
         config.http2.maxConcurrentStreams = options.maxConcurrentStreams
         // DoGet's stored messages bypass gRPC's copying framer (StoredMessageHandoff.swift).
+        // Its placeholders must reach the stream uncompressed to be recognised: no gRPC
+        // message compression (Arrow has its own, per buffer).
+        config.compression.enabledAlgorithms = .none
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
             // Called on the channel's event loop, before the stream's first frame.
             channel.eventLoop.makeCompletedFuture {
