@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Already in the graph through the transport; named here for the DoGet stream handler.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.96.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.42.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
@@ -28,6 +31,8 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]),
         .executableTarget(
             name: "quiver-flight",
@@ -35,6 +40,13 @@ let package = Package(
                 "QuiverFlight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "QuiverFlightTests", dependencies: ["QuiverFlight"]),
+        .testTarget(
+            name: "QuiverFlightTests",
+            dependencies: [
+                "QuiverFlight",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ]),
     ]
 )

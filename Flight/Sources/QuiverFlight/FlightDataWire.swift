@@ -19,6 +19,9 @@ enum OutgoingFlightData: Sendable {
     case stored(StoredMessage)
     /// A message encoded for this response (schemas, query results, re-encoded batches).
     case encoded(flatbuffer: [UInt8], body: [UInt8])
+    /// Stands for the next message of a `StoredMessageQueue`, which the stream's
+    /// `StoredMessageWriter` writes in its place (see StoredMessageHandoff.swift).
+    case placeholder(StoredMessageQueue)
 }
 
 /// Writes `OutgoingFlightData` in the protobuf wire format, bodies copied once from where
@@ -32,7 +35,24 @@ struct FlightDataSerializer: MessageSerializer {
             return flatbuffer.withUnsafeBytes { flatbuffer in
                 body.withUnsafeBytes { body in FlightDataSerializer.frame(flatbuffer, body) }
             }
+        case .placeholder(let queue):
+            return Bytes(queue.placeholder)
         }
+    }
+
+    /// The field tags and lengths that go before the header and before the body.
+    static func fieldPrefixes(headerCount: Int, bodyCount: Int) -> (header: [UInt8], body: [UInt8]) {
+        var header: [UInt8] = []
+        if headerCount > 0 {
+            header.append(0x12)
+            Varint.append(UInt64(headerCount), to: &header)
+        }
+        var body: [UInt8] = []
+        if bodyCount > 0 {
+            body += [0xC2, 0x3E]
+            Varint.append(UInt64(bodyCount), to: &body)
+        }
+        return (header, body)
     }
 
     /// The wire form of one FlightData: field tags and lengths around the two parts.
@@ -40,18 +60,9 @@ struct FlightDataSerializer: MessageSerializer {
     /// the transport's buffer then takes the bytes in one `memcpy` per part (through
     /// `FramedParts._copyContents`) instead of being zero-filled first.
     static func frame<Bytes: GRPCContiguousBytes>(_ header: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Bytes {
-        var headerPrefix: [UInt8] = []
-        if header.count > 0 {
-            headerPrefix.append(0x12)
-            Varint.append(UInt64(header.count), to: &headerPrefix)
-        }
-        var bodyPrefix: [UInt8] = []
-        if body.count > 0 {
-            bodyPrefix += [0xC2, 0x3E]
-            Varint.append(UInt64(body.count), to: &bodyPrefix)
-        }
-        return headerPrefix.withUnsafeBytes { headerPrefix in
-            bodyPrefix.withUnsafeBytes { bodyPrefix in
+        let prefixes = fieldPrefixes(headerCount: header.count, bodyCount: body.count)
+        return prefixes.header.withUnsafeBytes { headerPrefix in
+            prefixes.body.withUnsafeBytes { bodyPrefix in
                 Bytes(FramedParts(parts: [headerPrefix, header, bodyPrefix, body]))
             }
         }

@@ -47,9 +47,20 @@ public struct FlightServer: Sendable {
         config.http2.targetWindowSize = 16 << 20
         config.http2.maxFrameSize = (1 << 24) - 1
         config.http2.maxConcurrentStreams = options.maxConcurrentStreams
+        // DoGet's stored messages bypass gRPC's copying framer (StoredMessageHandoff.swift).
+        // Its placeholders must reach the stream uncompressed to be recognised: no gRPC
+        // message compression (Arrow has its own, per buffer).
+        config.compression.enabledAlgorithms = .none
+        config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
+            // Called on the channel's event loop, before the stream's first frame.
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    StoredMessageWriter(viewsMappedBodies: tlsCertificatePath == nil), position: .first)
+            }
+        }
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port), transportSecurity: security, config: config)
-        let service = FlightService(store: store, options: options)
+        let service = FlightService(store: store, options: options, streamsWriteStoredMessages: true)
         defer { try? service.close() }
         var interceptors: [any ServerInterceptor] = []
         if let token = options.bearerToken { interceptors.append(BearerTokenInterceptor(token: token)) }

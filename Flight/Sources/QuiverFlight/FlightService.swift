@@ -32,11 +32,19 @@ public final class FlightService: RegistrableRPCService, Sendable {
     public let options: FlightOptions
     private let writers = Mutex<[String: TableWriter]>([:])
     let streams: StreamLimiter
+    /// Whether each stream's channel has a `StoredMessageWriter`, so that `DoGet` may send
+    /// stored messages as placeholders (see StoredMessageHandoff.swift).
+    let streamsWriteStoredMessages: Bool
 
     /// Serves `store`.
-    public init(store: Store, options: FlightOptions = .init()) {
+    public convenience init(store: Store, options: FlightOptions = .init()) {
+        self.init(store: store, options: options, streamsWriteStoredMessages: false)
+    }
+
+    init(store: Store, options: FlightOptions, streamsWriteStoredMessages: Bool) {
         self.store = store
         self.options = options
+        self.streamsWriteStoredMessages = streamsWriteStoredMessages
         streams = StreamLimiter(limit: options.maxConcurrentStreams)
     }
 
@@ -238,14 +246,27 @@ public final class FlightService: RegistrableRPCService, Sendable {
             let reader = try file.reader()
             let schema = ArrowMetadata.encodeMessage(MessageMetadata(header: .schema(file.schema), bodyLength: 0))
             try await writer.write(.encoded(flatbuffer: schema, body: []))
+            let queue = streamsWriteStoredMessages ? StoredMessageQueue.register() : nil
+            defer { queue?.unregister() }
+            func send(_ message: StoredMessage) async throws {
+                // gRPC's length prefix is 32 bits.
+                guard message.flatbufferCount + message.bodyCount + 32 <= Int(UInt32.max) else {
+                    throw RPCError(code: .resourceExhausted, message: "a stored message too large for one gRPC message")
+                }
+                guard let queue else { return try await writer.write(.stored(message)) }
+                try await queue.waitUntilUnsent(atMost: StoredMessageQueue.unsentLimit)
+                queue.push(message)
+                try await writer.write(.placeholder(queue))
+            }
             for index in 0..<reader.numDictionaries {
-                try await writer.write(.stored(try reader.storedDictionaryMessage(at: index)))
+                try await send(try reader.storedDictionaryMessage(at: index))
             }
             for index in ticket.first..<ticket.end {
                 try Task.checkCancellation()
                 try file.verifyChecksum(ofBatch: index)
-                try await writer.write(.stored(try reader.storedRecordBatchMessage(at: index)))
+                try await send(try reader.storedRecordBatchMessage(at: index))
             }
+            try await queue?.waitUntilUnsent(atMost: 0)
         } else {
             // Written before a column was added: padded with nulls to the table's schema.
             let encoder = try FlightBatchEncoder(schema: snapshot.schema)
