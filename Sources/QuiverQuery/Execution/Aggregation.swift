@@ -874,17 +874,24 @@ private struct Carriers {
     var float: [Double] = []
     /// Non-NULL inputs per group (sum/avg), or 0/1 "seen" (min/max).
     var counts: [Int64] = []
+    /// What a new group's slot starts as: 0 for sums; for min/max the value every input
+    /// replaces (the largest for min), so a row updates its slot without a branch.
+    private let exactStart: Int128
+    private let floatStart: Double
 
-    init(kind: NumberKind) { isExact = kind != .float32 && kind != .float64 }
+    init(kind: NumberKind, startingAt start: (exact: Int128, float: Double) = (0, 0)) {
+        isExact = kind != .float32 && kind != .float64
+        (exactStart, floatStart) = start
+    }
 
     mutating func grow(to count: Int) {
-        if isExact { growSlots(&exact, to: count, with: 0) } else { growSlots(&float, to: count, with: 0) }
+        if isExact { growSlots(&exact, to: count, with: exactStart) } else { growSlots(&float, to: count, with: floatStart) }
         growSlots(&counts, to: count, with: 0)
     }
 
     /// Renumbers the groups as `Accumulator.reorder`.
     mutating func reorder(_ order: [Int32]) {
-        if isExact { exact = reordered(exact, order, fill: 0) } else { float = reordered(float, order, fill: 0) }
+        if isExact { exact = reordered(exact, order, fill: exactStart) } else { float = reordered(float, order, fill: floatStart) }
         counts = reordered(counts, order, fill: 0)
     }
 
@@ -1208,7 +1215,12 @@ private final class MinMaxAccumulator: Accumulator {
         self.isMax = isMax
         self.type = type
         self.kind = kind
-        state = Carriers(kind: kind)
+        state = Carriers(kind: kind, startingAt: Self.start(isMax: isMax))
+    }
+
+    /// A slot's value before any input: what every input replaces.
+    private static func start(isMax: Bool) -> (exact: Int128, float: Double) {
+        isMax ? (Int128.min, -Double.infinity) : (Int128.max, Double.infinity)
     }
 
     var isExact: Bool { state.isExact }
@@ -1245,11 +1257,23 @@ private final class MinMaxAccumulator: Accumulator {
                 }
                 return
             }
-            forEachValidRow(input, rows) { row, group in
-                let value = C.widen(values[row])
-                guard value == value else { return }  // NaN
-                if seen[group] == 0 || (isMax ? value > best[group] : value < best[group]) {
-                    best[group] = value
+            // Slots start at the value every input replaces: no branch on whether a group has
+            // one yet. A tie keeps the earlier value (-0 or 0, whichever came first); NaNs are
+            // skipped.
+            if isMax {
+                forEachValidRow(input, rows) { row, group in
+                    let value = C.widen(values[row])
+                    guard T.isInteger || value == value else { return }
+                    let current = best[group]
+                    best[group] = value > current ? value : current
+                    seen[group] = 1
+                }
+            } else {
+                forEachValidRow(input, rows) { row, group in
+                    let value = C.widen(values[row])
+                    guard T.isInteger || value == value else { return }
+                    let current = best[group]
+                    best[group] = value < current ? value : current
                     seen[group] = 1
                 }
             }
@@ -1292,13 +1316,35 @@ private final class MinMaxAccumulator: Accumulator {
         }
     }
 
+    /// Written straight into the result buffers in the input's own type, as sums are.
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         state.grow(to: groupCount)
-        let scalars = (0..<groupCount).map { group -> Scalar in
-            guard state.counts[group] > 0 else { return .null(type) }
-            return isExact ? ScalarArrays.scalar(state.exact[group], type: type) : ScalarArrays.scalar(state.float[group], type: type)
+        let counts = state.counts
+        let empty = counts.prefix(groupCount).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        let validity: (Buffer, nullCount: Int)? = empty == 0 ? nil
+            : (Bitmaps.build(count: groupCount, pool: pool) { counts[$0] > 0 }.finish(), empty)
+        let values = try kind.visit(WriteBest(state: state, groupCount: groupCount, pool: pool))
+        return Output.array(type, length: groupCount, validity: validity, [values])
+    }
+
+    /// Each group's best value as the input's type (a value read from the input always fits
+    /// it back); 0 where a group has none.
+    private struct WriteBest: NumberVisitor {
+        let state: Carriers
+        let groupCount: Int
+        let pool: MemoryPool
+
+        func visit<T: NumberValue>(_: T.Type) throws -> Buffer {
+            Output.fixed(T.self, count: groupCount, pool: pool) { out in
+                for group in 0..<groupCount {
+                    guard state.counts[group] > 0 else {
+                        out[group] = .zero
+                        continue
+                    }
+                    out[group] = (state.isExact ? T(exactlyInt128: state.exact[group]) : T(exactlyDouble: state.float[group])) ?? .zero
+                }
+            }
         }
-        return try ScalarArrays.array(of: scalars, type: type, pool: pool)
     }
 }
 
