@@ -235,6 +235,61 @@ import Testing
         }
     }
 
+    /// Sums of integers of up to 32 bits are kept in Int64 slots while every sum must fit:
+    /// the slots widen to Int128 once the rows admitted (or two states merged) could pass
+    /// Int64, keeping their values. Through queries, int8/int32/uint32 sums at the types'
+    /// extremes with NULLs, over many groups and merged partials, equal an exact reference.
+    @Test func narrowSumsWidenBeforeTheyCouldOverflow() throws {
+        var carriers = Carriers(kind: .int32, narrowSums: true)
+        #expect(carriers.isNarrow)
+        carriers.admit(rows: 1 << 31)
+        carriers.grow(to: 2)
+        carriers.narrow[1] = -5
+        #expect(carriers.isNarrow, "2^31 rows of 2^31 stay within Int64")
+        carriers.admit(rows: 1 << 31)
+        #expect(!carriers.isNarrow && carriers.exact == [0, -5], "2^32 rows could pass Int64")
+        var left = Carriers(kind: .uint32, narrowSums: true)
+        left.admit(rows: 1 << 30)
+        let right = left
+        left.admit(merging: right)
+        #expect(left.isNarrow)
+        left.admit(merging: right)
+        #expect(!left.isNarrow, "three bounds of 2^62 do not fit together")
+        #expect(!Carriers(kind: .int64, narrowSums: true).isNarrow && !Carriers(kind: .int32).isNarrow)
+
+        var random = SeededRandom(seed: 71)
+        let rows = 12_000
+        let keys = (0..<rows).map { _ in Int64.random(in: 0..<3_000, using: &random) }
+        let small: [Int8?] = (0..<rows).map { _ in Int.random(in: 0..<9, using: &random) == 0 ? nil : [Int8.min, Int8.max, 0, -1][Int.random(in: 0..<4, using: &random)] }
+        let mid: [Int32?] = (0..<rows).map { _ in Int.random(in: 0..<9, using: &random) == 0 ? nil : [Int32.min, Int32.max, 7][Int.random(in: 0..<3, using: &random)] }
+        let unsigned: [UInt32?] = (0..<rows).map { _ in Int.random(in: 0..<9, using: &random) == 0 ? nil : [UInt32.max, 1][Int.random(in: 0..<2, using: &random)] }
+        let batches = try stride(from: 0, to: rows, by: 2_000).map { start in
+            let range = start..<(start + 2_000)
+            return try Make.batch([
+                ("k", Make.int64(Array(keys[range]))), ("a", Make.fixed(.int8, Array(small[range]), filler: 0)),
+                ("b", Make.fixed(.int32, Array(mid[range]), filler: 0)), ("c", Make.fixed(.uint32, Array(unsigned[range]), filler: 0)),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        func sums<T: BinaryInteger>(_ values: [T?]) -> [Int64: Int128] {
+            var total: [Int64: Int128] = [:]
+            for (row, value) in values.enumerated() { if let value { total[keys[row], default: 0] += Int128(value) } }
+            return total
+        }
+        let references = [sums(small), sums(mid), sums(unsigned)]
+        for parallelism in [1, 2] {
+            let result = Read.rows(try Query(sql: "SELECT k, sum(a), sum(b), sum(c), sum(b) + 0 FROM t GROUP BY k", tables: ["t": source])
+                .execute(ExecutionOptions(parallelism: parallelism)).batches)
+            #expect(result.count == Set(keys).count)
+            for row in result {
+                guard case .int(let key) = row[0] else { continue }
+                for (column, reference) in references.enumerated() {
+                    #expect(row[column + 1] == (reference[key].map { V.int(Int64($0)) } ?? .null), "group \(key), column \(column + 1)")
+                }
+            }
+        }
+    }
+
     /// ORDER BY … LIMIT over groups computes derived keys and outputs for the top groups only;
     /// the rows are those of the full ordered result, ties (broken by first appearance),
     /// HAVING, OFFSET and derived keys included.

@@ -866,11 +866,16 @@ private func addCounted(_ rows: GroupedRows, to counts: UnsafeMutableBufferPoint
 /// (exact), `Double` for floats — so the accumulator classes need not be generic. (Methods of
 /// a generic class called through an existential run unspecialised, looking up type metadata
 /// per operation; here each batch's loop is specialised through `NumberKind.visit` instead.)
-private struct Carriers {
-    /// Whether the values are exact (`exact` holds them) or floats (`float` does); the other
-    /// array stays empty.
+struct Carriers {
+    /// Whether the values are exact (`exact` or `narrow` holds them) or floats (`float`
+    /// does); the other arrays stay empty.
     let isExact: Bool
+    /// Whether exact values are kept in `narrow` (Int64) rather than `exact` (Int128): sums
+    /// of integers of up to 32 bits, half the memory and no 128-bit arithmetic per row, until
+    /// `narrowBound` says a sum could pass Int64 (then `widen`).
+    private(set) var isNarrow: Bool
     var exact: [Int128] = []
+    var narrow: [Int64] = []
     var float: [Double] = []
     /// Non-NULL inputs per group (sum/avg), or 0/1 "seen" (min/max).
     var counts: [Int64] = []
@@ -878,21 +883,75 @@ private struct Carriers {
     /// replaces (the largest for min), so a row updates its slot without a branch.
     private let exactStart: Int128
     private let floatStart: Double
+    /// The largest magnitude one input value can have (narrow carriers only), and a bound on
+    /// every narrow slot's magnitude: the rows admitted so far times it.
+    private let rowMagnitude: Int128
+    private var narrowBound: Int128 = 0
 
-    init(kind: NumberKind, startingAt start: (exact: Int128, float: Double) = (0, 0)) {
+    /// `narrowSums`: keep sums of integers of up to 32 bits in Int64 while they must fit.
+    init(kind: NumberKind, startingAt start: (exact: Int128, float: Double) = (0, 0), narrowSums: Bool = false) {
         isExact = kind != .float32 && kind != .float64
         (exactStart, floatStart) = start
+        switch (narrowSums, kind) {
+        case (true, .int8): rowMagnitude = 1 << 7
+        case (true, .uint8): rowMagnitude = (1 << 8) - 1
+        case (true, .int16): rowMagnitude = 1 << 15
+        case (true, .uint16): rowMagnitude = (1 << 16) - 1
+        case (true, .int32): rowMagnitude = 1 << 31
+        case (true, .uint32): rowMagnitude = (1 << 32) - 1
+        default: rowMagnitude = 0
+        }
+        isNarrow = rowMagnitude > 0 && exactStart == 0
     }
 
     mutating func grow(to count: Int) {
-        if isExact { growSlots(&exact, to: count, with: exactStart) } else { growSlots(&float, to: count, with: floatStart) }
+        if isNarrow {
+            growSlots(&narrow, to: count, with: 0)
+        } else if isExact {
+            growSlots(&exact, to: count, with: exactStart)
+        } else {
+            growSlots(&float, to: count, with: floatStart)
+        }
         growSlots(&counts, to: count, with: 0)
     }
 
     /// Renumbers the groups as `Accumulator.reorder`.
     mutating func reorder(_ order: [Int32]) {
-        if isExact { exact = reordered(exact, order, fill: exactStart) } else { float = reordered(float, order, fill: floatStart) }
+        if isNarrow {
+            narrow = reordered(narrow, order, fill: 0)
+        } else if isExact {
+            exact = reordered(exact, order, fill: exactStart)
+        } else {
+            float = reordered(float, order, fill: floatStart)
+        }
         counts = reordered(counts, order, fill: 0)
+    }
+
+    /// Makes room to fold `rows` more rows: narrow slots widen first if a sum could pass
+    /// Int64 (after some 2^32 rows of 32-bit values).
+    mutating func admit(rows: Int) {
+        guard isNarrow else { return }
+        narrowBound += Int128(rows) * rowMagnitude
+        if narrowBound > Int128(Int64.max) { widen() }
+    }
+
+    /// Makes room to merge `other`'s slots into these: both stay narrow only while the sum of
+    /// their bounds fits Int64.
+    mutating func admit(merging other: Carriers) {
+        guard isNarrow else { return }
+        narrowBound += other.isNarrow ? other.narrowBound : Int128(Int64.max) + 1
+        if narrowBound > Int128(Int64.max) { widen() }
+    }
+
+    /// The exact values as Int128s, narrow or not.
+    var exactValues: [Int128] { isNarrow ? narrow.map { Int128($0) } : exact }
+
+    /// Moves narrow slots to Int128.
+    mutating func widen() {
+        guard isNarrow else { return }
+        exact = narrow.map { Int128($0) }
+        narrow = []
+        isNarrow = false
     }
 
     /// Folds `input` (of physical type `kind`) into the carrier that fits it.
@@ -908,6 +967,9 @@ private struct Carriers {
         func visit<T: NumberValue>(_: T.Type) throws -> U.Output {
             let values = Columns.values(input, as: T.self)
             return state.pointee.counts.withUnsafeMutableBufferPointer { counts in
+                if T.isInteger && state.pointee.isNarrow {
+                    return state.pointee.narrow.withUnsafeMutableBufferPointer { slots in update.run(values, slots, counts) }
+                }
                 if T.isInteger {
                     return state.pointee.exact.withUnsafeMutableBufferPointer { slots in update.run(values, slots, counts) }
                 }
@@ -920,7 +982,7 @@ private struct Carriers {
 /// A per-batch loop over one number column into carrier slots (generic over both, so the
 /// visitor specialises it per physical type and carrier; values become carriers through
 /// `C.widen`).
-private protocol CarrierUpdate {
+protocol CarrierUpdate {
     associatedtype Output
     func run<T: NumberValue, C: ArithmeticValue>(
         _ values: UnsafePointer<T>, _ slots: UnsafeMutableBufferPointer<C>, _ counts: UnsafeMutableBufferPointer<Int64>
@@ -984,13 +1046,14 @@ private final class SumAccumulator: Accumulator {
         self.call = call
         self.kind = kind
         self.scale = scale
-        state = Carriers(kind: kind)
+        state = Carriers(kind: kind, narrowSums: true)
     }
 
     var isExact: Bool { state.isExact }
 
     func update(_ input: ArrayData?, _ rows: GroupedRows) throws {
         guard let input else { return }
+        state.admit(rows: rows.rowCount)
         state.grow(to: rows.groupCount)
         if try state.fold(input, kind: kind, SumRows(input: input, rows: rows)) { overflow = true }
     }
@@ -1066,33 +1129,44 @@ private final class SumAccumulator: Accumulator {
 
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? SumAccumulator else { return }
+        state.admit(merging: other.state)
         state.grow(to: groupCount)
-        // Through buffer pointers: element access on a class's stored arrays pays an
-        // exclusivity and a uniqueness check each time.
         var overflowed = other.overflow
-        let (theirExact, theirFloat, theirCounts) = (other.state.exact, other.state.float, other.state.counts)
         var mine = state
         state = Carriers(kind: kind)
         defer { state = mine }
-        let isExact = mine.isExact
-        mine.exact.withUnsafeMutableBufferPointer { exact in
-            mine.float.withUnsafeMutableBufferPointer { float in
-                mine.counts.withUnsafeMutableBufferPointer { counts in
-                    for group in map.groups.lazy.map(Int.init) where group < theirCounts.count {
-                        let target = Int(map.targets[group])
-                        if isExact {
-                            let (sum, o) = exact[target].addingReportingOverflow(theirExact[group])
-                            exact[target] = sum
+        if mine.isNarrow {
+            // Both narrow, and their bounds fit Int64 together.
+            Self.add(other.state.narrow, other.state.counts, into: &mine.narrow, &mine.counts, map, overflowed: &overflowed)
+        } else if mine.isExact {
+            Self.add(other.state.exactValues, other.state.counts, into: &mine.exact, &mine.counts, map, overflowed: &overflowed)
+        } else {
+            Self.add(other.state.float, other.state.counts, into: &mine.float, &mine.counts, map, overflowed: &overflowed)
+        }
+        overflow = overflow || overflowed
+    }
+
+    /// Adds `theirs` (and their counts) of `map`'s groups into `mine`, through buffer
+    /// pointers: element access on a class's stored arrays pays an exclusivity and a
+    /// uniqueness check each time.
+    private static func add<C: ArithmeticValue>(
+        _ theirs: [C], _ theirCounts: [Int64], into mine: inout [C], _ counts: inout [Int64], _ map: GroupMap, overflowed: inout Bool
+    ) {
+        theirs.withUnsafeBufferPointer { theirs in
+            theirCounts.withUnsafeBufferPointer { theirCounts in
+                mine.withUnsafeMutableBufferPointer { mine in
+                    counts.withUnsafeMutableBufferPointer { counts in
+                        for group in map.groups.lazy.map(Int.init) where group < theirCounts.count {
+                            let target = Int(map.targets[group])
+                            let (sum, o) = C.add(mine[target], theirs[group])
+                            mine[target] = sum
                             overflowed = overflowed || o
-                        } else {
-                            float[target] += theirFloat[group]
+                            counts[target] += theirCounts[group]
                         }
-                        counts[target] += theirCounts[group]
                     }
                 }
             }
         }
-        overflow = overflow || overflowed
     }
 
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
@@ -1103,6 +1177,7 @@ private final class SumAccumulator: Accumulator {
     /// (see `SharedSum`) — from the sums and counts.
     func finish(as call: AggregateCall, groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         guard !overflow else { throw QuiverError(.query, "overflow in \(call.text)") }
+        state.widen()
         state.grow(to: groupCount)
         // Written straight into the result buffers: millions of groups must not each become
         // a Scalar.
