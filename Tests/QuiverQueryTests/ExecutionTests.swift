@@ -290,6 +290,58 @@ import Testing
         }
     }
 
+    /// A filtered aggregate whose keys are strings read from plain columns interns the rows
+    /// the filter keeps where they lie, at any selectivity, gathering only its arguments:
+    /// with plain and dictionary-encoded strings, NULL keys and values, an integer key beside
+    /// them, and filters keeping few rows or most, each group's count and sum equal a
+    /// reference over the kept rows, in order of first appearance.
+    @Test func stringKeysOfKeptRowsInternWhereTheyLie() throws {
+        var random = SeededRandom(seed: 73)
+        // Strings past 7 bytes and a dictionary larger than a batch's small-domain limit: no
+        // small-domain codes, so the selected rows take the interning path under test.
+        let words = (0..<20_000).map { "a-longer-word-\($0)" }
+        var columns: (filter: [Int64], plain: [String?], coded: [Int32?], number: [Int64], value: [Int64?]) = ([], [], [], [], [])
+        let batches = try (0..<6).map { _ in
+            let count = 3_000
+            let filter = (0..<count).map { _ in Int64.random(in: 0..<100, using: &random) }
+            let plain: [String?] = (0..<count).map { _ in Int.random(in: 0..<15, using: &random) == 0 ? nil : words[Int.random(in: 0..<300, using: &random)] }
+            let coded: [Int32?] = (0..<count).map { _ in Int.random(in: 0..<15, using: &random) == 0 ? nil : Int32.random(in: 0..<20_000, using: &random) }
+            let number = (0..<count).map { _ in Int64.random(in: 0..<4, using: &random) }
+            let value: [Int64?] = (0..<count).map { _ in Int.random(in: 0..<8, using: &random) == 0 ? nil : Int64.random(in: -9...9, using: &random) }
+            columns.filter += filter; columns.plain += plain; columns.coded += coded; columns.number += number; columns.value += value
+            return try Make.batch([
+                ("f", Make.int64(filter)), ("p", Make.utf8(plain)), ("d", Make.dictionary(coded, words)),
+                ("n", Make.int64(number)), ("v", Make.int64(value)),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        for threshold in [7, 80] {
+            let kept = columns.filter.indices.filter { columns.filter[$0] < threshold }
+            for (sql, key) in [
+                ("SELECT p, n, count(*), sum(v) FROM t WHERE f < \(threshold) GROUP BY p, n", { (row: Int) -> [V] in
+                    [columns.plain[row].map { .string($0) } ?? .null, .int(columns.number[row])] }),
+                ("SELECT d, count(*), sum(v) FROM t WHERE f < \(threshold) GROUP BY d", { (row: Int) -> [V] in
+                    [columns.coded[row].map { .string(words[Int($0)]) } ?? .null] }),
+            ] {
+                var order: [[V]] = []
+                var totals: [[V]: (count: Int64, sum: Int64?)] = [:]
+                for row in kept {
+                    let group = key(row)
+                    if totals[group] == nil { order.append(group) }
+                    var total = totals[group] ?? (0, nil)
+                    total.count += 1
+                    if let value = columns.value[row] { total.sum = (total.sum ?? 0) + value }
+                    totals[group] = total
+                }
+                let expected = order.map { $0 + [.int(totals[$0]!.count), totals[$0]!.sum.map { .int($0) } ?? .null] }
+                for parallelism in [1, 2] {
+                    let rows = Read.rows(try Query(sql: sql, tables: ["t": source]).execute(ExecutionOptions(parallelism: parallelism)).batches)
+                    #expect(rows == expected, "\(sql) at parallelism \(parallelism)")
+                }
+            }
+        }
+    }
+
     /// ORDER BY … LIMIT over groups computes derived keys and outputs for the top groups only;
     /// the rows are those of the full ordered result, ties (broken by first appearance),
     /// HAVING, OFFSET and derived keys included.

@@ -161,12 +161,16 @@ final class AggregationState {
             if ids == nil {
                 if let selection, mask != nil {
                     let rows = selection.rows()
-                    keyColumns = try keyColumns.map { try Take.take($0, rows: rows, pool: pool) }
                     inputs = try inputs.map { try $0.map { try Take.take($0, rows: rows, pool: pool) } }
                     rowCount = rows.count
                     mask = nil
+                    if !keys!.isPacked {
+                        ids = try keys!.intern(keyColumns, rows: rows, pool: pool)
+                    } else {
+                        keyColumns = try keyColumns.map { try Take.take($0, rows: rows, pool: pool) }
+                    }
                 }
-                ids = try keys!.intern(keyColumns, pool: pool)
+                if ids == nil { ids = try keys!.intern(keyColumns, pool: pool) }
             }
         }
         let counted = mask == nil ? rowCount : selection?.count ?? rowCount
@@ -631,6 +635,17 @@ struct GroupKeys {
     }
 
     var count: Int { packed?.count ?? bytes?.count ?? 0 }
+
+    /// Whether the keys are packed into fixed-width words (else they are byte strings).
+    var isPacked: Bool { packed != nil }
+
+    /// Interns the rows `rows` of `columns` (byte-string keys only: they are encoded where
+    /// they lie, where gathering them first would copy every string twice); the ids, one per
+    /// listed row, are a `RowScratch` array.
+    mutating func intern(_ columns: [ArrayData], rows: [Int32], pool: MemoryPool) throws -> [Int32] {
+        precondition(packed == nil, "packed keys are gathered, then packed")
+        return bytes!.intern(try KeyEncoder(columns, rows: rows, rowCount: rows.count, pool: pool))
+    }
 
     /// Interns every row of `columns` (all the same length); the ids are a `RowScratch` array.
     mutating func intern(_ columns: [ArrayData], pool: MemoryPool) throws -> [Int32] {

@@ -44,6 +44,11 @@ final class Execution: @unchecked Sendable {
     /// table per row, instead of a group for every new key). The other groups of earlier
     /// partials still merge, but appear later, so they are never among the first.
     private let groupLimit: Int?
+    /// Whether a filtered aggregate hands its selection to the aggregation whatever the
+    /// selectivity: its keys are byte strings read from plain columns (interned from the
+    /// selected rows where they lie, not gathered first) and its arguments plain columns or
+    /// none (evaluating them over every row costs nothing).
+    private let keysInternInPlace: Bool
     private var firstGroups: GroupKeys?
     private let restriction = Mutex<GroupKeys?>(nil)
 
@@ -63,6 +68,14 @@ final class Execution: @unchecked Sendable {
             firstGroups = GroupKeys(types: spec.hashedKeys.map { ScalarArrays.valueType($0.type) })
         } else {
             groupLimit = nil
+        }
+        if case .aggregate(let spec) = plan.mode, !spec.hashedKeys.isEmpty,
+            PackedKeyLayout(spec.hashedKeys.map { ScalarArrays.valueType($0.type) }) == nil
+        {
+            let plain = { (expression: BoundExpr) -> Bool in if case .column = expression { return true } else { return false } }
+            keysInternInPlace = spec.hashedKeys.allSatisfy(plain) && spec.calls.allSatisfy { $0.argument.map(plain) ?? true }
+        } else {
+            keysInternInPlace = false
         }
         // LIMIT without ORDER BY collects the first groups from per-batch partials in batch order.
         if case .aggregate(let spec) = plan.mode, groupLimit == nil, AggregationState.isOrderIndependent(spec.calls) {
@@ -128,8 +141,9 @@ final class Execution: @unchecked Sendable {
             let kept = Selection(try evaluator.evaluate(filter, input), length: input.length, pool: options.pool)
             outcome.selected = kept.count
             if !kept.isAll {
-                if case .aggregate(let spec) = plan.mode, kept.count * 2 >= input.length || spec.readsNoColumns {
-                    // Most rows stay (or none is read): aggregate in place, reading the bits.
+                if case .aggregate(let spec) = plan.mode, kept.count * 2 >= input.length || spec.readsNoColumns || keysInternInPlace {
+                    // Most rows stay (or none is read, or string keys are interned where they
+                    // lie): aggregate in place, reading the bits.
                     selection = kept
                 } else if case .project = plan.mode, let k = topK, kept.count > k {
                     keptRows = kept.rows()

@@ -391,9 +391,12 @@ struct KeyEncoder {
     private(set) var bytes: [UInt8] = []
     private(set) var offsets: [Int] = []
 
-    /// Encodes `columns` (each `rowCount` long), optionally after a 4-byte group id per row.
-    init(_ columns: [ArrayData], rowCount: Int, groupPrefix: [Int32]? = nil, pool: MemoryPool) throws {
-        let readers = try columns.map { try KeyColumn($0, pool: pool) }
+    /// Encodes `columns` (each `rowCount` long), optionally after a 4-byte group id per row;
+    /// with `rows`, only those rows (then `rowCount` is theirs), read where they lie rather
+    /// than gathered first.
+    init(_ columns: [ArrayData], rows: [Int32]? = nil, rowCount: Int, groupPrefix: [Int32]? = nil, pool: MemoryPool) throws {
+        let readers = try columns.map { try KeyColumn($0, rows: rows, pool: pool) }
+        let rowCount = rows?.count ?? rowCount
         var lengths = [Int](repeating: groupPrefix == nil ? 0 : 4, count: rowCount)
         for reader in readers { reader.addLengths(&lengths) }
         offsets = [0]
@@ -458,24 +461,27 @@ private struct KeyColumn {
     /// Keeps the buffers read through raw pointers alive.
     let retained: ArrayData
 
-    init(_ column: ArrayData, pool: MemoryPool) throws {
-        rowCount = column.length
+    /// With `rows`, the column's rows at those positions (in range: a selection's), in order.
+    init(_ column: ArrayData, rows selected: [Int32]? = nil, pool: MemoryPool) throws {
+        rowCount = selected?.count ?? column.length
+        let source = { (row: Int) -> Int in selected.map { Int($0[row]) } ?? row }
         var data = column
-        var map: [Int32]? = nil
+        var map: [Int32]? = selected
         var valid: [Bool]? = nil
         if case .dictionary = column.type.storageType, let dictionary = column.dictionary {
-            let rows = try Take.indexRows(column)
+            let indices = try Take.indexRows(column)
             let indexValidity = Bitmaps.validity(column)
             let valueValidity = Bitmaps.validity(dictionary)
             if indexValidity != nil || valueValidity != nil || dictionary.length == 0 {
-                valid = (0..<column.length).map { row in
-                    (indexValidity?[row] ?? true) && dictionary.length > 0 && (valueValidity?[Int(rows[row])] ?? true)
+                valid = (0..<rowCount).map { row in
+                    let at = source(row)
+                    return (indexValidity?[at] ?? true) && dictionary.length > 0 && (valueValidity?[Int(indices[at])] ?? true)
                 }
             }
-            map = rows
+            map = selected.map { $0.map { indices[Int($0)] } } ?? indices
             data = dictionary
         } else if let validity = Bitmaps.validity(column) {
-            valid = (0..<column.length).map { validity[$0] }
+            valid = (0..<rowCount).map { validity[source($0)] }
         }
         self.map = map
         self.valid = valid
