@@ -116,6 +116,44 @@ import Testing
         #expect(reference.batches[0].logicallyEquals(cold.batches[0]))
     }
 
+    /// A column partly in the page cache (one page in three of each batch's range cached,
+    /// as after evictions under pressure) is requested, and released after use, page by page:
+    /// the cached pages the scan reads stay mapped, and the pages it brought in stay cached, so
+    /// the next scan finds all of it. Before, any range short of a page counted as missing
+    /// whole and was unmapped after every scan, and warm scans of such a file kept faulting
+    /// every page back in.
+    @Test func aPartlyCachedColumnIsRequestedAndReleasedPageByPage() throws {
+        let path = try Self.writeCold(Self.wideBatch())
+        defer { Self.cleanUp(path) }
+        let source = try FileBatchSource(path: path)
+        let ranges = try (0..<Self.batches).flatMap { try source.reader.bodyRanges(ofBatch: $0, columns: [3]) }
+        let page = MemoryUsage.pageSize
+        // Cache every third page of the column through a plain read (no mapping of ours).
+        let handle = try #require(FileHandle(forReadingAtPath: path))
+        var cachedPages = 0
+        for range in ranges {
+            for start in stride(from: range.lowerBound / page * page, to: range.upperBound, by: 3 * page) {
+                try handle.seek(toOffset: UInt64(start))
+                _ = try handle.read(upToCount: 1)
+                cachedPages += 1
+            }
+        }
+        try handle.close()
+        let gaps = try ranges.flatMap { try MappedFile(path: path).nonResidentRanges(in: $0) }
+        #expect(gaps.count >= ranges.count, "every range has pages missing")
+        #expect(try Self.residentBytes(path) >= (cachedPages - 2 * ranges.count) * page)
+        let query = try Query(sql: "SELECT sum(c3) AS s FROM t", tables: ["t": source])
+        let mappedBefore = try MemoryUsage.mappedResidentBytes()
+        _ = try query.execute()
+        // The cached pages it read stay mapped in this process (only what it fetched went).
+        let stillMapped = try MemoryUsage.mappedResidentBytes() - mappedBefore
+        #expect(stillMapped >= (cachedPages - 2 * ranges.count) * page, "\(stillMapped) bytes still mapped")
+        // And the whole column is cached now: the next scan reads nothing.
+        let column = ranges.reduce(0) { $0 + $1.count }
+        let resident = try ranges.reduce(0) { $0 + (try MappedFile(path: path).residentBytes(in: $1)) }
+        #expect(resident == column)
+    }
+
     /// A scan larger than its cache budget keeps about the budget of what it reads cached,
     /// whole batches spread over the scan, and reads the others past the cache; the next scan
     /// finds the same batches cached and keeps them. Before, everything read stayed cached, and

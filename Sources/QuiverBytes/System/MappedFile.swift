@@ -118,6 +118,14 @@ public final class MappedFile: RandomAccessInput, @unchecked Sendable {
         return try MemoryUsage.residentBytes(address: buffer.baseAddress + range.lowerBound, count: range.count)
     }
 
+    /// The parts of `range` whose pages are not in RAM now (`mincore(2)`), as file offsets, in
+    /// order: what reading `range` would fetch. O(pages of `range`).
+    public func nonResidentRanges(in range: Range<Int>) throws -> [Range<Int>] {
+        try checkRange(offset: range.lowerBound, count: range.count, within: size)
+        return try MemoryUsage.nonResidentParts(address: buffer.baseAddress + range.lowerBound, count: range.count)
+            .map { (range.lowerBound + $0.lowerBound)..<(range.lowerBound + $0.upperBound) }
+    }
+
     /// Reads `ranges` of the file past the page cache (`O_DIRECT`) into memory from `pool`
     /// laid out like `span` (see `FileDescriptor.readDirect`), through the file reopened by
     /// `path` — only if that is still the file mapped (same device and inode; appended to is

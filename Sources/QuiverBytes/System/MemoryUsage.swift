@@ -72,12 +72,35 @@ public enum MemoryUsage {
     /// mapped memory (`mincore` fails with `ENOMEM` otherwise). Asks the kernel about at most
     /// `chunkPages` pages at a time, so the scratch vector stays small.
     static func residentBytes(address: UnsafeRawPointer, count: Int) throws -> Int {
-        guard count > 0 else { return 0 }
+        var resident = 0
+        try forEachPage(address: address, count: count) { part, isResident in if isResident { resident += part.count } }
+        return resident
+    }
+
+    /// The parts of `[address, address + count)` on pages not resident, as offsets from
+    /// `address`, in order, adjacent parts joined. The same requirements as `residentBytes`.
+    static func nonResidentParts(address: UnsafeRawPointer, count: Int) throws -> [Range<Int>] {
+        var parts: [Range<Int>] = []
+        try forEachPage(address: address, count: count) { part, isResident in
+            guard !isResident else { return }
+            if let last = parts.last, last.upperBound == part.lowerBound {
+                parts[parts.count - 1] = last.lowerBound..<part.upperBound
+            } else {
+                parts.append(part)
+            }
+        }
+        return parts
+    }
+
+    /// Calls `body` with each page's part of `[address, address + count)` (as offsets from
+    /// `address`) and whether the page is resident (`mincore`), in order, at most
+    /// `chunkPages` pages a call.
+    private static func forEachPage(address: UnsafeRawPointer, count: Int, _ body: (Range<Int>, Bool) -> Void) throws {
+        guard count > 0 else { return }
         let start = Int(bitPattern: address)
         let end = start + count
         let chunkPages = 4096
         var vector = [UInt8](repeating: 0, count: chunkPages)
-        var resident = 0
         var page = start & ~(pageSize - 1)
         while page < end {
             let pages = min(chunkPages, (end - page + pageSize - 1) / pageSize)
@@ -88,14 +111,13 @@ public enum MemoryUsage {
                 _ = try valueOrErrno { system_mincore(pageAddress, pages * pageSize, flagsStart) }
                     .get("mincore", "\(pages) pages at 0x\(String(page, radix: 16))")
             }
-            for index in 0..<pages where vector[index] & 1 != 0 {
-                // Count only the part of this page inside [start, end).
+            for index in 0..<pages {
+                // Only the part of this page inside [start, end).
                 let pageStart = page + index * pageSize
-                resident += min(end, pageStart + pageSize) - max(start, pageStart)
+                body((max(start, pageStart) - start)..<(min(end, pageStart + pageSize) - start), vector[index] & 1 != 0)
             }
             page += pages * pageSize
         }
-        return resident
     }
 
     /// How many bytes of `mapping` are mapped into this process's resident set now: the `Rss`

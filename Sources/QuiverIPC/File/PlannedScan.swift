@@ -265,14 +265,14 @@ public final class PlannedScan: Sendable {
             state.withLock { state in if state.planned[position] == nil { state.planned[position] = (0, 0) } }
             return
         }
+        // Page by page: a range partly in the cache requests (and later releases) only the
+        // pages it lacks, so a warm page is never unmapped for a cold neighbour's sake.
         var resident = 0
         var missing: [Range<Int>] = []
         for range in ranges {
-            if let bytes = try? file.residentBytes(in: range), bytes < range.count {
-                missing.append(range)
-            } else {
-                resident += range.count
-            }
+            let gaps = (try? file.nonResidentRanges(in: range)) ?? []
+            missing += gaps
+            resident += range.count - gaps.reduce(0) { $0 + $1.count }
         }
         let requested = missing.reduce(0) { $0 + $1.count }
         let plan = state.withLock { state -> Plan in
