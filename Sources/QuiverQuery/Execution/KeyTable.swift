@@ -346,15 +346,30 @@ struct KeyTable {
 
     func hash(of id: Int) -> UInt64 { hashes[id] }
 
-    /// A 64-bit hash of bytes, eight at a time (not cryptographic; spreads short keys well).
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+    /// How far past its home slot the farthest key sits (O(slots); for tests: keys that share
+    /// a home slot make it grow with their number).
+    var longestProbeForTesting: Int {
+        slots.indices.reduce(0) { longest, slot in
+            let entry = slots[slot]
+            guard entry != 0 else { return longest }
+            return Swift.max(longest, (slot - Int(truncatingIfNeeded: hashes[Int(entry & 0xFFFF_FFFF) - 1])) & mask)
+        }
+    }
+
+    /// A 64-bit hash of bytes, eight at a time, under the process's seed (not cryptographic;
+    /// spreads short keys well). Each word is folded into the state with a 128-bit multiply,
+    /// so keys cannot be lengthened into collisions that hold under every seed.
+    @inline(__always)
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { hash(bytes, seed: .process) }
+
+    /// `hash(_:)` under `seed`.
+    static func hash(_ bytes: UnsafeRawBufferPointer, seed: HashSeed) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count) ^ seed.first
         var index = 0
         let count = bytes.count
         if let base = bytes.baseAddress {
             while index + 8 <= count {
-                h = (h ^ base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0x9FB2_1C65_1E98_DF25
-                h ^= h >> 29
+                h = foldedMultiply(h ^ base.loadUnaligned(fromByteOffset: index, as: UInt64.self), 0x9FB2_1C65_1E98_DF25)
                 index += 8
             }
             // The last 0–7 bytes, little-endian, read with at most two loads: the word
@@ -374,7 +389,7 @@ struct KeyTable {
                     index += 1
                 }
             }
-            h = (h ^ tail) &* 0x9FB2_1C65_1E98_DF25
+            h = foldedMultiply(h ^ tail, 0x9FB2_1C65_1E98_DF25)
         }
         h ^= h >> 32
         h = h &* 0xD6E8_FEB8_6659_FD93
@@ -810,7 +825,8 @@ enum SmallDomain {
     }
 
     /// Numbers distinct 63-bit values 1, 2, … in order of first sight: open addressing over
-    /// a power-of-two table (load ≤ 1/2), growing as needed, until `limit - 1` values.
+    /// a power-of-two table (load ≤ 1/2) from a seeded hash, growing as needed, until
+    /// `limit - 1` values.
     private struct PackedNumbering {
         let limit: Int
         private(set) var distinct = 0
@@ -835,7 +851,7 @@ enum SmallDomain {
         /// The slot holding `key`, or the empty slot where it goes.
         private static func probe(_ slots: [UInt64], _ key: UInt64) -> Int {
             let mask = slots.count - 1
-            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+            var slot = Int(truncatingIfNeeded: foldedMultiply(key ^ HashSeed.process.first, 0x9E37_79B9_7F4A_7C15)) & mask
             while slots[slot] != 0 && slots[slot] != key { slot = (slot + 1) & mask }
             return slot
         }

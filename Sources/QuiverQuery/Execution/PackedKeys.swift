@@ -11,11 +11,16 @@ struct PackedKey: Hashable {
     /// pair table this word carries the group id instead (NULL values are not counted there).
     var tag: UInt64 = 0
 
-    /// A 64-bit mix of the three words (murmur3's finaliser over a multiply-xor combine).
+    /// A 64-bit mix of the three words under the process's seed (murmur3's finaliser over a
+    /// multiply-xor combine).
     @inline(__always)
-    var hashValue64: UInt64 {
-        var h = low &* 0x9E37_79B9_7F4A_7C15
-        h ^= (high ^ (h >> 31)) &* 0xC2B2_AE3D_27D4_EB4F
+    var hashValue64: UInt64 { hash(seed: .process) }
+
+    /// `hashValue64` under `seed`: both value words are xored with it before they are mixed.
+    @inline(__always)
+    func hash(seed: HashSeed) -> UInt64 {
+        var h = (low ^ seed.first) &* 0x9E37_79B9_7F4A_7C15
+        h ^= (high ^ seed.second ^ (h >> 31)) &* 0xC2B2_AE3D_27D4_EB4F
         h ^= tag &* 0x1656_67B1_9E37_79F9
         h ^= h >> 33
         h = h &* 0xFF51_AFD7_ED55_8CCD
@@ -306,6 +311,15 @@ struct PackedKeyTable {
         table.keys = keys.withUnsafeBufferPointer { keys in order.map { keys[Int($0)] } }
         table.rehash(size: slots.count)
         return table
+    }
+
+    /// How far past its home slot the farthest key sits (O(slots); for tests: keys that share
+    /// a home slot make it grow with their number).
+    var longestProbeForTesting: Int {
+        slots.indices.reduce(0) { longest, slot in
+            let id = Int(slots[slot])
+            return id < 0 ? longest : Swift.max(longest, (slot - Int(truncatingIfNeeded: keys[id].hashValue64)) & mask)
+        }
     }
 
     private mutating func grow() { rehash(size: slots.count * 2) }

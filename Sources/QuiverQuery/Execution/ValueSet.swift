@@ -138,16 +138,25 @@ struct ValueSet {
         }
     }
 
-    /// The slot a value's probe starts from, before masking (murmur3's 64-bit finaliser).
+    /// The slot a value's probe starts from, before masking (murmur3's 64-bit finaliser of
+    /// the value xor the process's seed).
     @inline(__always)
     private static func home(_ value: UInt64) -> Int {
-        var h = value
+        var h = value ^ HashSeed.process.first
         h ^= h >> 33
         h = h &* 0xFF51_AFD7_ED55_8CCD
         h ^= h >> 33
         h = h &* 0xC4CE_B9FE_1A85_EC53
         h ^= h >> 33
         return Int(truncatingIfNeeded: h)
+    }
+
+    /// How far past its home slot the farthest value sits (O(slots); for tests: values that
+    /// share a home slot make it grow with their number).
+    var longestProbeForTesting: Int {
+        slots.indices.reduce(0) { longest, slot in
+            slots[slot] == 0 ? longest : Swift.max(longest, (slot - Self.home(slots[slot])) & mask)
+        }
     }
 
     private mutating func rehash(size: Int) {
