@@ -15,20 +15,27 @@ import Testing
     /// about `keyCount`.
     static let probeBound = 128
 
-    /// Two seeds hash one key differently, and the process's seed is the one in use.
-    @Test func seedChangesHashes() {
+    /// Two seeds hash one key differently, and tables hash under the process's seed.
+    @Test func seedChangesHashes() throws {
         let one = HashSeed(forTesting: 1, 2)
         let other = HashSeed(forTesting: 3, 4)
-        for key in [PackedKey(), PackedKey(low: 42), PackedKey(low: 7, high: 9, tag: 1)] {
+        let packed = [PackedKey(), PackedKey(low: 42), PackedKey(low: 7, high: 9, tag: 1)]
+        var packedTable = PackedKeyTable()
+        for (id, key) in packed.enumerated() {
             #expect(key.hash(seed: one) != key.hash(seed: other))
-            #expect(key.hashValue64 == key.hash(seed: .process))
+            #expect(packedTable.intern(key) == Int32(id))
+            #expect(packedTable.hash(of: id) == key.hash(seed: .process))
         }
-        for text in ["", "a", "abcdefgh", "a string longer than eight bytes"] {
-            let bytes = Array(text.utf8)
-            bytes.withUnsafeBytes { bytes in
+        let texts = ["", "a", "abcdefgh", "a string longer than eight bytes"]
+        var byteTable = KeyTable()
+        let ids = byteTable.intern(try KeyEncoder([Make.utf8(texts)], rowCount: texts.count, pool: .default))
+        #expect(ids == [0, 1, 2, 3])
+        for (id, text) in texts.enumerated() {
+            Array(text.utf8).withUnsafeBytes { bytes in
                 #expect(KeyTable.hash(bytes, seed: one) != KeyTable.hash(bytes, seed: other), "\(text)")
-                #expect(KeyTable.hash(bytes) == KeyTable.hash(bytes, seed: .process), "\(text)")
             }
+            // The table holds the encoded key (a flag byte, a length, the bytes).
+            byteTable.withKey(id) { key in #expect(byteTable.hash(of: id) == KeyTable.hash(key, seed: .process), "\(text)") }
         }
     }
 
@@ -66,7 +73,7 @@ import Testing
         }
         var table = KeyTable()
         for (index, word) in words.enumerated() {
-            let id = withUnsafeBytes(of: word.littleEndian) { table.intern($0, hash: KeyTable.hash($0)) }
+            let id = withUnsafeBytes(of: word.littleEndian) { table.intern($0, hash: KeyTable.hash($0, seed: .process)) }
             #expect(id == Int32(index))
         }
         #expect(table.count == words.count)

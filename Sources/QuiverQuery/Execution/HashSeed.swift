@@ -15,8 +15,9 @@ struct HashSeed: Sendable, Equatable {
     /// Mixed into a second word where a hash takes two (a packed key's high word).
     let second: UInt64
 
-    /// This process's seed. Reading it after the first time costs a load and a predictable
-    /// branch (the lazy global's once-check), which loops hoist.
+    /// This process's seed. Every read is a call (the lazy global's once-check, which the
+    /// optimiser does not hoist out of loops): a table or a batch reads it once and passes it
+    /// down, never per key.
     static let process: HashSeed = {
         var random = SystemRandomNumberGenerator()
         return HashSeed(first: random.next(), second: random.next())

@@ -47,11 +47,17 @@ struct KeyTable {
     mutating func intern(_ keys: KeyEncoder) -> [Int32] {
         var ids = RowScratch.take(count: keys.rowCount, fill: 0)
         keys.withKeys { key in
-            ids.withUnsafeMutableBufferPointer { ids in
-                intern(count: keys.rowCount, ids: ids, key: key) { KeyTable.hash(key($0)) }
-            }
+            ids.withUnsafeMutableBufferPointer { ids in intern(count: keys.rowCount, ids: ids, key: key) }
         }
         return ids
+    }
+
+    /// Interns keys `0..<count`, given by `key(i)`, writing each one's id to `ids[i]`: the
+    /// keys are hashed under the process's seed, read once for all of them.
+    @inline(__always)
+    mutating func intern(count: Int, ids: UnsafeMutableBufferPointer<Int32>, key: (Int) -> UnsafeRawBufferPointer) {
+        let seed = HashSeed.process
+        intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0), seed: seed) }
     }
 
     /// Interns keys `0..<count`, given by `key(i)` with hash `hash(i)`, writing each one's id
@@ -356,13 +362,10 @@ struct KeyTable {
         }
     }
 
-    /// A 64-bit hash of bytes, eight at a time, under the process's seed (not cryptographic;
-    /// spreads short keys well). Each word is folded into the state with a 128-bit multiply,
-    /// so keys cannot be lengthened into collisions that hold under every seed.
-    @inline(__always)
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { hash(bytes, seed: .process) }
-
-    /// `hash(_:)` under `seed`.
+    /// A 64-bit hash of bytes, eight at a time, under `seed` (`HashSeed.process`, read once
+    /// per batch rather than per key: each read of it is a call). Not cryptographic; spreads
+    /// short keys well. Each word is folded into the state with a 128-bit multiply, so keys
+    /// cannot be lengthened into collisions that hold under every seed.
     static func hash(_ bytes: UnsafeRawBufferPointer, seed: HashSeed) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count) ^ seed.first
         var index = 0
@@ -445,10 +448,11 @@ struct KeyEncoder {
 
     /// Calls `body` with each row's key and its hash.
     func forEachKey(_ body: (Int, UnsafeRawBufferPointer, UInt64) -> Void) {
+        let seed = HashSeed.process
         withKeys { key in
             for row in 0..<rowCount {
                 let key = key(row)
-                body(row, key, KeyTable.hash(key))
+                body(row, key, KeyTable.hash(key, seed: seed))
             }
         }
     }
@@ -832,13 +836,14 @@ enum SmallDomain {
         private(set) var distinct = 0
         private var slots = [UInt64](repeating: 0, count: 64)  // value + 1; 0 = empty
         private var slotCodes = [Int32](repeating: 0, count: 64)
+        private let seed = HashSeed.process.first
 
         init(limit: Int) { self.limit = limit }
 
         /// The code of `value`, numbering it if new; nil once there would be too many.
         mutating func code(of value: UInt64) -> Int32? {
             let key = value &+ 1
-            let slot = Self.probe(slots, key)
+            let slot = Self.probe(slots, key, seed: seed)
             if slots[slot] == key { return slotCodes[slot] }
             distinct += 1
             guard distinct + 1 < limit else { return nil }
@@ -849,9 +854,9 @@ enum SmallDomain {
         }
 
         /// The slot holding `key`, or the empty slot where it goes.
-        private static func probe(_ slots: [UInt64], _ key: UInt64) -> Int {
+        private static func probe(_ slots: [UInt64], _ key: UInt64, seed: UInt64) -> Int {
             let mask = slots.count - 1
-            var slot = Int(truncatingIfNeeded: foldedMultiply(key ^ HashSeed.process.first, 0x9E37_79B9_7F4A_7C15)) & mask
+            var slot = Int(truncatingIfNeeded: foldedMultiply(key ^ seed, 0x9E37_79B9_7F4A_7C15)) & mask
             while slots[slot] != 0 && slots[slot] != key { slot = (slot + 1) & mask }
             return slot
         }
@@ -860,7 +865,7 @@ enum SmallDomain {
             var newSlots = [UInt64](repeating: 0, count: slots.count * 2)
             var newCodes = [Int32](repeating: 0, count: slots.count * 2)
             for (key, code) in zip(slots, slotCodes) where key != 0 {
-                let slot = Self.probe(newSlots, key)
+                let slot = Self.probe(newSlots, key, seed: seed)
                 newSlots[slot] = key
                 newCodes[slot] = code
             }

@@ -13,6 +13,8 @@ struct ValueSet {
     private var mask: Int
     private var holdsZero = false
     private var nonzero = 0
+    /// `HashSeed.process`'s first word, read once (each read of the global is a call).
+    private let seed = HashSeed.process.first
 
     init() {
         slots = Array(repeating: 0, count: 16)
@@ -78,8 +80,8 @@ struct ValueSet {
             return
         }
         if (nonzero + 1) * 2 > slots.count { rehash(size: slots.count * 2) }
-        let mask = self.mask
-        let added = slots.withUnsafeMutableBufferPointer { slots in Self.place(value, in: slots, mask: mask) }
+        let (mask, seed) = (self.mask, self.seed)
+        let added = slots.withUnsafeMutableBufferPointer { slots in Self.place(value, in: slots, mask: mask, seed: seed) }
         if added { nonzero += 1 }
     }
 
@@ -94,7 +96,7 @@ struct ValueSet {
                 continue
             }
             let end = row + Swift.min(room, count - row)
-            let mask = self.mask
+            let (mask, seed) = (self.mask, self.seed)
             let prefetching = slots.count >= PackedKeyTable.prefetchSlots
             let distance = Self.prefetchDistance
             var added = 0
@@ -103,13 +105,13 @@ struct ValueSet {
                 for index in row..<end {
                     if prefetching {
                         requestAhead(index, count: end, distance: distance, stages: 1) { _, ahead in
-                            requestCacheLine(slots.baseAddress! + (Self.home(value(ahead)) & mask))
+                            requestCacheLine(slots.baseAddress! + (Self.home(value(ahead), seed: seed) & mask))
                         }
                     }
                     let v = value(index)
                     if v == 0 {
                         zero = true
-                    } else if Self.place(v, in: slots, mask: mask) {
+                    } else if Self.place(v, in: slots, mask: mask, seed: seed) {
                         added += 1
                     }
                 }
@@ -125,8 +127,8 @@ struct ValueSet {
 
     /// Puts `value` (not 0) in its slot; false when it was there already.
     @inline(__always)
-    private static func place(_ value: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int) -> Bool {
-        var slot = home(value) & mask
+    private static func place(_ value: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int, seed: UInt64) -> Bool {
+        var slot = home(value, seed: seed) & mask
         while true {
             let held = slots[slot]
             if held == value { return false }
@@ -139,10 +141,10 @@ struct ValueSet {
     }
 
     /// The slot a value's probe starts from, before masking (murmur3's 64-bit finaliser of
-    /// the value xor the process's seed).
+    /// the value xor `seed`).
     @inline(__always)
-    private static func home(_ value: UInt64) -> Int {
-        var h = value ^ HashSeed.process.first
+    private static func home(_ value: UInt64, seed: UInt64) -> Int {
+        var h = value ^ seed
         h ^= h >> 33
         h = h &* 0xFF51_AFD7_ED55_8CCD
         h ^= h >> 33
@@ -155,7 +157,7 @@ struct ValueSet {
     /// share a home slot make it grow with their number).
     var longestProbeForTesting: Int {
         slots.indices.reduce(0) { longest, slot in
-            slots[slot] == 0 ? longest : Swift.max(longest, (slot - Self.home(slots[slot])) & mask)
+            slots[slot] == 0 ? longest : Swift.max(longest, (slot - Self.home(slots[slot], seed: seed)) & mask)
         }
     }
 
@@ -163,9 +165,9 @@ struct ValueSet {
         let old = slots
         slots = Array(repeating: 0, count: size)
         mask = size - 1
-        let mask = self.mask
+        let (mask, seed) = (self.mask, self.seed)
         slots.withUnsafeMutableBufferPointer { slots in
-            for value in old where value != 0 { _ = Self.place(value, in: slots, mask: mask) }
+            for value in old where value != 0 { _ = Self.place(value, in: slots, mask: mask, seed: seed) }
         }
     }
 }
