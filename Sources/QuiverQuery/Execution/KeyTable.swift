@@ -362,16 +362,26 @@ struct KeyTable {
         }
     }
 
-    /// A 64-bit hash of bytes, eight at a time, under `seed` (`HashSeed.process`, read once
-    /// per batch rather than per key: each read of it is a call). Not cryptographic; spreads
-    /// short keys well. Each word is folded into the state with a 128-bit multiply, so keys
-    /// cannot be lengthened into collisions that hold under every seed.
+    /// A 64-bit hash of bytes under `seed` (`HashSeed.process`, read once per batch rather
+    /// than per key: each read of it is a call). Not cryptographic; spreads short keys well.
+    ///
+    /// Sixteen bytes at a time, the two words — one masked by the state, the other by the
+    /// seed — are multiplied to 128 bits and folded (as wyhash does); a last whole word is
+    /// folded with a constant. The folds keep keys from being lengthened into collisions
+    /// that hold under every seed, which a plain multiply-xorshift round allowed.
     static func hash(_ bytes: UnsafeRawBufferPointer, seed: HashSeed) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count) ^ seed.first
         var index = 0
         let count = bytes.count
         if let base = bytes.baseAddress {
-            while index + 8 <= count {
+            let mask = seed.second ^ 0xE703_7ED1_A0B4_28DB
+            while index + 16 <= count {
+                let a = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let b = base.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                h = foldedMultiply(a ^ h, b ^ mask)
+                index += 16
+            }
+            if index + 8 <= count {
                 h = foldedMultiply(h ^ base.loadUnaligned(fromByteOffset: index, as: UInt64.self), 0x9FB2_1C65_1E98_DF25)
                 index += 8
             }
@@ -392,7 +402,9 @@ struct KeyTable {
                     index += 1
                 }
             }
-            h = foldedMultiply(h ^ tail, 0x9FB2_1C65_1E98_DF25)
+            // The last round may be a plain multiply: a difference it could cancel would
+            // have to come through the folded rounds before it with certainty.
+            h = (h ^ tail) &* 0x9FB2_1C65_1E98_DF25
         }
         h ^= h >> 32
         h = h &* 0xD6E8_FEB8_6659_FD93
