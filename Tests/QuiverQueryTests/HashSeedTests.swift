@@ -81,12 +81,14 @@ import Testing
     }
 
     /// Int64 values whose unseeded value-set homes share their low 20 bits sit close to their
-    /// homes, and all are counted.
+    /// homes, and each is counted once. Enough of them, each twice, that the set outgrows the
+    /// caches and probes from homes computed rows ahead.
     @Test func valuesCollidingWithoutSeedSpreadOut() {
-        let values = (0..<UInt64(Self.keyCount)).map { Colliding.unfinalise($0 << 20 | Colliding.lowBits) }
+        let count = PackedKeyTable.prefetchSlots / 2 + 1_000
+        let values = (0..<UInt64(count)).map { Int64(bitPattern: Colliding.unfinalise($0 << 20 | Colliding.lowBits)) }
         var set = ValueSet()
-        set.insert(Make.int64(values.map { Int64(bitPattern: $0) }), rows: nil)
-        #expect(set.count == values.count)
+        set.insert(Make.int64(values + values), rows: nil)
+        #expect(set.count == count)
         #expect(set.longestProbeForTesting < Self.probeBound)
     }
 }

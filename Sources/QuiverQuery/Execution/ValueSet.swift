@@ -102,17 +102,28 @@ struct ValueSet {
             var added = 0
             var zero = false
             slots.withUnsafeMutableBufferPointer { slots in
-                for index in row..<end {
-                    if prefetching {
-                        requestAhead(index, count: end, distance: distance, stages: 1) { _, ahead in
-                            requestCacheLine(slots.baseAddress! + (Self.home(value(ahead), seed: seed) & mask))
+                // Prefetching, each value's home slot is computed once, `distance` rows ahead,
+                // and kept in a ring until its probe.
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.homeRing) { ring in
+                    for index in row..<end {
+                        let v = value(index)
+                        let home: Int
+                        if prefetching {
+                            let ahead = index + distance
+                            if ahead < end {
+                                let aheadHome = Self.home(value(ahead), seed: seed) & mask
+                                ring[ahead & (Self.homeRing - 1)] = aheadHome
+                                requestCacheLine(slots.baseAddress! + aheadHome)
+                            }
+                            home = index < row + distance ? Self.home(v, seed: seed) & mask : ring[index & (Self.homeRing - 1)]
+                        } else {
+                            home = Self.home(v, seed: seed) & mask
                         }
-                    }
-                    let v = value(index)
-                    if v == 0 {
-                        zero = true
-                    } else if Self.place(v, in: slots, mask: mask, seed: seed) {
-                        added += 1
+                        if v == 0 {
+                            zero = true
+                        } else if Self.place(v, from: home, in: slots, mask: mask) {
+                            added += 1
+                        }
                     }
                 }
             }
@@ -124,11 +135,20 @@ struct ValueSet {
 
     /// How many rows ahead a run requests its probes' slots.
     static let prefetchDistance = 16
+    /// The homes a run keeps between computing and probing them (a power of two, more than
+    /// `prefetchDistance`).
+    private static let homeRing = 32
 
     /// Puts `value` (not 0) in its slot; false when it was there already.
     @inline(__always)
     private static func place(_ value: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int, seed: UInt64) -> Bool {
-        var slot = home(value, seed: seed) & mask
+        place(value, from: home(value, seed: seed) & mask, in: slots, mask: mask)
+    }
+
+    /// `place` from `value`'s home slot `slot`, already computed.
+    @inline(__always)
+    private static func place(_ value: UInt64, from slot: Int, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int) -> Bool {
+        var slot = slot
         while true {
             let held = slots[slot]
             if held == value { return false }
