@@ -12,7 +12,8 @@
 struct HashSeed: Sendable, Equatable {
     /// Mixed into a hash's starting state.
     let first: UInt64
-    /// Mixed into a second word where a hash takes two (a packed key's high word).
+    /// Mixed into a second word where a hash takes two (a packed key's high word, the
+    /// second word of each 16 bytes of a byte key).
     let second: UInt64
 
     /// This process's seed. Every read is a call (the lazy global's once-check, which the
