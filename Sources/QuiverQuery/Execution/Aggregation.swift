@@ -702,7 +702,7 @@ struct GroupKeys {
 
     /// The hash of group `group`'s key.
     func hash(of group: Int) -> UInt64 {
-        if let packed { return packed.keys[group].hashValue64 }
+        if let packed { return packed.hash(of: group) }
         return bytes!.hash(of: group)
     }
 
@@ -1654,14 +1654,14 @@ private final class DistinctAccumulator: Accumulator {
                             let value = view[Int(counted[index])]
                             return UnsafeRawBufferPointer(start: value.start, count: value.count)
                         }
-                        set.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
+                        set.intern(count: count, ids: ids, key: key)
                     }
                 } else {
                     let key = { (index: Int) -> UnsafeRawBufferPointer in
                         let value = view[index]
                         return UnsafeRawBufferPointer(start: value.start, count: value.count)
                     }
-                    set.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
+                    set.intern(count: count, ids: ids, key: key)
                 }
             }
         }
@@ -1747,7 +1747,7 @@ private final class DistinctAccumulator: Accumulator {
             starts.withUnsafeBufferPointer { starts in
                 byteIds.withUnsafeMutableBufferPointer { ids in
                     let key = { (index: Int) in UnsafeRawBufferPointer(rebasing: bytes[starts[index]..<starts[index + 1]]) }
-                    byteTable.intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0)) }
+                    byteTable.intern(count: count, ids: ids, key: key)
                 }
             }
         }

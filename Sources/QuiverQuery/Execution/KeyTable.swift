@@ -47,11 +47,17 @@ struct KeyTable {
     mutating func intern(_ keys: KeyEncoder) -> [Int32] {
         var ids = RowScratch.take(count: keys.rowCount, fill: 0)
         keys.withKeys { key in
-            ids.withUnsafeMutableBufferPointer { ids in
-                intern(count: keys.rowCount, ids: ids, key: key) { KeyTable.hash(key($0)) }
-            }
+            ids.withUnsafeMutableBufferPointer { ids in intern(count: keys.rowCount, ids: ids, key: key) }
         }
         return ids
+    }
+
+    /// Interns keys `0..<count`, given by `key(i)`, writing each one's id to `ids[i]`: the
+    /// keys are hashed under the process's seed, read once for all of them.
+    @inline(__always)
+    mutating func intern(count: Int, ids: UnsafeMutableBufferPointer<Int32>, key: (Int) -> UnsafeRawBufferPointer) {
+        let seed = HashSeed.process
+        intern(count: count, ids: ids, key: key) { KeyTable.hash(key($0), seed: seed) }
     }
 
     /// Interns keys `0..<count`, given by `key(i)` with hash `hash(i)`, writing each one's id
@@ -346,15 +352,37 @@ struct KeyTable {
 
     func hash(of id: Int) -> UInt64 { hashes[id] }
 
-    /// A 64-bit hash of bytes, eight at a time (not cryptographic; spreads short keys well).
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+    /// How far past its home slot the farthest key sits (O(slots); for tests: keys that share
+    /// a home slot make it grow with their number).
+    var longestProbeForTesting: Int {
+        slots.indices.reduce(0) { longest, slot in
+            let entry = slots[slot]
+            guard entry != 0 else { return longest }
+            return Swift.max(longest, (slot - Int(truncatingIfNeeded: hashes[Int(entry & 0xFFFF_FFFF) - 1])) & mask)
+        }
+    }
+
+    /// A 64-bit hash of bytes under `seed` (`HashSeed.process`, read once per batch rather
+    /// than per key: each read of it is a call). Not cryptographic; spreads short keys well.
+    ///
+    /// Sixteen bytes at a time, the two words — one masked by the state, the other by the
+    /// seed — are multiplied to 128 bits and folded (as wyhash does); a last whole word is
+    /// folded with a constant. The folds keep keys from being lengthened into collisions
+    /// that hold under every seed, which a plain multiply-xorshift round allowed.
+    static func hash(_ bytes: UnsafeRawBufferPointer, seed: HashSeed) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count) ^ seed.first
         var index = 0
         let count = bytes.count
         if let base = bytes.baseAddress {
-            while index + 8 <= count {
-                h = (h ^ base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0x9FB2_1C65_1E98_DF25
-                h ^= h >> 29
+            let mask = seed.second ^ 0xE703_7ED1_A0B4_28DB
+            while index + 16 <= count {
+                let a = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let b = base.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                h = foldedMultiply(a ^ h, b ^ mask)
+                index += 16
+            }
+            if index + 8 <= count {
+                h = foldedMultiply(h ^ base.loadUnaligned(fromByteOffset: index, as: UInt64.self), 0x9FB2_1C65_1E98_DF25)
                 index += 8
             }
             // The last 0–7 bytes, little-endian, read with at most two loads: the word
@@ -374,6 +402,8 @@ struct KeyTable {
                     index += 1
                 }
             }
+            // The last round may be a plain multiply: a difference it could cancel would
+            // have to come through the folded rounds before it with certainty.
             h = (h ^ tail) &* 0x9FB2_1C65_1E98_DF25
         }
         h ^= h >> 32
@@ -433,10 +463,11 @@ struct KeyEncoder {
 
     /// Calls `body` with each row's key and its hash.
     func forEachKey(_ body: (Int, UnsafeRawBufferPointer, UInt64) -> Void) {
+        let seed = HashSeed.process
         withKeys { key in
             for row in 0..<rowCount {
                 let key = key(row)
-                body(row, key, KeyTable.hash(key))
+                body(row, key, KeyTable.hash(key, seed: seed))
             }
         }
     }
@@ -816,19 +847,21 @@ enum SmallDomain {
     }
 
     /// Numbers distinct 63-bit values 1, 2, … in order of first sight: open addressing over
-    /// a power-of-two table (load ≤ 1/2), growing as needed, until `limit - 1` values.
+    /// a power-of-two table (load ≤ 1/2) from a seeded hash, growing as needed, until
+    /// `limit - 1` values.
     private struct PackedNumbering {
         let limit: Int
         private(set) var distinct = 0
         private var slots = [UInt64](repeating: 0, count: 64)  // value + 1; 0 = empty
         private var slotCodes = [Int32](repeating: 0, count: 64)
+        private let seed = HashSeed.process.first
 
         init(limit: Int) { self.limit = limit }
 
         /// The code of `value`, numbering it if new; nil once there would be too many.
         mutating func code(of value: UInt64) -> Int32? {
             let key = value &+ 1
-            let slot = Self.probe(slots, key)
+            let slot = Self.probe(slots, key, seed: seed)
             if slots[slot] == key { return slotCodes[slot] }
             distinct += 1
             guard distinct + 1 < limit else { return nil }
@@ -839,9 +872,9 @@ enum SmallDomain {
         }
 
         /// The slot holding `key`, or the empty slot where it goes.
-        private static func probe(_ slots: [UInt64], _ key: UInt64) -> Int {
+        private static func probe(_ slots: [UInt64], _ key: UInt64, seed: UInt64) -> Int {
             let mask = slots.count - 1
-            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+            var slot = Int(truncatingIfNeeded: foldedMultiply(key ^ seed, 0x9E37_79B9_7F4A_7C15)) & mask
             while slots[slot] != 0 && slots[slot] != key { slot = (slot + 1) & mask }
             return slot
         }
@@ -850,7 +883,7 @@ enum SmallDomain {
             var newSlots = [UInt64](repeating: 0, count: slots.count * 2)
             var newCodes = [Int32](repeating: 0, count: slots.count * 2)
             for (key, code) in zip(slots, slotCodes) where key != 0 {
-                let slot = Self.probe(newSlots, key)
+                let slot = Self.probe(newSlots, key, seed: seed)
                 newSlots[slot] = key
                 newCodes[slot] = code
             }

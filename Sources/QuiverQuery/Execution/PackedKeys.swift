@@ -11,11 +11,13 @@ struct PackedKey: Hashable {
     /// pair table this word carries the group id instead (NULL values are not counted there).
     var tag: UInt64 = 0
 
-    /// A 64-bit mix of the three words (murmur3's finaliser over a multiply-xor combine).
+    /// A 64-bit mix of the three words under `seed` (`HashSeed.process`, read once per table
+    /// rather than per key: each read of it is a call): both value words are xored with it,
+    /// then combined by multiply-xor and put through murmur3's finaliser.
     @inline(__always)
-    var hashValue64: UInt64 {
-        var h = low &* 0x9E37_79B9_7F4A_7C15
-        h ^= (high ^ (h >> 31)) &* 0xC2B2_AE3D_27D4_EB4F
+    func hash(seed: HashSeed) -> UInt64 {
+        var h = (low ^ seed.first) &* 0x9E37_79B9_7F4A_7C15
+        h ^= (high ^ seed.second ^ (h >> 31)) &* 0xC2B2_AE3D_27D4_EB4F
         h ^= tag &* 0x1656_67B1_9E37_79F9
         h ^= h >> 33
         h = h &* 0xFF51_AFD7_ED55_8CCD
@@ -153,6 +155,7 @@ struct PackedKeyTable {
     private(set) var keys: [PackedKey] = []
     private var slots: [Int32]
     private var mask: Int
+    private let seed = HashSeed.process
 
     init(capacity: Int = 16) {
         var size = 16
@@ -163,11 +166,15 @@ struct PackedKeyTable {
 
     var count: Int { keys.count }
 
+    /// The hash of key `id`.
+    func hash(of id: Int) -> UInt64 { keys[id].hash(seed: seed) }
+
     /// The id of `key`, adding it if new.
     @inline(__always)
     mutating func intern(_ key: PackedKey) -> Int32 {
+        let seed = self.seed
         let (found, slot) = slots.withUnsafeBufferPointer { slots in
-            keys.withUnsafeBufferPointer { keys in Self.find(key, in: slots, mask: mask) { keys[$0] } }
+            keys.withUnsafeBufferPointer { keys in Self.find(key, in: slots, mask: mask, seed: seed) { keys[$0] } }
         }
         if found >= 0 { return found }
         let id = Int32(keys.count)
@@ -200,7 +207,7 @@ struct PackedKeyTable {
                 continue
             }
             let end = row + Swift.min(room, rowCount - row)
-            let mask = self.mask
+            let (mask, seed) = (self.mask, self.seed)
             let before = keys.count
             fresh.removeAll(keepingCapacity: true)
             fresh.reserveCapacity(end - row)
@@ -209,7 +216,7 @@ struct PackedKeyTable {
             let prefetching = slots.count >= Self.prefetchSlots
             if prefetching {
                 homes.removeAll(keepingCapacity: true)
-                for index in row..<end { homes.append(Int32(truncatingIfNeeded: Int(truncatingIfNeeded: rowKeys[index].hashValue64) & mask)) }
+                for index in row..<end { homes.append(Int32(truncatingIfNeeded: Int(truncatingIfNeeded: rowKeys[index].hash(seed: seed)) & mask)) }
             }
             keys.withUnsafeBufferPointer { keys in
                 slots.withUnsafeMutableBufferPointer { slots in
@@ -227,7 +234,7 @@ struct PackedKeyTable {
                                 }
                                 home = Int(homes[local])
                             } else {
-                                home = Int(truncatingIfNeeded: rowKeys[index].hashValue64) & mask
+                                home = Int(truncatingIfNeeded: rowKeys[index].hash(seed: seed)) & mask
                             }
                             let key = rowKeys[index]
                             var (found, slot) = Self.find(key, from: home, in: UnsafeBufferPointer(slots), mask: mask) { id in
@@ -253,7 +260,7 @@ struct PackedKeyTable {
     func lookup(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>) {
         slots.withUnsafeBufferPointer { slots in
             keys.withUnsafeBufferPointer { keys in
-                for (row, key) in rowKeys.enumerated() { ids[row] = Self.find(key, in: slots, mask: mask) { keys[$0] }.id }
+                for (row, key) in rowKeys.enumerated() { ids[row] = Self.find(key, in: slots, mask: mask, seed: seed) { keys[$0] }.id }
             }
         }
     }
@@ -272,9 +279,9 @@ struct PackedKeyTable {
     /// empty one where it belongs. `keyAt(id)` gives the key with id `id`.
     @inline(__always)
     private static func find(
-        _ key: PackedKey, in slots: UnsafeBufferPointer<Int32>, mask: Int, keyAt: (Int) -> PackedKey
+        _ key: PackedKey, in slots: UnsafeBufferPointer<Int32>, mask: Int, seed: HashSeed, keyAt: (Int) -> PackedKey
     ) -> (id: Int32, slot: Int) {
-        find(key, from: Int(truncatingIfNeeded: key.hashValue64) & mask, in: slots, mask: mask, keyAt: keyAt)
+        find(key, from: Int(truncatingIfNeeded: key.hash(seed: seed)) & mask, in: slots, mask: mask, keyAt: keyAt)
     }
 
     /// `find` from the key's home slot `home`, already computed.
@@ -308,14 +315,24 @@ struct PackedKeyTable {
         return table
     }
 
+    /// How far past its home slot the farthest key sits (O(slots); for tests: keys that share
+    /// a home slot make it grow with their number).
+    var longestProbeForTesting: Int {
+        slots.indices.reduce(0) { longest, slot in
+            let id = Int(slots[slot])
+            return id < 0 ? longest : Swift.max(longest, (slot - Int(truncatingIfNeeded: hash(of: id))) & mask)
+        }
+    }
+
     private mutating func grow() { rehash(size: slots.count * 2) }
 
     private mutating func rehash(size: Int) {
         slots = Array(repeating: -1, count: size)
         mask = size - 1
+        let seed = self.seed
         slots.withUnsafeMutableBufferPointer { slots in
             for (id, key) in keys.enumerated() {
-                var slot = Int(truncatingIfNeeded: key.hashValue64) & mask
+                var slot = Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
                 while slots[slot] >= 0 { slot = (slot + 1) & mask }
                 slots[slot] = Int32(id)
             }

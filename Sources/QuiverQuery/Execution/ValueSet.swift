@@ -13,6 +13,8 @@ struct ValueSet {
     private var mask: Int
     private var holdsZero = false
     private var nonzero = 0
+    /// `HashSeed.process`'s first word, read once (each read of the global is a call).
+    private let seed = HashSeed.process.first
 
     init() {
         slots = Array(repeating: 0, count: 16)
@@ -78,8 +80,8 @@ struct ValueSet {
             return
         }
         if (nonzero + 1) * 2 > slots.count { rehash(size: slots.count * 2) }
-        let mask = self.mask
-        let added = slots.withUnsafeMutableBufferPointer { slots in Self.place(value, in: slots, mask: mask) }
+        let (mask, seed) = (self.mask, self.seed)
+        let added = slots.withUnsafeMutableBufferPointer { slots in Self.place(value, in: slots, mask: mask, seed: seed) }
         if added { nonzero += 1 }
     }
 
@@ -94,23 +96,34 @@ struct ValueSet {
                 continue
             }
             let end = row + Swift.min(room, count - row)
-            let mask = self.mask
+            let (mask, seed) = (self.mask, self.seed)
             let prefetching = slots.count >= PackedKeyTable.prefetchSlots
             let distance = Self.prefetchDistance
             var added = 0
             var zero = false
             slots.withUnsafeMutableBufferPointer { slots in
-                for index in row..<end {
-                    if prefetching {
-                        requestAhead(index, count: end, distance: distance, stages: 1) { _, ahead in
-                            requestCacheLine(slots.baseAddress! + (Self.home(value(ahead)) & mask))
+                // Prefetching, each value's home slot is computed once, `distance` rows ahead,
+                // and kept in a ring until its probe.
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.homeRing) { ring in
+                    for index in row..<end {
+                        let v = value(index)
+                        let home: Int
+                        if prefetching {
+                            let ahead = index + distance
+                            if ahead < end {
+                                let aheadHome = Self.home(value(ahead), seed: seed) & mask
+                                ring[ahead & (Self.homeRing - 1)] = aheadHome
+                                requestCacheLine(slots.baseAddress! + aheadHome)
+                            }
+                            home = index < row + distance ? Self.home(v, seed: seed) & mask : ring[index & (Self.homeRing - 1)]
+                        } else {
+                            home = Self.home(v, seed: seed) & mask
                         }
-                    }
-                    let v = value(index)
-                    if v == 0 {
-                        zero = true
-                    } else if Self.place(v, in: slots, mask: mask) {
-                        added += 1
+                        if v == 0 {
+                            zero = true
+                        } else if Self.place(v, from: home, in: slots, mask: mask) {
+                            added += 1
+                        }
                     }
                 }
             }
@@ -122,11 +135,20 @@ struct ValueSet {
 
     /// How many rows ahead a run requests its probes' slots.
     static let prefetchDistance = 16
+    /// The homes a run keeps between computing and probing them (a power of two, more than
+    /// `prefetchDistance`).
+    private static let homeRing = 32
 
     /// Puts `value` (not 0) in its slot; false when it was there already.
     @inline(__always)
-    private static func place(_ value: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int) -> Bool {
-        var slot = home(value) & mask
+    private static func place(_ value: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int, seed: UInt64) -> Bool {
+        place(value, from: home(value, seed: seed) & mask, in: slots, mask: mask)
+    }
+
+    /// `place` from `value`'s home slot `slot`, already computed.
+    @inline(__always)
+    private static func place(_ value: UInt64, from slot: Int, in slots: UnsafeMutableBufferPointer<UInt64>, mask: Int) -> Bool {
+        var slot = slot
         while true {
             let held = slots[slot]
             if held == value { return false }
@@ -138,10 +160,11 @@ struct ValueSet {
         }
     }
 
-    /// The slot a value's probe starts from, before masking (murmur3's 64-bit finaliser).
+    /// The slot a value's probe starts from, before masking (murmur3's 64-bit finaliser of
+    /// the value xor `seed`).
     @inline(__always)
-    private static func home(_ value: UInt64) -> Int {
-        var h = value
+    private static func home(_ value: UInt64, seed: UInt64) -> Int {
+        var h = value ^ seed
         h ^= h >> 33
         h = h &* 0xFF51_AFD7_ED55_8CCD
         h ^= h >> 33
@@ -150,13 +173,21 @@ struct ValueSet {
         return Int(truncatingIfNeeded: h)
     }
 
+    /// How far past its home slot the farthest value sits (O(slots); for tests: values that
+    /// share a home slot make it grow with their number).
+    var longestProbeForTesting: Int {
+        slots.indices.reduce(0) { longest, slot in
+            slots[slot] == 0 ? longest : Swift.max(longest, (slot - Self.home(slots[slot], seed: seed)) & mask)
+        }
+    }
+
     private mutating func rehash(size: Int) {
         let old = slots
         slots = Array(repeating: 0, count: size)
         mask = size - 1
-        let mask = self.mask
+        let (mask, seed) = (self.mask, self.seed)
         slots.withUnsafeMutableBufferPointer { slots in
-            for value in old where value != 0 { _ = Self.place(value, in: slots, mask: mask) }
+            for value in old where value != 0 { _ = Self.place(value, in: slots, mask: mask, seed: seed) }
         }
     }
 }
