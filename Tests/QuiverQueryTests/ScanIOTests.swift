@@ -60,6 +60,28 @@ import Testing
         try MappedFile(path: path).residentBytes()
     }
 
+    /// Bytes of this process's mappings of the file at `path` that are mapped in now: the
+    /// `Rss` of its entries in `/proc/self/smaps` (only this file's, whatever else is mapped).
+    static func mappedResidentBytes(ofFile path: String) throws -> Int {
+        // Matched by its directory (unique per test) and name: smaps may spell the directory
+        // through a resolved temporary-directory path.
+        let url = URL(fileURLWithPath: path)
+        let suffix = "/" + url.deletingLastPathComponent().lastPathComponent + "/" + url.lastPathComponent
+        var inside = false
+        var total = 0
+        // Read to the end: /proc files report a size of 0.
+        let smaps = try #require(FileHandle(forReadingAtPath: "/proc/self/smaps")).readToEnd() ?? Data()
+        for line in String(decoding: smaps, as: UTF8.self).split(separator: "\n") {
+            // An entry starts "7f12a000-7f12b000 r--s 00000000 fd:01 1234   /path"; then "Rss:  48 kB".
+            if let dash = line.firstIndex(of: "-"), UInt(line[..<dash], radix: 16) != nil {
+                inside = line.hasSuffix(suffix)
+            } else if inside, line.hasPrefix("Rss:") {
+                total += (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+            }
+        }
+        return total
+    }
+
     static func cleanUp(_ path: String) {
         MappingCache.shared.remove(path: path)
         try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
@@ -143,10 +165,9 @@ import Testing
         #expect(gaps.count >= ranges.count, "every range has pages missing")
         #expect(try Self.residentBytes(path) >= (cachedPages - 2 * ranges.count) * page)
         let query = try Query(sql: "SELECT sum(c3) AS s FROM t", tables: ["t": source])
-        let mappedBefore = try MemoryUsage.mappedResidentBytes()
         _ = try query.execute()
         // The cached pages it read stay mapped in this process (only what it fetched went).
-        let stillMapped = try MemoryUsage.mappedResidentBytes() - mappedBefore
+        let stillMapped = try Self.mappedResidentBytes(ofFile: path)
         #expect(stillMapped >= (cachedPages - 2 * ranges.count) * page, "\(stillMapped) bytes still mapped")
         // And the whole column is cached now: the next scan reads nothing.
         let column = ranges.reduce(0) { $0 + $1.count }
