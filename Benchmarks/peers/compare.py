@@ -558,7 +558,12 @@ def run(args):
     if args.large_gib > 0:
         failed |= not large_scan(binary, work, args.large_gib)
     if not args.smoke and results:
-        write_report(results, args.iterations, args.big_iterations)
+        if only:
+            # The summary is one table over every workload: a partial run's rows alone would
+            # replace it (the table above is its whole output).
+            print("a partial run (--only): BENCHMARKS.md keeps the last full run's summary")
+        else:
+            write_report(results, args.iterations, args.big_iterations)
     if not only or any(o.startswith("clickbench") or "clickbench".startswith(o) for o in only):
         failed |= clickbench(args, binary, datasets, work)
     if args.smoke:
