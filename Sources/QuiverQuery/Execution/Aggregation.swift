@@ -964,7 +964,7 @@ struct Carriers {
     /// Moves narrow slots to Int128.
     mutating func widen() {
         guard isNarrow else { return }
-        exact = narrow.map { Int128($0) }
+        exact = exactValues
         narrow = []
         isNarrow = false
     }

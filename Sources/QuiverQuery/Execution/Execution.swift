@@ -22,7 +22,8 @@ final class Execution: @unchecked Sendable {
     private var runs: [[ArrayData]] = []
     private var runRows = 0
     private var aggregate: AggregationState?
-    /// Per-batch partial aggregates with group keys, in batch order, merged at `finish`.
+    /// Partial aggregates with group keys, merged at `finish`: per batch, in batch order, or
+    /// the workers' long-lived states in order of their first batch.
     private var partials: [AggregationState] = []
     /// The states workers fold batches into when the result does not depend on the order of
     /// batches; nil otherwise, and then each batch makes a partial. A keyed state is retired
@@ -376,7 +377,8 @@ final class Execution: @unchecked Sendable {
             }
             var (finishedGroups, rowCount) = ([ArrayData](), 0)
             if state.mergesByPartition {
-                // Keyed partials were kept per batch (an empty state stands in when there were none).
+                // Keyed partials: per batch, or the workers' states (an empty state stands in
+                // when there were none).
                 statistics.aggregationPartials = partials.count
                 let merged = try AggregationState.merge(
                     partials: partials.isEmpty ? [state] : partials, calls: spec.calls,

@@ -645,9 +645,7 @@ enum TemporalFunctions {
                 while value - multiple >= step { multiple &+= step }
                 out[row] = multiple
             } else {
-                let (quotient, remainder) = value.quotientAndRemainder(dividingBy: step)
-                let floor = remainder < 0 ? quotient - 1 : quotient
-                let (multiple, overflow) = floor.multipliedReportingOverflow(by: step)
+                let (multiple, overflow) = Cast.floorDivide(value, step).multipliedReportingOverflow(by: step)
                 if overflow { overflowRows.append(row) }
                 out[row] = multiple
             }
