@@ -276,7 +276,7 @@ final class AggregationState {
                 // Room for this partition's groups up front, so its table does not keep
                 // rehashing and regrowing: about as many as a sketch of their hashes counts
                 // (groups recur across partials, so their sum can be far too many).
-                let counts = sharedRoutes.value.map { $0.groups[partition].count }
+                let counts = sharedRoutes.value.map { $0.groupCount(partition) }
                 var sketch = DistinctSketch()
                 for route in sharedRoutes.value { sketch.formUnion(route.sketches[partition]) }
                 let expected = Swift.min(counts.reduce(0, +), sketch.estimate + sketch.estimate / 4 + 16)
@@ -291,7 +291,7 @@ final class AggregationState {
                 // LIMIT read within a part) even when states folded alternate batches.
                 for run in Self.runsInFirstAppearanceOrder(shared.value, sharedRoutes.value, partition: partition) {
                     let (partial, route) = (shared.value[run.partial], sharedRoutes.value[run.partial])
-                    route.groups[partition].withUnsafeBufferPointer { all in
+                    route.withGroups(partition) { all in
                         let groups = UnsafeBufferPointer(rebasing: all[run.range])
                         let before = state.groupCount
                         state.keys!.intern(partial.keys!, groups: groups, targets: route.targets)
@@ -309,8 +309,8 @@ final class AggregationState {
                         }
                     }
                 }
-                for (partial, route) in zip(shared.value, sharedRoutes.value) where !route.groups[partition].isEmpty {
-                    try route.groups[partition].withUnsafeBufferPointer { groups in
+                for (partial, route) in zip(shared.value, sharedRoutes.value) where route.groupCount(partition) > 0 {
+                    try route.withGroups(partition) { groups in
                         try route.partitionOf.withUnsafeBufferPointer { partitionOf in
                             let map = GroupMap(
                                 groups: groups, targets: UnsafeBufferPointer(route.targets),
@@ -332,30 +332,24 @@ final class AggregationState {
     /// route's groups for the partition) in order of first appearance. Each partial's groups
     /// are ascending in it already, so a run ends only where another partial's next group
     /// appeared earlier: partials of one batch each in batch order make one run each; states
-    /// that folded alternate batches, about a run per batch. O(runs × partials + runs × log
-    /// groups).
+    /// that folded alternate batches, about a run per batch. The partials wait in a heap by
+    /// their next group, so a merge of thousands of per-batch partials does not scan them all
+    /// for every run: O(runs × (log partials + log groups)).
     private static func runsInFirstAppearanceOrder(
         _ partials: [AggregationState], _ routes: [PartitionRoute], partition: Int
     ) -> [(partial: Int, range: Range<Int>)] {
+        let firstSeen = partials.map(\.firstSeen)
+        let (orders, starts) = (routes.map(\.order), routes.map { $0.starts[partition] })
+        let counts = routes.map { $0.groupCount(partition) }
+        func seen(_ partial: Int, _ position: Int) -> UInt64 { firstSeen[partial][Int(orders[partial][starts[partial] + position])] }
         var heads = [Int](repeating: 0, count: partials.count)
-        func seen(_ partial: Int, _ position: Int) -> UInt64 {
-            partials[partial].firstSeen[Int(routes[partial].groups[partition][position])]
-        }
+        var waiting = FirstSeenHeap(partials.indices.filter { counts[$0] > 0 }.map { (seen($0, 0), $0) })
         var runs: [(partial: Int, range: Range<Int>)] = []
-        while true {
-            // The partial whose next group appeared first, and the next group of any other.
-            var (first, firstSeen, otherSeen) = (-1, UInt64.max, UInt64.max)
-            for partial in partials.indices where heads[partial] < routes[partial].groups[partition].count {
-                let next = seen(partial, heads[partial])
-                if next < firstSeen {
-                    (otherSeen, firstSeen, first) = (firstSeen, next, partial)
-                } else if next < otherSeen {
-                    otherSeen = next
-                }
-            }
-            guard first >= 0 else { return runs }
-            // The run: its groups that appeared before `otherSeen` (binary search: ascending).
-            var (low, high) = (heads[first] + 1, routes[first].groups[partition].count)
+        while let first = waiting.popFirst() {
+            // The run: its groups that appeared before the next group of any other partial
+            // (binary search: ascending).
+            let otherSeen = waiting.first?.seen ?? UInt64.max
+            var (low, high) = (heads[first] + 1, counts[first])
             if high > low && seen(first, high - 1) >= otherSeen {
                 while low < high {
                     let middle = (low + high) / 2
@@ -366,7 +360,9 @@ final class AggregationState {
             }
             runs.append((first, heads[first]..<low))
             heads[first] = low
+            if low < counts[first] { waiting.insert((seen(first, low), first)) }
         }
+        return runs
     }
 
     /// The fewest merge partitions for which partials are renumbered by partition first.
@@ -532,9 +528,61 @@ struct DistinctSketch {
 /// Where the groups of one partial go in a partitioned merge: each group's partition (by key
 /// hash), each partition's groups in ascending order, and room for each group's id in its
 /// partition's merged state (written by that partition only).
+/// A binary min-heap of (first appearance, partial): the partials a merge partition still
+/// takes groups from, by their next group.
+private struct FirstSeenHeap {
+    private var entries: [(seen: UInt64, partial: Int)]
+
+    init(_ entries: [(UInt64, Int)]) {
+        self.entries = entries.map { (seen: $0.0, partial: $0.1) }
+        for index in stride(from: self.entries.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+    }
+
+    var first: (seen: UInt64, partial: Int)? { entries.first }
+
+    mutating func insert(_ entry: (UInt64, Int)) {
+        entries.append((seen: entry.0, partial: entry.1))
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].seen < entries[parent].seen else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// Removes the entry that appeared first and returns its partial.
+    mutating func popFirst() -> Int? {
+        guard let top = entries.first else { return nil }
+        let last = entries.removeLast()
+        if !entries.isEmpty {
+            entries[0] = last
+            siftDown(0)
+        }
+        return top.partial
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            var smallest = parent
+            let (left, right) = (2 * parent + 1, 2 * parent + 2)
+            if left < entries.count && entries[left].seen < entries[smallest].seen { smallest = left }
+            if right < entries.count && entries[right].seen < entries[smallest].seen { smallest = right }
+            guard smallest != parent else { return }
+            entries.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}
+
 private struct PartitionRoute {
     private(set) var partitionOf: [UInt8]
-    private(set) var groups: [[Int32]]
+    /// The partial's groups by partition, each partition's ascending: partition `p` has
+    /// `order[starts[p]..<starts[p + 1]]`. Two flat arrays, where a list per partition made
+    /// partials × partitions small arrays in a large merge.
+    private(set) var order: [Int32]
+    let starts: [Int]
     /// Per partition, a sketch of its groups' hashes.
     let sketches: [DistinctSketch]
     let targets: UnsafeMutableBufferPointer<Int32>
@@ -543,40 +591,46 @@ private struct PartitionRoute {
         let count = keys.count
         targets = .allocate(capacity: Swift.max(count, 1))
         targets.initialize(repeating: -1)
-        var partitionOf = [UInt8](repeating: 0, count: partitions > 1 ? count : 0)
-        var groups = [[Int32]](repeating: [], count: partitions)
         var sketches = [DistinctSketch](repeating: DistinctSketch(), count: partitions)
-        for group in 0..<count {
+        (order, starts, partitionOf) = orderByPartition(count: count, partitions: partitions) { group in
             let hash = keys.hash(of: group)
             let partition = GroupKeys.partition(hash, of: partitions)
-            if partitions > 1 { partitionOf[group] = UInt8(partition) }
-            groups[partition].append(Int32(group))
             sketches[partition].add(hash)
+            return partition
         }
-        self.partitionOf = partitionOf
-        self.groups = groups
+        if partitions == 1 { partitionOf = [] }
         self.sketches = sketches
     }
 
+    /// How many of the partial's groups are in `partition`.
+    func groupCount(_ partition: Int) -> Int { starts[partition + 1] - starts[partition] }
+
+    /// Calls `body` with the partial's groups in `partition`, ascending.
+    func withGroups<R>(_ partition: Int, _ body: (UnsafeBufferPointer<Int32>) throws -> R) rethrows -> R {
+        try order.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[starts[partition]..<starts[partition + 1]])) }
+    }
+
     /// The order that makes each partition's groups one stretch of ids (its groups in turn,
-    /// each list ascending: a stable counting sort), and this route renumbered to it; the
-    /// partial is to be renumbered the same way (`AggregationState.renumber`).
+    /// each list ascending), and this route renumbered to it; the partial is to be renumbered
+    /// the same way (`AggregationState.renumber`).
     mutating func arrangeByPartition() -> [Int32] {
-        let order = Array(groups.joined())
-        var next: Int32 = 0
-        for partition in groups.indices {
-            let count = Int32(groups[partition].count)
-            groups[partition] = Array(next..<next + count)
-            if !partitionOf.isEmpty { partitionOf.replaceSubrange(Int(next)..<Int(next + count), with: repeatElement(UInt8(partition), count: Int(count))) }
-            next += count
+        let arranged = order
+        order = Array(0..<Int32(arranged.count))
+        if !partitionOf.isEmpty {
+            for partition in 0..<starts.count - 1 {
+                partitionOf.replaceSubrange(starts[partition]..<starts[partition + 1], with: repeatElement(UInt8(partition), count: groupCount(partition)))
+            }
         }
-        return order
+        return arranged
     }
 }
 
-/// `0..<count` stably sorted by `partition(i)` (each in `0..<partitions`, at most 256), and
-/// where each partition's run starts (`order[starts[p]..<starts[p + 1]]`): a counting sort.
-private func orderByPartition(count: Int, partitions: Int, _ partition: (Int) -> Int) -> (order: [Int32], starts: [Int]) {
+/// `0..<count` stably sorted by `partition(i)` (each in `0..<partitions`, at most 256),
+/// where each partition's run starts (`order[starts[p]..<starts[p + 1]]`), and each index's
+/// partition: a counting sort.
+private func orderByPartition(
+    count: Int, partitions: Int, _ partition: (Int) -> Int
+) -> (order: [Int32], starts: [Int], partitionOf: [UInt8]) {
     var partitionOf = [UInt8](repeating: 0, count: count)
     var starts = [Int](repeating: 0, count: partitions + 1)
     for index in 0..<count {
@@ -592,7 +646,7 @@ private func orderByPartition(count: Int, partitions: Int, _ partition: (Int) ->
         order[next[target]] = Int32(index)
         next[target] += 1
     }
-    return (order, starts)
+    return (order, starts, partitionOf)
 }
 
 /// Which groups of a partial fold into which groups of a merged state.
@@ -1542,12 +1596,12 @@ private final class DistinctAccumulator: Accumulator {
         }
         if packedPairs.count > 0 {
             let keys = packedPairs.keys
-            let (order, starts) = orderByPartition(count: keys.count, partitions: partitions) { partition(Int(keys[$0].tag)) }
+            let (order, starts, _) = orderByPartition(count: keys.count, partitions: partitions) { partition(Int(keys[$0].tag)) }
             routedPacked = order.map { keys[Int($0)] }
             routedPackedStarts = starts
         }
         if pairs.count > 0 {
-            (routedBytes, routedBytesStarts) = orderByPartition(count: pairs.count, partitions: partitions) { id in
+            (routedBytes, routedBytesStarts, _) = orderByPartition(count: pairs.count, partitions: partitions) { id in
                 partition(pairs.withKey(id) { Int($0.loadUnaligned(as: Int32.self)) })
             }
         }

@@ -14,6 +14,9 @@ struct KeyTable {
     /// of its hash above them, so a probe rejects most other keys without touching them.
     private var slots: [UInt64]
     private var mask: Int
+    /// Set by `reordered`: `slots` are not built yet (a renumbered partial is usually only
+    /// read by a merge, which never probes it); anything that probes builds them first.
+    private var needsIndex = false
     private var hashes: [UInt64] = []
     private var starts: [Int] = [0]
     private var arena: [UInt8] = []
@@ -27,6 +30,7 @@ struct KeyTable {
 
     /// The id of `key`, adding it if new.
     mutating func intern(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32 {
+        indexIfNeeded()
         let place = withStorage { storage in storage.find(key, hash: hash) }
         return place.id >= 0 ? Int32(place.id) : insert(key, hash: hash, at: place.slot)
     }
@@ -73,6 +77,7 @@ struct KeyTable {
         count rowCount: Int, ids: UnsafeMutableBufferPointer<Int32>,
         key: (Int) -> UnsafeRawBufferPointer, hash hashOf: (Int) -> UInt64
     ) {
+        indexIfNeeded()
         // Keys new in a run: which of the caller's keys they are (valid through the call, so
         // their bytes are copied once, into the arena, after the run), and their hashes.
         var fresh = FreshKeys()
@@ -232,7 +237,12 @@ struct KeyTable {
 
     @inline(__always)
     private func withStorage<R>(_ body: (Storage) -> R) -> R {
-        slots.withUnsafeBufferPointer { slots in
+        if needsIndex {
+            var indexed = self
+            indexed.indexIfNeeded()
+            return indexed.withStorage(body)
+        }
+        return slots.withUnsafeBufferPointer { slots in
             starts.withUnsafeBufferPointer { starts in
                 arena.withUnsafeBytes { arena in body(Storage(slots: slots, starts: starts, arena: arena, mask: mask)) }
             }
@@ -285,7 +295,8 @@ struct KeyTable {
         }
     }
 
-    /// The same keys with ids renumbered: key `order[i]` becomes key `i`. O(keys + bytes).
+    /// The same keys with ids renumbered: key `order[i]` becomes key `i`. O(keys + bytes); the
+    /// slots are built when the table is first probed.
     func reordered(_ order: [Int32]) -> KeyTable {
         var table = KeyTable(capacity: 0)
         table.count = count
@@ -298,8 +309,17 @@ struct KeyTable {
                 table.starts.append(table.arena.count)
             }
         }
-        table.rehash(size: slots.count)
+        table.slots = []
+        table.mask = mask
+        table.needsIndex = true
         return table
+    }
+
+    /// Builds the slots `reordered` left out.
+    private mutating func indexIfNeeded() {
+        guard needsIndex else { return }
+        needsIndex = false
+        rehash(size: mask + 1)
     }
 
     private mutating func grow() { rehash(size: slots.count * 2) }
@@ -320,6 +340,7 @@ struct KeyTable {
     /// Makes room for `keys` more keys of `bytes` bytes in all, so that interning them
     /// neither rehashes nor regrows the arena.
     mutating func reserve(keys: Int, bytes: Int) {
+        indexIfNeeded()
         let wanted = count + keys
         if wanted * 2 > slots.count {
             var size = slots.count
@@ -355,7 +376,10 @@ struct KeyTable {
     /// How far past its home slot the farthest key sits (O(slots); for tests: keys that share
     /// a home slot make it grow with their number).
     var longestProbeForTesting: Int {
-        slots.indices.reduce(0) { longest, slot in
+        var table = self
+        table.indexIfNeeded()
+        let (slots, mask, hashes) = (table.slots, table.mask, table.hashes)
+        return slots.indices.reduce(0) { longest, slot in
             let entry = slots[slot]
             guard entry != 0 else { return longest }
             return Swift.max(longest, (slot - Int(truncatingIfNeeded: hashes[Int(entry & 0xFFFF_FFFF) - 1])) & mask)

@@ -155,6 +155,8 @@ struct PackedKeyTable {
     private(set) var keys: [PackedKey] = []
     private var slots: [Int32]
     private var mask: Int
+    /// Set by `reordered`: `slots` are not built yet (see `KeyTable`).
+    private var needsIndex = false
     private let seed = HashSeed.process
 
     init(capacity: Int = 16) {
@@ -172,6 +174,7 @@ struct PackedKeyTable {
     /// The id of `key`, adding it if new.
     @inline(__always)
     mutating func intern(_ key: PackedKey) -> Int32 {
+        indexIfNeeded()
         let seed = self.seed
         let (found, slot) = slots.withUnsafeBufferPointer { slots in
             keys.withUnsafeBufferPointer { keys in Self.find(key, in: slots, mask: mask, seed: seed) { keys[$0] } }
@@ -190,6 +193,7 @@ struct PackedKeyTable {
     /// writes the slots through a pointer and collects its new keys aside (appended after the
     /// run), where interning row by row checked the arrays' uniqueness on every write.
     mutating func intern(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>, mask rowMask: BitView? = nil) {
+        indexIfNeeded()
         if let rowMask {
             forEachSetRow(rowMask, nil, count: rowKeys.count) { ids[$0] = intern(rowKeys[$0]) }
             return
@@ -258,6 +262,11 @@ struct PackedKeyTable {
     /// Writes the id of each of `rowKeys` to `ids`: -1 for a key the table does not hold.
     /// Adds nothing.
     func lookup(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>) {
+        if needsIndex {
+            var indexed = self
+            indexed.indexIfNeeded()
+            return indexed.lookup(rowKeys, ids: ids)
+        }
         slots.withUnsafeBufferPointer { slots in
             keys.withUnsafeBufferPointer { keys in
                 for (row, key) in rowKeys.enumerated() { ids[row] = Self.find(key, in: slots, mask: mask, seed: seed) { keys[$0] }.id }
@@ -299,6 +308,7 @@ struct PackedKeyTable {
 
     /// Makes room for `count` more keys, so that interning them does not rehash.
     mutating func reserve(keys count: Int) {
+        indexIfNeeded()
         let wanted = keys.count + count
         keys.reserveCapacity(wanted)
         guard wanted * 2 > slots.count else { return }
@@ -307,18 +317,30 @@ struct PackedKeyTable {
         rehash(size: size)
     }
 
-    /// The same keys with ids renumbered: key `order[i]` becomes key `i`. O(keys).
+    /// The same keys with ids renumbered: key `order[i]` becomes key `i`. O(keys); the slots
+    /// are built when the table is first probed.
     func reordered(_ order: [Int32]) -> PackedKeyTable {
         var table = self
         table.keys = keys.withUnsafeBufferPointer { keys in order.map { keys[Int($0)] } }
-        table.rehash(size: slots.count)
+        table.slots = []
+        table.needsIndex = true
         return table
+    }
+
+    /// Builds the slots `reordered` left out.
+    private mutating func indexIfNeeded() {
+        guard needsIndex else { return }
+        needsIndex = false
+        rehash(size: mask + 1)
     }
 
     /// How far past its home slot the farthest key sits (O(slots); for tests: keys that share
     /// a home slot make it grow with their number).
     var longestProbeForTesting: Int {
-        slots.indices.reduce(0) { longest, slot in
+        var table = self
+        table.indexIfNeeded()
+        let slots = table.slots
+        return slots.indices.reduce(0) { longest, slot in
             let id = Int(slots[slot])
             return id < 0 ? longest : Swift.max(longest, (slot - Int(truncatingIfNeeded: hash(of: id))) & mask)
         }
