@@ -251,9 +251,9 @@ import Testing
         var left = Carriers(kind: .uint32, narrowSums: true)
         left.admit(rows: 1 << 30)
         let right = left
-        left.admit(merging: right)
+        left.admit(merging: right.mergeBound)
         #expect(left.isNarrow)
-        left.admit(merging: right)
+        left.admit(merging: right.mergeBound)
         #expect(!left.isNarrow, "three bounds of 2^62 do not fit together")
         #expect(!Carriers(kind: .int64, narrowSums: true).isNarrow && !Carriers(kind: .int32).isNarrow)
 

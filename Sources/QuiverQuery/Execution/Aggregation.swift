@@ -878,7 +878,24 @@ protocol Accumulator: AnyObject {
 private func reordered<T>(_ values: [T], _ order: [Int32], fill: T) -> [T] {
     var values = values
     growSlots(&values, to: order.count, with: fill)
-    return values.withUnsafeBufferPointer { values in order.map { values[Int($0)] } }
+    return values.withUnsafeBufferPointer { values in gathered(values, order) }
+}
+
+/// `values[order[i]]` for each `i`. `order` arranges groups by merge partition, so it reads
+/// from as many places at once as there are partitions, more than the hardware follows:
+/// each value is requested `AggregationState.gatherDistance` entries ahead.
+@inline(__always)
+func gathered<T>(_ values: UnsafeBufferPointer<T>, _ order: [Int32]) -> [T] {
+    let distance = AggregationState.gatherDistance
+    return [T](unsafeUninitializedCapacity: order.count) { out, initialized in
+        order.withUnsafeBufferPointer { order in
+            for index in order.indices {
+                if index + distance < order.count { requestCacheLine(values.baseAddress! + Int(order[index + distance])) }
+                (out.baseAddress! + index).initialize(to: values[Int(order[index])])
+            }
+        }
+        initialized = order.count
+    }
 }
 
 private func makeAccumulator(_ call: AggregateCall, pool: MemoryPool) throws -> any Accumulator {
@@ -1004,13 +1021,18 @@ struct Carriers {
         if narrowBound > Int128(Int64.max) { widen() }
     }
 
-    /// Makes room to merge `other`'s slots into these: both stay narrow only while the sum of
-    /// their bounds fits Int64.
-    mutating func admit(merging other: Carriers) {
+    /// Makes room to merge slots with `otherBound` (their `mergeBound`) into these: both stay
+    /// narrow only while the sum of their bounds fits Int64.
+    mutating func admit(merging otherBound: Int128) {
         guard isNarrow else { return }
-        narrowBound += other.isNarrow ? other.narrowBound : Int128(Int64.max) + 1
+        narrowBound += otherBound
         if narrowBound > Int128(Int64.max) { widen() }
     }
+
+    /// What `admit(merging:)` adds for these slots: their bound while narrow, else more than
+    /// Int64 holds. (A number rather than the carriers themselves: a merge reads it from a
+    /// partial every partition reads, where a copy's reference counting would contend.)
+    var mergeBound: Int128 { isNarrow ? narrowBound : Int128(Int64.max) + 1 }
 
     /// The exact values as Int128s, narrow or not.
     var exactValues: [Int128] { isNarrow ? narrow.map { Int128($0) } : exact }
@@ -1086,9 +1108,11 @@ private final class CountAccumulator: Accumulator {
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? CountAccumulator else { return }
         growSlots(&counts, to: groupCount, with: 0)
-        let theirs = other.counts
-        counts.withUnsafeMutableBufferPointer { counts in
-            for group in map.groups.lazy.map(Int.init) where group < theirs.count { counts[Int(map.targets[group])] += theirs[group] }
+        // Read in place, as `SumAccumulator.merge` reads a partial.
+        other.counts.withUnsafeBufferPointer { theirs in
+            counts.withUnsafeMutableBufferPointer { counts in
+                for group in map.groups.lazy.map(Int.init) where group < theirs.count { counts[Int(map.targets[group])] += theirs[group] }
+            }
         }
     }
 
@@ -1198,41 +1222,53 @@ private final class SumAccumulator: Accumulator {
 
     func merge(_ other: any Accumulator, _ map: GroupMap, groupCount: Int) throws {
         guard let other = other as? SumAccumulator else { return }
-        state.admit(merging: other.state)
+        state.admit(merging: other.state.mergeBound)
         state.grow(to: groupCount)
         var overflowed = other.overflow
         var mine = state
         state = Carriers(kind: kind)
         defer { state = mine }
-        if mine.isNarrow {
-            // Both narrow, and their bounds fit Int64 together.
-            Self.add(other.state.narrow, other.state.counts, into: &mine.narrow, &mine.counts, map, overflowed: &overflowed)
-        } else if mine.isExact {
-            Self.add(other.state.exactValues, other.state.counts, into: &mine.exact, &mine.counts, map, overflowed: &overflowed)
-        } else {
-            Self.add(other.state.float, other.state.counts, into: &mine.float, &mine.counts, map, overflowed: &overflowed)
+        // The partial's slots are read in place: every partition of a merge reads them, and
+        // copying them would count references to arrays the other threads count too.
+        other.state.counts.withUnsafeBufferPointer { theirCounts in
+            if mine.isNarrow {
+                // Both narrow, and their bounds fit Int64 together.
+                other.state.narrow.withUnsafeBufferPointer { theirs in
+                    Self.add(theirs, theirCounts, into: &mine.narrow, &mine.counts, map, overflowed: &overflowed) { $0 }
+                }
+            } else if mine.isExact && other.state.isNarrow {
+                other.state.narrow.withUnsafeBufferPointer { theirs in
+                    Self.add(theirs, theirCounts, into: &mine.exact, &mine.counts, map, overflowed: &overflowed) { Int128($0) }
+                }
+            } else if mine.isExact {
+                other.state.exact.withUnsafeBufferPointer { theirs in
+                    Self.add(theirs, theirCounts, into: &mine.exact, &mine.counts, map, overflowed: &overflowed) { $0 }
+                }
+            } else {
+                other.state.float.withUnsafeBufferPointer { theirs in
+                    Self.add(theirs, theirCounts, into: &mine.float, &mine.counts, map, overflowed: &overflowed) { $0 }
+                }
+            }
         }
         overflow = overflow || overflowed
     }
 
-    /// Adds `theirs` (and their counts) of `map`'s groups into `mine`, through buffer
-    /// pointers: element access on a class's stored arrays pays an exclusivity and a
-    /// uniqueness check each time.
-    private static func add<C: ArithmeticValue>(
-        _ theirs: [C], _ theirCounts: [Int64], into mine: inout [C], _ counts: inout [Int64], _ map: GroupMap, overflowed: inout Bool
+    /// Adds `theirs` (as `value` makes them, and their counts) of `map`'s groups into `mine`,
+    /// through buffer pointers: element access on a class's stored arrays pays an exclusivity
+    /// and a uniqueness check each time.
+    @inline(__always)
+    private static func add<Their, C: ArithmeticValue>(
+        _ theirs: UnsafeBufferPointer<Their>, _ theirCounts: UnsafeBufferPointer<Int64>, into mine: inout [C], _ counts: inout [Int64],
+        _ map: GroupMap, overflowed: inout Bool, _ value: (Their) -> C
     ) {
-        theirs.withUnsafeBufferPointer { theirs in
-            theirCounts.withUnsafeBufferPointer { theirCounts in
-                mine.withUnsafeMutableBufferPointer { mine in
-                    counts.withUnsafeMutableBufferPointer { counts in
-                        for group in map.groups.lazy.map(Int.init) where group < theirCounts.count {
-                            let target = Int(map.targets[group])
-                            let (sum, o) = C.add(mine[target], theirs[group])
-                            mine[target] = sum
-                            overflowed = overflowed || o
-                            counts[target] += theirCounts[group]
-                        }
-                    }
+        mine.withUnsafeMutableBufferPointer { mine in
+            counts.withUnsafeMutableBufferPointer { counts in
+                for group in map.groups.lazy.map(Int.init) where group < theirCounts.count {
+                    let target = Int(map.targets[group])
+                    let (sum, o) = C.add(mine[target], value(theirs[group]))
+                    mine[target] = sum
+                    overflowed = overflowed || o
+                    counts[target] += theirCounts[group]
                 }
             }
         }

@@ -321,7 +321,7 @@ struct PackedKeyTable {
     /// are built when the table is first probed.
     func reordered(_ order: [Int32]) -> PackedKeyTable {
         var table = self
-        table.keys = keys.withUnsafeBufferPointer { keys in order.map { keys[Int($0)] } }
+        table.keys = keys.withUnsafeBufferPointer { keys in gathered(keys, order) }
         table.slots = []
         table.needsIndex = true
         return table
