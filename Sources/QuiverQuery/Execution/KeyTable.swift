@@ -300,15 +300,27 @@ struct KeyTable {
     func reordered(_ order: [Int32]) -> KeyTable {
         var table = KeyTable(capacity: 0)
         table.count = count
-        table.hashes = order.map { hashes[Int($0)] }
-        table.arena.reserveCapacity(arena.count)
-        table.starts.reserveCapacity(count + 1)
-        arena.withUnsafeBytes { arena in
-            for id in order.lazy.map(Int.init) {
-                table.arena.append(contentsOf: arena[starts[id]..<starts[id + 1]])
-                table.starts.append(table.arena.count)
+        table.hashes = hashes.withUnsafeBufferPointer { gathered($0, order) }
+        // The new starts first, so each key is copied straight to its place: appending key by
+        // key paid a bounds and capacity check and a `memcpy` call for every few bytes.
+        var newStarts = [Int](repeating: 0, count: count + 1)
+        for (new, id) in order.lazy.map(Int.init).enumerated() { newStarts[new + 1] = newStarts[new] + starts[id + 1] - starts[id] }
+        let distance = AggregationState.gatherDistance
+        table.arena = [UInt8](unsafeUninitializedCapacity: newStarts[count]) { out, initialized in
+            arena.withUnsafeBytes { arena in
+                guard let source = arena.baseAddress, let target = out.baseAddress else { return }
+                starts.withUnsafeBufferPointer { starts in
+                    order.withUnsafeBufferPointer { order in
+                        for (new, id) in order.lazy.map(Int.init).enumerated() {
+                            if new + distance < order.count { requestCacheLine(source + starts[Int(order[new + distance])]) }
+                            copyShortBytes(from: source + starts[id], to: target + newStarts[new], count: starts[id + 1] - starts[id])
+                        }
+                    }
+                }
             }
+            initialized = newStarts[count]
         }
+        table.starts = newStarts
         table.slots = []
         table.mask = mask
         table.needsIndex = true
