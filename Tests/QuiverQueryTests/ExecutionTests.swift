@@ -277,8 +277,10 @@ import Testing
             return total
         }
         let references = [sums(small), sums(mid), sums(unsigned)]
+        var midCounts: [Int64: Int] = [:]
+        for (row, value) in mid.enumerated() where value != nil { midCounts[keys[row], default: 0] += 1 }
         for parallelism in [1, 2] {
-            let result = Read.rows(try Query(sql: "SELECT k, sum(a), sum(b), sum(c), sum(b) + 0 FROM t GROUP BY k", tables: ["t": source])
+            let result = Read.rows(try Query(sql: "SELECT k, sum(a), sum(b), sum(c), sum(b) + 0, avg(b) FROM t GROUP BY k", tables: ["t": source])
                 .execute(ExecutionOptions(parallelism: parallelism)).batches)
             #expect(result.count == Set(keys).count)
             for row in result {
@@ -286,6 +288,9 @@ import Testing
                 for (column, reference) in references.enumerated() {
                     #expect(row[column + 1] == (reference[key].map { V.int(Int64($0)) } ?? .null), "group \(key), column \(column + 1)")
                 }
+                // The average of narrow sums, read without widening them.
+                let average = references[1][key].map { V.double(Double($0) / Double(midCounts[key]!)) } ?? .null
+                #expect(row[5] == average, "group \(key), avg")
             }
         }
     }

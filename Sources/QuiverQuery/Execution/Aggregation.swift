@@ -1282,7 +1282,6 @@ private final class SumAccumulator: Accumulator {
     /// (see `SharedSum`) — from the sums and counts.
     func finish(as call: AggregateCall, groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         guard !overflow else { throw QuiverError(.query, "overflow in \(call.text)") }
-        state.widen()
         state.grow(to: groupCount)
         // Written straight into the result buffers: millions of groups must not each become
         // a Scalar.
@@ -1291,7 +1290,22 @@ private final class SumAccumulator: Accumulator {
         let validity: (Buffer, nullCount: Int)? = empty == 0 ? nil
             : (Bitmaps.build(count: groupCount, pool: pool) { counts[$0] > 0 }.finish(), empty)
         let values: Buffer
-        if call.function == .avg || !isExact {
+        if state.isNarrow {
+            // Sums of integers (scale 0) that fit Int64: read as they are, without widening
+            // every slot to Int128 first (Double(Int64) rounds as `Decimal.toDouble` does).
+            let isAverage = call.function == .avg
+            values = state.narrow.withUnsafeBufferPointer { narrow in
+                counts.withUnsafeBufferPointer { counts in
+                    isAverage
+                        ? Output.fixed(Double.self, count: groupCount, pool: pool) { out in
+                            for group in 0..<groupCount { out[group] = counts[group] > 0 ? Double(narrow[group]) / Double(counts[group]) : 0 }
+                        }
+                        : Output.fixed(Int128.self, count: groupCount, pool: pool) { out in
+                            for group in 0..<groupCount { out[group] = counts[group] > 0 ? Int128(narrow[group]) : 0 }
+                        }
+                }
+            }
+        } else if call.function == .avg || !isExact {
             let isAverage = call.function == .avg
             values = Output.fixed(Double.self, count: groupCount, pool: pool) { out in
                 for group in 0..<groupCount {

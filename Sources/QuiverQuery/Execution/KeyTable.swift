@@ -690,7 +690,7 @@ enum KeyDecoder {
                     switch layouts[index] {
                     case .fixed(let width):
                         if isValid {
-                            (outputs[index]! + id * width).copyMemory(from: base + at, byteCount: width)
+                            copyShortBytes(from: base + at, to: outputs[index]! + id * width, count: width)
                             at += width
                         }
                     case .bits:
