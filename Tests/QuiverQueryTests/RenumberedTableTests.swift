@@ -63,3 +63,51 @@ import Testing
         }
     }
 }
+
+/// A table of keys that fit one word keeps them in its slots; it gives every key the same id
+/// as a table of ids into its keys, through growth, lookups and renumbering.
+@Suite struct WordKeyTableTests {
+    @Test func wordSlotsAgreeWithIdSlots() {
+        var random = SeededRandom(seed: 91)
+        // Values that repeat (so most probes find a key), NULLs in either of two columns (a
+        // tag bit each), zero values beside NULLs (the same word, another tag), and one word
+        // under thousands of tags (which only the tag tells apart where their probes cross).
+        let keys = (0..<50_000).map { _ -> PackedKey in
+            let value = UInt64.random(in: 0..<20_000, using: &random) &* 0x1_0000_0001
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0: return PackedKey(low: 0, tag: 1)
+            case 1: return PackedKey(low: value & 0xFFFF_FFFF_0000_0000, tag: 2)
+            case 2: return PackedKey(low: 0)
+            case 3: return PackedKey(low: 7, tag: UInt64.random(in: 0..<5_000, using: &random))
+            default: return PackedKey(low: value)
+            }
+        }
+        var words = PackedKeyTable(keysFitOneWord: true)
+        var plain = PackedKeyTable()
+        var wordIds = [Int32](repeating: -2, count: keys.count)
+        var plainIds = wordIds
+        keys.withUnsafeBufferPointer { keys in
+            // Half in runs, the rest one key at a time (as a filtered batch interns them).
+            let half = UnsafeBufferPointer(rebasing: keys[..<(keys.count / 2)])
+            wordIds.withUnsafeMutableBufferPointer { words.intern(half, ids: UnsafeMutableBufferPointer(rebasing: $0[..<half.count])) }
+            plainIds.withUnsafeMutableBufferPointer { plain.intern(half, ids: UnsafeMutableBufferPointer(rebasing: $0[..<half.count])) }
+        }
+        for index in (keys.count / 2)..<keys.count {
+            wordIds[index] = words.intern(keys[index])
+            plainIds[index] = plain.intern(keys[index])
+        }
+        #expect(wordIds == plainIds)
+        #expect(words.keys == plain.keys)
+        #expect(Set(keys.map { [$0.low, $0.tag] }).count == words.count)
+        #expect(words.longestProbeForTesting < HashSeedTests.probeBound)
+
+        let absent = [PackedKey(low: 1 << 63), PackedKey(low: 5, tag: 3)]
+        let order = RenumberedTableTests.rotation(words.count)
+        var renumbered = words.reordered(order)
+        var found = [Int32](repeating: -2, count: keys.count + absent.count)
+        (keys + absent).withUnsafeBufferPointer { probes in found.withUnsafeMutableBufferPointer { renumbered.lookup(probes, ids: $0) } }
+        let newIds = RenumberedTableTests.newIds(order)
+        #expect(found == wordIds.map { newIds[Int($0)] } + [-1, -1])
+        #expect(renumbered.intern(absent[0]) == Int32(words.count))
+    }
+}

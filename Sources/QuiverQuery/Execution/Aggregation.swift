@@ -685,7 +685,7 @@ struct GroupKeys {
 
     init(types: [DataType]) {
         layout = PackedKeyLayout(types)
-        if layout == nil { bytes = KeyTable() } else { packed = PackedKeyTable() }
+        if let layout { packed = PackedKeyTable(keysFitOneWord: layout.fitsOneWord) } else { bytes = KeyTable() }
     }
 
     var count: Int { packed?.count ?? bytes?.count ?? 0 }

@@ -40,6 +40,10 @@ struct PackedKeyLayout {
 
     let slots: [Slot]
 
+    /// Whether every key's values fit in its first word (`low`) and its null mask in 32 bits:
+    /// then a table can keep each key inside its slot (`PackedKeyTable(keysFitOneWord:)`).
+    var fitsOneWord: Bool { slots.count <= 32 && slots.allSatisfy { $0.offset + $0.width <= 8 } }
+
     /// The layout for key columns of `types` (value types), or nil when one is not fixed-width
     /// or they need more than 16 bytes.
     init?(_ types: [DataType]) {
@@ -151,22 +155,44 @@ struct PackedKeyLayout {
 /// Interns packed keys: dense ids in order of first appearance, open addressing with linear
 /// probing over a power-of-two table (load ≤ 1/2). A value type for the same reason as
 /// `KeyTable`.
+///
+/// Keys that fit in one word (a `UserID`, a `ClientIP`) are kept inside their slots
+/// (`wordSlots`), so a probe reads one place; wider keys' slots hold ids into `keys`, and a
+/// probe reads the slot and then its key.
 struct PackedKeyTable {
     private(set) var keys: [PackedKey] = []
-    private var slots: [Int32]
+    /// Per slot the id of its key, -1 when empty (keys wider than a word).
+    private var slots: [Int32] = []
+    /// Per slot its key and id (keys that fit one word).
+    private var wordSlots: [WordSlot] = []
+    private let keysFitOneWord: Bool
     private var mask: Int
     /// Set by `reordered`: `slots` are not built yet (see `KeyTable`).
     private var needsIndex = false
     private let seed = HashSeed.process
 
-    init(capacity: Int = 16) {
+    /// A slot of a table whose keys fit one word: the key's value word and null mask beside
+    /// its id (-1: empty).
+    private struct WordSlot {
+        var word: UInt64 = 0
+        var id: Int32 = -1
+        var tag: UInt32 = 0
+    }
+
+    /// `keysFitOneWord`: every key's `high` is zero and its `tag` below 2^32 (a
+    /// `PackedKeyLayout` that `fitsOneWord`); the table then keeps keys in their slots.
+    init(capacity: Int = 16, keysFitOneWord: Bool = false) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: -1, count: size)
+        self.keysFitOneWord = keysFitOneWord
+        if keysFitOneWord { wordSlots = Array(repeating: WordSlot(), count: size) } else { slots = Array(repeating: -1, count: size) }
         mask = size - 1
     }
 
     var count: Int { keys.count }
+
+    /// The slots the table has (of either kind).
+    private var slotCount: Int { mask + 1 }
 
     /// The hash of key `id`.
     func hash(of id: Int) -> UInt64 { keys[id].hash(seed: seed) }
@@ -176,6 +202,16 @@ struct PackedKeyTable {
     mutating func intern(_ key: PackedKey) -> Int32 {
         indexIfNeeded()
         let seed = self.seed
+        if keysFitOneWord {
+            let home = Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
+            let (found, slot) = wordSlots.withUnsafeBufferPointer { Self.findWord(key, from: home, in: $0, mask: mask) }
+            if found >= 0 { return found }
+            let id = Int32(keys.count)
+            wordSlots[slot] = WordSlot(word: key.low, id: id, tag: UInt32(truncatingIfNeeded: key.tag))
+            keys.append(key)
+            if keys.count * 2 > slotCount { grow() }
+            return id
+        }
         let (found, slot) = slots.withUnsafeBufferPointer { slots in
             keys.withUnsafeBufferPointer { keys in Self.find(key, in: slots, mask: mask, seed: seed) { keys[$0] } }
         }
@@ -198,6 +234,14 @@ struct PackedKeyTable {
             forEachSetRow(rowMask, nil, count: rowKeys.count) { ids[$0] = intern(rowKeys[$0]) }
             return
         }
+        if keysFitOneWord { internWords(rowKeys, ids: ids) } else { internThroughIds(rowKeys, ids: ids) }
+    }
+
+    /// `intern(_:ids:)` for keys wider than a word, kept in `keys`: each probe reads a slot,
+    /// then the key it names. (A function of its own, as `internWords` is: sharing one body
+    /// made the compiler stop inlining this loop's closures.)
+    @inline(never)
+    private mutating func internThroughIds(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>) {
         var row = 0
         let rowCount = rowKeys.count
         var fresh: [PackedKey] = []
@@ -259,6 +303,53 @@ struct PackedKeyTable {
         }
     }
 
+    /// `intern(_:ids:)` for keys kept in their slots: runs as there, each row's home slot
+    /// requested `wordPrefetchDistance` rows ahead once the table is past the caches (one load
+    /// per probe, where the other kind waits on two).
+    @inline(never)
+    private mutating func internWords(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>) {
+        var row = 0
+        let rowCount = rowKeys.count
+        var fresh: [PackedKey] = []
+        var homes: [Int32] = []
+        while row < rowCount {
+            let room = slotCount / 2 - keys.count
+            if room <= 0 || (room < Self.shortestRun && room < rowCount - row) {
+                grow()
+                continue
+            }
+            let end = row + Swift.min(room, rowCount - row)
+            let (mask, seed) = (self.mask, self.seed)
+            var next = Int32(keys.count)
+            fresh.removeAll(keepingCapacity: true)
+            fresh.reserveCapacity(end - row)
+            let prefetching = slotCount >= Self.prefetchSlots
+            homes.removeAll(keepingCapacity: true)
+            for index in row..<end { homes.append(Int32(truncatingIfNeeded: Int(truncatingIfNeeded: rowKeys[index].hash(seed: seed)) & mask)) }
+            wordSlots.withUnsafeMutableBufferPointer { slots in
+                homes.withUnsafeBufferPointer { homes in
+                    let distance = Self.wordPrefetchDistance
+                    for index in row..<end {
+                        let local = index - row
+                        if prefetching && local + distance < homes.count { requestCacheLine(slots.baseAddress! + Int(homes[local + distance])) }
+                        let key = rowKeys[index]
+                        let (found, slot) = Self.findWord(key, from: Int(homes[local]), in: UnsafeBufferPointer(slots), mask: mask)
+                        if found >= 0 {
+                            ids[index] = found
+                        } else {
+                            slots[slot] = WordSlot(word: key.low, id: next, tag: UInt32(truncatingIfNeeded: key.tag))
+                            ids[index] = next
+                            next += 1
+                            fresh.append(key)
+                        }
+                    }
+                }
+            }
+            keys.append(contentsOf: fresh)
+            row = end
+        }
+    }
+
     /// Writes the id of each of `rowKeys` to `ids`: -1 for a key the table does not hold.
     /// Adds nothing.
     func lookup(_ rowKeys: UnsafeBufferPointer<PackedKey>, ids: UnsafeMutableBufferPointer<Int32>) {
@@ -266,6 +357,14 @@ struct PackedKeyTable {
             var indexed = self
             indexed.indexIfNeeded()
             return indexed.lookup(rowKeys, ids: ids)
+        }
+        if keysFitOneWord {
+            wordSlots.withUnsafeBufferPointer { slots in
+                for (row, key) in rowKeys.enumerated() {
+                    ids[row] = Self.findWord(key, from: Int(truncatingIfNeeded: key.hash(seed: seed)) & mask, in: slots, mask: mask).id
+                }
+            }
+            return
         }
         slots.withUnsafeBufferPointer { slots in
             keys.withUnsafeBufferPointer { keys in
@@ -280,6 +379,8 @@ struct PackedKeyTable {
     /// Tables with at least this many slots (their slots and keys past a core's L2)
     /// prefetch ahead of the probes.
     static let prefetchSlots = 1 << 16
+    /// How many rows ahead a run of keys kept in their slots requests a row's slot.
+    static let wordPrefetchDistance = 16
     /// How many rows ahead a run requests the keys' slots; the slots' keys are requested
     /// half as far ahead, once their slots have arrived.
     static let prefetchDistance = 8
@@ -306,13 +407,25 @@ struct PackedKeyTable {
         }
     }
 
+    /// `find` for keys kept in their slots (the key's `high` is zero, see `init`).
+    @inline(__always)
+    private static func findWord(_ key: PackedKey, from home: Int, in slots: UnsafeBufferPointer<WordSlot>, mask: Int) -> (id: Int32, slot: Int) {
+        let tag = UInt32(truncatingIfNeeded: key.tag)
+        var slot = home
+        while true {
+            let entry = slots[slot]
+            if entry.id < 0 || (entry.word == key.low && entry.tag == tag) { return (entry.id, slot) }
+            slot = (slot + 1) & mask
+        }
+    }
+
     /// Makes room for `count` more keys, so that interning them does not rehash.
     mutating func reserve(keys count: Int) {
         indexIfNeeded()
         let wanted = keys.count + count
         keys.reserveCapacity(wanted)
-        guard wanted * 2 > slots.count else { return }
-        var size = slots.count
+        guard wanted * 2 > slotCount else { return }
+        var size = slotCount
         while size < wanted * 2 { size <<= 1 }
         rehash(size: size)
     }
@@ -323,6 +436,7 @@ struct PackedKeyTable {
         var table = self
         table.keys = keys.withUnsafeBufferPointer { keys in gathered(keys, order) }
         table.slots = []
+        table.wordSlots = []
         table.needsIndex = true
         return table
     }
@@ -339,19 +453,30 @@ struct PackedKeyTable {
     var longestProbeForTesting: Int {
         var table = self
         table.indexIfNeeded()
-        let slots = table.slots
-        return slots.indices.reduce(0) { longest, slot in
-            let id = Int(slots[slot])
+        let ids = keysFitOneWord ? table.wordSlots.map(\.id) : table.slots
+        return ids.indices.reduce(0) { longest, slot in
+            let id = Int(ids[slot])
             return id < 0 ? longest : Swift.max(longest, (slot - Int(truncatingIfNeeded: hash(of: id))) & mask)
         }
     }
 
-    private mutating func grow() { rehash(size: slots.count * 2) }
+    private mutating func grow() { rehash(size: slotCount * 2) }
 
     private mutating func rehash(size: Int) {
-        slots = Array(repeating: -1, count: size)
         mask = size - 1
         let seed = self.seed
+        if keysFitOneWord {
+            wordSlots = Array(repeating: WordSlot(), count: size)
+            wordSlots.withUnsafeMutableBufferPointer { slots in
+                for (id, key) in keys.enumerated() {
+                    var slot = Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
+                    while slots[slot].id >= 0 { slot = (slot + 1) & mask }
+                    slots[slot] = WordSlot(word: key.low, id: Int32(id), tag: UInt32(truncatingIfNeeded: key.tag))
+                }
+            }
+            return
+        }
+        slots = Array(repeating: -1, count: size)
         slots.withUnsafeMutableBufferPointer { slots in
             for (id, key) in keys.enumerated() {
                 var slot = Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
