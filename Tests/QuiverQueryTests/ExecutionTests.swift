@@ -372,6 +372,37 @@ import Testing
         }
     }
 
+    /// ORDER BY … LIMIT over many groups finishes only the aggregates the sort keys and HAVING
+    /// read for every group; the top groups' keys and other aggregates are finished alone
+    /// (merged into a state of just them): every kind of aggregate, integer and string keys,
+    /// equal the head of the full ordered result.
+    @Test func topGroupsFinishOnlyTheirGroupsForEveryAggregate() throws {
+        var random = SeededRandom(seed: 23)
+        let words = ["", "a", "bb", "a longer string than a word", "zz", "Mm"]
+        let batches = try (0..<5).map { _ in
+            try Make.batch([
+                ("k", Make.int64((0..<8_000).map { _ in Int64.random(in: 0..<4_000, using: &random) })),
+                ("v", Make.int64((0..<8_000).map { _ in Int.random(in: 0..<10, using: &random) == 0 ? nil : Int64.random(in: -50...50, using: &random) })),
+                ("s", Make.utf8((0..<8_000).map { _ in Int.random(in: 0..<8, using: &random) == 0 ? nil : words.randomElement(using: &random)! })),
+            ])
+        }
+        let source = try InMemorySource(batches: batches)
+        let aggregates = "count(*) AS c, count(DISTINCT v), count(DISTINCT s), min(s), max(s), sum(v), avg(v), min(v), max(v), count(v)"
+        for (body, offset, limit) in [
+            // Ties are broken by first appearance, in both runs.
+            ("SELECT k, \(aggregates) FROM t GROUP BY k ORDER BY c DESC", 0, 10),
+            ("SELECT k, s, \(aggregates) FROM t GROUP BY k, s ORDER BY c DESC, min(v)", 4, 12),
+            ("SELECT s, k, \(aggregates) FROM t GROUP BY s, k HAVING max(v) > 40 ORDER BY sum(v)", 1, 6),
+            // A sort key that is a group key: every group's keys are decoded.
+            ("SELECT k, \(aggregates) FROM t GROUP BY k ORDER BY k DESC", 2, 5),
+        ] {
+            for parallelism in [1, 2] {
+                let full = try expectLimitedIsHeadOfFull(body, offset: offset, limit: limit, source: source, parallelism: parallelism)
+                #expect(full.count > 4 * (offset + limit), "\(body)")
+            }
+        }
+    }
+
     /// Runs `body` whole and with LIMIT `limit` (and OFFSET `offset`) appended, expects the
     /// limited rows to be the full result's from `offset` on, and returns the full result.
     private func expectLimitedIsHeadOfFull(

@@ -199,6 +199,34 @@ final class AggregationState {
         return try keyArrays + accumulators.map { try $0.finish(groupCount: groupCount, pool: pool) }
     }
 
+    /// The columns `finish()` gives: the keys', then the aggregates'.
+    var columnCount: Int { keyTypes.count + accumulators.count }
+
+    /// The aggregate columns of `finish()` that `wanted` lists (positions as there), the
+    /// others nil: every group, without decoding keys or finishing aggregates no one reads.
+    /// Nil when `wanted` names a key column (keys decode together: `finish()` does that).
+    func finishAggregates(_ wanted: Set<Int>) throws -> [ArrayData?]? {
+        guard wanted.allSatisfy({ $0 >= keyTypes.count }) else { return nil }
+        return try (0..<columnCount).map { column in
+            wanted.contains(column) ? try accumulators[column - keyTypes.count].finish(groupCount: groupCount, pool: pool) : nil
+        }
+    }
+
+    /// `finish()` for `groups` only (distinct ids here), in that order: they are merged into a
+    /// fresh state, which then finishes them alone (a top-k reads a few of millions).
+    func finish(only groups: [Int32]) throws -> [ArrayData] {
+        let chosen = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
+        let targets = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(groupCount, 1))
+        targets.initialize(repeating: -1)
+        defer { targets.deallocate() }
+        try groups.withUnsafeBufferPointer { groups in
+            if let keys { chosen.keys!.intern(keys, groups: groups, targets: targets) }
+            let map = GroupMap(groups: groups, targets: UnsafeBufferPointer(targets), partitionOf: nil, partition: 0, partitionCount: 1)
+            for (mine, theirs) in zip(chosen.accumulators, accumulators) { try mine.merge(theirs, map, groupCount: chosen.groupCount) }
+        }
+        return try chosen.finish()
+    }
+
     /// Interns this state's groups into `other`, in order of first appearance here, until
     /// `other` holds `limit` keys.
     func internGroups(into other: inout GroupKeys, limit: Int) {
@@ -241,7 +269,7 @@ final class AggregationState {
         partials: [AggregationState], calls: [AggregateCall], keyTypes: [DataType], parallelism: Int, pool: MemoryPool
     ) throws -> MergedGroups {
         // One partial already holds its groups in order of first appearance.
-        if partials.count == 1 { return MergedGroups(parts: [(try partials[0].finish(), nil)]) }
+        if partials.count == 1 { return MergedGroups(parts: [MergedGroups.Part(partials[0], firstSeen: nil)]) }
         // The merge's work: its groups, and the (group, value) pairs of distinct counts, which
         // can far outnumber the groups (`COUNT(DISTINCT UserID) … GROUP BY RegionID`).
         let totalGroups = partials.reduce(0) { $0 + $1.groupCount }
@@ -271,7 +299,7 @@ final class AggregationState {
         defer { for route in routes { route.targets.deallocate() } }
         let sharedRoutes = UncheckedSendable(routes)
         let outcomes = concurrentMap(count: partitions) { partition in
-            UncheckedSendable(Result { () throws -> (columns: [ArrayData], firstSeen: [UInt64]) in
+            UncheckedSendable(Result { () throws -> (state: AggregationState, firstSeen: [UInt64]) in
                 let state = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
                 // Room for this partition's groups up front, so its table does not keep
                 // rehashing and regrowing: about as many as a sketch of their hashes counts
@@ -321,11 +349,11 @@ final class AggregationState {
                         }
                     }
                 }
-                return (try state.finish(), firstSeen)
+                return (state, firstSeen)
             })
         }
         let merged = try outcomes.map { try $0.value.get() }
-        return MergedGroups(parts: merged.map { ($0.columns, $0.firstSeen) })
+        return MergedGroups(parts: merged.map { MergedGroups.Part($0.state, firstSeen: $0.firstSeen) })
     }
 
     /// The groups `partition` receives from each partial as runs (a partial, a range of its
@@ -377,26 +405,77 @@ final class AggregationState {
     static let groupsPerPartition = 262_144
 }
 
-/// The groups of a keyed aggregation merged by partition: per partition its groups' key and
-/// aggregate columns and where each group first appeared (batch, then rank in the batch); a
+/// The groups of a keyed aggregation merged by partition: per partition its merged state,
+/// finished when read, and where each group first appeared (batch, then rank in the batch); a
 /// part without `firstSeen` is the only one and already in order of first appearance.
 struct MergedGroups {
-    let parts: [(columns: [ArrayData], firstSeen: [UInt64]?)]
+    /// One partition's groups. Its columns are finished on first read, whole or only the
+    /// groups a top-k or LIMIT keeps.
+    final class Part {
+        private let state: AggregationState
+        let firstSeen: [UInt64]?
+        private var finished: [ArrayData]?
+
+        init(_ state: AggregationState, firstSeen: [UInt64]?) {
+            self.state = state
+            self.firstSeen = firstSeen
+        }
+
+        var count: Int { state.groupCount }
+        var columnCount: Int { state.columnCount }
+
+        /// Every column of every group (`AggregationState.finish()`), finished once.
+        func columns() throws -> [ArrayData] {
+            if let finished { return finished }
+            let columns = try state.finish()
+            finished = columns
+            return columns
+        }
+
+        /// The columns at `wanted` (positions of `columns()`), the others nil.
+        func columns(_ wanted: Set<Int>) throws -> [ArrayData?] {
+            if finished == nil, let aggregates = try state.finishAggregates(wanted) { return aggregates }
+            return try columns().enumerated().map { wanted.contains($0.offset) ? $0.element : nil }
+        }
+
+        /// Every column of the groups at `rows`, in that order.
+        func columns(rows: [Int32], pool: MemoryPool) throws -> [ArrayData] {
+            // A few groups of many are finished alone; most of them, by finishing all first.
+            if finished == nil && rows.count < count / 4 { return try state.finish(only: rows) }
+            return try columns().map { try Take.take($0, rows: rows, pool: pool) }
+        }
+    }
+
+    let parts: [Part]
 
     /// Groups per part.
-    var counts: [Int] { parts.map { $0.firstSeen?.count ?? $0.columns.first?.length ?? 0 } }
+    var counts: [Int] { parts.map(\.count) }
     var groupCount: Int { counts.reduce(0, +) }
 
     /// Every group, in order of first appearance (the partitions' groups interleaved back).
     func inFirstAppearanceOrder(pool: MemoryPool) throws -> (columns: [ArrayData], groupCount: Int) {
-        if parts.count == 1, parts[0].firstSeen == nil { return (parts[0].columns, groupCount) }
+        if parts.count == 1, parts[0].firstSeen == nil { return (try parts[0].columns(), groupCount) }
+        // The parts finish in parallel, as they merged.
+        let shared = UncheckedSendable(parts)
+        let finished = try concurrentMap(count: parts.count) { part in
+            UncheckedSendable(Result { try shared.value[part].columns() })
+        }.map { try $0.value.get() }
         let refs = firstAppearanceOrder(parts.map { $0.firstSeen ?? [] })
-        return (try gather(refs, pool: pool), refs.count)
+        return (try finished[0].indices.map { column in try Take.take(finished.map { $0[column] }, refs: refs, pool: pool) }, refs.count)
     }
 
-    /// The groups at `refs` (part, group in the part), in that order.
+    /// The groups at `refs` (part, group in the part), in that order: each part finishes only
+    /// its groups among them.
     func gather(_ refs: [RowRef], pool: MemoryPool) throws -> [ArrayData] {
-        try parts[0].columns.indices.map { column in try Take.take(parts.map { $0.columns[column] }, refs: refs, pool: pool) }
+        var rowsOf = [[Int32]](repeating: [], count: parts.count)
+        var local: [RowRef] = []
+        local.reserveCapacity(refs.count)
+        for ref in refs {
+            local.append(RowRef(source: ref.source, row: Int32(rowsOf[Int(ref.source)].count)))
+            rowsOf[Int(ref.source)].append(ref.row)
+        }
+        let chosen = try parts.indices.map { try parts[$0].columns(rows: rowsOf[$0], pool: pool) }
+        return try (0..<parts[0].columnCount).map { column in try Take.take(chosen.map { $0[column] }, refs: local, pool: pool) }
     }
 
     /// Where `ref`'s group first appeared, comparable across parts.
@@ -665,7 +744,9 @@ struct GroupMap {
     @inline(__always)
     func target(_ group: Int) -> Int? {
         if let partitionOf, Int(partitionOf[group]) != partition { return nil }
-        return Int(targets[group])
+        let target = Int(targets[group])
+        // A merge of chosen groups only (`AggregationState.finish(only:)`) leaves the others at -1.
+        return target >= 0 ? target : nil
     }
 }
 

@@ -440,13 +440,17 @@ final class Execution: @unchecked Sendable {
         var candidates: [(group: RowRef, candidate: RowRef, seen: UInt64)] = []
         var partSorts: [[ArrayData]] = []
         for (part, count) in zip(merged.parts.indices, merged.counts) {
-            // The part's columns at the output field positions, derived keys left out.
-            var fields = [ArrayData?](repeating: nil, count: spec.fields.count)
+            // The part's columns at the output field positions, derived keys left out; only
+            // those the sort keys and HAVING read are finished (the rest, for the top groups
+            // alone, in `gather`).
+            var columnOf = [Int?](repeating: nil, count: spec.fields.count)
             var next = 0
-            for position in fields.indices where !spec.derivedKeys.contains(position) {
-                fields[position] = merged.parts[part].columns[next]
+            for position in columnOf.indices where !spec.derivedKeys.contains(position) {
+                columnOf[position] = next
                 next += 1
             }
+            let columns = try merged.parts[part].columns(Set(read.compactMap { columnOf[$0] }))
+            let fields = columnOf.map { $0.flatMap { columns[$0] } }
             var groups = ColumnSet(columns: fields, length: count)
             var ids: [Int32]? = nil
             if let having = spec.having {
