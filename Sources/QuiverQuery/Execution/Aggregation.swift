@@ -199,32 +199,14 @@ final class AggregationState {
         return try keyArrays + accumulators.map { try $0.finish(groupCount: groupCount, pool: pool) }
     }
 
-    /// The columns `finish()` gives: the keys', then the aggregates'.
-    var columnCount: Int { keyTypes.count + accumulators.count }
-
-    /// The aggregate columns of `finish()` that `wanted` lists (positions as there), the
-    /// others nil: every group, without decoding keys or finishing aggregates no one reads.
-    /// Nil when `wanted` names a key column (keys decode together: `finish()` does that).
-    func finishAggregates(_ wanted: Set<Int>) throws -> [ArrayData?]? {
-        guard wanted.allSatisfy({ $0 >= keyTypes.count }) else { return nil }
-        return try (0..<columnCount).map { column in
-            wanted.contains(column) ? try accumulators[column - keyTypes.count].finish(groupCount: groupCount, pool: pool) : nil
-        }
-    }
-
-    /// `finish()` for `groups` only (distinct ids here), in that order: they are merged into a
-    /// fresh state, which then finishes them alone (a top-k reads a few of millions).
-    func finish(only groups: [Int32]) throws -> [ArrayData] {
-        let chosen = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
-        let targets = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(groupCount, 1))
-        targets.initialize(repeating: -1)
-        defer { targets.deallocate() }
-        try groups.withUnsafeBufferPointer { groups in
-            if let keys { chosen.keys!.intern(keys, groups: groups, targets: targets) }
-            let map = GroupMap(groups: groups, targets: UnsafeBufferPointer(targets), partitionOf: nil, partition: 0, partitionCount: 1)
-            for (mine, theirs) in zip(chosen.accumulators, accumulators) { try mine.merge(theirs, map, groupCount: chosen.groupCount) }
-        }
-        return try chosen.finish()
+    /// `finish()` with the key columns left to decode when read (`LazyKeys`): byte-string
+    /// keys, whose decoding copies every string, wait for a top-k or LIMIT to say which groups
+    /// it keeps; packed keys decode at once (a copy of a few words per group).
+    func finishLeavingKeys() throws -> (keys: LazyKeys, aggregates: [ArrayData]) {
+        let aggregates = try accumulators.map { try $0.finish(groupCount: groupCount, pool: pool) }
+        guard let keys else { return (LazyKeys(decoded: [], count: groupCount), aggregates) }
+        if keys.isPacked { return (LazyKeys(decoded: try keys.decode(types: keyTypes, pool: pool), count: groupCount), aggregates) }
+        return (LazyKeys(keys, types: keyTypes, pool: pool), aggregates)
     }
 
     /// Interns this state's groups into `other`, in order of first appearance here, until
@@ -269,7 +251,7 @@ final class AggregationState {
         partials: [AggregationState], calls: [AggregateCall], keyTypes: [DataType], parallelism: Int, pool: MemoryPool
     ) throws -> MergedGroups {
         // One partial already holds its groups in order of first appearance.
-        if partials.count == 1 { return MergedGroups(parts: [MergedGroups.Part(partials[0], firstSeen: nil)]) }
+        if partials.count == 1 { return MergedGroups(parts: [MergedGroups.Part(try partials[0].finishLeavingKeys(), firstSeen: nil)]) }
         // The merge's work: its groups, and the (group, value) pairs of distinct counts, which
         // can far outnumber the groups (`COUNT(DISTINCT UserID) … GROUP BY RegionID`).
         let totalGroups = partials.reduce(0) { $0 + $1.groupCount }
@@ -299,7 +281,7 @@ final class AggregationState {
         defer { for route in routes { route.targets.deallocate() } }
         let sharedRoutes = UncheckedSendable(routes)
         let outcomes = concurrentMap(count: partitions) { partition in
-            UncheckedSendable(Result { () throws -> (state: AggregationState, firstSeen: [UInt64]) in
+            UncheckedSendable(Result { () throws -> (finished: (keys: LazyKeys, aggregates: [ArrayData]), firstSeen: [UInt64]) in
                 let state = try AggregationState(calls: calls, keyTypes: keyTypes, pool: pool)
                 // Room for this partition's groups up front, so its table does not keep
                 // rehashing and regrowing: about as many as a sketch of their hashes counts
@@ -349,11 +331,11 @@ final class AggregationState {
                         }
                     }
                 }
-                return (state, firstSeen)
+                return (try state.finishLeavingKeys(), firstSeen)
             })
         }
         let merged = try outcomes.map { try $0.value.get() }
-        return MergedGroups(parts: merged.map { MergedGroups.Part($0.state, firstSeen: $0.firstSeen) })
+        return MergedGroups(parts: merged.map { MergedGroups.Part($0.finished, firstSeen: $0.firstSeen) })
     }
 
     /// The groups `partition` receives from each partial as runs (a partial, a range of its
@@ -409,40 +391,34 @@ final class AggregationState {
 /// finished when read, and where each group first appeared (batch, then rank in the batch); a
 /// part without `firstSeen` is the only one and already in order of first appearance.
 struct MergedGroups {
-    /// One partition's groups. Its columns are finished on first read, whole or only the
-    /// groups a top-k or LIMIT keeps.
-    final class Part {
-        private let state: AggregationState
+    /// One partition's groups: its aggregate columns, and its key columns, which byte-string
+    /// keys decode when read, whole or for the groups a top-k or LIMIT keeps.
+    struct Part {
+        private let keys: LazyKeys
+        private let aggregates: [ArrayData]
         let firstSeen: [UInt64]?
-        private var finished: [ArrayData]?
 
-        init(_ state: AggregationState, firstSeen: [UInt64]?) {
-            self.state = state
-            self.firstSeen = firstSeen
+        init(_ finished: (keys: LazyKeys, aggregates: [ArrayData]), firstSeen: [UInt64]?) {
+            (keys, aggregates, self.firstSeen) = (finished.keys, finished.aggregates, firstSeen)
         }
 
-        var count: Int { state.groupCount }
-        var columnCount: Int { state.columnCount }
+        var count: Int { keys.count }
+        var columnCount: Int { keys.columnCount + aggregates.count }
 
-        /// Every column of every group (`AggregationState.finish()`), finished once.
-        func columns() throws -> [ArrayData] {
-            if let finished { return finished }
-            let columns = try state.finish()
-            finished = columns
-            return columns
-        }
+        /// Every column of every group (`AggregationState.finish()`).
+        func columns() throws -> [ArrayData] { try keys.all() + aggregates }
 
-        /// The columns at `wanted` (positions of `columns()`), the others nil.
+        /// The columns at `wanted` (positions of `columns()`), the others nil: keys are decoded
+        /// only when a wanted column is one.
         func columns(_ wanted: Set<Int>) throws -> [ArrayData?] {
-            if finished == nil, let aggregates = try state.finishAggregates(wanted) { return aggregates }
-            return try columns().enumerated().map { wanted.contains($0.offset) ? $0.element : nil }
+            let keyColumns: [ArrayData?] = wanted.contains(where: { $0 < keys.columnCount })
+                ? try keys.all() : Array(repeating: nil, count: keys.columnCount)
+            return (keyColumns + aggregates.map { $0 }).enumerated().map { wanted.contains($0.offset) ? $0.element : nil }
         }
 
         /// Every column of the groups at `rows`, in that order.
         func columns(rows: [Int32], pool: MemoryPool) throws -> [ArrayData] {
-            // A few groups of many are finished alone; most of them, by finishing all first.
-            if finished == nil && rows.count < count / 4 { return try state.finish(only: rows) }
-            return try columns().map { try Take.take($0, rows: rows, pool: pool) }
+            try keys.only(rows, pool: pool) + aggregates.map { try Take.take($0, rows: rows, pool: pool) }
         }
     }
 
@@ -455,7 +431,7 @@ struct MergedGroups {
     /// Every group, in order of first appearance (the partitions' groups interleaved back).
     func inFirstAppearanceOrder(pool: MemoryPool) throws -> (columns: [ArrayData], groupCount: Int) {
         if parts.count == 1, parts[0].firstSeen == nil { return (try parts[0].columns(), groupCount) }
-        // The parts finish in parallel, as they merged.
+        // The parts' keys decode in parallel, as they merged.
         let shared = UncheckedSendable(parts)
         let finished = try concurrentMap(count: parts.count) { part in
             UncheckedSendable(Result { try shared.value[part].columns() })
@@ -504,6 +480,37 @@ struct MergedGroups {
             guard let seen = part.firstSeen else { return true }
             return zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }
         }
+    }
+}
+
+/// A part's key columns: decoded, or byte-string keys kept as their table until read.
+struct LazyKeys {
+    private let decoded: [ArrayData]?
+    private let table: GroupKeys?
+    private let types: [DataType]
+    private let pool: MemoryPool?
+    let count: Int
+
+    init(decoded: [ArrayData], count: Int) {
+        (self.decoded, table, types, pool, self.count) = (decoded, nil, [], nil, count)
+    }
+
+    init(_ table: GroupKeys, types: [DataType], pool: MemoryPool) {
+        (decoded, self.table, self.types, self.pool, count) = (nil, table, types, pool, table.count)
+    }
+
+    var columnCount: Int { decoded?.count ?? types.count }
+
+    /// Every group's key columns.
+    func all() throws -> [ArrayData] {
+        if let decoded { return decoded }
+        return try table!.decode(types: types, pool: pool!)
+    }
+
+    /// The key columns of the groups at `rows`, in that order: only their keys are decoded.
+    func only(_ rows: [Int32], pool: MemoryPool) throws -> [ArrayData] {
+        if let decoded { return try decoded.map { try Take.take($0, rows: rows, pool: pool) } }
+        return try table!.reordered(rows).decode(types: types, pool: pool)
     }
 }
 
@@ -744,9 +751,7 @@ struct GroupMap {
     @inline(__always)
     func target(_ group: Int) -> Int? {
         if let partitionOf, Int(partitionOf[group]) != partition { return nil }
-        let target = Int(targets[group])
-        // A merge of chosen groups only (`AggregationState.finish(only:)`) leaves the others at -1.
-        return target >= 0 ? target : nil
+        return Int(targets[group])
     }
 }
 
@@ -823,7 +828,8 @@ struct GroupKeys {
     /// The bytes the keys take (0 for packed keys, which take none beyond their words).
     var keyBytes: Int { bytes?.keyBytes ?? 0 }
 
-    /// The same keys with ids renumbered: key `order[i]` becomes key `i`.
+    /// The same keys with ids renumbered: key `order[i]` becomes key `i` (listing only some ids
+    /// keeps only those keys).
     func reordered(_ order: [Int32]) -> GroupKeys {
         var keys = self
         if let packed { keys.packed = packed.reordered(order) } else if let bytes { keys.bytes = bytes.reordered(order) }

@@ -295,18 +295,19 @@ struct KeyTable {
         }
     }
 
-    /// The same keys with ids renumbered: key `order[i]` becomes key `i`. O(keys + bytes); the
-    /// slots are built when the table is first probed.
+    /// The same keys with ids renumbered: key `order[i]` becomes key `i` (`order` may list
+    /// only some ids: then only those keys are kept). O(keys + bytes); the slots are built
+    /// when the table is first probed.
     func reordered(_ order: [Int32]) -> KeyTable {
         var table = KeyTable(capacity: 0)
-        table.count = count
+        table.count = order.count
         table.hashes = hashes.withUnsafeBufferPointer { gathered($0, order) }
         // The new starts first, so each key is copied straight to its place: appending key by
         // key paid a bounds and capacity check and a `memcpy` call for every few bytes.
-        var newStarts = [Int](repeating: 0, count: count + 1)
+        var newStarts = [Int](repeating: 0, count: order.count + 1)
         for (new, id) in order.lazy.map(Int.init).enumerated() { newStarts[new + 1] = newStarts[new] + starts[id + 1] - starts[id] }
         let distance = AggregationState.gatherDistance
-        table.arena = [UInt8](unsafeUninitializedCapacity: newStarts[count]) { out, initialized in
+        table.arena = [UInt8](unsafeUninitializedCapacity: newStarts[order.count]) { out, initialized in
             arena.withUnsafeBytes { arena in
                 guard let source = arena.baseAddress, let target = out.baseAddress else { return }
                 starts.withUnsafeBufferPointer { starts in
@@ -318,7 +319,7 @@ struct KeyTable {
                     }
                 }
             }
-            initialized = newStarts[count]
+            initialized = newStarts[order.count]
         }
         table.starts = newStarts
         table.slots = []
