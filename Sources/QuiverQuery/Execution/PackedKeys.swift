@@ -247,14 +247,7 @@ struct PackedKeyTable {
         var fresh: [PackedKey] = []
         var homes: [Int32] = []
         while row < rowCount {
-            let room = slots.count / 2 - keys.count
-            // A table just short of growing (31 dates in 64 slots) would otherwise take runs
-            // of a row or two, each paying a run's set-up: it grows first.
-            if room <= 0 || (room < Self.shortestRun && room < rowCount - row) {
-                grow()
-                continue
-            }
-            let end = row + Swift.min(room, rowCount - row)
+            let end = runEnd(from: row, of: rowCount)
             let (mask, seed) = (self.mask, self.seed)
             let before = keys.count
             fresh.removeAll(keepingCapacity: true)
@@ -313,12 +306,7 @@ struct PackedKeyTable {
         var fresh: [PackedKey] = []
         var homes: [Int32] = []
         while row < rowCount {
-            let room = slotCount / 2 - keys.count
-            if room <= 0 || (room < Self.shortestRun && room < rowCount - row) {
-                grow()
-                continue
-            }
-            let end = row + Swift.min(room, rowCount - row)
+            let end = runEnd(from: row, of: rowCount)
             let (mask, seed) = (self.mask, self.seed)
             var next = Int32(keys.count)
             fresh.removeAll(keepingCapacity: true)
@@ -347,6 +335,17 @@ struct PackedKeyTable {
             }
             keys.append(contentsOf: fresh)
             row = end
+        }
+    }
+
+    /// Where a run of rows from `row` (of `rowCount`) ends: as many as the table has room for
+    /// without growing. A table just short of growing (31 dates in 64 slots) would otherwise
+    /// take runs of a row or two, each paying a run's set-up: it grows first.
+    private mutating func runEnd(from row: Int, of rowCount: Int) -> Int {
+        while true {
+            let room = slotCount / 2 - keys.count
+            if room > 0 && (room >= Self.shortestRun || room >= rowCount - row) { return row + Swift.min(room, rowCount - row) }
+            grow()
         }
     }
 
