@@ -43,6 +43,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -1299,7 +1300,7 @@ def scale_check(binary, small, large, numbers, iterations, rounds):
                   if "median_s" in runs[("small", engine)].get(n, {}) and "median_s" in runs[("large", engine)].get(n, {})]
         if growth:
             within = sum(1 for g in growth if g <= factor * 1.05)
-            mean = math.exp(sum(math.log(g) for g in growth) / len(growth))
+            mean = statistics.geometric_mean(growth)
             summary.append(f"{name}: {within} of {len(growth)} queries grew at most {factor * 1.05:.1f}× "
                            f"(linear, within 5%); geometric mean growth {mean:.1f}×.")
     for line in summary:

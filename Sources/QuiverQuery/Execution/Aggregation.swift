@@ -387,9 +387,10 @@ final class AggregationState {
     static let groupsPerPartition = 262_144
 }
 
-/// The groups of a keyed aggregation merged by partition: per partition its merged state,
-/// finished when read, and where each group first appeared (batch, then rank in the batch); a
-/// part without `firstSeen` is the only one and already in order of first appearance.
+/// The groups of a keyed aggregation merged by partition: per partition its groups' aggregate
+/// columns, their keys (string keys decoded when read) and where each group first appeared
+/// (batch, then rank in the batch); a part without `firstSeen` is the only one and already in
+/// order of first appearance.
 struct MergedGroups {
     /// One partition's groups: its aggregate columns, and its key columns, which byte-string
     /// keys decode when read, whole or for the groups a top-k or LIMIT keeps.
@@ -440,8 +441,8 @@ struct MergedGroups {
         return (try finished[0].indices.map { column in try Take.take(finished.map { $0[column] }, refs: refs, pool: pool) }, refs.count)
     }
 
-    /// The groups at `refs` (part, group in the part), in that order: each part finishes only
-    /// its groups among them.
+    /// The groups at `refs` (part, group in the part), in that order: each part decodes the
+    /// keys of only its groups among them.
     func gather(_ refs: [RowRef], pool: MemoryPool) throws -> [ArrayData] {
         var rowsOf = [[Int32]](repeating: [], count: parts.count)
         var local: [RowRef] = []
@@ -611,9 +612,6 @@ struct DistinctSketch {
     }
 }
 
-/// Where the groups of one partial go in a partitioned merge: each group's partition (by key
-/// hash), each partition's groups in ascending order, and room for each group's id in its
-/// partition's merged state (written by that partition only).
 /// A binary min-heap of (first appearance, partial): the partials a merge partition still
 /// takes groups from, by their next group.
 private struct FirstSeenHeap {
@@ -662,6 +660,9 @@ private struct FirstSeenHeap {
     }
 }
 
+/// Where the groups of one partial go in a partitioned merge: each group's partition (by key
+/// hash), each partition's groups in ascending order, and room for each group's id in its
+/// partition's merged state (written by that partition only).
 private struct PartitionRoute {
     private(set) var partitionOf: [UInt8]
     /// The partial's groups by partition, each partition's ascending: partition `p` has
@@ -1121,15 +1122,19 @@ struct Carriers {
     /// partial every partition reads, where a copy's reference counting would contend.)
     var mergeBound: Int128 { isNarrow ? narrowBound : Int128(Int64.max) + 1 }
 
-    /// The exact values as Int128s, narrow or not.
-    var exactValues: [Int128] { isNarrow ? narrow.map { Int128($0) } : exact }
-
     /// Moves narrow slots to Int128.
     mutating func widen() {
         guard isNarrow else { return }
-        exact = exactValues
+        exact = narrow.map { Int128($0) }
         narrow = []
         isNarrow = false
+    }
+
+    /// The result's validity over the first `groupCount` groups (nil when every group has a
+    /// value): a group with a zero count has none.
+    func validity(groupCount: Int, pool: MemoryPool) -> (Buffer, nullCount: Int)? {
+        let empty = counts.prefix(groupCount).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        return empty == 0 ? nil : (Bitmaps.build(count: groupCount, pool: pool) { counts[$0] > 0 }.finish(), empty)
     }
 
     /// Folds `input` (of physical type `kind`) into the carrier that fits it.
@@ -1373,9 +1378,7 @@ private final class SumAccumulator: Accumulator {
         // Written straight into the result buffers: millions of groups must not each become
         // a Scalar.
         let counts = state.counts
-        let empty = counts.prefix(groupCount).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-        let validity: (Buffer, nullCount: Int)? = empty == 0 ? nil
-            : (Bitmaps.build(count: groupCount, pool: pool) { counts[$0] > 0 }.finish(), empty)
+        let validity = state.validity(groupCount: groupCount, pool: pool)
         let values: Buffer
         if state.isNarrow {
             // Sums of integers (scale 0) that fit Int64: read as they are, without widening
@@ -1600,10 +1603,7 @@ private final class MinMaxAccumulator: Accumulator {
     /// Written straight into the result buffers in the input's own type, as sums are.
     func finish(groupCount: Int, pool: MemoryPool) throws -> ArrayData {
         state.grow(to: groupCount)
-        let counts = state.counts
-        let empty = counts.prefix(groupCount).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-        let validity: (Buffer, nullCount: Int)? = empty == 0 ? nil
-            : (Bitmaps.build(count: groupCount, pool: pool) { counts[$0] > 0 }.finish(), empty)
+        let validity = state.validity(groupCount: groupCount, pool: pool)
         let values = try kind.visit(WriteBest(state: state, groupCount: groupCount, pool: pool))
         return Output.array(type, length: groupCount, validity: validity, [values])
     }

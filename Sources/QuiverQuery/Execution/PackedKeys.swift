@@ -26,6 +26,10 @@ struct PackedKey: Hashable {
         h ^= h >> 33
         return h
     }
+
+    /// The slot a table of `mask + 1` slots probes first for this key.
+    @inline(__always)
+    func home(seed: HashSeed, mask: Int) -> Int { Int(truncatingIfNeeded: hash(seed: seed)) & mask }
 }
 
 /// Where each key column's value sits in a `PackedKey`'s 16 value bytes.
@@ -177,6 +181,15 @@ struct PackedKeyTable {
         var word: UInt64 = 0
         var id: Int32 = -1
         var tag: UInt32 = 0
+
+        init() {}
+
+        /// The slot of `key` (its `high` zero, its `tag` below 2^32) with id `id`.
+        init(_ key: PackedKey, id: Int32) { (word, self.id, tag) = (key.low, id, UInt32(truncatingIfNeeded: key.tag)) }
+
+        /// Whether the slot holds `key`.
+        @inline(__always)
+        func holds(_ key: PackedKey) -> Bool { word == key.low && tag == UInt32(truncatingIfNeeded: key.tag) }
     }
 
     /// `keysFitOneWord`: every key's `high` is zero and its `tag` below 2^32 (a
@@ -203,11 +216,11 @@ struct PackedKeyTable {
         indexIfNeeded()
         let seed = self.seed
         if keysFitOneWord {
-            let home = Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
+            let home = key.home(seed: seed, mask: mask)
             let (found, slot) = wordSlots.withUnsafeBufferPointer { Self.findWord(key, from: home, in: $0, mask: mask) }
             if found >= 0 { return found }
             let id = Int32(keys.count)
-            wordSlots[slot] = WordSlot(word: key.low, id: id, tag: UInt32(truncatingIfNeeded: key.tag))
+            wordSlots[slot] = WordSlot(key, id: id)
             keys.append(key)
             if keys.count * 2 > slotCount { grow() }
             return id
@@ -257,7 +270,7 @@ struct PackedKeyTable {
             let prefetching = slots.count >= Self.prefetchSlots
             if prefetching {
                 homes.removeAll(keepingCapacity: true)
-                for index in row..<end { homes.append(Int32(truncatingIfNeeded: Int(truncatingIfNeeded: rowKeys[index].hash(seed: seed)) & mask)) }
+                for index in row..<end { homes.append(Int32(truncatingIfNeeded: rowKeys[index].home(seed: seed, mask: mask))) }
             }
             keys.withUnsafeBufferPointer { keys in
                 slots.withUnsafeMutableBufferPointer { slots in
@@ -275,7 +288,7 @@ struct PackedKeyTable {
                                 }
                                 home = Int(homes[local])
                             } else {
-                                home = Int(truncatingIfNeeded: rowKeys[index].hash(seed: seed)) & mask
+                                home = rowKeys[index].home(seed: seed, mask: mask)
                             }
                             let key = rowKeys[index]
                             var (found, slot) = Self.find(key, from: home, in: UnsafeBufferPointer(slots), mask: mask) { id in
@@ -313,7 +326,7 @@ struct PackedKeyTable {
             fresh.reserveCapacity(end - row)
             let prefetching = slotCount >= Self.prefetchSlots
             homes.removeAll(keepingCapacity: true)
-            for index in row..<end { homes.append(Int32(truncatingIfNeeded: Int(truncatingIfNeeded: rowKeys[index].hash(seed: seed)) & mask)) }
+            for index in row..<end { homes.append(Int32(truncatingIfNeeded: rowKeys[index].home(seed: seed, mask: mask))) }
             wordSlots.withUnsafeMutableBufferPointer { slots in
                 homes.withUnsafeBufferPointer { homes in
                     let distance = Self.wordPrefetchDistance
@@ -325,7 +338,7 @@ struct PackedKeyTable {
                         if found >= 0 {
                             ids[index] = found
                         } else {
-                            slots[slot] = WordSlot(word: key.low, id: next, tag: UInt32(truncatingIfNeeded: key.tag))
+                            slots[slot] = WordSlot(key, id: next)
                             ids[index] = next
                             next += 1
                             fresh.append(key)
@@ -360,7 +373,7 @@ struct PackedKeyTable {
         if keysFitOneWord {
             wordSlots.withUnsafeBufferPointer { slots in
                 for (row, key) in rowKeys.enumerated() {
-                    ids[row] = Self.findWord(key, from: Int(truncatingIfNeeded: key.hash(seed: seed)) & mask, in: slots, mask: mask).id
+                    ids[row] = Self.findWord(key, from: key.home(seed: seed, mask: mask), in: slots, mask: mask).id
                 }
             }
             return
@@ -390,7 +403,7 @@ struct PackedKeyTable {
     private static func find(
         _ key: PackedKey, in slots: UnsafeBufferPointer<Int32>, mask: Int, seed: HashSeed, keyAt: (Int) -> PackedKey
     ) -> (id: Int32, slot: Int) {
-        find(key, from: Int(truncatingIfNeeded: key.hash(seed: seed)) & mask, in: slots, mask: mask, keyAt: keyAt)
+        find(key, from: key.home(seed: seed, mask: mask), in: slots, mask: mask, keyAt: keyAt)
     }
 
     /// `find` from the key's home slot `home`, already computed.
@@ -409,11 +422,10 @@ struct PackedKeyTable {
     /// `find` for keys kept in their slots (the key's `high` is zero, see `init`).
     @inline(__always)
     private static func findWord(_ key: PackedKey, from home: Int, in slots: UnsafeBufferPointer<WordSlot>, mask: Int) -> (id: Int32, slot: Int) {
-        let tag = UInt32(truncatingIfNeeded: key.tag)
         var slot = home
         while true {
             let entry = slots[slot]
-            if entry.id < 0 || (entry.word == key.low && entry.tag == tag) { return (entry.id, slot) }
+            if entry.id < 0 || entry.holds(key) { return (entry.id, slot) }
             slot = (slot + 1) & mask
         }
     }
@@ -468,9 +480,9 @@ struct PackedKeyTable {
             wordSlots = Array(repeating: WordSlot(), count: size)
             wordSlots.withUnsafeMutableBufferPointer { slots in
                 for (id, key) in keys.enumerated() {
-                    var slot = Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
+                    var slot = key.home(seed: seed, mask: mask)
                     while slots[slot].id >= 0 { slot = (slot + 1) & mask }
-                    slots[slot] = WordSlot(word: key.low, id: Int32(id), tag: UInt32(truncatingIfNeeded: key.tag))
+                    slots[slot] = WordSlot(key, id: Int32(id))
                 }
             }
             return
@@ -478,7 +490,7 @@ struct PackedKeyTable {
         slots = Array(repeating: -1, count: size)
         slots.withUnsafeMutableBufferPointer { slots in
             for (id, key) in keys.enumerated() {
-                var slot = Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
+                var slot = key.home(seed: seed, mask: mask)
                 while slots[slot] >= 0 { slot = (slot + 1) & mask }
                 slots[slot] = Int32(id)
             }
