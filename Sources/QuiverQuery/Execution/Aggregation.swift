@@ -757,7 +757,7 @@ struct GroupMap {
 }
 
 /// A value handed to worker threads that only read it.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
+struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }

@@ -437,38 +437,22 @@ final class Execution: @unchecked Sendable {
         let read = plan.sort.reduce(spec.having?.columns ?? []) { $0.union(spec.outputs[$1.column].columns) }
         guard read.isDisjoint(with: spec.derivedKeys) else { return nil }
         let placeholder = Output.nulls(.null, length: 0, pool: options.pool)
+        // The parts pick their own top k in parallel, as they merged: one pass over every
+        // group, which grows with the table where the final pick below does not.
+        let shared = UncheckedSendable((execution: self, merged: merged, read: read, placeholder: placeholder))
+        let picks = concurrentMap(count: merged.parts.count) { part in
+            UncheckedSendable(Result {
+                try shared.value.execution.topGroups(
+                    spec, of: shared.value.merged, part: part, k: k, reading: shared.value.read,
+                    placeholder: shared.value.placeholder)
+            })
+        }
         var candidates: [(group: RowRef, candidate: RowRef, seen: UInt64)] = []
         var partSorts: [[ArrayData]] = []
-        for (part, count) in zip(merged.parts.indices, merged.counts) {
-            // The part's columns at the output field positions, derived keys left out; only
-            // those the sort keys and HAVING read are finished (the rest, for the top groups
-            // alone, in `gather`).
-            var columnOf = [Int?](repeating: nil, count: spec.fields.count)
-            var next = 0
-            for position in columnOf.indices where !spec.derivedKeys.contains(position) {
-                columnOf[position] = next
-                next += 1
-            }
-            let columns = try merged.parts[part].columns(Set(read.compactMap { columnOf[$0] }))
-            let fields = columnOf.map { $0.flatMap { columns[$0] } }
-            var groups = ColumnSet(columns: fields, length: count)
-            var ids: [Int32]? = nil
-            if let having = spec.having {
-                let kept = Selection(try evaluator.evaluate(having, groups), length: count, pool: options.pool).rows()
-                groups = ColumnSet(columns: try groups.columns.map { try $0.map { try Take.take($0, rows: kept, pool: options.pool) } }, length: kept.count)
-                ids = kept
-            }
-            var sortColumns = spec.outputs.map { _ in placeholder }
-            for sort in plan.sort {
-                sortColumns[sort.column] = try evaluator.evaluate(spec.outputs[sort.column], groups).materialize(length: groups.length, pool: options.pool)
-            }
-            sortColumns = try sortable(sortColumns)
-            let top = try RowOrder(columns: sortColumns, specs: plan.sort).top(k, count: groups.length)
-            var partSort = sortColumns
-            for sort in plan.sort { partSort[sort.column] = try Take.take(sortColumns[sort.column], rows: top, pool: options.pool) }
+        for (part, pick) in picks.enumerated() {
+            let (partSort, groups) = try pick.value.get()
             partSorts.append(partSort)
-            for (rank, row) in top.enumerated() {
-                let group = RowRef(source: Int32(part), row: ids.map { $0[Int(row)] } ?? row)
+            for (rank, group) in groups.enumerated() {
                 candidates.append((group, RowRef(source: Int32(part), row: Int32(rank)), merged.firstSeen(group)))
             }
         }
@@ -481,6 +465,41 @@ final class Execution: @unchecked Sendable {
         let top = try RowOrder(columns: finalSorts, specs: plan.sort).top(k, count: candidates.count)
         // Ascending positions keep the groups' order of first appearance among ties.
         return top.sorted().map { candidates[Int($0)].group }
+    }
+
+    /// One part's top `k` groups for `topGroups`: their sort columns (at the output
+    /// positions, `placeholder` elsewhere) and the groups, best first.
+    private func topGroups(
+        _ spec: AggregatePlan, of merged: MergedGroups, part: Int, k: Int, reading read: Set<Int>, placeholder: ArrayData
+    ) throws -> (sorts: [ArrayData], groups: [RowRef]) {
+        let count = merged.counts[part]
+        // The part's columns at the output field positions, derived keys left out; only
+        // those the sort keys and HAVING read are finished (the rest, for the top groups
+        // alone, in `gather`).
+        var columnOf = [Int?](repeating: nil, count: spec.fields.count)
+        var next = 0
+        for position in columnOf.indices where !spec.derivedKeys.contains(position) {
+            columnOf[position] = next
+            next += 1
+        }
+        let columns = try merged.parts[part].columns(Set(read.compactMap { columnOf[$0] }))
+        let fields = columnOf.map { $0.flatMap { columns[$0] } }
+        var groups = ColumnSet(columns: fields, length: count)
+        var ids: [Int32]? = nil
+        if let having = spec.having {
+            let kept = Selection(try evaluator.evaluate(having, groups), length: count, pool: options.pool).rows()
+            groups = ColumnSet(columns: try groups.columns.map { try $0.map { try Take.take($0, rows: kept, pool: options.pool) } }, length: kept.count)
+            ids = kept
+        }
+        var sortColumns = spec.outputs.map { _ in placeholder }
+        for sort in plan.sort {
+            sortColumns[sort.column] = try evaluator.evaluate(spec.outputs[sort.column], groups).materialize(length: groups.length, pool: options.pool)
+        }
+        sortColumns = try sortable(sortColumns)
+        let top = try RowOrder(columns: sortColumns, specs: plan.sort).top(k, count: groups.length)
+        var partSort = sortColumns
+        for sort in plan.sort { partSort[sort.column] = try Take.take(sortColumns[sort.column], rows: top, pool: options.pool) }
+        return (partSort, top.map { row in RowRef(source: Int32(part), row: ids.map { $0[Int(row)] } ?? row) })
     }
 
     /// The aggregate's output with the derived keys put back at their positions, each computed
