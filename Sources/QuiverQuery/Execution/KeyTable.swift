@@ -126,6 +126,13 @@ struct KeyTable {
                                     }
                                     hash = runHashes[local]
                                 } else {
+                                    // A table in the caches holds few keys, which recur: a key
+                                    // equal to the row before's (runs of empty strings, sorted
+                                    // or clustered data) takes its id without hashing or probing.
+                                    if index > 0 && KeyTable.same(key(index), key(index - 1)) {
+                                        ids[index] = ids[index - 1]
+                                        continue
+                                    }
                                     hash = hashOf(index)
                                 }
                                 let bytes = key(index)
