@@ -195,6 +195,25 @@ func sumAbove5000(_ batches: [RecordBatch]) throws -> Int64 {
         #expect(owner == nil)  // the last view gone: unmapped (or freed)
     }
 
+    /// A mapping's footer is read and decoded by its first reader only: later readers of the
+    /// mapping (queries through `MappingCache`) open the file without reading it again, so
+    /// they keep the footer the mapping was opened with even if the file's tail is
+    /// overwritten in place; a new mapping reads the file as it now is.
+    @Test func aMappingReadsItsFooterOnce() throws {
+        let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 100), times: 2)
+        defer { DiskFixtures.remove(path) }
+        let mapping = try MappedFile(path: path)
+        #expect(try FileReader(input: mapping).numRecordBatches == 2)
+        // The trailing magic, overwritten in place (same size).
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64(mapping.size - 6))
+        try handle.write(contentsOf: Data("XXXXXX".utf8))
+        try handle.close()
+        #expect(try FileReader(input: mapping).numRecordBatches == 2)
+        #expect(try FileReader(input: mapping).recordBatch(at: 1).length == 100)
+        #expect(throws: QuiverError.self) { _ = try FileReader(input: try MappedFile(path: path)) }
+    }
+
     @Test func aReplacedFileKeepsServingTheMappedVersion() throws {
         let path = try DiskFixtures.write(DiskFixtures.seedBatch(rows: 100), times: 2)
         defer { DiskFixtures.remove(path) }

@@ -45,9 +45,18 @@ public final class FileReader: Sendable {
     /// Opens a file. Throws `invalidMessage` when the magics, footer length or footer are
     /// wrong, and any dictionary's decoding or validation error.
     /// Reads and verifies the footer (O(footer size)), then reads every dictionary (O(dictionary bytes)).
+    /// Through a memory map the footer is read and decoded once per mapping: with
+    /// `MappingCache`, a query over a file it has seen opens it without reading its footer.
     public convenience init(input: any RandomAccessInput, options: IPCReadOptions = .init()) throws {
-        let (footer, offset) = try FileReader.readFooter(input)
+        let (footer, offset) = try FileReader.mapping(of: input).map { mapping in
+            try mapping.fact("quiver.footer") { DecodedFooter(Result { try FileReader.readFooter(input) }) }.footer.get()
+        } ?? FileReader.readFooter(input)
         try self.init(input: input, footer: footer, footerOffset: offset, options: options)
+    }
+
+    /// The mapping `input` reads, if it is one.
+    private static func mapping(of input: any RandomAccessInput) -> MappedFile? {
+        (input as? MappedFile) ?? (input as? MappedFileInput)?.mapping
     }
 
     /// Opens a file whose footer the caller has already read and verified (e.g. a snapshot
@@ -64,7 +73,7 @@ public final class FileReader: Sendable {
         messageLimit = limit
         schema = footer.schema
         plan = SchemaPlan(footer.schema, maxDepth: options.maxNestingDepth)
-        validated = ((input as? MappedFile) ?? (input as? MappedFileInput)?.mapping)?.fact("quiver.validatedColumns") { ValidatedColumns() } ?? ValidatedColumns()
+        validated = FileReader.mapping(of: input)?.fact("quiver.validatedColumns") { ValidatedColumns() } ?? ValidatedColumns()
         footerMetadata = footer.customMetadata
         metadataVersion = footer.version
         recordBatchBlocks = footer.recordBatches
@@ -427,4 +436,11 @@ final class ValidatedColumns: Sendable {
     func insert(offset: Int64, columns: [Int]) {
         pairs.withLock { pairs in for column in columns { pairs.insert(PairKey(offset: offset, column: column)) } }
     }
+}
+
+/// A mapped file's footer as `FileReader.readFooter` found it (or the error it threw): the
+/// mapped bytes do not change while the mapping lives (see `MappingCache`).
+private final class DecodedFooter: Sendable {
+    let footer: Result<(footer: Footer, offset: Int), any Error>
+    init(_ footer: Result<(footer: Footer, offset: Int), any Error>) { self.footer = footer }
 }

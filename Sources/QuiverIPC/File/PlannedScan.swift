@@ -258,7 +258,9 @@ public final class PlannedScan: Sendable {
     private func request(position: Int) {
         requestMetadata(for: position)
         let step = steps[position]
-        guard let file = step.reader.mappedFile,
+        // A scan of no columns (`count(*)`) reads only metadata: nothing to plan, and the
+        // batch's read decodes its metadata anyway.
+        guard !columns.isEmpty, let file = step.reader.mappedFile,
             let ranges = try? step.reader.bodyRanges(ofBatch: step.batch, columns: columns)
         else {
             // A batch whose metadata is bad is left for the read to report.
