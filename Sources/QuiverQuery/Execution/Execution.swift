@@ -437,14 +437,24 @@ final class Execution: @unchecked Sendable {
         let read = plan.sort.reduce(spec.having?.columns ?? []) { $0.union(spec.outputs[$1.column].columns) }
         guard read.isDisjoint(with: spec.derivedKeys) else { return nil }
         let placeholder = Output.nulls(.null, length: 0, pool: options.pool)
+        // Each output field's position among a part's columns (derived keys are not among
+        // them); only those the sort keys and HAVING read are finished (the rest, for the top
+        // groups alone, in `gather`).
+        var columnOf = [Int?](repeating: nil, count: spec.fields.count)
+        var next = 0
+        for position in columnOf.indices where !spec.derivedKeys.contains(position) {
+            columnOf[position] = next
+            next += 1
+        }
+        let wanted = Set(read.compactMap { columnOf[$0] })
         // The parts pick their own top k in parallel, as they merged: one pass over every
         // group, which grows with the table where the final pick below does not.
-        let shared = UncheckedSendable((execution: self, merged: merged, read: read, placeholder: placeholder))
+        let shared = UncheckedSendable((execution: self, merged: merged, columnOf: columnOf, placeholder: placeholder))
         let picks = concurrentMap(count: merged.parts.count) { part in
             UncheckedSendable(Result {
                 try shared.value.execution.topGroups(
-                    spec, of: shared.value.merged, part: part, k: k, reading: shared.value.read,
-                    placeholder: shared.value.placeholder)
+                    spec, of: shared.value.merged.parts[part], part: part, k: k,
+                    columnOf: shared.value.columnOf, wanted: wanted, placeholder: shared.value.placeholder)
             })
         }
         var candidates: [(group: RowRef, candidate: RowRef, seen: UInt64)] = []
@@ -467,22 +477,15 @@ final class Execution: @unchecked Sendable {
         return top.sorted().map { candidates[Int($0)].group }
     }
 
-    /// One part's top `k` groups for `topGroups`: their sort columns (at the output
-    /// positions, `placeholder` elsewhere) and the groups, best first.
+    /// One part's (number `part`'s) top `k` groups for `topGroups`: their sort columns (at
+    /// the output positions, `placeholder` elsewhere) and the groups, best first. `columnOf`
+    /// maps output fields to the part's columns; only those at `wanted` are finished.
     private func topGroups(
-        _ spec: AggregatePlan, of merged: MergedGroups, part: Int, k: Int, reading read: Set<Int>, placeholder: ArrayData
+        _ spec: AggregatePlan, of source: MergedGroups.Part, part: Int, k: Int, columnOf: [Int?], wanted: Set<Int>,
+        placeholder: ArrayData
     ) throws -> (sorts: [ArrayData], groups: [RowRef]) {
-        let count = merged.counts[part]
-        // The part's columns at the output field positions, derived keys left out; only
-        // those the sort keys and HAVING read are finished (the rest, for the top groups
-        // alone, in `gather`).
-        var columnOf = [Int?](repeating: nil, count: spec.fields.count)
-        var next = 0
-        for position in columnOf.indices where !spec.derivedKeys.contains(position) {
-            columnOf[position] = next
-            next += 1
-        }
-        let columns = try merged.parts[part].columns(Set(read.compactMap { columnOf[$0] }))
+        let count = source.count
+        let columns = try source.columns(wanted)
         let fields = columnOf.map { $0.flatMap { columns[$0] } }
         var groups = ColumnSet(columns: fields, length: count)
         var ids: [Int32]? = nil

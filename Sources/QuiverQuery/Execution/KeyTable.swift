@@ -105,6 +105,7 @@ struct KeyTable {
                             let storage = Storage(slots: UnsafeBufferPointer(slots), starts: starts, arena: arena, mask: mask)
                             let distance = Self.prefetchDistance
                             for index in row..<end {
+                                let bytes = key(index)
                                 let hash: UInt64
                                 if prefetching {
                                     let local = index - row
@@ -129,13 +130,12 @@ struct KeyTable {
                                     // A table in the caches holds few keys, which recur: a key
                                     // equal to the row before's (runs of empty strings, sorted
                                     // or clustered data) takes its id without hashing or probing.
-                                    if index > 0 && KeyTable.same(key(index), key(index - 1)) {
+                                    if index > 0 && KeyTable.same(bytes, key(index - 1)) {
                                         ids[index] = ids[index - 1]
                                         continue
                                     }
                                     hash = hashOf(index)
                                 }
-                                let bytes = key(index)
                                 var (found, slot) = storage.find(hash: hash) { id in
                                     id < before ? storage.holds(bytes, at: id) : KeyTable.same(bytes, key(fresh.indices[id - before]))
                                 }
